@@ -1,0 +1,162 @@
+"""Alert and DLQ texts per failure reason. Pure: records in, text out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ordersync.models import FailureReason, OrderEnvelope, OrderStatus, platform_label
+from ordersync.records import LineView, OrderRecord
+
+_REASON_LABEL = {
+    FailureReason.SKU_MISMATCH: "SKU mismatch",
+    FailureReason.DUPLICATE_SKU: "duplicate SKU",
+    FailureReason.MISSING_SHIPPING_ADDRESS: "no shipping address",
+    FailureReason.UNSUPPORTED_PLATFORM: "to be posted by our team",
+    FailureReason.INVALID_ORDER: "unreadable order",
+    FailureReason.PLATFORM_UNAVAILABLE: "store unavailable",
+}
+
+# What ops do, per reason: the same words go in the DLQ message and the ops email.
+OPS_FIX = {
+    FailureReason.SKU_MISMATCH: (
+        "Ask the seller for the new SKU, then: ordersync sku alias add {seller_id} OLD_SKU NEW_SKU "
+        "(replays every order the old SKU blocked)."
+    ),
+    FailureReason.DUPLICATE_SKU: (
+        "Have the seller remove or rename the extra variant (candidates listed), then: "
+        "ordersync order replay {order_key}"
+    ),
+    FailureReason.MISSING_SHIPPING_ADDRESS: (
+        "Confirm with the seller: ordersync order disregard {order_key}; "
+        "if the order was real: ordersync order replay {order_key}"
+    ),
+    FailureReason.UNSUPPORTED_PLATFORM: (
+        "Enter the order in the seller's BigCommerce store by hand, then complete the manual posting task."
+    ),
+    FailureReason.INVALID_ORDER: (
+        "Inspect the payload in the DLQ message (ordersync dlq list); fix the cause, then ordersync dlq redrive."
+    ),
+    FailureReason.PLATFORM_UNAVAILABLE: (
+        "Check the store is back (and the connection's credentials), then: ordersync dlq redrive "
+        "--reason PLATFORM_UNAVAILABLE (or the console's Start DLQ redrive)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    subject: str
+    seller_body: str | None  # None: the seller can't act on it, only ops hear of it
+    ops_body: str
+
+
+def compose_alert(record: OrderRecord) -> Alert | None:
+    reason = record.reason
+    if reason is None:
+        return None
+    order = f"#{record.order_number.lstrip('#')}" if record.order_number else record.order_id
+    subject = (
+        f"Order {order} from {record.buyer_name} couldn't be synced to your "
+        f"{platform_label(record.seller_platform)} store ({_REASON_LABEL[reason]})"
+    )
+    if reason is FailureReason.UNSUPPORTED_PLATFORM:
+        subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
+    seller_body = _seller_body(record, order) if reason in _SELLER_TEXT else None
+    return Alert(subject[:100], seller_body, _ops_body(record))
+
+
+_SELLER_TEXT = {
+    FailureReason.SKU_MISMATCH: (
+        "What happened: a product on this order has a SKU that none of your active products carries.\n"
+        "What it means: you probably changed the SKU in your store. On the order it shows with a blank\n"
+        "title and the old SKU.\n"
+        "What you can do now: if you know which product it is, you may process the order now.\n"
+        "Please reply with the new SKU. Editing the SKU on the order itself does not stick: the hourly\n"
+        "sync overwrites it.\n"
+        "What our team will do: map the old SKU to the new one, and the order (and any other order\n"
+        "waiting for it) syncs on its own."
+    ),
+    FailureReason.DUPLICATE_SKU: (
+        "What happened: a product on this order has a SKU that more than one of your products carries,\n"
+        'so we can\'t tell which one was ordered. On the order its title shows as "Undefined".\n'
+        "What you can do now: search your store for the SKU below. If you find it twice, remove or\n"
+        "rename the extra one and tell us.\n"
+        "What our team will do: replay the order as soon as the SKU is unique."
+    ),
+    FailureReason.MISSING_SHIPPING_ADDRESS: (
+        "What happened: the buyer's order has no shipping address.\n"
+        "What it means: this is most likely a test order or an in-store order that was also posted\n"
+        "online. You can disregard it.\n"
+        "What our team will do: confirm with the buyer and close it; if it was a real order after all,\n"
+        "we will sync it once it has an address."
+    ),
+    FailureReason.UNSUPPORTED_PLATFORM: (
+        "What happened: your store is on BigCommerce, where orders are posted by our team for now.\n"
+        "What you can do now: you can start processing this order straight away.\n"
+        "What our team will do: enter the order in your BigCommerce store and let you know."
+    ),
+}
+
+
+def _seller_body(record: OrderRecord, order: str) -> str:
+    reason = record.reason
+    assert reason is not None
+    lines = "\n".join(_seller_line(line) for line in record.lines if line.outcome != "not_shipped") or "  (none)"
+    return (
+        f"Hello {record.seller_name},\n\n"
+        f"Order {order} from {record.buyer_name} (placed in their {platform_label(record.buyer_platform)} store)\n"
+        f"could not be synced to your {platform_label(record.seller_platform)} store automatically.\n\n"
+        f"Lines:\n{lines}\n\n"
+        f"{_SELLER_TEXT[reason]}\n\n"
+        "- The ordersync team\n"
+    )
+
+
+def _seller_line(line: LineView) -> str:
+    mark = {"sku_mismatch": "  <- SKU not found", "duplicate_sku": "  <- SKU on several products"}.get(line.outcome, "")
+    hint = f" (did you mean {', '.join(line.suggestions)}?)" if line.suggestions else ""
+    return f"  - {line.quantity} x SKU {line.sku or '(none)'} {line.title or '(blank title)'}{mark}{hint}"
+
+
+def _ops_body(record: OrderRecord) -> str:
+    reason = record.reason
+    assert reason is not None
+    fix = OPS_FIX[reason].format(seller_id=record.seller_id, order_key=record.order_key)
+    failing = [line for line in record.lines if line.outcome in ("sku_mismatch", "duplicate_sku")]
+    lines = "\n".join(f"  - line {li.line_id} sku={li.sku} {li.outcome} {li.candidates or ''}" for li in failing)
+    return (
+        f"order_key: {record.order_key}\norder: {record.order_number} ({record.order_id})\n"
+        f"buyer: {record.buyer_id} ({record.buyer_platform})  seller: {record.seller_id} ({record.seller_platform})\n"
+        f"status: {record.status}  reason: {reason}\ndetail: {record.detail}\n"
+        f"failing lines:\n{lines or '  (none)'}\n"
+        f"DLQ message id: {record.dlq_message_id or '-'}\n"
+        f"fix: {fix}\n"
+    )
+
+
+def dlq_message(record: OrderRecord, envelope: OrderEnvelope | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """A DLQ body a person reading it in the SQS console understands; `envelope` lets a redrive replay it."""
+    reason = record.reason or FailureReason.INVALID_ORDER
+    body = {
+        "summary": (
+            f"Order {record.order_number or record.order_id} from {record.buyer_name} to {record.seller_name} "
+            f"failed: {reason.value}"
+        ),
+        "reason": reason.value,
+        "detail": record.detail,
+        "order_key": record.order_key,
+        "order_id": record.order_id,
+        "seller_id": record.seller_id,
+        "failing_lines": [
+            line.model_dump() for line in record.lines if line.outcome in ("sku_mismatch", "duplicate_sku")
+        ],
+        "what_to_do": OPS_FIX[reason].format(seller_id=record.seller_id, order_key=record.order_key),
+        "envelope": envelope.model_dump(mode="json") if envelope else record.envelope,
+    }
+    attributes = {"order_id": record.order_id, "seller_id": record.seller_id, "reason": reason.value}
+    return body, attributes
+
+
+def is_seller_alert(status: OrderStatus, reason: FailureReason | None) -> bool:
+    return reason in _SELLER_TEXT

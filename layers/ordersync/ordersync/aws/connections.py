@@ -1,0 +1,67 @@
+"""The connections table: buyer store -> seller store, with each store's secret ARN and the pull cursor."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+from ordersync.aws.errors import aws_errors, error_code
+from ordersync.models import Connection, iso
+
+_CACHE_SECONDS = 60.0
+
+
+class DynamoConnections:
+    def __init__(self, table_name: str, resource: Any = None) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._cache: dict[str, tuple[float, Connection]] = {}
+
+    def get(self, connection_id: str) -> Connection:
+        """Cached for a minute: every order of a batch names the same few connections."""
+        cached = self._cache.get(connection_id)
+        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+        with aws_errors("connection read"):
+            item = self._table.get_item(Key={"connection_id": connection_id}).get("Item")
+        if item is None:
+            raise KeyError(f"no connection {connection_id!r}")
+        connection = Connection.model_validate(item)
+        self._cache[connection_id] = (time.monotonic(), connection)
+        return connection
+
+    def all(self) -> list[Connection]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        with aws_errors("connection scan"):
+            while True:
+                response = self._table.scan(**kwargs)
+                items.extend(response["Items"])
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted((Connection.model_validate(item) for item in items), key=lambda c: c.connection_id)
+
+    def put(self, connection: Connection) -> None:
+        with aws_errors("connection write"):
+            self._table.put_item(Item=connection.model_dump(mode="json", exclude_none=True))
+
+    def save_cursor(self, connection_id: str, cursor: datetime) -> None:
+        """Only ever moves forward (ISO 8601 UTC strings sort as times)."""
+        value = iso(cursor)
+        try:
+            with aws_errors("cursor write"):
+                self._table.update_item(
+                    Key={"connection_id": connection_id},
+                    UpdateExpression="SET #c = :c",
+                    ConditionExpression=Attr("cursor").not_exists() | Attr("cursor").lt(value),
+                    ExpressionAttributeNames={"#c": "cursor"},
+                    ExpressionAttributeValues={":c": value},
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,34 @@
+"""Exactly one post per buyer order: Powertools Idempotency around the store post, keyed by the
+order key, on top of the store-level look-before-create."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from ordersync.domain.decide import LineMatch
+from ordersync.models import CanonicalOrder
+from ordersync.ports import SellerStore
+from ordersync.services.process import PostOnce, post_to_store
+
+_SEVEN_DAYS = 7 * 24 * 3600
+
+
+def idempotent_post(table_name: str, config: IdempotencyConfig | None = None) -> tuple[PostOnce, IdempotencyConfig]:
+    persistence = DynamoDBPersistenceLayer(table_name=table_name)
+    config = config or IdempotencyConfig(event_key_jmespath="source_key", expires_after_seconds=_SEVEN_DAYS)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    def post(request: dict[str, Any], store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch]) -> str:
+        return post_to_store(store, order, lines, request["source_key"])
+
+    def post_once(store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+        return str(post(request={"source_key": source_key}, store=store, order=order, lines=lines))
+
+    return post_once, config

@@ -1,0 +1,172 @@
+"""SQS (OrdersQueue, OrdersDLQ) and SNS (alerts) adapters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+
+from ordersync.aws.errors import aws_errors
+from ordersync.errors import ResourceThrottled
+from ordersync.models import OrderEnvelope
+from ordersync.records import OrderRecord
+
+_SQS_BATCH = 10
+
+
+def _string_attributes(values: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
+
+
+class SqsOrderQueue:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or boto3.client("sqs")
+
+    def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None:
+        for start in range(0, len(envelopes), _SQS_BATCH):
+            chunk = envelopes[start : start + _SQS_BATCH]
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": envelope.model_dump_json(),
+                    "MessageAttributes": _string_attributes(
+                        {"order_id": envelope.order_id, "seller_id": envelope.seller_id}
+                    ),
+                }
+                for index, envelope in enumerate(chunk)
+            ]
+            with aws_errors("enqueue"):
+                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            if response.get("Failed"):
+                raise ResourceThrottled(f"SQS refused {len(response['Failed'])} of {len(entries)} orders")
+
+
+class SqsDeadLetters:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or boto3.client("sqs")
+
+    def send(self, body: dict[str, Any], attributes: dict[str, str]) -> str:
+        with aws_errors("dead letter"):
+            response = self._sqs.send_message(
+                QueueUrl=self._url,
+                MessageBody=json.dumps(body, indent=2, default=str),
+                MessageAttributes=_string_attributes(attributes),
+            )
+        return str(response["MessageId"])
+
+
+class SnsAlerts:
+    """Seller alerts carry a seller_id attribute: each seller's email subscription filters on it."""
+
+    def __init__(self, seller_topic_arn: str, ops_topic_arn: str, client: Any = None) -> None:
+        self._seller_topic = seller_topic_arn
+        self._ops_topic = ops_topic_arn
+        self._sns = client or boto3.client("sns")
+
+    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
+        attributes = _string_attributes(
+            {"seller_id": record.seller_id, "reason": (record.reason or record.status).value}
+        )
+        subject = " ".join(subject.split())[:100]  # SNS: one line, at most 100 characters
+        with aws_errors("alert"):
+            if seller_body is not None:
+                self._sns.publish(
+                    TopicArn=self._seller_topic, Subject=subject, Message=seller_body, MessageAttributes=attributes
+                )
+            self._sns.publish(
+                TopicArn=self._ops_topic,
+                Subject=f"[ops] {subject}"[:100],
+                Message=ops_body,
+                MessageAttributes=attributes,
+            )
+
+
+class SqsDlqAdmin:
+    """Reading and moving OrdersDLQ messages (what the console's "Start DLQ redrive" does; moto has
+    no StartMessageMoveTask). Bodies and attributes move intact."""
+
+    def __init__(self, dlq_url: str, source_url: str, client: Any = None) -> None:
+        self._dlq = dlq_url
+        self._source = source_url
+        self._sqs = client or boto3.client("sqs")
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message, left in place."""
+        received = self._receive_all()
+        self._release(received)
+        return received
+
+    def move(self, predicate: Any = None) -> list[dict[str, Any]]:
+        """Moves the messages `predicate(message)` accepts (all by default) back to OrdersQueue."""
+        received = self._receive_all()
+        chosen = [m for m in received if predicate is None or predicate(m)]
+        self._release([m for m in received if m not in chosen])
+        for message in chosen:
+            with aws_errors("redrive"):
+                self._sqs.send_message(
+                    QueueUrl=self._source,
+                    MessageBody=message["Body"],
+                    MessageAttributes={
+                        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+                        for name, value in message.get("MessageAttributes", {}).items()
+                    },
+                )
+                self._sqs.delete_message(QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"])
+        return chosen
+
+    def remove(self, predicate: Any) -> list[dict[str, Any]]:
+        received = self._receive_all()
+        chosen = [m for m in received if predicate(m)]
+        self._release([m for m in received if m not in chosen])
+        for message in chosen:
+            self._sqs.delete_message(QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"])
+        return chosen
+
+    def _receive_all(self) -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        while True:
+            with aws_errors("dlq read"):
+                batch = self._sqs.receive_message(
+                    QueueUrl=self._dlq,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=60,
+                    MessageAttributeNames=["All"],
+                    WaitTimeSeconds=0,
+                ).get("Messages", [])
+            if not batch:
+                return received
+            received.extend(batch)
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+
+def message_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """order_key / order_id / reason of a DLQ message, whether we wrote it (a failure) or SQS moved
+    it there after maxReceiveCount (a bare envelope)."""
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        body = {}
+    attributes = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
+    if not isinstance(body, dict):
+        body = {}
+    envelope = body.get("envelope", body)
+    order_key = body.get("order_key") or (
+        f"{envelope.get('connection_id')}#{envelope.get('order_id')}" if isinstance(envelope, dict) else None
+    )
+    return {
+        "message_id": message["MessageId"],
+        "order_key": order_key,
+        "order_id": attributes.get("order_id") or body.get("order_id"),
+        "seller_id": attributes.get("seller_id") or body.get("seller_id"),
+        "reason": attributes.get("reason") or body.get("reason") or "PLATFORM_UNAVAILABLE",
+        "summary": body.get("summary", ""),
+    }

@@ -1,0 +1,71 @@
+"""The orders table: one item per buyer order (per connection), written with optimistic locking."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from ordersync.aws.errors import aws_errors, error_code
+from ordersync.errors import ConcurrentUpdate
+from ordersync.models import OrderStatus
+from ordersync.records import OrderRecord
+
+
+class DynamoOrders:
+    def __init__(self, table_name: str, resource: Any = None) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    def get(self, order_key: str) -> OrderRecord | None:
+        with aws_errors("order read"):
+            item = self._table.get_item(Key={"order_key": order_key}, ConsistentRead=True).get("Item")
+        return None if item is None else _record(item)
+
+    def save(self, record: OrderRecord) -> None:
+        expected = record.version
+        record.version = expected + 1
+        item = record.model_dump(mode="json", exclude={"envelope"})
+        item["envelope_json"] = json.dumps(record.envelope, default=str)
+        condition = Attr("order_key").not_exists() if expected == 0 else Attr("version").eq(expected)
+        try:
+            with aws_errors("order write"):
+                self._table.put_item(Item=item, ConditionExpression=condition)
+        except ClientError as error:
+            record.version = expected
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(f"order {record.order_key} changed while it was processed") from error
+            raise
+
+    def by_seller_status(self, seller_id: str, status: OrderStatus) -> list[OrderRecord]:
+        records: list[OrderRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_seller_status",
+            "KeyConditionExpression": Key("seller_id").eq(seller_id) & Key("status").eq(status.value),
+        }
+        with aws_errors("order query"):
+            while True:
+                response = self._table.query(**kwargs)
+                records.extend(_record(item) for item in response["Items"])
+                if "LastEvaluatedKey" not in response:
+                    return records
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def all(self) -> list[OrderRecord]:
+        records: list[OrderRecord] = []
+        kwargs: dict[str, Any] = {}
+        with aws_errors("order scan"):
+            while True:
+                response = self._table.scan(**kwargs)
+                records.extend(_record(item) for item in response["Items"])
+                if "LastEvaluatedKey" not in response:
+                    return records
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _record(item: dict[str, Any]) -> OrderRecord:
+    fields = dict(item)
+    fields["envelope"] = json.loads(fields.pop("envelope_json", "{}"))
+    return OrderRecord.model_validate(fields)

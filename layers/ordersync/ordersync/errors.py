@@ -1,0 +1,31 @@
+"""Domain errors. Adapters translate HTTP and AWS errors into these; nothing else leaks out."""
+
+from __future__ import annotations
+
+
+class OrderSyncError(Exception):
+    """Base of every error ordersync raises on purpose."""
+
+
+class InvalidOrder(OrderSyncError):
+    """The buyer's payload can't be read as an order (reason INVALID_ORDER)."""
+
+
+class StoreUnavailable(OrderSyncError):
+    """A store failed in a way that may pass: timeout, 429, 5xx. SQS retries the message."""
+
+
+class StoreRejected(OrderSyncError):
+    """A store refused the request for good: 404, 422 validation. Retrying will not help."""
+
+
+class StoreCredentialsError(StoreRejected):
+    """401 / 403: the connection's credentials are wrong or lack a scope (alerts ops, not the seller)."""
+
+
+class ResourceThrottled(OrderSyncError):
+    """An AWS service throttled us; transient, SQS retries the message."""
+
+
+class ConcurrentUpdate(OrderSyncError):
+    """Someone else wrote the order record since we read it; transient, SQS retries the message."""

@@ -1,0 +1,193 @@
+"""`ordersync local demo`: one order of each case through the whole stack, then ops' fix and replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import Platform
+from ordersync.ops import Ops
+
+OPS_EMAIL = "ops@ordersync.example"
+
+US_ADDRESS = {
+    "name": "Dana Whitfield",
+    "company": None,
+    "address1": "410 Terry Ave N",
+    "address2": "Suite 200",
+    "city": "Seattle",
+    "provinceCode": "WA",
+    "zip": "98109",
+    "countryCodeV2": "US",
+    "phone": "+1 206 555 0142",
+}
+WOO_ADDRESS = {
+    "first_name": "Rafael",
+    "last_name": "Souza",
+    "company": "",
+    "address_1": "Rua Augusta, 1500",
+    "address_2": "Apto 12",
+    "city": "São Paulo",
+    "state": "SP",
+    "postcode": "01304-001",
+    "country": "BR",
+    "phone": "+55 11 5555 0100",
+}
+
+
+def build_world(stack: LocalStack) -> World:
+    """Three buyer -> seller connections over the platforms with fakes, one to a BigCommerce seller."""
+    world = World(stack)
+    acme = world.add_shopify("acme-outfitters", "Acme Outfitters")
+    canyon = world.add_shopify("canyon-trading", "Canyon Trading")
+    brightside = world.add_woocommerce("brightside-home", "Brightside Home")
+    northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
+    peak = world.add_shopify("peak-gear", "Peak Gear")
+    world.add_unfaked("summit-supply", "Summit Supply", Platform.BIGCOMMERCE)
+
+    # Northwind (WooCommerce seller). The tent's SKU was renamed; the headlamp exists twice; the
+    # bottle was deleted and recreated, and the catalog has not noticed yet.
+    northwind.add_product(101, "NW-TENT-2P-V2", "Trail Tent 2P", "249.00")
+    northwind.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
+    northwind.add_product(103, "NW-SOCK", "Merino Socks", "19.00", 1031, "NW-SOCK-M", "M")
+    northwind.add_product(103, "NW-SOCK", "Merino Socks", "19.00", 1032, "NW-SOCK-L", "L")
+    northwind.add_product(104, "NW-LAMP", "Headlamp", "34.00")
+    northwind.add_product(105, "NW-LAMP", "Headlamp (copy)", "34.00")
+    northwind.add_product(107, "NW-BOTTLE", "Water Bottle", "15.00")
+    world.add_catalog(
+        "northwind-supply",
+        [
+            ("101", "101", "NW-TENT-2P-V2", "Trail Tent 2P", ""),
+            ("102", "102", "NW-STOVE", "Camp Stove", ""),
+            ("103", "1031", "NW-SOCK-M", "Merino Socks", "M"),
+            ("103", "1032", "NW-SOCK-L", "Merino Socks", "L"),
+            ("104", "104", "NW-LAMP", "Headlamp", ""),
+            ("105", "105", "NW-LAMP", "Headlamp (copy)", ""),
+            ("106", "106", "NW-BOTTLE", "Water Bottle", ""),
+            ("107", "107", "NW-BOTTLE", "Water Bottle", ""),
+        ],
+    )
+    # Peak Gear (Shopify seller).
+    peak.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
+    peak.add_variant(7002, "PK-PACK-30", 701, "Daypack 30L", "Default Title", "95.00")
+    world.add_catalog(
+        "peak-gear",
+        [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M"), ("701", "7002", "PK-PACK-30", "Daypack 30L", "")],
+    )
+    world.add_catalog("summit-supply", [("301", "3011", "SU-ROPE-60", "Climbing Rope 60m", "")])
+
+    for seller in ("northwind-supply", "peak-gear", "summit-supply"):
+        world.connect(
+            {"northwind-supply": "acme-outfitters", "peak-gear": "brightside-home", "summit-supply": "canyon-trading"}[
+                seller
+            ],
+            seller,
+        )
+        world.subscribe_seller(seller, f"orders@{seller}.example")
+
+    # Buyer orders, one per case.
+    acme.add_order(
+        order_node(
+            1001,
+            "#1001",
+            [("NW-STOVE", "Camp Stove", 1, "89.50"), ("NW-SOCK-L", "Merino Socks - L", 2, "19.00")],
+            US_ADDRESS,
+        )
+    )
+    acme.add_order(order_node(1002, "#1002", [("NW-TENT-2P", "Trail Tent 2P", 1, "249.00")], US_ADDRESS))
+    acme.add_order(order_node(1003, "#1003", [("NW-LAMP", "Headlamp", 1, "34.00")], US_ADDRESS))
+    acme.add_order(order_node(1004, "#1004", [("NW-BOTTLE", "Water Bottle", 2, "15.00")], US_ADDRESS))
+    acme.add_order(order_node(1005, "#1005", [("NW-STOVE", "Camp Stove", 1, "89.50")], None, source="pos"))
+    acme.add_order(order_node(1006, "#1006", [("NW-STOVE", "Camp Stove", 1, "call us")], US_ADDRESS))
+    acme.add_order(order_node(1007, "#1007", [("NW-STOVE", "Camp Stove", 1, "89.50")], US_ADDRESS, cancelled=True))
+    brightside.add_order(
+        woocommerce_order(
+            2001,
+            [("PK-JACKET-M", "Storm Jacket", 1, "180.00", 55, 0), ("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)],
+            WOO_ADDRESS,
+        )
+    )
+    canyon.add_order(order_node(3001, "#3001", [("SU-ROPE-60", "Climbing Rope 60m", 1, "210.00")], US_ADDRESS))
+    return world
+
+
+def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, Any]:
+    with LocalStack.start({"OpsAlertEmail": OPS_EMAIL}) as stack:
+        world = build_world(stack)
+        try:
+            echo("-> :20, the hourly pull; then OrdersQueue drained through ProcessOrderFunction")
+            stack.runner.fire_schedules()
+            stack.runner.drain()
+            ops = Ops.from_outputs(stack.deployment.outputs)
+            echo("-> ops: ordersync sku alias add northwind-supply NW-TENT-2P NW-TENT-2P-V2")
+            replayed = ops.add_alias("northwind-supply", "NW-TENT-2P", "NW-TENT-2P-V2")
+            echo(f"   replayed {', '.join(r.order_key for r in replayed) or 'nothing'}")
+            stack.runner.drain()
+            echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
+            stack.runner.fire_schedules()
+            stack.runner.drain()
+            report = build_report(stack, world, ops)
+        finally:
+            world.stop()
+    print_report(report, echo)
+    if report_path:
+        report_path.write_text(json.dumps(report, indent=2, default=str))
+        echo(f"report written to {report_path}")
+    return report
+
+
+def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:
+    records = sorted(DynamoOrders(stack.output("OrdersTableName")).all(), key=lambda r: (r.order_number, r.order_key))
+    return {
+        "orders": [
+            {
+                "order_id": r.order_id,
+                "order_number": r.order_number,
+                "buyer": r.buyer_id,
+                "seller": r.seller_id,
+                "buyer_platform": r.buyer_platform,
+                "seller_platform": r.seller_platform,
+                "status": r.status.value,
+                "reason": r.reason.value if r.reason else None,
+                "seller_order_id": r.seller_order_id,
+                "timeline": [
+                    {"at": t.at.isoformat(), "status": t.status.value, "reason": t.reason, "detail": t.detail}
+                    for t in r.timeline
+                ],
+            }
+            for r in records
+        ],
+        "emails": world.delivered_emails(),
+        "dlq": [{"order_id": m["order_id"], "reason": m["reason"]} for m in ops.dlq_list()],
+    }
+
+
+def print_report(report: dict[str, Any], echo: Any = print) -> None:
+    columns = (
+        "order_number",
+        "buyer",
+        "seller",
+        "buyer_platform",
+        "seller_platform",
+        "status",
+        "reason",
+        "seller_order_id",
+    )
+    rows = [[str(order[c] if order[c] is not None else "-") for c in columns] for order in report["orders"]]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
+    echo("")
+    echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        echo("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)))
+    echo("")
+    dlq = ", ".join(f"{m['order_id']} ({m['reason']})" for m in report["dlq"])
+    echo(f"DLQ: {dlq or 'empty'}")
+    echo(f"emails delivered: {len(report['emails'])}")
+    for email in report["emails"]:
+        echo(f"  to {', '.join(email['to'])}: {email['subject']}")

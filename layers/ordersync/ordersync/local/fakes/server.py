@@ -1,0 +1,76 @@
+"""A WSGI app served on 127.0.0.1 in a thread, plus the fault switches every fake store shares."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Fault:
+    """One injected failure: an HTTP status, or a stall longer than the client's read timeout;
+    `after_write` lets the request succeed inside the store first (the order is created) and then
+    stalls, the case that makes naive clients post twice."""
+
+    status: int | None = None
+    stall_seconds: float = 0.0
+    after_write: bool = False
+    retry_after: str | None = None
+
+
+@dataclass
+class Faults:
+    pending: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, *faults: Fault) -> None:
+        with self.lock:
+            self.pending.extend(faults)
+
+    def take(self) -> Fault | None:
+        with self.lock:
+            return self.pending.pop(0) if self.pending else None
+
+
+class FakeServer:
+    """Serves `app` (a callable Request -> Response) until stopped."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.faults = Faults()
+        self.requests = 0
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.requests += 1
+        request = Request(environ)
+        fault = self.faults.take()
+        if fault and not fault.after_write:
+            time.sleep(fault.stall_seconds)
+            if fault.status:
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                return Response(f'{{"errors": "injected {fault.status}"}}', fault.status, headers)(
+                    environ, start_response
+                )
+        response = self._app(request)
+        if fault and fault.after_write:
+            time.sleep(fault.stall_seconds)
+        return response(environ, start_response)

@@ -1,0 +1,167 @@
+"""Invokes the handlers in-process the way Lambda would: the schedule's event, and an SQS poller
+that sends real event batches and honours batchItemFailures (moto's redrive policy then moves a
+message that was received maxReceiveCount times to the DLQ)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from ordersync.local.provision import Deployment, FunctionSpec, QueueSource
+from ordersync.local.template import ACCOUNT_ID
+from ordersync.observability import refresh_from_environment
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads from a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self.deadline - time.monotonic()) * 1000), 0)
+
+
+class Runner:
+    def __init__(self, deployment: Deployment, region: str) -> None:
+        self.deployment = deployment
+        self.region = region
+        self._modules: dict[str, ModuleType] = {}
+        self._sqs = boto3.client("sqs", region_name=region)
+        for spec in deployment.functions.values():  # the functions share this process's environment
+            os.environ.update(spec.environment)
+        refresh_from_environment()
+
+    def handler(self, logical_id: str) -> Any:
+        spec = self.deployment.functions[logical_id]
+        if logical_id not in self._modules:
+            module_file, function = spec.handler.rsplit(".", 1)
+            path = spec.code_dir / f"{module_file}.py"
+            name = f"ordersync_function_{logical_id}"
+            loader = importlib.util.spec_from_file_location(name, path)
+            assert loader and loader.loader
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+            self._modules[logical_id] = module
+        module_file, function = spec.handler.rsplit(".", 1)
+        return getattr(self._modules[logical_id], function)
+
+    def invoke(self, logical_id: str, event: dict[str, Any], **kwargs: Any) -> Any:
+        spec = self.deployment.functions[logical_id]
+        return self.handler(logical_id)(event, self.context(spec), **kwargs)
+
+    def context(self, spec: FunctionSpec) -> LambdaContext:
+        return LambdaContext(
+            function_name=spec.name,
+            memory_limit_in_mb=spec.memory_mb,
+            invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{spec.name}",
+            aws_request_id=str(uuid.uuid4()),
+            deadline=time.monotonic() + spec.timeout,
+        )
+
+    # --- event sources ---------------------------------------------------------------------------
+    def fire_schedules(self) -> list[Any]:
+        """What EventBridge would do at :20 (moto never fires schedules)."""
+        results = []
+        for schedule in self.deployment.schedules:
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": ACCOUNT_ID,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": self.region,
+                "resources": [f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{schedule.rule_name}"],
+                "detail": {},
+            }
+            results.append(self.invoke(schedule.function, event))
+        return results
+
+    def drain(self, max_batches: int = 10_000) -> int:
+        """Polls every SQS event source until its queue is empty; returns the batches delivered."""
+        batches = 0
+        for source in self.deployment.queue_sources:
+            while batches < max_batches and self.poll_once(source):
+                batches += 1
+        return batches
+
+    def poll_once(self, source: QueueSource) -> bool:
+        response = self._sqs.receive_message(
+            QueueUrl=source.queue_url,
+            MaxNumberOfMessages=source.batch_size,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return self._has_in_flight(source)
+        event = {"Records": [self._record(source, message) for message in messages]}
+        try:
+            result = self.invoke(source.function, event) or {}
+            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        except Exception:  # a crashed invocation: the whole batch comes back
+            failed = {message["MessageId"] for message in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for message in messages:
+            if message["MessageId"] in failed:  # locally, the visibility timeout passes at once
+                self._sqs.change_message_visibility(
+                    QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return True
+
+    def _has_in_flight(self, source: QueueSource) -> bool:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=source.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)) > 0 and _wait_briefly()
+
+    def _record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
+        queue_name = source.queue_url.rsplit("/", 1)[-1]
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": None,
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue_name}",
+            "awsRegion": self.region,
+        }
+
+
+def _wait_briefly() -> bool:
+    time.sleep(0.05)
+    return True

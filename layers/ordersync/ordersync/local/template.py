@@ -1,0 +1,182 @@
+"""template.yaml, translated offline with samtranslator, and a resolver for its intrinsic functions.
+The local stack and the tests read every resource from here: there is no second list of them."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+NO_VALUE = object()
+
+
+class _BundledManagedPolicies:
+    """samtranslator's own copy of the AWS managed policy ARNs: no IAM call needed offline."""
+
+    def load(self) -> dict[str, str]:
+        data = resources.files("samtranslator").joinpath("internal/data/aws_managed_policies.json").read_text()
+        return dict(json.loads(data)["aws"])
+
+
+def load_sam_template(path: Path) -> dict[str, Any]:
+    from cfnlint.decode import cfn_yaml
+
+    # Round-trip through JSON: cfn-lint's nodes carry line marks we don't need.
+    return dict(json.loads(json.dumps(cfn_yaml.load(str(path)))))
+
+
+def code_locations(sam: dict[str, Any], root: Path) -> dict[str, Path]:
+    """Logical id -> local folder of each function's CodeUri / layer's ContentUri."""
+    found = {}
+    for logical_id, resource in sam["Resources"].items():
+        props = resource.get("Properties", {})
+        uri = props.get("CodeUri") or props.get("ContentUri")
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            found[logical_id] = root / uri
+    return found
+
+
+def translate(sam: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """SAM -> CloudFormation, offline. samtranslator refuses local code paths, so they are pointed
+    at a placeholder S3 URI first (the local stack runs the code from the folders instead)."""
+    from samtranslator.translator.transform import transform
+
+    sam = json.loads(json.dumps(sam))
+    for resource in sam["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = "s3://ordersync-local-placeholder/code.zip"
+    return dict(transform(sam, parameters, _BundledManagedPolicies()))  # type: ignore[arg-type]
+
+
+def references(value: Any) -> set[str]:
+    """Logical ids a value refers to through Ref, GetAtt or Sub."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found.update(name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text))
+                if isinstance(inner, list):
+                    found |= references(inner[1])
+            else:
+                found |= references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner)
+    return found
+
+
+def creation_order(resources_: dict[str, Any]) -> list[str]:
+    """Resources in an order where everything a resource refers to comes before it."""
+    pending = {
+        logical_id: (references(resource) | set(_depends_on(resource))) & resources_.keys()
+        for logical_id, resource in resources_.items()
+    }
+    ordered: list[str] = []
+    while pending:
+        ready = sorted(name for name, needs in pending.items() if needs <= set(ordered))
+        if not ready:
+            raise ValueError(f"circular references among {sorted(pending)}")
+        ordered.extend(ready)
+        for name in ready:
+            del pending[name]
+    return ordered
+
+
+def _depends_on(resource: dict[str, Any]) -> list[str]:
+    value = resource.get("DependsOn", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass
+class Resolver:
+    """Resolves Ref / GetAtt / Sub / Join / If / Select / Split against what has been created."""
+
+    region: str
+    stack_name: str
+    parameters: dict[str, Any]
+    conditions: dict[str, bool] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def pseudo(self) -> dict[str, str]:
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/local",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def evaluate_conditions(self, conditions: dict[str, Any]) -> None:
+        for name, expression in conditions.items():
+            self.conditions[name] = bool(self.resolve(expression))
+
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        for table in (self.pseudo(), self.parameters, self.refs):
+            if name in table:
+                return table[name]
+        raise KeyError(f"Ref to unknown {name!r}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in (self.resolve(v) for v in value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            handler = _INTRINSICS.get(key)
+            if handler:
+                return handler(self, arg)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _get_att(self, arg: Any) -> Any:
+        logical_id, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        key = (logical_id, self.resolve(attribute))
+        if key not in self.attributes:
+            raise KeyError(f"GetAtt {logical_id}.{attribute} is not known locally")
+        return self.attributes[key]
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self._get_att(name))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+_INTRINSICS: dict[str, Any] = {
+    "Ref": lambda r, a: r.ref(a),
+    "Fn::GetAtt": lambda r, a: r._get_att(a),
+    "Fn::Sub": lambda r, a: r._sub(a),
+    "Fn::Join": lambda r, a: str(r.resolve(a[0])).join(str(x) for x in r.resolve(a[1])),
+    "Fn::Select": lambda r, a: r.resolve(a[1])[int(r.resolve(a[0]))],
+    "Fn::Split": lambda r, a: str(r.resolve(a[1])).split(r.resolve(a[0])),
+    "Fn::If": lambda r, a: r.resolve(a[1] if r.conditions[a[0]] else a[2]),
+    "Fn::Equals": lambda r, a: r.resolve(a[0]) == r.resolve(a[1]),
+    "Fn::Not": lambda r, a: not r.resolve(a[0]),
+    "Fn::And": lambda r, a: all(r.resolve(x) for x in a),
+    "Fn::Or": lambda r, a: any(r.resolve(x) for x in a),
+    "Condition": lambda r, a: r.conditions[a],
+}

@@ -1,0 +1,148 @@
+"""A marketplace to run against the local stack: buyer and seller stores (fake, over HTTP), the
+connections between them, the sellers' catalogs, and each seller's alert email subscription."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.connections import DynamoConnections
+from ordersync.domain.catalog import CatalogVariant, VariantStatus
+from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.local.provision import EmailSubscription, subscribe_with_sink
+from ordersync.local.stack import LocalStack
+from ordersync.models import Connection, Platform, StoreRef
+
+FakeStore = FakeShopify | FakeWooCommerce
+
+
+@dataclass
+class Store:
+    store_id: str
+    name: str
+    platform: Platform
+    fake: FakeStore | None  # None: a platform without a fake yet (its orders are posted by hand)
+    secret_arn: str = ""
+
+    def ref(self) -> StoreRef:
+        base_url = self.fake.base_url if self.fake else f"https://{self.store_id}.example.invalid"
+        return StoreRef(
+            store_id=self.store_id,
+            name=self.name,
+            platform=self.platform,
+            base_url=base_url,
+            secret_arn=self.secret_arn,
+        )
+
+
+@dataclass
+class World:
+    stack: LocalStack
+    stores: dict[str, Store] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    subscriptions: list[EmailSubscription] = field(default_factory=list)
+    seller_emails: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def catalog(self) -> DynamoCatalog:
+        return DynamoCatalog(self.stack.output("CatalogTableName"))
+
+    def add_shopify(self, store_id: str, name: str) -> FakeShopify:
+        fake = FakeShopify(store_id, access_token=f"shpat_{store_id.replace('-', '')}")
+        self._register(Store(store_id, name, Platform.SHOPIFY, fake), {"access_token": fake.access_token})
+        return fake
+
+    def add_woocommerce(self, store_id: str, name: str) -> FakeWooCommerce:
+        key, secret = f"ck_{store_id.replace('-', '')}", f"cs_{store_id.replace('-', '')}"
+        fake = FakeWooCommerce(store_id, key, secret)
+        self._register(
+            Store(store_id, name, Platform.WOOCOMMERCE, fake), {"consumer_key": key, "consumer_secret": secret}
+        )
+        return fake
+
+    def add_unfaked(self, store_id: str, name: str, platform: Platform) -> None:
+        self._register(Store(store_id, name, platform, None), {"access_token": "unused"})
+
+    def _register(self, store: Store, credentials: dict[str, str]) -> None:
+        if store.fake:
+            store.fake.server.start()
+        secret = boto3.client("secretsmanager").create_secret(
+            Name=f"ordersync/stores/{store.store_id}", SecretString=json.dumps(credentials)
+        )
+        store.secret_arn = secret["ARN"]
+        self.stores[store.store_id] = store
+
+    def connect(self, buyer_id: str, seller_id: str) -> Connection:
+        connection = Connection(
+            connection_id=f"{buyer_id}--{seller_id}",
+            buyer=self.stores[buyer_id].ref(),
+            seller=self.stores[seller_id].ref(),
+        )
+        DynamoConnections(self.stack.output("ConnectionsTableName")).put(connection)
+        self.connections[connection.connection_id] = connection
+        return connection
+
+    def subscribe_seller(self, seller_id: str, email: str) -> None:
+        """The seller's alert email: SellerAlertsTopic, filtered to their seller_id."""
+        subscription = subscribe_with_sink(
+            boto3.client("sns"),
+            boto3.client("sqs"),
+            self.stack.output("SellerAlertsTopicArn"),
+            "email",
+            email,
+            {"seller_id": [seller_id]},
+        )
+        assert subscription is not None
+        self.subscriptions.append(subscription)
+        self.seller_emails[seller_id] = email
+
+    def add_catalog(self, seller_id: str, entries: list[tuple[str, str, str, str, str]]) -> None:
+        """entries: (product id, variant id, SKU, product title, variant title), all active, seen now."""
+        seen = datetime.now(UTC)
+        self.catalog.put_variants(
+            CatalogVariant(seller_id, product, variant, sku, title, variant_title, VariantStatus.ACTIVE, seen)
+            for product, variant, sku, title, variant_title in entries
+        )
+
+    def email_subscriptions(self) -> list[EmailSubscription]:
+        return self.stack.deployment.email_subscriptions + self.subscriptions
+
+    def delivered_emails(self) -> list[dict[str, Any]]:
+        """Every email delivered, read from the mail sinks (left in place)."""
+        sqs = boto3.client("sqs")
+        emails = []
+        for subscription in self.email_subscriptions():
+            seller_ids = (subscription.filter_policy or {}).get("seller_id") or [None]
+            received: list[dict[str, Any]] = []
+            while True:
+                batch = sqs.receive_message(
+                    QueueUrl=subscription.sink_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+                ).get("Messages", [])
+                if not batch:
+                    break
+                received.extend(batch)
+            for message in received:
+                notification = json.loads(message["Body"])
+                emails.append(
+                    {
+                        "to": [subscription.address],
+                        "seller_id": seller_ids[0],
+                        "subject": notification.get("Subject") or "",
+                        "body": notification.get("Message", ""),
+                    }
+                )
+                sqs.change_message_visibility(
+                    QueueUrl=subscription.sink_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return emails
+
+    def stop(self) -> None:
+        for store in self.stores.values():
+            if store.fake:
+                store.fake.server.stop()

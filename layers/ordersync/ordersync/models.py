@@ -1,0 +1,178 @@
+"""The shared vocabulary: statuses, failure reasons, the canonical order, the queue envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Platform(StrEnum):
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    BIGCOMMERCE = "bigcommerce"
+
+    @property
+    def label(self) -> str:
+        return {"shopify": "Shopify", "woocommerce": "WooCommerce", "bigcommerce": "BigCommerce"}[self.value]
+
+
+def platform_label(value: str) -> str:
+    """ "woocommerce" -> "WooCommerce"; anything unknown as it is."""
+    try:
+        return Platform(value).label
+    except ValueError:
+        return value
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    SYNCED = "SYNCED"
+    FAILED = "FAILED"
+    DISREGARDED = "DISREGARDED"
+    MANUAL_POSTING_PENDING = "MANUAL_POSTING_PENDING"
+    POSTED_MANUALLY = "POSTED_MANUALLY"
+    CANCELLED = "CANCELLED"
+
+
+class FailureReason(StrEnum):
+    SKU_MISMATCH = "SKU_MISMATCH"
+    DUPLICATE_SKU = "DUPLICATE_SKU"
+    MISSING_SHIPPING_ADDRESS = "MISSING_SHIPPING_ADDRESS"
+    UNSUPPORTED_PLATFORM = "UNSUPPORTED_PLATFORM"
+    INVALID_ORDER = "INVALID_ORDER"
+    PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
+
+
+class Cause(StrEnum):
+    """What made a timeline entry happen."""
+
+    PULL = "pull"
+    PROCESS = "process"
+    REPLAY = "replay"
+    REDRIVE = "redrive"
+    OPS = "ops"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ShippingAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province_code: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+    def is_blank(self) -> bool:
+        return not any(self.model_dump().values())
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str = Field(min_length=1)
+    sku: str | None
+    title: str
+    quantity: int = Field(ge=0, le=100_000)
+    unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    requires_shipping: bool = True
+
+    @field_validator("sku", mode="before")
+    @classmethod
+    def _blank_sku_is_none(cls, value: Any) -> Any:
+        return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("unit_price", mode="before")
+    @classmethod
+    def _money_is_never_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("money must be a decimal string, not a float")
+        return value
+
+
+class CanonicalOrder(BaseModel):
+    """One buyer order, whatever store it came from (DESIGN.md, "Canonical order")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=200)
+    platform: Platform
+    order_number: str = Field(max_length=200)
+    created_at: datetime
+    updated_at: datetime
+    currency: str = Field(min_length=3, max_length=3)
+    email: str | None = None
+    test: bool = False
+    source: str | None = None
+    cancelled: bool = False
+    shipping_address: ShippingAddress | None
+    lines: list[OrderLine] = Field(max_length=1000)
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp has no UTC offset")
+        return value.astimezone(UTC)
+
+    @field_validator("shipping_address")
+    @classmethod
+    def _blank_address_is_none(cls, value: ShippingAddress | None) -> ShippingAddress | None:
+        return None if value is None or value.is_blank() else value
+
+
+class StoreRef(BaseModel):
+    """A store as a connection names it; credentials live in Secrets Manager, never here."""
+
+    store_id: str
+    name: str
+    platform: Platform
+    base_url: str
+    secret_arn: str
+
+
+class Connection(BaseModel):
+    connection_id: str
+    buyer: StoreRef
+    seller: StoreRef
+    cursor: datetime | None = None
+
+
+class OrderEnvelope(BaseModel):
+    """What travels on OrdersQueue: the buyer's raw payload plus who it goes from and to.
+
+    The raw payload (not the canonical order) travels so that a payload that fails validation
+    is still carried, recorded and kept in the DLQ, and a redriven message needs nothing else.
+    """
+
+    connection_id: str
+    buyer_id: str
+    buyer_name: str
+    buyer_platform: Platform
+    seller_id: str
+    seller_name: str
+    seller_platform: Platform
+    order_id: str
+    order_number: str = ""
+    payload: Any
+    pulled_at: datetime
+    cause: Cause = Cause.PULL
+
+    @property
+    def order_key(self) -> str:
+        return f"{self.connection_id}#{self.order_id}"

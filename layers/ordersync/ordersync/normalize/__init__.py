@@ -1,0 +1,98 @@
+"""Buyer payloads, as each store sends them, turned into the canonical order. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ordersync.errors import InvalidOrder
+from ordersync.models import CanonicalOrder, Platform
+from ordersync.normalize import bigcommerce, shopify, woocommerce
+
+_NORMALIZERS: dict[Platform, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    Platform.SHOPIFY: shopify.to_canonical,
+    Platform.WOOCOMMERCE: woocommerce.to_canonical,
+    Platform.BIGCOMMERCE: bigcommerce.to_canonical,
+}
+
+
+def normalize(platform: Platform, payload: Any) -> CanonicalOrder:
+    """One store payload -> the canonical order, or InvalidOrder saying in one line what is wrong."""
+    if not isinstance(payload, dict):
+        raise InvalidOrder(f"a {platform} order must be a JSON object, got {type(payload).__name__}")
+    try:
+        fields = _NORMALIZERS[platform](payload)
+        return CanonicalOrder.model_validate(fields)
+    except ValidationError as error:
+        raise InvalidOrder(describe_validation_error(error)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+        raise InvalidOrder(f"unreadable {platform} order: {type(error).__name__}: {_short(error)}") from None
+
+
+def split_payloads(document: Any) -> list[Any]:
+    """A file's JSON as the stores send it: one order, a wrapper ({"order": ...}, {"orders": [...]})
+    or a bare list, into the list of order payloads it holds."""
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        if isinstance(document.get("orders"), list):
+            return list(document["orders"])
+        if isinstance(document.get("order"), dict):
+            return [document["order"]]
+        data = document.get("data")
+        if isinstance(data, dict) and isinstance(data.get("orders"), dict):  # GraphQL response
+            connection = data["orders"]
+            return [edge["node"] for edge in connection.get("edges", [])] or list(connection.get("nodes", []))
+        return [document]
+    raise InvalidOrder(f"expected an order, a wrapper or a list, got {type(document).__name__}")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(part) for part in item["loc"]) or "order"
+        problems.append(f"{where}: {item['msg']}")
+    more = f" (+{error.error_count() - 5} more)" if error.error_count() > 5 else ""
+    return "; ".join(problems) + more
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+_ID_NUMBER_UPDATED = {
+    Platform.SHOPIFY: (("legacyResourceId", "id"), ("name", "order_number"), ("updatedAt", "updated_at")),
+    Platform.WOOCOMMERCE: (("id",), ("number",), ("date_modified_gmt",)),
+    Platform.BIGCOMMERCE: (("id",), ("id",), ("date_modified",)),
+}
+
+
+def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | None]:
+    """The buyer platform's order id, number and last update, read leniently: a payload too broken
+    to give them still travels (under a content hash) so that it is recorded as INVALID_ORDER."""
+    from ordersync.normalize.common import timestamp
+    from ordersync.normalize.shopify import legacy_id
+
+    id_keys, number_keys, updated_keys = _ID_NUMBER_UPDATED[platform]
+    fields = payload if isinstance(payload, dict) else {}
+    raw_id = next((fields[k] for k in id_keys if fields.get(k) not in (None, "")), None)
+    if raw_id is None or isinstance(raw_id, dict | list):
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        order_id = f"unidentified-{digest}"
+    else:
+        order_id = legacy_id(raw_id)[:200]
+    number = next((str(fields[k])[:200] for k in number_keys if isinstance(fields.get(k), str | int)), "")
+    updated = None
+    for key in updated_keys:
+        try:
+            updated = timestamp(fields.get(key), assume_utc=platform is Platform.WOOCOMMERCE)
+            break
+        except (ValueError, TypeError):
+            continue
+    return order_id, number, updated

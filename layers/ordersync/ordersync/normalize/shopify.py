@@ -1,0 +1,128 @@
+"""Shopify: REST / webhook order JSON and the GraphQL Admin API order node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordersync.normalize.common import address, money, quantity, text, timestamp
+
+
+def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
+    return _from_graphql(order) if "lineItems" in order or "createdAt" in order else _from_rest(order)
+
+
+def legacy_id(gid_or_id: Any) -> str:
+    """gid://shopify/Order/450789469 -> 450789469 (the id REST and webhooks use)."""
+    value = str(gid_or_id)
+    return value.rsplit("/", 1)[-1]
+
+
+def _from_rest(order: dict[str, Any]) -> dict[str, Any]:
+    refunded = _refunded_units(order.get("refunds") or [])
+    ship = order.get("shipping_address")
+    return {
+        "order_id": str(order["id"]),
+        "platform": "shopify",
+        "order_number": text(order.get("name")) or str(order.get("order_number", order["id"])),
+        "created_at": timestamp(order["created_at"]),
+        "updated_at": timestamp(order.get("updated_at") or order["created_at"]),
+        "currency": order["currency"],
+        "email": text(order.get("email")),
+        "test": bool(order.get("test")),
+        "source": text(order.get("source_name")),
+        "cancelled": order.get("cancelled_at") is not None,
+        "shipping_address": None if ship is None else _rest_address(ship),
+        "lines": [_rest_line(line, refunded) for line in order["line_items"]],
+    }
+
+
+def _rest_line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]:
+    line_id = str(line["id"])
+    if "current_quantity" in line:  # already net of refunded and removed units
+        units = quantity(line["current_quantity"])
+    else:
+        units = max(quantity(line["quantity"]) - refunded.get(line_id, 0), 0)
+    return {
+        "line_id": line_id,
+        "sku": text(line.get("sku")),
+        "title": text(line.get("name")) or text(line.get("title")) or "",
+        "quantity": units,
+        "unit_price": money(line["price"]),
+        "requires_shipping": bool(line.get("requires_shipping", True)),
+    }
+
+
+def _refunded_units(refunds: list[dict[str, Any]]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for refund in refunds:
+        for item in refund.get("refund_line_items") or []:
+            key = str(item["line_item_id"])
+            units[key] = units.get(key, 0) + quantity(item["quantity"])
+    return units
+
+
+def _rest_address(ship: dict[str, Any]) -> dict[str, Any]:
+    name = text(ship.get("name")) or " ".join(
+        part for part in (text(ship.get("first_name")), text(ship.get("last_name"))) if part
+    )
+    return address(
+        {
+            "name": name,
+            "company": ship.get("company"),
+            "address1": ship.get("address1"),
+            "address2": ship.get("address2"),
+            "city": ship.get("city"),
+            "province_code": ship.get("province_code"),
+            "postal_code": ship.get("zip"),
+            "country_code": ship.get("country_code"),
+            "phone": ship.get("phone"),
+        }
+    )
+
+
+def _from_graphql(order: dict[str, Any]) -> dict[str, Any]:
+    items = order["lineItems"]
+    nodes = items.get("nodes") if "nodes" in items else [edge["node"] for edge in items["edges"]]
+    ship = order.get("shippingAddress")
+    return {
+        "order_id": str(order.get("legacyResourceId") or legacy_id(order["id"])),
+        "platform": "shopify",
+        "order_number": text(order.get("name")) or legacy_id(order["id"]),
+        "created_at": timestamp(order["createdAt"]),
+        "updated_at": timestamp(order.get("updatedAt") or order["createdAt"]),
+        "currency": order["currencyCode"],
+        "email": text(order.get("email")),
+        "test": bool(order.get("test")),
+        "source": text(order.get("sourceName")),
+        "cancelled": order.get("cancelledAt") is not None,
+        "shipping_address": None if ship is None else _graphql_address(ship),
+        "lines": [_graphql_line(node) for node in nodes],
+    }
+
+
+def _graphql_line(node: dict[str, Any]) -> dict[str, Any]:
+    units = node.get("currentQuantity", node.get("quantity"))
+    return {
+        "line_id": legacy_id(node["id"]),
+        "sku": text(node.get("sku")),
+        "title": text(node.get("name")) or text(node.get("title")) or "",
+        "quantity": quantity(units),
+        "unit_price": money(node["originalUnitPriceSet"]["shopMoney"]["amount"]),
+        "requires_shipping": bool(node.get("requiresShipping", True)),
+    }
+
+
+def _graphql_address(ship: dict[str, Any]) -> dict[str, Any]:
+    return address(
+        {
+            "name": ship.get("name"),
+            "company": ship.get("company"),
+            "address1": ship.get("address1"),
+            "address2": ship.get("address2"),
+            "city": ship.get("city"),
+            "province_code": ship.get("provinceCode"),
+            "postal_code": ship.get("zip"),
+            "country_code": ship.get("countryCodeV2") or ship.get("countryCode"),
+            "phone": ship.get("phone"),
+        }
+    )

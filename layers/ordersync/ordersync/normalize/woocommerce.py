@@ -1,0 +1,70 @@
+"""WooCommerce REST v3 orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordersync.normalize.common import address, money, quantity, text, timestamp
+
+# created_via values that mean the order was not placed through the online checkout
+_CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
+
+
+def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
+    ship = order.get("shipping")
+    billing = order.get("billing") or {}
+    refunded = _refunded_units(order)
+    return {
+        "order_id": str(order["id"]),
+        "platform": "woocommerce",
+        "order_number": str(order.get("number") or order["id"]),
+        # The *_gmt fields are UTC without an offset; the plain ones are store-local time.
+        "created_at": timestamp(order["date_created_gmt"], assume_utc=True),
+        "updated_at": timestamp(order.get("date_modified_gmt") or order["date_created_gmt"], assume_utc=True),
+        "currency": order["currency"],
+        "email": text(billing.get("email")),
+        "test": False,
+        "source": text(order.get("created_via")),
+        "cancelled": order.get("status") in _CANCELLED_STATUSES,
+        "shipping_address": None if ship is None else _address(ship),
+        "lines": [_line(line, refunded) for line in order["line_items"]],
+    }
+
+
+def _line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]:
+    line_id = str(line["id"])
+    return {
+        "line_id": line_id,
+        "sku": text(line.get("sku")),
+        "title": text(line.get("name")) or "",
+        "quantity": max(quantity(line["quantity"]) - refunded.get(line_id, 0), 0),
+        "unit_price": money(line["price"]),
+        "requires_shipping": True,  # line items carry no shipping flag; virtual products are rare here
+    }
+
+
+def _refunded_units(order: dict[str, Any]) -> dict[str, int]:
+    # Refunded line quantities are negative in an order's refund line items.
+    units: dict[str, int] = {}
+    for refund in order.get("refunds_detail") or []:
+        for item in refund.get("line_items") or []:
+            key = str(item.get("refunded_item_id") or item["id"])
+            units[key] = units.get(key, 0) + abs(quantity(item["quantity"]))
+    return units
+
+
+def _address(ship: dict[str, Any]) -> dict[str, Any]:
+    name = " ".join(part for part in (text(ship.get("first_name")), text(ship.get("last_name"))) if part)
+    return address(
+        {
+            "name": name,
+            "company": ship.get("company"),
+            "address1": ship.get("address_1"),
+            "address2": ship.get("address_2"),
+            "city": ship.get("city"),
+            "province_code": ship.get("state"),
+            "postal_code": ship.get("postcode"),
+            "country_code": ship.get("country"),
+            "phone": ship.get("phone"),
+        }
+    )

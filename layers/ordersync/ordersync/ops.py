@@ -1,0 +1,72 @@
+"""What ops do (the CLI's commands), as functions over the adapters: replay, redrive, aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue, message_fields
+from ordersync.aws.orders import DynamoOrders
+from ordersync.models import Cause, OrderEnvelope, OrderStatus
+from ordersync.records import OrderRecord
+
+# The stack outputs ops commands need (template.yaml's Outputs).
+REQUIRED_OUTPUTS = ("OrdersQueueUrl", "OrdersDLQUrl", "OrdersTableName", "CatalogTableName")
+
+
+class UnknownOrder(LookupError):
+    pass
+
+
+@dataclass
+class Ops:
+    orders: DynamoOrders
+    catalog: DynamoCatalog
+    queue: SqsOrderQueue
+    dlq: SqsDlqAdmin
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, str]) -> Ops:
+        missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
+        if missing:
+            raise KeyError(f"the stack has no output {', '.join(missing)}")
+        return cls(
+            orders=DynamoOrders(outputs["OrdersTableName"]),
+            catalog=DynamoCatalog(outputs["CatalogTableName"]),
+            queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
+            dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
+        )
+
+    def find(self, order_ref: str) -> OrderRecord:
+        """An order by its key (connection#order_id) or, when unambiguous, by the buyer's order id / number."""
+        record = self.orders.get(order_ref) if "#" in order_ref else None
+        if record:
+            return record
+        wanted = order_ref.lstrip("#")
+        matches = [r for r in self.orders.all() if wanted in (r.order_id, r.order_number.lstrip("#"))]
+        if len(matches) != 1:
+            found = ", ".join(r.order_key for r in matches) or "none"
+            raise UnknownOrder(f"{order_ref!r} names {len(matches)} orders ({found}); give the order key")
+        return matches[0]
+
+    def replay(self, order_ref: str) -> OrderRecord:
+        """Takes the order's message out of the DLQ (if there) and enqueues it again from its record."""
+        record = self.find(order_ref)
+        self.dlq.remove(lambda message: message_fields(message)["order_key"] == record.order_key)
+        envelope = OrderEnvelope.model_validate({**record.envelope, "cause": Cause.REPLAY})
+        self.queue.enqueue([envelope])
+        return record
+
+    def add_alias(self, seller_id: str, old_sku: str, new_sku: str) -> list[OrderRecord]:
+        """Stores the alias, then replays every FAILED order of the seller that the old SKU blocked."""
+        self.catalog.add_alias(seller_id, old_sku, new_sku)
+        blocked = [r for r in self.orders.by_seller_status(seller_id, OrderStatus.FAILED) if old_sku in r.blocked_skus]
+        return [self.replay(record.order_key) for record in blocked]
+
+    def dlq_list(self) -> list[dict[str, Any]]:
+        return [message_fields(message) for message in self.dlq.messages()]
+
+    def redrive(self, reason: str | None = None) -> list[dict[str, Any]]:
+        moved = self.dlq.move(lambda m: reason is None or message_fields(m)["reason"] == reason)
+        return [message_fields(message) for message in moved]

@@ -1,0 +1,73 @@
+"""One requests session per store client: timeouts, retries with backoff for reads, and the
+translation of HTTP failures into StoreUnavailable / StoreRejected / StoreCredentialsError."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
+
+TIMEOUT = (3.05, 20.0)  # connect, read (seconds)
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def session(auth: Any = None, headers: dict[str, str] | None = None, retry_reads: bool = True) -> requests.Session:
+    """Reads are retried in place (honouring Retry-After); writes are not: a retried create could
+    post twice, so a failed write surfaces and the caller looks before it creates again."""
+    backoff = float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5"))
+    retry = Retry(
+        total=3 if retry_reads else 0,
+        backoff_factor=backoff,
+        status_forcelist=sorted(TRANSIENT_STATUSES),
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    http = requests.Session()
+    http.mount("http://", HTTPAdapter(max_retries=retry))
+    http.mount("https://", HTTPAdapter(max_retries=retry))
+    http.auth = auth
+    http.headers.update({"Accept": "application/json", "User-Agent": "ordersync/0.1"})
+    http.headers.update(headers or {})
+    return http
+
+
+def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    try:
+        response = http.request(method, url, timeout=TIMEOUT, **kwargs)
+    except requests.Timeout as error:
+        raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
+    except requests.ConnectionError as error:
+        raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
+    raise_for_store_status(response)
+    return response
+
+
+def raise_for_store_status(response: requests.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    where = f"{response.request.method} {_path(response.url)}"
+    if status in TRANSIENT_STATUSES:
+        raise StoreUnavailable(f"{where} answered {status}")
+    if status in (401, 403):
+        raise StoreCredentialsError(f"{where} answered {status}: the store refused the credentials")
+    raise StoreRejected(f"{where} answered {status}: {response.text[:300]}")
+
+
+def json_body(response: requests.Response) -> Any:
+    """Money never goes through float: JSON numbers with a fraction become Decimal."""
+    try:
+        return response.json(parse_float=Decimal)
+    except ValueError as error:
+        raise StoreUnavailable(f"{_path(response.url)} answered with something that is not JSON") from error
+
+
+def _path(url: str) -> str:
+    return requests.utils.urlparse(url).path  # no query string: it may carry credentials

@@ -1,0 +1,101 @@
+"""WooCommerce REST API v3. Orders carry the buyer order's key in meta_data `_ordersync_source`;
+the store's order search must cover that meta key (filter `woocommerce_shop_order_search_fields`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from ordersync.domain.catalog import CatalogVariant
+from ordersync.domain.decide import LineMatch
+from ordersync.errors import StoreRejected
+from ordersync.models import CanonicalOrder, iso
+from ordersync.platforms.http import call, json_body, session
+
+PAGE_SIZE = 100
+SOURCE_META_KEY = "_ordersync_source"
+
+
+class WooCommerceStore:
+    def __init__(self, base_url: str, consumer_key: str, consumer_secret: str) -> None:
+        self._api = f"{base_url.rstrip('/')}/wp-json/wc/v3"
+        self._http = session(auth=(consumer_key, consumer_secret))
+
+    # --- buyer side --------------------------------------------------------------------------
+    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
+        page = 1
+        while True:
+            params = {
+                "modified_after": iso(since),
+                "dates_are_gmt": "true",
+                "orderby": "modified",
+                "order": "asc",
+                "per_page": PAGE_SIZE,
+                "page": page,
+            }
+            response = call(self._http, "GET", f"{self._api}/orders", params=params)
+            yield list(json_body(response))
+            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+                return
+            page += 1
+
+    # --- seller side -------------------------------------------------------------------------
+    def find_posted_order(self, source_key: str) -> str | None:
+        response = call(self._http, "GET", f"{self._api}/orders", params={"search": source_key, "per_page": 10})
+        for order in json_body(response):
+            if any(
+                m.get("key") == SOURCE_META_KEY and m.get("value") == source_key for m in order.get("meta_data", [])
+            ):
+                return str(order["id"])
+        return None
+
+    def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
+        present = set()
+        for variant in variants:
+            path = f"products/{variant.product_id}"
+            if variant.variant_id != variant.product_id:
+                path += f"/variations/{variant.variant_id}"
+            try:
+                call(self._http, "GET", f"{self._api}/{path}")
+            except StoreRejected:  # 404: gone from the store
+                continue
+            present.add(variant.variant_id)
+        return frozenset(present)
+
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+        ship = order.shipping_address
+        first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
+        body = {
+            "status": "processing",
+            "set_paid": False,
+            "currency": order.currency,
+            "customer_note": f"Dropship order {order.order_number} (synced by ordersync)",
+            "shipping": {}
+            if ship is None
+            else {
+                "first_name": first,
+                "last_name": last,
+                "company": ship.company or "",
+                "address_1": ship.address1 or "",
+                "address_2": ship.address2 or "",
+                "city": ship.city or "",
+                "state": ship.province_code or "",
+                "postcode": ship.postal_code or "",
+                "country": ship.country_code or "",
+                "phone": ship.phone or "",
+            },
+            # Line sku and price are read-only in WooCommerce: lines name the product / variation.
+            "line_items": [_line_item(m) for m in lines if m.variant],
+            "meta_data": [{"key": SOURCE_META_KEY, "value": source_key}],
+        }
+        response = call(self._http, "POST", f"{self._api}/orders", json=body)
+        return str(json_body(response)["id"])
+
+
+def _line_item(match: LineMatch) -> dict[str, Any]:
+    assert match.variant is not None
+    item: dict[str, Any] = {"product_id": int(match.variant.product_id), "quantity": match.line.quantity}
+    if match.variant.variant_id != match.variant.product_id:
+        item["variation_id"] = int(match.variant.variant_id)
+    return item

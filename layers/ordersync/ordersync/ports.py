@@ -1,0 +1,67 @@
+"""What the services need from the outside world. Adapters (aws/, platforms/) implement these;
+unit tests pass in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from ordersync.domain.catalog import CatalogSlice, CatalogVariant
+from ordersync.domain.decide import LineMatch
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
+from ordersync.records import OrderRecord
+
+
+class CatalogRepository(Protocol):
+    def lookup(self, seller_id: str, skus: Sequence[str]) -> CatalogSlice: ...
+    def active_skus(self, seller_id: str) -> list[str]: ...
+    def retire(self, variants: Iterable[CatalogVariant]) -> None: ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_key: str) -> OrderRecord | None: ...
+    def save(self, record: OrderRecord) -> None:
+        """Writes the record if nobody else wrote it since it was read (optimistic, by version)."""
+        ...
+
+
+class ConnectionRepository(Protocol):
+    def get(self, connection_id: str) -> Connection: ...
+    def all(self) -> list[Connection]: ...
+    def save_cursor(self, connection_id: str, cursor: datetime) -> None: ...
+
+
+class OrderQueue(Protocol):
+    def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None: ...
+
+
+class DeadLetters(Protocol):
+    def send(self, body: dict[str, Any], attributes: dict[str, str]) -> str: ...
+
+
+class Alerts(Protocol):
+    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None: ...
+
+
+class SellerStore(Protocol):
+    def find_posted_order(self, source_key: str) -> str | None:
+        """The id of an order already created in this store for the buyer order, if any."""
+        ...
+
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...
+
+    def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
+        """Which of these variant ids still exist in the store."""
+        ...
+
+
+class BuyerStore(Protocol):
+    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Pages of raw order payloads updated at or after `since`, oldest first."""
+        ...
+
+
+class StoreFactory(Protocol):
+    def seller(self, store: StoreRef) -> SellerStore: ...
+    def buyer(self, store: StoreRef) -> BuyerStore: ...

@@ -1,0 +1,122 @@
+"""The order record: current status plus the whole timeline, and the view ops and sellers see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ordersync.domain.decide import Decision, LineMatch, LineOutcome
+from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, platform_label
+
+# Once here, a new pull or a redelivered message changes nothing.
+SETTLED = frozenset(
+    {OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.CANCELLED, OrderStatus.MANUAL_POSTING_PENDING}
+)
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    status: OrderStatus
+    reason: FailureReason | None = None
+    detail: str = ""
+    cause: Cause = Cause.PROCESS
+
+
+class LineView(BaseModel):
+    """A line as the marketplace's order page shows it."""
+
+    line_id: str
+    sku: str | None
+    title: str
+    quantity: int
+    outcome: str
+    candidates: list[dict[str, str]] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, match: LineMatch) -> LineView:
+        if match.outcome is LineOutcome.MATCHED and match.variant:
+            title = match.variant.title
+        elif match.outcome is LineOutcome.DUPLICATE_SKU:
+            title = "Undefined"
+        elif match.outcome is LineOutcome.SKU_MISMATCH:
+            title = ""  # the marketplace shows a blank title and the buyer's (stale) SKU
+        else:
+            title = match.line.title
+        return cls(
+            line_id=match.line.line_id,
+            sku=match.line.sku,
+            title=title,
+            quantity=match.line.quantity,
+            outcome=match.outcome.value,
+            candidates=[
+                {"product_id": v.product_id, "variant_id": v.variant_id, "title": v.title} for v in match.candidates
+            ]
+            if match.outcome is LineOutcome.DUPLICATE_SKU
+            else [],
+            suggestions=list(match.suggestions),
+        )
+
+
+class OrderRecord(BaseModel):
+    order_key: str
+    connection_id: str
+    order_id: str
+    order_number: str = ""
+    buyer_id: str
+    buyer_name: str
+    buyer_platform: str
+    seller_id: str
+    seller_name: str
+    seller_platform: str
+    status: OrderStatus
+    reason: FailureReason | None = None
+    detail: str = ""
+    seller_order_id: str | None = None
+    lines: list[LineView] = Field(default_factory=list)
+    blocked_skus: list[str] = Field(default_factory=list)
+    alerted: list[str] = Field(default_factory=list)  # "REASON" keys already alerted, never repeated
+    in_dlq: bool = False
+    dlq_message_id: str | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    envelope: dict[str, Any]
+    version: int = 0
+
+    @classmethod
+    def first_seen(cls, envelope: OrderEnvelope, at: datetime) -> OrderRecord:
+        record = cls(
+            order_key=envelope.order_key,
+            connection_id=envelope.connection_id,
+            order_id=envelope.order_id,
+            order_number=envelope.order_number,
+            buyer_id=envelope.buyer_id,
+            buyer_name=envelope.buyer_name,
+            buyer_platform=envelope.buyer_platform.value,
+            seller_id=envelope.seller_id,
+            seller_name=envelope.seller_name,
+            seller_platform=envelope.seller_platform.value,
+            status=OrderStatus.RECEIVED,
+            envelope=envelope.model_dump(mode="json"),
+        )
+        record.note(
+            at,
+            OrderStatus.RECEIVED,
+            None,
+            f"pulled from the buyer's {platform_label(envelope.buyer_platform)} store",
+            envelope.cause,
+        )
+        return record
+
+    def note(self, at: datetime, status: OrderStatus, reason: FailureReason | None, detail: str, cause: Cause) -> None:
+        self.status, self.reason, self.detail = status, reason, detail
+        self.timeline.append(TimelineEntry(at=at, status=status, reason=reason, detail=detail, cause=cause))
+
+    def apply(self, decision: Decision, at: datetime, cause: Cause) -> None:
+        self.lines = [LineView.of(m) for m in decision.lines]
+        self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
+        self.note(at, decision.status, decision.reason, decision.detail, cause)
+
+    def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
+        return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

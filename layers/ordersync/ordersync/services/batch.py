@@ -1,0 +1,23 @@
+"""The SQS batch: Powertools BatchProcessor, one order per record, partial batch failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordersync.services.process import ProcessDependencies, process_message
+
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: ProcessDependencies) -> dict[str, Any]:
+    """A record that raises (a transient failure) is reported back to SQS alone; the rest are done."""
+
+    def handle(record: SQSRecord) -> None:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        process_message(record.body, record.message_id, receive_count, deps)
+
+    return process_partial_response(event=event, record_handler=handle, processor=_processor, context=context)

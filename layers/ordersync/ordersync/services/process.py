@@ -1,0 +1,227 @@
+"""Processing one order message: decide, act, record. Called once per SQS record."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ordersync.alerts.messages import compose_alert, dlq_message
+from ordersync.domain.decide import Decision, LineMatch, decide, duplicate_candidates, skus_to_look_up
+from ordersync.errors import InvalidOrder, ResourceThrottled, StoreRejected, StoreUnavailable
+from ordersync.models import (
+    CanonicalOrder,
+    Cause,
+    FailureReason,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    platform_label,
+    utc_now,
+)
+from ordersync.normalize import describe_validation_error, normalize
+from ordersync.observability import logger
+from ordersync.ports import (
+    Alerts,
+    CatalogRepository,
+    ConnectionRepository,
+    DeadLetters,
+    OrderRepository,
+    SellerStore,
+    StoreFactory,
+)
+from ordersync.records import SETTLED, OrderRecord
+
+PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str], str]
+TRANSIENT = (StoreUnavailable, ResourceThrottled)
+
+
+def post_to_store(store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+    """Look before creating: a create that timed out after the store saved the order is found, not repeated."""
+    return store.find_posted_order(source_key) or store.create_order(order, lines, source_key)
+
+
+@dataclass
+class ProcessDependencies:
+    orders: OrderRepository
+    catalog: CatalogRepository
+    connections: ConnectionRepository
+    stores: StoreFactory
+    dead_letters: DeadLetters
+    alerts: Alerts
+    max_receive_count: int
+    post_once: PostOnce = post_to_store
+    auto_post_platforms: frozenset[Platform] = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def source_key(envelope: OrderEnvelope) -> str:
+    """The tag / meta value that marks the seller's copy of a buyer order (letters, digits, dashes)."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", f"ordersync-{envelope.connection_id}-{envelope.order_id}")
+
+
+def read_envelope(body: str) -> tuple[OrderEnvelope, bool]:
+    """A message body is an envelope, or a DLQ message wrapping one (a redrive): (envelope, came_from_dlq)."""
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise InvalidOrder(f"message body is not JSON: {error}") from None
+    from_dlq = isinstance(document, dict) and "envelope" in document
+    try:
+        envelope = OrderEnvelope.model_validate(document["envelope"] if from_dlq else document)
+    except ValidationError as error:
+        raise InvalidOrder(f"message is not an order envelope: {describe_validation_error(error)}") from None
+    if from_dlq:
+        envelope = envelope.model_copy(update={"cause": Cause.REDRIVE})
+    return envelope, from_dlq
+
+
+def process_message(body: str, message_id: str, receive_count: int, deps: ProcessDependencies) -> OrderRecord:
+    try:
+        envelope, from_dlq = read_envelope(body)
+    except InvalidOrder as error:
+        return _unreadable_message(body, message_id, str(error), deps)
+    record = deps.orders.get(envelope.order_key) or OrderRecord.first_seen(envelope, deps.clock())
+    if from_dlq or envelope.cause is Cause.REPLAY:
+        record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
+    if record.status in SETTLED:
+        logger.info("order already settled", extra={"order_key": record.order_key, "status": record.status})
+        return record
+    try:
+        return _process(envelope, record, deps)
+    except Exception as error:
+        if receive_count >= deps.max_receive_count:
+            _record_exhausted(record, envelope, error, deps)
+        raise
+
+
+def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependencies) -> OrderRecord:
+    try:
+        order = normalize(envelope.buyer_platform, envelope.payload)
+    except InvalidOrder as error:
+        return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
+    record.order_number = order.order_number
+    connection = deps.connections.get(envelope.connection_id)
+    store = functools.cache(lambda: deps.stores.seller(connection.seller))  # only built when needed
+    decision = _decide(order, envelope, store, deps)
+    if decision.retired:
+        deps.catalog.retire(decision.retired)
+        stale = ", ".join(f"variant {v.variant_id} (SKU {v.sku})" for v in decision.retired)
+        record.note(deps.clock(), record.status, None, f"retired stale duplicate {stale}", Cause.PROCESS)
+    if decision.status is OrderStatus.FAILED:
+        return _fail(record, envelope, decision, deps)
+    if not decision.should_post:
+        return _settle(record, envelope, decision, deps)
+    seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
+    record.apply(decision, deps.clock(), envelope.cause)
+    record.seller_order_id = seller_order_id
+    detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
+    record.note(deps.clock(), OrderStatus.SYNCED, None, detail, Cause.PROCESS)
+    deps.orders.save(record)
+    logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
+    return record
+
+
+def _decide(
+    order: CanonicalOrder, envelope: OrderEnvelope, store: Callable[[], SellerStore], deps: ProcessDependencies
+) -> Decision:
+    catalog = deps.catalog.lookup(envelope.seller_id, skus_to_look_up(order))
+    duplicates = duplicate_candidates(order, catalog)
+    present = {sku: store().variants_present(variants) for sku, variants in duplicates.items()}
+
+    def _with(active_skus: Sequence[str]) -> Decision:
+        return decide(
+            order,
+            catalog,
+            envelope.seller_platform,
+            present_in_store=present,
+            seller_active_skus=active_skus,
+            auto_post_platforms=deps.auto_post_platforms,
+        )
+
+    decision = _with(())
+    if decision.reason is FailureReason.SKU_MISMATCH:  # only then is the seller's SKU list worth reading
+        decision = _with(deps.catalog.active_skus(envelope.seller_id))
+    return decision
+
+
+def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
+    if record.in_dlq and record.same_failure_as(decision.reason, decision.detail):
+        logger.info("order still fails the same way; already in the DLQ", extra={"order_key": record.order_key})
+        return record
+    record.apply(decision, deps.clock(), envelope.cause)
+    body, attributes = dlq_message(record, envelope)
+    record.dlq_message_id = deps.dead_letters.send(body, attributes)
+    record.in_dlq = True
+    _alert_once(record, deps)
+    deps.orders.save(record)
+    logger.warning("order failed", extra={"order_key": record.order_key, "reason": record.reason})
+    return record
+
+
+def _settle(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
+    """Cancelled, disregarded, or handed to the manual posting flow: recorded, alerted where useful."""
+    if record.status is decision.status and record.reason == decision.reason:
+        return record
+    record.apply(decision, deps.clock(), envelope.cause)
+    _alert_once(record, deps)
+    deps.orders.save(record)
+    return record
+
+
+def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:
+    key = (record.reason or record.status).value
+    if key in record.alerted:
+        return
+    alert = compose_alert(record)
+    if alert is None:
+        return
+    deps.alerts.publish(record, alert.subject, alert.seller_body, alert.ops_body)
+    record.alerted.append(key)
+
+
+def _record_exhausted(
+    record: OrderRecord, envelope: OrderEnvelope, error: Exception, deps: ProcessDependencies
+) -> None:
+    """Last delivery: SQS moves the message to the DLQ after this; say so on the record, once."""
+    transient = isinstance(error, TRANSIENT | StoreRejected)
+    reason = FailureReason.PLATFORM_UNAVAILABLE if transient else FailureReason.INVALID_ORDER
+    detail = f"gave up after {deps.max_receive_count} deliveries: {type(error).__name__}: {error}"
+    try:
+        record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
+        record.in_dlq = True
+        _alert_once(record, deps)
+        deps.orders.save(record)
+    except Exception:  # the original error is what matters; this is best effort
+        logger.exception("could not record the exhausted order", extra={"order_key": record.order_key})
+
+
+def _unreadable_message(body: str, message_id: str, problem: str, deps: ProcessDependencies) -> OrderRecord:
+    """Not even an envelope: recorded under the message id, kept in the DLQ, ops alerted."""
+    envelope_stub: dict[str, Any] = {"raw_body": body[:200_000]}
+    record = OrderRecord(
+        order_key=f"unreadable#{message_id}",
+        connection_id="unknown",
+        order_id=message_id,
+        buyer_id="unknown",
+        buyer_name="unknown",
+        buyer_platform="unknown",
+        seller_id="unknown",
+        seller_name="unknown",
+        seller_platform="unknown",
+        status=OrderStatus.FAILED,
+        envelope=envelope_stub,
+    )
+    record.note(deps.clock(), OrderStatus.FAILED, FailureReason.INVALID_ORDER, problem, Cause.PROCESS)
+    body_out, attributes = dlq_message(record, None)
+    record.dlq_message_id = deps.dead_letters.send(body_out, attributes)
+    record.in_dlq = True
+    _alert_once(record, deps)
+    deps.orders.save(record)
+    return record

@@ -1,0 +1,38 @@
+"""What each function reads from its environment, validated once (the template sets every one)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Env(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class PullSettings(_Env):
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+
+
+class ProcessSettings(_Env):
+    catalog_table: str = Field(alias="CATALOG_TABLE")
+    orders_table: str = Field(alias="ORDERS_TABLE")
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
+    seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
+    ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
+    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+
+
+@cache
+def pull_settings() -> PullSettings:
+    return PullSettings.model_validate(dict(os.environ))
+
+
+@cache
+def process_settings() -> ProcessSettings:
+    return ProcessSettings.model_validate(dict(os.environ))

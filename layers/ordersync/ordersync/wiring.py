@@ -1,0 +1,45 @@
+"""Builds each function's dependencies from its environment (once per container)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.connections import DynamoConnections
+from ordersync.aws.idempotency import idempotent_post
+from ordersync.aws.messaging import SnsAlerts, SqsDeadLetters, SqsOrderQueue
+from ordersync.aws.orders import DynamoOrders
+from ordersync.aws.secrets import store_credentials
+from ordersync.platforms import HttpStoreFactory
+from ordersync.services.process import ProcessDependencies
+from ordersync.services.pull import PullDependencies
+from ordersync.settings import process_settings, pull_settings
+
+
+@cache
+def pull_dependencies() -> PullDependencies:
+    settings = pull_settings()
+    return PullDependencies(
+        connections=DynamoConnections(settings.connections_table),
+        stores=HttpStoreFactory(store_credentials),
+        queue=SqsOrderQueue(settings.orders_queue_url),
+    )
+
+
+@cache
+def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
+    settings = process_settings()
+    post_once, idempotency = idempotent_post(settings.idempotency_table)
+    deps = ProcessDependencies(
+        orders=DynamoOrders(settings.orders_table),
+        catalog=DynamoCatalog(settings.catalog_table),
+        connections=DynamoConnections(settings.connections_table),
+        stores=HttpStoreFactory(store_credentials),
+        dead_letters=SqsDeadLetters(settings.orders_dlq_url),
+        alerts=SnsAlerts(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
+        max_receive_count=settings.max_receive_count,
+        post_once=post_once,
+    )
+    return deps, idempotency
