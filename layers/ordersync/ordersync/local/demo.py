@@ -118,7 +118,7 @@ def build_world(stack: LocalStack) -> World:
 
 
 def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, Any]:
-    with LocalStack.start({"OpsAlertEmail": OPS_EMAIL}) as stack:
+    with LocalStack.start({"OpsAlertEmail": OPS_EMAIL, "LogLevel": "ERROR"}) as stack:
         world = build_world(stack)
         try:
             echo("-> :20, the hourly pull; then OrdersQueue drained through ProcessOrderFunction")

@@ -125,7 +125,7 @@ class Provisioner:
     # --- creators ------------------------------------------------------------------------------
     def _table(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("TableName") or self._name(deployment, logical_id)
-        kwargs = {
+        kwargs: dict[str, Any] = {
             key: props[key]
             for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
             if key in props

@@ -51,7 +51,7 @@ def translate(sam: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 props[key] = "s3://ordersync-local-placeholder/code.zip"
-    return dict(transform(sam, parameters, _BundledManagedPolicies()))  # type: ignore[arg-type]
+    return dict(transform(sam, parameters, _BundledManagedPolicies()))
 
 
 def references(value: Any) -> set[str]:

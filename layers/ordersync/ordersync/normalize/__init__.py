@@ -30,7 +30,9 @@ def normalize(platform: Platform, payload: Any) -> CanonicalOrder:
         return CanonicalOrder.model_validate(fields)
     except ValidationError as error:
         raise InvalidOrder(describe_validation_error(error)) from None
-    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+    except KeyError as error:
+        raise InvalidOrder(f"{platform} order is missing the field {error.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as error:
         raise InvalidOrder(f"unreadable {platform} order: {type(error).__name__}: {_short(error)}") from None
 
 

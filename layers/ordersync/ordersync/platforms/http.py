@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -70,4 +71,4 @@ def json_body(response: requests.Response) -> Any:
 
 
 def _path(url: str) -> str:
-    return requests.utils.urlparse(url).path  # no query string: it may carry credentials
+    return urlsplit(url).path  # no query string: it may carry credentials

@@ -20,4 +20,4 @@ def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: Pro
         receive_count = int(record.attributes.approximate_receive_count or 1)
         process_message(record.body, record.message_id, receive_count, deps)
 
-    return process_partial_response(event=event, record_handler=handle, processor=_processor, context=context)
+    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ordersync.alerts.messages import compose_alert, dlq_message
@@ -26,7 +27,7 @@ from ordersync.models import (
     utc_now,
 )
 from ordersync.normalize import describe_validation_error, normalize
-from ordersync.observability import logger
+from ordersync.observability import logger, metrics
 from ordersync.ports import (
     Alerts,
     CatalogRepository,
@@ -124,6 +125,7 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
     record.note(deps.clock(), OrderStatus.SYNCED, None, detail, Cause.PROCESS)
     deps.orders.save(record)
+    count_outcome(record)
     logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
     return record
 
@@ -161,6 +163,7 @@ def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps
     record.in_dlq = True
     _alert_once(record, deps)
     deps.orders.save(record)
+    count_outcome(record)
     logger.warning("order failed", extra={"order_key": record.order_key, "reason": record.reason})
     return record
 
@@ -172,7 +175,15 @@ def _settle(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, de
     record.apply(decision, deps.clock(), envelope.cause)
     _alert_once(record, deps)
     deps.orders.save(record)
+    count_outcome(record)
     return record
+
+
+def count_outcome(record: OrderRecord) -> None:
+    """One CloudWatch metric per status, and one per failure reason (the dashboard's series)."""
+    metrics.add_metric(name=f"Orders{record.status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    if record.reason:
+        metrics.add_metric(name=f"Reason{record.reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
 
 
 def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:

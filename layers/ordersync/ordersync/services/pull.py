@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ordersync.errors import OrderSyncError
 from ordersync.models import Cause, Connection, OrderEnvelope, utc_now
 from ordersync.normalize import order_ref
-from ordersync.observability import logger
+from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, StoreFactory
 
 # An order updated while the previous run read its page is still caught; the duplicates this
@@ -59,6 +61,7 @@ def pull_connection(connection: Connection, deps: PullDependencies) -> PullResul
         newest = max((updated for _, updated in envelopes if updated), default=None)
         if newest:
             deps.connections.save_cursor(connection.connection_id, min(newest, now))
+    metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info("pulled", extra={"connection_id": connection.connection_id, "orders": result.orders})
     return result
 

@@ -217,27 +217,27 @@ class FakeShopify:
         if not re.fullmatch(r"/admin/api/[0-9]{4}-[0-9]{2}/graphql\.json", request.path) or request.method != "POST":
             return Response('{"errors": "Not Found"}', 404, content_type="application/json")
         if request.headers.get("X-Shopify-Access-Token") != self.access_token:
-            body = '{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}'
-            return Response(body, 401, content_type="application/json")
+            refused = '{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}'
+            return Response(refused, 401, content_type="application/json")
         payload = json.loads(request.get_data(as_text=True) or "{}")
-        cost = {
+        cost: dict[str, Any] = {
             "requestedQueryCost": 10,
             "actualQueryCost": 10,
             "throttleStatus": {"maximumAvailable": _BUCKET, "currentlyAvailable": _BUCKET - 10, "restoreRate": 100},
         }
         if self.throttle_next > 0:
             self.throttle_next -= 1
-            cost["throttleStatus"]["currentlyAvailable"] = 0  # type: ignore[index]
-            body = {
+            cost["throttleStatus"]["currentlyAvailable"] = 0
+            throttled = {
                 "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                 "extensions": {"cost": cost},
             }
-            return Response(json.dumps(body), 200, content_type="application/json")
+            return Response(json.dumps(throttled), 200, content_type="application/json")
         root = {"orders": self._orders, "nodes": self._nodes, "orderCreate": self._order_create}
         result = graphql_sync(
             SCHEMA, payload.get("query", ""), root_value=root, variable_values=payload.get("variables")
         )
-        body = {"data": result.data}
+        body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [
                 {"message": e.message, "locations": [loc._asdict() for loc in e.locations or []]} for e in result.errors

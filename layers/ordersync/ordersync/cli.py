@@ -1,0 +1,245 @@
+"""The `ordersync` command: ops' tools against AWS (a deployed stack's outputs) or the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ordersync.errors import InvalidOrder
+from ordersync.models import Platform
+
+LOCAL_STATE = Path(".ordersync/local.json")
+Echo = Callable[[str], None]
+
+
+class CliError(Exception):
+    """A one-line, human message; the command exits 1 with it and no traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args, print) or 0)
+    except OSError as error:
+        print(f"ordersync: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except (CliError, InvalidOrder, LookupError) as error:
+        message = error.args[0] if error.args else type(error).__name__
+        print(f"ordersync: {message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ordersync", description=__doc__)
+    target = argparse.ArgumentParser(add_help=False)
+    where = target.add_mutually_exclusive_group()
+    where.add_argument("--stack", default=os.environ.get("ORDERSYNC_STACK", "ordersync"), help="deployed stack name")
+    where.add_argument(
+        "--local", action="store_true", help=f"the local stack started by `ordersync local up` ({LOCAL_STATE})"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    normalize = commands.add_parser("normalize", help="print the canonical orders in a store payload file")
+    normalize.add_argument("--platform", required=True, choices=[p.value for p in Platform])
+    normalize.add_argument("file", type=Path)
+    normalize.set_defaults(run=_normalize)
+
+    local = commands.add_parser("local", help="the stack on this machine (moto + fake stores)").add_subparsers(
+        dest="local_command", required=True
+    )
+    demo = local.add_parser("demo", help="run one order of each case end to end and print what happened")
+    demo.add_argument("--report", type=Path, help="also write the report as JSON")
+    demo.set_defaults(run=_demo)
+    up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
+    up.set_defaults(run=_up)
+
+    order = commands.add_parser("order", help="one order").add_subparsers(dest="order_command", required=True)
+    show = order.add_parser("show", parents=[target], help="status, lines and timeline")
+    show.add_argument("order_ref", metavar="ORDER_ID")
+    show.set_defaults(run=_order_show)
+    replay = order.add_parser("replay", parents=[target], help="process the order again")
+    replay.add_argument("order_ref", metavar="ORDER_ID")
+    replay.set_defaults(run=_order_replay)
+
+    sku = commands.add_parser("sku", help="SKU aliases").add_subparsers(dest="sku_command", required=True)
+    alias = sku.add_parser("alias", help="a seller's old SKU -> new SKU").add_subparsers(
+        dest="alias_command", required=True
+    )
+    add = alias.add_parser("add", parents=[target], help="add an alias and replay the orders it unblocks")
+    add.add_argument("seller_id", metavar="SELLER")
+    add.add_argument("old_sku", metavar="OLD_SKU")
+    add.add_argument("new_sku", metavar="NEW_SKU")
+    add.set_defaults(run=_alias_add)
+    listing = alias.add_parser("list", parents=[target], help="a seller's aliases")
+    listing.add_argument("seller_id", metavar="SELLER")
+    listing.set_defaults(run=_alias_list)
+    remove = alias.add_parser("remove", parents=[target], help="remove an alias")
+    remove.add_argument("seller_id", metavar="SELLER")
+    remove.add_argument("old_sku", metavar="OLD_SKU")
+    remove.set_defaults(run=_alias_remove)
+
+    dlq = commands.add_parser("dlq", help="OrdersDLQ").add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq.add_parser("list", parents=[target], help="what is in the DLQ, and why")
+    dlq_list.set_defaults(run=_dlq_list)
+    redrive = dlq.add_parser("redrive", parents=[target], help="move DLQ messages back to OrdersQueue")
+    redrive.add_argument("--reason", help="only messages failed for this reason")
+    redrive.set_defaults(run=_dlq_redrive)
+    return parser
+
+
+# --- normalize -------------------------------------------------------------------------------------
+def _normalize(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.normalize import normalize, split_payloads
+
+    try:
+        document = json.loads(args.file.read_text(encoding="utf-8"), parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{args.file}: not JSON ({error.msg} at line {error.lineno})") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.file}: not UTF-8 text") from None
+    orders = []
+    for index, payload in enumerate(split_payloads(document)):
+        try:
+            orders.append(normalize(Platform(args.platform), payload).model_dump(mode="json"))
+        except InvalidOrder as error:
+            raise CliError(f"{args.file}: order {index + 1}: {error}") from None
+    echo(json.dumps(orders, indent=2, ensure_ascii=False))
+    return 0
+
+
+# --- local -----------------------------------------------------------------------------------------
+def _demo(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.local.demo import run_demo
+
+    run_demo(args.report, echo)
+    return 0
+
+
+def _up(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.local.demo import build_world
+    from ordersync.local.stack import LocalStack
+
+    with LocalStack.start() as stack:
+        world = build_world(stack)
+        stack.runner.fire_schedules()
+        stack.runner.drain()
+        LOCAL_STATE.parent.mkdir(exist_ok=True)
+        LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+        echo(f"local stack on {stack.moto.endpoint}; `ordersync ... --local` talks to it. Ctrl-C stops it.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            world.stop()
+            LOCAL_STATE.unlink(missing_ok=True)
+    return 0
+
+
+# --- ops -------------------------------------------------------------------------------------------
+def outputs_for(args: argparse.Namespace) -> dict[str, str]:
+    """The stack outputs: the local stack's (pointing boto3 at it), or a deployed stack's."""
+    if getattr(args, "outputs", None):
+        return dict(args.outputs)
+    if args.local:
+        if not LOCAL_STATE.exists():
+            raise CliError("no local stack running here: start one with `ordersync local up`")
+        state = json.loads(LOCAL_STATE.read_text())
+        from ordersync.local.moto_server import point_boto3_at
+
+        point_boto3_at(state["endpoint"], "us-east-1")
+        return dict(state["outputs"])
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def _ops(args: argparse.Namespace) -> Any:
+    from ordersync.ops import Ops
+
+    return Ops.from_outputs(outputs_for(args))
+
+
+def _order_show(args: argparse.Namespace, echo: Echo) -> int:
+    record = _ops(args).find(args.order_ref)
+    echo(f"order {record.order_number or record.order_id}  ({record.order_key})")
+    echo(f"  buyer  {record.buyer_name} [{record.buyer_id}, {record.buyer_platform}]")
+    echo(f"  seller {record.seller_name} [{record.seller_id}, {record.seller_platform}]")
+    reason = f" / {record.reason}" if record.reason else ""
+    echo(
+        f"  status {record.status}{reason}"
+        + (f"  seller order {record.seller_order_id}" if record.seller_order_id else "")
+    )
+    if record.detail:
+        echo(f"  detail {record.detail}")
+    echo("  lines (as the order page shows them):")
+    for line in record.lines:
+        title = line.title if line.title else "(blank)"
+        echo(f"    {line.quantity:>3} x {line.sku or '(no SKU)':<18} {title:<32} {line.outcome}")
+        for candidate in line.candidates:
+            product, variant = candidate["product_id"], candidate["variant_id"]
+            echo(f"          candidate: product {product} variant {variant} {candidate['title']}")
+        if line.suggestions:
+            echo(f"          closest SKUs: {', '.join(line.suggestions)}")
+    echo("  timeline:")
+    for entry in record.timeline:
+        why = f" {entry.reason}" if entry.reason else ""
+        echo(f"    {entry.at.isoformat()}  {entry.status}{why}  [{entry.cause}]  {entry.detail}")
+    return 0
+
+
+def _order_replay(args: argparse.Namespace, echo: Echo) -> int:
+    record = _ops(args).replay(args.order_ref)
+    echo(f"replaying {record.order_key} (was {record.status}{' / ' + record.reason if record.reason else ''})")
+    return 0
+
+
+def _alias_add(args: argparse.Namespace, echo: Echo) -> int:
+    replayed = _ops(args).add_alias(args.seller_id, args.old_sku, args.new_sku)
+    echo(f"alias {args.old_sku} -> {args.new_sku} stored for {args.seller_id}")
+    echo(f"replayed {len(replayed)} order(s)" + "".join(f"\n  {r.order_key} ({r.order_number})" for r in replayed))
+    return 0
+
+
+def _alias_list(args: argparse.Namespace, echo: Echo) -> int:
+    aliases = _ops(args).catalog.aliases(args.seller_id)
+    for old, new in sorted(aliases.items()):
+        echo(f"{old} -> {new}")
+    if not aliases:
+        echo(f"no aliases for {args.seller_id}")
+    return 0
+
+
+def _alias_remove(args: argparse.Namespace, echo: Echo) -> int:
+    if not _ops(args).catalog.remove_alias(args.seller_id, args.old_sku):
+        raise CliError(f"{args.seller_id} has no alias for {args.old_sku}")
+    echo(f"alias for {args.old_sku} removed")
+    return 0
+
+
+def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
+    messages = _ops(args).dlq_list()
+    for message in messages:
+        echo(f"{message['reason']:<26} {message['order_key']}  {message['summary']}")
+    echo(f"{len(messages)} message(s) in OrdersDLQ")
+    return 0
+
+
+def _dlq_redrive(args: argparse.Namespace, echo: Echo) -> int:
+    moved = _ops(args).redrive(args.reason)
+    echo(f"moved {len(moved)} message(s) back to OrdersQueue")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
