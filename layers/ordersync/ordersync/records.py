@@ -114,9 +114,12 @@ class OrderRecord(BaseModel):
         self.timeline.append(TimelineEntry(at=at, status=status, reason=reason, detail=detail, cause=cause))
 
     def apply(self, decision: Decision, at: datetime, cause: Cause) -> None:
+        self.show_lines(decision)
+        self.note(at, decision.status, decision.reason, decision.detail, cause)
+
+    def show_lines(self, decision: Decision) -> None:
         self.lines = [LineView.of(m) for m in decision.lines]
         self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
-        self.note(at, decision.status, decision.reason, decision.detail, cause)
 
     def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
         return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

@@ -41,6 +41,8 @@ class MotoServer:
     def start(self) -> MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         self._server.start()
+        # ThreadedMotoServer shares this process's moto state: start from nothing.
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         config = {"stepfunctions": {"execute_state_machine": True}}
         requests.post(f"{self.endpoint}/moto-api/config", json=config, timeout=10).raise_for_status()
         return self

@@ -32,7 +32,9 @@ def normalize(platform: Platform, payload: Any) -> CanonicalOrder:
         raise InvalidOrder(describe_validation_error(error)) from None
     except KeyError as error:
         raise InvalidOrder(f"{platform} order is missing the field {error.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError, ArithmeticError) as error:
+    except ValueError as error:
+        raise InvalidOrder(f"unreadable {platform} order: {_short(error)}") from None
+    except (TypeError, AttributeError, ArithmeticError) as error:
         raise InvalidOrder(f"unreadable {platform} order: {type(error).__name__}: {_short(error)}") from None
 
 

@@ -38,7 +38,10 @@ def timestamp(value: Any, assume_utc: bool = False) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        moment = parsedate_to_datetime(raw)
+        try:
+            moment = parsedate_to_datetime(raw)
+        except (ValueError, TypeError):
+            raise ValueError(f"timestamp {raw!r} is neither ISO 8601 nor RFC 2822") from None
     if moment.tzinfo is None:
         if not assume_utc:
             raise ValueError(f"timestamp {raw!r} has no UTC offset")

@@ -120,10 +120,10 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
-    record.apply(decision, deps.clock(), envelope.cause)
+    record.show_lines(decision)
     record.seller_order_id = seller_order_id
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
-    record.note(deps.clock(), OrderStatus.SYNCED, None, detail, Cause.PROCESS)
+    record.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
     deps.orders.save(record)
     count_outcome(record)
     logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
@@ -201,7 +201,7 @@ def _record_exhausted(
     record: OrderRecord, envelope: OrderEnvelope, error: Exception, deps: ProcessDependencies
 ) -> None:
     """Last delivery: SQS moves the message to the DLQ after this; say so on the record, once."""
-    transient = isinstance(error, TRANSIENT | StoreRejected)
+    transient = isinstance(error, (*TRANSIENT, StoreRejected))
     reason = FailureReason.PLATFORM_UNAVAILABLE if transient else FailureReason.INVALID_ORDER
     detail = f"gave up after {deps.max_receive_count} deliveries: {type(error).__name__}: {error}"
     try:

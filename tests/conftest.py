@@ -1,0 +1,26 @@
+"""Shared fixtures. Nothing here talks to real AWS: the integration tests point boto3 at a local
+moto server, and the rest use no AWS at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "platform-orders"
+
+# Never let a test reach a real account, whatever the developer's shell holds.
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+    os.environ.pop(_name, None)
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def platform_fixtures() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(f"platform payload fixtures not found at {FIXTURES} (shared/ beside the checkout)")
+    return FIXTURES

@@ -1,0 +1,125 @@
+"""In-memory adapters behind the ports, for unit tests of the services."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
+from ordersync.domain.decide import LineMatch
+from ordersync.errors import ConcurrentUpdate, StoreUnavailable
+from ordersync.models import CanonicalOrder, Connection, StoreRef
+from ordersync.records import OrderRecord
+
+
+class InMemoryOrders:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def get(self, order_key: str) -> OrderRecord | None:
+        item = self.items.get(order_key)
+        return None if item is None else OrderRecord.model_validate(item)
+
+    def save(self, record: OrderRecord) -> None:
+        stored = self.items.get(record.order_key)
+        if (stored or {}).get("version", 0) != record.version:
+            raise ConcurrentUpdate(record.order_key)
+        record.version += 1
+        self.items[record.order_key] = record.model_dump(mode="json")
+
+
+@dataclass
+class InMemoryCatalog:
+    variants: list[CatalogVariant] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    lookups: int = 0
+
+    def lookup(self, seller_id: str, skus: Sequence[str]) -> CatalogSlice:
+        self.lookups += 1
+        by_sku: dict[str, tuple[CatalogVariant, ...]] = {}
+        for v in self.variants:
+            by_sku[v.sku] = (*by_sku.get(v.sku, ()), v)
+        return CatalogSlice(by_sku, {s: self.aliases[s] for s in skus if s in self.aliases})
+
+    def active_skus(self, seller_id: str) -> list[str]:
+        return [v.sku for v in self.variants if v.status is VariantStatus.ACTIVE]
+
+    def retire(self, variants: Iterable[CatalogVariant]) -> None:
+        gone = {v.variant_id for v in variants}
+        self.variants = [
+            CatalogVariant(**{**v.__dict__, "status": VariantStatus.DELETED}) if v.variant_id in gone else v
+            for v in self.variants
+        ]
+
+
+@dataclass
+class InMemoryConnections:
+    connections: dict[str, Connection] = field(default_factory=dict)
+    cursors: dict[str, datetime] = field(default_factory=dict)
+
+    def get(self, connection_id: str) -> Connection:
+        return self.connections[connection_id]
+
+    def all(self) -> list[Connection]:
+        return list(self.connections.values())
+
+    def save_cursor(self, connection_id: str, cursor: datetime) -> None:
+        self.cursors[connection_id] = cursor
+
+
+@dataclass
+class RecordingDeadLetters:
+    sent: list[tuple[dict[str, Any], dict[str, str]]] = field(default_factory=list)
+
+    def send(self, body: dict[str, Any], attributes: dict[str, str]) -> str:
+        self.sent.append((body, attributes))
+        return f"dlq-{len(self.sent)}"
+
+
+@dataclass
+class RecordingAlerts:
+    published: list[dict[str, Any]] = field(default_factory=list)
+
+    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
+        self.published.append({"seller_id": record.seller_id, "subject": subject, "seller": seller_body, "ops": ops_body})
+
+
+@dataclass
+class FakeSellerStore:
+    """Creates orders in memory; can fail the next creates, or create and then "time out"."""
+
+    created: dict[str, str] = field(default_factory=dict)  # source key -> order id
+    present: frozenset[str] = frozenset()
+    fail_next: int = 0
+    timeout_after_create: int = 0
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def find_posted_order(self, source_key: str) -> str | None:
+        return self.created.get(source_key)
+
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise StoreUnavailable("POST /orders answered 503")
+        self.created[source_key] = f"S{next(self._ids)}"
+        if self.timeout_after_create:
+            self.timeout_after_create -= 1
+            raise StoreUnavailable("POST /orders timed out")
+        return self.created[source_key]
+
+    def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
+        return frozenset(v.variant_id for v in variants if v.variant_id in self.present)
+
+
+@dataclass
+class FakeStores:
+    seller_store: FakeSellerStore
+
+    def seller(self, store: StoreRef) -> FakeSellerStore:
+        return self.seller_store
+
+    def buyer(self, store: StoreRef) -> Any:
+        raise NotImplementedError

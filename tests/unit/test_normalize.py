@@ -1,0 +1,128 @@
+"""The normaliser over real payloads written by the platforms' own docs and SDKs."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ordersync.cli import main
+from ordersync.errors import InvalidOrder
+from ordersync.local.fakes.shopify import order_node
+from ordersync.models import Platform
+from ordersync.normalize import normalize, order_ref, split_payloads
+
+
+def _orders(path: Path) -> list[dict]:
+    return split_payloads(json.loads(path.read_text(), parse_float=Decimal))
+
+
+def _platform(path: Path) -> Platform:
+    return Platform(path.name.split("_")[0])
+
+
+def test_every_fixture_normalizes_through_the_cli(platform_fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(platform_fixtures.glob("*.json"))
+    assert len(files) >= 6
+    for path in files:
+        assert main(["normalize", "--platform", _platform(path).value, str(path)]) == 0, path.name
+        printed = json.loads(capsys.readouterr().out)
+        assert len(printed) == len(_orders(path))
+        for order in printed:
+            assert order["created_at"].endswith("Z") and order["updated_at"].endswith("Z")
+            for line in order["lines"]:
+                assert isinstance(line["unit_price"], str)  # money is a decimal string, never a float
+                Decimal(line["unit_price"])
+
+
+def test_shopify_rest_order_with_addresses_and_skus(platform_fixtures: Path) -> None:
+    (payload,) = _orders(platform_fixtures / "shopify_order_shopify_python_api.json")
+    order = normalize(Platform.SHOPIFY, payload)
+    assert order.order_id == "450789469" and order.order_number == "#1001"
+    assert [line.sku for line in order.lines] == ["IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"]
+    assert order.lines[0].unit_price == Decimal("199.00")
+    assert order.shipping_address is not None
+    assert order.shipping_address.province_code == "KY" and order.shipping_address.postal_code == "40202"
+    assert order.created_at.isoformat() == "2008-01-10T16:00:00+00:00"  # -05:00 converted to UTC
+
+
+def test_refunded_units_are_not_to_be_fulfilled(platform_fixtures: Path) -> None:
+    (payload,) = _orders(platform_fixtures / "shopify_orders_list_rest_docs.json")
+    order = normalize(Platform.SHOPIFY, payload)
+    assert {line.sku: line.quantity for line in order.lines} == {"IPOD2008GREEN": 0, "IPOD2008RED": 1, "IPOD2008BLACK": 0}
+
+
+def test_explicit_null_shipping_and_null_skus(platform_fixtures: Path) -> None:
+    (payload,) = _orders(platform_fixtures / "shopify_order_rest_docs_custom_items_no_shipping.json")
+    order = normalize(Platform.SHOPIFY, payload)
+    assert order.shipping_address is None
+    assert all(line.sku is None for line in order.lines)
+
+
+def test_blank_skus_become_none(platform_fixtures: Path) -> None:
+    (payload,) = _orders(platform_fixtures / "shopify_order_shopify_api_ruby_blank_sku.json")
+    assert [line.sku for line in normalize(Platform.SHOPIFY, payload).lines] == [None, None]
+
+
+def test_woocommerce_list_with_gmt_dates_and_number_prices(platform_fixtures: Path) -> None:
+    first, second = (normalize(Platform.WOOCOMMERCE, o) for o in _orders(platform_fixtures / "woocommerce_orders_rest_api_docs.json"))
+    assert first.order_id == "727" and first.updated_at.isoformat() == "2017-03-22T19:28:08+00:00"
+    assert [line.sku for line in first.lines] == [None, "Bar3"]
+    assert first.lines[0].unit_price == Decimal("3")
+    assert first.email == "john.doe@example.com"
+    assert second.shipping_address is not None and second.shipping_address.city
+
+
+def test_bigcommerce_digital_order_has_no_shipping_address(platform_fixtures: Path) -> None:
+    (payload,) = _orders(platform_fixtures / "bigcommerce_orders_api_ruby_digital.json")
+    order = normalize(Platform.BIGCOMMERCE, payload)
+    assert order.shipping_address is None
+    assert order.created_at.isoformat() == "2012-03-02T21:36:24+00:00"  # RFC 2822 read as UTC
+
+
+def test_shopify_graphql_node() -> None:
+    node = order_node(42, "#42", [("SKU-1", "Thing", 3, "12.50"), ("", "Tip", 1, "2.00")], {"name": "A B", "countryCodeV2": "US"})
+    order = normalize(Platform.SHOPIFY, node)
+    assert order.order_id == "42" and order.order_number == "#42"
+    assert [(line.sku, line.quantity, line.unit_price) for line in order.lines] == [
+        ("SKU-1", 3, Decimal("12.50")),
+        (None, 1, Decimal("2.00")),
+    ]
+    assert order.shipping_address is not None and order.shipping_address.country_code == "US"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda o: o.pop("currencyCode"), "missing the field 'currencyCode'"),
+        (lambda o: o["lineItems"]["nodes"][0].update(currentQuantity=-2), "greater than or equal to 0"),
+        (lambda o: o["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"].update(amount="call us"), "not a decimal"),
+        (lambda o: o["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"].update(amount=12.5), "float"),
+        (lambda o: o.update(createdAt="yesterday"), "timestamp 'yesterday' is neither ISO 8601 nor RFC 2822"),
+    ],
+)
+def test_bad_payloads_say_what_is_wrong(change, message: str) -> None:
+    node = order_node(7, "#7", [("SKU-1", "Thing", 1, "1.00")], {"name": "A"})
+    change(node)
+    with pytest.raises(InvalidOrder) as caught:
+        normalize(Platform.SHOPIFY, node)
+    assert message in str(caught.value)
+
+
+def test_cli_refuses_unreadable_files_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"orders": [{"id": 1')
+    assert main(["normalize", "--platform", "shopify", str(broken)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("ordersync: ") and "not JSON" in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+    assert main(["normalize", "--platform", "woocommerce", str(tmp_path / "missing.json")]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_order_ref_survives_garbage() -> None:
+    order_id, number, updated = order_ref(Platform.SHOPIFY, ["not", "an", "order"])
+    assert order_id.startswith("unidentified-") and number == "" and updated is None
+    assert order_ref(Platform.WOOCOMMERCE, {"id": 9, "number": "9", "date_modified_gmt": "2024-01-01T00:00:00"})[0] == "9"

@@ -1,0 +1,156 @@
+"""Processing one SQS message, through the ports with in-memory adapters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ordersync.errors import StoreUnavailable
+from ordersync.local.fakes.shopify import order_node
+from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef
+from ordersync.services.process import ProcessDependencies, process_message
+
+from .catalog_builders import variant
+from .in_memory import (
+    FakeSellerStore,
+    FakeStores,
+    InMemoryCatalog,
+    InMemoryConnections,
+    InMemoryOrders,
+    RecordingAlerts,
+    RecordingDeadLetters,
+)
+
+ADDRESS = {"name": "Dana W", "address1": "1 Main St", "city": "Seattle", "countryCodeV2": "US"}
+
+
+def _store(store_id: str, platform: Platform) -> StoreRef:
+    return StoreRef(store_id=store_id, name=store_id.title(), platform=platform, base_url="http://x", secret_arn="arn")
+
+
+CONNECTION = Connection(
+    connection_id="acme--northwind",
+    buyer=_store("acme", Platform.SHOPIFY),
+    seller=_store("northwind", Platform.WOOCOMMERCE),
+)
+
+
+@pytest.fixture
+def deps() -> ProcessDependencies:
+    return ProcessDependencies(
+        orders=InMemoryOrders(),
+        catalog=InMemoryCatalog([variant("A", "1"), variant("LAMP", "4"), variant("LAMP", "5")]),
+        connections=InMemoryConnections({CONNECTION.connection_id: CONNECTION}),
+        stores=FakeStores(FakeSellerStore()),
+        dead_letters=RecordingDeadLetters(),
+        alerts=RecordingAlerts(),
+        max_receive_count=3,
+        clock=lambda: datetime(2026, 11, 27, 12, 20, tzinfo=UTC),
+    )
+
+
+def message(*skus: str, number: int = 1001, cause: Cause = Cause.PULL) -> str:
+    payload = order_node(number, f"#{number}", [(s, s, 1, "5.00") for s in skus], ADDRESS)
+    envelope = OrderEnvelope(
+        connection_id=CONNECTION.connection_id,
+        buyer_id="acme",
+        buyer_name="Acme",
+        buyer_platform=Platform.SHOPIFY,
+        seller_id="northwind",
+        seller_name="Northwind",
+        seller_platform=Platform.WOOCOMMERCE,
+        order_id=str(number),
+        order_number=f"#{number}",
+        payload=payload,
+        pulled_at=datetime(2026, 11, 27, 12, 20, tzinfo=UTC),
+        cause=cause,
+    )
+    return envelope.model_dump_json()
+
+
+def test_matched_order_is_posted_once_and_recorded(deps: ProcessDependencies) -> None:
+    record = process_message(message("A"), "m1", 1, deps)
+    assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    assert [e.status for e in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.SYNCED]
+    again = process_message(message("A"), "m2", 1, deps)  # the next hour's overlapping pull
+    assert again.seller_order_id == "S1"
+    assert deps.stores.seller_store.created == {"ordersync-acme--northwind-1001": "S1"}  # type: ignore[attr-defined]
+
+
+def test_failure_goes_to_the_dlq_and_alerts_once_however_often_it_is_pulled(deps: ProcessDependencies) -> None:
+    for attempt in range(3):
+        record = process_message(message("GONE"), f"m{attempt}", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    dead = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert len(dead) == 1
+    body, attributes = dead[0]
+    assert attributes == {"order_id": "1001", "seller_id": "northwind", "reason": "SKU_MISMATCH"}
+    assert body["failing_lines"][0]["sku"] == "GONE" and "sku alias add northwind" in body["what_to_do"]
+    assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
+    assert len(record.timeline) == 2
+
+
+def test_a_redriven_dlq_message_is_processed_from_its_body_alone(deps: ProcessDependencies) -> None:
+    process_message(message("GONE"), "m1", 1, deps)
+    body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]
+    deps.catalog.aliases["GONE"] = "A"  # type: ignore[attr-defined]
+    record = process_message(json.dumps(body), "m2", 1, deps)
+    assert record.status is OrderStatus.SYNCED
+    assert record.timeline[-1].cause is Cause.REDRIVE
+
+
+def test_still_broken_after_redrive_goes_back_to_the_dlq(deps: ProcessDependencies) -> None:
+    process_message(message("GONE"), "m1", 1, deps)
+    body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]
+    record = process_message(json.dumps(body), "m2", 1, deps)
+    assert record.reason is FailureReason.SKU_MISMATCH and record.in_dlq
+    assert len(deps.dead_letters.sent) == 2  # type: ignore[attr-defined]
+    assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
+
+
+def test_transient_store_failure_raises_until_the_last_delivery_records_it(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.fail_next = 5  # type: ignore[attr-defined]
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 1, deps)
+    assert deps.orders.get("acme--northwind#1001") is None
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 3, deps)
+    record = deps.orders.get("acme--northwind#1001")
+    assert record is not None and (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert "503" in record.detail
+
+
+def test_a_create_that_timed_out_after_the_store_saved_it_is_not_posted_twice(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.timeout_after_create = 1  # type: ignore[attr-defined]
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 1, deps)
+    record = process_message(message("A"), "m1", 2, deps)  # SQS delivers it again
+    assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
+
+
+def test_stale_duplicate_is_retired_and_noted(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.present = frozenset({"5"})  # type: ignore[attr-defined]
+    record = process_message(message("LAMP"), "m1", 1, deps)
+    assert record.status is OrderStatus.SYNCED
+    assert any("retired stale duplicate variant 4" in e.detail for e in record.timeline)
+    assert [v.status.value for v in deps.catalog.variants if v.sku == "LAMP"] == ["deleted", "active"]  # type: ignore[attr-defined]
+
+
+def test_an_unreadable_message_is_recorded_kept_and_alerted_to_ops_only(deps: ProcessDependencies) -> None:
+    record = process_message('{"not": "an envelope"}', "m-bad", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
+    assert record.order_key == "unreadable#m-bad" and "not an order envelope" in record.detail
+    assert deps.dead_letters.sent[0][1]["reason"] == "INVALID_ORDER"  # type: ignore[attr-defined]
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["seller"] is None and "order_key: unreadable#m-bad" in alert["ops"]
+
+
+def test_an_invalid_payload_fails_with_the_validation_error(deps: ProcessDependencies) -> None:
+    envelope = json.loads(message("A"))
+    envelope["payload"]["lineItems"]["nodes"][0]["currentQuantity"] = -1
+    record = process_message(json.dumps(envelope), "m1", 1, deps)
+    assert record.reason is FailureReason.INVALID_ORDER and "greater than or equal to 0" in record.detail
+    assert record.order_number == "#1001"
