@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
@@ -19,9 +18,3 @@ def world(stack: LocalStack) -> Iterator[World]:
     marketplace = World(stack)
     yield marketplace
     marketplace.stop()
-
-
-def run_hour(stack: LocalStack) -> None:
-    """What one scheduled run does: the pull at :20, then OrdersQueue drained by ProcessOrderFunction."""
-    stack.runner.fire_schedules()
-    stack.runner.drain()

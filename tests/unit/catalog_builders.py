@@ -13,7 +13,9 @@ NOW = datetime(2026, 11, 27, 12, 20, tzinfo=UTC)
 ADDRESS = ShippingAddress(name="Dana W", address1="1 Main St", city="Seattle", country_code="US")
 
 
-def line(sku: str | None, quantity: int = 1, *, line_id: str | None = None, requires_shipping: bool = True) -> OrderLine:
+def line(
+    sku: str | None, quantity: int = 1, *, line_id: str | None = None, requires_shipping: bool = True
+) -> OrderLine:
     return OrderLine(
         line_id=line_id or f"L-{sku}",
         sku=sku,

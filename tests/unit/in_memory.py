@@ -84,7 +84,9 @@ class RecordingAlerts:
     published: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
-        self.published.append({"seller_id": record.seller_id, "subject": subject, "seller": seller_body, "ops": ops_body})
+        self.published.append(
+            {"seller_id": record.seller_id, "subject": subject, "seller": seller_body, "ops": ops_body}
+        )
 
 
 @dataclass

@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from ordersync.cli import main
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
@@ -51,7 +50,11 @@ def test_shopify_rest_order_with_addresses_and_skus(platform_fixtures: Path) -> 
 def test_refunded_units_are_not_to_be_fulfilled(platform_fixtures: Path) -> None:
     (payload,) = _orders(platform_fixtures / "shopify_orders_list_rest_docs.json")
     order = normalize(Platform.SHOPIFY, payload)
-    assert {line.sku: line.quantity for line in order.lines} == {"IPOD2008GREEN": 0, "IPOD2008RED": 1, "IPOD2008BLACK": 0}
+    assert {line.sku: line.quantity for line in order.lines} == {
+        "IPOD2008GREEN": 0,
+        "IPOD2008RED": 1,
+        "IPOD2008BLACK": 0,
+    }
 
 
 def test_explicit_null_shipping_and_null_skus(platform_fixtures: Path) -> None:
@@ -67,7 +70,9 @@ def test_blank_skus_become_none(platform_fixtures: Path) -> None:
 
 
 def test_woocommerce_list_with_gmt_dates_and_number_prices(platform_fixtures: Path) -> None:
-    first, second = (normalize(Platform.WOOCOMMERCE, o) for o in _orders(platform_fixtures / "woocommerce_orders_rest_api_docs.json"))
+    first, second = (
+        normalize(Platform.WOOCOMMERCE, o) for o in _orders(platform_fixtures / "woocommerce_orders_rest_api_docs.json")
+    )
     assert first.order_id == "727" and first.updated_at.isoformat() == "2017-03-22T19:28:08+00:00"
     assert [line.sku for line in first.lines] == [None, "Bar3"]
     assert first.lines[0].unit_price == Decimal("3")
@@ -83,7 +88,9 @@ def test_bigcommerce_digital_order_has_no_shipping_address(platform_fixtures: Pa
 
 
 def test_shopify_graphql_node() -> None:
-    node = order_node(42, "#42", [("SKU-1", "Thing", 3, "12.50"), ("", "Tip", 1, "2.00")], {"name": "A B", "countryCodeV2": "US"})
+    node = order_node(
+        42, "#42", [("SKU-1", "Thing", 3, "12.50"), ("", "Tip", 1, "2.00")], {"name": "A B", "countryCodeV2": "US"}
+    )
     order = normalize(Platform.SHOPIFY, node)
     assert order.order_id == "42" and order.order_number == "#42"
     assert [(line.sku, line.quantity, line.unit_price) for line in order.lines] == [
@@ -98,7 +105,10 @@ def test_shopify_graphql_node() -> None:
     [
         (lambda o: o.pop("currencyCode"), "missing the field 'currencyCode'"),
         (lambda o: o["lineItems"]["nodes"][0].update(currentQuantity=-2), "greater than or equal to 0"),
-        (lambda o: o["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"].update(amount="call us"), "not a decimal"),
+        (
+            lambda o: o["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"].update(amount="call us"),
+            "not a decimal",
+        ),
         (lambda o: o["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"].update(amount=12.5), "float"),
         (lambda o: o.update(createdAt="yesterday"), "timestamp 'yesterday' is neither ISO 8601 nor RFC 2822"),
     ],
@@ -125,4 +135,6 @@ def test_cli_refuses_unreadable_files_in_one_line(tmp_path: Path, capsys: pytest
 def test_order_ref_survives_garbage() -> None:
     order_id, number, updated = order_ref(Platform.SHOPIFY, ["not", "an", "order"])
     assert order_id.startswith("unidentified-") and number == "" and updated is None
-    assert order_ref(Platform.WOOCOMMERCE, {"id": 9, "number": "9", "date_modified_gmt": "2024-01-01T00:00:00"})[0] == "9"
+    assert (
+        order_ref(Platform.WOOCOMMERCE, {"id": 9, "number": "9", "date_modified_gmt": "2024-01-01T00:00:00"})[0] == "9"
+    )

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from ordersync.errors import StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef
@@ -118,7 +117,10 @@ def test_transient_store_failure_raises_until_the_last_delivery_records_it(deps:
     with pytest.raises(StoreUnavailable):
         process_message(message("A"), "m1", 3, deps)
     record = deps.orders.get("acme--northwind#1001")
-    assert record is not None and (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert record is not None and (record.status, record.reason) == (
+        OrderStatus.FAILED,
+        FailureReason.PLATFORM_UNAVAILABLE,
+    )
     assert "503" in record.detail
 
 

@@ -14,7 +14,8 @@ from urllib3.util.retry import Retry
 
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
 
-TIMEOUT = (3.05, 20.0)  # connect, read (seconds)
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 20.0
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -41,7 +42,8 @@ def session(auth: Any = None, headers: dict[str, str] | None = None, retry_reads
 
 def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
     try:
-        response = http.request(method, url, timeout=TIMEOUT, **kwargs)
+        timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
+        response = http.request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout as error:
         raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
     except requests.ConnectionError as error:

@@ -1,0 +1,72 @@
+"""Small marketplaces for the integration tests (the demo has the full one)."""
+
+from __future__ import annotations
+
+from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+
+ADDRESS = {
+    "name": "Dana Whitfield",
+    "company": "Whitfield & Co",
+    "address1": "410 Terry Ave N",
+    "address2": "Suite 200",
+    "city": "Seattle",
+    "provinceCode": "WA",
+    "zip": "98109",
+    "countryCodeV2": "US",
+    "phone": "+1 206 555 0142",
+}
+WOO_ADDRESS = {
+    "first_name": "Rafael",
+    "last_name": "Souza",
+    "company": "",
+    "address_1": "Rua Augusta, 1500",
+    "address_2": "",
+    "city": "São Paulo",
+    "state": "SP",
+    "postcode": "01304-001",
+    "country": "BR",
+    "phone": "",
+}
+
+
+def shopify_to_woocommerce(world: World) -> tuple[FakeShopify, FakeWooCommerce]:
+    """Acme (Shopify buyer) -> Northwind (WooCommerce seller) with a small catalog."""
+    buyer = world.add_shopify("acme", "Acme Outfitters")
+    seller = world.add_woocommerce("northwind", "Northwind Supply")
+    seller.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
+    seller.add_product(103, "NW-SOCK", "Merino Socks", "19.00", 1032, "NW-SOCK-L", "L")
+    seller.add_product(104, "NW-LAMP", "Headlamp", "34.00")
+    seller.add_product(105, "NW-LAMP", "Headlamp (copy)", "34.00")
+    world.add_catalog(
+        "northwind",
+        [
+            ("102", "102", "NW-STOVE", "Camp Stove", ""),
+            ("103", "1032", "NW-SOCK-L", "Merino Socks", "L"),
+            ("104", "104", "NW-LAMP", "Headlamp", ""),
+            ("105", "105", "NW-LAMP", "Headlamp (copy)", ""),
+        ],
+    )
+    world.connect("acme", "northwind")
+    return buyer, seller
+
+
+def woocommerce_to_shopify(world: World) -> tuple[FakeWooCommerce, FakeShopify]:
+    """Brightside (WooCommerce buyer) -> Peak Gear (Shopify seller)."""
+    buyer = world.add_woocommerce("brightside", "Brightside Home")
+    seller = world.add_shopify("peak", "Peak Gear")
+    seller.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
+    seller.add_variant(7002, "PK-PACK-30", 701, "Daypack 30L", "Default Title", "95.00")
+    world.add_catalog(
+        "peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M"), ("701", "7002", "PK-PACK-30", "Daypack 30L", "")]
+    )
+    world.connect("brightside", "peak")
+    return buyer, seller
+
+
+def run_hour(stack: LocalStack) -> None:
+    """What one scheduled run does: the pull at :20, then OrdersQueue drained by ProcessOrderFunction."""
+    stack.runner.fire_schedules()
+    stack.runner.drain()

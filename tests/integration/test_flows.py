@@ -1,0 +1,62 @@
+"""Orders flow for real: pulled over HTTP from a buyer's store, matched in DynamoDB, posted over
+HTTP to the seller's store, recorded SYNCED - once, however often the hour comes round."""
+
+from __future__ import annotations
+
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import OrderStatus
+
+from .marketplace import ADDRESS, WOO_ADDRESS, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
+
+
+def test_shopify_buyer_order_is_posted_to_a_woocommerce_seller(stack: LocalStack, world: World) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(
+        order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50"), ("NW-SOCK-L", "Socks", 2, "19.00")], ADDRESS)
+    )
+    run_hour(stack)
+
+    record = DynamoOrders(stack.output("OrdersTableName")).get("acme--northwind#1001")
+    assert record is not None and record.status is OrderStatus.SYNCED
+    (posted,) = seller.created_orders()
+    assert record.seller_order_id == str(posted["id"])
+    assert [(li["product_id"], li["variation_id"], li["quantity"]) for li in posted["line_items"]] == [
+        (102, 0, 1),
+        (103, 1032, 2),
+    ]
+    assert posted["shipping"]["address_1"] == "410 Terry Ave N" and posted["shipping"]["postcode"] == "98109"
+    assert posted["meta_data"][0]["value"] == "ordersync-acme--northwind-1001"
+    assert [entry.status for entry in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.SYNCED]
+
+    run_hour(stack)  # the next hour re-reads the order (overlap): still exactly one copy
+    run_hour(stack)
+    assert len(seller.created_orders()) == 1
+
+
+def test_woocommerce_buyer_order_is_posted_to_a_shopify_seller(stack: LocalStack, world: World) -> None:
+    buyer, seller = woocommerce_to_shopify(world)
+    buyer.add_order(
+        woocommerce_order(
+            2001,
+            [("PK-JACKET-M", "Storm Jacket", 1, "180.00", 55, 0), ("PK-PACK-30", "Daypack", 3, "95.00", 56, 0)],
+            WOO_ADDRESS,
+        )
+    )
+    run_hour(stack)
+
+    record = DynamoOrders(stack.output("OrdersTableName")).get("brightside--peak#2001")
+    assert record is not None and record.status is OrderStatus.SYNCED
+    (posted,) = seller.created_orders()
+    assert record.seller_order_id == posted["legacyResourceId"]
+    assert [(li["sku"], li["quantity"]) for li in posted["lineItems"]["nodes"]] == [
+        ("PK-JACKET-M", 1),
+        ("PK-PACK-30", 3),
+    ]
+    assert posted["shippingAddress"]["city"] == "São Paulo" and posted["shippingAddress"]["countryCodeV2"] == "BR"
+    assert posted["tags"] == ["ordersync-brightside--peak-2001"]
+    run_hour(stack)
+    assert len(seller.created_orders()) == 1

@@ -1,0 +1,48 @@
+"""The local stack boots from template.yaml: every resource there, and nothing else, exists in moto."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from ordersync.local.stack import LocalStack
+from ordersync.local.template import load_sam_template, translate
+
+
+def test_every_template_resource_is_created_from_the_template(stack: LocalStack) -> None:
+    sam = load_sam_template(
+        stack.runner.deployment.functions["PullOrdersFunction"].code_dir.parents[1] / "template.yaml"
+    )
+    translated = translate(sam, {"LogLevel": "ERROR", "MaxReceiveCount": "3"})
+    expected = {k for k, r in translated["Resources"].items() if "Condition" not in r}
+    assert set(stack.deployment.resource_types) == expected
+
+    dynamodb = boto3.client("dynamodb")
+    tables = set(dynamodb.list_tables()["TableNames"])
+    for logical_id in ("CatalogTable", "OrdersTable", "ConnectionsTable", "IdempotencyTable"):
+        name = stack.deployment.ref(logical_id)
+        assert name in tables
+        backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=stack.output("OrdersQueueUrl"), AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == 3  # the parameter given to this stack
+    assert redrive["deadLetterTargetArn"].endswith(":ordersync-local-OrdersDLQ")
+    dlq = sqs.get_queue_attributes(QueueUrl=stack.output("OrdersDLQUrl"), AttributeNames=["MessageRetentionPeriod"])
+    assert dlq["Attributes"]["MessageRetentionPeriod"] == "1209600"
+
+    topics = {t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]}
+    assert {stack.output("SellerAlertsTopicArn"), stack.output("OpsAlertsTopicArn")} <= topics
+    assert stack.deployment.schedules[0].expression == "cron(20 * * * ? *)"
+    source = stack.deployment.queue_sources[0]
+    assert (source.function, source.batch_size, source.report_batch_item_failures) == ("ProcessOrderFunction", 10, True)
+
+
+def test_ops_email_parameter_subscribes_ops_with_a_mail_sink() -> None:
+    with LocalStack.start({"OpsAlertEmail": "ops@example.com", "LogLevel": "ERROR"}) as local:
+        (subscription,) = local.deployment.email_subscriptions
+        assert subscription.address == "ops@example.com"
+        subs = boto3.client("sns").list_subscriptions_by_topic(TopicArn=local.output("OpsAlertsTopicArn"))
+        assert {s["Protocol"] for s in subs["Subscriptions"]} == {"email", "sqs"}

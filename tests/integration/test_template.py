@@ -1,0 +1,121 @@
+"""template.yaml is the single source of the stack: lint-clean, least privilege, and every
+environment variable the code reads is set by it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ordersync.local.template import load_sam_template, translate
+from ordersync.settings import ProcessSettings, PullSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+PARAMETERS = {"OpsAlertEmail": "ops@example.com"}
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict:
+    return load_sam_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def cloudformation(sam: dict) -> dict:
+    return translate(sam, PARAMETERS)
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_handler_path_imports(sam: dict) -> None:
+    functions = {k: r for k, r in sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) >= {"PullOrdersFunction", "ProcessOrderFunction"}
+    for logical_id, resource in functions.items():
+        module_name, attribute = resource["Properties"]["Handler"].rsplit(".", 1)
+        path = ROOT / resource["Properties"]["CodeUri"] / f"{module_name}.py"
+        spec = importlib.util.spec_from_file_location(f"handler_{logical_id}", path)
+        assert spec and spec.loader, path
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert callable(getattr(module, attribute)), logical_id
+
+
+def _environment(cloudformation: dict, logical_id: str) -> set[str]:
+    return set(cloudformation["Resources"][logical_id]["Properties"]["Environment"]["Variables"])
+
+
+def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dict) -> None:
+    for logical_id, model in (("PullOrdersFunction", PullSettings), ("ProcessOrderFunction", ProcessSettings)):
+        needed = {field.alias for field in model.model_fields.values()}
+        assert needed <= _environment(cloudformation, logical_id), logical_id
+    read_directly = set()
+    for path in (ROOT / "layers" / "ordersync" / "ordersync").rglob("*.py"):
+        if "/local/" in str(path) or path.name == "cli.py":
+            continue  # the local stack and the CLI run on ops' machines, not in Lambda
+        read_directly |= set(re.findall(r"os\.environ(?:\.get)?\(?\[?\"([A-Z_]+)\"", path.read_text()))
+    optional = {
+        "ORDERSYNC_HTTP_BACKOFF",
+        "ORDERSYNC_HTTP_READ_TIMEOUT",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }
+    assert read_directly <= optional | _environment(cloudformation, "ProcessOrderFunction")
+
+
+def test_powertools_environment_and_runtime_come_from_globals(cloudformation: dict) -> None:
+    for logical_id in ("PullOrdersFunction", "ProcessOrderFunction"):
+        props = cloudformation["Resources"][logical_id]["Properties"]
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"} <= _environment(
+            cloudformation, logical_id
+        )
+
+
+def test_policies_grant_no_wildcard_action(cloudformation: dict) -> None:
+    for logical_id, resource in cloudformation["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not [a for a in actions if a == "*" or a.endswith(":*")], (logical_id, actions)
+
+
+def test_no_secret_or_credential_in_the_template() -> None:
+    text = (ROOT / "template.yaml").read_text()
+    assert not re.search(r"(?i)(access_token|consumer_secret|password|shpat_|ck_[0-9a-f])\s*:", text)
+
+
+def test_queue_and_dlq_settings(sam: dict) -> None:
+    resources = sam["Resources"]
+    queue = resources["OrdersQueue"]["Properties"]
+    timeout = resources["ProcessOrderFunction"]["Properties"].get("Timeout", sam["Globals"]["Function"]["Timeout"])
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+    assert resources["OrdersDLQ"]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    event = resources["ProcessOrderFunction"]["Properties"]["Events"]["Orders"]["Properties"]
+    assert event["BatchSize"] == 10 and event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    schedule = resources["PullOrdersFunction"]["Properties"]["Events"]["HourlyPull"]["Properties"]
+    assert schedule["Schedule"] == {"Ref": "SyncSchedule"}
+    assert sam["Parameters"]["SyncSchedule"]["Default"] == "cron(20 * * * ? *)"
+    for table in ("CatalogTable", "OrdersTable", "ConnectionsTable", "IdempotencyTable"):
+        props = resources[table]["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_translation_is_json_serialisable(cloudformation: dict) -> None:
+    json.dumps(cloudformation)
