@@ -3,6 +3,9 @@ HTTP to the seller's store, recorded SYNCED - once, however often the hour comes
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
@@ -60,3 +63,14 @@ def test_woocommerce_buyer_order_is_posted_to_a_shopify_seller(stack: LocalStack
     assert posted["tags"] == ["ordersync-brightside--peak-2001"]
     run_hour(stack)
     assert len(seller.created_orders()) == 1
+
+
+def test_the_sample_sqs_event_is_handled_as_lambda_would(stack: LocalStack, world: World) -> None:
+    """events/sqs_orders_batch.json (also for `sam local invoke`): a good order and a malformed record."""
+    _, seller = shopify_to_woocommerce(world)
+    event = json.loads((Path(__file__).parents[2] / "events" / "sqs_orders_batch.json").read_text())
+    assert stack.runner.invoke("ProcessOrderFunction", event) == {"batchItemFailures": []}
+    assert len(seller.created_orders()) == 1
+    orders = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    assert orders["acme--northwind#1001"].status is OrderStatus.SYNCED
+    assert orders["unreadable#2e1424d4-f796-459a-8184-9c92662be6da"].reason == "INVALID_ORDER"

@@ -1,0 +1,60 @@
+"""`ordersync local demo --report FILE`: every case, end to end, and the report's schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ordersync.cli import main
+
+
+def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report_path = tmp_path / "report.json"
+    assert main(["local", "demo", "--report", str(report_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "ORDER_NUMBER" in printed and "SYNCED" in printed
+
+    report = json.loads(report_path.read_text())
+    assert set(report) == {"orders", "emails", "dlq"}
+    by_number = {o["order_number"]: o for o in report["orders"]}
+    outcome = {number: (o["status"], o["reason"]) for number, o in by_number.items()}
+    assert outcome == {
+        "#1001": ("SYNCED", None),
+        "#1002": ("SYNCED", None),  # SKU mismatch, fixed by ops' alias and replayed
+        "#1003": ("FAILED", "DUPLICATE_SKU"),
+        "#1004": ("SYNCED", None),  # stale duplicate, resolved by itself
+        "#1005": ("DISREGARDED", "MISSING_SHIPPING_ADDRESS"),
+        "#1006": ("FAILED", "INVALID_ORDER"),
+        "#1007": ("CANCELLED", None),
+        "2001": ("SYNCED", None),  # WooCommerce buyer -> Shopify seller
+        "#3001": ("MANUAL_POSTING_PENDING", "UNSUPPORTED_PLATFORM"),
+    }
+    for order in report["orders"]:
+        assert set(order) == {
+            "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",
+            "status", "reason", "seller_order_id", "timeline",
+        }  # fmt: skip
+        assert (order["seller_order_id"] is not None) == (order["status"] == "SYNCED")
+        for entry in order["timeline"]:
+            assert set(entry) == {"at", "status", "reason", "detail"}
+    mismatch = [(t["status"], t["reason"]) for t in by_number["#1002"]["timeline"]]
+    assert mismatch == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
+    assert any("retired stale duplicate" in t["detail"] for t in by_number["#1004"]["timeline"])
+
+    assert sorted((m["order_id"], m["reason"]) for m in report["dlq"]) == [
+        ("1003", "DUPLICATE_SKU"),
+        ("1006", "INVALID_ORDER"),
+    ]
+
+    # Each seller's mailbox holds only its own orders; ops get everything, sellers nothing they can't act on.
+    for email in report["emails"]:
+        assert set(email) == {"to", "seller_id", "subject", "body"}
+    northwind = [e for e in report["emails"] if e["to"] == ["orders@northwind-supply.example"]]
+    assert {e["seller_id"] for e in northwind} == {"northwind-supply"}
+    assert sorted(e["subject"].split()[1] for e in northwind) == ["#1002", "#1003", "#1005"]
+    assert all("Acme Outfitters" in e["subject"] for e in northwind)
+    summit = [e for e in report["emails"] if e["to"] == ["orders@summit-supply.example"]]
+    assert [e["subject"].split()[1] for e in summit] == ["#3001"]
+    ops = [e for e in report["emails"] if e["seller_id"] is None]
+    assert sorted(e["subject"].split()[2] for e in ops) == ["#1002", "#1003", "#1005", "#1006", "#3001"]

@@ -1,0 +1,194 @@
+"""The failure taxonomy on the real stack: DLQ messages a person can read, retries that end in the
+DLQ, replay after a fix, and nothing posted twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.orders import DynamoOrders
+from ordersync.cli import LOCAL_STATE, main
+from ordersync.local.fakes.server import Fault
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import FailureReason, OrderStatus
+from ordersync.ops import Ops
+
+from .marketplace import ADDRESS, run_hour, shopify_to_woocommerce
+
+
+@pytest.fixture
+def cli(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Runs `ordersync ... --local` against this test's stack, returning (exit code, stdout)."""
+    monkeypatch.chdir(tmp_path)
+    LOCAL_STATE.parent.mkdir()
+    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main([*argv, "--local"])
+        return code, capsys.readouterr().out
+
+    return run
+
+
+def _record(stack: LocalStack, key: str):
+    record = DynamoOrders(stack.output("OrdersTableName")).get(key)
+    assert record is not None, key
+    return record
+
+
+def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: LocalStack, world: World, cli) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1002, "#1002", [("nw-stove", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+
+    record = _record(stack, "acme--northwind#1002")
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    assert record.lines[0].title == "" and record.lines[0].sku == "nw-stove"  # blank title, the buyer's SKU
+    assert record.lines[0].suggestions[0] == "NW-STOVE"
+
+    (message,) = boto3.client("sqs").receive_message(
+        QueueUrl=stack.output("OrdersDLQUrl"), MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {"order_id": "1002", "seller_id": "northwind", "reason": "SKU_MISMATCH"}
+    body = json.loads(message["Body"])
+    assert body["summary"] == "Order #1002 from Acme Outfitters to Northwind Supply failed: SKU_MISMATCH"
+    assert body["failing_lines"][0]["sku"] == "nw-stove"
+    assert body["what_to_do"].startswith("Ask the seller for the new SKU")
+
+    code, out = cli("order", "show", "1002")
+    assert code == 0 and "(blank)" in out and "closest SKUs: NW-STOVE" in out and "SKU_MISMATCH" in out
+
+    code, out = cli("sku", "alias", "add", "northwind", "nw-stove", "NW-STOVE")
+    assert code == 0 and "replayed 1 order(s)" in out and "acme--northwind#1002" in out
+    stack.runner.drain()
+    record = _record(stack, "acme--northwind#1002")
+    assert record.status is OrderStatus.SYNCED and record.timeline[-1].cause == "replay"
+    assert len(seller.created_orders()) == 1
+    assert cli("dlq", "list")[1].strip().endswith("0 message(s) in OrdersDLQ")
+
+    run_hour(stack)  # the buyer's order still carries the old SKU; the alias survives the re-pull
+    assert _record(stack, "acme--northwind#1002").status is OrderStatus.SYNCED
+    assert len(seller.created_orders()) == 1
+    code, out = cli("sku", "alias", "list", "northwind")
+    assert code == 0 and out.strip() == "nw-stove -> NW-STOVE"
+
+
+def test_duplicate_sku_lists_candidates_and_a_replay_still_broken_duplicates_nothing(
+    stack: LocalStack, world: World, cli
+) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1003, "#1003", [("NW-LAMP", "Headlamp", 1, "34.00")], ADDRESS))
+    run_hour(stack)
+    record = _record(stack, "acme--northwind#1003")
+    assert record.reason is FailureReason.DUPLICATE_SKU and record.lines[0].title == "Undefined"
+    assert {c["variant_id"] for c in record.lines[0].candidates} == {"104", "105"}
+
+    code, out = cli("order", "replay", "acme--northwind#1003")
+    assert code == 0 and "replaying acme--northwind#1003 (was FAILED / DUPLICATE_SKU)" in out
+    stack.runner.drain()
+    record = _record(stack, "acme--northwind#1003")
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.DUPLICATE_SKU)
+    assert [m["reason"] for m in Ops.from_outputs(stack.deployment.outputs).dlq_list()] == ["DUPLICATE_SKU"]
+    assert seller.created_orders() == []
+
+    seller.delete_product(105)  # the seller removes the extra variant: the copy is now stale
+    cli("order", "replay", "1003")
+    stack.runner.drain()
+    record = _record(stack, "acme--northwind#1003")
+    assert record.status is OrderStatus.SYNCED
+    assert any("retired stale duplicate variant 105" in entry.detail for entry in record.timeline)
+    slice_ = DynamoCatalog(stack.output("CatalogTableName")).lookup("northwind", ["NW-LAMP"])
+    assert [v.variant_id for v in slice_.active_variants("NW-LAMP")] == ["104"]
+
+
+def test_store_down_retries_then_dlq_then_redrive_posts_once(stack: LocalStack, world: World, cli) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1008, "#1008", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    # the seller's store answers 503 to everything for a while (reads retry in place, so plenty)
+    seller.server.faults.add(*[Fault(status=503) for _ in range(40)])
+    run_hour(stack)
+    record = _record(stack, "acme--northwind#1008")
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert "gave up after 3 deliveries" in record.detail and "503" in record.detail
+    assert [m["order_key"] for m in Ops.from_outputs(stack.deployment.outputs).dlq_list()] == ["acme--northwind#1008"]
+
+    seller.server.faults.pending.clear()  # the store is back
+    code, out = cli("dlq", "redrive", "--reason", "PLATFORM_UNAVAILABLE")
+    assert code == 0 and "moved 1 message(s)" in out
+    stack.runner.drain()
+    assert _record(stack, "acme--northwind#1008").status is OrderStatus.SYNCED
+    assert len(seller.created_orders()) == 1
+
+
+def test_a_create_that_times_out_after_the_store_saved_it_is_not_posted_twice(stack: LocalStack, world: World) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1009, "#1009", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    # 1st request (the look-up) passes; the create succeeds in the store, then stalls past the read timeout
+    seller.server.faults.add(Fault(), Fault(after_write=True, stall_seconds=3))
+    run_hour(stack)
+    record = _record(stack, "acme--northwind#1009")
+    assert record.status is OrderStatus.SYNCED
+    assert len(seller.created_orders()) == 1
+    assert record.seller_order_id == str(seller.created_orders()[0]["id"])
+
+
+def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStack, world: World) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    buyer.add_order(order_node(1011, "#1011", [("NW-SOCK-L", "Socks", 1, "19.00")], ADDRESS))
+    stack.runner.fire_schedules()
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageBody="{this is not json")
+    messages = []
+    while len(messages) < 3:
+        messages += sqs.receive_message(
+            QueueUrl=stack.output("OrdersQueueUrl"), MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+    source = stack.deployment.queue_sources[0]
+    event = {"Records": [stack.runner._record(source, m) for m in messages]}
+    result = stack.runner.invoke("ProcessOrderFunction", event)
+    assert result == {"batchItemFailures": []}
+    assert len(seller.created_orders()) == 2
+    bad = [r for r in DynamoOrders(stack.output("OrdersTableName")).all() if r.order_key.startswith("unreadable#")]
+    assert len(bad) == 1 and bad[0].reason is FailureReason.INVALID_ORDER and "not JSON" in bad[0].detail
+    assert [m["reason"] for m in Ops.from_outputs(stack.deployment.outputs).dlq_list()] == ["INVALID_ORDER"]
+
+
+def test_a_transient_failure_fails_only_its_own_record(stack: LocalStack, world: World) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1012, "#1012", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    stack.runner.fire_schedules()
+    sqs = boto3.client("sqs")
+    (good,) = sqs.receive_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageSystemAttributeNames=["All"])[
+        "Messages"
+    ]
+    envelope = json.loads(good["Body"])
+    envelope.update(order_id="1013", connection_id="no-such-connection")
+    source = stack.deployment.queue_sources[0]
+    broken = {**good, "MessageId": "broken-1", "Body": json.dumps(envelope)}
+    event = {"Records": [stack.runner._record(source, good), stack.runner._record(source, broken)]}
+    assert stack.runner.invoke("ProcessOrderFunction", event) == {"batchItemFailures": [{"itemIdentifier": "broken-1"}]}
+    assert len(seller.created_orders()) == 1
+
+
+def test_catalog_lookup_takes_at_most_two_round_trips_for_100_lines(stack: LocalStack, world: World) -> None:
+    catalog = DynamoCatalog(stack.output("CatalogTableName"))
+    world.add_catalog("bulk", [(f"P{i}", f"V{i}", f"NEW-{i}", f"Thing {i}", "") for i in range(100)])
+    for i in range(0, 100, 2):
+        catalog.add_alias("bulk", f"OLD-{i}", f"NEW-{i}")
+    calls: list[str] = []
+    client = catalog._resource.meta.client
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    skus = [f"OLD-{i}" if i % 2 == 0 else f"NEW-{i}" for i in range(100)]
+    slice_ = catalog.lookup("bulk", skus)
+    assert calls == ["BatchGetItem", "BatchGetItem"]
+    assert all(len(slice_.active_variants(sku)) == 1 for sku in skus)
+    calls.clear()
+    catalog.lookup("bulk", [f"NEW-{i}" for i in range(100)])  # no alias in play: one round trip
+    assert calls == ["BatchGetItem"]
