@@ -67,6 +67,5 @@ def woocommerce_to_shopify(world: World) -> tuple[FakeWooCommerce, FakeShopify]:
 
 
 def run_hour(stack: LocalStack) -> None:
-    """What one scheduled run does: the pull at :20, then OrdersQueue drained by ProcessOrderFunction."""
-    stack.runner.fire_schedules()
-    stack.runner.drain()
+    """What one scheduled run does: the pull at :20, OrdersQueue drained, alerts sent."""
+    stack.runner.run_hour()

@@ -142,7 +142,7 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     buyer.add_order(order_node(1011, "#1011", [("NW-SOCK-L", "Socks", 1, "19.00")], ADDRESS))
-    stack.runner.fire_schedules()
+    stack.runner.fire_schedules("PullOrdersFunction")
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageBody="{this is not json")
     messages = []
@@ -163,7 +163,7 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
 def test_a_transient_failure_fails_only_its_own_record(stack: LocalStack, world: World) -> None:
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1012, "#1012", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
-    stack.runner.fire_schedules()
+    stack.runner.fire_schedules("PullOrdersFunction")
     sqs = boto3.client("sqs")
     (good,) = sqs.receive_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageSystemAttributeNames=["All"])[
         "Messages"

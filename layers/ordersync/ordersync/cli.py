@@ -129,8 +129,7 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
 
     with LocalStack.start() as stack:
         world = build_world(stack)
-        stack.runner.fire_schedules()
-        stack.runner.drain()
+        stack.runner.run_hour()
         LOCAL_STATE.parent.mkdir(exist_ok=True)
         LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
         echo(f"local stack on {stack.moto.endpoint}; `ordersync ... --local` talks to it. Ctrl-C stops it.")

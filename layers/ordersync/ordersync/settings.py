@@ -23,9 +23,15 @@ class ProcessSettings(_Env):
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
+    alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
+    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+
+
+class DispatchSettings(_Env):
+    alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
     ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
-    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+    digest_threshold: int = Field(alias="ALERT_DIGEST_THRESHOLD", ge=1)
 
 
 @cache
@@ -36,3 +42,8 @@ def pull_settings() -> PullSettings:
 @cache
 def process_settings() -> ProcessSettings:
     return ProcessSettings.model_validate(dict(os.environ))
+
+
+@cache
+def dispatch_settings() -> DispatchSettings:
+    return DispatchSettings.model_validate(dict(os.environ))

@@ -9,13 +9,14 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.idempotency import idempotent_post
-from ordersync.aws.messaging import SnsAlerts, SqsDeadLetters, SqsOrderQueue
+from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.secrets import store_credentials
 from ordersync.platforms import HttpStoreFactory
+from ordersync.services.dispatch import DispatchDependencies
 from ordersync.services.process import ProcessDependencies
 from ordersync.services.pull import PullDependencies
-from ordersync.settings import process_settings, pull_settings
+from ordersync.settings import dispatch_settings, process_settings, pull_settings
 
 
 @cache
@@ -38,8 +39,18 @@ def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
         connections=DynamoConnections(settings.connections_table),
         stores=HttpStoreFactory(store_credentials),
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
-        alerts=SnsAlerts(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
+        alerts=SqsAlertOutbox(settings.alerts_queue_url),
         max_receive_count=settings.max_receive_count,
         post_once=post_once,
     )
     return deps, idempotency
+
+
+@cache
+def dispatch_dependencies() -> DispatchDependencies:
+    settings = dispatch_settings()
+    return DispatchDependencies(
+        outbox=SqsAlertOutbox(settings.alerts_queue_url),
+        emails=SnsEmails(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
+        digest_threshold=settings.digest_threshold,
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ordersync.models import FailureReason, OrderEnvelope, OrderStatus, platform_label
+from ordersync.models import FailureReason, OrderEnvelope, platform_label
 from ordersync.records import LineView, OrderRecord
 
-_REASON_LABEL = {
+REASON_LABEL = {
     FailureReason.SKU_MISMATCH: "SKU mismatch",
     FailureReason.DUPLICATE_SKU: "duplicate SKU",
     FailureReason.MISSING_SHIPPING_ADDRESS: "no shipping address",
@@ -58,15 +58,15 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     order = f"#{record.order_number.lstrip('#')}" if record.order_number else record.order_id
     subject = (
         f"Order {order} from {record.buyer_name} couldn't be synced to your "
-        f"{platform_label(record.seller_platform)} store ({_REASON_LABEL[reason]})"
+        f"{platform_label(record.seller_platform)} store ({REASON_LABEL[reason]})"
     )
     if reason is FailureReason.UNSUPPORTED_PLATFORM:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
-    seller_body = _seller_body(record, order) if reason in _SELLER_TEXT else None
+    seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
     return Alert(subject[:100], seller_body, _ops_body(record))
 
 
-_SELLER_TEXT = {
+SELLER_GUIDANCE = {
     FailureReason.SKU_MISMATCH: (
         "What happened: a product on this order has a SKU that none of your active products carries.\n"
         "What it means: you probably changed the SKU in your store. On the order it shows with a blank\n"
@@ -108,7 +108,7 @@ def _seller_body(record: OrderRecord, order: str) -> str:
         f"Order {order} from {record.buyer_name} (placed in their {platform_label(record.buyer_platform)} store)\n"
         f"could not be synced to your {platform_label(record.seller_platform)} store automatically.\n\n"
         f"Lines:\n{lines}\n\n"
-        f"{_SELLER_TEXT[reason]}\n\n"
+        f"{SELLER_GUIDANCE[reason]}\n\n"
         "- The ordersync team\n"
     )
 
@@ -156,7 +156,3 @@ def dlq_message(record: OrderRecord, envelope: OrderEnvelope | None) -> tuple[di
     }
     attributes = {"order_id": record.order_id, "seller_id": record.seller_id, "reason": reason.value}
     return body, attributes
-
-
-def is_seller_alert(status: OrderStatus, reason: FailureReason | None) -> bool:
-    return reason in _SELLER_TEXT

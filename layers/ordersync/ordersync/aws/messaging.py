@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 
+from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.aws.errors import aws_errors
 from ordersync.errors import ResourceThrottled
-from ordersync.models import OrderEnvelope
+from ordersync.models import FailureReason, OrderEnvelope
 from ordersync.records import OrderRecord
 
 _SQS_BATCH = 10
@@ -59,29 +60,71 @@ class SqsDeadLetters:
         return str(response["MessageId"])
 
 
-class SnsAlerts:
-    """Seller alerts carry a seller_id attribute: each seller's email subscription filters on it."""
+class SqsAlertOutbox:
+    """The Alerts port: alerts wait in AlertsQueue until AlertDispatchFunction groups and sends them."""
 
-    def __init__(self, seller_topic_arn: str, ops_topic_arn: str, client: Any = None) -> None:
-        self._seller_topic = seller_topic_arn
-        self._ops_topic = ops_topic_arn
-        self._sns = client or boto3.client("sns")
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or boto3.client("sqs")
 
     def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
-        attributes = _string_attributes(
-            {"seller_id": record.seller_id, "reason": (record.reason or record.status).value}
+        alert = QueuedAlert(
+            order_key=record.order_key,
+            order_number=record.order_number,
+            buyer_name=record.buyer_name,
+            seller_id=record.seller_id,
+            seller_name=record.seller_name,
+            seller_platform=record.seller_platform,
+            reason=record.reason or FailureReason.INVALID_ORDER,
+            subject=subject,
+            seller_body=seller_body,
+            ops_body=ops_body,
         )
-        subject = " ".join(subject.split())[:100]  # SNS: one line, at most 100 characters
         with aws_errors("alert"):
-            if seller_body is not None:
-                self._sns.publish(
-                    TopicArn=self._seller_topic, Subject=subject, Message=seller_body, MessageAttributes=attributes
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=alert.model_dump_json())
+
+    def take_all(self, limit: int = 1000) -> tuple[list[QueuedAlert], list[str]]:
+        """Every queued alert (up to `limit`) and the receipt handles to delete once they are sent."""
+        alerts: list[QueuedAlert] = []
+        handles: list[str] = []
+        while len(handles) < limit:
+            with aws_errors("alert read"):
+                batch = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                    "Messages", []
                 )
+            if not batch:
+                break
+            for message in batch:
+                handles.append(message["ReceiptHandle"])
+                try:
+                    alerts.append(QueuedAlert.model_validate_json(message["Body"]))
+                except ValueError:
+                    continue  # not an alert: dropped with the batch rather than blocking the outbox
+        return alerts, handles
+
+    def delete(self, handles: list[str]) -> None:
+        for start in range(0, len(handles), _SQS_BATCH):
+            chunk = handles[start : start + _SQS_BATCH]
+            with aws_errors("alert delete"):
+                self._sqs.delete_message_batch(
+                    QueueUrl=self._url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+                )
+
+
+class SnsEmails:
+    """Sends planned emails. Seller emails carry a seller_id attribute: each seller's email
+    subscription filters on it, so a seller only ever receives their own orders."""
+
+    def __init__(self, seller_topic_arn: str, ops_topic_arn: str, client: Any = None) -> None:
+        self._topics = {"seller": seller_topic_arn, "ops": ops_topic_arn}
+        self._sns = client or boto3.client("sns")
+
+    def send(self, email: OutgoingEmail) -> None:
+        attributes = _string_attributes({"seller_id": email.seller_id or "", "reason": email.reason})
+        subject = " ".join(email.subject.split())[:100]  # SNS: one line, at most 100 characters
+        with aws_errors("email"):
             self._sns.publish(
-                TopicArn=self._ops_topic,
-                Subject=f"[ops] {subject}"[:100],
-                Message=ops_body,
-                MessageAttributes=attributes,
+                TopicArn=self._topics[email.audience], Subject=subject, Message=email.body, MessageAttributes=attributes
             )
 
 

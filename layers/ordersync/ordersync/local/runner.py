@@ -76,10 +76,13 @@ class Runner:
         )
 
     # --- event sources ---------------------------------------------------------------------------
-    def fire_schedules(self) -> list[Any]:
-        """What EventBridge would do at :20 (moto never fires schedules)."""
+    def fire_schedules(self, function: str | None = None) -> list[Any]:
+        """What EventBridge would do when a schedule comes due (moto never fires schedules):
+        every schedule, or only those of `function`."""
         results = []
         for schedule in self.deployment.schedules:
+            if function and schedule.function != function:
+                continue
             event = {
                 "version": "0",
                 "id": str(uuid.uuid4()),
@@ -93,6 +96,12 @@ class Runner:
             }
             results.append(self.invoke(schedule.function, event))
         return results
+
+    def run_hour(self) -> None:
+        """One scheduled hour: the pull at :20, OrdersQueue drained, then the alerts sent."""
+        self.fire_schedules("PullOrdersFunction")
+        self.drain()
+        self.fire_schedules("AlertDispatchFunction")
 
     def drain(self, max_batches: int = 10_000) -> int:
         """Polls every SQS event source until its queue is empty; returns the batches delivered."""

@@ -1,7 +1,7 @@
 """The local stack: moto server + template.yaml's resources + the in-process runner.
 
 with LocalStack.start() as stack:
-    stack.runner.fire_schedules(); stack.runner.drain()
+    stack.runner.run_hour()
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def reset_cached_clients() -> None:
     for cached in (
         wiring.pull_dependencies,
         wiring.process_dependencies,
+        wiring.dispatch_dependencies,
         settings.pull_settings,
         settings.process_settings,
+        settings.dispatch_settings,
     ):
         cached.cache_clear()
     parameters.clear_caches()

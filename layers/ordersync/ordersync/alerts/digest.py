@@ -1,0 +1,88 @@
+"""Grouping queued alerts into emails: one per alert, or one digest per seller (and one for ops)
+when a dispatch holds more than the threshold. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from ordersync.alerts.messages import REASON_LABEL, SELLER_GUIDANCE
+from ordersync.models import FailureReason, platform_label
+
+
+class QueuedAlert(BaseModel):
+    """One (order, reason) alert, as it waits in AlertsQueue."""
+
+    order_key: str
+    order_number: str
+    buyer_name: str
+    seller_id: str
+    seller_name: str
+    seller_platform: str
+    reason: FailureReason
+    subject: str
+    seller_body: str | None
+    ops_body: str
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    audience: str  # "seller" (SellerAlertsTopic, filtered on seller_id) or "ops"
+    seller_id: str | None
+    subject: str
+    body: str
+    reason: str
+
+
+def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[OutgoingEmail]:
+    unique = list({(a.order_key, a.reason): a for a in alerts}.values())  # at-least-once delivery
+    emails: list[OutgoingEmail] = []
+    by_seller: dict[str, list[QueuedAlert]] = defaultdict(list)
+    for alert in unique:
+        if alert.seller_body is not None:
+            by_seller[alert.seller_id].append(alert)
+    for seller_id, group in by_seller.items():
+        if len(group) > digest_threshold:
+            emails.append(_seller_digest(seller_id, group))
+        else:
+            emails.extend(
+                OutgoingEmail("seller", seller_id, a.subject, a.seller_body or "", a.reason.value) for a in group
+            )
+    if len(unique) > digest_threshold:
+        emails.append(_ops_digest(unique))
+    else:
+        emails.extend(
+            OutgoingEmail("ops", a.seller_id, f"[ops] {a.subject}", a.ops_body, a.reason.value) for a in unique
+        )
+    return emails
+
+
+def _seller_digest(seller_id: str, group: list[QueuedAlert]) -> OutgoingEmail:
+    first = group[0]
+    platform = platform_label(first.seller_platform)
+    listing = "\n".join(f"  - Order {_number(a)} from {a.buyer_name}: {REASON_LABEL[a.reason]}" for a in group)
+    reasons = list(dict.fromkeys(a.reason for a in group))
+    guidance = "\n\n".join(f'About "{REASON_LABEL[r]}":\n{SELLER_GUIDANCE[r]}' for r in reasons if r in SELLER_GUIDANCE)
+    body = (
+        f"Hello {first.seller_name},\n\n"
+        f"{len(group)} orders could not be synced to your {platform} store automatically in the last run.\n"
+        f"We are sending one email for all of them instead of {len(group)}.\n\n"
+        f"{listing}\n\n{guidance}\n\n- The ordersync team\n"
+    )
+    subject = f"{len(group)} orders couldn't be synced to your {platform} store"
+    return OutgoingEmail("seller", seller_id, subject, body, "DIGEST")
+
+
+def _ops_digest(alerts: list[QueuedAlert]) -> OutgoingEmail:
+    counts: dict[str, int] = defaultdict(int)
+    for alert in alerts:
+        counts[alert.reason.value] += 1
+    summary = ", ".join(f"{reason} x{count}" for reason, count in sorted(counts.items()))
+    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + "\n---\n".join(a.ops_body for a in alerts)
+    return OutgoingEmail("ops", None, f"[ops] {len(alerts)} order alerts: {summary}", body, "DIGEST")
+
+
+def _number(alert: QueuedAlert) -> str:
+    return f"#{alert.order_number.lstrip('#')}" if alert.order_number else alert.order_key

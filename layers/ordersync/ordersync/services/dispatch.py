@@ -1,0 +1,30 @@
+"""Sending queued alerts: read the whole outbox, plan the emails (digests where there are many),
+send them, then delete what was sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ordersync.alerts.digest import plan_emails
+from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox
+from ordersync.observability import logger, metrics
+
+
+@dataclass
+class DispatchDependencies:
+    outbox: SqsAlertOutbox
+    emails: SnsEmails
+    digest_threshold: int
+
+
+def dispatch_alerts(deps: DispatchDependencies) -> dict[str, int]:
+    alerts, handles = deps.outbox.take_all()
+    planned = plan_emails(alerts, deps.digest_threshold)
+    for email in planned:
+        deps.emails.send(email)
+    deps.outbox.delete(handles)  # after sending: a crash before this re-sends, never loses
+    metrics.add_metric(name="AlertEmailsSent", unit=MetricUnit.Count, value=len(planned))
+    logger.info("alerts dispatched", extra={"alerts": len(alerts), "emails": len(planned)})
+    return {"alerts": len(alerts), "emails": len(planned)}
