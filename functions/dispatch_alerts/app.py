@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
 from ordersync.wiring import dispatch_dependencies

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies

@@ -4,6 +4,7 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.pull import PullDependencies, pull_all
 from ordersync.wiring import pull_dependencies

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.orders import DynamoOrders
 from ordersync.cli import LOCAL_STATE, main

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import boto3
+
 from ordersync.local.stack import LocalStack
 from ordersync.local.template import load_sam_template, translate
 

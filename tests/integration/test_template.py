@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ordersync.local.template import load_sam_template, translate
 from ordersync.settings import DispatchSettings, ProcessSettings, PullSettings
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from ordersync.cli import main
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from ordersync.errors import StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef

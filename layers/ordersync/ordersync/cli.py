@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"ordersync: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return 1
-    except (CliError, InvalidOrder, LookupError) as error:
+    except (CliError, InvalidOrder, LookupError, ValueError) as error:
         message = error.args[0] if error.args else type(error).__name__
         print(f"ordersync: {message}", file=sys.stderr)
         return 1
@@ -68,6 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     replay = order.add_parser("replay", parents=[target], help="process the order again")
     replay.add_argument("order_ref", metavar="ORDER_ID")
     replay.set_defaults(run=_order_replay)
+    disregard = order.add_parser("disregard", parents=[target], help="confirm an order without address is not real")
+    disregard.add_argument("order_ref", metavar="ORDER_ID")
+    disregard.set_defaults(run=_order_disregard)
+
+    seller = commands.add_parser("seller", help="sellers' alert emails").add_subparsers(
+        dest="seller_command", required=True
+    )
+    seller_add = seller.add_parser("add", parents=[target], help="subscribe a seller's email to their own alerts")
+    seller_add.add_argument("seller_id", metavar="SELLER_ID")
+    seller_add.add_argument("--email", required=True)
+    seller_add.add_argument("--platform", choices=[p.value for p in Platform], help="the seller's store platform")
+    seller_add.set_defaults(run=_seller_add)
+    seller_remove = seller.add_parser("remove", parents=[target], help="remove a seller's alert subscriptions")
+    seller_remove.add_argument("seller_id", metavar="SELLER_ID")
+    seller_remove.set_defaults(run=_seller_remove)
 
     sku = commands.add_parser("sku", help="SKU aliases").add_subparsers(dest="sku_command", required=True)
     alias = sku.add_parser("alias", help="a seller's old SKU -> new SKU").add_subparsers(
@@ -200,6 +215,39 @@ def _order_show(args: argparse.Namespace, echo: Echo) -> int:
 def _order_replay(args: argparse.Namespace, echo: Echo) -> int:
     record = _ops(args).replay(args.order_ref)
     echo(f"replaying {record.order_key} (was {record.status}{' / ' + record.reason if record.reason else ''})")
+    return 0
+
+
+def _order_disregard(args: argparse.Namespace, echo: Echo) -> int:
+    record = _ops(args).disregard(args.order_ref)
+    echo(f"{record.order_key} disregarded (confirmed by ops)")
+    return 0
+
+
+def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
+    ops = _ops(args)
+    if args.local:  # moto delivers no email: give the subscription a mail sink, as the local stack does
+        import boto3
+
+        from ordersync.local.provision import subscribe_with_sink
+
+        topic = outputs_for(args)["SellerAlertsTopicArn"]
+        policy = ops.sellers.filter_policy(args.seller_id)
+        subscribe_with_sink(boto3.client("sns"), boto3.client("sqs"), topic, "email", args.email, policy)
+    else:
+        ops.sellers.subscribe(args.seller_id, args.email)
+    platform = f" ({Platform(args.platform).label} store)" if args.platform else ""
+    echo(f"{args.seller_id}{platform}: alerts for its orders, and only those, go to {args.email}")
+    echo("AWS sends a confirmation email first; alerts are delivered once it is confirmed.")
+    return 0
+
+
+def _seller_remove(args: argparse.Namespace, echo: Echo) -> int:
+    removed = _ops(args).sellers.unsubscribe_seller(args.seller_id)
+    if not removed:
+        raise CliError(f"no alert subscription for seller {args.seller_id}")
+    for subscription in removed:
+        echo(f"unsubscribed {subscription['protocol']} {subscription['endpoint']}")
     return 0
 
 

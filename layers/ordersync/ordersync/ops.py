@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ordersync.aws.catalog import DynamoCatalog
-from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue, message_fields
+from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue, message_fields
 from ordersync.aws.orders import DynamoOrders
-from ordersync.models import Cause, OrderEnvelope, OrderStatus
+from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, utc_now
 from ordersync.records import OrderRecord
 
 # The stack outputs ops commands need (template.yaml's Outputs).
-REQUIRED_OUTPUTS = ("OrdersQueueUrl", "OrdersDLQUrl", "OrdersTableName", "CatalogTableName")
+REQUIRED_OUTPUTS = ("OrdersQueueUrl", "OrdersDLQUrl", "OrdersTableName", "CatalogTableName", "SellerAlertsTopicArn")
 
 
 class UnknownOrder(LookupError):
@@ -25,6 +25,7 @@ class Ops:
     catalog: DynamoCatalog
     queue: SqsOrderQueue
     dlq: SqsDlqAdmin
+    sellers: SnsSellerSubscriptions
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Ops:
@@ -36,6 +37,7 @@ class Ops:
             catalog=DynamoCatalog(outputs["CatalogTableName"]),
             queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
             dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
+            sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -70,3 +72,15 @@ class Ops:
     def redrive(self, reason: str | None = None) -> list[dict[str, Any]]:
         moved = self.dlq.move(lambda m: reason is None or message_fields(m)["reason"] == reason)
         return [message_fields(message) for message in moved]
+
+    def disregard(self, order_ref: str) -> OrderRecord:
+        """Ops confirm that an order without a shipping address was a test or in-store order."""
+        record = self.find(order_ref)
+        if record.reason is not FailureReason.MISSING_SHIPPING_ADDRESS:
+            raise ValueError(
+                f"{record.order_key} is {record.status} / {record.reason}: only an order without a shipping address can be disregarded"
+            )
+        record.disregard_confirmed = True
+        record.note(utc_now(), OrderStatus.DISREGARDED, record.reason, "disregard confirmed by ops", Cause.OPS)
+        self.orders.save(record)
+        return record

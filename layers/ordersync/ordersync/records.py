@@ -79,6 +79,7 @@ class OrderRecord(BaseModel):
     blocked_skus: list[str] = Field(default_factory=list)
     alerted: list[str] = Field(default_factory=list)  # "REASON" keys already alerted, never repeated
     in_dlq: bool = False
+    disregard_confirmed: bool = False
     dlq_message_id: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     envelope: dict[str, Any]
@@ -120,6 +121,11 @@ class OrderRecord(BaseModel):
     def show_lines(self, decision: Decision) -> None:
         self.lines = [LineView.of(m) for m in decision.lines]
         self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
+
+    @property
+    def settled(self) -> bool:
+        """Nothing a re-pull or a redelivery brings changes it (a replay of a confirmed disregard does not either)."""
+        return self.status in SETTLED or (self.status is OrderStatus.DISREGARDED and self.disregard_confirmed)
 
     def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
         return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

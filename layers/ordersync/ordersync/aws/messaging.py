@@ -213,3 +213,52 @@ def message_fields(message: dict[str, Any]) -> dict[str, Any]:
         "reason": attributes.get("reason") or body.get("reason") or "PLATFORM_UNAVAILABLE",
         "summary": body.get("summary", ""),
     }
+
+
+class SnsSellerSubscriptions:
+    """Each seller's alert email: a SellerAlertsTopic subscription filtered on their seller_id."""
+
+    def __init__(self, seller_topic_arn: str, client: Any = None) -> None:
+        self._topic = seller_topic_arn
+        self._sns = client or boto3.client("sns")
+
+    @staticmethod
+    def filter_policy(seller_id: str) -> dict[str, list[str]]:
+        return {"seller_id": [seller_id]}
+
+    def subscribe(self, seller_id: str, email: str) -> str:
+        with aws_errors("subscribe"):
+            response = self._sns.subscribe(
+                TopicArn=self._topic,
+                Protocol="email",
+                Endpoint=email,
+                Attributes={"FilterPolicy": json.dumps(self.filter_policy(seller_id))},
+                ReturnSubscriptionArn=True,
+            )
+        return str(response["SubscriptionArn"])
+
+    def of_seller(self, seller_id: str) -> list[dict[str, str]]:
+        found = []
+        kwargs: dict[str, Any] = {"TopicArn": self._topic}
+        while True:
+            with aws_errors("subscriptions"):
+                page = self._sns.list_subscriptions_by_topic(**kwargs)
+            for subscription in page["Subscriptions"]:
+                arn = subscription["SubscriptionArn"]
+                if not arn.startswith("arn:"):
+                    continue  # PendingConfirmation has no ARN yet
+                attributes = self._sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+                if json.loads(attributes.get("FilterPolicy") or "{}") == self.filter_policy(seller_id):
+                    found.append(
+                        {"arn": arn, "protocol": subscription["Protocol"], "endpoint": subscription["Endpoint"]}
+                    )
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def unsubscribe_seller(self, seller_id: str) -> list[dict[str, str]]:
+        removed = self.of_seller(seller_id)
+        for subscription in removed:
+            with aws_errors("unsubscribe"):
+                self._sns.unsubscribe(SubscriptionArn=subscription["arn"])
+        return removed

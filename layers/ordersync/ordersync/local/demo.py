@@ -188,5 +188,9 @@ def print_report(report: dict[str, Any], echo: Any = print) -> None:
     dlq = ", ".join(f"{m['order_id']} ({m['reason']})" for m in report["dlq"])
     echo(f"DLQ: {dlq or 'empty'}")
     echo(f"emails delivered: {len(report['emails'])}")
-    for email in report["emails"]:
-        echo(f"  to {', '.join(email['to'])}: {email['subject']}")
+    for email in sorted(report["emails"], key=lambda e: (e["seller_id"] is None, e["to"], e["subject"])):
+        echo("")
+        echo(f"  To: {', '.join(email['to'])}")
+        echo(f"  Subject: {email['subject']}")
+        for line in email["body"].splitlines():
+            echo(f"  | {line}")

@@ -274,6 +274,9 @@ class Provisioner:
         deployment.resolver.refs[logical_id] = name
 
 
+MAIL_SINK_PREFIX = "mailsink-"
+
+
 def subscribe_with_sink(
     sns: Any, sqs: Any, topic_arn: str, protocol: str, endpoint: str, filter_policy: dict[str, Any] | None
 ) -> EmailSubscription | None:
@@ -284,7 +287,9 @@ def subscribe_with_sink(
     if protocol != "email":
         return None
     safe = "".join(c if c.isalnum() else "-" for c in f"{topic_arn.rsplit(':', 1)[-1]}-{endpoint}")[:70]
-    url = sqs.create_queue(QueueName=f"mailsink-{safe}")["QueueUrl"]
+    seller_id = ((filter_policy or {}).get("seller_id") or [""])[0]
+    tags = {"ordersync:mail-sink": endpoint, "ordersync:topic": topic_arn, "ordersync:seller-id": seller_id}
+    url = sqs.create_queue(QueueName=f"{MAIL_SINK_PREFIX}{safe}", tags=tags)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(
         TopicArn=topic_arn,

@@ -15,7 +15,7 @@ from ordersync.aws.connections import DynamoConnections
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
-from ordersync.local.provision import EmailSubscription, subscribe_with_sink
+from ordersync.local.provision import MAIL_SINK_PREFIX, EmailSubscription, subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.models import Connection, Platform, StoreRef
 
@@ -110,39 +110,37 @@ class World:
             for product, variant, sku, title, variant_title in entries
         )
 
-    def email_subscriptions(self) -> list[EmailSubscription]:
-        return self.stack.deployment.email_subscriptions + self.subscriptions
-
     def delivered_emails(self) -> list[dict[str, Any]]:
-        """Every email delivered, read from the mail sinks (left in place)."""
-        sqs = boto3.client("sqs")
-        emails = []
-        for subscription in self.email_subscriptions():
-            seller_ids = (subscription.filter_policy or {}).get("seller_id") or [None]
-            received: list[dict[str, Any]] = []
-            while True:
-                batch = sqs.receive_message(
-                    QueueUrl=subscription.sink_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-                ).get("Messages", [])
-                if not batch:
-                    break
-                received.extend(batch)
-            for message in received:
-                notification = json.loads(message["Body"])
-                emails.append(
-                    {
-                        "to": [subscription.address],
-                        "seller_id": seller_ids[0],
-                        "subject": notification.get("Subject") or "",
-                        "body": notification.get("Message", ""),
-                    }
-                )
-                sqs.change_message_visibility(
-                    QueueUrl=subscription.sink_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-        return emails
+        return delivered_emails()
 
     def stop(self) -> None:
         for store in self.stores.values():
             if store.fake:
                 store.fake.server.stop()
+
+
+def delivered_emails() -> list[dict[str, Any]]:
+    """Every email delivered so far, read from the mail sinks (left in place), oldest first per sink."""
+    sqs = boto3.client("sqs")
+    emails = []
+    for url in sqs.list_queues(QueueNamePrefix=MAIL_SINK_PREFIX).get("QueueUrls", []):
+        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
+        received: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+            if not batch:
+                break
+            received.extend(batch)
+        for message in received:
+            notification = json.loads(message["Body"])
+            emails.append(
+                {
+                    "to": [tags["ordersync:mail-sink"]],
+                    "seller_id": tags.get("ordersync:seller-id") or None,
+                    "subject": notification.get("Subject") or "",
+                    "body": notification.get("Message", ""),
+                }
+            )
+        for message in received:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return emails

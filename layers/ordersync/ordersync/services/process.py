@@ -37,7 +37,7 @@ from ordersync.ports import (
     SellerStore,
     StoreFactory,
 )
-from ordersync.records import SETTLED, OrderRecord
+from ordersync.records import OrderRecord
 
 PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str], str]
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -91,7 +91,7 @@ def process_message(body: str, message_id: str, receive_count: int, deps: Proces
     record = deps.orders.get(envelope.order_key) or OrderRecord.first_seen(envelope, deps.clock())
     if from_dlq or envelope.cause is Cause.REPLAY:
         record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-    if record.status in SETTLED:
+    if record.settled:
         logger.info("order already settled", extra={"order_key": record.order_key, "status": record.status})
         return record
     try:

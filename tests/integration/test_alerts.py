@@ -1,0 +1,137 @@
+"""Alerts, proven through SNS filter policies in moto (mail sinks subscribed exactly like the
+email subscriptions), not by inspecting our own intent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from ordersync.aws.orders import DynamoOrders
+from ordersync.cli import LOCAL_STATE, main
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.provision import subscribe_with_sink
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World, delivered_emails
+from ordersync.models import OrderStatus
+
+from .marketplace import ADDRESS, WOO_ADDRESS, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
+
+
+@pytest.fixture
+def cli(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.chdir(tmp_path)
+    LOCAL_STATE.parent.mkdir()
+    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main([*argv, "--local"])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
+
+
+@pytest.fixture
+def ops_inbox(stack: LocalStack) -> str:
+    address = "ops@example.com"
+    subscribe_with_sink(
+        boto3.client("sns"), boto3.client("sqs"), stack.output("OpsAlertsTopicArn"), "email", address, None
+    )
+    return address
+
+
+def _inbox(address: str) -> list[dict]:
+    return [email for email in delivered_emails() if email["to"] == [address]]
+
+
+def test_a_seller_only_ever_receives_alerts_about_their_own_orders(
+    stack: LocalStack, world: World, cli, ops_inbox: str
+) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    brightside, _ = woocommerce_to_shopify(world)
+    assert cli("seller", "add", "northwind", "--email", "orders@northwind.example", "--platform", "woocommerce")[0] == 0
+    assert cli("seller", "add", "peak", "--email", "hello@peak.example")[0] == 0
+    acme.add_order(order_node(1101, "#1101", [("NW-GONE", "Old tent", 1, "10.00")], ADDRESS))
+    brightside.add_order(woocommerce_order(2101, [("PK-GONE", "Old jacket", 1, "10.00", 1, 0)], WOO_ADDRESS))
+    run_hour(stack)
+
+    northwind, peak = _inbox("orders@northwind.example"), _inbox("hello@peak.example")
+    assert [e["subject"] for e in northwind] == [
+        "Order #1101 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)"
+    ]
+    assert [e["subject"] for e in peak] == [
+        "Order #2101 from Brightside Home couldn't be synced to your Shopify store (SKU mismatch)"
+    ]
+    assert "PK-GONE" not in northwind[0]["body"] and "NW-GONE" not in peak[0]["body"]
+    body = northwind[0]["body"]
+    assert "Hello Northwind Supply" in body and "NW-GONE" in body and "you may process the order now" in body
+    assert "hourly" in body and "sync overwrites" in body
+    ops = _inbox(ops_inbox)
+    assert sorted(e["subject"].split()[2] for e in ops) == ["#1101", "#2101"]
+    assert all("fix: " in e["body"] and "order_key: " in e["body"] for e in ops)
+    assert "ordersync sku alias add northwind OLD_SKU NEW_SKU" in next(
+        e["body"] for e in ops if "#1101" in e["subject"]
+    )
+
+    code, out = cli("seller", "remove", "northwind")
+    assert code == 0 and "orders@northwind.example" in out
+    acme.add_order(order_node(1102, "#1102", [("NW-GONE", "Old tent", 1, "10.00")], ADDRESS))
+    run_hour(stack)
+    assert len(_inbox("orders@northwind.example")) == 1  # nothing new after removal
+    assert cli("seller", "remove", "northwind")[0] == 1
+
+
+def test_a_failure_re_pulled_three_times_alerts_once(stack: LocalStack, world: World, cli, ops_inbox: str) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    cli("seller", "add", "northwind", "--email", "orders@northwind.example")
+    acme.add_order(order_node(1201, "#1201", [("NW-LAMP", "Headlamp", 1, "34.00")], ADDRESS))
+    for _ in range(3):
+        run_hour(stack)
+    assert [e["subject"].split()[1] for e in _inbox("orders@northwind.example")] == ["#1201"]
+    assert len(_inbox(ops_inbox)) == 1
+    cli("order", "replay", "1201")  # still broken: fails again the same way, alerts nobody again
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+    assert len(_inbox("orders@northwind.example")) == 1 and len(_inbox(ops_inbox)) == 1
+
+
+def test_twelve_failures_for_one_seller_in_one_run_give_one_digest(
+    stack: LocalStack, world: World, cli, ops_inbox: str
+) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    cli("seller", "add", "northwind", "--email", "orders@northwind.example")
+    for number in range(1301, 1313):
+        acme.add_order(order_node(number, f"#{number}", [("NW-GONE", "Old tent", 1, "10.00")], ADDRESS))
+    run_hour(stack)
+    (digest,) = _inbox("orders@northwind.example")
+    assert digest["subject"] == "12 orders couldn't be synced to your WooCommerce store"
+    assert all(f"Order #{n} from Acme Outfitters: SKU mismatch" in digest["body"] for n in range(1301, 1313))
+    (ops_digest,) = _inbox(ops_inbox)
+    assert ops_digest["subject"] == "[ops] 12 order alerts: SKU_MISMATCH x12"
+
+
+def test_missing_address_seller_may_disregard_and_ops_confirm(
+    stack: LocalStack, world: World, cli, ops_inbox: str
+) -> None:
+    acme, seller = shopify_to_woocommerce(world)
+    cli("seller", "add", "northwind", "--email", "orders@northwind.example")
+    acme.add_order(order_node(1401, "#1401", [("NW-STOVE", "Camp Stove", 1, "89.50")], None, source="pos"))
+    run_hour(stack)
+    (email,) = _inbox("orders@northwind.example")
+    assert "(no shipping address)" in email["subject"] and "You can disregard it" in email["body"]
+    (ops,) = _inbox(ops_inbox)
+    assert "ordersync order disregard acme--northwind#1401" in ops["body"]
+
+    code, out = cli("order", "disregard", "1401")
+    assert code == 0 and "confirmed by ops" in out
+    record = DynamoOrders(stack.output("OrdersTableName")).get("acme--northwind#1401")
+    assert record is not None and record.disregard_confirmed and record.timeline[-1].cause == "ops"
+    run_hour(stack)
+    assert DynamoOrders(stack.output("OrdersTableName")).get("acme--northwind#1401").status is OrderStatus.DISREGARDED  # type: ignore[union-attr]
+    assert seller.created_orders() == [] and len(_inbox("orders@northwind.example")) == 1
+    code, out = cli("order", "disregard", "1401x")
+    assert code == 1 and "names 0 orders" in out
