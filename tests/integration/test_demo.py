@@ -29,19 +29,22 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "#1006": ("FAILED", "INVALID_ORDER"),
         "#1007": ("CANCELLED", None),
         "2001": ("SYNCED", None),  # WooCommerce buyer -> Shopify seller
-        "#3001": ("MANUAL_POSTING_PENDING", "UNSUPPORTED_PLATFORM"),
+        "#3001": ("POSTED_MANUALLY", "UNSUPPORTED_PLATFORM"),  # BigCommerce seller, posted by ops by hand
     }
     for order in report["orders"]:
         assert set(order) == {
             "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",
             "status", "reason", "seller_order_id", "timeline",
         }  # fmt: skip
-        assert (order["seller_order_id"] is not None) == (order["status"] == "SYNCED")
+        assert (order["seller_order_id"] is not None) == (order["status"] in ("SYNCED", "POSTED_MANUALLY"))
         for entry in order["timeline"]:
             assert set(entry) == {"at", "status", "reason", "detail"}
     mismatch = [(t["status"], t["reason"]) for t in by_number["#1002"]["timeline"]]
     assert mismatch == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
     assert any("retired stale duplicate" in t["detail"] for t in by_number["#1004"]["timeline"])
+    manual = [t["status"] for t in by_number["#3001"]["timeline"]]
+    assert manual[-1] == "POSTED_MANUALLY" and "MANUAL_POSTING_PENDING" in manual
+    assert by_number["#3001"]["seller_order_id"] == "100231"
 
     assert sorted((m["order_id"], m["reason"]) for m in report["dlq"]) == [
         ("1003", "DUPLICATE_SKU"),
@@ -56,6 +59,10 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert sorted(e["subject"].split()[1] for e in northwind) == ["#1002", "#1003", "#1005"]
     assert all("Acme Outfitters" in e["subject"] for e in northwind)
     summit = [e for e in report["emails"] if e["to"] == ["orders@summit-supply.example"]]
-    assert [e["subject"].split()[1] for e in summit] == ["#3001"]
-    ops = [e for e in report["emails"] if e["seller_id"] is None]
-    assert sorted(e["subject"].split()[2] for e in ops) == ["#1002", "#1003", "#1005", "#1006", "#3001"]
+    assert sorted(e["subject"] for e in summit) == [
+        "Order #3001 from Canyon Trading is now in your BigCommerce store",
+        "Order #3001 from Canyon Trading is ready to process - our team will post it for you",
+    ]
+    ops = sorted(e["subject"] for e in report["emails"] if e["seller_id"] is None)
+    assert [s.split()[2] for s in ops if "couldn't be synced" in s] == ["#1002", "#1003", "#1005", "#1006"]
+    assert "[ops] Post order #3001 to Summit Supply's BigCommerce store by hand" in ops

@@ -72,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     disregard.add_argument("order_ref", metavar="ORDER_ID")
     disregard.set_defaults(run=_order_disregard)
 
+    manual = commands.add_parser("manual", help="BigCommerce orders posted by hand").add_subparsers(
+        dest="manual_command", required=True
+    )
+    complete = manual.add_parser("complete", parents=[target], help="the order is in the seller's BigCommerce store")
+    complete.add_argument("order_ref", metavar="ORDER_ID")
+    complete.add_argument("--bigcommerce-order-id", required=True)
+    complete.set_defaults(run=_manual_complete)
+    reject = manual.add_parser("reject", parents=[target], help="the order can't be posted by hand")
+    reject.add_argument("order_ref", metavar="ORDER_ID")
+    reject.add_argument("--reason", required=True)
+    reject.set_defaults(run=_manual_reject)
+
     seller = commands.add_parser("seller", help="sellers' alert emails").add_subparsers(
         dest="seller_command", required=True
     )
@@ -221,6 +233,18 @@ def _order_replay(args: argparse.Namespace, echo: Echo) -> int:
 def _order_disregard(args: argparse.Namespace, echo: Echo) -> int:
     record = _ops(args).disregard(args.order_ref)
     echo(f"{record.order_key} disregarded (confirmed by ops)")
+    return 0
+
+
+def _manual_complete(args: argparse.Namespace, echo: Echo) -> int:
+    record = _ops(args).complete_manual_posting(args.order_ref, args.bigcommerce_order_id)
+    echo(f"{record.order_key}: posted by hand as BigCommerce order {args.bigcommerce_order_id}")
+    return 0
+
+
+def _manual_reject(args: argparse.Namespace, echo: Echo) -> int:
+    record = _ops(args).reject_manual_posting(args.order_ref, args.reason)
+    echo(f"{record.order_key}: manual posting rejected ({args.reason})")
     return 0
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.manual_posting import SfnManualTasks
 from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue, message_fields
 from ordersync.aws.orders import DynamoOrders
 from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, utc_now
@@ -26,6 +27,7 @@ class Ops:
     queue: SqsOrderQueue
     dlq: SqsDlqAdmin
     sellers: SnsSellerSubscriptions
+    manual_tasks: SfnManualTasks | None = None
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Ops:
@@ -38,6 +40,7 @@ class Ops:
             queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
             dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
             sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
+            manual_tasks=SfnManualTasks(outputs["ManualTasksQueueUrl"]) if "ManualTasksQueueUrl" in outputs else None,
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -83,4 +86,24 @@ class Ops:
         record.disregard_confirmed = True
         record.note(utc_now(), OrderStatus.DISREGARDED, record.reason, "disregard confirmed by ops", Cause.OPS)
         self.orders.save(record)
+        return record
+
+    def complete_manual_posting(self, order_ref: str, bigcommerce_order_id: str) -> OrderRecord:
+        record = self._manual_pending(order_ref)
+        assert self.manual_tasks is not None
+        self.manual_tasks.complete(record.order_key, bigcommerce_order_id)
+        return record
+
+    def reject_manual_posting(self, order_ref: str, reason: str) -> OrderRecord:
+        record = self._manual_pending(order_ref)
+        assert self.manual_tasks is not None
+        self.manual_tasks.reject(record.order_key, reason)
+        return record
+
+    def _manual_pending(self, order_ref: str) -> OrderRecord:
+        if self.manual_tasks is None:
+            raise LookupError("this stack has no manual posting flow (no ManualTasksQueueUrl output)")
+        record = self.find(order_ref)
+        if record.status is not OrderStatus.MANUAL_POSTING_PENDING:
+            raise ValueError(f"{record.order_key} is {record.status}, not waiting to be posted by hand")
         return record

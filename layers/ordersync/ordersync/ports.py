@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant
-from ordersync.domain.decide import LineMatch
+from ordersync.domain.decide import Decision, LineMatch
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
 from ordersync.records import OrderRecord
 
@@ -42,6 +42,12 @@ class DeadLetters(Protocol):
 
 class Alerts(Protocol):
     def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None: ...
+
+
+class ManualPosting(Protocol):
+    def start(self, record: OrderRecord, order: CanonicalOrder, decision: Decision) -> str:
+        """Starts (or finds already started) the order's manual posting flow; returns its execution ARN."""
+        ...
 
 
 class SellerStore(Protocol):

@@ -80,6 +80,8 @@ class OrderRecord(BaseModel):
     alerted: list[str] = Field(default_factory=list)  # "REASON" keys already alerted, never repeated
     in_dlq: bool = False
     disregard_confirmed: bool = False
+    execution_arn: str | None = None  # the manual posting flow's, set by the flow itself
+    manual_attempts: int = 0
     dlq_message_id: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     envelope: dict[str, Any]
@@ -122,10 +124,16 @@ class OrderRecord(BaseModel):
         self.lines = [LineView.of(m) for m in decision.lines]
         self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
 
-    @property
-    def settled(self) -> bool:
-        """Nothing a re-pull or a redelivery brings changes it (a replay of a confirmed disregard does not either)."""
-        return self.status in SETTLED or (self.status is OrderStatus.DISREGARDED and self.disregard_confirmed)
+    def settled_for(self, cause: Cause) -> bool:
+        """True when nothing a message with this cause brings may change the order."""
+        if self.status is OrderStatus.MANUAL_POSTING_PENDING:
+            return self.execution_arn is not None  # not yet: the flow still has to be started
+        if self.status in SETTLED:
+            return True
+        if self.status is OrderStatus.DISREGARDED:
+            return self.disregard_confirmed
+        manual_flow_ended = self.status is OrderStatus.FAILED and self.execution_arn is not None
+        return manual_flow_ended and cause is not Cause.REPLAY  # only ops start a new manual flow
 
     def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
         return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

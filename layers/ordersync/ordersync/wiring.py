@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.idempotency import idempotent_post
+from ordersync.aws.manual_posting import SfnManualPosting
 from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.secrets import store_credentials
@@ -41,6 +42,12 @@ def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
         max_receive_count=settings.max_receive_count,
+        manual_posting=SfnManualPosting(
+            settings.manual_posting_state_machine_arn,
+            settings.manual_posting_timeout_seconds,
+            settings.manual_posting_heartbeat_seconds,
+            settings.manual_posting_max_escalations,
+        ),
         post_once=post_once,
     )
     return deps, idempotency

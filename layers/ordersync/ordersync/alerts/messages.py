@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ordersync.models import FailureReason, OrderEnvelope, platform_label
+from ordersync.domain.decide import Decision
+from ordersync.models import CanonicalOrder, FailureReason, OrderEnvelope, platform_label
 from ordersync.records import LineView, OrderRecord
 
 REASON_LABEL = {
@@ -156,3 +157,39 @@ def dlq_message(record: OrderRecord, envelope: OrderEnvelope | None) -> tuple[di
     }
     attributes = {"order_id": record.order_id, "seller_id": record.seller_id, "reason": reason.value}
     return body, attributes
+
+
+def manual_posting_instructions(record: OrderRecord, order: CanonicalOrder, decision: Decision, execution: str) -> str:
+    """Everything ops need to enter the order by hand, and how to say it is done; the task token is appended."""
+    ship = order.shipping_address
+    address = "\n".join(
+        f"  {value}"
+        for value in (
+            ship.name if ship else None,
+            ship.company if ship else None,
+            ship.address1 if ship else None,
+            ship.address2 if ship else None,
+            " ".join(p for p in ((ship.postal_code or "") if ship else "", (ship.city or "") if ship else "") if p),
+            " ".join(
+                p for p in ((ship.province_code or "") if ship else "", (ship.country_code or "") if ship else "") if p
+            ),
+            f"phone {ship.phone}" if ship and ship.phone else None,
+        )
+        if value
+    )
+    lines = "\n".join(
+        f"  - {m.line.quantity} x SKU {m.resolved_sku}: {m.variant.title} (product {m.variant.product_id}, "
+        f"variant {m.variant.variant_id}) at {m.line.unit_price} {order.currency}"
+        for m in decision.postable_lines
+        if m.variant
+    )
+    return (
+        f"Order {record.order_number} from {record.buyer_name} must be entered by hand in "
+        f"{record.seller_name}'s BigCommerce store (seller {record.seller_id}).\n\n"
+        f"Lines:\n{lines}\n\nShip to:\n{address}\n\n"
+        f"When it is entered: ordersync manual complete {record.order_key} --bigcommerce-order-id N\n"
+        f'If it can\'t be: ordersync manual reject {record.order_key} --reason "..."\n'
+        f"From the console: Step Functions > ManualPostingStateMachine > execution {execution}: "
+        'send task success with output {"bigcommerce_order_id": "N"} (or task failure, error '
+        '"ManualPostingRejected") and this task token:\n'
+    )

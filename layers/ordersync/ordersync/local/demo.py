@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import Platform
+from ordersync.models import OrderStatus, Platform
 from ordersync.ops import Ops
 
 OPS_EMAIL = "ops@ordersync.example"
@@ -129,6 +130,8 @@ def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, An
             echo(f"   replayed {', '.join(r.order_key for r in replayed) or 'nothing'}")
             stack.runner.drain()
             stack.runner.fire_schedules("AlertDispatchFunction")
+            echo("-> ops: ordersync manual complete canyon-trading--summit-supply#3001 --bigcommerce-order-id 100231")
+            complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
             stack.runner.run_hour()
             report = build_report(stack, world, ops)
@@ -139,6 +142,21 @@ def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, An
         report_path.write_text(json.dumps(report, indent=2, default=str))
         echo(f"report written to {report_path}")
     return report
+
+
+def complete_manual_posting(ops: Ops, order_key: str, bigcommerce_order_id: str, seconds: float = 30.0) -> None:
+    """Plays ops' part once the flow has asked for it (Step Functions runs asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            ops.complete_manual_posting(order_key, bigcommerce_order_id)
+            break
+        except (LookupError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    while ops.find(order_key).status is not OrderStatus.POSTED_MANUALLY and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -22,6 +23,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _keep_task_failure_cause() -> None:
+    """moto 5.2.5's SendTaskFailure handler drops `cause` before its executing backend (which
+    takes it) sees it; pass it on, so a rejection's reason reaches the state machine as on AWS."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: StepFunctionResponse) -> EmptyResult:
+        backend: Any = self.stepfunction_backend
+        token, error, cause = self._get_param("taskToken"), self._get_param("error"), self._get_param("cause")
+        try:
+            backend.send_task_failure(token, error=error, cause=cause)
+        except TypeError:  # the non-executing backend has no cause parameter
+            backend.send_task_failure(token, error=error)
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
 @dataclass
 class MotoServer:
     port: int = 0
@@ -29,6 +48,7 @@ class MotoServer:
     def __post_init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        _keep_task_failure_cause()
         self.port = self.port or free_port()
         os.environ["MOTO_PORT"] = str(self.port)  # moto builds queue URLs and callbacks from it
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # roles attach AWSLambdaBasicExecutionRole

@@ -81,6 +81,7 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::Subscription": self._subscription,
+            "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::IAM::Role": self._role,
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Lambda::Function": self._function,
@@ -179,10 +180,18 @@ class Provisioner:
             props["Protocol"],
             props["Endpoint"],
             props.get("FilterPolicy"),
+            raw_message_delivery=bool(props.get("RawMessageDelivery", False)),
         )
         if subscription:
             deployment.email_subscriptions.append(subscription)
         deployment.resolver.refs[logical_id] = f"{props['TopicArn']}:{logical_id}"
+
+    def _queue_policy(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        for url in props["Queues"]:
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+            )
+        deployment.resolver.refs[logical_id] = logical_id
 
     def _role(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
         iam = self.client("iam")
@@ -278,12 +287,19 @@ MAIL_SINK_PREFIX = "mailsink-"
 
 
 def subscribe_with_sink(
-    sns: Any, sqs: Any, topic_arn: str, protocol: str, endpoint: str, filter_policy: dict[str, Any] | None
+    sns: Any,
+    sqs: Any,
+    topic_arn: str,
+    protocol: str,
+    endpoint: str,
+    filter_policy: dict[str, Any] | None,
+    raw_message_delivery: bool = False,
 ) -> EmailSubscription | None:
     """Subscribes; an email subscription (which moto never delivers) also gets a "mail sink": an
     SQS queue subscribed with the same filter policy, so the local stack shows who got what."""
     attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
-    sns.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, Attributes=attributes)
+    raw = {"RawMessageDelivery": "true"} if raw_message_delivery else {}
+    sns.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, Attributes={**attributes, **raw})
     if protocol != "email":
         return None
     safe = "".join(c if c.isalnum() else "-" for c in f"{topic_arn.rsplit(':', 1)[-1]}-{endpoint}")[:70]

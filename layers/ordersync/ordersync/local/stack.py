@@ -67,7 +67,7 @@ class LocalStack:
             os.environ[name] = value
         sam = load_sam_template(root / "template.yaml")
         values = {"LogLevel": "WARNING", **(parameters or {})}
-        template = translate(sam, values)
+        template = translate(sam, values, root)
         resolver = Resolver(REGION, STACK_NAME, _parameter_values(template, values))
         deployment = Provisioner(REGION, code_locations(sam, root)).deploy(template, resolver)
         reset_cached_clients()

@@ -33,6 +33,7 @@ from ordersync.ports import (
     CatalogRepository,
     ConnectionRepository,
     DeadLetters,
+    ManualPosting,
     OrderRepository,
     SellerStore,
     StoreFactory,
@@ -57,6 +58,7 @@ class ProcessDependencies:
     dead_letters: DeadLetters
     alerts: Alerts
     max_receive_count: int
+    manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     post_once: PostOnce = post_to_store
     auto_post_platforms: frozenset[Platform] = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -91,7 +93,7 @@ def process_message(body: str, message_id: str, receive_count: int, deps: Proces
     record = deps.orders.get(envelope.order_key) or OrderRecord.first_seen(envelope, deps.clock())
     if from_dlq or envelope.cause is Cause.REPLAY:
         record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-    if record.settled:
+    if record.settled_for(envelope.cause):
         logger.info("order already settled", extra={"order_key": record.order_key, "status": record.status})
         return record
     try:
@@ -117,6 +119,8 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
         record.note(deps.clock(), record.status, None, f"retired stale duplicate {stale}", Cause.PROCESS)
     if decision.status is OrderStatus.FAILED:
         return _fail(record, envelope, decision, deps)
+    if decision.status is OrderStatus.MANUAL_POSTING_PENDING:
+        return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
@@ -176,6 +180,23 @@ def _settle(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, de
     _alert_once(record, deps)
     deps.orders.save(record)
     count_outcome(record)
+    return record
+
+
+def _hand_over(
+    record: OrderRecord, envelope: OrderEnvelope, order: CanonicalOrder, decision: Decision, deps: ProcessDependencies
+) -> OrderRecord:
+    """To the manual posting flow: recorded first, then the flow started (it tells the seller and
+    ops, and writes its execution ARN on the record). Starting is idempotent by execution name."""
+    if record.status is not OrderStatus.MANUAL_POSTING_PENDING:
+        if record.execution_arn:  # ops replay an order whose manual flow ended: a new attempt
+            record.execution_arn = None
+        record.manual_attempts += 1
+        record.apply(decision, deps.clock(), envelope.cause)
+        deps.orders.save(record)
+        count_outcome(record)
+    if deps.manual_posting is not None:
+        deps.manual_posting.start(record, order, decision)
     return record
 
 
