@@ -11,10 +11,10 @@ from ordersync.local.template import load_sam_template, translate
 
 
 def test_every_template_resource_is_created_from_the_template(stack: LocalStack) -> None:
-    sam = load_sam_template(
-        stack.runner.deployment.functions["PullOrdersFunction"].code_dir.parents[1] / "template.yaml"
+    root = stack.runner.deployment.functions["PullOrdersFunction"].code_dir.parents[1]
+    translated = translate(
+        load_sam_template(root / "template.yaml"), {"LogLevel": "ERROR", "MaxReceiveCount": "3"}, root
     )
-    translated = translate(sam, {"LogLevel": "ERROR", "MaxReceiveCount": "3"})
     expected = {k for k, r in translated["Resources"].items() if "Condition" not in r}
     assert set(stack.deployment.resource_types) == expected
 

@@ -26,7 +26,7 @@ def sam() -> dict:
 
 @pytest.fixture(scope="module")
 def cloudformation(sam: dict) -> dict:
-    return translate(sam, PARAMETERS)
+    return translate(sam, PARAMETERS, ROOT)
 
 
 def test_cfn_lint_finds_nothing() -> None:

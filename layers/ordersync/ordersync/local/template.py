@@ -40,7 +40,7 @@ def code_locations(sam: dict[str, Any], root: Path) -> dict[str, Path]:
     return found
 
 
-def translate(sam: dict[str, Any], parameters: dict[str, str], root: Path | None = None) -> dict[str, Any]:
+def translate(sam: dict[str, Any], parameters: dict[str, str], root: Path) -> dict[str, Any]:
     """SAM -> CloudFormation, offline. samtranslator refuses local code paths, so they are pointed
     at a placeholder S3 URI first (the local stack runs the code from the folders instead), and a
     state machine's local DefinitionUri is inlined as its Definition (what `sam deploy` uploads)."""
@@ -50,7 +50,7 @@ def translate(sam: dict[str, Any], parameters: dict[str, str], root: Path | None
     for resource in sam["Resources"].values():
         props = resource.get("Properties", {})
         uri = props.get("DefinitionUri")
-        if resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(uri, str) and root is not None:
+        if resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(uri, str) and not uri.startswith("s3://"):
             props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text())
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
