@@ -30,6 +30,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "#1007": ("CANCELLED", None),
         "2001": ("SYNCED", None),  # WooCommerce buyer -> Shopify seller
         "#3001": ("POSTED_MANUALLY", "UNSUPPORTED_PLATFORM"),  # BigCommerce seller, posted by ops by hand
+        "4001": ("SYNCED", None),  # BigCommerce buyer -> BigCommerce seller with automated posting
     }
     for order in report["orders"]:
         assert set(order) == {

@@ -144,6 +144,7 @@ class StoreRef(BaseModel):
     platform: Platform
     base_url: str
     secret_arn: str
+    auto_post: bool = False  # BigCommerce sellers: post automatically even while BigCommerceAutoPost is off
 
 
 class Connection(BaseModel):

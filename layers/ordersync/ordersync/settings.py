@@ -29,6 +29,7 @@ class ProcessSettings(_Env):
     manual_posting_timeout_seconds: int = Field(alias="MANUAL_POSTING_TIMEOUT_SECONDS", ge=1)
     manual_posting_heartbeat_seconds: int = Field(alias="MANUAL_POSTING_HEARTBEAT_SECONDS", ge=1)
     manual_posting_max_escalations: int = Field(alias="MANUAL_POSTING_MAX_ESCALATIONS", ge=0)
+    bigcommerce_auto_post: bool = Field(alias="BIGCOMMERCE_AUTO_POST")
 
 
 class DispatchSettings(_Env):

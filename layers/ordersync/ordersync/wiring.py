@@ -13,9 +13,10 @@ from ordersync.aws.manual_posting import SfnManualPosting
 from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.secrets import store_credentials
+from ordersync.models import Platform
 from ordersync.platforms import HttpStoreFactory
 from ordersync.services.dispatch import DispatchDependencies
-from ordersync.services.process import ProcessDependencies
+from ordersync.services.process import AUTO_POSTED, ProcessDependencies
 from ordersync.services.pull import PullDependencies
 from ordersync.settings import dispatch_settings, process_settings, pull_settings
 
@@ -49,6 +50,7 @@ def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
             settings.manual_posting_max_escalations,
         ),
         post_once=post_once,
+        auto_post_platforms=AUTO_POSTED | ({Platform.BIGCOMMERCE} if settings.bigcommerce_auto_post else set()),
     )
     return deps, idempotency
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.stack import LocalStack
@@ -42,15 +43,31 @@ WOO_ADDRESS = {
 }
 
 
+BC_ADDRESS = {
+    "first_name": "Mina",
+    "last_name": "Okafor",
+    "company": "",
+    "street_1": "12 Harbour Rd",
+    "street_2": "",
+    "city": "Portland",
+    "state": "ME",
+    "zip": "04101",
+    "country_iso2": "US",
+    "phone": "",
+}
+
+
 def build_world(stack: LocalStack) -> World:
-    """Three buyer -> seller connections over the platforms with fakes, one to a BigCommerce seller."""
+    """Four buyer -> seller connections: every platform as a buyer and as a seller."""
     world = World(stack)
     acme = world.add_shopify("acme-outfitters", "Acme Outfitters")
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
     northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
     peak = world.add_shopify("peak-gear", "Peak Gear")
-    world.add_unfaked("summit-supply", "Summit Supply", Platform.BIGCOMMERCE)
+    world.add_unfaked("summit-supply", "Summit Supply", Platform.BIGCOMMERCE)  # posted by hand
+    delta = world.add_bigcommerce("delta-goods", "Delta Goods")
+    ridge = world.add_bigcommerce("ridge-outdoor", "Ridge Outdoor", auto_post=True)  # automated posting on
 
     # Northwind (WooCommerce seller). The tent's SKU was renamed; the headlamp exists twice; the
     # bottle was deleted and recreated, and the catalog has not noticed yet.
@@ -82,14 +99,17 @@ def build_world(stack: LocalStack) -> World:
         [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M"), ("701", "7002", "PK-PACK-30", "Daypack 30L", "")],
     )
     world.add_catalog("summit-supply", [("301", "3011", "SU-ROPE-60", "Climbing Rope 60m", "")])
+    ridge.add_variant(501, 5011, "RG-TARP-3M", "Tarp 3m", "42.0000")
+    world.add_catalog("ridge-outdoor", [("501", "5011", "RG-TARP-3M", "Tarp", "3m")])
 
-    for seller in ("northwind-supply", "peak-gear", "summit-supply"):
-        world.connect(
-            {"northwind-supply": "acme-outfitters", "peak-gear": "brightside-home", "summit-supply": "canyon-trading"}[
-                seller
-            ],
-            seller,
-        )
+    buyers = {
+        "northwind-supply": "acme-outfitters",
+        "peak-gear": "brightside-home",
+        "summit-supply": "canyon-trading",
+        "ridge-outdoor": "delta-goods",
+    }
+    for seller, buyer in buyers.items():
+        world.connect(buyer, seller)
         world.subscribe_seller(seller, f"orders@{seller}.example")
 
     # Buyer orders, one per case.
@@ -114,6 +134,22 @@ def build_world(stack: LocalStack) -> World:
             WOO_ADDRESS,
         )
     )
+    delta.add_order(
+        bigcommerce_order(4001),
+        [
+            {
+                "id": 1,
+                "product_id": 1,
+                "variant_id": 1,
+                "sku": "RG-TARP-3M",
+                "name": "Tarp 3m",
+                "quantity": 2,
+                "price_inc_tax": "42.0000",
+                "type": "physical",
+            }
+        ],
+        [BC_ADDRESS],
+    )
     canyon.add_order(order_node(3001, "#3001", [("SU-ROPE-60", "Climbing Rope 60m", 1, "210.00")], US_ADDRESS))
     return world
 
@@ -130,6 +166,8 @@ def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, An
             echo(f"   replayed {', '.join(r.order_key for r in replayed) or 'nothing'}")
             stack.runner.drain()
             stack.runner.fire_schedules("AlertDispatchFunction")
+            pending = ops.find("canyon-trading--summit-supply#3001")
+            echo(f"-> #3001 for Summit Supply (BigCommerce) is {pending.status}: the flow told the seller and asked ops")
             echo("-> ops: ordersync manual complete canyon-trading--summit-supply#3001 --bigcommerce-order-id 100231")
             complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")

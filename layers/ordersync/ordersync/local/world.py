@@ -13,13 +13,14 @@ import boto3
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.provision import MAIL_SINK_PREFIX, EmailSubscription, subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.models import Connection, Platform, StoreRef
 
-FakeStore = FakeShopify | FakeWooCommerce
+FakeStore = FakeShopify | FakeWooCommerce | FakeBigCommerce
 
 
 @dataclass
@@ -27,8 +28,9 @@ class Store:
     store_id: str
     name: str
     platform: Platform
-    fake: FakeStore | None  # None: a platform without a fake yet (its orders are posted by hand)
+    fake: FakeStore | None  # None: a store nobody calls (a BigCommerce seller whose orders are posted by hand)
     secret_arn: str = ""
+    auto_post: bool = False
 
     def ref(self) -> StoreRef:
         base_url = self.fake.base_url if self.fake else f"https://{self.store_id}.example.invalid"
@@ -38,6 +40,7 @@ class Store:
             platform=self.platform,
             base_url=base_url,
             secret_arn=self.secret_arn,
+            auto_post=self.auto_post,
         )
 
 
@@ -64,6 +67,12 @@ class World:
         self._register(
             Store(store_id, name, Platform.WOOCOMMERCE, fake), {"consumer_key": key, "consumer_secret": secret}
         )
+        return fake
+
+    def add_bigcommerce(self, store_id: str, name: str, auto_post: bool = False) -> FakeBigCommerce:
+        fake = FakeBigCommerce(f"hash{store_id.replace('-', '')}", access_token=f"bc_{store_id.replace('-', '')}")
+        store = Store(store_id, name, Platform.BIGCOMMERCE, fake, auto_post=auto_post)
+        self._register(store, {"access_token": fake.access_token})
         return fake
 
     def add_unfaked(self, store_id: str, name: str, platform: Platform) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ordersync.models import Platform, StoreRef
+from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore
 from ordersync.platforms.woocommerce import WooCommerceStore
 from ordersync.ports import BuyerStore, SellerStore
@@ -19,13 +20,13 @@ class HttpStoreFactory:
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
 
-    def _client(self, store: StoreRef) -> ShopifyStore | WooCommerceStore:
+    def _client(self, store: StoreRef) -> ShopifyStore | WooCommerceStore | BigCommerceStore:
         secret = self._credentials(store.secret_arn)
         if store.platform is Platform.SHOPIFY:
             return ShopifyStore(store.base_url, secret["access_token"])
         if store.platform is Platform.WOOCOMMERCE:
             return WooCommerceStore(store.base_url, secret["consumer_key"], secret["consumer_secret"])
-        raise NotImplementedError(f"no {store.platform} adapter yet")
+        return BigCommerceStore(store.base_url, secret["access_token"])
 
     def seller(self, store: StoreRef) -> SellerStore:
         return self._client(store)

@@ -4,6 +4,7 @@ translation of HTTP failures into StoreUnavailable / StoreRejected / StoreCreden
 from __future__ import annotations
 
 import os
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,16 +41,33 @@ def session(auth: Any = None, headers: dict[str, str] | None = None, retry_reads
     return http
 
 
+MAX_QUOTA_WAIT = 10.0  # seconds; a longer wait is left to SQS's retry
+
+
 def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
-    try:
-        timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
-        response = http.request(method, url, timeout=timeout, **kwargs)
-    except requests.Timeout as error:
-        raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
-    except requests.ConnectionError as error:
-        raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
+    timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
+    for _ in range(3):
+        try:
+            response = http.request(method, url, timeout=timeout, **kwargs)
+        except requests.Timeout as error:
+            raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
+        except requests.ConnectionError as error:
+            raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
+        wait = quota_wait(response)
+        if wait is None:
+            break
+        time.sleep(wait)  # BigCommerce: the store's 30 s quota window resets in this long
     raise_for_store_status(response)
     return response
+
+
+def quota_wait(response: requests.Response) -> float | None:
+    """A 429 that names when the quota resets (BigCommerce's X-Rate-Limit-Time-Reset-Ms): how long to wait."""
+    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms")
+    if response.status_code != 429 or not reset_ms or not reset_ms.isdigit():
+        return None
+    seconds = int(reset_ms) / 1000
+    return seconds if seconds <= MAX_QUOTA_WAIT else None
 
 
 def raise_for_store_status(response: requests.Response) -> None:

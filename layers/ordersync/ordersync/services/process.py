@@ -40,6 +40,7 @@ from ordersync.ports import (
 )
 from ordersync.records import OrderRecord
 
+AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str], str]
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 
@@ -60,7 +61,7 @@ class ProcessDependencies:
     max_receive_count: int
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     post_once: PostOnce = post_to_store
-    auto_post_platforms: frozenset[Platform] = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
+    auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -112,7 +113,8 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
     record.order_number = order.order_number
     connection = deps.connections.get(envelope.connection_id)
     store = functools.cache(lambda: deps.stores.seller(connection.seller))  # only built when needed
-    decision = _decide(order, envelope, store, deps)
+    auto_post = deps.auto_post_platforms | ({connection.seller.platform} if connection.seller.auto_post else set())
+    decision = _decide(order, envelope, store, deps, frozenset(auto_post))
     if decision.retired:
         deps.catalog.retire(decision.retired)
         stale = ", ".join(f"variant {v.variant_id} (SKU {v.sku})" for v in decision.retired)
@@ -123,7 +125,17 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
         return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
-    seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
+    try:
+        seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
+    except StoreRejected as error:
+        if envelope.seller_platform is not Platform.BIGCOMMERCE:
+            raise
+        # An automated BigCommerce post that fails for good falls back to posting by hand.
+        detail = f"automated posting to BigCommerce failed ({error}); our team posts it by hand"
+        fallback = Decision(
+            OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM, detail, decision.lines
+        )
+        return _hand_over(record, envelope, order, fallback, deps)
     record.show_lines(decision)
     record.seller_order_id = seller_order_id
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
@@ -135,7 +147,11 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
 
 
 def _decide(
-    order: CanonicalOrder, envelope: OrderEnvelope, store: Callable[[], SellerStore], deps: ProcessDependencies
+    order: CanonicalOrder,
+    envelope: OrderEnvelope,
+    store: Callable[[], SellerStore],
+    deps: ProcessDependencies,
+    auto_post: frozenset[Platform],
 ) -> Decision:
     catalog = deps.catalog.lookup(envelope.seller_id, skus_to_look_up(order))
     duplicates = duplicate_candidates(order, catalog)
@@ -148,7 +164,7 @@ def _decide(
             envelope.seller_platform,
             present_in_store=present,
             seller_active_skus=active_skus,
-            auto_post_platforms=deps.auto_post_platforms,
+            auto_post_platforms=auto_post,
         )
 
     decision = _with(())

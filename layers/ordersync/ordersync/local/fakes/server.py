@@ -21,6 +21,7 @@ class Fault:
     stall_seconds: float = 0.0
     after_write: bool = False
     retry_after: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,7 +67,7 @@ class FakeServer:
         if fault and not fault.after_write:
             time.sleep(fault.stall_seconds)
             if fault.status:
-                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                headers = {**fault.headers, **({"Retry-After": fault.retry_after} if fault.retry_after else {})}
                 return Response(f'{{"errors": "injected {fault.status}"}}', fault.status, headers)(
                     environ, start_response
                 )
