@@ -69,3 +69,11 @@ def woocommerce_to_shopify(world: World) -> tuple[FakeWooCommerce, FakeShopify]:
 def run_hour(stack: LocalStack) -> None:
     """What one scheduled run does: the pull at :20, OrdersQueue drained, alerts sent."""
     stack.runner.run_hour()
+
+
+def pull_only(stack: LocalStack) -> None:
+    """The scheduled pull and the PullQueue drained, leaving the orders waiting in OrdersQueue."""
+    stack.runner.fire_schedules("PullOrdersFunction")
+    (pulls,) = [s for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction"]
+    while stack.runner.poll_once(pulls):
+        pass

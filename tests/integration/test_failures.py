@@ -19,7 +19,7 @@ from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus
 from ordersync.ops import Ops
 
-from .marketplace import ADDRESS, run_hour, shopify_to_woocommerce
+from .marketplace import ADDRESS, pull_only, run_hour, shopify_to_woocommerce
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     buyer.add_order(order_node(1011, "#1011", [("NW-SOCK-L", "Socks", 1, "19.00")], ADDRESS))
-    stack.runner.fire_schedules("PullOrdersFunction")
+    pull_only(stack)
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageBody="{this is not json")
     messages = []
@@ -151,7 +151,7 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
         messages += sqs.receive_message(
             QueueUrl=stack.output("OrdersQueueUrl"), MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
         ).get("Messages", [])
-    source = stack.deployment.queue_sources[0]
+    (source,) = [s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction"]
     event = {"Records": [stack.runner._record(source, m) for m in messages]}
     result = stack.runner.invoke("ProcessOrderFunction", event)
     assert result == {"batchItemFailures": []}
@@ -164,14 +164,14 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
 def test_a_transient_failure_fails_only_its_own_record(stack: LocalStack, world: World) -> None:
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1012, "#1012", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
-    stack.runner.fire_schedules("PullOrdersFunction")
+    pull_only(stack)
     sqs = boto3.client("sqs")
     (good,) = sqs.receive_message(QueueUrl=stack.output("OrdersQueueUrl"), MessageSystemAttributeNames=["All"])[
         "Messages"
     ]
     envelope = json.loads(good["Body"])
     envelope.update(order_id="1013", connection_id="no-such-connection")
-    source = stack.deployment.queue_sources[0]
+    (source,) = [s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction"]
     broken = {**good, "MessageId": "broken-1", "Body": json.dumps(envelope)}
     event = {"Records": [stack.runner._record(source, good), stack.runner._record(source, broken)]}
     assert stack.runner.invoke("ProcessOrderFunction", event) == {"batchItemFailures": [{"itemIdentifier": "broken-1"}]}

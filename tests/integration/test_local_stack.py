@@ -41,8 +41,14 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert [a["AlarmActions"] for a in alarms] == [[stack.output("OpsAlertsTopicArn")]]
     assert alarms[0]["Dimensions"] == [{"Name": "QueueName", "Value": "ordersync-local-OrdersDLQ"}]
-    source = stack.deployment.queue_sources[0]
-    assert (source.function, source.batch_size, source.report_batch_item_failures) == ("ProcessOrderFunction", 10, True)
+    sources = {
+        (s.function, s.queue_url.rsplit("-", 1)[-1], s.batch_size, s.report_batch_item_failures)
+        for s in stack.deployment.queue_sources
+    }
+    assert sources == {
+        ("ProcessOrderFunction", "OrdersQueue", 10, True),
+        ("PullConnectionFunction", "PullQueue", 1, True),
+    }
 
 
 def test_ops_email_parameter_subscribes_ops_with_a_mail_sink() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ordersync.local.template import load_sam_template, translate
-from ordersync.settings import DispatchSettings, ProcessSettings, PullSettings
+from ordersync.settings import DispatchSettings, FanOutSettings, ProcessSettings, PullSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMETERS = {"OpsAlertEmail": "ops@example.com"}
@@ -41,7 +41,12 @@ def test_cfn_lint_finds_nothing() -> None:
 
 def test_every_handler_path_imports(sam: dict) -> None:
     functions = {k: r for k, r in sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) >= {"PullOrdersFunction", "ProcessOrderFunction", "AlertDispatchFunction"}
+    assert set(functions) >= {
+        "PullOrdersFunction",
+        "PullConnectionFunction",
+        "ProcessOrderFunction",
+        "AlertDispatchFunction",
+    }
     for logical_id, resource in functions.items():
         module_name, attribute = resource["Properties"]["Handler"].rsplit(".", 1)
         path = ROOT / resource["Properties"]["CodeUri"] / f"{module_name}.py"
@@ -58,7 +63,8 @@ def _environment(cloudformation: dict, logical_id: str) -> set[str]:
 
 def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dict) -> None:
     for logical_id, model in (
-        ("PullOrdersFunction", PullSettings),
+        ("PullOrdersFunction", FanOutSettings),
+        ("PullConnectionFunction", PullSettings),
         ("ProcessOrderFunction", ProcessSettings),
         ("AlertDispatchFunction", DispatchSettings),
     ):
@@ -80,7 +86,7 @@ def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dic
 
 
 def test_powertools_environment_and_runtime_come_from_globals(cloudformation: dict) -> None:
-    for logical_id in ("PullOrdersFunction", "ProcessOrderFunction", "AlertDispatchFunction"):
+    for logical_id in ("PullOrdersFunction", "PullConnectionFunction", "ProcessOrderFunction", "AlertDispatchFunction"):
         props = cloudformation["Resources"][logical_id]["Properties"]
         assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}

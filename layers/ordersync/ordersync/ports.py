@@ -36,6 +36,10 @@ class OrderQueue(Protocol):
     def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None: ...
 
 
+class PullQueue(Protocol):
+    def request_pulls(self, connection_ids: Sequence[str]) -> None: ...
+
+
 class DeadLetters(Protocol):
     def send(self, body: dict[str, Any], attributes: dict[str, str]) -> str: ...
 

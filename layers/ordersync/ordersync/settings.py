@@ -12,9 +12,15 @@ class _Env(BaseModel):
     model_config = ConfigDict(populate_by_name=True, frozen=True)
 
 
+class FanOutSettings(_Env):
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    pull_queue_url: str = Field(alias="PULL_QUEUE_URL")
+
+
 class PullSettings(_Env):
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+    pull_queue_url: str = Field(alias="PULL_QUEUE_URL")
 
 
 class ProcessSettings(_Env):
@@ -37,6 +43,11 @@ class DispatchSettings(_Env):
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
     ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
     digest_threshold: int = Field(alias="ALERT_DIGEST_THRESHOLD", ge=1)
+
+
+@cache
+def fan_out_settings() -> FanOutSettings:
+    return FanOutSettings.model_validate(dict(os.environ))
 
 
 @cache

@@ -10,15 +10,23 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.idempotency import idempotent_post
 from ordersync.aws.manual_posting import SfnManualPosting
-from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
+from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue, SqsPullQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.secrets import store_credentials
 from ordersync.models import Platform
 from ordersync.platforms import HttpStoreFactory
 from ordersync.services.dispatch import DispatchDependencies
 from ordersync.services.process import AUTO_POSTED, ProcessDependencies
-from ordersync.services.pull import PullDependencies
-from ordersync.settings import dispatch_settings, process_settings, pull_settings
+from ordersync.services.pull import FanOutDependencies, PullDependencies
+from ordersync.settings import dispatch_settings, fan_out_settings, process_settings, pull_settings
+
+
+@cache
+def fan_out_dependencies() -> FanOutDependencies:
+    settings = fan_out_settings()
+    return FanOutDependencies(
+        connections=DynamoConnections(settings.connections_table), pull_queue=SqsPullQueue(settings.pull_queue_url)
+    )
 
 
 @cache
@@ -28,6 +36,7 @@ def pull_dependencies() -> PullDependencies:
         connections=DynamoConnections(settings.connections_table),
         stores=HttpStoreFactory(store_credentials),
         queue=SqsOrderQueue(settings.orders_queue_url),
+        pull_queue=SqsPullQueue(settings.pull_queue_url),
     )
 
 

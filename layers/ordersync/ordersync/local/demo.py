@@ -167,7 +167,9 @@ def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, An
             stack.runner.drain()
             stack.runner.fire_schedules("AlertDispatchFunction")
             pending = ops.find("canyon-trading--summit-supply#3001")
-            echo(f"-> #3001 for Summit Supply (BigCommerce) is {pending.status}: the flow told the seller and asked ops")
+            echo(
+                f"-> #3001 for Summit Supply (BigCommerce) is {pending.status}: the flow told the seller and asked ops"
+            )
             echo("-> ops: ordersync manual complete canyon-trading--summit-supply#3001 --bigcommerce-order-id 100231")
             complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")

@@ -104,11 +104,16 @@ class Runner:
         self.fire_schedules("AlertDispatchFunction")
 
     def drain(self, max_batches: int = 10_000) -> int:
-        """Polls every SQS event source until its queue is empty; returns the batches delivered."""
+        """Polls every SQS event source until all their queues are empty (a pull fills OrdersQueue;
+        a continuation refills PullQueue); returns the batches delivered."""
         batches = 0
-        for source in self.deployment.queue_sources:
-            while batches < max_batches and self.poll_once(source):
-                batches += 1
+        progressed = True
+        while progressed and batches < max_batches:
+            progressed = False
+            for source in self.deployment.queue_sources:
+                while batches < max_batches and self.poll_once(source):
+                    batches += 1
+                    progressed = True
         return batches
 
     def poll_once(self, source: QueueSource) -> bool:

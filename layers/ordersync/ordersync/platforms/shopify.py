@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -129,8 +130,14 @@ class ShopifyStore:
     # --- transport ---------------------------------------------------------------------------
     def _graphql(self, query: str, variables: dict[str, Any], write: bool = False) -> dict[str, Any]:
         """Query-cost throttling: wait for the bucket to refill (restoreRate) and try again."""
-        for _ in range(3):
-            body = json_body(call(self._http, "POST", self._url, json={"query": query, "variables": variables}))
+        for attempt in range(3):
+            try:
+                body = json_body(call(self._http, "POST", self._url, json={"query": query, "variables": variables}))
+            except StoreUnavailable:
+                if write or attempt == 2:  # a mutation is never repeated blind: the caller looks first
+                    raise
+                time.sleep(_backoff(attempt))
+                continue
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
                 time.sleep(_throttle_wait(body))
@@ -139,6 +146,10 @@ class ShopifyStore:
                 raise StoreRejected(f"Shopify GraphQL error: {'; '.join(str(e.get('message')) for e in errors)}")
             return dict(body["data"])
         raise StoreUnavailable("Shopify kept throttling the query")
+
+
+def _backoff(attempt: int) -> float:
+    return float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5")) * (2**attempt)
 
 
 def _throttle_wait(body: dict[str, Any]) -> float:

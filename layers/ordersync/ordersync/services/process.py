@@ -128,8 +128,11 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
     try:
         seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
     except StoreRejected as error:
-        if envelope.seller_platform is not Platform.BIGCOMMERCE:
-            raise
+        if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
+            refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
+            return _fail(
+                record, envelope, Decision(OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE, refused), deps
+            )
         # An automated BigCommerce post that fails for good falls back to posting by hand.
         detail = f"automated posting to BigCommerce failed ({error}); our team posts it by hand"
         fallback = Decision(

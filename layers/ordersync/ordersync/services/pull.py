@@ -10,11 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.errors import OrderSyncError
 from ordersync.models import Cause, Connection, OrderEnvelope, utc_now
 from ordersync.normalize import order_ref
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, OrderQueue, StoreFactory
+from ordersync.ports import ConnectionRepository, OrderQueue, PullQueue, StoreFactory
 
 # An order updated while the previous run read its page is still caught; the duplicates this
 # makes are harmless because processing is idempotent.
@@ -22,11 +21,22 @@ OVERLAP = timedelta(minutes=10)
 FIRST_PULL_LOOKBACK = timedelta(days=1)
 
 
+# Stop taking pages when less than this is left of the invocation, and continue in a new one.
+TIME_RESERVE_MS = 60_000
+
+
+@dataclass
+class FanOutDependencies:
+    connections: ConnectionRepository
+    pull_queue: PullQueue
+
+
 @dataclass
 class PullDependencies:
     connections: ConnectionRepository
     stores: StoreFactory
     queue: OrderQueue
+    pull_queue: PullQueue
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -34,22 +44,22 @@ class PullDependencies:
 class PullResult:
     connection_id: str
     orders: int = 0
-    error: str | None = None
+    pages: int = 0
+    continued: bool = False
 
 
-def pull_all(deps: PullDependencies) -> list[PullResult]:
-    """One broken store never stops the others: its error is logged and reported."""
-    results = []
-    for connection in deps.connections.all():
-        try:
-            results.append(pull_connection(connection, deps))
-        except (OrderSyncError, KeyError, ValueError) as error:
-            logger.exception("pull failed", extra={"connection_id": connection.connection_id})
-            results.append(PullResult(connection.connection_id, error=f"{type(error).__name__}: {error}"))
-    return results
+def fan_out(deps: FanOutDependencies) -> int:
+    """The scheduled run: one pull request per connection, each pulled by its own invocation."""
+    connection_ids = [connection.connection_id for connection in deps.connections.all()]
+    deps.pull_queue.request_pulls(connection_ids)
+    metrics.add_metric(name="PullsRequested", unit=MetricUnit.Count, value=len(connection_ids))
+    logger.info("pulls requested", extra={"connections": len(connection_ids)})
+    return len(connection_ids)
 
 
-def pull_connection(connection: Connection, deps: PullDependencies) -> PullResult:
+def pull_connection(connection: Connection, deps: PullDependencies, time_left_ms: Callable[[], int]) -> PullResult:
+    """Page by page; the cursor is checkpointed after each page is enqueued. When the invocation
+    runs short of time, a follow-up pull of the same connection is queued and this one stops."""
     now = deps.clock()
     since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
     store = deps.stores.buyer(connection.buyer)
@@ -58,11 +68,19 @@ def pull_connection(connection: Connection, deps: PullDependencies) -> PullResul
         envelopes = [envelope_for(connection, payload, now) for payload in page]
         deps.queue.enqueue([envelope for envelope, _ in envelopes])
         result.orders += len(envelopes)
+        result.pages += 1
         newest = max((updated for _, updated in envelopes if updated), default=None)
         if newest:
             deps.connections.save_cursor(connection.connection_id, min(newest, now))
+        if time_left_ms() < TIME_RESERVE_MS:
+            deps.pull_queue.request_pulls([connection.connection_id])
+            result.continued = True
+            break
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
-    logger.info("pulled", extra={"connection_id": connection.connection_id, "orders": result.orders})
+    logger.info(
+        "pulled",
+        extra={"connection_id": connection.connection_id, "orders": result.orders, "continued": result.continued},
+    )
     return result
 
 

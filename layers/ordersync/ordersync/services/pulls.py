@@ -1,0 +1,25 @@
+"""The PullQueue batch: one connection per record (batch size 1), failures reported per record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordersync.services.pull import PullDependencies, pull_connection
+
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: PullDependencies) -> dict[str, Any]:
+    """A store that fails (down, throttling, refused credentials) fails its own record: SQS retries
+    it with backoff and, after MaxReceiveCount, keeps it in PullDLQ. Other connections go on."""
+
+    def handle(record: SQSRecord) -> None:
+        connection = deps.connections.get(json.loads(record.body)["connection_id"])
+        pull_connection(connection, deps, context.get_remaining_time_in_millis)
+
+    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
