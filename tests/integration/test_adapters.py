@@ -1,0 +1,131 @@
+"""The store adapters against the fake stores over real HTTP: paging, throttling, backoff,
+continuation, and errors that become the right domain errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from ordersync.aws.connections import DynamoConnections
+from ordersync.aws.orders import DynamoOrders
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
+from ordersync.local.fakes.server import Fault
+from ordersync.local.fakes.shopify import FakeShopify, order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import FailureReason, OrderStatus
+from ordersync.platforms.http import call
+from ordersync.platforms.shopify import ShopifyStore
+from ordersync.platforms.woocommerce import WooCommerceStore
+
+from .marketplace import ADDRESS, WOO_ADDRESS, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
+
+SINCE = datetime.now(UTC) - timedelta(hours=1)
+
+
+def _shop(world: World) -> FakeShopify:
+    shop = world.add_shopify("acme", "Acme Outfitters")
+    for number in range(1, 121):
+        shop.add_order(order_node(number, f"#{number}", [("SKU", "Thing", 1, "1.00")], ADDRESS))
+    return shop
+
+
+def test_shopify_pages_with_cursors_and_waits_out_query_cost_throttling(world: World) -> None:
+    shop = _shop(world)
+    shop.throttle_next = 2
+    client = ShopifyStore(shop.base_url, shop.access_token)
+    pages = list(client.orders_updated_since(SINCE))
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert len({node["id"] for page in pages for node in page}) == 120
+    assert shop.throttle_next == 0
+
+
+def test_shopify_reads_retry_5xx_but_a_create_is_never_repeated_blind(world: World) -> None:
+    shop = _shop(world)
+    shop.server.faults.add(Fault(status=502), Fault(status=503))
+    client = ShopifyStore(shop.base_url, shop.access_token)
+    assert len(next(iter(client.orders_updated_since(SINCE)))) == 50
+    shop.server.faults.add(Fault(status=500))
+    with pytest.raises(StoreUnavailable, match="answered 500"):
+        client._graphql("mutation { orderCreate(order: {}) { userErrors { message } } }", {}, write=True)
+
+
+def test_refused_credentials_are_a_credentials_error(world: World) -> None:
+    shop = _shop(world)
+    with pytest.raises(StoreCredentialsError, match="401"):
+        next(iter(ShopifyStore(shop.base_url, "shpat_wrong").orders_updated_since(SINCE)))
+    woo = world.add_woocommerce("woo", "Woo")
+    with pytest.raises(StoreCredentialsError):
+        next(iter(WooCommerceStore(woo.base_url, "ck_x", "cs_y").orders_updated_since(SINCE)))
+
+
+def test_woocommerce_pages_by_total_pages_and_retries_429_with_retry_after(world: World) -> None:
+    woo = world.add_woocommerce("woo", "Woo")
+    for order_id in range(1, 251):
+        woo.add_order(woocommerce_order(order_id, [("SKU", "Thing", 1, "1.00", 1, 0)], WOO_ADDRESS))
+    woo.server.faults.add(Fault(status=429, retry_after="0"))
+    client = WooCommerceStore(woo.base_url, *woo._credentials)
+    pages = list(client.orders_updated_since(SINCE))
+    assert [len(page) for page in pages] == [100, 100, 50]
+    with pytest.raises(StoreRejected, match=r"answered 400.*invalid_product_id"):  # a product the store lacks
+        call(client._http, "POST", f"{client._api}/orders", json={"line_items": [{"product_id": 999, "quantity": 1}]})
+
+
+def test_a_long_pull_continues_in_a_follow_up_invocation(stack: LocalStack, world: World) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    for number in range(2001, 2121):  # 120 orders: 3 pages
+        buyer.add_order(order_node(number, f"#{number}", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    stack.runner.fire_schedules("PullOrdersFunction")
+    sqs = boto3.client("sqs")
+    pull_queue = next(s.queue_url for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction")
+    (message,) = sqs.receive_message(QueueUrl=pull_queue, MessageSystemAttributeNames=["All"])["Messages"]
+    source = next(s for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction")
+    spec = stack.deployment.functions["PullConnectionFunction"]
+    short = stack.runner.context(spec)
+    short.deadline -= spec.timeout - 30  # 30 s left: less than the reserve, so one page and hand over
+    handler = stack.runner.handler("PullConnectionFunction")
+    assert handler({"Records": [stack.runner._record(source, message)]}, short) == {"batchItemFailures": []}
+    sqs.delete_message(QueueUrl=pull_queue, ReceiptHandle=message["ReceiptHandle"])
+    cursor = DynamoConnections(stack.output("ConnectionsTableName")).get("acme--northwind").cursor
+    assert cursor is not None  # checkpointed after the first page
+    (follow_up,) = sqs.receive_message(QueueUrl=pull_queue, VisibilityTimeout=0)["Messages"]
+    assert json.loads(follow_up["Body"]) == {"connection_id": "acme--northwind"}
+    stack.runner.drain()
+    records = [r for r in DynamoOrders(stack.output("OrdersTableName")).all() if r.connection_id == "acme--northwind"]
+    assert len(records) == 120 and {r.status for r in records} == {OrderStatus.SYNCED}
+    assert len(seller.created_orders()) == 120
+
+
+def test_one_broken_buyer_store_does_not_delay_the_others(stack: LocalStack, world: World) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    brightside, peak = woocommerce_to_shopify(world)
+    acme.server.faults.add(*[Fault(status=503) for _ in range(100)])  # Acme's store is down
+    brightside.add_order(woocommerce_order(2201, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    assert len(peak.created_orders()) == 1
+    pull_dlq = boto3.client("sqs").get_queue_url(QueueName="ordersync-local-PullDLQ")["QueueUrl"]
+    (dead,) = boto3.client("sqs").receive_message(QueueUrl=pull_dlq)["Messages"]
+    assert json.loads(dead["Body"]) == {"connection_id": "acme--northwind"}
+
+
+def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(stack: LocalStack, world: World) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    secret = world.stores["northwind"].secret_arn
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=secret, SecretString=json.dumps({"consumer_key": "ck_old", "consumer_secret": "cs_old"})
+    )
+    acme.add_order(order_node(2301, "#2301", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    run_hour(stack)
+    record = DynamoOrders(stack.output("OrdersTableName")).get("acme--northwind#2301")
+    assert record is not None and (record.status, record.reason) == (
+        OrderStatus.FAILED,
+        FailureReason.PLATFORM_UNAVAILABLE,
+    )
+    assert "refused the credentials" in record.detail
+    assert [t.status for t in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.FAILED]  # no retries
+    assert [e for e in world.delivered_emails() if e["seller_id"] == "northwind"] == []
