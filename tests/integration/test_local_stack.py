@@ -37,7 +37,11 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     topics = {t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]}
     assert {stack.output("SellerAlertsTopicArn"), stack.output("OpsAlertsTopicArn")} <= topics
     schedules = {schedule.function: schedule.expression for schedule in stack.deployment.schedules}
-    assert schedules == {"PullOrdersFunction": "cron(20 * * * ? *)", "AlertDispatchFunction": "rate(5 minutes)"}
+    assert schedules == {
+        "PullOrdersFunction": "cron(20 * * * ? *)",
+        "CatalogSyncFunction": "cron(5 * * * ? *)",
+        "AlertDispatchFunction": "rate(5 minutes)",
+    }
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert [a["AlarmActions"] for a in alarms] == [[stack.output("OpsAlertsTopicArn")]]
     assert alarms[0]["Dimensions"] == [{"Name": "QueueName", "Value": "ordersync-local-OrdersDLQ"}]

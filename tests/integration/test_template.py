@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ordersync.local.template import load_sam_template, translate
-from ordersync.settings import DispatchSettings, FanOutSettings, ProcessSettings, PullSettings
+from ordersync.settings import CatalogSyncSettings, DispatchSettings, FanOutSettings, ProcessSettings, PullSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMETERS = {"OpsAlertEmail": "ops@example.com"}
@@ -67,6 +67,7 @@ def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dic
         ("PullConnectionFunction", PullSettings),
         ("ProcessOrderFunction", ProcessSettings),
         ("AlertDispatchFunction", DispatchSettings),
+        ("CatalogSyncFunction", CatalogSyncSettings),
     ):
         needed = {field.alias for field in model.model_fields.values()}
         assert needed <= _environment(cloudformation, logical_id), logical_id

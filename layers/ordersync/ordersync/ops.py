@@ -9,8 +9,9 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.manual_posting import SfnManualTasks
 from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue, message_fields
 from ordersync.aws.orders import DynamoOrders
-from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, utc_now
+from ordersync.models import Cause, FailureReason, OrderStatus, utc_now
 from ordersync.records import OrderRecord
+from ordersync.services.replay import replay
 
 # The stack outputs ops commands need (template.yaml's Outputs).
 REQUIRED_OUTPUTS = ("OrdersQueueUrl", "OrdersDLQUrl", "OrdersTableName", "CatalogTableName", "SellerAlertsTopicArn")
@@ -58,16 +59,14 @@ class Ops:
     def replay(self, order_ref: str) -> OrderRecord:
         """Takes the order's message out of the DLQ (if there) and enqueues it again from its record."""
         record = self.find(order_ref)
-        self.dlq.remove(lambda message: message_fields(message)["order_key"] == record.order_key)
-        envelope = OrderEnvelope.model_validate({**record.envelope, "cause": Cause.REPLAY})
-        self.queue.enqueue([envelope])
+        replay([record], self.queue, self.dlq)
         return record
 
     def add_alias(self, seller_id: str, old_sku: str, new_sku: str) -> list[OrderRecord]:
         """Stores the alias, then replays every FAILED order of the seller that the old SKU blocked."""
         self.catalog.add_alias(seller_id, old_sku, new_sku)
         blocked = [r for r in self.orders.by_seller_status(seller_id, OrderStatus.FAILED) if old_sku in r.blocked_skus]
-        return [self.replay(record.order_key) for record in blocked]
+        return replay(blocked, self.queue, self.dlq)
 
     def dlq_list(self) -> list[dict[str, Any]]:
         return [message_fields(message) for message in self.dlq.messages()]

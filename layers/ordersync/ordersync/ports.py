@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from ordersync.domain.catalog import CatalogSlice, CatalogVariant
+from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
 from ordersync.records import OrderRecord
@@ -63,6 +63,10 @@ class SellerStore(Protocol):
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
         """Which of these variant ids still exist in the store."""
+        ...
+
+    def catalog(self) -> Iterator[list[StoreVariant]]:
+        """Pages of every variant (with a SKU or not) the store has now."""
         ...
 
 

@@ -38,6 +38,14 @@ class ProcessSettings(_Env):
     bigcommerce_auto_post: bool = Field(alias="BIGCOMMERCE_AUTO_POST")
 
 
+class CatalogSyncSettings(_Env):
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    catalog_table: str = Field(alias="CATALOG_TABLE")
+    orders_table: str = Field(alias="ORDERS_TABLE")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+    orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
+
+
 class DispatchSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
@@ -63,3 +71,8 @@ def process_settings() -> ProcessSettings:
 @cache
 def dispatch_settings() -> DispatchSettings:
     return DispatchSettings.model_validate(dict(os.environ))
+
+
+@cache
+def catalog_sync_settings() -> CatalogSyncSettings:
+    return CatalogSyncSettings.model_validate(dict(os.environ))

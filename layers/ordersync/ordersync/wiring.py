@@ -10,15 +10,22 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.idempotency import idempotent_post
 from ordersync.aws.manual_posting import SfnManualPosting
-from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue, SqsPullQueue
+from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsDlqAdmin, SqsOrderQueue, SqsPullQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.secrets import store_credentials
 from ordersync.models import Platform
 from ordersync.platforms import HttpStoreFactory
+from ordersync.services.catalog_sync import CatalogSyncDependencies
 from ordersync.services.dispatch import DispatchDependencies
 from ordersync.services.process import AUTO_POSTED, ProcessDependencies
 from ordersync.services.pull import FanOutDependencies, PullDependencies
-from ordersync.settings import dispatch_settings, fan_out_settings, process_settings, pull_settings
+from ordersync.settings import (
+    catalog_sync_settings,
+    dispatch_settings,
+    fan_out_settings,
+    process_settings,
+    pull_settings,
+)
 
 
 @cache
@@ -71,4 +78,17 @@ def dispatch_dependencies() -> DispatchDependencies:
         outbox=SqsAlertOutbox(settings.alerts_queue_url),
         emails=SnsEmails(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
         digest_threshold=settings.digest_threshold,
+    )
+
+
+@cache
+def catalog_sync_dependencies() -> CatalogSyncDependencies:
+    settings = catalog_sync_settings()
+    return CatalogSyncDependencies(
+        connections=DynamoConnections(settings.connections_table),
+        stores=HttpStoreFactory(store_credentials),
+        catalog=DynamoCatalog(settings.catalog_table),
+        orders=DynamoOrders(settings.orders_table),
+        queue=SqsOrderQueue(settings.orders_queue_url),
+        dlq=SqsDlqAdmin(settings.orders_dlq_url, settings.orders_queue_url),
     )

@@ -43,6 +43,14 @@ class DynamoCatalog:
                 skus.append(item["sku"])
         return skus
 
+    def variants_of(self, seller_id: str) -> dict[str, list[CatalogVariant]]:
+        """Every stored variant of the seller, by SKU (aliases left out)."""
+        return {
+            item["sku"]: [_variant(seller_id, item["sku"], v) for v in item.get("variants", [])]
+            for item in self._query(seller_id, "sku, variants")
+            if item.get("variants")
+        }
+
     def aliases(self, seller_id: str) -> dict[str, str]:
         return {
             item["sku"]: item["alias_to"] for item in self._query(seller_id, "sku, alias_to") if item.get("alias_to")
@@ -54,6 +62,9 @@ class DynamoCatalog:
         grouped: dict[tuple[str, str], list[CatalogVariant]] = defaultdict(list)
         for variant in variants:
             grouped[(variant.seller_id, variant.sku)].append(variant)
+        self.put_groups(grouped)
+
+    def put_groups(self, grouped: dict[tuple[str, str], list[CatalogVariant]]) -> None:
         with aws_errors("catalog write"):
             for (seller_id, sku), group in grouped.items():
                 self._table.update_item(

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ordersync.domain.catalog import CatalogVariant
+from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.errors import StoreRejected
 from ordersync.models import CanonicalOrder, iso
@@ -74,6 +74,26 @@ class BigCommerceStore:
                 continue
             present.add(variant.variant_id)
         return frozenset(present)
+
+    def catalog(self) -> Iterator[list[StoreVariant]]:
+        page = 1
+        while True:
+            params = {"include": "variants", "limit": 250, "page": page}
+            body = json_body(call(self._http, "GET", f"{self._v3}/catalog/products", params=params))
+            yield [
+                StoreVariant(
+                    str(product["id"]),
+                    str(variant["id"]),
+                    (variant.get("sku") or "").strip() or None,
+                    product["name"],
+                    " / ".join(str(o.get("label", "")) for o in variant.get("option_values", [])),
+                )
+                for product in body["data"]
+                for variant in product.get("variants", [])
+            ]
+            if page >= int(body.get("meta", {}).get("pagination", {}).get("total_pages", 1)):
+                return
+            page += 1
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address

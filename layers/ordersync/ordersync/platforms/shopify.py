@@ -8,10 +8,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from ordersync.domain.catalog import CatalogVariant
+from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder, iso
+from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session
 
 API_VERSION = "2025-10"
@@ -44,6 +45,14 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String!) {
 FIND_BY_TAG_QUERY = """
 query OrderByTag($query: String!) {
   orders(first: 1, query: $query) { nodes { legacyResourceId } }
+}"""
+
+CATALOG_QUERY = """
+query Catalog($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id sku title product { id title } }
+  }
 }"""
 
 VARIANTS_QUERY = """
@@ -91,6 +100,24 @@ class ShopifyStore:
         data = self._graphql(VARIANTS_QUERY, {"ids": [variant_gid(v.variant_id) for v in variants]})
         found = {node["id"] for node in data["nodes"] if node}
         return frozenset(v.variant_id for v in variants if variant_gid(v.variant_id) in found)
+
+    def catalog(self) -> Iterator[list[StoreVariant]]:
+        after: str | None = None
+        while True:
+            page = self._graphql(CATALOG_QUERY, {"first": 250, "after": after})["productVariants"]
+            yield [
+                StoreVariant(
+                    product_id=legacy_id(node["product"]["id"]),
+                    variant_id=legacy_id(node["id"]),
+                    sku=(node.get("sku") or "").strip() or None,
+                    product_title=node["product"]["title"],
+                    variant_title="" if node["title"] == "Default Title" else node["title"],
+                )
+                for node in page["nodes"]
+            ]
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address

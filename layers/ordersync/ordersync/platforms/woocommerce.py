@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from ordersync.domain.catalog import CatalogVariant
+from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.errors import StoreRejected
 from ordersync.models import CanonicalOrder, iso
@@ -62,6 +62,36 @@ class WooCommerceStore:
                 continue
             present.add(variant.variant_id)
         return frozenset(present)
+
+    def catalog(self) -> Iterator[list[StoreVariant]]:
+        for products in self._pages(f"{self._api}/products"):
+            variants: list[StoreVariant] = []
+            for product in products:
+                if product.get("type") == "variable" or product.get("variations"):
+                    for page in self._pages(f"{self._api}/products/{product['id']}/variations"):
+                        variants.extend(
+                            StoreVariant(
+                                str(product["id"]),
+                                str(v["id"]),
+                                (v.get("sku") or "").strip() or None,
+                                product["name"],
+                                " / ".join(a.get("option", "") for a in v.get("attributes", [])),
+                            )
+                            for v in page
+                        )
+                else:
+                    sku = (product.get("sku") or "").strip() or None
+                    variants.append(StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], ""))
+            yield variants
+
+    def _pages(self, url: str) -> Iterator[list[dict[str, Any]]]:
+        page = 1
+        while True:
+            response = call(self._http, "GET", url, params={"per_page": PAGE_SIZE, "page": page})
+            yield list(json_body(response))
+            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+                return
+            page += 1
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address

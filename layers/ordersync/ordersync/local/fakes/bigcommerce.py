@@ -21,6 +21,7 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v2/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
+        Rule("/stores/<store_hash>/v3/catalog/products", endpoint="catalog", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/catalog/products/<int:product_id>/variants/<int:variant_id>", endpoint="variant"),
     ]
 )
@@ -89,6 +90,8 @@ class FakeBigCommerce:
             return self._json(self.order_products.get(args["order_id"], []))
         if endpoint == "addresses":
             return self._json(self.order_addresses.get(args["order_id"], []))
+        if endpoint == "catalog":
+            return self._catalog(request)
         variant = self.variants.get((args["product_id"], args["variant_id"]))
         return (
             self._json({"data": variant}) if variant else self._json({"status": 404, "title": "Variant not found"}, 404)
@@ -142,6 +145,21 @@ class FakeBigCommerce:
         )
         self.add_order(order, products, list(body.get("shipping_addresses") or []))
         return self._json(order, 201)
+
+    def _catalog(self, request: Request) -> Response:
+        """V3: products with their variants, {"data": [...], "meta": {"pagination": ...}}."""
+        products: dict[int, dict[str, Any]] = {}
+        for (product_id, _), variant in sorted(self.variants.items()):
+            product = products.setdefault(product_id, {"id": product_id, "name": variant["name"], "variants": []})
+            product["variants"].append(
+                {"id": variant["id"], "product_id": product_id, "sku": variant["sku"], "option_values": []}
+            )
+        limit = max(1, min(int(request.args.get("limit", 50)), 250))
+        page = max(1, int(request.args.get("page", 1)))
+        ordered = list(products.values())
+        pages = max(1, -(-len(ordered) // limit))
+        meta = {"pagination": {"total": len(ordered), "current_page": page, "total_pages": pages, "per_page": limit}}
+        return self._json({"data": ordered[(page - 1) * limit : page * limit], "meta": meta})
 
     def _rate_headers(self) -> dict[str, str]:
         self.requests_left = max(self.requests_left - 1, 0) or _QUOTA

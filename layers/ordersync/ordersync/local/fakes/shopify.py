@@ -54,7 +54,10 @@ type Order implements Node {
 type OrderEdge { cursor: String! node: Order! }
 type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
 
+type ProductVariantConnection { nodes: [ProductVariant!]! pageInfo: PageInfo! }
+
 type Query {
+  productVariants(first: Int, after: String, query: String): ProductVariantConnection!
   orders(first: Int, after: String, last: Int, before: String, query: String, sortKey: OrderSortKeys,
          reverse: Boolean): OrderConnection!
   nodes(ids: [ID!]!): [Node]!
@@ -166,6 +169,23 @@ class FakeShopify:
             },
         }
 
+    def _product_variants(
+        self, _info: Any, first: int | None = None, after: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        size = min(first or 50, _MAX_PAGE)
+        variants = sorted(self.variants.values(), key=lambda v: v["id"])
+        start = _index(after)
+        page = variants[start : start + size]
+        return {
+            "nodes": page,
+            "pageInfo": {
+                "hasNextPage": start + size < len(variants),
+                "hasPreviousPage": start > 0,
+                "startCursor": _cursor(start) if page else None,
+                "endCursor": _cursor(start + len(page) - 1) if page else None,
+            },
+        }
+
     def _nodes(self, _info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
         return [self.variants.get(i) or self.orders.get(i) for i in ids]
 
@@ -233,7 +253,12 @@ class FakeShopify:
                 "extensions": {"cost": cost},
             }
             return Response(json.dumps(throttled), 200, content_type="application/json")
-        root = {"orders": self._orders, "nodes": self._nodes, "orderCreate": self._order_create}
+        root = {
+            "orders": self._orders,
+            "nodes": self._nodes,
+            "productVariants": self._product_variants,
+            "orderCreate": self._order_create,
+        }
         result = graphql_sync(
             SCHEMA, payload.get("query", ""), root_value=root, variable_values=payload.get("variables")
         )

@@ -22,6 +22,7 @@ _ROUTES = Map(
         Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>", endpoint="product", methods=["GET"]),
+        Rule("/wp-json/wc/v3/products/<int:product_id>/variations", endpoint="variations", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations/<int:variation_id>", endpoint="variation"),
     ]
 )
@@ -62,7 +63,7 @@ class FakeWooCommerce:
         variation_name: str = "",
     ) -> None:
         product = self.products.setdefault(
-            product_id, {"id": product_id, "name": name, "sku": sku, "price": price, "variations": {}}
+            product_id, {"id": product_id, "name": name, "sku": sku, "price": price, "type": "simple", "variations": {}}
         )
         if variation_id is not None:
             product["variations"][variation_id] = {
@@ -70,7 +71,9 @@ class FakeWooCommerce:
                 "sku": variation_sku or sku,
                 "price": price,
                 "name": variation_name,
+                "attributes": [{"name": "Option", "option": variation_name}],
             }
+            product["type"] = "variable"
 
     def delete_product(self, product_id: int, variation_id: int | None = None) -> None:
         if variation_id is None:
@@ -101,7 +104,17 @@ class FakeWooCommerce:
             return _json(order) if order else _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
         if endpoint == "products":
             sku = request.args.get("sku")
-            return _json([_public(p) for p in self.products.values() if sku is None or p["sku"] == sku])
+            products = [
+                _public(p)
+                for p in sorted(self.products.values(), key=lambda p: p["id"])
+                if sku is None or p["sku"] == sku
+            ]
+            return _paged(request, products)
+        if endpoint == "variations":
+            product = self.products.get(args["product_id"])
+            if product is None:
+                return _error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+            return _paged(request, [product["variations"][v] for v in sorted(product["variations"])])
         if endpoint == "product":
             product = self.products.get(args["product_id"])
             return (
@@ -164,6 +177,14 @@ class FakeWooCommerce:
         order["customer_note"] = body.get("customer_note", "")
         self.orders[order_id] = order
         return _json(order, status=201)
+
+
+def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
+    per_page = max(1, min(int(request.args.get("per_page", 10)), 100))
+    page = max(1, int(request.args.get("page", 1)))
+    pages = max(1, math.ceil(len(items) / per_page))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return _json(chunk, headers={"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages)})
 
 
 def variation_id_of(variation: dict[str, Any] | None) -> int:

@@ -1,0 +1,25 @@
+"""Replaying orders: take each one's message out of the DLQ (if it is there) and enqueue it again
+from its record, marked as a replay. Used by ops' commands and by the catalog sync."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ordersync.aws.messaging import message_fields
+from ordersync.models import Cause, OrderEnvelope
+from ordersync.ports import OrderQueue
+from ordersync.records import OrderRecord
+
+
+class DlqRemover(Protocol):
+    def remove(self, predicate: Any) -> list[dict[str, Any]]: ...
+
+
+def replay(records: Sequence[OrderRecord], queue: OrderQueue, dlq: DlqRemover) -> list[OrderRecord]:
+    if not records:
+        return []
+    keys = {record.order_key for record in records}
+    dlq.remove(lambda message: message_fields(message)["order_key"] in keys)
+    queue.enqueue([OrderEnvelope.model_validate({**r.envelope, "cause": Cause.REPLAY}) for r in records])
+    return list(records)
