@@ -27,7 +27,13 @@ ADDRESS = {"name": "Dana W", "address1": "1 Main St", "city": "Seattle", "countr
 
 
 def _store(store_id: str, platform: Platform) -> StoreRef:
-    return StoreRef(store_id=store_id, name=store_id.title(), platform=platform, base_url="http://x", secret_arn="arn")
+    return StoreRef(
+        store_id=store_id,
+        name=store_id.title(),
+        platform=platform,
+        base_url="http://x",
+        secret_arn=f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf",
+    )
 
 
 CONNECTION = Connection(

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = local.add_parser("demo", help="run one order of each case end to end and print what happened")
     demo.add_argument("--report", type=Path, help="also write the report as JSON")
+    demo.add_argument(
+        "--log-level", default="ERROR", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' logs"
+    )
     demo.set_defaults(run=_demo)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.set_defaults(run=_up)
@@ -146,7 +149,7 @@ def _normalize(args: argparse.Namespace, echo: Echo) -> int:
 def _demo(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.local.demo import run_demo
 
-    run_demo(args.report, echo)
+    run_demo(args.report, echo, args.log_level)
     return 0
 
 

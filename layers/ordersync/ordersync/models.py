@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -145,6 +146,13 @@ class StoreRef(BaseModel):
     base_url: str
     secret_arn: str
     auto_post: bool = False  # BigCommerce sellers: post automatically even while BigCommerceAutoPost is off
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _credentials_live_in_secrets_manager(cls, value: str) -> str:
+        if not re.fullmatch(r"arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:ordersync/[\w/+=.@-]+", value):
+            raise ValueError("store credentials must be a Secrets Manager ARN under ordersync/, never inline")
+        return value
 
 
 class Connection(BaseModel):

@@ -46,9 +46,9 @@ class LineView(BaseModel):
         else:
             title = match.line.title
         return cls(
-            line_id=match.line.line_id,
-            sku=match.line.sku,
-            title=title,
+            line_id=match.line.line_id[:100],
+            sku=match.line.sku[:200] if match.line.sku else None,
+            title=title[:200],  # the record must stay well under DynamoDB's 400 KB item limit
             quantity=match.line.quantity,
             outcome=match.outcome.value,
             candidates=[

@@ -154,8 +154,8 @@ def build_world(stack: LocalStack) -> World:
     return world
 
 
-def run_demo(report_path: Path | None = None, echo: Any = print) -> dict[str, Any]:
-    with LocalStack.start({"OpsAlertEmail": OPS_EMAIL, "LogLevel": "ERROR"}) as stack:
+def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str = "ERROR") -> dict[str, Any]:
+    with LocalStack.start({"OpsAlertEmail": OPS_EMAIL, "LogLevel": log_level}) as stack:
         world = build_world(stack)
         try:
             echo("-> :20, the hourly pull; then OrdersQueue drained through ProcessOrderFunction")

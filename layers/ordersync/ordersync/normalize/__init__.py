@@ -14,6 +14,8 @@ from ordersync.errors import InvalidOrder
 from ordersync.models import CanonicalOrder, Platform
 from ordersync.normalize import bigcommerce, shopify, woocommerce
 
+OVERSIZED_KEY = "ordersync_oversized"  # set by the pull in place of a payload too large to carry
+
 _NORMALIZERS: dict[Platform, Callable[[dict[str, Any]], dict[str, Any]]] = {
     Platform.SHOPIFY: shopify.to_canonical,
     Platform.WOOCOMMERCE: woocommerce.to_canonical,
@@ -25,6 +27,8 @@ def normalize(platform: Platform, payload: Any) -> CanonicalOrder:
     """One store payload -> the canonical order, or InvalidOrder saying in one line what is wrong."""
     if not isinstance(payload, dict):
         raise InvalidOrder(f"a {platform} order must be a JSON object, got {type(payload).__name__}")
+    if OVERSIZED_KEY in payload:
+        raise InvalidOrder(str(payload[OVERSIZED_KEY]))
     try:
         fields = _NORMALIZERS[platform](payload)
         return CanonicalOrder.model_validate(fields)

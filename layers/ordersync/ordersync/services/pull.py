@@ -3,6 +3,7 @@ enqueued page by page; the cursor advances only after the page it covers is safe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.models import Cause, Connection, OrderEnvelope, utc_now
-from ordersync.normalize import order_ref
+from ordersync.normalize import OVERSIZED_KEY, order_ref
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, PullQueue, StoreFactory
 
@@ -20,6 +21,8 @@ from ordersync.ports import ConnectionRepository, OrderQueue, PullQueue, StoreFa
 OVERLAP = timedelta(minutes=10)
 FIRST_PULL_LOOKBACK = timedelta(days=1)
 
+
+MAX_PAYLOAD_BYTES = 200_000
 
 # Stop taking pages when less than this is left of the invocation, and continue in a new one.
 TIME_RESERVE_MS = 60_000
@@ -86,6 +89,9 @@ def pull_connection(connection: Connection, deps: PullDependencies, time_left_ms
 
 def envelope_for(connection: Connection, payload: Any, now: datetime) -> tuple[OrderEnvelope, datetime | None]:
     order_id, order_number, updated = order_ref(connection.buyer.platform, payload)
+    size = len(json.dumps(payload, default=str))
+    if size > MAX_PAYLOAD_BYTES:  # SQS takes 256 KB; the order is still carried, as an invalid one
+        payload = {OVERSIZED_KEY: f"the order payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"}
     envelope = OrderEnvelope(
         connection_id=connection.connection_id,
         buyer_id=connection.buyer.store_id,
