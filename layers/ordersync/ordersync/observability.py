@@ -47,7 +47,8 @@ def redact(value: Any) -> Any:
 class RedactingFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: Any) -> str:
         record = dict(log)
-        return super().serialize({k: v if k in _STANDARD_KEYS else redact(v) for k, v in record.items()})
+        standard = {k: v for k, v in record.items() if k in _STANDARD_KEYS}
+        return super().serialize({**redact({k: v for k, v in record.items() if k not in _STANDARD_KEYS}), **standard})
 
 
 logger = Logger(logger_formatter=RedactingFormatter())
