@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.normalize.common import address, money, quantity, text, timestamp
+from ordersync.normalize.common import address, mapping, money, quantity, text, timestamp
 
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
         "test": False,
         "source": text(order.get("order_source")),
         "cancelled": text(order.get("status")) == "Cancelled" or order.get("status_id") == 5,
-        "shipping_address": _address(addresses[0]) if addresses else None,
-        "lines": [_line(product) for product in products],
+        "shipping_address": _address(mapping(addresses[0], "shipping_addresses[]")) if addresses else None,
+        "lines": [_line(mapping(product, "products[]")) for product in products],
     }
 
 

@@ -57,3 +57,15 @@ def quantity(value: Any) -> int:
 
 def address(fields: dict[str, Any]) -> dict[str, Any]:
     return {key: text(value) for key, value in fields.items()}
+
+
+def mapping(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{field} must be an object, got {type(value).__name__}")
+    return value
+
+
+def items(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{field} must be a list, got {type(value).__name__}")
+    return value

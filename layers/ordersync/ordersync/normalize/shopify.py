@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.normalize.common import address, money, quantity, text, timestamp
+from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
 
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
@@ -31,8 +31,10 @@ def _from_rest(order: dict[str, Any]) -> dict[str, Any]:
         "test": bool(order.get("test")),
         "source": text(order.get("source_name")),
         "cancelled": order.get("cancelled_at") is not None,
-        "shipping_address": None if ship is None else _rest_address(ship),
-        "lines": [_rest_line(line, refunded) for line in order["line_items"]],
+        "shipping_address": None if ship is None else _rest_address(mapping(ship, "shipping_address")),
+        "lines": [
+            _rest_line(mapping(line, "line_items[]"), refunded) for line in items(order["line_items"], "line_items")
+        ],
     }
 
 
@@ -81,8 +83,12 @@ def _rest_address(ship: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_graphql(order: dict[str, Any]) -> dict[str, Any]:
-    items = order["lineItems"]
-    nodes = items.get("nodes") if "nodes" in items else [edge["node"] for edge in items["edges"]]
+    connection = mapping(order["lineItems"], "lineItems")
+    nodes = (
+        connection["nodes"]
+        if "nodes" in connection
+        else [edge["node"] for edge in items(connection["edges"], "lineItems.edges")]
+    )
     ship = order.get("shippingAddress")
     return {
         "order_id": str(order.get("legacyResourceId") or legacy_id(order["id"])),
@@ -95,8 +101,8 @@ def _from_graphql(order: dict[str, Any]) -> dict[str, Any]:
         "test": bool(order.get("test")),
         "source": text(order.get("sourceName")),
         "cancelled": order.get("cancelledAt") is not None,
-        "shipping_address": None if ship is None else _graphql_address(ship),
-        "lines": [_graphql_line(node) for node in nodes],
+        "shipping_address": None if ship is None else _graphql_address(mapping(ship, "shippingAddress")),
+        "lines": [_graphql_line(mapping(node, "lineItems.nodes[]")) for node in items(nodes, "lineItems.nodes")],
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.normalize.common import address, money, quantity, text, timestamp
+from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
 
 # created_via values that mean the order was not placed through the online checkout
 _CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
@@ -26,8 +26,8 @@ def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
         "test": False,
         "source": text(order.get("created_via")),
         "cancelled": order.get("status") in _CANCELLED_STATUSES,
-        "shipping_address": None if ship is None else _address(ship),
-        "lines": [_line(line, refunded) for line in order["line_items"]],
+        "shipping_address": None if ship is None else _address(mapping(ship, "shipping")),
+        "lines": [_line(mapping(line, "line_items[]"), refunded) for line in items(order["line_items"], "line_items")],
     }
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -73,7 +74,7 @@ def source_key(envelope: OrderEnvelope) -> str:
 def read_envelope(body: str) -> tuple[OrderEnvelope, bool]:
     """A message body is an envelope, or a DLQ message wrapping one (a redrive): (envelope, came_from_dlq)."""
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_float=Decimal)  # money never goes through float
     except (json.JSONDecodeError, RecursionError) as error:
         raise InvalidOrder(f"message body is not JSON: {error}") from None
     from_dlq = isinstance(document, dict) and "envelope" in document
