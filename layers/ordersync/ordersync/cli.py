@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level", default="ERROR", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' logs"
     )
     demo.set_defaults(run=_demo)
+    chaos = local.add_parser(
+        "chaos", help="the local stack under random faults; checks nothing is lost or posted twice"
+    )
+    chaos.add_argument("--orders", type=int, default=300)
+    chaos.add_argument("--fault-rate", type=float, default=0.2)
+    chaos.add_argument("--seed", type=int, default=1)
+    chaos.set_defaults(run=_chaos)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.set_defaults(run=_up)
 
@@ -151,6 +158,19 @@ def _demo(args: argparse.Namespace, echo: Echo) -> int:
 
     run_demo(args.report, echo, args.log_level)
     return 0
+
+
+def _chaos(args: argparse.Namespace, echo: Echo) -> int:
+    from dataclasses import asdict
+
+    from ordersync.local.chaos import run_chaos
+
+    echo(f"-> {args.orders} orders, fault rate {args.fault_rate}, seed {args.seed}")
+    report = run_chaos(args.orders, args.fault_rate, args.seed, echo)
+    echo(f"faults injected: {report.faults}")
+    echo(json.dumps(asdict(report)))
+    broken = report.lost or report.duplicates_posted or report.not_terminal or report.failed_without_dlq_message
+    return 1 if broken else 0
 
 
 def _up(args: argparse.Namespace, echo: Echo) -> int:

@@ -4,6 +4,7 @@ message that was received maxReceiveCount times to the DLQ)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -37,10 +38,23 @@ class LambdaContext:
         return max(int((self.deadline - time.monotonic()) * 1000), 0)
 
 
+@dataclass
+class DeliveryChaos:
+    """What SQS and Lambda may do to a batch: deliver a message twice, or crash the invocation
+    midway (the records before the crash done, the whole batch delivered again)."""
+
+    rng: Any
+    duplicate_rate: float
+    crash_rate: float
+    duplicates: int = 0
+    crashes: int = 0
+
+
 class Runner:
     def __init__(self, deployment: Deployment, region: str) -> None:
         self.deployment = deployment
         self.region = region
+        self.chaos: DeliveryChaos | None = None
         self._modules: dict[str, ModuleType] = {}
         self._sqs = boto3.client("sqs", region_name=region)
         for spec in deployment.functions.values():  # the functions share this process's environment
@@ -128,6 +142,8 @@ class Runner:
         if not messages:
             return self._has_in_flight(source)
         event = {"Records": [self._record(source, message) for message in messages]}
+        if self.chaos and len(messages) > 1 and self.chaos.rng.random() < self.chaos.crash_rate:
+            return self._crash_midway(source, messages, event)
         try:
             result = self.invoke(source.function, event) or {}
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
@@ -139,11 +155,28 @@ class Runner:
                 QueueUrl=source.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
+        if self.chaos:
+            for message in done:
+                if self.chaos.rng.random() < self.chaos.duplicate_rate:  # at-least-once: here it is again
+                    self.chaos.duplicates += 1
+                    self._sqs.send_message(QueueUrl=source.queue_url, MessageBody=message["Body"])
         for message in messages:
             if message["MessageId"] in failed:  # locally, the visibility timeout passes at once
                 self._sqs.change_message_visibility(
                     QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
+        return True
+
+    def _crash_midway(self, source: QueueSource, messages: list[dict[str, Any]], event: dict[str, Any]) -> bool:
+        assert self.chaos is not None
+        self.chaos.crashes += 1
+        done = self.chaos.rng.randint(1, len(messages) - 1)
+        with contextlib.suppress(Exception):  # whatever the records before the crash did, stays done
+            self.invoke(source.function, {"Records": event["Records"][:done]})
+        for message in messages:  # the invocation failed: every message of the batch comes back
+            self._sqs.change_message_visibility(
+                QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         return True
 
     def _has_in_flight(self, source: QueueSource) -> bool:

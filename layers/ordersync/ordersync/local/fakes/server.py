@@ -38,12 +38,43 @@ class Faults:
             return self.pending.pop(0) if self.pending else None
 
 
+@dataclass
+class RandomFaults:
+    """Faults at random, reproducible from the seed of `rng`: 500s, 429s, stalls past the client's
+    read timeout, and (on writes) a stall after the order was created."""
+
+    rng: Any
+    rate: float
+    stall_seconds: float
+    injected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def draw(self, method: str) -> Fault | None:
+        with self.lock:
+            if self.rng.random() >= self.rate:
+                return None
+            self.injected += 1
+            kind = self.rng.choice(
+                ["500", "429", "stall", "after_write"] if method == "POST" else ["500", "429", "stall"]
+            )
+        if kind == "500":
+            return Fault(status=500)
+        if kind == "429":
+            return Fault(status=429, retry_after="0")
+        return Fault(
+            stall_seconds=self.stall_seconds,
+            after_write=kind == "after_write",
+            status=None if kind == "after_write" else 503,
+        )
+
+
 class FakeServer:
     """Serves `app` (a callable Request -> Response) until stopped."""
 
     def __init__(self, app: Any) -> None:
         self._app = app
         self.faults = Faults()
+        self.random_faults: RandomFaults | None = None
         self.requests = 0
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -63,7 +94,7 @@ class FakeServer:
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         self.requests += 1
         request = Request(environ)
-        fault = self.faults.take()
+        fault = self.faults.take() or (self.random_faults.draw(request.method) if self.random_faults else None)
         if fault and not fault.after_write:
             time.sleep(fault.stall_seconds)
             if fault.status:
