@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check build validate clean
+.PHONY: install demo test bench lint typecheck check build validate clean
 
 install: $(STAMP)
 
@@ -39,3 +39,6 @@ build:
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache demo-report.json
+
+bench: install
+	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json

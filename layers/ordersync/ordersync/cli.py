@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     normalize.add_argument("file", type=Path)
     normalize.set_defaults(run=_normalize)
 
+    bench = commands.add_parser("bench", help="what one order costs on the local stack")
+    bench.add_argument("--orders", type=int, default=500)
+    bench.add_argument("--lines", type=int, default=3)
+    bench.add_argument("--json", dest="json_path", help="also write the results here")
+    bench.set_defaults(run=_bench)
+
     local = commands.add_parser("local", help="the stack on this machine (moto + fake stores)").add_subparsers(
         dest="local_command", required=True
     )
@@ -157,6 +163,13 @@ def _demo(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.local.demo import run_demo
 
     run_demo(args.report, echo, args.log_level)
+    return 0
+
+
+def _bench(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.local.bench import run_bench
+
+    run_bench(args.orders, args.lines, echo, args.json_path)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -21,7 +22,8 @@ _SEVEN_DAYS = 7 * 24 * 3600
 
 
 def idempotent_post(table_name: str, config: IdempotencyConfig | None = None) -> tuple[PostOnce, IdempotencyConfig]:
-    persistence = DynamoDBPersistenceLayer(table_name=table_name)
+    # The process-wide default session: one set of clients, and one place to observe their calls.
+    persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_session=boto3._get_default_session())
     config = config or IdempotencyConfig(event_key_jmespath="source_key", expires_after_seconds=_SEVEN_DAYS)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)

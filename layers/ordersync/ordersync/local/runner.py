@@ -55,8 +55,11 @@ class Runner:
         self.deployment = deployment
         self.region = region
         self.chaos: DeliveryChaos | None = None
+        self.invocations: list[tuple[str, float, int]] = []  # (function, seconds, records) per invocation
         self._modules: dict[str, ModuleType] = {}
-        self._sqs = boto3.client("sqs", region_name=region)
+        # Lambda's event source mapping, not the functions: its own session, so what counts the
+        # functions' AWS calls (botocore hooks on the default session) never counts these.
+        self._sqs = boto3.session.Session().client("sqs", region_name=region)
         for spec in deployment.functions.values():  # the functions share this process's environment
             os.environ.update(spec.environment)
         refresh_from_environment()
@@ -145,7 +148,9 @@ class Runner:
         if self.chaos and len(messages) > 1 and self.chaos.rng.random() < self.chaos.crash_rate:
             return self._crash_midway(source, messages, event)
         try:
+            started = time.perf_counter()
             result = self.invoke(source.function, event) or {}
+            self.invocations.append((source.function, time.perf_counter() - started, len(messages)))
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         except Exception:  # a crashed invocation: the whole batch comes back
             failed = {message["MessageId"] for message in messages}

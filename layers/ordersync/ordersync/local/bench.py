@@ -1,0 +1,320 @@
+"""`ordersync bench`: what one order costs on the local stack, and how that grows.
+
+Timings are measured here (2 cores, moto in-process) and printed, never asserted; call counts are
+exact (botocore hooks) and are what tests may assert."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from ordersync.aws import idempotency
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.stack import LocalStack, project_root
+from ordersync.local.world import World
+
+SHIP = {
+    "name": "Dana Whitfield",
+    "address1": "410 Terry Ave N",
+    "city": "Seattle",
+    "zip": "98109",
+    "countryCodeV2": "US",
+}
+STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the fakes answer in microseconds)
+
+# AWS list prices, us-east-1, as assumed here (USD).
+PRICES = {
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "dynamodb_write_request_unit": 0.625 / 1e6,
+    "dynamodb_read_request_unit": 0.125 / 1e6,
+    "sqs_request_64kb": 0.40 / 1e6,
+    "sns_publish": 0.50 / 1e6,
+}
+# The design's minimum per synced order: one batched catalog read, one conditional state write,
+# a tenth of an SQS send batch.
+MIN_CALLS = {("dynamodb", "BatchGetItem"): 1.0, ("dynamodb", "PutItem"): 1.0, ("sqs", "SendMessageBatch"): 0.1}
+# Lambda's event source mapping polls and deletes; billed as SQS requests, not made by our code.
+ESM_SQS_REQUESTS_PER_BATCH = 2
+
+
+@dataclass
+class Run:
+    orders: int
+    lines: int
+    seconds_pull: float = 0.0
+    seconds_process: float = 0.0
+    seconds_post: float = 0.0
+    handler_seconds_per_order: list[float] = field(default_factory=list)
+    aws_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    buyer_http_calls: int = 0
+    seller_http_calls: int = 0
+    record_item_bytes: float = 0.0
+    catalog_item_bytes: float = 0.0
+    synced: int = 0
+
+    @property
+    def calls_per_order(self) -> float:
+        return sum(self.aws_calls.values()) / max(self.synced, 1)
+
+
+_active_counter: list[Counter[tuple[str, str]]] = []
+
+
+def _count_call(model: Any, **_: Any) -> None:
+    if _active_counter:
+        _active_counter[-1][(model.service_model.service_name, model.name)] += 1
+
+
+def install_call_counter() -> None:
+    """Before any client exists: botocore clients copy their session's hooks when created."""
+    boto3._get_default_session().events.register("before-call.*.*", _count_call, unique_id="ordersync-bench")
+
+
+@contextmanager
+def counting_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
+    calls: Counter[tuple[str, str]] = Counter()
+    _active_counter.append(calls)
+    try:
+        yield calls
+    finally:
+        _active_counter.remove(calls)
+
+
+@contextmanager
+def timing_posts(into: list[float]) -> Iterator[None]:
+    original = idempotency.post_to_store
+
+    def timed(*args: Any, **kwargs: Any) -> str:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            into.append(time.perf_counter() - started)
+
+    idempotency.post_to_store = timed
+    try:
+        yield
+    finally:
+        idempotency.post_to_store = original
+
+
+def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) -> Run:
+    """N orders of L lines from a new Shopify buyer to a new WooCommerce seller, end to end."""
+    buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}")
+    seller = world.add_woocommerce(f"seller-{tag}", f"Seller {tag}")
+    for i in range(lines):
+        seller.add_product(10_000 + i, f"SKU-{tag}-{i}", f"Product {i}", "10.00")
+    world.add_catalog(
+        f"seller-{tag}",
+        [(str(10_000 + i), str(10_000 + i), f"SKU-{tag}-{i}", f"Product {i}", "") for i in range(lines)],
+    )
+    connection = world.connect(f"buyer-{tag}", f"seller-{tag}")
+    for number in range(1, orders + 1):
+        buyer.add_order(
+            order_node(number, f"#{number}", [(f"SKU-{tag}-{i}", "Thing", 1, "10.00") for i in range(lines)], SHIP)
+        )
+    run = Run(orders, lines)
+    posts: list[float] = []
+    pulls = next(s for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction")
+    stack.runner.invocations.clear()
+    with counting_aws_calls() as calls, timing_posts(posts):
+        started = time.perf_counter()
+        stack.runner.fire_schedules("PullOrdersFunction")
+        while stack.runner.poll_once(pulls):
+            pass
+        run.seconds_pull = time.perf_counter() - started
+        started = time.perf_counter()
+        stack.runner.drain()
+        run.seconds_process = time.perf_counter() - started
+    run.aws_calls = calls
+    run.seconds_post = sum(posts)
+    run.handler_seconds_per_order = [
+        s / n for f, s, n in stack.runner.invocations if f == "ProcessOrderFunction" for _ in range(n)
+    ]
+    run.buyer_http_calls = buyer.server.requests
+    run.seller_http_calls = seller.server.requests
+    records = [
+        r for r in DynamoOrders(stack.output("OrdersTableName")).all() if r.connection_id == connection.connection_id
+    ]
+    run.synced = sum(1 for r in records if r.status.value == "SYNCED")
+    table = boto3.client("dynamodb")
+    sizes = [
+        _item_bytes(
+            table.get_item(TableName=stack.output("OrdersTableName"), Key={"order_key": {"S": r.order_key}})["Item"]
+        )
+        for r in records[:20]
+    ]
+    run.record_item_bytes = statistics.mean(sizes) if sizes else 0
+    catalog_items = (
+        boto3.resource("dynamodb")
+        .Table(stack.output("CatalogTableName"))
+        .get_item(Key={"seller_id": f"seller-{tag}", "sku": f"SKU-{tag}-0"})["Item"]
+    )
+    run.catalog_item_bytes = len(json.dumps(catalog_items, default=str))
+    boto3.client("dynamodb").delete_item(  # later runs' hourly fan-out must not pull this one again
+        TableName=stack.output("ConnectionsTableName"), Key={"connection_id": {"S": connection.connection_id}}
+    )
+    return run
+
+
+def _item_bytes(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (binary counted raw)."""
+    total = 0
+    for name, value in item.items():
+        total += len(name)
+        ((kind, inner),) = value.items()
+        total += len(inner) if kind == "B" else len(json.dumps(inner))
+    return total
+
+
+def floor_seconds_per_order(stack: LocalStack, run: Run, samples: int = 200) -> float:
+    """The least this backend can do per order: one BatchGetItem, one conditional PutItem, a tenth of
+    a SendMessageBatch, straight against the same moto server."""
+    dynamodb = boto3.client("dynamodb")
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="ordersync-bench-floor")["QueueUrl"]
+    table, catalog = stack.output("OrdersTableName"), stack.output("CatalogTableName")
+    keys = [{"seller_id": {"S": "floor"}, "sku": {"S": f"SKU-{i}"}} for i in range(min(run.lines, 100))]
+    body = "x" * int(run.record_item_bytes or 1000)
+    started = time.perf_counter()
+    for i in range(samples):
+        dynamodb.batch_get_item(RequestItems={catalog: {"Keys": keys}})
+        dynamodb.put_item(
+            TableName=table,
+            Item={"order_key": {"S": f"floor#{i}"}, "body": {"S": body}},
+            ConditionExpression="attribute_not_exists(order_key)",
+        )
+        if i % 10 == 9:
+            sqs.send_message_batch(
+                QueueUrl=queue, Entries=[{"Id": str(j), "MessageBody": body[:2000]} for j in range(10)]
+            )
+    return (time.perf_counter() - started) / samples
+
+
+def cold_import_seconds(statement: str, path: str | None = None, repeat: int = 3) -> float:
+    code = f"import sys,time; sys.path.insert(0, {path!r}) if {path!r} else None; t=time.perf_counter(); {statement}; print(time.perf_counter()-t)"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    best = math.inf
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+        best = min(best, float(out.strip().splitlines()[-1]))
+    return best
+
+
+def cost_per_million(run: Run, memory_mb: dict[str, int]) -> dict[str, float]:
+    n = max(run.synced, 1)
+    handler = statistics.mean(run.handler_seconds_per_order) if run.handler_seconds_per_order else 0.0
+    process_seconds = handler + STORE_CALL_SECONDS * run.seller_http_calls / n
+    pull_seconds = run.seconds_pull / n + STORE_CALL_SECONDS * run.buyer_http_calls / n
+    gb_seconds = (
+        process_seconds * memory_mb["ProcessOrderFunction"] / 1024
+        + pull_seconds * memory_mb["PullConnectionFunction"] / 1024
+    )
+    lambda_cost = gb_seconds * PRICES["lambda_gb_second_arm64"] + (0.1 + 1 / 50) * PRICES["lambda_request"]
+    calls = {k: v / n for k, v in run.aws_calls.items()}
+    record_wru = math.ceil(run.record_item_bytes / 1024) or 1
+    # one PutItem per order is the order record; the others (idempotency) and UpdateItems are small
+    wru = record_wru + (calls.get(("dynamodb", "PutItem"), 0) - 1) + calls.get(("dynamodb", "UpdateItem"), 0)
+    rru = calls.get(("dynamodb", "GetItem"), 0) * 1 + calls.get(("dynamodb", "BatchGetItem"), 0) * min(
+        run.lines, 100
+    ) * 0.5 * (math.ceil(run.catalog_item_bytes / 4096) or 1)
+    dynamodb_cost = wru * PRICES["dynamodb_write_request_unit"] + rru * PRICES["dynamodb_read_request_unit"]
+    sqs_requests = sum(v for (service, _), v in calls.items() if service == "sqs") + 0.1 * ESM_SQS_REQUESTS_PER_BATCH
+    sqs_cost = sqs_requests * PRICES["sqs_request_64kb"]
+    sns_cost = sum(v for (service, _), v in calls.items() if service == "sns") * PRICES["sns_publish"]
+    per_order = {"lambda": lambda_cost, "dynamodb": dynamodb_cost, "sqs": sqs_cost, "sns": sns_cost}
+    return {k: round(v * 1e6, 3) for k, v in per_order.items()} | {"total": round(sum(per_order.values()) * 1e6, 3)}
+
+
+def run_bench(
+    orders: int, lines: int, echo: Callable[[str], None] = print, json_path: str | None = None
+) -> dict[str, Any]:
+    install_call_counter()
+    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
+        world = World(stack)
+        try:
+            main = measure(stack, world, orders, lines, "main")
+            growth = {count: measure(stack, world, 20, count, f"l{count}") for count in (1, 10, 100)}
+            floor = floor_seconds_per_order(stack, main)
+            memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
+        finally:
+            world.stop()
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    boto3_import = cold_import_seconds("import boto3")
+    root = project_root()
+    imports = {
+        name: cold_import_seconds("import app", str(root / "functions" / name))
+        for name in ("pull_orders", "pull_connection", "process_order", "dispatch_alerts", "catalog_sync")
+    }
+    handler = sorted(main.handler_seconds_per_order) or [0.0]
+    per_order_handler = statistics.mean(handler)
+    cost = cost_per_million(main, memory)
+    min_calls = sum(MIN_CALLS.values())
+    report = {
+        "orders": main.orders,
+        "lines": main.lines,
+        "synced": main.synced,
+        "orders_per_s": round(main.orders / (main.seconds_pull + main.seconds_process), 1),
+        "orders_per_s_by_stage": {
+            "pull": round(main.orders / main.seconds_pull, 1),
+            "process": round(main.orders / max(main.seconds_process - main.seconds_post, 1e-9), 1),
+            "post": round(main.orders / max(main.seconds_post, 1e-9), 1),
+        },
+        "floor_ms_per_order": round(floor * 1000, 2),
+        "handler_ms_per_order": round(per_order_handler * 1000, 2),
+        "floor_ratio": round(per_order_handler / floor, 2),
+        "aws_calls_per_order": round(main.calls_per_order, 2),
+        "min_aws_calls_per_order": min_calls,
+        "aws_calls_ratio": round(main.calls_per_order / min_calls, 2),
+        "aws_calls_by_operation": {
+            f"{s}:{o}": round(c / max(main.synced, 1), 2) for (s, o), c in sorted(main.aws_calls.items())
+        },
+        "aws_calls_per_order_by_lines": {str(k): round(v.calls_per_order, 2) for k, v in growth.items()},
+        "handler_ms_p50": round(handler[len(handler) // 2] * 1000, 2),
+        "handler_ms_p95": round(handler[min(len(handler) - 1, int(len(handler) * 0.95))] * 1000, 2),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "cold_import_s": {"boto3": round(boto3_import, 3)} | {k: round(v, 3) for k, v in imports.items()},
+        "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),
+        "usd_per_million_orders": cost["total"],
+        "usd_per_million_by_service": cost,
+        "prices_assumed_usd": PRICES | {"store_call_seconds_modelled": STORE_CALL_SECONDS, "memory_mb": memory},
+    }
+    _print(report, echo)
+    if json_path:
+        with open(json_path, "w") as out:
+            json.dump(report, out, indent=2)
+    echo(json.dumps(report))
+    return report
+
+
+def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
+    echo(f"{report['orders']} orders x {report['lines']} lines, {report['synced']} synced")
+    echo(f"  end to end        {report['orders_per_s']} orders/s   by stage {report['orders_per_s_by_stage']}")
+    echo(
+        f"  handler per order {report['handler_ms_per_order']} ms (p50 {report['handler_ms_p50']}, p95 {report['handler_ms_p95']})"
+    )
+    echo(f"  floor per order   {report['floor_ms_per_order']} ms  -> ratio {report['floor_ratio']}")
+    echo(
+        f"  AWS calls/order   {report['aws_calls_per_order']} (minimum {report['min_aws_calls_per_order']}, ratio {report['aws_calls_ratio']})"
+    )
+    echo(f"    by operation    {report['aws_calls_by_operation']}")
+    echo(f"    by lines/order  {report['aws_calls_per_order_by_lines']}")
+    echo(f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']}")
+    echo(f"  peak RSS          {report['peak_rss_mb']} MB (this process: moto server and fake stores included)")
+    echo(f"  USD per million   {report['usd_per_million_by_service']}")
+    echo(f"  prices assumed    {report['prices_assumed_usd']}")
