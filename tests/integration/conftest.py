@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from ordersync.cli import LOCAL_STATE, main
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
@@ -19,3 +22,20 @@ def world(stack: LocalStack) -> Iterator[World]:
     marketplace = World(stack)
     yield marketplace
     marketplace.stop()
+
+
+@pytest.fixture
+def cli(
+    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str]]:
+    """Runs `ordersync ... --local` against this test's stack: (exit code, what it printed)."""
+    monkeypatch.chdir(tmp_path)
+    LOCAL_STATE.parent.mkdir()
+    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main([*argv, "--local"])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run

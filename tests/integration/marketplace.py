@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
+from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
-ADDRESS = {
-    "name": "Dana Whitfield",
-    "company": "Whitfield & Co",
-    "address1": "410 Terry Ave N",
-    "address2": "Suite 200",
-    "city": "Seattle",
-    "provinceCode": "WA",
-    "zip": "98109",
-    "countryCodeV2": "US",
-    "phone": "+1 206 555 0142",
-}
-WOO_ADDRESS = {
-    "first_name": "Rafael",
-    "last_name": "Souza",
-    "company": "",
-    "address_1": "Rua Augusta, 1500",
-    "address_2": "",
-    "city": "São Paulo",
-    "state": "SP",
-    "postcode": "01304-001",
-    "country": "BR",
-    "phone": "",
-}
+ADDRESS = US_ADDRESS  # the demo's; one set of test addresses
+__all__ = [
+    "ADDRESS",
+    "BC_ADDRESS",
+    "WOO_ADDRESS",
+    "pull_only",
+    "run_hour",
+    "shopify_to_woocommerce",
+    "woocommerce_to_shopify",
+]
 
 
 def shopify_to_woocommerce(world: World) -> tuple[FakeShopify, FakeWooCommerce]:

@@ -3,14 +3,10 @@ email subscriptions), not by inspecting our own intent."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import boto3
 import pytest
 
 from ordersync.aws.orders import DynamoOrders
-from ordersync.cli import LOCAL_STATE, main
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.provision import subscribe_with_sink
@@ -19,20 +15,6 @@ from ordersync.local.world import World, delivered_emails
 from ordersync.models import OrderStatus
 
 from .marketplace import ADDRESS, WOO_ADDRESS, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
-
-
-@pytest.fixture
-def cli(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.chdir(tmp_path)
-    LOCAL_STATE.parent.mkdir()
-    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
-
-    def run(*argv: str) -> tuple[int, str]:
-        code = main([*argv, "--local"])
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 @pytest.fixture

@@ -16,20 +16,7 @@ from ordersync.local.world import World
 from ordersync.models import OrderStatus
 from ordersync.records import OrderRecord
 
-from .marketplace import ADDRESS, run_hour
-
-BC_ADDRESS = {
-    "first_name": "Mina",
-    "last_name": "Okafor",
-    "company": "",
-    "street_1": "12 Harbour Rd",
-    "street_2": "",
-    "city": "Portland",
-    "state": "ME",
-    "zip": "04101",
-    "country_iso2": "US",
-    "phone": "",
-}
+from .marketplace import ADDRESS, BC_ADDRESS, run_hour
 
 
 def _bigcommerce_pair(world: World, auto_post: bool = True) -> tuple[FakeBigCommerce, FakeBigCommerce]:

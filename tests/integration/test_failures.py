@@ -4,14 +4,11 @@ DLQ, replay after a fix, and nothing posted twice."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
-import pytest
 
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.orders import DynamoOrders
-from ordersync.cli import LOCAL_STATE, main
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack
@@ -20,20 +17,6 @@ from ordersync.models import FailureReason, OrderStatus
 from ordersync.ops import Ops
 
 from .marketplace import ADDRESS, pull_only, run_hour, shopify_to_woocommerce
-
-
-@pytest.fixture
-def cli(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Runs `ordersync ... --local` against this test's stack, returning (exit code, stdout)."""
-    monkeypatch.chdir(tmp_path)
-    LOCAL_STATE.parent.mkdir()
-    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
-
-    def run(*argv: str) -> tuple[int, str]:
-        code = main([*argv, "--local"])
-        return code, capsys.readouterr().out
-
-    return run
 
 
 def _record(stack: LocalStack, key: str):

@@ -23,17 +23,11 @@ import boto3
 
 from ordersync.aws import idempotency
 from ordersync.aws.orders import DynamoOrders
+from ordersync.local.demo import US_ADDRESS
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack, project_root
 from ordersync.local.world import World
 
-SHIP = {
-    "name": "Dana Whitfield",
-    "address1": "410 Terry Ave N",
-    "city": "Seattle",
-    "zip": "98109",
-    "countryCodeV2": "US",
-}
 STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the fakes answer in microseconds)
 
 # AWS list prices, us-east-1, as assumed here (USD).
@@ -126,7 +120,9 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
     connection = world.connect(f"buyer-{tag}", f"seller-{tag}")
     for number in range(1, orders + 1):
         buyer.add_order(
-            order_node(number, f"#{number}", [(f"SKU-{tag}-{i}", "Thing", 1, "10.00") for i in range(lines)], SHIP)
+            order_node(
+                number, f"#{number}", [(f"SKU-{tag}-{i}", "Thing", 1, "10.00") for i in range(lines)], US_ADDRESS
+            )
         )
     run = Run(orders, lines)
     posts: list[float] = []

@@ -21,6 +21,7 @@ from botocore.awsrequest import AWSResponse
 
 from ordersync.aws.messaging import SqsDlqAdmin, message_fields
 from ordersync.aws.orders import DynamoOrders
+from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.server import RandomFaults
 from ordersync.local.fakes.shopify import order_node
@@ -37,29 +38,6 @@ TERMINAL = {
     OrderStatus.MANUAL_POSTING_PENDING,
     OrderStatus.POSTED_MANUALLY,
     OrderStatus.CANCELLED,
-}
-SHIP = {
-    "name": "Dana Whitfield",
-    "address1": "410 Terry Ave N",
-    "city": "Seattle",
-    "zip": "98109",
-    "countryCodeV2": "US",
-}
-WOO_SHIP = {
-    "first_name": "Rafael",
-    "last_name": "Souza",
-    "address_1": "Rua Augusta 1500",
-    "city": "São Paulo",
-    "postcode": "01304-001",
-    "country": "BR",
-}
-BC_SHIP = {
-    "first_name": "Mina",
-    "last_name": "Okafor",
-    "street_1": "12 Harbour Rd",
-    "city": "Portland",
-    "zip": "04101",
-    "country_iso2": "US",
 }
 
 
@@ -172,7 +150,7 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
                 number,
                 f"#{number}",
                 [(sku, "Stove", 1, price)],
-                None if kind == "no_address" else SHIP,
+                None if kind == "no_address" else US_ADDRESS,
                 cancelled=kind == "cancelled",
             )
             acme.add_order(node)
@@ -182,7 +160,7 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
             order = woocommerce_order(
                 number,
                 [(sku, "Jacket", 1, "180.00", 55, 0)],
-                None if kind == "no_address" else WOO_SHIP,
+                None if kind == "no_address" else WOO_ADDRESS,
                 status="cancelled" if kind == "cancelled" else "processing",
             )
             if kind == "invalid":
@@ -207,7 +185,7 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
             delta.add_order(
                 bigcommerce_order(number, status="Cancelled" if kind == "cancelled" else "Awaiting Fulfillment"),
                 products,
-                [] if kind == "no_address" else [BC_SHIP],
+                [] if kind == "no_address" else [BC_ADDRESS],
             )
             key = f"delta--ridge#{number}"
         seeded.append(Seeded(key, kind == "good", kind))
