@@ -190,7 +190,7 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.local.demo import build_world
     from ordersync.local.stack import LocalStack
 
-    with LocalStack.start() as stack:
+    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
         world = build_world(stack)
         stack.runner.run_hour()
         LOCAL_STATE.parent.mkdir(exist_ok=True)
