@@ -18,7 +18,7 @@ import boto3
 
 from ordersync.local.provision import Deployment, FunctionSpec, QueueSource
 from ordersync.local.template import ACCOUNT_ID
-from ordersync.observability import refresh_from_environment
+from ordersync.observability import metrics, refresh_from_environment
 
 
 @dataclass
@@ -81,7 +81,12 @@ class Runner:
 
     def invoke(self, logical_id: str, event: dict[str, Any], **kwargs: Any) -> Any:
         spec = self.deployment.functions[logical_id]
-        return self.handler(logical_id)(event, self.context(spec), **kwargs)
+        try:
+            return self.handler(logical_id)(event, self.context(spec), **kwargs)
+        finally:
+            # With metrics disabled locally Powertools keeps, rather than flushes, each invocation's
+            # metrics; a new Lambda invocation starts from none.
+            metrics.clear_metrics()
 
     def context(self, spec: FunctionSpec) -> LambdaContext:
         return LambdaContext(
