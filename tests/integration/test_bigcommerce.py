@@ -104,7 +104,8 @@ def test_a_permanently_failing_automated_post_falls_back_to_the_manual_flow(stac
 def test_a_bigcommerce_create_that_times_out_is_not_posted_twice(stack: LocalStack, world: World) -> None:
     buyer, seller = _bigcommerce_pair(world)
     _buyer_order(buyer, 703, ["RG-CORD"])
-    seller.server.faults.add(Fault(), Fault(after_write=True, stall_seconds=3))  # look-up passes; create stalls
+    # the first attempt creates without looking; the store saves the order, then stalls past the read timeout
+    seller.server.faults.add(Fault(after_write=True, stall_seconds=3))
     run_hour(stack)
     assert _record(stack, "delta--ridge#703").status is OrderStatus.SYNCED
     assert len(seller.created_orders()) == 1

@@ -27,10 +27,16 @@ def idempotent_post(table_name: str, config: IdempotencyConfig | None = None) ->
     config = config or IdempotencyConfig(event_key_jmespath="source_key", expires_after_seconds=_SEVEN_DAYS)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def post(request: dict[str, Any], store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch]) -> str:
-        return post_to_store(store, order, lines, request["source_key"])
+    def post(
+        request: dict[str, Any], store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], look_first: bool
+    ) -> str:
+        return post_to_store(store, order, lines, request["source_key"], look_first)
 
-    def post_once(store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
-        return str(post(request={"source_key": source_key}, store=store, order=order, lines=lines))
+    def post_once(
+        store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str, look_first: bool
+    ) -> str:
+        # Concurrent duplicates of a first attempt are held off by the in-progress idempotency record.
+        request = {"source_key": source_key}
+        return str(post(request=request, store=store, order=order, lines=lines, look_first=look_first))
 
     return post_once, config

@@ -42,13 +42,17 @@ from ordersync.ports import (
 from ordersync.records import OrderRecord
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
-PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str], str]
+PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str, bool], str]
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 
 
-def post_to_store(store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
-    """Look before creating: a create that timed out after the store saved the order is found, not repeated."""
-    return store.find_posted_order(source_key) or store.create_order(order, lines, source_key)
+def post_to_store(
+    store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str, look_first: bool = True
+) -> str:
+    """Look before creating whenever an earlier attempt may have reached the store: a create that
+    timed out after the store saved the order is then found, not repeated. On an order's very first
+    attempt nothing can be there yet, and the look (a store call) is skipped."""
+    return (look_first and store.find_posted_order(source_key)) or store.create_order(order, lines, source_key)
 
 
 @dataclass
@@ -99,14 +103,16 @@ def process_message(body: str, message_id: str, receive_count: int, deps: Proces
         logger.info("order already settled", extra={"order_key": record.order_key, "status": record.status})
         return record
     try:
-        return _process(envelope, record, deps)
+        return _process(envelope, record, deps, first_attempt=record.version == 0 and receive_count == 1)
     except Exception as error:
         if receive_count >= deps.max_receive_count:
             _record_exhausted(record, envelope, error, deps)
         raise
 
 
-def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependencies) -> OrderRecord:
+def _process(
+    envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependencies, first_attempt: bool
+) -> OrderRecord:
     try:
         order = normalize(envelope.buyer_platform, envelope.payload)
     except InvalidOrder as error:
@@ -127,7 +133,9 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependen
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     try:
-        seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope))
+        seller_order_id = deps.post_once(
+            store(), order, decision.postable_lines, source_key(envelope), not first_attempt
+        )
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
