@@ -56,6 +56,7 @@ class Runner:
         self.region = region
         self.chaos: DeliveryChaos | None = None
         self.invocations: list[tuple[str, float, int]] = []  # (function, seconds, records) per invocation
+        self.async_failures: list[str] = []
         self._modules: dict[str, ModuleType] = {}
         # Lambda's event source mapping, not the functions: its own session, so what counts the
         # functions' AWS calls (botocore hooks on the default session) never counts these.
@@ -116,8 +117,18 @@ class Runner:
                 "resources": [f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{schedule.rule_name}"],
                 "detail": {},
             }
-            results.append(self.invoke(schedule.function, event))
+            results.append(self.invoke_async(schedule.function, event))
         return results
+
+    def invoke_async(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """As Lambda does for EventBridge: an invocation that raises is tried twice more, then dropped
+        (the next scheduled run starts afresh)."""
+        for attempt in range(3):
+            try:
+                return self.invoke(logical_id, event)
+            except Exception as error:  # what Lambda would log and retry
+                self.async_failures.append(f"{logical_id} attempt {attempt + 1}: {type(error).__name__}: {error}")
+        return None
 
     def run_hour(self) -> None:
         """One scheduled hour: the pull at :20, OrdersQueue drained, then the alerts sent."""
