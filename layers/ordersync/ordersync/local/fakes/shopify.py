@@ -156,35 +156,12 @@ class FakeShopify:
         matching = [o for o in self.orders.values() if _matches(o, query or "")]
         key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}.get(sortKey or "ID")
         matching.sort(key=lambda o: (o[key], int(o["legacyResourceId"])) if key else int(o["legacyResourceId"]))
-        start = _index(after)
-        page = matching[start : start + size]
-        return {
-            "edges": [{"cursor": _cursor(start + i), "node": node} for i, node in enumerate(page)],
-            "nodes": page,
-            "pageInfo": {
-                "hasNextPage": start + size < len(matching),
-                "hasPreviousPage": start > 0,
-                "startCursor": _cursor(start) if page else None,
-                "endCursor": _cursor(start + len(page) - 1) if page else None,
-            },
-        }
+        return _connection(matching, after, size)
 
     def _product_variants(
         self, _info: Any, first: int | None = None, after: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        size = min(first or 50, _MAX_PAGE)
-        variants = sorted(self.variants.values(), key=lambda v: v["id"])
-        start = _index(after)
-        page = variants[start : start + size]
-        return {
-            "nodes": page,
-            "pageInfo": {
-                "hasNextPage": start + size < len(variants),
-                "hasPreviousPage": start > 0,
-                "startCursor": _cursor(start) if page else None,
-                "endCursor": _cursor(start + len(page) - 1) if page else None,
-            },
-        }
+        return _connection(sorted(self.variants.values(), key=lambda v: v["id"]), after, min(first or 50, _MAX_PAGE))
 
     def _nodes(self, _info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
         return [self.variants.get(i) or self.orders.get(i) for i in ids]
@@ -269,6 +246,22 @@ class FakeShopify:
             ]
         body["extensions"] = {"cost": cost}
         return Response(json.dumps(body, default=str), 200, content_type="application/json")
+
+
+def _connection(items: list[dict[str, Any]], after: str | None, size: int) -> dict[str, Any]:
+    """A GraphQL connection page: edges, nodes and pageInfo with opaque cursors."""
+    start = _index(after)
+    page = items[start : start + size]
+    return {
+        "edges": [{"cursor": _cursor(start + i), "node": node} for i, node in enumerate(page)],
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": start + size < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": _cursor(start) if page else None,
+            "endCursor": _cursor(start + len(page) - 1) if page else None,
+        },
+    }
 
 
 def _matches(order: dict[str, Any], query: str) -> bool:
