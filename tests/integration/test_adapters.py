@@ -93,7 +93,7 @@ def test_a_long_pull_continues_in_a_follow_up_invocation(stack: LocalStack, worl
     cursor = DynamoConnections(stack.output("ConnectionsTableName")).get("acme--northwind").cursor
     assert cursor is not None  # checkpointed after the first page
     (follow_up,) = sqs.receive_message(QueueUrl=pull_queue, VisibilityTimeout=0)["Messages"]
-    assert json.loads(follow_up["Body"]) == {"connection_id": "acme--northwind"}
+    assert json.loads(follow_up["Body"]) == {"connection_id": "acme--northwind", "continuation": True}
     stack.runner.drain()
     records = [r for r in DynamoOrders(stack.output("OrdersTableName")).all() if r.connection_id == "acme--northwind"]
     assert len(records) == 120 and {r.status for r in records} == {OrderStatus.SYNCED}
@@ -109,7 +109,7 @@ def test_one_broken_buyer_store_does_not_delay_the_others(stack: LocalStack, wor
     assert len(peak.created_orders()) == 1
     pull_dlq = boto3.client("sqs").get_queue_url(QueueName="ordersync-local-PullDLQ")["QueueUrl"]
     (dead,) = boto3.client("sqs").receive_message(QueueUrl=pull_dlq)["Messages"]
-    assert json.loads(dead["Body"]) == {"connection_id": "acme--northwind"}
+    assert json.loads(dead["Body"]) == {"connection_id": "acme--northwind", "continuation": False}
 
 
 def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(stack: LocalStack, world: World) -> None:
@@ -129,3 +129,22 @@ def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(st
     assert "refused the credentials" in record.detail
     assert [t.status for t in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.FAILED]  # no retries
     assert [e for e in world.delivered_emails() if e["seller_id"] == "northwind"] == []
+
+
+def test_a_chain_of_one_page_pulls_moves_forward_and_ends(
+    stack: LocalStack, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every invocation short of time: each takes one page and hands over. The chain must resume
+    where the last page ended, not re-read the overlap, and end."""
+    from ordersync.services import pull
+
+    buyer, seller = shopify_to_woocommerce(world)
+    for number in range(3001, 3121):  # 120 orders, all updated within the overlap window
+        buyer.add_order(order_node(number, f"#{number}", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    monkeypatch.setattr(pull, "TIME_RESERVE_MS", 10**9)
+    stack.runner.invocations.clear()
+    stack.runner.fire_schedules("PullOrdersFunction")
+    stack.runner.drain(max_batches=500)
+    pulls = [i for i in stack.runner.invocations if i[0] == "PullConnectionFunction"]
+    assert 3 <= len(pulls) <= 5  # 3 pages of 50, and the hand-over after the last
+    assert len(seller.created_orders()) == 120

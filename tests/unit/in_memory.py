@@ -60,7 +60,7 @@ class InMemoryConnections:
     connections: dict[str, Connection] = field(default_factory=dict)
     cursors: dict[str, datetime] = field(default_factory=dict)
 
-    def get(self, connection_id: str) -> Connection:
+    def get(self, connection_id: str, fresh: bool = False) -> Connection:
         return self.connections[connection_id]
 
     def all(self) -> list[Connection]:

@@ -14,6 +14,8 @@ def test_personal_data_and_tokens_never_reach_the_log_line() -> None:
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logger.registered_formatter)
     logger._logger.addHandler(handler)
+    level = logger.log_level
+    logger.setLevel("INFO")
     try:
         logger.warning(
             "store said: customer dana@example.com, +1 206 555 0142, token shpat_0a1b2c3d",
@@ -26,6 +28,7 @@ def test_personal_data_and_tokens_never_reach_the_log_line() -> None:
         )
     finally:
         logger._logger.removeHandler(handler)
+        logger.setLevel(level)
     line = json.loads(captured.getvalue().splitlines()[-1])
     assert line["message"] == f"store said: customer {REDACTED}, {REDACTED}, token {REDACTED}"
     assert line["shipping_address"] == REDACTED and line["headers"] == {"X-Shopify-Access-Token": REDACTED}

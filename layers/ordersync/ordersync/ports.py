@@ -27,7 +27,10 @@ class OrderRepository(Protocol):
 
 
 class ConnectionRepository(Protocol):
-    def get(self, connection_id: str) -> Connection: ...
+    def get(self, connection_id: str, fresh: bool = False) -> Connection:
+        """fresh: bypass any cache (a pull needs the current cursor)."""
+        ...
+
     def all(self) -> list[Connection]: ...
     def save_cursor(self, connection_id: str, cursor: datetime) -> None: ...
 
@@ -37,7 +40,7 @@ class OrderQueue(Protocol):
 
 
 class PullQueue(Protocol):
-    def request_pulls(self, connection_ids: Sequence[str]) -> None: ...
+    def request_pulls(self, connection_ids: Sequence[str], continuation: bool = False) -> None: ...
 
 
 class DeadLetters(Protocol):

@@ -21,10 +21,10 @@ class DynamoConnections:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
         self._cache: dict[str, tuple[float, Connection]] = {}
 
-    def get(self, connection_id: str) -> Connection:
+    def get(self, connection_id: str, fresh: bool = False) -> Connection:
         """Cached for a minute: every order of a batch names the same few connections."""
         cached = self._cache.get(connection_id)
-        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+        if cached and not fresh and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
         with aws_errors("connection read"):
             item = self._table.get_item(Key={"connection_id": connection_id}).get("Item")

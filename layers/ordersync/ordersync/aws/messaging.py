@@ -50,10 +50,13 @@ class SqsPullQueue:
         self._url = queue_url
         self._sqs = client or boto3.client("sqs")
 
-    def request_pulls(self, connection_ids: Sequence[str]) -> None:
+    def request_pulls(self, connection_ids: Sequence[str], continuation: bool = False) -> None:
         for start in range(0, len(connection_ids), _SQS_BATCH):
             chunk = connection_ids[start : start + _SQS_BATCH]
-            entries = [{"Id": str(i), "MessageBody": json.dumps({"connection_id": c})} for i, c in enumerate(chunk)]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"connection_id": c, "continuation": continuation})}
+                for i, c in enumerate(chunk)
+            ]
             with aws_errors("pull request"):
                 response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             if response.get("Failed"):

@@ -82,7 +82,7 @@ def run_chaos(
                 stack.runner.chaos = DeliveryChaos(
                     random.Random(rng.random()), duplicate_rate=fault_rate / 2, crash_rate=fault_rate / 2
                 )
-                with dynamodb_throttling(random.Random(rng.random()), fault_rate / 4) as throttles:
+                with dynamodb_throttling(random.Random(rng.random()), fault_rate / 4) as throttles, one_page_per_pull():
                     rounds = _run_until_settled(stack, seeded, max_rounds, echo)
                 for store in world.stores.values():
                     assert store.fake is not None
@@ -102,6 +102,20 @@ def run_chaos(
             os.environ.pop("ORDERSYNC_HTTP_READ_TIMEOUT", None)
         else:
             os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = previous
+
+
+@contextmanager
+def one_page_per_pull() -> Iterator[None]:
+    """Each pull invocation takes one page and queues its continuation, so OrdersQueue stays short
+    (moto's SQS slows down as a queue grows; on AWS many consumers keep it short)."""
+    from ordersync.services import pull
+
+    reserve = pull.TIME_RESERVE_MS
+    pull.TIME_RESERVE_MS = 10**9
+    try:
+        yield
+    finally:
+        pull.TIME_RESERVE_MS = reserve
 
 
 @contextmanager

@@ -143,8 +143,8 @@ class Runner:
         progressed = True
         while progressed and batches < max_batches:
             progressed = False
-            for source in self.deployment.queue_sources:
-                while batches < max_batches and self.poll_once(source):
+            for source in self.deployment.queue_sources:  # round robin, as concurrent pollers would
+                if batches < max_batches and self.poll_once(source):
                     batches += 1
                     progressed = True
         return batches

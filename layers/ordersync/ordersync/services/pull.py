@@ -60,11 +60,18 @@ def fan_out(deps: FanOutDependencies) -> int:
     return len(connection_ids)
 
 
-def pull_connection(connection: Connection, deps: PullDependencies, time_left_ms: Callable[[], int]) -> PullResult:
+def pull_connection(
+    connection: Connection, deps: PullDependencies, time_left_ms: Callable[[], int], continuation: bool = False
+) -> PullResult:
     """Page by page; the cursor is checkpointed after each page is enqueued. When the invocation
-    runs short of time, a follow-up pull of the same connection is queued and this one stops."""
+    runs short of time, a follow-up pull of the same connection is queued and this one stops; the
+    follow-up resumes at the checkpoint itself (the overlap is for a new run, and would make a
+    follow-up re-read the pages just taken)."""
     now = deps.clock()
-    since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
+    if continuation and connection.cursor:
+        since = connection.cursor
+    else:
+        since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
     store = deps.stores.buyer(connection.buyer)
     result = PullResult(connection.connection_id)
     for page in store.orders_updated_since(since):
@@ -76,8 +83,9 @@ def pull_connection(connection: Connection, deps: PullDependencies, time_left_ms
         if newest:
             deps.connections.save_cursor(connection.connection_id, min(newest, now))
         if time_left_ms() < TIME_RESERVE_MS:
-            deps.pull_queue.request_pulls([connection.connection_id])
-            result.continued = True
+            if newest and newest > since:  # a page that moved the cursor: there may be more after it
+                deps.pull_queue.request_pulls([connection.connection_id], continuation=True)
+                result.continued = True
             break
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(

@@ -19,7 +19,8 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
     it with backoff and, after MaxReceiveCount, keeps it in PullDLQ. Other connections go on."""
 
     def handle(record: SQSRecord) -> None:
-        connection = deps.connections.get(json.loads(record.body)["connection_id"])
-        pull_connection(connection, deps, context.get_remaining_time_in_millis)
+        request = json.loads(record.body)
+        connection = deps.connections.get(request["connection_id"], fresh=True)  # the cursor as checkpointed
+        pull_connection(connection, deps, context.get_remaining_time_in_millis, bool(request.get("continuation")))
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
