@@ -40,7 +40,9 @@ class OrderQueue(Protocol):
 
 
 class PullQueue(Protocol):
-    def request_pulls(self, connection_ids: Sequence[str], continuation: bool = False) -> None: ...
+    def request_pulls(self, connection_ids: Sequence[str], resume: dict[str, str] | None = None) -> None:
+        """resume: {"since", "page"} to continue one connection's query where an invocation stopped."""
+        ...
 
 
 class DeadLetters(Protocol):
@@ -74,8 +76,11 @@ class SellerStore(Protocol):
 
 
 class BuyerStore(Protocol):
-    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
-        """Pages of raw order payloads updated at or after `since`, oldest first."""
+    def orders_updated_since(
+        self, since: datetime, resume: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Pages of raw order payloads updated since `since`, oldest first, each with the token that
+        resumes the same query at the next page (None after the last); `resume` starts there."""
         ...
 
 

@@ -25,14 +25,16 @@ class BigCommerceStore:
         self._http = session(headers={"X-Auth-Token": access_token, "Content-Type": "application/json"})
 
     # --- buyer side --------------------------------------------------------------------------
-    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
-        page = 1
+    def orders_updated_since(
+        self, since: datetime, resume: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        page = int(resume or 1)
         while True:
             params = {"min_date_modified": iso(since), "sort": "date_modified:asc", "page": page, "limit": PAGE_SIZE}
             orders = self._list(f"{self._v2}/orders", params)
-            if not orders:
+            if not orders:  # V2 has no paging metadata: an empty page (204) is the end
                 return
-            yield [self._with_sub_resources(order) for order in orders]
+            yield [self._with_sub_resources(order) for order in orders], str(page + 1)
             page += 1
 
     def _with_sub_resources(self, order: dict[str, Any]) -> dict[str, Any]:

@@ -79,16 +79,18 @@ class ShopifyStore:
         self._http = session(headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"})
 
     # --- buyer side --------------------------------------------------------------------------
-    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
-        after: str | None = None
+    def orders_updated_since(
+        self, since: datetime, resume: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        after = resume
         search = f"updated_at:>='{iso(since)}'"
         while True:
             data = self._graphql(ORDERS_QUERY, {"first": PAGE_SIZE, "after": after, "query": search})
             page = data["orders"]
-            yield list(page["nodes"])
-            if not page["pageInfo"]["hasNextPage"]:
+            after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+            yield list(page["nodes"]), after
+            if after is None:
                 return
-            after = page["pageInfo"]["endCursor"]
 
     # --- seller side -------------------------------------------------------------------------
     def find_posted_order(self, source_key: str) -> str | None:

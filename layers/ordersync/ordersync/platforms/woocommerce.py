@@ -23,8 +23,10 @@ class WooCommerceStore:
         self._http = session(auth=(consumer_key, consumer_secret))
 
     # --- buyer side --------------------------------------------------------------------------
-    def orders_updated_since(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
-        page = 1
+    def orders_updated_since(
+        self, since: datetime, resume: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        page = int(resume or 1)
         while True:
             params = {
                 "modified_after": iso(since),
@@ -35,8 +37,9 @@ class WooCommerceStore:
                 "page": page,
             }
             response = call(self._http, "GET", f"{self._api}/orders", params=params)
-            yield list(json_body(response))
-            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+            last = page >= int(response.headers.get("X-WP-TotalPages", "1") or 1)
+            yield list(json_body(response)), None if last else str(page + 1)
+            if last:
                 return
             page += 1
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.models import Cause, Connection, OrderEnvelope, utc_now
+from ordersync.models import Cause, Connection, OrderEnvelope, iso, utc_now
 from ordersync.normalize import OVERSIZED_KEY, order_ref
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, PullQueue, StoreFactory
@@ -61,20 +61,22 @@ def fan_out(deps: FanOutDependencies) -> int:
 
 
 def pull_connection(
-    connection: Connection, deps: PullDependencies, time_left_ms: Callable[[], int], continuation: bool = False
+    connection: Connection,
+    deps: PullDependencies,
+    time_left_ms: Callable[[], int],
+    resume: dict[str, str] | None = None,
 ) -> PullResult:
     """Page by page; the cursor is checkpointed after each page is enqueued. When the invocation
-    runs short of time, a follow-up pull of the same connection is queued and this one stops; the
-    follow-up resumes at the checkpoint itself (the overlap is for a new run, and would make a
-    follow-up re-read the pages just taken)."""
+    runs short of time, a follow-up pull is queued that resumes the same query at the next page
+    (`resume`), and this one stops."""
     now = deps.clock()
-    if continuation and connection.cursor:
-        since = connection.cursor
+    if resume:
+        since = datetime.fromisoformat(resume["since"])
     else:
         since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
     store = deps.stores.buyer(connection.buyer)
     result = PullResult(connection.connection_id)
-    for page in store.orders_updated_since(since):
+    for page, next_page in store.orders_updated_since(since, resume["page"] if resume else None):
         envelopes = [envelope_for(connection, payload, now) for payload in page]
         deps.queue.enqueue([envelope for envelope, _ in envelopes])
         result.orders += len(envelopes)
@@ -82,10 +84,9 @@ def pull_connection(
         newest = max((updated for _, updated in envelopes if updated), default=None)
         if newest:
             deps.connections.save_cursor(connection.connection_id, min(newest, now))
-        if time_left_ms() < TIME_RESERVE_MS:
-            if newest and newest > since:  # a page that moved the cursor: there may be more after it
-                deps.pull_queue.request_pulls([connection.connection_id], continuation=True)
-                result.continued = True
+        if next_page and time_left_ms() < TIME_RESERVE_MS:
+            deps.pull_queue.request_pulls([connection.connection_id], resume={"since": iso(since), "page": next_page})
+            result.continued = True
             break
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(

@@ -21,6 +21,6 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
     def handle(record: SQSRecord) -> None:
         request = json.loads(record.body)
         connection = deps.connections.get(request["connection_id"], fresh=True)  # the cursor as checkpointed
-        pull_connection(connection, deps, context.get_remaining_time_in_millis, bool(request.get("continuation")))
+        pull_connection(connection, deps, context.get_remaining_time_in_millis, request.get("resume"))
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
