@@ -12,7 +12,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from ordersync.aws.errors import aws_errors, error_code
+from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 
 _BATCH_GET_LIMIT = 100
@@ -130,18 +130,12 @@ class DynamoCatalog:
         return found
 
     def _query(self, seller_id: str, projection: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("seller_id").eq(seller_id),
-            "ProjectionExpression": projection,
-        }
-        with aws_errors("catalog query"):
-            while True:
-                response = self._table.query(**kwargs)
-                items.extend(response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    return items
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return all_items(
+            self._table.query,
+            "catalog query",
+            KeyConditionExpression=Key("seller_id").eq(seller_id),
+            ProjectionExpression=projection,
+        )
 
 
 def _variant(seller_id: str, sku: str, entry: dict[str, Any]) -> CatalogVariant:

@@ -10,7 +10,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from ordersync.aws.errors import aws_errors, error_code
+from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.models import Connection, iso
 
 _CACHE_SECONDS = 60.0
@@ -35,15 +35,7 @@ class DynamoConnections:
         return connection
 
     def all(self) -> list[Connection]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        with aws_errors("connection scan"):
-            while True:
-                response = self._table.scan(**kwargs)
-                items.extend(response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    break
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = all_items(self._table.scan, "connection scan")
         return sorted((Connection.model_validate(item) for item in items), key=lambda c: c.connection_id)
 
     def put(self, connection: Connection) -> None:

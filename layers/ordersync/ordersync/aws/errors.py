@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
@@ -37,3 +38,15 @@ def aws_errors(what: str) -> Iterator[None]:
         raise
     except (ConnectionError, ReadTimeoutError) as error:
         raise ResourceThrottled(f"{what}: {type(error).__name__}") from error
+
+
+def all_items(operation: Callable[..., dict[str, Any]], what: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a Query or Scan, page after page (LastEvaluatedKey)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        with aws_errors(what):
+            response = operation(**kwargs)
+        items.extend(response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -10,7 +10,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from ordersync.aws.errors import aws_errors, error_code
+from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.errors import ConcurrentUpdate
 from ordersync.models import OrderStatus
 from ordersync.records import OrderRecord
@@ -42,29 +42,14 @@ class DynamoOrders:
             raise
 
     def by_seller_status(self, seller_id: str, status: OrderStatus) -> list[OrderRecord]:
-        records: list[OrderRecord] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "by_seller_status",
-            "KeyConditionExpression": Key("seller_id").eq(seller_id) & Key("status").eq(status.value),
-        }
-        with aws_errors("order query"):
-            while True:
-                response = self._table.query(**kwargs)
-                records.extend(_record(item) for item in response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    return records
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        condition = Key("seller_id").eq(seller_id) & Key("status").eq(status.value)
+        items = all_items(
+            self._table.query, "order query", IndexName="by_seller_status", KeyConditionExpression=condition
+        )
+        return [_record(item) for item in items]
 
     def all(self) -> list[OrderRecord]:
-        records: list[OrderRecord] = []
-        kwargs: dict[str, Any] = {}
-        with aws_errors("order scan"):
-            while True:
-                response = self._table.scan(**kwargs)
-                records.extend(_record(item) for item in response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    return records
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [_record(item) for item in all_items(self._table.scan, "order scan")]
 
 
 def _record(item: dict[str, Any]) -> OrderRecord:

@@ -16,7 +16,7 @@ from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
-from ordersync.local.provision import MAIL_SINK_PREFIX, EmailSubscription, subscribe_with_sink
+from ordersync.local.provision import MAIL_SINK_PREFIX, subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.models import Connection, Platform, StoreRef
 
@@ -49,8 +49,6 @@ class World:
     stack: LocalStack
     stores: dict[str, Store] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
-    subscriptions: list[EmailSubscription] = field(default_factory=list)
-    seller_emails: dict[str, str] = field(default_factory=dict)
 
     @property
     def catalog(self) -> DynamoCatalog:
@@ -99,7 +97,7 @@ class World:
 
     def subscribe_seller(self, seller_id: str, email: str) -> None:
         """The seller's alert email: SellerAlertsTopic, filtered to their seller_id."""
-        subscription = subscribe_with_sink(
+        subscribe_with_sink(
             boto3.client("sns"),
             boto3.client("sqs"),
             self.stack.output("SellerAlertsTopicArn"),
@@ -107,9 +105,6 @@ class World:
             email,
             {"seller_id": [seller_id]},
         )
-        assert subscription is not None
-        self.subscriptions.append(subscription)
-        self.seller_emails[seller_id] = email
 
     def add_catalog(self, seller_id: str, entries: list[tuple[str, str, str, str, str]]) -> None:
         """entries: (product id, variant id, SKU, product title, variant title), all active, seen now."""

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from ordersync.errors import InvalidOrder
 from ordersync.models import CanonicalOrder, Platform
 from ordersync.normalize import bigcommerce, shopify, woocommerce
+from ordersync.normalize.common import timestamp
+from ordersync.normalize.shopify import legacy_id
 
 OVERSIZED_KEY = "ordersync_oversized"  # set by the pull in place of a payload too large to carry
 
@@ -84,9 +86,6 @@ _ID_NUMBER_UPDATED = {
 def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | None]:
     """The buyer platform's order id, number and last update, read leniently: a payload too broken
     to give them still travels (under a content hash) so that it is recorded as INVALID_ORDER."""
-    from ordersync.normalize.common import timestamp
-    from ordersync.normalize.shopify import legacy_id
-
     id_keys, number_keys, updated_keys = _ID_NUMBER_UPDATED[platform]
     fields = payload if isinstance(payload, dict) else {}
     raw_id = next((fields[k] for k in id_keys if fields.get(k) not in (None, "")), None)
