@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "platform-orders"
+FIXTURES = ROOT / "tests" / "fixtures" / "platform-orders"
 
 # Never let a test reach a real account, whatever the developer's shell holds.
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
@@ -22,5 +22,5 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 @pytest.fixture(scope="session")
 def platform_fixtures() -> Path:
     if not FIXTURES.is_dir():
-        pytest.fail(f"platform payload fixtures not found at {FIXTURES} (shared/ beside the checkout)")
+        pytest.fail(f"platform payload fixtures not found at {FIXTURES} (tests/fixtures/platform-orders)")
     return FIXTURES

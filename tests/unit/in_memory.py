@@ -99,7 +99,7 @@ class FakeSellerStore:
     timeout_after_create: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
-    def find_posted_order(self, source_key: str) -> str | None:
+    def find_posted_order(self, source_key: str, since: datetime) -> str | None:
         return self.created.get(source_key)
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:

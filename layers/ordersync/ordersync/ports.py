@@ -60,8 +60,9 @@ class ManualPosting(Protocol):
 
 
 class SellerStore(Protocol):
-    def find_posted_order(self, source_key: str) -> str | None:
-        """The id of an order already created in this store for the buyer order, if any."""
+    def find_posted_order(self, source_key: str, since: datetime) -> str | None:
+        """The id of an order created in this store for the buyer order since `since`, if any,
+        found by a key the platform stores exactly (never by free-text search)."""
         ...
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...

@@ -4,6 +4,7 @@ order key, on top of the store-level look-before-create."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -28,15 +29,23 @@ def idempotent_post(table_name: str, config: IdempotencyConfig | None = None) ->
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def post(
-        request: dict[str, Any], store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], look_first: bool
+        request: dict[str, Any],
+        store: SellerStore,
+        order: CanonicalOrder,
+        lines: Sequence[LineMatch],
+        look_since: datetime | None,
     ) -> str:
-        return post_to_store(store, order, lines, request["source_key"], look_first)
+        return post_to_store(store, order, lines, request["source_key"], look_since)
 
     def post_once(
-        store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str, look_first: bool
+        store: SellerStore,
+        order: CanonicalOrder,
+        lines: Sequence[LineMatch],
+        source_key: str,
+        look_since: datetime | None,
     ) -> str:
         # Concurrent duplicates of a first attempt are held off by the in-progress idempotency record.
         request = {"source_key": source_key}
-        return str(post(request=request, store=store, order=order, lines=lines, look_first=look_first))
+        return str(post(request=request, store=store, order=order, lines=lines, look_since=look_since))
 
     return post_once, config

@@ -7,6 +7,10 @@ from typing import Any
 
 from ordersync.normalize.common import address, mapping, money, quantity, text, timestamp
 
+# Incomplete (an abandoned payment page), Refunded, Cancelled, Declined: nothing to ship.
+NOT_TO_SHIP_STATUS_IDS = frozenset({0, 4, 5, 6})
+NOT_SHIPPED_TYPES = frozenset({"digital", "giftcertificate"})
+
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
     products = order.get("products")
@@ -23,11 +27,12 @@ def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
         "order_number": str(order["id"]),
         "created_at": timestamp(order["date_created"]),
         "updated_at": timestamp(order.get("date_modified") or order["date_created"]),
-        "currency": order.get("currency_code") or order["default_currency_code"],
+        # default_currency_code is what the shopper paid in; currency_code is only the display currency.
+        "currency": order.get("default_currency_code") or order["currency_code"],
         "email": text((order.get("billing_address") or {}).get("email")),
         "test": False,
         "source": text(order.get("order_source")),
-        "cancelled": text(order.get("status")) == "Cancelled" or order.get("status_id") == 5,
+        "cancelled": text(order.get("status")) == "Cancelled" or _status_id(order) in NOT_TO_SHIP_STATUS_IDS,
         "shipping_address": _address(mapping(addresses[0], "shipping_addresses[]")) if addresses else None,
         "lines": [_line(mapping(product, "products[]")) for product in products],
     }
@@ -41,8 +46,15 @@ def _line(product: dict[str, Any]) -> dict[str, Any]:
         "title": text(product.get("name")) or "",
         "quantity": max(units, 0),
         "unit_price": money(product.get("price_inc_tax", product.get("base_price"))),
-        "requires_shipping": text(product.get("type")) != "digital",
+        "requires_shipping": text(product.get("type")) not in NOT_SHIPPED_TYPES,
     }
+
+
+def _status_id(order: dict[str, Any]) -> int | None:
+    value = order.get("status_id")
+    if value is None:
+        return None
+    return quantity(value)
 
 
 def _address(ship: dict[str, Any]) -> dict[str, Any]:

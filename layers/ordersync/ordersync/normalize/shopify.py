@@ -50,7 +50,7 @@ def _rest_line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]
         "title": text(line.get("name")) or text(line.get("title")) or "",
         "quantity": units,
         "unit_price": money(line["price"]),
-        "requires_shipping": bool(line.get("requires_shipping", True)),
+        "requires_shipping": bool(line.get("requires_shipping", True)) and not line.get("gift_card"),
     }
 
 
@@ -114,7 +114,7 @@ def _graphql_line(node: dict[str, Any]) -> dict[str, Any]:
         "title": text(node.get("name")) or text(node.get("title")) or "",
         "quantity": quantity(units),
         "unit_price": money(node["originalUnitPriceSet"]["shopMoney"]["amount"]),
-        "requires_shipping": bool(node.get("requiresShipping", True)),
+        "requires_shipping": bool(node.get("requiresShipping", True)) and not node.get("isGiftCard"),
     }
 
 

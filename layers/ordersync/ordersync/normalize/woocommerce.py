@@ -1,13 +1,16 @@
-"""WooCommerce REST v3 orders."""
+"""WooCommerce REST v3 orders (tests/contracts/woocommerce/FACTS.md)."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
 
 # created_via values that mean the order was not placed through the online checkout
 _CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
+REFUNDS_KEY = "ordersync_refunds"  # what GET /orders/{id}/refunds returned, embedded by the pull
+_UNIT = Decimal("0.000001")
 
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
@@ -38,18 +41,35 @@ def _line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]:
         "sku": text(line.get("sku")),
         "title": text(line.get("name")) or "",
         "quantity": max(quantity(line["quantity"]) - refunded.get(line_id, 0), 0),
-        "unit_price": money(line["price"]),
+        "unit_price": _unit_price(line),
         "requires_shipping": True,  # line items carry no shipping flag; virtual products are rare here
     }
 
 
+def _unit_price(line: dict[str, Any]) -> Decimal:
+    """`price` is the float total / quantity (33.333333333333336 for 100.00 over 3): the unit price is
+    taken from the decimal `total` string instead, to 6 places."""
+    units = quantity(line["quantity"])
+    if units > 0 and line.get("total") is not None:
+        return (money(line["total"]) / units).quantize(_UNIT, rounding=ROUND_HALF_EVEN)
+    price = line["price"]
+    return money(price).quantize(_UNIT, rounding=ROUND_HALF_EVEN) if price is not None else money(price)
+
+
 def _refunded_units(order: dict[str, Any]) -> dict[str, int]:
-    # Refunded line quantities are negative in an order's refund line items.
+    """Units refunded per order line, from the refunds endpoint: each refund line has a negative
+    quantity and names the order line in its `_refunded_item_id` meta."""
+    if not order.get("refunds"):
+        return {}
+    if REFUNDS_KEY not in order:
+        raise ValueError("the order has refunds but they were not read (GET /orders/{id}/refunds)")
     units: dict[str, int] = {}
-    for refund in order.get("refunds_detail") or []:
-        for item in refund.get("line_items") or []:
-            key = str(item.get("refunded_item_id") or item["id"])
-            units[key] = units.get(key, 0) + abs(quantity(item["quantity"]))
+    for refund in items(order[REFUNDS_KEY], REFUNDS_KEY):
+        for item in items(mapping(refund, "refunds[]").get("line_items") or [], "refunds[].line_items"):
+            meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or [] if isinstance(m, dict)}
+            key = str(meta.get("_refunded_item_id") or "")
+            if key:
+                units[key] = units.get(key, 0) + abs(quantity(item["quantity"]))
     return units
 
 

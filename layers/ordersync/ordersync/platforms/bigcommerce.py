@@ -1,10 +1,12 @@
-"""BigCommerce V2 Orders API (X-Auth-Token). Orders created here carry the buyer order's key in
-`staff_notes` and `external_source: ordersync`, which is how a retry finds them."""
+"""BigCommerce V2 Orders API (X-Auth-Token), checked against the compact schema transcribed from
+BigCommerce's OpenAPI files (tests/contracts/bigcommerce). Orders created here carry the buyer
+order's key in `external_order_id`, which the orders list filters on exactly: that is how a retry
+finds them (the newest-orders scan it replaces could not see past 1,000 orders)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
@@ -14,8 +16,9 @@ from ordersync.models import CanonicalOrder, iso
 from ordersync.platforms.http import call, json_body, session
 
 PAGE_SIZE = 50
+SUB_RESOURCE_PAGE = 250
 EXTERNAL_SOURCE = "ordersync"
-_LOOKBACK_PAGES = 4
+NO_POSTCODE = "N/A"  # billing_address.zip is required, at least 2 characters; some countries have none
 
 
 class BigCommerceStore:
@@ -41,9 +44,20 @@ class BigCommerceStore:
         order_id = order["id"]
         return {
             **order,
-            "products": self._list(f"{self._v2}/orders/{order_id}/products", {"limit": 250}),
-            "shipping_addresses": self._list(f"{self._v2}/orders/{order_id}/shipping_addresses", {"limit": 250}),
+            "products": self._every(f"{self._v2}/orders/{order_id}/products"),
+            "shipping_addresses": self._every(f"{self._v2}/orders/{order_id}/shipping_addresses"),
         }
+
+    def _every(self, url: str) -> list[dict[str, Any]]:
+        """A sub-resource read to its end: no line past the first page is dropped."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            chunk = self._list(url, {"limit": SUB_RESOURCE_PAGE, "page": page})
+            found.extend(chunk)
+            if len(chunk) < SUB_RESOURCE_PAGE:
+                return found
+            page += 1
 
     def _list(self, url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         response = call(self._http, "GET", url, params=params)
@@ -52,18 +66,11 @@ class BigCommerceStore:
         return list(json_body(response))
 
     # --- seller side -------------------------------------------------------------------------
-    def find_posted_order(self, source_key: str, created_after: datetime | None = None) -> str | None:
-        params: dict[str, Any] = {"sort": "date_created:desc", "limit": 250}
-        if created_after:
-            params["min_date_created"] = iso(created_after - timedelta(days=1))
-        for page in range(1, _LOOKBACK_PAGES + 1):
-            orders = self._list(f"{self._v2}/orders", {**params, "page": page})
-            for order in orders:
-                if order.get("external_source") == EXTERNAL_SOURCE and order.get("staff_notes") == source_key:
-                    return str(order["id"])
-            if len(orders) < params["limit"]:
-                return None
-        return None
+    def find_posted_order(self, source_key: str, since: datetime) -> str | None:
+        """By external_order_id, an exact filter of the orders list; `since` is not needed here."""
+        orders = self._list(f"{self._v2}/orders", {"external_order_id": source_key, "limit": 5})
+        found = [o for o in orders if o.get("external_order_id") == source_key]
+        return str(found[0]["id"]) if found else None
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
         present = set()
@@ -109,13 +116,14 @@ class BigCommerceStore:
             "city": (ship.city if ship else None) or "",
             "state": (ship.province_code if ship else None) or "",
             "zip": (ship.postal_code if ship else None) or "",
-            "country_iso2": (ship.country_code if ship else None) or "",
+            "country_iso2": ((ship.country_code if ship else None) or "").upper(),
             "country": (ship.country_code if ship else None) or "",
             "phone": (ship.phone if ship else None) or "",
         }
+        billing_zip = address["zip"] if len(address["zip"]) >= 2 else NO_POSTCODE
         body = {
             # The marketplace is the paying customer of a dropship order; the end customer's email stays with the buyer.
-            "billing_address": {**address, "email": "dropship-orders@ordersync.invalid"},
+            "billing_address": {**address, "zip": billing_zip, "email": "dropship-orders@ordersync.invalid"},
             "shipping_addresses": [address],
             "products": [
                 {
@@ -127,6 +135,7 @@ class BigCommerceStore:
                 if m.variant
             ],
             "external_source": EXTERNAL_SOURCE,
+            "external_order_id": source_key,
             "staff_notes": source_key,
             "customer_message": f"Dropship order {order.order_number} (synced by ordersync)",
             "status_id": 11,

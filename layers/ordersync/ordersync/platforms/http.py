@@ -47,12 +47,14 @@ MAX_QUOTA_WAIT = 10.0  # seconds; a longer wait is left to SQS's retry
 def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
     timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
     for _ in range(3):
+        _pace(http)
         try:
             response = http.request(method, url, timeout=timeout, **kwargs)
         except requests.Timeout as error:
             raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
         except requests.ConnectionError as error:
             raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
+        _remember_quota(http, response)
         wait = quota_wait(response)
         if wait is None:
             break
@@ -62,12 +64,34 @@ def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> reques
 
 
 def quota_wait(response: requests.Response) -> float | None:
-    """A 429 that names when the quota resets (BigCommerce's X-Rate-Limit-Time-Reset-Ms): how long to wait."""
-    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms")
-    if response.status_code != 429 or not reset_ms or not reset_ms.isdigit():
+    """A 429 that says when to come back (BigCommerce's X-Rate-Limit-Time-Reset-Ms or X-Retry-After,
+    or Retry-After): how long to wait, when that is short enough to wait here."""
+    if response.status_code != 429:
         return None
-    seconds = int(reset_ms) / 1000
+    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "")
+    retry_after = response.headers.get("X-Retry-After") or response.headers.get("Retry-After") or ""
+    if reset_ms.isdigit():
+        seconds = int(reset_ms) / 1000
+    elif retry_after.isdigit():
+        seconds = float(retry_after)
+    else:
+        return None
     return seconds if seconds <= MAX_QUOTA_WAIT else None
+
+
+def _remember_quota(http: requests.Session, response: requests.Response) -> None:
+    """BigCommerce says how many requests are left in its window: at 0, the next waits for the reset
+    instead of spending a request on a 429."""
+    left = response.headers.get("X-Rate-Limit-Requests-Left", "")
+    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "")
+    if left == "0" and reset_ms.isdigit():
+        http.ordersync_paced_until = time.monotonic() + min(int(reset_ms) / 1000, MAX_QUOTA_WAIT)  # type: ignore[attr-defined]
+
+
+def _pace(http: requests.Session) -> None:
+    wait = getattr(http, "ordersync_paced_until", 0.0) - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def raise_for_store_status(response: requests.Response) -> None:

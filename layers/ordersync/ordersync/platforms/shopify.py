@@ -1,82 +1,151 @@
-"""Shopify through the GraphQL Admin API (the REST Admin API is legacy since 2024-10)."""
+"""Shopify through the GraphQL Admin API 2025-10 (the REST Admin API is legacy since 2024-10).
+
+Every document here stays under Shopify's 1,000-point single-query limit (a contract test computes
+each one's cost from the published schema); orders with more lines than a page holds have the rest
+of their lines read page by page; and the client paces itself from the throttle status Shopify
+sends with every answer instead of running into THROTTLED."""
 
 from __future__ import annotations
 
 import os
+import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder, iso
+from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session
 
 API_VERSION = "2025-10"
-PAGE_SIZE = 50
+ORDERS_PER_PAGE = 25  # 25 orders x (10 lines each) costs 852 points: under the 1,000 limit
+LINES_PER_ORDER = 10  # lines read with the order; the rest are read with ORDER_LINES_QUERY
+LINES_PER_PAGE = 250
+VARIANTS_PER_PAGE = 250
+RECENT_ORDERS_PER_PAGE = 100
+SELLABLE_PRODUCT_STATUSES = frozenset({"ACTIVE", "UNLISTED"})  # DRAFT and ARCHIVED products can't be sold
 _MAX_THROTTLE_WAIT = 10.0
+_MAX_ATTEMPTS = 4
+_CLOCK_SKEW = timedelta(minutes=5)
+_LOOKBACK_PAGES = 50  # 5,000 orders created since the first attempt: more is not a store we can search by time
 
-_ORDER_FIELDS = """
-  id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt
-  shippingAddress { name company address1 address2 city provinceCode zip countryCodeV2 phone }
-  lineItems(first: 250) {
-    nodes {
-      id sku title name quantity currentQuantity requiresShipping
-      originalUnitPriceSet { shopMoney { amount currencyCode } }
-    }
-  }
-"""
+_LINE_FIELDS = """
+      id sku title name quantity currentQuantity requiresShipping isGiftCard
+      originalUnitPriceSet { shopMoney { amount currencyCode } }"""
 
-ORDERS_QUERY = (
-    """
-query OrdersUpdatedSince($first: Int!, $after: String, $query: String!) {
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+ORDERS_QUERY = f"""
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String!, $lines: Int!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt
+      shippingAddress {{ name company address1 address2 city provinceCode zip countryCodeV2 phone }}
+      lineItems(first: $lines) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{{_LINE_FIELDS}
+        }}
+      }}
+    }}
+  }}
+}}"""
+
+ORDER_LINES_QUERY = f"""
+query OrderLines($id: ID!, $first: Int!, $after: String) {{
+  order(id: $id) {{
+    lineItems(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{{_LINE_FIELDS}
+      }}
+    }}
+  }}
+}}"""
+
+# Newest first, with no search filter: Shopify's search index lags a just-created order, the
+# list itself does not. The seller's copy is recognised by its sourceIdentifier, compared exactly.
+RECENT_ORDERS_QUERY = """
+query RecentOrders($first: Int!, $after: String) {
+  orders(first: $first, after: $after, sortKey: CREATED_AT, reverse: true) {
     pageInfo { hasNextPage endCursor }
-    nodes {"""
-    + _ORDER_FIELDS
-    + """}
+    nodes { legacyResourceId createdAt sourceIdentifier }
   }
-}"""
-)
-
-FIND_BY_TAG_QUERY = """
-query OrderByTag($query: String!) {
-  orders(first: 1, query: $query) { nodes { legacyResourceId } }
 }"""
 
 CATALOG_QUERY = """
 query Catalog($first: Int!, $after: String) {
   productVariants(first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
-    nodes { id sku title product { id title } }
+    nodes { id sku title product { id title status } }
   }
 }"""
 
 VARIANTS_QUERY = """
 query VariantsPresent($ids: [ID!]!) {
-  nodes(ids: $ids) { ... on ProductVariant { id } }
+  nodes(ids: $ids) { ... on ProductVariant { id product { status } } }
 }"""
 
 ORDER_CREATE_MUTATION = """
 mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
   orderCreate(order: $order, options: $options) {
     order { id legacyResourceId name }
-    userErrors { field message }
+    userErrors { field message code }
   }
 }"""
+
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # codes people use that ISO 3166 (and Shopify's enum) don't
 
 
 def variant_gid(variant_id: str) -> str:
     return variant_id if variant_id.startswith("gid://") else f"gid://shopify/ProductVariant/{variant_id}"
 
 
+def country_code(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code as Shopify's CountryCode enum spells it, or None."""
+    code = (value or "").strip().upper()
+    code = _COUNTRY_ALIASES.get(code, code)
+    return code if re.fullmatch(r"[A-Z]{2}", code) else None
+
+
+class ThrottlePacer:
+    """What Shopify last said about the bucket; waits before a query the bucket can't pay for yet."""
+
+    def __init__(self) -> None:
+        self._available: float | None = None
+        self._rate = 50.0
+        self._at = 0.0
+        self._costs: dict[str, float] = {}  # document -> its last requested cost
+        self._lock = threading.Lock()
+
+    def wait_for(self, query: str) -> float:
+        with self._lock:
+            needed = self._costs.get(query, 0.0)
+            if self._available is None or needed == 0.0:
+                return 0.0
+            have = self._available + (time.monotonic() - self._at) * self._rate
+            return min(max((needed - have) / self._rate, 0.0), _MAX_THROTTLE_WAIT)
+
+    def observe(self, query: str, body: dict[str, Any]) -> None:
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        with self._lock:
+            if cost.get("requestedQueryCost") is not None:
+                self._costs[query] = float(cost["requestedQueryCost"])
+            if status.get("currentlyAvailable") is not None:
+                self._available = float(status["currentlyAvailable"])
+                self._rate = float(status.get("restoreRate") or 50.0)
+                self._at = time.monotonic()
+
+
 class ShopifyStore:
     def __init__(self, base_url: str, access_token: str) -> None:
         self._url = f"{base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self._http = session(headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"})
+        self.pacer = ThrottlePacer()
 
     # --- buyer side --------------------------------------------------------------------------
     def orders_updated_since(
@@ -85,28 +154,66 @@ class ShopifyStore:
         after = resume
         search = f"updated_at:>='{iso(since)}'"
         while True:
-            data = self._graphql(ORDERS_QUERY, {"first": PAGE_SIZE, "after": after, "query": search})
-            page = data["orders"]
+            variables = {"first": ORDERS_PER_PAGE, "after": after, "query": search, "lines": LINES_PER_ORDER}
+            page = self._graphql(ORDERS_QUERY, variables)["orders"]
             after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
-            yield list(page["nodes"]), after
+            yield [self._with_every_line(node) for node in page["nodes"]], after
             if after is None:
                 return
 
+    def _with_every_line(self, order: dict[str, Any]) -> dict[str, Any]:
+        """An order whose line items run past the first page gets the rest read, so no line is dropped."""
+        lines = order.get("lineItems") or {}
+        info = lines.get("pageInfo") or {}
+        if not info.get("hasNextPage"):
+            return order
+        nodes = list(lines.get("nodes") or [])
+        after = info.get("endCursor")
+        while after:
+            variables = {"id": order["id"], "first": LINES_PER_PAGE, "after": after}
+            found = self._graphql(ORDER_LINES_QUERY, variables)["order"]
+            if found is None:
+                raise StoreUnavailable(f"Shopify order {legacy_id(order['id'])} vanished while its lines were read")
+            page = found["lineItems"]
+            nodes.extend(page["nodes"])
+            after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+        return {**order, "lineItems": {"nodes": nodes, "pageInfo": {"hasNextPage": False, "endCursor": None}}}
+
     # --- seller side -------------------------------------------------------------------------
-    def find_posted_order(self, source_key: str) -> str | None:
-        data = self._graphql(FIND_BY_TAG_QUERY, {"query": f"tag:'{source_key}'"})
-        nodes = data["orders"]["nodes"]
-        return str(nodes[0]["legacyResourceId"]) if nodes else None
+    def find_posted_order(self, source_key: str, since: datetime) -> str | None:
+        """The order created for `source_key` since `since` (the first attempt), newest first."""
+        horizon = since - _CLOCK_SKEW
+        after: str | None = None
+        for _ in range(_LOOKBACK_PAGES):
+            page = self._graphql(RECENT_ORDERS_QUERY, {"first": RECENT_ORDERS_PER_PAGE, "after": after})["orders"]
+            for node in page["nodes"]:
+                if node.get("sourceIdentifier") == source_key:
+                    return str(node["legacyResourceId"])
+                if timestamp(node["createdAt"]) < horizon:
+                    return None
+            if not page["pageInfo"]["hasNextPage"]:
+                return None
+            after = page["pageInfo"]["endCursor"]
+        raise StoreUnavailable(f"more than {_LOOKBACK_PAGES * RECENT_ORDERS_PER_PAGE} orders since the first attempt")
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
-        data = self._graphql(VARIANTS_QUERY, {"ids": [variant_gid(v.variant_id) for v in variants]})
-        found = {node["id"] for node in data["nodes"] if node}
+        """Which variants still exist in the store and belong to a product that can be sold."""
+        found: set[str] = set()
+        ids = [variant_gid(v.variant_id) for v in variants]
+        for start in range(0, len(ids), 250):  # input arrays hold at most 250 items
+            data = self._graphql(VARIANTS_QUERY, {"ids": ids[start : start + 250]})
+            found.update(
+                node["id"]
+                for node in data["nodes"]
+                if node and (node.get("product") or {}).get("status") in SELLABLE_PRODUCT_STATUSES
+            )
         return frozenset(v.variant_id for v in variants if variant_gid(v.variant_id) in found)
 
     def catalog(self) -> Iterator[list[StoreVariant]]:
+        """Every variant of a product that can be sold (drafts and archived products are left out)."""
         after: str | None = None
         while True:
-            page = self._graphql(CATALOG_QUERY, {"first": 250, "after": after})["productVariants"]
+            page = self._graphql(CATALOG_QUERY, {"first": VARIANTS_PER_PAGE, "after": after})["productVariants"]
             yield [
                 StoreVariant(
                     product_id=legacy_id(node["product"]["id"]),
@@ -116,40 +223,14 @@ class ShopifyStore:
                     variant_title="" if node["title"] == "Default Title" else node["title"],
                 )
                 for node in page["nodes"]
+                if node["product"].get("status") in SELLABLE_PRODUCT_STATUSES
             ]
             if not page["pageInfo"]["hasNextPage"]:
                 return
             after = page["pageInfo"]["endCursor"]
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
-        ship = order.shipping_address
-        first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
-        payload = {
-            "currency": order.currency,
-            "tags": [source_key],
-            "note": f"Dropship order {order.order_number} (synced by ordersync)",
-            "lineItems": [
-                {"variantId": variant_gid(m.variant.variant_id), "quantity": m.line.quantity}
-                for m in lines
-                if m.variant
-            ],
-            "shippingAddress": None
-            if ship is None
-            else {
-                "firstName": first or None,
-                "lastName": last or None,
-                "company": ship.company,
-                "address1": ship.address1,
-                "address2": ship.address2,
-                "city": ship.city,
-                "provinceCode": ship.province_code,
-                "zip": ship.postal_code,
-                "countryCode": ship.country_code,
-                "phone": ship.phone,
-            },
-        }
-        options = {"sendReceipt": False, "sendFulfillmentReceipt": False}
-        data = self._graphql(ORDER_CREATE_MUTATION, {"order": payload, "options": options}, write=True)
+        data = self._graphql(ORDER_CREATE_MUTATION, order_create_variables(order, lines, source_key), write=True)
         result = data["orderCreate"]
         if result["userErrors"]:
             problems = "; ".join(f"{'.'.join(e.get('field') or [])}: {e['message']}" for e in result["userErrors"])
@@ -158,23 +239,63 @@ class ShopifyStore:
 
     # --- transport ---------------------------------------------------------------------------
     def _graphql(self, query: str, variables: dict[str, Any], write: bool = False) -> dict[str, Any]:
-        """Query-cost throttling: wait for the bucket to refill (restoreRate) and try again."""
-        for attempt in range(3):
+        for attempt in range(_MAX_ATTEMPTS):
+            time.sleep(self.pacer.wait_for(query))
             try:
                 body = json_body(call(self._http, "POST", self._url, json={"query": query, "variables": variables}))
             except StoreUnavailable:
-                if write or attempt == 2:  # a mutation is never repeated blind: the caller looks first
+                if write or attempt == _MAX_ATTEMPTS - 1:  # a mutation is never repeated blind: the caller looks first
                     raise
                 time.sleep(_backoff(attempt))
                 continue
+            self.pacer.observe(query, body)
             errors = body.get("errors") or []
-            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+            codes = {(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
+            if "THROTTLED" in codes:
                 time.sleep(_throttle_wait(body))
                 continue
+            if "MAX_COST_EXCEEDED" in codes:
+                raise StoreRejected(f"Shopify refused a query as too expensive: {_messages(errors)}")
             if errors:
-                raise StoreRejected(f"Shopify GraphQL error: {'; '.join(str(e.get('message')) for e in errors)}")
+                raise StoreRejected(f"Shopify GraphQL error: {_messages(errors)}")
             return dict(body["data"])
         raise StoreUnavailable("Shopify kept throttling the query")
+
+
+def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:
+    """orderCreate's input. No currency: the seller's shop prices the lines from its own catalog in
+    its own currency. Stock moves as for any sale (inventoryBehaviour; Shopify's default bypasses it)."""
+    ship = order.shipping_address
+    payload: dict[str, Any] = {
+        "sourceIdentifier": source_key,
+        "tags": [source_key],
+        "note": f"Dropship order {order.order_number} (synced by ordersync)",
+        "lineItems": [
+            {"variantId": variant_gid(m.variant.variant_id), "quantity": m.line.quantity} for m in lines if m.variant
+        ],
+    }
+    if ship is not None:
+        first, _, last = (ship.name or "").rpartition(" ")
+        code = country_code(ship.country_code)
+        payload["shippingAddress"] = {
+            "firstName": first or None,
+            "lastName": last or None,
+            "company": ship.company,
+            "address1": ship.address1,
+            "address2": ship.address2,
+            "city": ship.city,
+            "provinceCode": (ship.province_code or "").upper() or None,
+            "zip": ship.postal_code,
+            "countryCode": code,
+            **({} if code or not ship.country_code else {"country": ship.country_code}),
+            "phone": ship.phone,
+        }
+    options = {"sendReceipt": False, "sendFulfillmentReceipt": False, "inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
+    return {"order": payload, "options": options}
+
+
+def _messages(errors: list[Any]) -> str:
+    return "; ".join(str(e.get("message") if isinstance(e, dict) else e) for e in errors)[:500]
 
 
 def _backoff(attempt: int) -> float:
@@ -184,6 +305,6 @@ def _backoff(attempt: int) -> float:
 def _throttle_wait(body: dict[str, Any]) -> float:
     cost = (body.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus") or {}
-    needed = float(cost.get("requestedQueryCost", 0)) - float(status.get("currentlyAvailable", 0))
-    rate = float(status.get("restoreRate", 50)) or 50.0
+    needed = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+    rate = float(status.get("restoreRate") or 50) or 50.0
     return min(max(needed / rate, 0.05), _MAX_THROTTLE_WAIT)

@@ -1,20 +1,33 @@
-"""WooCommerce REST API v3. Orders carry the buyer order's key in meta_data `_ordersync_source`;
-the store's order search must cover that meta key (filter `woocommerce_shop_order_search_fields`)."""
+"""WooCommerce REST API v3, as the plugin's source implements it (tests/contracts/woocommerce).
+
+Orders created here carry the buyer order's key in meta_data `_ordersync_source`. The order search
+can't find it (on HPOS stores it never looks at meta), so a retry lists the orders created since
+the first attempt and compares that meta value exactly. Dates go out as naive UTC with
+`dates_are_gmt=true`: a "Z" would be shifted by the store's UTC offset."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import StoreRejected
-from ordersync.models import CanonicalOrder, iso
+from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.models import CanonicalOrder
 from ordersync.platforms.http import call, json_body, session
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
+REFUNDS_KEY = "ordersync_refunds"  # GET /orders/{id}/refunds, embedded in the payload by the pull
+SELLABLE = "publish"  # drafts, pending, private and trashed products can't be bought
+_CLOCK_SKEW = timedelta(minutes=5)
+_LOOKBACK_PAGES = 50
+
+
+def gmt(moment: datetime) -> str:
+    """Naive UTC, as WooCommerce compares with its *_gmt columns when dates_are_gmt=true."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class WooCommerceStore:
@@ -29,7 +42,7 @@ class WooCommerceStore:
         page = int(resume or 1)
         while True:
             params = {
-                "modified_after": iso(since),
+                "modified_after": gmt(since),
                 "dates_are_gmt": "true",
                 "orderby": "modified",
                 "order": "asc",
@@ -38,38 +51,59 @@ class WooCommerceStore:
             }
             response = call(self._http, "GET", f"{self._api}/orders", params=params)
             last = page >= int(response.headers.get("X-WP-TotalPages", "1") or 1)
-            yield list(json_body(response)), None if last else str(page + 1)
+            yield [self._with_refunds(order) for order in json_body(response)], None if last else str(page + 1)
             if last:
                 return
             page += 1
 
+    def _with_refunds(self, order: Any) -> Any:
+        """Refunded units per line live only at GET /orders/{id}/refunds: read them when there are any."""
+        if not isinstance(order, dict) or not order.get("refunds") or "id" not in order:
+            return order
+        refunds: list[Any] = []
+        for page in self._pages(f"{self._api}/orders/{order['id']}/refunds"):
+            refunds.extend(page)
+        return {**order, REFUNDS_KEY: refunds}
+
     # --- seller side -------------------------------------------------------------------------
-    def find_posted_order(self, source_key: str) -> str | None:
-        response = call(self._http, "GET", f"{self._api}/orders", params={"search": source_key, "per_page": 10})
-        for order in json_body(response):
-            if any(
-                m.get("key") == SOURCE_META_KEY and m.get("value") == source_key for m in order.get("meta_data", [])
-            ):
-                return str(order["id"])
+    def find_posted_order(self, source_key: str, since: datetime) -> str | None:
+        """The order created since the first attempt whose `_ordersync_source` meta is exactly this key."""
+        params = {"after": gmt(since - _CLOCK_SKEW), "dates_are_gmt": "true", "orderby": "date", "order": "asc"}
+        for number, orders in enumerate(self._pages(f"{self._api}/orders", params)):
+            for order in orders:
+                if any(
+                    m.get("key") == SOURCE_META_KEY and m.get("value") == source_key
+                    for m in order.get("meta_data") or []
+                ):
+                    return str(order["id"])
+            if number >= _LOOKBACK_PAGES:
+                raise StoreUnavailable(f"more than {_LOOKBACK_PAGES * PAGE_SIZE} orders since the first attempt")
         return None
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
+        """Still in the store and for sale: a trashed or draft product answers 200, with its status."""
         present = set()
         for variant in variants:
-            path = f"products/{variant.product_id}"
-            if variant.variant_id != variant.product_id:
-                path += f"/variations/{variant.variant_id}"
             try:
-                call(self._http, "GET", f"{self._api}/{path}")
+                product = json_body(call(self._http, "GET", f"{self._api}/products/{variant.product_id}"))
+                if variant.variant_id != variant.product_id:
+                    path = f"{self._api}/products/{variant.product_id}/variations/{variant.variant_id}"
+                    found = json_body(call(self._http, "GET", path))
+                    if found.get("status", SELLABLE) != SELLABLE:
+                        continue
             except StoreRejected:  # 404: gone from the store
                 continue
-            present.add(variant.variant_id)
+            if product.get("status") == SELLABLE:
+                present.add(variant.variant_id)
         return frozenset(present)
 
     def catalog(self) -> Iterator[list[StoreVariant]]:
-        for products in self._pages(f"{self._api}/products"):
+        """Every variant of a published product (the list defaults to every status: drafts and trash too)."""
+        for products in self._pages(f"{self._api}/products", {"status": SELLABLE}):
             variants: list[StoreVariant] = []
             for product in products:
+                if product.get("status") != SELLABLE:
+                    continue
                 if product.get("type") == "variable" or product.get("variations"):
                     for page in self._pages(f"{self._api}/products/{product['id']}/variations"):
                         variants.extend(
@@ -81,16 +115,17 @@ class WooCommerceStore:
                                 " / ".join(a.get("option", "") for a in v.get("attributes", [])),
                             )
                             for v in page
+                            if v.get("status", SELLABLE) == SELLABLE
                         )
                 else:
                     sku = (product.get("sku") or "").strip() or None
                     variants.append(StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], ""))
             yield variants
 
-    def _pages(self, url: str) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, url: str, params: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         page = 1
         while True:
-            response = call(self._http, "GET", url, params={"per_page": PAGE_SIZE, "page": page})
+            response = call(self._http, "GET", url, params={**(params or {}), "per_page": PAGE_SIZE, "page": page})
             yield list(json_body(response))
             if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
                 return
@@ -102,7 +137,7 @@ class WooCommerceStore:
         body = {
             "status": "processing",
             "set_paid": False,
-            "currency": order.currency,
+            # No currency: on create it only relabels the order, converting nothing; the store's own applies.
             "customer_note": f"Dropship order {order.order_number} (synced by ordersync)",
             "shipping": {}
             if ship is None

@@ -42,17 +42,23 @@ from ordersync.ports import (
 from ordersync.records import OrderRecord
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
-PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str, bool], str]
+PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str, datetime | None], str]
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 
 
 def post_to_store(
-    store: SellerStore, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str, look_first: bool = True
+    store: SellerStore,
+    order: CanonicalOrder,
+    lines: Sequence[LineMatch],
+    source_key: str,
+    look_since: datetime | None = None,
 ) -> str:
     """Look before creating whenever an earlier attempt may have reached the store: a create that
-    timed out after the store saved the order is then found, not repeated. On an order's very first
-    attempt nothing can be there yet, and the look (a store call) is skipped."""
-    return (look_first and store.find_posted_order(source_key)) or store.create_order(order, lines, source_key)
+    timed out after the store saved the order is then found, not repeated. `look_since` is when the
+    first attempt could have started (the store is read from there on); None on an order's very
+    first attempt, when nothing can be there yet and the look (a store call) is skipped."""
+    found = store.find_posted_order(source_key, look_since) if look_since is not None else None
+    return found or store.create_order(order, lines, source_key)
 
 
 @dataclass
@@ -133,9 +139,8 @@ def _process(
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     try:
-        seller_order_id = deps.post_once(
-            store(), order, decision.postable_lines, source_key(envelope), not first_attempt
-        )
+        look_since = None if first_attempt else record.timeline[0].at if record.timeline else envelope.pulled_at
+        seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope), look_since)
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"

@@ -1,19 +1,26 @@
-"""A fake BigCommerce store speaking the V2 Orders API (and the V3 catalog variant look-up):
-bare-array lists, 204 for an empty page, RFC 2822 dates, X-Auth-Token, X-Rate-Limit-* headers."""
+"""A fake BigCommerce store speaking the V2 Orders API (and the V3 catalog): bare-array lists,
+204 for an empty page, RFC 2822 dates, X-Auth-Token. Every request body and every answer is checked
+against the compact schema transcribed from BigCommerce's OpenAPI files (tests/contracts/bigcommerce):
+a request the real API would refuse gets BigCommerce's 4xx error body, and an answer of ours that
+breaks the contract is a 500 (the fake is the bug). Requests spend a quota per window, reported in
+X-Rate-Limit-* headers; past it, 429 with X-Rate-Limit-Time-Reset-Ms and X-Retry-After."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ordersync.local.contracts import json_contract
 from ordersync.local.fakes.server import FakeServer
 
 _ROUTES = Map(
@@ -25,7 +32,23 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v3/catalog/products/<int:product_id>/variants/<int:variant_id>", endpoint="variant"),
     ]
 )
-_QUOTA = 150
+QUOTA = 150  # requests per window on the Standard and Plus plans
+WINDOW_SECONDS = 30.0
+
+
+def contract(name: str) -> Draft202012Validator:
+    """A validator for one definition of the compact schema."""
+    defs = json_contract("bigcommerce", "compact.json")["$defs"]
+    return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": defs})
+
+
+def contract_problem(name: str, value: Any) -> str | None:
+    """The first way `value` breaks the contract, with the field's path, or None."""
+    error = next(iter(sorted(contract(name).iter_errors(value), key=lambda e: list(e.path))), None)
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "body"
+    return f"{where}: {error.message}"
 
 
 def rfc2822(moment: datetime | None = None) -> str:
@@ -40,14 +63,20 @@ def _parse_date(value: str) -> datetime:
 
 
 class FakeBigCommerce:
-    def __init__(self, store_hash: str, access_token: str) -> None:
+    def __init__(
+        self, store_hash: str, access_token: str, *, quota: int = QUOTA, window_seconds: float = WINDOW_SECONDS
+    ) -> None:
         self.store_hash = store_hash
         self.access_token = access_token
+        self.quota = quota
+        self.window_seconds = window_seconds
+        self.throttled = 0  # requests answered 429
+        self._window_start = time.monotonic()
+        self._window_used = 0
         self.orders: dict[int, dict[str, Any]] = {}
         self.order_products: dict[int, list[dict[str, Any]]] = {}
         self.order_addresses: dict[int, list[dict[str, Any]]] = {}
         self.variants: dict[tuple[int, int], dict[str, Any]] = {}  # (product id, variant id) -> variant
-        self.requests_left = _QUOTA
         self._ids = itertools.count(100)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -78,6 +107,12 @@ class FakeBigCommerce:
     def _handle(self, request: Request) -> Response:
         if request.headers.get("X-Auth-Token") != self.access_token:
             return self._json({"status": 401, "title": "Unauthorized"}, 401)
+        if not self._spend():
+            self.throttled += 1
+            headers = self._rate_headers()
+            headers["X-Retry-After"] = str(max(1, -(-int(headers["X-Rate-Limit-Time-Reset-Ms"]) // 1000)))
+            body = [{"status": 429, "message": "You have exceeded your request quota."}]
+            return Response(json.dumps(body), 429, headers=headers, content_type="application/json")
         try:
             endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except (NotFound, HTTPException):
@@ -87,9 +122,9 @@ class FakeBigCommerce:
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)
         if endpoint == "products":
-            return self._json(self.order_products.get(args["order_id"], []))
+            return self._page(request, self.order_products.get(args["order_id"], []), "order_product")
         if endpoint == "addresses":
-            return self._json(self.order_addresses.get(args["order_id"], []))
+            return self._page(request, self.order_addresses.get(args["order_id"], []), "shipping_address")
         if endpoint == "catalog":
             return self._catalog(request)
         variant = self.variants.get((args["product_id"], args["variant_id"]))
@@ -99,6 +134,8 @@ class FakeBigCommerce:
 
     def _list(self, request: Request) -> Response:
         orders = list(self.orders.values())
+        if request.args.get("external_order_id") is not None:
+            orders = [o for o in orders if o.get("external_order_id") == request.args["external_order_id"]]
         for arg, field in (("min_date_modified", "date_modified"), ("min_date_created", "date_created")):
             if request.args.get(arg):
                 bound = _parse_date(request.args[arg])
@@ -107,17 +144,22 @@ class FakeBigCommerce:
         field, _, direction = sort.partition(":")
         key = (lambda o: _parse_date(o[field])) if field.startswith("date_") else (lambda o: o["id"])
         orders.sort(key=key, reverse=direction == "desc")
+        return self._page(request, orders, "order")
+
+    def _page(self, request: Request, items: list[dict[str, Any]], definition: str) -> Response:
         limit = max(1, min(int(request.args.get("limit", 50)), 250))
         page = max(1, int(request.args.get("page", 1)))
-        chunk = orders[(page - 1) * limit : page * limit]
-        return Response(status=204, headers=self._rate_headers()) if not chunk else self._json(chunk)
+        chunk = items[(page - 1) * limit : page * limit]
+        return Response(status=204, headers=self._rate_headers()) if not chunk else self._json(chunk, item=definition)
 
     def _create(self, request: Request) -> Response:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-        if not body.get("billing_address") or not body.get("products"):
-            return self._json(
-                [{"status": 400, "message": "The field 'billing_address' and 'products' are required."}], 400
-            )
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError:
+            return self._json([{"status": 400, "message": "The request body is not valid JSON."}], 400)
+        problem = contract_problem("order_post", body)
+        if problem:
+            return self._json([{"status": 400, "message": f"The field is invalid: {problem}"}], 400)
         products = []
         for index, item in enumerate(body["products"], start=1):
             variant = self.variants.get((int(item.get("product_id", 0)), int(item.get("variant_id", 0))))
@@ -140,11 +182,21 @@ class FakeBigCommerce:
         order = bigcommerce_order(order_id, status="Awaiting Fulfillment")
         order.update(
             external_source=body.get("external_source"),
+            external_order_id=body.get("external_order_id"),
             staff_notes=body.get("staff_notes", ""),
             billing_address=body["billing_address"],
         )
-        self.add_order(order, products, list(body.get("shipping_addresses") or []))
-        return self._json(order, 201)
+        addresses = [
+            {
+                "id": i + 1,
+                "order_id": order_id,
+                **{k: "" for k in ("first_name", "last_name", "street_1", "city", "zip", "country_iso2")},
+                **a,
+            }
+            for i, a in enumerate(body.get("shipping_addresses") or [])
+        ]
+        self.add_order(order, products, addresses)
+        return self._json(order, 201, item="order")
 
     def _catalog(self, request: Request) -> Response:
         """V3: products with their variants, {"data": [...], "meta": {"pagination": ...}}."""
@@ -159,34 +211,80 @@ class FakeBigCommerce:
         ordered = list(products.values())
         pages = max(1, -(-len(ordered) // limit))
         meta = {"pagination": {"total": len(ordered), "current_page": page, "total_pages": pages, "per_page": limit}}
-        return self._json({"data": ordered[(page - 1) * limit : page * limit], "meta": meta})
+        return self._json({"data": ordered[(page - 1) * limit : page * limit], "meta": meta}, schema="catalog_page")
+
+    def _roll_window(self) -> float:
+        now = time.monotonic()
+        if now - self._window_start >= self.window_seconds:
+            self._window_start, self._window_used = now, 0
+        return now
+
+    def _spend(self) -> bool:
+        with self._lock:
+            self._roll_window()
+            if self._window_used >= self.quota:
+                return False
+            self._window_used += 1
+            return True
 
     def _rate_headers(self) -> dict[str, str]:
-        self.requests_left = max(self.requests_left - 1, 0) or _QUOTA
-        return {
-            "X-Rate-Limit-Requests-Left": str(self.requests_left),
-            "X-Rate-Limit-Requests-Quota": str(_QUOTA),
-            "X-Rate-Limit-Time-Reset-Ms": "30000",
-            "X-Rate-Limit-Time-Window-Ms": "30000",
-        }
+        with self._lock:
+            now = self._roll_window()
+            reset_ms = max(int((self._window_start + self.window_seconds - now) * 1000), 1)
+            return {
+                "X-Rate-Limit-Requests-Left": str(max(self.quota - self._window_used, 0)),
+                "X-Rate-Limit-Requests-Quota": str(self.quota),
+                "X-Rate-Limit-Time-Reset-Ms": str(reset_ms),
+                "X-Rate-Limit-Time-Window-Ms": str(int(self.window_seconds * 1000)),
+            }
 
-    def _json(self, value: Any, status: int = 200) -> Response:
+    def _json(self, value: Any, status: int = 200, *, item: str | None = None, schema: str | None = None) -> Response:
+        """An answer, checked against the contract first: one that breaks it is the fake's bug."""
+        problems = [contract_problem(item, v) for v in (value if isinstance(value, list) else [value])] if item else []
+        if schema:
+            problems.append(contract_problem(schema, value))
+        if status >= 400 and isinstance(value, list):
+            problems.append(contract_problem("error", value))
+        broken = next((p for p in problems if p), None)
+        if broken:
+            value, status = [{"status": 500, "message": f"fake BigCommerce broke its contract: {broken}"}], 500
         return Response(json.dumps(value), status, headers=self._rate_headers(), content_type="application/json")
 
 
+STATUS_IDS = {
+    "Incomplete": 0,
+    "Pending": 1,
+    "Shipped": 2,
+    "Refunded": 4,
+    "Cancelled": 5,
+    "Declined": 6,
+    "Awaiting Payment": 7,
+    "Awaiting Fulfillment": 11,
+}
+
+
 def bigcommerce_order(
-    order_id: int, *, status: str = "Awaiting Fulfillment", currency: str = "USD", moment: datetime | None = None
+    order_id: int,
+    *,
+    status: str = "Awaiting Fulfillment",
+    currency: str = "USD",
+    display_currency: str | None = None,
+    moment: datetime | None = None,
 ) -> dict[str, Any]:
-    """A V2 order as the API returns it: RFC 2822 dates, 4-decimal money strings, sub-resource links."""
+    """A V2 order as the API returns it: RFC 2822 dates, 4-decimal money strings, sub-resource links.
+    `currency` is what the shopper paid in (default_currency_code); currency_code is the display one."""
     stamp = rfc2822(moment)
     return {
         "id": order_id,
         "date_created": stamp,
         "date_modified": stamp,
         "status": status,
-        "status_id": 5 if status == "Cancelled" else 11,
-        "currency_code": currency,
+        "status_id": STATUS_IDS[status],
+        "currency_code": display_currency or currency,
         "default_currency_code": currency,
+        "external_source": None,
+        "external_order_id": None,
+        "staff_notes": "",
         "order_source": "www",
         "billing_address": {"email": ""},
         "products": {"url": f"/v2/orders/{order_id}/products", "resource": f"/orders/{order_id}/products"},

@@ -1,5 +1,8 @@
-"""A fake Shopify shop speaking the GraphQL Admin API (a subset of its real schema, executed by
-graphql-core, so a query with a wrong field or argument fails here as it would at Shopify)."""
+"""A fake Shopify shop speaking the GraphQL Admin API 2025-10 as Shopify publishes it: every
+document is validated and executed against the real schema (tests/contracts/shopify), its cost is
+computed by Shopify's rules and refused over 1,000, every answer carries `extensions.cost` from a
+leaky bucket per shop, input arrays over 250 are refused, and an order created here becomes
+searchable (`query:`) only after a lag, as Shopify's search index does."""
 
 from __future__ import annotations
 
@@ -8,82 +11,22 @@ import itertools
 import json
 import re
 import threading
+import time
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import build_schema, graphql_sync
+from graphql import GraphQLError, execute_sync, parse, validate
 from werkzeug.wrappers import Request, Response
 
+from ordersync.local.contracts import shopify_admin_schema
 from ordersync.local.fakes.server import FakeServer
-
-SCHEMA = build_schema(
-    """
-scalar DateTime
-scalar Decimal
-
-interface Node { id: ID! }
-
-enum OrderSortKeys { CREATED_AT UPDATED_AT ID }
-
-type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! endCursor: String startCursor: String }
-
-type MoneyV2 { amount: Decimal! currencyCode: String! }
-type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
-
-type MailingAddress {
-  name: String firstName: String lastName: String company: String address1: String address2: String
-  city: String provinceCode: String zip: String countryCodeV2: String phone: String
-}
-
-type Product implements Node { id: ID! title: String! }
-type ProductVariant implements Node { id: ID! sku: String title: String! price: Decimal! product: Product! }
-
-type LineItem implements Node {
-  id: ID! sku: String title: String! name: String! quantity: Int! currentQuantity: Int!
-  requiresShipping: Boolean! originalUnitPriceSet: MoneyBag! variant: ProductVariant
-}
-type LineItemConnection { nodes: [LineItem!]! pageInfo: PageInfo! }
-
-type Order implements Node {
-  id: ID! legacyResourceId: String! name: String! createdAt: DateTime! updatedAt: DateTime!
-  currencyCode: String! email: String test: Boolean! sourceName: String cancelledAt: DateTime
-  tags: [String!]! note: String shippingAddress: MailingAddress
-  lineItems(first: Int, after: String): LineItemConnection!
-}
-type OrderEdge { cursor: String! node: Order! }
-type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
-
-type ProductVariantConnection { nodes: [ProductVariant!]! pageInfo: PageInfo! }
-
-type Query {
-  productVariants(first: Int, after: String, query: String): ProductVariantConnection!
-  orders(first: Int, after: String, last: Int, before: String, query: String, sortKey: OrderSortKeys,
-         reverse: Boolean): OrderConnection!
-  nodes(ids: [ID!]!): [Node]!
-}
-
-input MailingAddressInput {
-  firstName: String lastName: String company: String address1: String address2: String city: String
-  provinceCode: String zip: String countryCode: String phone: String
-}
-input OrderCreateLineItemInput { variantId: ID quantity: Int! title: String sku: String }
-input OrderCreateOrderInput {
-  lineItems: [OrderCreateLineItemInput!] shippingAddress: MailingAddressInput billingAddress: MailingAddressInput
-  email: String currency: String tags: [String!] note: String test: Boolean sourceName: String
-}
-input OrderCreateOptionsInput { sendReceipt: Boolean sendFulfillmentReceipt: Boolean inventoryBehaviour: String }
-type OrderCreateUserError { field: [String!] message: String! code: String }
-type OrderCreatePayload { order: Order userErrors: [OrderCreateUserError!]! }
-
-type Mutation {
-  orderCreate(order: OrderCreateOrderInput!, options: OrderCreateOptionsInput): OrderCreatePayload
-}
-"""
-)
+from ordersync.local.fakes.shopify_cost import MAX_QUERY_COST, actual_cost, requested_cost
 
 _MAX_PAGE = 250
-_BUCKET = 2000
+MAX_INPUT_ARRAY = 250
+STANDARD_BUCKET = 2000.0  # the Standard plan: 2,000 points, restoring 100 points/s
+STANDARD_RESTORE_RATE = 100.0
 
 
 def gid(kind: str, number: int | str) -> str:
@@ -102,15 +45,65 @@ def _index(cursor: str | None) -> int:
     return int(json.loads(base64.b64decode(cursor))["last"]) + 1 if cursor else 0
 
 
-class FakeShopify:
-    """One shop. Buyer side: its orders. Seller side: its product variants and the orders created in it."""
+class LeakyBucket:
+    """Shopify's per-app, per-shop cost bucket."""
 
-    def __init__(self, shop: str, access_token: str) -> None:
+    def __init__(self, size: float, restore_rate: float) -> None:
+        self.size = size
+        self.restore_rate = restore_rate
+        self._available = size
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._available = min(self.size, self._available + (now - self._at) * self.restore_rate)
+        self._at = now
+
+    def try_take(self, cost: float) -> bool:
+        with self._lock:
+            self._refill()
+            if cost > self._available:
+                return False
+            self._available -= cost
+            return True
+
+    def refund(self, points: float) -> None:
+        with self._lock:
+            self._available = min(self.size, self._available + points)
+
+    def status(self) -> dict[str, float]:
+        with self._lock:
+            self._refill()
+            return {
+                "maximumAvailable": self.size,
+                "currentlyAvailable": round(self._available, 1),
+                "restoreRate": self.restore_rate,
+            }
+
+
+class FakeShopify:
+    """One shop. Buyer side: its orders. Seller side: its products, variants and the orders created in it."""
+
+    def __init__(
+        self,
+        shop: str,
+        access_token: str,
+        *,
+        bucket_size: float = STANDARD_BUCKET,
+        restore_rate: float = STANDARD_RESTORE_RATE,
+        search_lag_seconds: float = 2.0,
+        currency: str = "USD",
+    ) -> None:
         self.shop = shop
         self.access_token = access_token
+        self.currency = currency
         self.orders: dict[str, dict[str, Any]] = {}  # gid -> order node
         self.variants: dict[str, dict[str, Any]] = {}  # gid -> variant node
-        self.throttle_next = 0  # how many coming queries are answered THROTTLED
+        self.bucket = LeakyBucket(bucket_size, restore_rate)
+        self.search_lag_seconds = search_lag_seconds
+        self.throttle_next = 0  # forced THROTTLED answers, whatever the bucket holds
+        self.throttled = 0  # how many queries were refused for cost
         self._ids = itertools.count(5_000_000)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -121,16 +114,37 @@ class FakeShopify:
 
     # --- seeding -----------------------------------------------------------------------------------
     def add_variant(
-        self, variant_id: int, sku: str, product_id: int, product_title: str, title: str, price: str
+        self,
+        variant_id: int,
+        sku: str,
+        product_id: int,
+        product_title: str,
+        title: str,
+        price: str,
+        *,
+        status: str = "ACTIVE",
+        inventory: int = 100,
     ) -> None:
         self.variants[gid("ProductVariant", variant_id)] = {
             "__typename": "ProductVariant",
             "id": gid("ProductVariant", variant_id),
+            "legacyResourceId": str(variant_id),
             "sku": sku,
             "title": title,
             "price": price,
-            "product": {"__typename": "Product", "id": gid("Product", product_id), "title": product_title},
+            "inventoryQuantity": inventory,
+            "product": {
+                "__typename": "Product",
+                "id": gid("Product", product_id),
+                "title": product_title,
+                "status": status,
+            },
         }
+
+    def set_product_status(self, product_id: int, status: str) -> None:
+        for variant in self.variants.values():
+            if variant["product"]["id"] == gid("Product", product_id):
+                variant["product"]["status"] = status
 
     def delete_variant(self, variant_id: int) -> None:
         self.variants.pop(gid("ProductVariant", variant_id), None)
@@ -140,7 +154,7 @@ class FakeShopify:
 
     def created_orders(self) -> list[dict[str, Any]]:
         """Orders created through orderCreate (the seller side)."""
-        return [o for o in self.orders.values() if o["sourceName"] == "ordersync"]
+        return [o for o in self.orders.values() if o.get("_created_by_api")]
 
     # --- resolvers -----------------------------------------------------------------------------------
     def _orders(
@@ -148,23 +162,37 @@ class FakeShopify:
         _info: Any,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
         query: str | None = None,
         sortKey: str | None = None,
+        reverse: bool = False,
         **_: Any,
     ) -> dict[str, Any]:
-        size = min(first or 50, _MAX_PAGE)
-        matching = [o for o in self.orders.values() if _matches(o, query or "")]
+        size = _page_size(first, last)
+        now = time.monotonic()
+        matching = [
+            o
+            for o in self.orders.values()
+            if not query or (o.get("_searchable_at", 0.0) <= now and _matches(o, query))  # the index lags
+        ]
         key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}.get(sortKey or "ID")
-        matching.sort(key=lambda o: (o[key], int(o["legacyResourceId"])) if key else int(o["legacyResourceId"]))
-        return _connection(matching, after, size)
+        matching.sort(
+            key=lambda o: (o[key], int(o["legacyResourceId"])) if key else int(o["legacyResourceId"]), reverse=reverse
+        )
+        return _connection([_order_view(o) for o in matching], after, size)
+
+    def _order(self, _info: Any, id: str) -> dict[str, Any] | None:
+        order = self.orders.get(id)
+        return _order_view(order) if order else None
 
     def _product_variants(
-        self, _info: Any, first: int | None = None, after: str | None = None, **_: Any
+        self, _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
     ) -> dict[str, Any]:
-        return _connection(sorted(self.variants.values(), key=lambda v: v["id"]), after, min(first or 50, _MAX_PAGE))
+        return _connection(sorted(self.variants.values(), key=lambda v: v["id"]), after, _page_size(first, last))
 
     def _nodes(self, _info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
-        return [self.variants.get(i) or self.orders.get(i) for i in ids]
+        found = [self.variants.get(i) or self.orders.get(i) for i in ids]
+        return [_order_view(n) if n and n.get("__typename") == "Order" else n for n in found]
 
     def _order_create(self, _info: Any, order: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
         errors = []
@@ -173,17 +201,26 @@ class FakeShopify:
             variant = self.variants.get(str(item.get("variantId")))
             if variant is None:
                 errors.append(
-                    {"field": ["order", "lineItems", str(index), "variantId"], "message": "Variant not found"}
+                    {
+                        "field": ["order", "lineItems", str(index), "variantId"],
+                        "message": "Variant not found",
+                        "code": "INVALID",
+                    }
                 )
                 continue
             lines.append((variant, int(item["quantity"])))
         if not lines and not errors:
-            errors.append({"field": ["order", "lineItems"], "message": "Line items can't be blank"})
+            errors.append({"field": ["order", "lineItems"], "message": "Line items can't be blank", "code": "INVALID"})
         if errors:
             return {"order": None, "userErrors": errors}
+        behaviour = (options or {}).get("inventoryBehaviour") or "BYPASS"  # Shopify's default
+        if behaviour != "BYPASS":
+            for variant, units in lines:
+                variant["inventoryQuantity"] = int(variant.get("inventoryQuantity") or 0) - units
         with self._lock:
             number = next(self._ids)
         ship = order.get("shippingAddress")
+        currency = order.get("currency") or self.currency
         node = order_node(
             number,
             f"#{number}",
@@ -201,51 +238,118 @@ class FakeShopify:
                 "countryCodeV2": ship.get("countryCode"),
                 "phone": ship.get("phone"),
             },
-            currency=order.get("currency") or "USD",
-            source="ordersync",
+            currency=currency,
+            source="shopify_draft_order",
             tags=list(order.get("tags") or []),
         )
-        node["note"] = order.get("note")
+        node.update(
+            note=order.get("note"),
+            sourceIdentifier=order.get("sourceIdentifier"),
+            _created_by_api=True,
+            _inventory_behaviour=behaviour,
+            _searchable_at=time.monotonic() + self.search_lag_seconds,
+        )
         self.orders[node["id"]] = node
-        return {"order": node, "userErrors": []}
+        return {"order": _order_view(node), "userErrors": []}
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
-        if not re.fullmatch(r"/admin/api/[0-9]{4}-[0-9]{2}/graphql\.json", request.path) or request.method != "POST":
+        if not re.fullmatch(r"/admin/api/2025-10/graphql\.json", request.path) or request.method != "POST":
             return Response('{"errors": "Not Found"}', 404, content_type="application/json")
         if request.headers.get("X-Shopify-Access-Token") != self.access_token:
             refused = '{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}'
             return Response(refused, 401, content_type="application/json")
-        payload = json.loads(request.get_data(as_text=True) or "{}")
-        cost: dict[str, Any] = {
-            "requestedQueryCost": 10,
-            "actualQueryCost": 10,
-            "throttleStatus": {"maximumAvailable": _BUCKET, "currentlyAvailable": _BUCKET - 10, "restoreRate": 100},
-        }
-        if self.throttle_next > 0:
-            self.throttle_next -= 1
-            cost["throttleStatus"]["currentlyAvailable"] = 0
-            throttled = {
-                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                "extensions": {"cost": cost},
-            }
-            return Response(json.dumps(throttled), 200, content_type="application/json")
+        try:
+            payload = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError:
+            return _answer({"errors": [{"message": "Invalid JSON in request body"}]}, status=400)
+        variables = payload.get("variables") or {}
+        try:
+            document = parse(payload.get("query") or "")
+        except GraphQLError as error:
+            return _answer({"errors": [_error(error, "PARSE_ERROR")]})
+        schema = shopify_admin_schema()
+        problems = validate(schema, document)
+        if problems:
+            return _answer({"errors": [_error(e, "GRAPHQL_VALIDATION_FAILED") for e in problems]})
+        oversized = _oversized_array(variables)
+        if oversized:
+            message = f"The input array size of {oversized} is greater than the maximum allowed of {MAX_INPUT_ARRAY}."
+            return _answer({"errors": [{"message": message, "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"}}]})
+        try:
+            requested = requested_cost(schema, document, variables)
+        except GraphQLError as error:  # a variable of the wrong type
+            return _answer({"errors": [_error(error, "BAD_REQUEST")]})
+        if requested > MAX_QUERY_COST:
+            message = (
+                f"Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).\n\n"
+                "See https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\n"
+                "cost of a query is calculated."
+            )
+            code = {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": MAX_QUERY_COST}
+            return _answer({"errors": [{"message": message, "extensions": code}]})
+        if self.throttle_next > 0 or not self.bucket.try_take(requested):
+            self.throttle_next = max(self.throttle_next - 1, 0)
+            self.throttled += 1
+            cost = {"requestedQueryCost": requested, "actualQueryCost": None, "throttleStatus": self.bucket.status()}
+            throttled = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
+            return _answer({**throttled, "extensions": {"cost": cost}})
         root = {
             "orders": self._orders,
+            "order": self._order,
             "nodes": self._nodes,
             "productVariants": self._product_variants,
             "orderCreate": self._order_create,
         }
-        result = graphql_sync(
-            SCHEMA, payload.get("query", ""), root_value=root, variable_values=payload.get("variables")
-        )
+        result = execute_sync(schema, document, root_value=root, variable_values=variables)
+        actual = actual_cost(schema, document, variables, result.data) if result.data else requested
+        self.bucket.refund(max(requested - actual, 0))  # charged the actual cost, as Shopify does
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = [
-                {"message": e.message, "locations": [loc._asdict() for loc in e.locations or []]} for e in result.errors
-            ]
+            body["errors"] = [_error(e, "INTERNAL_SERVER_ERROR") for e in result.errors]
+        cost = {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": self.bucket.status()}
         body["extensions"] = {"cost": cost}
-        return Response(json.dumps(body, default=str), 200, content_type="application/json")
+        return _answer(body)
+
+
+def _page_size(first: int | None, last: int | None) -> int:
+    size = first if first is not None else last
+    if size is None:
+        raise GraphQLError("you must provide one of first or last")
+    if size > _MAX_PAGE:
+        raise GraphQLError(f"The maximum page size is {_MAX_PAGE}.")
+    return size
+
+
+def _oversized_array(value: Any) -> int:
+    if isinstance(value, list):
+        return len(value) if len(value) > MAX_INPUT_ARRAY else max((_oversized_array(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return max((_oversized_array(v) for v in value.values()), default=0)
+    return 0
+
+
+def _error(error: GraphQLError, code: str) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"message": error.message, "extensions": {"code": code}}
+    if error.locations:
+        shaped["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        shaped["path"] = list(error.path)
+    return shaped
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status, content_type="application/json")
+
+
+def _order_view(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as the resolvers see it: its line items a connection with its own paging."""
+    nodes = order["lineItems"]["nodes"]
+
+    def line_items(_info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any):
+        return _connection(nodes, after, _page_size(first, last))
+
+    return {**order, "lineItems": line_items}
 
 
 def _connection(items: list[dict[str, Any]], after: str | None, size: int) -> dict[str, Any]:
@@ -315,6 +419,7 @@ def order_node(
         "cancelledAt": moment if cancelled else None,
         "tags": tags or [],
         "note": None,
+        "sourceIdentifier": None,
         "shippingAddress": deepcopy(shipping),
         "lineItems": {
             "nodes": [
@@ -327,6 +432,7 @@ def order_node(
                     "quantity": quantity,
                     "currentQuantity": quantity,
                     "requiresShipping": True,
+                    "isGiftCard": False,
                     "originalUnitPriceSet": {
                         "shopMoney": {"amount": price, "currencyCode": currency},
                         "presentmentMoney": {"amount": price, "currencyCode": currency},

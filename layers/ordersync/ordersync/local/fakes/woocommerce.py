@@ -1,4 +1,7 @@
-"""A fake WooCommerce store speaking REST API v3: orders (list, create, search) and products."""
+"""A fake WooCommerce store speaking REST API v3 as the plugin's source implements it
+(tests/contracts/woocommerce/FACTS.md): line prices as float numbers, refunds at their own endpoint,
+HPOS order search over the address index only, products with a status (trash and drafts answered,
+not hidden), a store timezone other than UTC, and a `currency` on create that only relabels."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import itertools
 import json
 import math
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -20,16 +24,32 @@ _ROUTES = Map(
     [
         Rule("/wp-json/wc/v3/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET"]),
+        Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>", endpoint="product", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations", endpoint="variations", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations/<int:variation_id>", endpoint="variation"),
     ]
 )
+ORDERBY = frozenset({"date", "modified", "id", "include", "title", "slug"})
+ADDRESS_INDEX = (
+    "first_name",
+    "last_name",
+    "company",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "email",
+    "phone",
+)
+DEFAULT_UTC_OFFSET = timedelta(hours=10)  # a store in Sydney: a window sent with "Z" lands 10 hours late
 
 
-def _gmt(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S")
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _error(code: str, message: str, status: int) -> Response:
@@ -38,12 +58,24 @@ def _error(code: str, message: str, status: int) -> Response:
 
 
 class FakeWooCommerce:
-    def __init__(self, name: str, consumer_key: str, consumer_secret: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        utc_offset: timedelta = DEFAULT_UTC_OFFSET,
+        currency: str = "USD",
+    ) -> None:
         self.name = name
+        self.utc_offset = utc_offset
+        self.currency = currency
         self._credentials = (consumer_key, consumer_secret)
         self.orders: dict[int, dict[str, Any]] = {}
+        self.refunds: dict[int, list[dict[str, Any]]] = {}  # order id -> refunds as GET /orders/{id}/refunds reads
         self.products: dict[int, dict[str, Any]] = {}  # product id -> product, with "variations": {id: variation}
         self._ids = itertools.count(9000)
+        self._refund_ids = itertools.count(70000)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
 
@@ -61,21 +93,39 @@ class FakeWooCommerce:
         variation_id: int | None = None,
         variation_sku: str | None = None,
         variation_name: str = "",
+        *,
+        status: str = "publish",
     ) -> None:
         product = self.products.setdefault(
-            product_id, {"id": product_id, "name": name, "sku": sku, "price": price, "type": "simple", "variations": {}}
+            product_id,
+            {
+                "id": product_id,
+                "name": name,
+                "sku": sku,
+                "price": price,
+                "regular_price": price,
+                "status": status,
+                "type": "simple",
+                "variations": {},
+            },
         )
         if variation_id is not None:
             product["variations"][variation_id] = {
                 "id": variation_id,
                 "sku": variation_sku or sku,
                 "price": price,
+                "regular_price": price,
+                "status": "publish",
                 "name": variation_name,
                 "attributes": [{"name": "Option", "option": variation_name}],
             }
             product["type"] = "variable"
 
+    def set_product_status(self, product_id: int, status: str) -> None:
+        self.products[product_id]["status"] = status
+
     def delete_product(self, product_id: int, variation_id: int | None = None) -> None:
+        """Deleted for good (DELETE ...?force=true); a product moved to the bin is set_product_status("trash")."""
         if variation_id is None:
             self.products.pop(product_id, None)
         else:
@@ -83,6 +133,33 @@ class FakeWooCommerce:
 
     def add_order(self, order: dict[str, Any]) -> None:
         self.orders[int(order["id"])] = order
+
+    def refund(self, order_id: int, line_id: int, quantity: int, reason: str = "") -> None:
+        """A refund of `quantity` units of one line, as WooCommerce records it."""
+        order = self.orders[order_id]
+        line = next(item for item in order["line_items"] if item["id"] == line_id)
+        amount = Decimal(line["total"]) / line["quantity"] * quantity
+        refund_id = next(self._refund_ids)
+        order["refunds"].append({"id": refund_id, "reason": reason, "total": f"-{amount:.2f}"})
+        self.refunds.setdefault(order_id, []).append(
+            {
+                "id": refund_id,
+                "date_created_gmt": _stamp(datetime.now(UTC)),
+                "amount": f"{amount:.2f}",
+                "reason": reason,
+                "line_items": [
+                    {
+                        "id": refund_id * 10,
+                        "name": line["name"],
+                        "product_id": line["product_id"],
+                        "variation_id": line["variation_id"],
+                        "quantity": -quantity,
+                        "total": f"-{amount:.2f}",
+                        "meta_data": [{"id": 1, "key": "_refunded_item_id", "value": str(line_id)}],
+                    }
+                ],
+            }
+        )
 
     def created_orders(self) -> list[dict[str, Any]]:
         return [o for o in self.orders.values() if o.get("created_via") == "rest-api"]
@@ -97,17 +174,25 @@ class FakeWooCommerce:
             return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
         except HTTPException as error:
             return _error("rest_no_route", str(error), error.code or 404)
+        per_page = request.args.get("per_page", "10")
+        if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+            return _error("rest_invalid_param", "Invalid parameter(s): per_page", 400)
         if endpoint == "orders":
             return self._list_orders(request) if request.method == "GET" else self._create_order(request)
         if endpoint == "order":
             order = self.orders.get(args["order_id"])
             return _json(order) if order else _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+        if endpoint == "refunds":
+            if args["order_id"] not in self.orders:
+                return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+            return _paged(request, list(reversed(self.refunds.get(args["order_id"], []))))
         if endpoint == "products":
             sku = request.args.get("sku")
+            status = request.args.get("status", "any")  # lists default to any status: drafts, trash included
             products = [
                 _public(p)
                 for p in sorted(self.products.values(), key=lambda p: p["id"])
-                if sku is None or p["sku"] == sku
+                if (sku is None or p["sku"] == sku) and status in ("any", p["status"])
             ]
             return _paged(request, products)
         if endpoint == "variations":
@@ -118,7 +203,7 @@ class FakeWooCommerce:
         if endpoint == "product":
             product = self.products.get(args["product_id"])
             return (
-                _json(_public(product))
+                _json(_public(product))  # a trashed product answers 200 with status "trash"
                 if product
                 else _error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             )
@@ -136,42 +221,73 @@ class FakeWooCommerce:
             return (user, password) == self._credentials
         return (request.args.get("consumer_key"), request.args.get("consumer_secret")) == self._credentials
 
+    def _bound(self, value: str, dates_are_gmt: bool) -> datetime:
+        """WordPress's rest_parse_date + date query: a value with an offset (or Z) is turned into the
+        site's local time, and then compared with the GMT column as it is when dates_are_gmt is set."""
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            local = moment.astimezone(UTC).replace(tzinfo=None) + self.utc_offset
+            return local if dates_are_gmt else local - self.utc_offset
+        return moment if dates_are_gmt else moment - self.utc_offset
+
     def _list_orders(self, request: Request) -> Response:
+        orderby = request.args.get("orderby", "date")
+        if orderby not in ORDERBY:
+            return _error("rest_invalid_param", "Invalid parameter(s): orderby", 400)
+        gmt = request.args.get("dates_are_gmt") in ("true", "1")
         orders = list(self.orders.values())
-        modified_after = request.args.get("modified_after")
-        if modified_after:
-            bound = datetime.fromisoformat(modified_after.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
-            orders = [o for o in orders if datetime.fromisoformat(o["date_modified_gmt"]) > bound]
+        for arg, column in (("modified_after", "date_modified_gmt"), ("after", "date_created_gmt")):
+            if request.args.get(arg):
+                try:
+                    bound = self._bound(request.args[arg], gmt)
+                except ValueError:
+                    return _error("rest_invalid_param", f"Invalid parameter(s): {arg}", 400)
+                orders = [o for o in orders if datetime.fromisoformat(o[column]) > bound]
         search = request.args.get("search")
-        if search:  # the store's search covers the _ordersync_source meta (see the adapter's docstring)
-            orders = [o for o in orders if search in json.dumps(o.get("meta_data", [])) or search in str(o["number"])]
-        key = "date_modified_gmt" if request.args.get("orderby") == "modified" else "date_created_gmt"
+        if search:  # HPOS: the address index only, a substring match; meta is never searched
+            needle = search.lower()
+            orders = [
+                o
+                for o in orders
+                if any(
+                    needle in str((o.get(part) or {}).get(key, "")).lower()
+                    for part in ("billing", "shipping")
+                    for key in ADDRESS_INDEX
+                )
+            ]
+            orders.sort(key=lambda o: o["id"], reverse=True)
+        key = {"modified": "date_modified_gmt", "id": "id"}.get(orderby, "date_created_gmt")
         orders.sort(key=lambda o: (o[key], o["id"]), reverse=request.args.get("order", "desc") == "desc")
-        per_page = max(1, min(int(request.args.get("per_page", 10)), 100))
-        page = max(1, int(request.args.get("page", 1)))
-        pages = max(1, math.ceil(len(orders) / per_page))
-        chunk = orders[(page - 1) * per_page : page * per_page]
-        return _json(chunk, headers={"X-WP-Total": str(len(orders)), "X-WP-TotalPages": str(pages)})
+        return _paged(request, orders)
 
     def _create_order(self, request: Request) -> Response:
         body = json.loads(request.get_data(as_text=True) or "{}")
         lines = []
         for item in body.get("line_items", []):
-            product = self.products.get(int(item.get("product_id", 0)))
+            product = self.products.get(int(item.get("product_id") or 0))
             variation_id = int(item.get("variation_id") or 0)
-            if product is None or (variation_id and variation_id not in product["variations"]):
-                return _error("woocommerce_rest_invalid_product_id", "Product ID provided is invalid.", 400)
-            variation = product["variations"].get(variation_id) if variation_id else None
-            lines.append((product, variation, int(item["quantity"])))
+            variation = product["variations"].get(variation_id) if product and variation_id else None
+            lines.append((product, variation, int(item["quantity"])))  # an unknown product: a line with no product
         with self._lock:
             order_id = next(self._ids)
         order = woocommerce_order(
             order_id,
-            [((v or p)["sku"], p["name"], qty, (v or p)["price"], p["id"], variation_id_of(v)) for p, v, qty in lines],
+            [
+                (
+                    (v or p or {}).get("sku"),
+                    (p or {}).get("name", ""),
+                    qty,
+                    (v or p or {}).get("price", "0"),
+                    (p or {}).get("id", 0),
+                    variation_id_of(v),
+                )
+                for p, v, qty in lines
+            ],
             body.get("shipping"),
             status=body.get("status", "pending"),
             created_via="rest-api",
-            currency=body.get("currency", "USD"),
+            currency=body.get("currency", self.currency),  # relabels the order; the prices stay the store's
+            utc_offset=self.utc_offset,
         )
         order["meta_data"] = [{"id": i + 1, **m} for i, m in enumerate(body.get("meta_data", []))]
         order["customer_note"] = body.get("customer_note", "")
@@ -180,7 +296,7 @@ class FakeWooCommerce:
 
 
 def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
-    per_page = max(1, min(int(request.args.get("per_page", 10)), 100))
+    per_page = int(request.args.get("per_page", 10))
     page = max(1, int(request.args.get("page", 1)))
     pages = max(1, math.ceil(len(items) / per_page))
     chunk = items[(page - 1) * per_page : page * per_page]
@@ -209,10 +325,13 @@ def woocommerce_order(
     currency: str = "USD",
     email: str = "",
     modified: datetime | None = None,
+    utc_offset: timedelta = DEFAULT_UTC_OFFSET,
 ) -> dict[str, Any]:
-    """A WooCommerce v3 order. lines: (sku, name, quantity, price, product_id, variation_id).
-    Like the real API, line `price` is a JSON number while other money fields are strings."""
-    stamp = _gmt(modified)
+    """A WooCommerce v3 order. lines: (sku, name, quantity, unit price, product_id, variation_id).
+    As the plugin does, a line's `price` is the JSON number total / quantity (unrounded float),
+    other money fields are strings; plain dates are the store's local time, *_gmt are UTC."""
+    moment = modified or datetime.now(UTC)
+    local, gmt = _stamp(moment.astimezone(UTC) + utc_offset), _stamp(moment.astimezone(UTC))
     return {
         "id": order_id,
         "parent_id": 0,
@@ -220,10 +339,10 @@ def woocommerce_order(
         "status": status,
         "currency": currency,
         "created_via": created_via,
-        "date_created": stamp,
-        "date_created_gmt": stamp,
-        "date_modified": stamp,
-        "date_modified_gmt": stamp,
+        "date_created": local,
+        "date_created_gmt": gmt,
+        "date_modified": local,
+        "date_modified_gmt": gmt,
         "billing": {"email": email},
         "shipping": shipping
         if shipping is not None
@@ -249,8 +368,10 @@ def woocommerce_order(
                 "variation_id": variation_id,
                 "quantity": quantity,
                 "sku": sku or "",
-                "price": json.loads(price),  # a number, as WooCommerce sends it
-                "total": str(price),
+                "subtotal": f"{Decimal(price) * quantity:.2f}",
+                "total": f"{Decimal(price) * quantity:.2f}",
+                "total_tax": "0.00",
+                "price": float(Decimal(price) * quantity) / quantity if quantity else 0.0,
             }
             for index, (sku, name, quantity, price, product_id, variation_id) in enumerate(lines, start=1)
         ],
