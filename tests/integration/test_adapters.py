@@ -39,11 +39,11 @@ def test_shopify_pages_with_cursors_and_waits_out_query_cost_throttling(world: W
     shop.throttle_next = 2
     client = ShopifyStore(shop.base_url, shop.access_token)
     pages = list(client.orders_updated_since(SINCE))
-    assert [len(page) for page, _ in pages] == [50, 50, 20]
+    assert [len(page) for page, _ in pages] == [25, 25, 25, 25, 20]  # pages sized to stay under 1,000 points
     assert len({node["id"] for page, _ in pages for node in page}) == 120
     assert pages[-1][1] is None
     resumed = list(client.orders_updated_since(SINCE, resume=pages[0][1]))  # a follow-up starts at page 2
-    assert [len(page) for page, _ in resumed] == [50, 20]
+    assert [len(page) for page, _ in resumed] == [25, 25, 25, 20]
     assert shop.throttle_next == 0
 
 
@@ -51,7 +51,7 @@ def test_shopify_reads_retry_5xx_but_a_create_is_never_repeated_blind(world: Wor
     shop = _shop(world)
     shop.server.faults.add(Fault(status=502), Fault(status=503))
     client = ShopifyStore(shop.base_url, shop.access_token)
-    assert len(next(iter(client.orders_updated_since(SINCE)))[0]) == 50
+    assert len(next(iter(client.orders_updated_since(SINCE)))[0]) == 25
     shop.server.faults.add(Fault(status=500))
     with pytest.raises(StoreUnavailable, match="answered 500"):
         client._graphql("mutation { orderCreate(order: {}) { userErrors { message } } }", {}, write=True)
@@ -75,8 +75,8 @@ def test_woocommerce_pages_by_total_pages_and_retries_429_with_retry_after(world
     pages = list(client.orders_updated_since(SINCE))
     assert [len(page) for page, _ in pages] == [100, 100, 50]
     assert [token for _, token in pages] == ["2", "3", None]
-    with pytest.raises(StoreRejected, match=r"answered 400.*invalid_product_id"):  # a product the store lacks
-        call(client._http, "POST", f"{client._api}/orders", json={"line_items": [{"product_id": 999, "quantity": 1}]})
+    with pytest.raises(StoreRejected, match=r"answered 400.*per_page"):  # the plugin caps per_page at 100
+        call(client._http, "GET", f"{client._api}/orders", params={"per_page": 250})
 
 
 def test_a_long_pull_continues_in_a_follow_up_invocation(stack: LocalStack, world: World) -> None:
@@ -151,5 +151,5 @@ def test_a_chain_of_one_page_pulls_moves_forward_and_ends(
     stack.runner.fire_schedules("PullOrdersFunction")
     stack.runner.drain(max_batches=500)
     pulls = [i for i in stack.runner.invocations if i[0] == "PullConnectionFunction"]
-    assert len(pulls) == 3  # one invocation per page of 50, then the chain ends
+    assert len(pulls) == 5  # one invocation per page of 25, then the chain ends
     assert len(seller.created_orders()) == 120

@@ -107,7 +107,9 @@ def test_woocommerce_uneven_unit_price_is_read_from_the_line_total() -> None:
                 "date_created_gmt": "2026-11-27T09:00:00",
                 "date_modified_gmt": "2026-11-27T09:00:00",
                 "shipping": {"first_name": "A", "address_1": "1 Road", "city": "Town", "country": "DE"},
-                "line_items": [{"id": 1, "name": "Tee", "sku": "T", "quantity": 3, "total": "100.00", "price": 100 / 3}],
+                "line_items": [
+                    {"id": 1, "name": "Tee", "sku": "T", "quantity": 3, "total": "100.00", "price": 100 / 3}
+                ],
                 "refunds": [],
             }
         ),

@@ -105,40 +105,45 @@ class BigCommerceStore:
             page += 1
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
-        ship = order.shipping_address
-        first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
-        address = {
-            "first_name": first or last,
-            "last_name": last,
-            "company": (ship.company if ship else None) or "",
-            "street_1": (ship.address1 if ship else None) or "",
-            "street_2": (ship.address2 if ship else None) or "",
-            "city": (ship.city if ship else None) or "",
-            "state": (ship.province_code if ship else None) or "",
-            "zip": (ship.postal_code if ship else None) or "",
-            "country_iso2": ((ship.country_code if ship else None) or "").upper(),
-            "country": (ship.country_code if ship else None) or "",
-            "phone": (ship.phone if ship else None) or "",
-        }
-        billing_zip = address["zip"] if len(address["zip"]) >= 2 else NO_POSTCODE
-        body = {
-            # The marketplace is the paying customer of a dropship order; the end customer's email stays with the buyer.
-            "billing_address": {**address, "zip": billing_zip, "email": "dropship-orders@ordersync.invalid"},
-            "shipping_addresses": [address],
-            "products": [
-                {
-                    "product_id": int(m.variant.product_id),
-                    "variant_id": int(m.variant.variant_id),
-                    "quantity": m.line.quantity,
-                }
-                for m in lines
-                if m.variant
-            ],
-            "external_source": EXTERNAL_SOURCE,
-            "external_order_id": source_key,
-            "staff_notes": source_key,
-            "customer_message": f"Dropship order {order.order_number} (synced by ordersync)",
-            "status_id": 11,
-        }
+        body = order_body(order, lines, source_key)
         response = call(self._http, "POST", f"{self._v2}/orders", json=body)
         return str(json_body(response)["id"])
+
+
+def order_body(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:
+    """POST /v2/orders, as the compact schema (order_Post) allows it."""
+    ship = order.shipping_address
+    first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
+    address = {
+        "first_name": first or last,
+        "last_name": last,
+        "company": (ship.company if ship else None) or "",
+        "street_1": (ship.address1 if ship else None) or "",
+        "street_2": (ship.address2 if ship else None) or "",
+        "city": (ship.city if ship else None) or "",
+        "state": (ship.province_code if ship else None) or "",
+        "zip": (ship.postal_code if ship else None) or "",
+        "country_iso2": ((ship.country_code if ship else None) or "").upper(),
+        "country": (ship.country_code if ship else None) or "",
+        "phone": (ship.phone if ship else None) or "",
+    }
+    billing_zip = address["zip"] if len(address["zip"]) >= 2 else NO_POSTCODE
+    return {
+        # The marketplace is the paying customer of a dropship order; the end customer's email stays with the buyer.
+        "billing_address": {**address, "zip": billing_zip, "email": "dropship-orders@ordersync.invalid"},
+        "shipping_addresses": [address],
+        "products": [
+            {
+                "product_id": int(m.variant.product_id),
+                "variant_id": int(m.variant.variant_id),
+                "quantity": m.line.quantity,
+            }
+            for m in lines
+            if m.variant
+        ],
+        "external_source": EXTERNAL_SOURCE,
+        "external_order_id": source_key,
+        "staff_notes": source_key,
+        "customer_message": f"Dropship order {order.order_number} (synced by ordersync)",
+        "status_id": 11,
+    }

@@ -24,7 +24,7 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import get_argument_values, get_variable_values
 
 MUTATION_COST = 10
 MAX_QUERY_COST = 1000
@@ -33,7 +33,10 @@ MAX_QUERY_COST = 1000
 class _Walker:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None) -> None:
         self.schema = schema
-        self.variables = variables or {}
+        coerced = get_variable_values(schema, _operation(document).variable_definitions or (), variables or {})
+        if isinstance(coerced, list):  # a variable of the wrong type: refused as Shopify does
+            raise coerced[0]
+        self.variables = coerced
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
     def selection(self, parent: GraphQLNamedType, selections: SelectionSetNode | None, data: Any = None) -> int:
@@ -63,7 +66,7 @@ class _Walker:
         value = data.get(node.alias.value if node.alias else name) if isinstance(data, dict) else None
         if named.name.endswith("Connection") and isinstance(named, GraphQLObjectType) and "nodes" in named.fields:
             return self.connection(named, node, definition, value, data is not None)
-        arguments = get_argument_values(definition, node, self.variables)  # type: ignore[arg-type]
+        arguments = get_argument_values(definition, node, self.variables)
         if _is_list(definition.type):
             items = value if isinstance(value, list) else None
             count = len(items) if items is not None else len(arguments.get("ids") or []) or 1
@@ -74,7 +77,7 @@ class _Walker:
         return 1 + self.selection(named, node.selection_set, value)
 
     def connection(self, named: GraphQLObjectType, node: FieldNode, definition: Any, value: Any, actual: bool) -> int:
-        arguments = get_argument_values(definition, node, self.variables)  # type: ignore[arg-type]
+        arguments = get_argument_values(definition, node, self.variables)
         requested = int(arguments.get("first") or arguments.get("last") or 0)
         node_type = get_named_type(named.fields["nodes"].type)
         per_node = 0
