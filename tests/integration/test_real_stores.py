@@ -12,6 +12,7 @@ import pytest
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
+from ordersync.errors import StoreRejected
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import FakeShopify, order_node
@@ -124,7 +125,6 @@ def test_shopify_variants_of_draft_or_archived_products_are_not_sellable(started
 def test_shopify_refuses_a_query_over_the_cost_limit_by_name(started: list[Any]) -> None:
     shop = _start(started, FakeShopify("acme", "shpat_acme"))
     client = ShopifyStore(shop.base_url, shop.access_token)
-    from ordersync.errors import StoreRejected
     from ordersync.platforms import shopify
 
     with pytest.raises(StoreRejected, match="too expensive"):
@@ -171,6 +171,15 @@ def test_woocommerce_posted_order_is_found_by_its_meta_not_by_search(started: li
     assert client.find_posted_order("ordersync-acme--brightside-1001", attempt_started) == created
     assert client.find_posted_order("ordersync-acme--brightside-1002", attempt_started) is None
     assert {o["currency"] for o in woo.created_orders()} == {"AUD"}  # not relabelled with the buyer's currency
+
+
+def test_woocommerce_line_for_a_product_the_store_lacks_is_reported_not_passed_off(started: list[Any]) -> None:
+    """The plugin creates a line with no product instead of refusing an unknown product id."""
+    woo, client = _woo(started)
+    order = _order()
+    assert 999 not in woo.products
+    with pytest.raises(StoreRejected, match=r"created order \d+ but 1 line\(s\) have no product"):
+        client.create_order(order, _match(order, "999", "999"), "ordersync-k")
 
 
 def test_woocommerce_trashed_and_draft_products_are_not_sellable(started: list[Any]) -> None:

@@ -157,8 +157,19 @@ class WooCommerceStore:
             "line_items": [_line_item(m) for m in lines if m.variant],
             "meta_data": [{"key": SOURCE_META_KEY, "value": source_key}],
         }
-        response = call(self._http, "POST", f"{self._api}/orders", json=body)
-        return str(json_body(response)["id"])
+        created = json_body(call(self._http, "POST", f"{self._api}/orders", json=body))
+        # WooCommerce accepts a product id it doesn't have as a line with no product: say so, loudly.
+        missing = [
+            str(item.get("name") or item.get("id"))
+            for item in created.get("line_items") or []
+            if not item.get("product_id")
+        ]
+        if missing:
+            raise StoreRejected(
+                f"WooCommerce created order {created['id']} but {len(missing)} line(s) have no product "
+                "(the catalog names a product the store no longer has); fix the order in the store"
+            )
+        return str(created["id"])
 
 
 def _line_item(match: LineMatch) -> dict[str, Any]:
