@@ -200,6 +200,7 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
                 bigcommerce_order(number, status="Cancelled" if kind == "cancelled" else "Awaiting Fulfillment"),
                 products,
                 [] if kind == "no_address" else [BC_ADDRESS],
+                malformed=kind == "invalid",
             )
             key = f"delta--ridge#{number}"
         seeded.append(Seeded(key, kind == "good", kind))

@@ -71,6 +71,7 @@ class FakeBigCommerce:
         self.quota = quota
         self.window_seconds = window_seconds
         self.throttled = 0  # requests answered 429
+        self.malformed: set[int] = set()  # order ids seeded broken on purpose
         self._window_start = time.monotonic()
         self._window_used = 0
         self.orders: dict[int, dict[str, Any]] = {}
@@ -95,7 +96,18 @@ class FakeBigCommerce:
             "price": price,
         }
 
-    def add_order(self, order: dict[str, Any], products: list[dict[str, Any]], addresses: list[dict[str, Any]]) -> None:
+    def add_order(
+        self,
+        order: dict[str, Any],
+        products: list[dict[str, Any]],
+        addresses: list[dict[str, Any]],
+        *,
+        malformed: bool = False,
+    ) -> None:
+        """malformed: a deliberately broken order (bad input from a store, for the tests of how it is
+        handled): answered as it is, outside the contract check of the fake's own answers."""
+        if malformed:
+            self.malformed.add(int(order["id"]))
         self.orders[int(order["id"])] = order
         self.order_products[int(order["id"])] = products
         self.order_addresses[int(order["id"])] = addresses
@@ -122,7 +134,8 @@ class FakeBigCommerce:
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)
         if endpoint == "products":
-            return self._page(request, self.order_products.get(args["order_id"], []), "order_product")
+            checked = None if args["order_id"] in self.malformed else "order_product"
+            return self._page(request, self.order_products.get(args["order_id"], []), checked)
         if endpoint == "addresses":
             return self._page(request, self.order_addresses.get(args["order_id"], []), "shipping_address")
         if endpoint == "catalog":
@@ -146,7 +159,7 @@ class FakeBigCommerce:
         orders.sort(key=key, reverse=direction == "desc")
         return self._page(request, orders, "order")
 
-    def _page(self, request: Request, items: list[dict[str, Any]], definition: str) -> Response:
+    def _page(self, request: Request, items: list[dict[str, Any]], definition: str | None) -> Response:
         limit = max(1, min(int(request.args.get("limit", 50)), 250))
         page = max(1, int(request.args.get("page", 1)))
         chunk = items[(page - 1) * limit : page * limit]
@@ -240,7 +253,12 @@ class FakeBigCommerce:
 
     def _json(self, value: Any, status: int = 200, *, item: str | None = None, schema: str | None = None) -> Response:
         """An answer, checked against the contract first: one that breaks it is the fake's bug."""
-        problems = [contract_problem(item, v) for v in (value if isinstance(value, list) else [value])] if item else []
+        values = value if isinstance(value, list) else [value]
+        problems = (
+            [contract_problem(item, v) for v in values if not (item == "order" and _order_id(v) in self.malformed)]
+            if item
+            else []
+        )
         if schema:
             problems.append(contract_problem(schema, value))
         if status >= 400 and isinstance(value, list):
@@ -294,3 +312,8 @@ def bigcommerce_order(
         },
         "shipping_address_count": 1,
     }
+
+
+def _order_id(value: Any) -> int | None:
+    raw = value.get("id") if isinstance(value, dict) else None
+    return raw if isinstance(raw, int) else None
