@@ -32,7 +32,7 @@ _ROUTES = Map(
     ]
 )
 ORDERBY = frozenset({"date", "modified", "id", "include", "title", "slug"})
-ADDRESS_INDEX = (
+ADDRESS_FIELDS = (
     "first_name",
     "last_name",
     "company",
@@ -42,9 +42,8 @@ ADDRESS_INDEX = (
     "state",
     "postcode",
     "country",
-    "email",
-    "phone",
 )
+ADDRESS_INDEX = (*ADDRESS_FIELDS, "email", "phone")  # what HPOS order search looks at
 DEFAULT_UTC_OFFSET = timedelta(hours=10)  # a store in Sydney: a window sent with "Z" lands 10 hours late
 
 
@@ -344,22 +343,7 @@ def woocommerce_order(
         "date_modified": local,
         "date_modified_gmt": gmt,
         "billing": {"email": email},
-        "shipping": shipping
-        if shipping is not None
-        else {
-            k: ""
-            for k in (
-                "first_name",
-                "last_name",
-                "company",
-                "address_1",
-                "address_2",
-                "city",
-                "state",
-                "postcode",
-                "country",
-            )
-        },
+        "shipping": shipping if shipping is not None else dict.fromkeys(ADDRESS_FIELDS, ""),
         "line_items": [
             {
                 "id": order_id * 100 + index,
