@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +25,13 @@ def platform_fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(f"platform payload fixtures not found at {FIXTURES} (tests/fixtures/platform-orders)")
     return FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Any:
+    """Each test starts from no metrics, as each Lambda invocation does (Powertools flushes at 100,
+    which with metrics disabled would fail for want of a namespace)."""
+    from ordersync.observability import metrics
+
+    yield
+    metrics.clear_metrics()

@@ -14,6 +14,4 @@ from ordersync.wiring import process_dependencies
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext, deps: ProcessDependencies | None = None) -> dict[str, Any]:
-    default_deps, idempotency = process_dependencies()
-    idempotency.register_lambda_context(context)
-    return process_order_batch(event, context, deps or default_deps)
+    return process_order_batch(event, context, deps or process_dependencies())

@@ -20,7 +20,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
 
     dynamodb = boto3.client("dynamodb")
     tables = set(dynamodb.list_tables()["TableNames"])
-    for logical_id in ("CatalogTable", "OrdersTable", "ConnectionsTable", "IdempotencyTable"):
+    for logical_id in ("CatalogTable", "OrdersTable", "ConnectionsTable"):
         name = stack.deployment.ref(logical_id)
         assert name in tables
         backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]

@@ -123,7 +123,7 @@ def test_queue_and_dlq_settings(sam: dict) -> None:
     schedule = resources["PullOrdersFunction"]["Properties"]["Events"]["HourlyPull"]["Properties"]
     assert schedule["Schedule"] == {"Ref": "SyncSchedule"}
     assert sam["Parameters"]["SyncSchedule"]["Default"] == "cron(20 * * * ? *)"
-    for table in ("CatalogTable", "OrdersTable", "ConnectionsTable", "IdempotencyTable"):
+    for table in ("CatalogTable", "OrdersTable", "ConnectionsTable"):
         props = resources[table]["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

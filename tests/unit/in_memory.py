@@ -10,20 +10,46 @@ from typing import Any
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import ConcurrentUpdate, StoreUnavailable
-from ordersync.models import CanonicalOrder, Connection, StoreRef
-from ordersync.records import OrderRecord
+from ordersync.errors import ConcurrentUpdate, OrderClaimed, ResourceThrottled, StoreUnavailable
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
+from ordersync.records import Attempt, OrderRecord
 
 
 class InMemoryOrders:
+    """The orders table's contract: a claim answers the record as it was and is refused while
+    another attempt's claim is live; every claim and write moves the version on."""
+
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.fail_next_saves = 0
+
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+        old = self.get(envelope.order_key)
+        if old is not None and (attempt.blocked_by(old) or old.settled_for(envelope.cause)):
+            raise OrderClaimed(old)
+        record = old or OrderRecord.first_seen(envelope, attempt.started_at)
+        record.take_over(attempt)
+        record.version += 1
+        self.items[record.order_key] = record.model_dump(mode="json")
+        return record
+
+    def release(self, record: OrderRecord) -> None:
+        stored = self.items[record.order_key]
+        if stored.get("claimed_by") == record.claimed_by:
+            stored.update(claimed_by=None, claimed_at=None, claim_until_ms=None, version=stored["version"] + 1)
+            if record.post_unconfirmed_at is not None:
+                stored["post_unconfirmed_at"] = record.post_unconfirmed_at.isoformat()
+            record.version += 1
+        record.release()
 
     def get(self, order_key: str) -> OrderRecord | None:
         item = self.items.get(order_key)
         return None if item is None else OrderRecord.model_validate(item)
 
     def save(self, record: OrderRecord) -> None:
+        if self.fail_next_saves:
+            self.fail_next_saves -= 1
+            raise ResourceThrottled("order write: ProvisionedThroughputExceededException")
         stored = self.items.get(record.order_key)
         if (stored or {}).get("version", 0) != record.version:
             raise ConcurrentUpdate(record.order_key)
@@ -80,6 +106,14 @@ class RecordingDeadLetters:
 
 
 @dataclass
+class RecordingRetries:
+    later: list[tuple[str, int]] = field(default_factory=list)
+
+    def retry_later(self, body: str, delay_seconds: int) -> None:
+        self.later.append((body, delay_seconds))
+
+
+@dataclass
 class RecordingAlerts:
     published: list[dict[str, Any]] = field(default_factory=list)
 
@@ -95,11 +129,14 @@ class FakeSellerStore:
 
     created: dict[str, str] = field(default_factory=dict)  # source key -> order id
     present: frozenset[str] = frozenset()
+    search_lag_seconds: float = 5.0
+    lookups: int = 0
     fail_next: int = 0
     timeout_after_create: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:
+        self.lookups += 1
         return self.created.get(source_key)
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from .in_memory import (
     InMemoryOrders,
     RecordingAlerts,
     RecordingDeadLetters,
+    RecordingRetries,
 )
 
 ADDRESS = {"name": "Dana W", "address1": "1 Main St", "city": "Seattle", "countryCodeV2": "US"}
@@ -43,6 +44,23 @@ CONNECTION = Connection(
 )
 
 
+class Clock:
+    """Now, moving one second per reading; `advance` is time passing between deliveries."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 12, 20, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+REDELIVERY = 180  # OrdersQueue's visibility timeout: a failed delivery comes back after it
+
+
 @pytest.fixture
 def deps() -> ProcessDependencies:
     return ProcessDependencies(
@@ -52,8 +70,9 @@ def deps() -> ProcessDependencies:
         stores=FakeStores(FakeSellerStore()),
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
+        retries=RecordingRetries(),
         max_receive_count=3,
-        clock=lambda: datetime(2026, 11, 27, 12, 20, tzinfo=UTC),
+        clock=Clock(),
     )
 
 
@@ -116,25 +135,32 @@ def test_still_broken_after_redrive_goes_back_to_the_dlq(deps: ProcessDependenci
     assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
 
 
-def test_transient_store_failure_raises_until_the_last_delivery_records_it(deps: ProcessDependencies) -> None:
+def test_transient_store_failure_raises_until_the_last_delivery_sends_it_to_the_dlq_with_why(
+    deps: ProcessDependencies,
+) -> None:
     deps.stores.seller_store.fail_next = 5  # type: ignore[attr-defined]
     with pytest.raises(StoreUnavailable):
         process_message(message("A"), "m1", 1, deps)
-    assert deps.orders.get("acme--northwind#1001") is None
-    with pytest.raises(StoreUnavailable):
-        process_message(message("A"), "m1", 3, deps)
-    record = deps.orders.get("acme--northwind#1001")
-    assert record is not None and (record.status, record.reason) == (
+    seen = deps.orders.get("acme--northwind#1001")
+    assert seen is not None and seen.status is OrderStatus.RECEIVED  # claimed before anything happened
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m1", 3, deps)  # the last delivery ends quietly: SQS deletes it
+    stored = deps.orders.get("acme--northwind#1001")
+    assert stored is not None and (stored.status, stored.reason) == (
         OrderStatus.FAILED,
         FailureReason.PLATFORM_UNAVAILABLE,
     )
-    assert "503" in record.detail
+    assert stored.in_dlq and "503" in stored.detail and record.dlq_message_id == "dlq-1"
+    (dead,) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert dead[1]["reason"] == "PLATFORM_UNAVAILABLE" and "503" in dead[0]["detail"]
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
 
 
 def test_a_create_that_timed_out_after_the_store_saved_it_is_not_posted_twice(deps: ProcessDependencies) -> None:
     deps.stores.seller_store.timeout_after_create = 1  # type: ignore[attr-defined]
     with pytest.raises(StoreUnavailable):
         process_message(message("A"), "m1", 1, deps)
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
     record = process_message(message("A"), "m1", 2, deps)  # SQS delivers it again
     assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
     assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]

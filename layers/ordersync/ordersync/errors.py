@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OrderSyncError(Exception):
     """Base of every error ordersync raises on purpose."""
@@ -29,3 +31,19 @@ class ResourceThrottled(OrderSyncError):
 
 class ConcurrentUpdate(OrderSyncError):
     """Someone else wrote the order record since we read it; transient, SQS retries the message."""
+
+
+class OrderClaimed(OrderSyncError):
+    """Another attempt holds the order's claim (a concurrent delivery, or one still running)."""
+
+    def __init__(self, record: Any) -> None:
+        super().__init__(f"order {record.order_key} is being processed by another attempt")
+        self.record = record
+
+
+class RetryLater(OrderSyncError):
+    """Nothing is wrong, but acting now could be wrong: try the message again after `seconds`."""
+
+    def __init__(self, reason: str, seconds: float) -> None:
+        super().__init__(reason)
+        self.seconds = seconds

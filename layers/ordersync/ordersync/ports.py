@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
-from ordersync.records import OrderRecord
+from ordersync.records import Attempt, OrderRecord
 
 
 class CatalogRepository(Protocol):
@@ -20,6 +20,15 @@ class CatalogRepository(Protocol):
 
 
 class OrderRepository(Protocol):
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+        """Claims the order for `attempt` (creating its record on first sight) and returns the record
+        as it was, with this attempt's claim on it; raises OrderClaimed while another claim is live."""
+        ...
+
+    def release(self, record: OrderRecord) -> None:
+        """Frees the order this attempt claimed, recording nothing else."""
+        ...
+
     def get(self, order_key: str) -> OrderRecord | None: ...
     def save(self, record: OrderRecord) -> None:
         """Writes the record if nobody else wrote it since it was read (optimistic, by version)."""
@@ -37,6 +46,12 @@ class ConnectionRepository(Protocol):
 
 class OrderQueue(Protocol):
     def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None: ...
+
+
+class OrderRetries(Protocol):
+    def retry_later(self, body: str, delay_seconds: int) -> None:
+        """The message again, as a new delivery, after `delay_seconds` (at most 900)."""
+        ...
 
 
 class PullQueue(Protocol):
@@ -60,6 +75,9 @@ class ManualPosting(Protocol):
 
 
 class SellerStore(Protocol):
+    # How long after a create the store's look-up (find_posted_order) may still miss the order.
+    search_lag_seconds: float
+
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:
         """The id of an order created in this store for the buyer order since `since`, if any,
         found by a key the platform stores exactly (never by free-text search)."""

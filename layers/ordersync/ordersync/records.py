@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,33 @@ from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, p
 SETTLED = frozenset(
     {OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.CANCELLED, OrderStatus.MANUAL_POSTING_PENDING}
 )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at processing an order; it holds the order's claim until `until_ms` (epoch ms),
+    which is never later than its invocation's deadline, so a claim can't outlive its holder."""
+
+    attempt_id: str
+    started_at: datetime
+    until_ms: int
+
+    def blocked_by(self, record: OrderRecord) -> bool:
+        """True when another attempt's claim on `record` is still live at this attempt's start."""
+        live = record.claim_until_ms is not None and record.claim_until_ms > self.started_ms
+        return live and record.claimed_by != self.attempt_id
+
+    @property
+    def started_ms(self) -> int:
+        return int(self.started_at.timestamp() * 1000)
+
+    @property
+    def ends_at(self) -> datetime:
+        return _from_ms(self.until_ms)
+
+
+def _from_ms(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC)
 
 
 class TimelineEntry(BaseModel):
@@ -86,6 +114,14 @@ class OrderRecord(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     envelope: dict[str, Any]
     version: int = 0
+    # The claim: the attempt that holds the order now (written by the claim, removed by the record).
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    claim_until_ms: int | None = None
+    # Set when an earlier attempt may have created the order in the seller's store without its
+    # outcome being recorded: the latest moment that create could have happened. The next post
+    # looks in the store before creating anything, once the store's look-up can show it.
+    post_unconfirmed_at: datetime | None = None
 
     @classmethod
     def first_seen(cls, envelope: OrderEnvelope, at: datetime) -> OrderRecord:
@@ -134,6 +170,18 @@ class OrderRecord(BaseModel):
             return self.disregard_confirmed
         manual_flow_ended = self.status is OrderStatus.FAILED and self.execution_arn is not None
         return manual_flow_ended and cause is not Cause.REPLAY  # only ops start a new manual flow
+
+    def take_over(self, attempt: Attempt) -> None:
+        """This attempt now holds the record. An earlier claim never released means an attempt that
+        started and never recorded its outcome: it may have reached the store."""
+        if self.claimed_by is not None and self.claimed_by != attempt.attempt_id:
+            ended = _from_ms(self.claim_until_ms) if self.claim_until_ms is not None else attempt.started_at
+            self.post_unconfirmed_at = max(self.post_unconfirmed_at or ended, ended)
+        self.claimed_by, self.claimed_at, self.claim_until_ms = attempt.attempt_id, attempt.started_at, attempt.until_ms
+
+    def release(self) -> None:
+        """The attempt is about to record its outcome: the write that records it frees the order."""
+        self.claimed_by = self.claimed_at = self.claim_until_ms = None
 
     def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
         return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

@@ -27,7 +27,7 @@ class ProcessSettings(_Env):
     catalog_table: str = Field(alias="CATALOG_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
     orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
-from ordersync.aws.idempotency import idempotent_post
 from ordersync.aws.manual_posting import SfnManualPosting
 from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsDlqAdmin, SqsOrderQueue, SqsPullQueue
 from ordersync.aws.orders import DynamoOrders
@@ -48,16 +45,16 @@ def pull_dependencies() -> PullDependencies:
 
 
 @cache
-def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
+def process_dependencies() -> ProcessDependencies:
     settings = process_settings()
-    post_once, idempotency = idempotent_post(settings.idempotency_table)
-    deps = ProcessDependencies(
+    return ProcessDependencies(
         orders=DynamoOrders(settings.orders_table),
         catalog=DynamoCatalog(settings.catalog_table),
         connections=DynamoConnections(settings.connections_table),
         stores=HttpStoreFactory(store_credentials),
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
+        retries=SqsOrderQueue(settings.orders_queue_url),
         max_receive_count=settings.max_receive_count,
         manual_posting=SfnManualPosting(
             settings.manual_posting_state_machine_arn,
@@ -65,10 +62,8 @@ def process_dependencies() -> tuple[ProcessDependencies, IdempotencyConfig]:
             settings.manual_posting_heartbeat_seconds,
             settings.manual_posting_max_escalations,
         ),
-        post_once=post_once,
         auto_post_platforms=AUTO_POSTED | ({Platform.BIGCOMMERCE} if settings.bigcommerce_auto_post else set()),
     )
-    return deps, idempotency
 
 
 @cache

@@ -44,6 +44,10 @@ class SqsOrderQueue:
             if response.get("Failed"):
                 raise ResourceThrottled(f"SQS refused {len(response['Failed'])} of {len(entries)} orders")
 
+    def retry_later(self, body: str, delay_seconds: int) -> None:
+        with aws_errors("retry later"):
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=min(delay_seconds, 900))
+
 
 class SqsPullQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:

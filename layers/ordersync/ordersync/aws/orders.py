@@ -1,24 +1,125 @@
-"""The orders table: one item per buyer order (per connection), written with optimistic locking."""
+"""The orders table: one item per buyer order (per connection). The item is both the lock and the
+ledger: an attempt claims it before it does anything (one conditional UpdateItem), and records its
+outcome with one conditional PutItem that also releases the claim."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
-from ordersync.errors import ConcurrentUpdate
-from ordersync.models import OrderStatus
-from ordersync.records import OrderRecord
+from ordersync.errors import ConcurrentUpdate, OrderClaimed
+from ordersync.models import Cause, OrderEnvelope, OrderStatus
+from ordersync.records import Attempt, OrderRecord
+
+_CLAIM_FIELDS = ("claimed_by", "claimed_at", "claim_until_ms")
+_NO_LIVE_CLAIM = "(attribute_not_exists(claim_until_ms) OR claim_until_ms <= :started OR claimed_by = :attempt)"
+_SETTLED_VALUES = {
+    ":synced": OrderStatus.SYNCED.value,
+    ":posted": OrderStatus.POSTED_MANUALLY.value,
+    ":cancelled": OrderStatus.CANCELLED.value,
+    ":pending": OrderStatus.MANUAL_POSTING_PENDING.value,
+    ":disregarded": OrderStatus.DISREGARDED.value,
+    ":failed": OrderStatus.FAILED.value,
+    ":string": "S",
+    ":true": True,
+}
+_deserialize = TypeDeserializer().deserialize
+
+
+def _claim_condition(cause: Cause) -> str:
+    """Claimable: new, or free (no live claim) and not settled for this cause. The settled part is
+    OrderRecord.settled_for in DynamoDB's words (a test holds the two together): a settled order is
+    recognised from the refused claim's answer, and nothing is written."""
+    settled = [
+        "#status IN (:synced, :posted, :cancelled)",
+        "(#status = :pending AND attribute_type(execution_arn, :string))",
+        "(#status = :disregarded AND disregard_confirmed = :true)",
+    ]
+    if cause is not Cause.REPLAY:  # a manual flow that ended is only restarted by ops
+        settled.append("(#status = :failed AND attribute_type(execution_arn, :string))")
+    return f"attribute_not_exists(order_key) OR ({_NO_LIVE_CLAIM} AND NOT ({' OR '.join(settled)}))"
 
 
 class DynamoOrders:
     def __init__(self, table_name: str, resource: Any = None) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+        """Claims the order for `attempt` in one call, creating its record (RECEIVED) on first sight,
+        and answers the record as it was with this attempt's claim on it. Raises OrderClaimed,
+        carrying the record, when another attempt's claim is live."""
+        first_seen = _item(OrderRecord.first_seen(envelope, attempt.started_at))  # kept where the item exists
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":started": attempt.started_ms,
+            ":attempt": attempt.attempt_id,
+            ":one": 1,
+            **{k: v for k, v in _SETTLED_VALUES.items() if k != ":failed" or envelope.cause is not Cause.REPLAY},
+        }
+        sets = []
+        for index, (name, value) in enumerate(first_seen.items()):
+            if name in ("order_key", "version", *_CLAIM_FIELDS):
+                continue
+            if name == "status":
+                values[":status"] = value
+                sets.append("#status = if_not_exists(#status, :status)")
+                continue
+            names[f"#f{index}"], values[f":f{index}"] = name, value
+            sets.append(f"#f{index} = if_not_exists(#f{index}, :f{index})")
+        claim = {
+            "claimed_by": attempt.attempt_id,
+            "claimed_at": attempt.started_at.isoformat(),
+            "claim_until_ms": attempt.until_ms,
+        }
+        for name, value in claim.items():
+            names[f"#{name}"], values[f":{name}"] = name, value
+            sets.append(f"#{name} = :{name}")
+        try:
+            with aws_errors("order claim"):
+                old = self._table.update_item(
+                    Key={"order_key": envelope.order_key},
+                    UpdateExpression=f"SET {', '.join(sets)} ADD version :one",
+                    ConditionExpression=_claim_condition(envelope.cause),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ).get("Attributes")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                item = {name: _deserialize(value) for name, value in error.response["Item"].items()}
+                raise OrderClaimed(_record(item)) from None
+            raise
+        record = _record(old) if old else OrderRecord.first_seen(envelope, attempt.started_at)
+        record.take_over(attempt)
+        record.version += 1
+        return record
+
+    def release(self, record: OrderRecord) -> None:
+        """Frees the order without recording anything new (the attempt found nothing to change)."""
+        attempt = record.claimed_by
+        values: dict[str, Any] = {":one": 1}
+        keep = ""
+        if record.post_unconfirmed_at is not None:  # what the next attempt must know before it posts
+            values[":unconfirmed"] = record.post_unconfirmed_at.isoformat()
+            keep = " SET post_unconfirmed_at = :unconfirmed"
+        with aws_errors("order release"), contextlib.suppress(ClientError):  # lost it already: nothing to free
+            self._table.update_item(
+                Key={"order_key": record.order_key},
+                UpdateExpression=f"REMOVE claimed_by, claimed_at, claim_until_ms{keep} ADD version :one",
+                ConditionExpression=Attr("claimed_by").eq(attempt),
+                ExpressionAttributeValues=values,
+            )
+            record.version += 1
+        record.release()
 
     def get(self, order_key: str) -> OrderRecord | None:
         with aws_errors("order read"):
@@ -26,20 +127,21 @@ class DynamoOrders:
         return None if item is None else _record(item)
 
     def save(self, record: OrderRecord) -> None:
+        """Writes the whole record if nobody wrote it since it was read or claimed (every claim and
+        every write moves the version on). The claim is written as the record holds it: the
+        processing path releases it before it records an outcome; ops' edits leave it alone."""
         expected = record.version
-        record.version = expected + 1
-        item = record.model_dump(mode="json", exclude={"envelope"})
-        # The buyer's payload is kept for replays; compressed, it costs a third of the write units.
-        item["envelope_z"] = zlib.compress(json.dumps(record.envelope, default=str).encode(), 6)
         condition = Attr("order_key").not_exists() if expected == 0 else Attr("version").eq(expected)
+        item = _item(record) | {"version": expected + 1}
         try:
             with aws_errors("order write"):
                 self._table.put_item(Item=item, ConditionExpression=condition)
         except ClientError as error:
-            record.version = expected
             if error_code(error) == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(f"order {record.order_key} changed while it was processed") from error
             raise
+        # Only a write that happened moves the record on: a refused or throttled one leaves it as read.
+        record.version = expected + 1
 
     def by_seller_status(self, seller_id: str, status: OrderStatus) -> list[OrderRecord]:
         condition = Key("seller_id").eq(seller_id) & Key("status").eq(status.value)
@@ -50,6 +152,14 @@ class DynamoOrders:
 
     def all(self) -> list[OrderRecord]:
         return [_record(item) for item in all_items(self._table.scan, "order scan")]
+
+
+def _item(record: OrderRecord) -> dict[str, Any]:
+    unset = {name for name in _CLAIM_FIELDS if getattr(record, name) is None}  # absent, not NULL: conditions test them
+    item = record.model_dump(mode="json", exclude={"envelope", *unset})
+    # The buyer's payload is kept for replays; compressed, it costs a third of the write units.
+    item["envelope_z"] = zlib.compress(json.dumps(record.envelope, default=str).encode(), 6)
+    return item
 
 
 def _record(item: dict[str, Any]) -> OrderRecord:

@@ -21,12 +21,12 @@ from typing import Any
 
 import boto3
 
-from ordersync.aws import idempotency
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.demo import US_ADDRESS
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack, project_root
 from ordersync.local.world import World
+from ordersync.platforms.woocommerce import WooCommerceStore
 
 STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the fakes answer in microseconds)
 
@@ -91,7 +91,8 @@ def counting_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
 
 @contextmanager
 def timing_posts(into: list[float]) -> Iterator[None]:
-    original = idempotency.post_to_store
+    """Time spent in the seller store's create (the bench's sellers are WooCommerce stores)."""
+    original = WooCommerceStore.create_order
 
     def timed(*args: Any, **kwargs: Any) -> str:
         started = time.perf_counter()
@@ -100,11 +101,11 @@ def timing_posts(into: list[float]) -> Iterator[None]:
         finally:
             into.append(time.perf_counter() - started)
 
-    idempotency.post_to_store = timed
+    WooCommerceStore.create_order = timed  # type: ignore[method-assign]
     try:
         yield
     finally:
-        idempotency.post_to_store = original
+        WooCommerceStore.create_order = original  # type: ignore[method-assign]
 
 
 def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) -> Run:

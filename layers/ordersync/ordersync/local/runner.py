@@ -201,10 +201,16 @@ class Runner:
         return True
 
     def _has_in_flight(self, source: QueueSource) -> bool:
+        """In flight or delayed (an order retried later): the queue is not drained yet."""
         attributes = self._sqs.get_queue_attributes(
-            QueueUrl=source.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            QueueUrl=source.queue_url,
+            AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
         )["Attributes"]
-        return int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)) > 0 and _wait_briefly()
+        waiting = sum(
+            int(attributes.get(name, 0))
+            for name in ("ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+        )
+        return waiting > 0 and _wait_briefly()
 
     def _record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
         queue_name = source.queue_url.rsplit("/", 1)[-1]

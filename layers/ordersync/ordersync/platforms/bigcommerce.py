@@ -22,6 +22,8 @@ NO_POSTCODE = "N/A"  # billing_address.zip is required, at least 2 characters; s
 
 
 class BigCommerceStore:
+    search_lag_seconds = 5.0  # the V2 orders list is read from replicas
+
     def __init__(self, base_url: str, access_token: str) -> None:
         self._v2 = f"{base_url.rstrip('/')}/v2"
         self._v3 = f"{base_url.rstrip('/')}/v3"

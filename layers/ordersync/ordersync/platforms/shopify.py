@@ -142,6 +142,8 @@ class ThrottlePacer:
 
 
 class ShopifyStore:
+    search_lag_seconds = 10.0  # the orders connection is served from Shopify's search index, updated asynchronously
+
     def __init__(self, base_url: str, access_token: str) -> None:
         self._url = f"{base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self._http = session(headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"})

@@ -31,6 +31,8 @@ def gmt(moment: datetime) -> str:
 
 
 class WooCommerceStore:
+    search_lag_seconds = 2.0  # a database query, behind object caches on managed hosts
+
     def __init__(self, base_url: str, consumer_key: str, consumer_secret: str) -> None:
         self._api = f"{base_url.rstrip('/')}/wp-json/wc/v3"
         self._http = session(auth=(consumer_key, consumer_secret))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,6 +19,8 @@ def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: Pro
 
     def handle(record: SQSRecord) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
-        process_message(record.body, record.message_id, receive_count, deps)
+        # The invocation's deadline bounds the claim: Lambda ends the attempt there, and so does its claim.
+        deadline = deps.clock() + timedelta(milliseconds=context.get_remaining_time_in_millis())
+        process_message(record.body, record.message_id, receive_count, deps, deadline)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +17,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ordersync.alerts.messages import compose_alert, dlq_message
-from ordersync.domain.decide import Decision, LineMatch, decide, duplicate_candidates, skus_to_look_up
-from ordersync.errors import InvalidOrder, ResourceThrottled, StoreRejected, StoreUnavailable
+from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up
+from ordersync.errors import (
+    ConcurrentUpdate,
+    InvalidOrder,
+    OrderClaimed,
+    ResourceThrottled,
+    RetryLater,
+    StoreRejected,
+    StoreUnavailable,
+)
 from ordersync.models import (
     CanonicalOrder,
     Cause,
@@ -36,29 +46,15 @@ from ordersync.ports import (
     DeadLetters,
     ManualPosting,
     OrderRepository,
+    OrderRetries,
     SellerStore,
     StoreFactory,
 )
-from ordersync.records import OrderRecord
+from ordersync.records import Attempt, OrderRecord
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
-PostOnce = Callable[[SellerStore, CanonicalOrder, Sequence[LineMatch], str, datetime | None], str]
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
-
-
-def post_to_store(
-    store: SellerStore,
-    order: CanonicalOrder,
-    lines: Sequence[LineMatch],
-    source_key: str,
-    look_since: datetime | None = None,
-) -> str:
-    """Look before creating whenever an earlier attempt may have reached the store: a create that
-    timed out after the store saved the order is then found, not repeated. `look_since` is when the
-    first attempt could have started (the store is read from there on); None on an order's very
-    first attempt, when nothing can be there yet and the look (a store call) is skipped."""
-    found = store.find_posted_order(source_key, look_since) if look_since is not None else None
-    return found or store.create_order(order, lines, source_key)
+DEFAULT_LEASE = timedelta(seconds=30)  # without an invocation deadline: ProcessOrderFunction's timeout
 
 
 @dataclass
@@ -70,8 +66,8 @@ class ProcessDependencies:
     dead_letters: DeadLetters
     alerts: Alerts
     max_receive_count: int
+    retries: OrderRetries
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
-    post_once: PostOnce = post_to_store
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -97,28 +93,48 @@ def read_envelope(body: str) -> tuple[OrderEnvelope, bool]:
     return envelope, from_dlq
 
 
-def process_message(body: str, message_id: str, receive_count: int, deps: ProcessDependencies) -> OrderRecord:
+def process_message(
+    body: str, message_id: str, receive_count: int, deps: ProcessDependencies, deadline: datetime | None = None
+) -> OrderRecord:
+    """Claim, act, record: the order record is claimed before anything else happens (one call that
+    also answers what the record held), so the record, not the store, says whether an earlier
+    attempt may have posted. `deadline`: the invocation's, which bounds the claim."""
     try:
         envelope, from_dlq = read_envelope(body)
     except InvalidOrder as error:
         return _unreadable_message(body, message_id, str(error), deps)
-    record = deps.orders.get(envelope.order_key) or OrderRecord.first_seen(envelope, deps.clock())
-    if from_dlq or envelope.cause is Cause.REPLAY:
-        record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-    if record.settled_for(envelope.cause):
-        logger.info("order already settled", extra={"order_key": record.order_key, "status": record.status})
-        return record
+    started = deps.clock()
+    attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, _epoch_ms(deadline or started + DEFAULT_LEASE))
+    record: OrderRecord | None = None
     try:
-        return _process(envelope, record, deps, first_attempt=record.version == 0 and receive_count == 1)
+        record = deps.orders.claim(envelope, attempt)
+        if from_dlq or envelope.cause is Cause.REPLAY:
+            record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
+        if record.settled_for(envelope.cause):  # the claim refuses these; kept for stores that can't
+            deps.orders.release(record)
+            return record
+        return _process(envelope, record, attempt, deps)
+    except OrderClaimed as claimed:
+        if claimed.record.settled_for(envelope.cause):
+            logger.info(
+                "order already settled", extra={"order_key": envelope.order_key, "status": claimed.record.status}
+            )
+            return claimed.record
+        wait = (claimed.record.claim_until_ms or 0) - attempt.started_ms
+        return _retry_later(body, claimed.record, "another attempt holds the order", wait / 1000, deps)
+    except RetryLater as later:
+        assert record is not None
+        _give_up_claim(record, deps)
+        return _retry_later(body, record, str(later), later.seconds, deps)
     except Exception as error:
         if receive_count >= deps.max_receive_count:
-            _record_exhausted(record, envelope, error, deps)
+            return _record_exhausted(record, envelope, error, deps)
+        if record is not None:
+            _give_up_claim(record, deps)
         raise
 
 
-def _process(
-    envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependencies, first_attempt: bool
-) -> OrderRecord:
+def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, deps: ProcessDependencies) -> OrderRecord:
     try:
         order = normalize(envelope.buyer_platform, envelope.payload)
     except InvalidOrder as error:
@@ -139,8 +155,7 @@ def _process(
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     try:
-        look_since = None if first_attempt else record.timeline[0].at if record.timeline else envelope.pulled_at
-        seller_order_id = deps.post_once(store(), order, decision.postable_lines, source_key(envelope), look_since)
+        seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope), deps)
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
@@ -157,10 +172,41 @@ def _process(
     record.seller_order_id = seller_order_id
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
     record.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
-    deps.orders.save(record)
+    _record(record, deps)
     count_outcome(record)
     logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
     return record
+
+
+def _post_once(
+    store: SellerStore,
+    order: CanonicalOrder,
+    decision: Decision,
+    record: OrderRecord,
+    attempt: Attempt,
+    key: str,
+    deps: ProcessDependencies,
+) -> str:
+    """Creates the order unless an earlier attempt may have: then the store is read first, by the
+    exact key it indexes, from the order's first sight on, and only once the store's look-up can
+    see an order that attempt made (a younger one waits: the look could miss it)."""
+    unconfirmed = record.post_unconfirmed_at
+    if unconfirmed is not None:
+        age = (attempt.started_at - unconfirmed).total_seconds()
+        if age < store.search_lag_seconds:
+            raise RetryLater(
+                "an earlier attempt may have posted the order; the store may not show it yet",
+                store.search_lag_seconds - age,
+            )
+        found = store.find_posted_order(key, record.timeline[0].at if record.timeline else unconfirmed)
+        if found:
+            return found
+    record.post_unconfirmed_at = attempt.ends_at  # stays with any outcome but SYNCED: the next post looks
+    try:
+        return store.create_order(order, decision.postable_lines, key)
+    except StoreRejected:
+        record.post_unconfirmed_at = unconfirmed  # refused: nothing was created
+        raise
 
 
 def _decide(
@@ -193,13 +239,14 @@ def _decide(
 def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
     if record.in_dlq and record.same_failure_as(decision.reason, decision.detail):
         logger.info("order still fails the same way; already in the DLQ", extra={"order_key": record.order_key})
+        deps.orders.release(record)
         return record
     record.apply(decision, deps.clock(), envelope.cause)
     body, attributes = dlq_message(record, envelope)
     record.dlq_message_id = deps.dead_letters.send(body, attributes)
     record.in_dlq = True
     _alert_once(record, deps)
-    deps.orders.save(record)
+    _record(record, deps)
     count_outcome(record)
     logger.warning("order failed", extra={"order_key": record.order_key, "reason": record.reason})
     return record
@@ -208,10 +255,11 @@ def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps
 def _settle(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
     """Cancelled, disregarded, or handed to the manual posting flow: recorded, alerted where useful."""
     if record.status is decision.status and record.reason == decision.reason:
+        deps.orders.release(record)
         return record
     record.apply(decision, deps.clock(), envelope.cause)
     _alert_once(record, deps)
-    deps.orders.save(record)
+    _record(record, deps)
     count_outcome(record)
     return record
 
@@ -226,8 +274,10 @@ def _hand_over(
             record.execution_arn = None
         record.manual_attempts += 1
         record.apply(decision, deps.clock(), envelope.cause)
-        deps.orders.save(record)
+        _record(record, deps)
         count_outcome(record)
+    else:
+        deps.orders.release(record)
     if deps.manual_posting is not None:
         deps.manual_posting.start(record, order, decision)
     return record
@@ -251,20 +301,56 @@ def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:
     record.alerted.append(key)
 
 
+def _record(record: OrderRecord, deps: ProcessDependencies) -> None:
+    """The outcome, in one conditional write that also releases this attempt's claim."""
+    record.release()
+    deps.orders.save(record)
+
+
+def _give_up_claim(record: OrderRecord, deps: ProcessDependencies) -> None:
+    """A failed attempt frees the order for the redelivery, noting that it may have posted (a
+    create whose answer was lost). If even that fails, its claim lapses at its deadline."""
+    if record.post_unconfirmed_at is not None:
+        record.post_unconfirmed_at = min(record.post_unconfirmed_at, deps.clock())  # the attempt is over
+    try:
+        deps.orders.release(record)
+    except Exception:
+        logger.warning("could not release the order's claim", extra={"order_key": record.order_key})
+
+
+def _retry_later(body: str, record: OrderRecord, why: str, seconds: float, deps: ProcessDependencies) -> OrderRecord:
+    """Not a failure: the message comes back after `seconds` as a new delivery (its receive count
+    is not used up); this one is done."""
+    deps.retries.retry_later(body, max(1, math.ceil(seconds)))
+    logger.info("order retried later", extra={"order_key": record.order_key, "why": why, "seconds": seconds})
+    metrics.add_metric(name="OrdersRetriedLater", unit=MetricUnit.Count, value=1)
+    return record
+
+
 def _record_exhausted(
-    record: OrderRecord, envelope: OrderEnvelope, error: Exception, deps: ProcessDependencies
-) -> None:
-    """Last delivery: SQS moves the message to the DLQ after this; say so on the record, once."""
-    transient = isinstance(error, (*TRANSIENT, StoreRejected))
+    record: OrderRecord | None, envelope: OrderEnvelope, error: Exception, deps: ProcessDependencies
+) -> OrderRecord:
+    """Last delivery: the order goes to the DLQ with its reason. Recorded on the order if the record
+    can be written; if not, the DLQ message says why on its own, and this delivery ends quietly
+    (SQS would otherwise move the bare message there, with no reason anywhere)."""
+    transient = isinstance(error, (*TRANSIENT, StoreRejected, ConcurrentUpdate))
     reason = FailureReason.PLATFORM_UNAVAILABLE if transient else FailureReason.INVALID_ORDER
     detail = f"gave up after {deps.max_receive_count} deliveries: {type(error).__name__}: {error}"
+    record = record or OrderRecord.first_seen(envelope, deps.clock())
+    record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
+    body, attributes = dlq_message(record, envelope)
+    record.dlq_message_id = deps.dead_letters.send(body, attributes)  # if this fails, SQS moves the message
+    record.in_dlq = True
     try:
-        record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
-        record.in_dlq = True
         _alert_once(record, deps)
-        deps.orders.save(record)
-    except Exception:  # the original error is what matters; this is best effort
+        _record(record, deps)
+    except Exception:  # the DLQ message carries the reason; ops see it there
         logger.exception("could not record the exhausted order", extra={"order_key": record.order_key})
+    return record
+
+
+def _epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def _unreadable_message(body: str, message_id: str, problem: str, deps: ProcessDependencies) -> OrderRecord:
@@ -288,5 +374,5 @@ def _unreadable_message(body: str, message_id: str, problem: str, deps: ProcessD
     record.dlq_message_id = deps.dead_letters.send(body_out, attributes)
     record.in_dlq = True
     _alert_once(record, deps)
-    deps.orders.save(record)
+    deps.orders.save(record)  # keyed by the message id: nothing else can hold it
     return record
