@@ -1,6 +1,10 @@
 """The fault campaign at a small size: store 500s / 429s / timeouts (also after the order was
-created), DynamoDB throttling, duplicate deliveries and crashed invocations — nothing lost,
-nothing posted twice, every order in one terminal state."""
+created), look-ups that lag creates, DynamoDB throttling (also on every write of an order until
+its message is in the DLQ), duplicate and concurrent deliveries, crashed invocations (also between
+the post and the record) — nothing lost, nothing posted twice, every order in one terminal state.
+
+Faults are decided by the seed and by what they hit (the order, the call, how often it came
+before), not by timing; still, only what must hold for every interleaving is asserted."""
 
 from __future__ import annotations
 
@@ -14,11 +18,10 @@ from ordersync.cli import main
 def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["local", "chaos", "--orders", "45", "--fault-rate", "0.25", "--seed", "11"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["orders"] == 45
+    assert result["orders"] == 45 and sum(result["by_status"].values()) == 45
     assert result["lost"] == 0 and result["duplicates_posted"] == 0
     assert result["not_terminal"] == 0 and result["failed_without_dlq_message"] == 0
-    assert result["synced"] == result["should_sync"] > 25
-    assert sum(result["by_status"].values()) == 45
-    faults = result["faults"]
-    assert faults["store_faults"] > 0 and faults["dynamodb_throttles"] > 0  # the faults really happened
-    assert faults["duplicate_deliveries"] + faults["crashed_invocations"] > 0
+    assert result["dlq_without_reason"] == 0 and result["overruns"] == 0
+    assert result["synced"] == result["should_sync"] > 25  # after ops redrive what the outage failed
+    fired = {name: count for name, count in result["faults"].items() if count > 0}
+    assert fired.keys() == result["faults"].keys(), f"faults that never fired: {result['faults']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,9 +22,15 @@ class InMemoryOrders:
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
-        self.fail_next_saves = 0
+        self.throttle_next: Counter[str] = Counter()  # "claim" / "save" / "release": refuse the next n
+
+    def _throttled(self, call: str) -> None:
+        if self.throttle_next[call] > 0:
+            self.throttle_next[call] -= 1
+            raise ResourceThrottled(f"order {call}: ProvisionedThroughputExceededException")
 
     def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+        self._throttled("claim")
         old = self.get(envelope.order_key)
         if old is not None and (attempt.blocked_by(old) or old.settled_for(envelope.cause)):
             raise OrderClaimed(old)
@@ -34,6 +41,7 @@ class InMemoryOrders:
         return record
 
     def release(self, record: OrderRecord) -> None:
+        self._throttled("release")
         stored = self.items[record.order_key]
         if stored.get("claimed_by") == record.claimed_by:
             stored.update(claimed_by=None, claimed_at=None, claim_until_ms=None, version=stored["version"] + 1)
@@ -47,9 +55,7 @@ class InMemoryOrders:
         return None if item is None else OrderRecord.model_validate(item)
 
     def save(self, record: OrderRecord) -> None:
-        if self.fail_next_saves:
-            self.fail_next_saves -= 1
-            raise ResourceThrottled("order write: ProvisionedThroughputExceededException")
+        self._throttled("save")
         stored = self.items.get(record.order_key)
         if (stored or {}).get("version", 0) != record.version:
             raise ConcurrentUpdate(record.order_key)

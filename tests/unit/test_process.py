@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ordersync.errors import StoreUnavailable
+from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef
+from ordersync.records import Attempt
 from ordersync.services.process import ProcessDependencies, process_message
 
 from .catalog_builders import variant
@@ -189,3 +190,67 @@ def test_an_invalid_payload_fails_with_the_validation_error(deps: ProcessDepende
     record = process_message(json.dumps(envelope), "m1", 1, deps)
     assert record.reason is FailureReason.INVALID_ORDER and "greater than or equal to 0" in record.detail
     assert record.order_number == "#1001"
+
+
+def test_the_path_that_once_posted_twice_now_posts_once(deps: ProcessDependencies) -> None:
+    """Issue 12's path, step by step: the post succeeds and recording it is throttled, every
+    redelivery's claim is throttled until the message reaches the DLQ, then the next hour's pull
+    brings a fresh message (receive count 1). The claim the first delivery left says an attempt
+    may have posted: the store is read, and the order is not created a second time."""
+    orders, store = deps.orders, deps.stores.seller_store  # type: ignore[attr-defined]
+    orders.throttle_next.update({"save": 1, "release": 1})  # type: ignore[attr-defined]
+    with pytest.raises(ResourceThrottled):
+        process_message(message("A"), "m1", 1, deps)
+    assert store.created == {"ordersync-acme--northwind-1001": "S1"}
+    orders.throttle_next.update({"claim": 2, "save": 1})  # type: ignore[attr-defined]
+    for receive_count in (2, 3):
+        deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+        if receive_count < 3:
+            with pytest.raises(ResourceThrottled):
+                process_message(message("A"), "m1", receive_count, deps)
+        else:  # the last delivery: the reason goes to the DLQ with the message, though nothing could be recorded
+            process_message(message("A"), "m1", receive_count, deps)
+    ((body, attributes),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert attributes["reason"] == "PLATFORM_UNAVAILABLE" and "ResourceThrottled" in body["detail"]
+    deps.clock.advance(3600)  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m2", 1, deps)  # the next hour's pull
+    assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    assert store.created == {"ordersync-acme--northwind-1001": "S1"} and store.lookups == 1
+
+
+def test_a_second_delivery_while_the_first_holds_the_order_waits_and_posts_nothing(
+    deps: ProcessDependencies,
+) -> None:
+    first = deps.orders.claim(OrderEnvelope.model_validate_json(message("A")), _attempt(deps, "m1"))  # still running
+    assert first.claimed_by is not None
+    process_message(message("A"), "m1", 2, deps)
+    ((body, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert json.loads(body)["order_id"] == "1001" and 1 <= delay <= 30  # back when the first claim has lapsed
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+
+
+def test_an_attempt_that_may_have_posted_moments_ago_is_waited_for_not_guessed(deps: ProcessDependencies) -> None:
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.timeout_after_create = 1
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 1, deps)
+    record = process_message(message("A"), "m1", 2, deps)  # redelivered at once: the look could miss it
+    assert record.status is OrderStatus.RECEIVED and store.lookups == 0
+    ((_, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert delay <= store.search_lag_seconds
+    deps.clock.advance(delay)  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m3", 1, deps)
+    assert record.status is OrderStatus.SYNCED and store.created == {"ordersync-acme--northwind-1001": "S1"}
+
+
+def test_a_settled_order_is_recognised_from_the_claim_and_nothing_is_written(deps: ProcessDependencies) -> None:
+    process_message(message("A"), "m1", 1, deps)
+    before = deps.orders.items["acme--northwind#1001"]["version"]  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m2", 1, deps)
+    assert record.status is OrderStatus.SYNCED
+    assert deps.orders.items["acme--northwind#1001"]["version"] == before  # type: ignore[attr-defined]
+
+
+def _attempt(deps: ProcessDependencies, message_id: str) -> Attempt:
+    now = deps.clock()
+    return Attempt(f"{message_id}/other", now, int((now + timedelta(seconds=30)).timestamp() * 1000))

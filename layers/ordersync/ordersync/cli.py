@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     chaos.add_argument("--orders", type=int, default=300)
     chaos.add_argument("--fault-rate", type=float, default=0.2)
     chaos.add_argument("--seed", type=int, default=1)
+    chaos.add_argument(
+        "--search-lag", type=float, default=3.0, help="seconds a seller store's look-up may miss a fresh order"
+    )
     chaos.set_defaults(run=_chaos)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.set_defaults(run=_up)
@@ -178,11 +181,19 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
 
     from ordersync.local.chaos import run_chaos
 
-    echo(f"-> {args.orders} orders, fault rate {args.fault_rate}, seed {args.seed}")
-    report = run_chaos(args.orders, args.fault_rate, args.seed, echo)
+    echo(f"-> {args.orders} orders, fault rate {args.fault_rate}, seed {args.seed}, search lag {args.search_lag} s")
+    report = run_chaos(args.orders, args.fault_rate, args.seed, echo, search_lag=args.search_lag)
     echo(f"faults injected: {report.faults}")
     echo(json.dumps(asdict(report)))
-    broken = report.lost or report.duplicates_posted or report.not_terminal or report.failed_without_dlq_message
+    broken = (
+        report.lost
+        or report.duplicates_posted
+        or report.not_terminal
+        or report.failed_without_dlq_message
+        or report.dlq_without_reason
+        or report.synced != report.should_sync
+        or report.overruns
+    )
     return 1 if broken else 0
 
 

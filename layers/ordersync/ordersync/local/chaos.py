@@ -8,12 +8,16 @@ seed), run hour after hour until the queues are drained, then the invariants che
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -23,13 +27,24 @@ from ordersync.aws.messaging import SqsDlqAdmin, message_fields
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
-from ordersync.local.fakes.server import RandomFaults
+from ordersync.local.fakes.server import ListingLag, RandomFaults
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
-from ordersync.local.runner import DeliveryChaos
+from ordersync.local.runner import DeliveryChaos, InvocationCrashed
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import OrderStatus
+from ordersync.models import OrderStatus, Platform, utc_now
+from ordersync.platforms.bigcommerce import BigCommerceStore
+from ordersync.platforms.shopify import ShopifyStore
+from ordersync.platforms.woocommerce import WooCommerceStore
+from ordersync.records import OrderRecord
+from ordersync.services.process import process_message
+
+ADAPTERS: dict[Platform, Any] = {
+    Platform.SHOPIFY: ShopifyStore,
+    Platform.WOOCOMMERCE: WooCommerceStore,
+    Platform.BIGCOMMERCE: BigCommerceStore,
+}
 
 TERMINAL = {
     OrderStatus.SYNCED,
@@ -58,50 +73,101 @@ class ChaosReport:
     synced: int
     not_terminal: int
     failed_without_dlq_message: int
+    dlq_without_reason: int
+    overruns: int
     rounds: int
     faults: dict[str, int] = field(default_factory=dict)
 
 
+PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
+
+
 def run_chaos(
-    orders: int, fault_rate: float, seed: int, echo: Callable[[str], None] = print, max_rounds: int = 12
+    orders: int,
+    fault_rate: float,
+    seed: int,
+    echo: Callable[[str], None] = print,
+    max_rounds: int = 12,
+    search_lag: float = 3.0,
 ) -> ChaosReport:
-    rng = random.Random(seed)
-    previous = os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT")
-    os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = "0.5"  # stalls past it are timeouts, kept short
-    try:
-        with LocalStack.start({"LogLevel": "CRITICAL", "MaxReceiveCount": "3"}) as stack:
-            world = World(stack)
-            try:
-                seeded, sellers = _seed(world, orders, rng)
-                store_faults = [
-                    RandomFaults(random.Random(rng.random()), fault_rate, stall_seconds=0.7) for _ in world.stores
-                ]
-                for store, random_faults in zip(world.stores.values(), store_faults, strict=True):
-                    assert store.fake is not None
-                    store.fake.server.random_faults = random_faults
-                stack.runner.chaos = DeliveryChaos(
-                    random.Random(rng.random()), duplicate_rate=fault_rate / 2, crash_rate=fault_rate / 2
-                )
-                with dynamodb_throttling(random.Random(rng.random()), fault_rate / 4) as throttles, one_page_per_pull():
-                    rounds = _run_until_settled(stack, seeded, max_rounds, echo)
-                for store in world.stores.values():
-                    assert store.fake is not None
-                    store.fake.server.random_faults = None
-                faults = {
-                    "store_faults": sum(f.injected for f in store_faults),
-                    "dynamodb_throttles": throttles["count"],
-                    "duplicate_deliveries": stack.runner.chaos.duplicates,
-                    "crashed_invocations": stack.runner.chaos.crashes,
-                }
-                stack.runner.chaos = None
-                return _check(stack, seeded, sellers, rounds, faults)
-            finally:
-                world.stop()
-    finally:
-        if previous is None:
-            os.environ.pop("ORDERSYNC_HTTP_READ_TIMEOUT", None)
-        else:
-            os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = previous
+    seeds = random.Random(seed)
+    with LocalStack.start({"LogLevel": "CRITICAL", "MaxReceiveCount": "3"}) as stack:
+        os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = "0.5"  # after the stack's own setting: stalls (0.7 s) time out
+        stack.runner.timeouts["ProcessOrderFunction"] = PROCESS_TIMEOUT
+        world = World(stack)
+        try:
+            seeded, sellers = _seed(world, orders, seeds)
+            store_faults = RandomFaults(seeds.randrange(2**32), fault_rate, stall_seconds=0.7)
+            lags = {}
+            for store_id, store in world.stores.items():
+                assert store.fake is not None
+                store.fake.server.random_faults = store_faults
+                if store_id in sellers:  # a look-up can miss a fresh order, for no longer than the adapter allows for
+                    most = min(search_lag, ADAPTERS[store.platform].search_lag_seconds)
+                    lags[store_id] = store.fake.server.listing_lag = ListingLag(seeds.randrange(2**32), most)
+            chaos = DeliveryChaos(
+                seeds.randrange(2**32),
+                duplicate_rate=fault_rate / 2,
+                crash_rate=fault_rate / 2,
+                concurrent_rate=fault_rate / 2,
+                twin=_second_consumer,
+            )
+            stack.runner.chaos = chaos
+            unwritable = {s.order_key for s in seeds.sample(seeded, max(1, round(len(seeded) * fault_rate / 8)))}
+            dynamodb = DynamoFaults(
+                seeds.randrange(2**32), fault_rate / 4, set(unwritable), stack.output("OrdersDLQUrl")
+            )
+            with (
+                dynamodb.installed(),
+                crashes_between_post_and_record(seeds.randrange(2**32), fault_rate / 4) as crashes,
+                one_page_per_pull(),
+            ):
+                rounds = _run_until_settled(stack, seeded, max_rounds, echo)
+            for store in world.stores.values():
+                assert store.fake is not None
+                store.fake.server.random_faults = None
+                store.fake.server.listing_lag = None
+            stack.runner.chaos = None
+            faults = {
+                "store_faults": store_faults.injected,
+                "responses_lost_after_create": store_faults.by_kind["after_write"],
+                "creates_hidden_from_lookups": sum(lag.lagged for lag in lags.values()),
+                "dynamodb_throttles": dynamodb.throttled,
+                "dlq_messages_while_record_unwritable": dynamodb.reached_dlq_unrecorded,
+                "duplicate_deliveries": chaos.duplicates,
+                "concurrent_deliveries": chaos.concurrent,
+                "crashed_invocations": chaos.crashes,
+                "crashes_between_post_and_record": crashes["count"],
+            }
+            echo(
+                f"   {dynamodb.retried_later} deliveries retried later (order held by another attempt, or the"
+                f" store's look-up not yet sure to show it); order lists that left out a fresh order:"
+                f" {sum(lag.hidden for lag in lags.values())}"
+            )
+            redriven = _ops_redrive(stack)
+            echo(f"   after the faults: ops redrove {redriven} PLATFORM_UNAVAILABLE orders from the DLQ")
+            return _check(stack, seeded, sellers, rounds, faults)
+        finally:
+            world.stop()
+
+
+def _second_consumer(record: dict[str, Any]) -> None:
+    """Another ProcessOrderFunction instance handed the same message at the same moment."""
+    from ordersync.wiring import process_dependencies
+
+    receive_count = int(record["attributes"].get("ApproximateReceiveCount", 1))
+    deadline = utc_now() + timedelta(seconds=PROCESS_TIMEOUT)
+    with contextlib.suppress(Exception, InvocationCrashed):  # its failures are SQS's to retry, as for any delivery
+        process_message(record["body"], record["messageId"], receive_count, process_dependencies(), deadline)
+
+
+def _ops_redrive(stack: LocalStack) -> int:
+    """What ops do after an outage: move the orders the stores' trouble failed back to the queue."""
+    dlq = SqsDlqAdmin(stack.output("OrdersDLQUrl"), stack.output("OrdersQueueUrl"))
+    moved = dlq.move(lambda m: message_fields(m)["reason"] == "PLATFORM_UNAVAILABLE")
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+    return len(moved)
 
 
 @contextmanager
@@ -118,24 +184,108 @@ def one_page_per_pull() -> Iterator[None]:
         pull.TIME_RESERVE_MS = reserve
 
 
-@contextmanager
-def dynamodb_throttling(rng: random.Random, rate: float) -> Iterator[dict[str, int]]:
-    """ProvisionedThroughputExceededException on a share of DynamoDB calls, through botocore hooks."""
-    counter = {"count": 0}
+@dataclass
+class DynamoFaults:
+    """ProvisionedThroughputExceededException through botocore hooks: on a share of DynamoDB calls
+    (each decided by the seed, the operation, the item and how often that call came before), and on
+    every write of the `unwritable` orders until their message is in the DLQ, and the write after
+    (the last delivery's record): the message reaches the DLQ while its record can't be written."""
 
-    def throttle(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if rng.random() >= rate:
-            return None
-        counter["count"] += 1
+    seed: int
+    rate: float
+    unwritable: set[str]
+    dlq_url: str
+    throttled: int = 0
+    reached_dlq_unrecorded: int = 0
+    retried_later: int = 0
+    seen: Counter[str] = field(default_factory=Counter)
+    _in_dlq: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """before-call sees the serialised request; the call's own parameters are kept for it here."""
+        context["ordersync_api_params"] = params
+
+    def dynamodb(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        target = _call_target(context.get("ordersync_api_params") or {})
+        order_key = (json.loads(target) if target.startswith("{") else {}).get("order_key", {}).get("S")
+        with self.lock:
+            self.seen[f"{model.name}|{target}"] += 1
+            if order_key in self.unwritable and model.name in ("UpdateItem", "PutItem"):
+                refuse = True
+                if order_key in self._in_dlq:  # the last delivery's record: refused, then writes go through
+                    self.unwritable.discard(order_key)
+            else:
+                count = self.seen[f"{model.name}|{target}"]
+                refuse = random.Random(f"{self.seed}|{model.name}|{target}|{count}").random() < self.rate
+            if not refuse:
+                return None
+            self.throttled += 1
         error = {"Code": "ProvisionedThroughputExceededException", "Message": "injected by ordersync local chaos"}
         return AWSResponse("https://dynamodb.local", 400, {}, None), {"Error": error, "ResponseMetadata": {}}
 
-    events = boto3._get_default_session().events
-    events.register("before-call.dynamodb", throttle, unique_id="ordersync-chaos")
+    def sqs(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        """Watches, never refuses: which unwritable orders reached the DLQ, and which messages were
+        sent back to OrdersQueue with a delay (an order retried later)."""
+        with self.lock:
+            if params.get("DelaySeconds"):
+                self.retried_later += 1
+            if params.get("QueueUrl") == self.dlq_url:
+                order_key = json.loads(params.get("MessageBody", "{}")).get("order_key")
+                if order_key in self.unwritable and order_key not in self._in_dlq:
+                    self._in_dlq.add(order_key)
+                    self.reached_dlq_unrecorded += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        events = boto3._get_default_session().events
+        hooks: list[tuple[str, Callable[..., Any]]] = [
+            ("before-parameter-build.dynamodb", self.keep_params),
+            ("before-call.dynamodb", self.dynamodb),
+            ("before-parameter-build.sqs.SendMessage", self.sqs),
+        ]
+        for event, hook in hooks:
+            events.register(event, hook, unique_id=f"ordersync-chaos-{event}")
+        try:
+            yield
+        finally:
+            for event, _ in hooks:
+                events.unregister(event, unique_id=f"ordersync-chaos-{event}")
+
+
+def _call_target(params: dict[str, Any]) -> str:
+    """What a DynamoDB call is about, without what changes from run to run (times, attempt ids)."""
+    if "Key" in params:
+        return json.dumps(params["Key"], sort_keys=True)
+    if "Item" in params:
+        item = params["Item"]
+        return json.dumps(
+            {k: item[k] for k in ("order_key", "connection_id", "seller_id", "sku") if k in item}, sort_keys=True
+        )
+    return json.dumps(params.get("RequestItems") or params.get("TableName"), sort_keys=True, default=str)
+
+
+@contextmanager
+def crashes_between_post_and_record(seed: int, rate: float) -> Iterator[dict[str, int]]:
+    """The function dies after the seller's store created the order and before the record says so."""
+    counter = {"count": 0}
+    seen: Counter[str] = Counter()
+    original = DynamoOrders.save
+
+    def save(self: DynamoOrders, record: OrderRecord) -> None:
+        if record.status is OrderStatus.SYNCED:
+            seen[record.order_key] += 1
+            if random.Random(f"{seed}|{record.order_key}|{seen[record.order_key]}").random() < rate:
+                counter["count"] += 1
+                raise InvocationCrashed(f"crashed before recording {record.order_key}")
+        original(self, record)
+
+    DynamoOrders.save = save  # type: ignore[method-assign]
     try:
         yield counter
     finally:
-        events.unregister("before-call.dynamodb", unique_id="ordersync-chaos")
+        DynamoOrders.save = original  # type: ignore[method-assign]
 
 
 def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], dict[str, Any]]:
@@ -257,6 +407,10 @@ def _check(
         if s.order_key not in records and s.order_key not in in_dlq and not copies[source_key(s.order_key)]
     )
     statuses = Counter(records[s.order_key].status.value for s in seeded if s.order_key in records)
+    failed_records = {k for k, r in records.items() if r.status is OrderStatus.FAILED}
+    dlq_without_reason = sum(
+        1 for m in dlq if not message_fields(m).get("reason") and message_fields(m)["order_key"] not in failed_records
+    )
     return ChaosReport(
         orders=len(seeded),
         lost=lost,
@@ -279,6 +433,8 @@ def _check(
             and records[s.order_key].status is OrderStatus.FAILED
             and s.order_key not in in_dlq
         ),
+        dlq_without_reason=dlq_without_reason,
+        overruns=len(stack.runner.overruns),
         rounds=rounds,
         faults=faults,
     )

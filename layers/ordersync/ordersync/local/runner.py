@@ -5,12 +5,17 @@ message that was received maxReceiveCount times to the DLQ)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
+import random
 import sys
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -38,16 +43,32 @@ class LambdaContext:
         return max(int((self.deadline - time.monotonic()) * 1000), 0)
 
 
+class InvocationCrashed(BaseException):
+    """The function's process died mid-invocation (out of memory, the runtime killed): nothing in
+    the code catches it, and nothing the invocation meant to do after it happens."""
+
+
 @dataclass
 class DeliveryChaos:
-    """What SQS and Lambda may do to a batch: deliver a message twice, or crash the invocation
-    midway (the records before the crash done, the whole batch delivered again)."""
+    """What SQS and Lambda may do to a batch: deliver a message twice (later, or at the same time
+    as itself), or crash the invocation midway (the records before the crash done, the whole
+    batch delivered again). Each decision is keyed by the seed, the message body and how often
+    that body was seen, so a seed replays the same campaign whatever the timing."""
 
-    rng: Any
+    seed: int
     duplicate_rate: float
     crash_rate: float
+    concurrent_rate: float = 0.0
+    twin: Callable[[dict[str, Any]], None] | None = None  # a second consumer of one record, beside the batch
     duplicates: int = 0
     crashes: int = 0
+    concurrent: int = 0
+    seen: Counter[str] = field(default_factory=Counter)
+
+    def draw(self, kind: str, body: str) -> random.Random:
+        key = f"{kind}|{hashlib.sha256(body.encode()).hexdigest()}"
+        self.seen[key] += 1
+        return random.Random(f"{self.seed}|{key}|{self.seen[key]}")
 
 
 class Runner:
@@ -57,6 +78,8 @@ class Runner:
         self.chaos: DeliveryChaos | None = None
         self.invocations: list[tuple[str, float, int]] = []  # (function, seconds, records) per invocation
         self.async_failures: list[str] = []
+        self.timeouts: dict[str, float] = {}  # a function's timeout, where a run wants it shorter
+        self.overruns: list[str] = []  # invocations that ran past their timeout (Lambda would have killed them)
         self._modules: dict[str, ModuleType] = {}
         # Lambda's event source mapping, not the functions: its own session, so what counts the
         # functions' AWS calls (botocore hooks on the default session) never counts these.
@@ -95,7 +118,7 @@ class Runner:
             memory_limit_in_mb=spec.memory_mb,
             invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{spec.name}",
             aws_request_id=str(uuid.uuid4()),
-            deadline=time.monotonic() + spec.timeout,
+            deadline=time.monotonic() + self.timeouts.get(spec.logical_id, spec.timeout),
         )
 
     # --- event sources ---------------------------------------------------------------------------
@@ -161,15 +184,24 @@ class Runner:
         if not messages:
             return self._has_in_flight(source)
         event = {"Records": [self._record(source, message) for message in messages]}
-        if self.chaos and len(messages) > 1 and self.chaos.rng.random() < self.chaos.crash_rate:
-            return self._crash_midway(source, messages, event)
+        if self.chaos and len(messages) > 1:
+            crash = self.chaos.draw("crash", messages[0]["Body"])
+            if crash.random() < self.chaos.crash_rate:
+                return self._crash_midway(source, messages, event, crash.randint(1, len(messages) - 1))
+        twins = self._twins(event["Records"])
         try:
             started = time.perf_counter()
             result = self.invoke(source.function, event) or {}
-            self.invocations.append((source.function, time.perf_counter() - started, len(messages)))
+            elapsed = time.perf_counter() - started
+            self.invocations.append((source.function, elapsed, len(messages)))
+            if elapsed > self.timeouts.get(source.function, self.deployment.functions[source.function].timeout):
+                self.overruns.append(f"{source.function}: {elapsed:.1f} s")
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-        except Exception:  # a crashed invocation: the whole batch comes back
+        except (Exception, InvocationCrashed):  # a crashed invocation: the whole batch comes back
             failed = {message["MessageId"] for message in messages}
+        finally:
+            for twin in twins:
+                twin.join()
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(
@@ -178,7 +210,7 @@ class Runner:
             )
         if self.chaos:
             for message in done:
-                if self.chaos.rng.random() < self.chaos.duplicate_rate:  # at-least-once: here it is again
+                if self.chaos.draw("duplicate", message["Body"]).random() < self.chaos.duplicate_rate:  # at least once
                     self.chaos.duplicates += 1
                     self._sqs.send_message(QueueUrl=source.queue_url, MessageBody=message["Body"])
         for message in messages:
@@ -188,11 +220,25 @@ class Runner:
                 )
         return True
 
-    def _crash_midway(self, source: QueueSource, messages: list[dict[str, Any]], event: dict[str, Any]) -> bool:
+    def _twins(self, records: list[dict[str, Any]]) -> list[threading.Thread]:
+        """Records SQS also hands to a second consumer at the same moment (at-least-once delivery)."""
+        chaos = self.chaos
+        if chaos is None or chaos.twin is None:
+            return []
+        twins = []
+        for record in records:
+            if chaos.draw("concurrent", record["body"]).random() < chaos.concurrent_rate:
+                chaos.concurrent += 1
+                twins.append(threading.Thread(target=chaos.twin, args=(record,), daemon=True))
+                twins[-1].start()
+        return twins
+
+    def _crash_midway(
+        self, source: QueueSource, messages: list[dict[str, Any]], event: dict[str, Any], done: int
+    ) -> bool:
         assert self.chaos is not None
         self.chaos.crashes += 1
-        done = self.chaos.rng.randint(1, len(messages) - 1)
-        with contextlib.suppress(Exception):  # whatever the records before the crash did, stays done
+        with contextlib.suppress(Exception, InvocationCrashed):  # what the records before the crash did, stays done
             self.invoke(source.function, {"Records": event["Records"][:done]})
         for message in messages:  # the invocation failed: every message of the batch comes back
             self._sqs.change_message_visibility(

@@ -146,7 +146,7 @@ class FakeBigCommerce:
         )
 
     def _list(self, request: Request) -> Response:
-        orders = list(self.orders.values())
+        orders = [o for o in self.orders.values() if self.server.listed(o["id"])]
         if request.args.get("external_order_id") is not None:
             orders = [o for o in orders if o.get("external_order_id") == request.args["external_order_id"]]
         for arg, field in (("min_date_modified", "date_modified"), ("min_date_created", "date_created")):
@@ -209,6 +209,7 @@ class FakeBigCommerce:
             for i, a in enumerate(body.get("shipping_addresses") or [])
         ]
         self.add_order(order, products, addresses)
+        self.server.created(order_id)
         return self._json(order, 201, item="order")
 
     def _catalog(self, request: Request) -> Response:

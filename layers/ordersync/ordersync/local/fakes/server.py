@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,23 +43,31 @@ class Faults:
 
 @dataclass
 class RandomFaults:
-    """Faults at random, reproducible from the seed of `rng`: 500s, 429s, stalls past the client's
-    read timeout, and (on writes) a stall after the order was created."""
+    """Faults at random: 500s, 429s, stalls past the client's read timeout, and (on writes) a stall
+    after the order was created. Each is decided by the seed, the request (method, path, query and
+    body: for a create, the order) and how many times that same request came before, never by
+    timing or by which thread got there first, so a seed replays the same campaign."""
 
-    rng: Any
+    seed: int
     rate: float
     stall_seconds: float
     injected: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    seen: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def draw(self, method: str) -> Fault | None:
+    def draw(self, request: Request) -> Fault | None:
+        signature = f"{request.method} {request.full_path} {hashlib.sha256(request.get_data()).hexdigest()}"
         with self.lock:
-            if self.rng.random() >= self.rate:
+            self.seen[signature] += 1
+            rng = random.Random(f"{self.seed}|{signature}|{self.seen[signature]}")
+            if rng.random() >= self.rate:
                 return None
-            self.injected += 1
-            kind = self.rng.choice(
-                ["500", "429", "stall", "after_write"] if method == "POST" else ["500", "429", "stall"]
+            kind = rng.choice(
+                ["500", "429", "stall", "after_write"] if request.method == "POST" else ["500", "429", "stall"]
             )
+            self.injected += 1
+            self.by_kind[kind] += 1
         if kind == "500":
             return Fault(status=500)
         if kind == "429":
@@ -68,6 +79,33 @@ class RandomFaults:
         )
 
 
+@dataclass
+class ListingLag:
+    """A seller store's order look-ups lag its creates (a search index, read replicas): each order
+    created through the API stays out of order lists for up to `max_seconds`, how long decided by
+    the seed and the order. `hidden` counts the times a list left out an order for that reason."""
+
+    seed: int
+    max_seconds: float
+    lagged: int = 0
+    hidden: int = 0
+    _visible_at: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def created(self, order_id: str) -> None:
+        lag = random.Random(f"{self.seed}|{order_id}").uniform(0, self.max_seconds)
+        with self.lock:
+            self.lagged += 1
+            self._visible_at[order_id] = time.monotonic() + lag
+
+    def listed(self, order_id: str) -> bool:
+        with self.lock:
+            if self._visible_at.get(order_id, 0.0) <= time.monotonic():
+                return True
+            self.hidden += 1
+            return False
+
+
 class FakeServer:
     """Serves `app` (a callable Request -> Response) until stopped."""
 
@@ -75,6 +113,7 @@ class FakeServer:
         self._app = app
         self.faults = Faults()
         self.random_faults: RandomFaults | None = None
+        self.listing_lag: ListingLag | None = None
         self.requests = 0
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -91,10 +130,18 @@ class FakeServer:
         self._server.shutdown()
         self._server.server_close()
 
+    def created(self, order_id: Any) -> None:
+        """A fake tells its server of each order created through the API (for the listing lag)."""
+        if self.listing_lag is not None:
+            self.listing_lag.created(str(order_id))
+
+    def listed(self, order_id: Any) -> bool:
+        return self.listing_lag is None or self.listing_lag.listed(str(order_id))
+
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         self.requests += 1
         request = Request(environ)
-        fault = self.faults.take() or (self.random_faults.draw(request.method) if self.random_faults else None)
+        fault = self.faults.take() or (self.random_faults.draw(request) if self.random_faults else None)
         if fault and not fault.after_write:
             time.sleep(fault.stall_seconds)
             if fault.status:

@@ -174,6 +174,7 @@ class FakeShopify:
             o
             for o in self.orders.values()
             if not query or (o.get("_searchable_at", 0.0) <= now and _matches(o, query))  # the index lags
+            if self.server.listed(o["id"])
         ]
         key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}.get(sortKey or "ID")
         matching.sort(
@@ -250,6 +251,7 @@ class FakeShopify:
             _searchable_at=time.monotonic() + self.search_lag_seconds,
         )
         self.orders[node["id"]] = node
+        self.server.created(node["id"])
         return {"order": _order_view(node), "userErrors": []}
 
     # --- HTTP ----------------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ class FakeWooCommerce:
         if orderby not in ORDERBY:
             return _error("rest_invalid_param", "Invalid parameter(s): orderby", 400)
         gmt = request.args.get("dates_are_gmt") in ("true", "1")
-        orders = list(self.orders.values())
+        orders = [o for o in self.orders.values() if self.server.listed(o["id"])]
         for arg, column in (("modified_after", "date_modified_gmt"), ("after", "date_created_gmt")):
             if request.args.get(arg):
                 try:
@@ -291,6 +291,7 @@ class FakeWooCommerce:
         order["meta_data"] = [{"id": i + 1, **m} for i, m in enumerate(body.get("meta_data", []))]
         order["customer_note"] = body.get("customer_note", "")
         self.orders[order_id] = order
+        self.server.created(order_id)
         return _json(order, status=201)
 
 
