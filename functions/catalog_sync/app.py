@@ -1,13 +1,16 @@
 """CatalogSyncFunction: on its schedule, bring every seller's products and variants into the catalog."""
 
-from dataclasses import asdict
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_all
 from ordersync.wiring import catalog_sync_dependencies
+
+if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

@@ -1,12 +1,15 @@
 """AlertDispatchFunction: on its schedule, send the queued alerts (digests when there are many)."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
 from ordersync.wiring import dispatch_dependencies
+
+if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

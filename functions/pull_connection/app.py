@@ -1,13 +1,16 @@
 """PullConnectionFunction: pull one connection's orders (a PullQueue record), page by page."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.pull import PullDependencies
 from ordersync.services.pulls import pull_connection_batch
 from ordersync.wiring import pull_dependencies
+
+if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

@@ -1,12 +1,15 @@
 """PullOrdersFunction: on the hourly schedule, request one pull per buyer -> seller connection."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.pull import FanOutDependencies, fan_out
 from ordersync.wiring import fan_out_dependencies
+
+if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ordersync.alerts.messages import message_fields
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.manual_posting import SfnManualTasks
-from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue, message_fields
+from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
 from ordersync.models import Cause, FailureReason, OrderStatus, utc_now
 from ordersync.records import OrderRecord

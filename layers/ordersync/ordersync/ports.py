@@ -3,13 +3,14 @@ unit tests pass in-memory fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, OrderStatus, StoreRef
 from ordersync.records import Attempt, OrderRecord
 
 
@@ -33,6 +34,35 @@ class OrderRepository(Protocol):
     def save(self, record: OrderRecord) -> None:
         """Writes the record if nobody else wrote it since it was read (optimistic, by version)."""
         ...
+
+
+class CatalogStore(Protocol):
+    """The catalog as the catalog sync writes it."""
+
+    def variants_of(self, seller_id: str) -> dict[str, list[CatalogVariant]]: ...
+    def put_groups(self, grouped: dict[tuple[str, str], list[CatalogVariant]]) -> None: ...
+
+
+class OrderQueries(Protocol):
+    def by_seller_status(self, seller_id: str, status: OrderStatus) -> list[OrderRecord]: ...
+
+
+class DlqRemover(Protocol):
+    def remove(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Deletes the DLQ messages the predicate picks; returns them."""
+        ...
+
+
+class AlertOutbox(Protocol):
+    def take_all(self) -> tuple[list[QueuedAlert], list[str]]:
+        """The queued alerts and the handles that delete them once they are sent."""
+        ...
+
+    def delete(self, handles: list[str]) -> None: ...
+
+
+class EmailSender(Protocol):
+    def send(self, email: OutgoingEmail) -> None: ...
 
 
 class ConnectionRepository(Protocol):

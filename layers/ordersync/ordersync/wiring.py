@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from ordersync.aws.catalog import DynamoCatalog
-from ordersync.aws.connections import DynamoConnections
-from ordersync.aws.manual_posting import SfnManualPosting
-from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox, SqsDeadLetters, SqsDlqAdmin, SqsOrderQueue, SqsPullQueue
-from ordersync.aws.orders import DynamoOrders
-from ordersync.aws.secrets import store_credentials
-from ordersync.models import Platform
-from ordersync.platforms import HttpStoreFactory
-from ordersync.services.catalog_sync import CatalogSyncDependencies
-from ordersync.services.dispatch import DispatchDependencies
-from ordersync.services.process import AUTO_POSTED, ProcessDependencies
-from ordersync.services.pull import FanOutDependencies, PullDependencies
-from ordersync.settings import (
-    catalog_sync_settings,
-    dispatch_settings,
-    fan_out_settings,
-    process_settings,
-    pull_settings,
-)
+if TYPE_CHECKING:
+    from ordersync.services.catalog_sync import CatalogSyncDependencies
+    from ordersync.services.dispatch import DispatchDependencies
+    from ordersync.services.process import ProcessDependencies
+    from ordersync.services.pull import FanOutDependencies, PullDependencies
+
+# Each function imports the adapters it uses and nothing else (a cold start pays for every import):
+# no HTTP client where no store is called, no Step Functions client outside ProcessOrderFunction.
 
 
 @cache
 def fan_out_dependencies() -> FanOutDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsPullQueue
+    from ordersync.services.pull import FanOutDependencies
+    from ordersync.settings import fan_out_settings
+
     settings = fan_out_settings()
     return FanOutDependencies(
         connections=DynamoConnections(settings.connections_table), pull_queue=SqsPullQueue(settings.pull_queue_url)
@@ -35,6 +30,13 @@ def fan_out_dependencies() -> FanOutDependencies:
 
 @cache
 def pull_dependencies() -> PullDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsOrderQueue, SqsPullQueue
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.pull import PullDependencies
+    from ordersync.settings import pull_settings
+
     settings = pull_settings()
     return PullDependencies(
         connections=DynamoConnections(settings.connections_table),
@@ -46,6 +48,17 @@ def pull_dependencies() -> PullDependencies:
 
 @cache
 def process_dependencies() -> ProcessDependencies:
+    from ordersync.aws.catalog import DynamoCatalog
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.manual_posting import SfnManualPosting
+    from ordersync.aws.messaging import SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
+    from ordersync.aws.orders import DynamoOrders
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.models import Platform
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.process import AUTO_POSTED, ProcessDependencies
+    from ordersync.settings import process_settings
+
     settings = process_settings()
     return ProcessDependencies(
         orders=DynamoOrders(settings.orders_table),
@@ -68,6 +81,10 @@ def process_dependencies() -> ProcessDependencies:
 
 @cache
 def dispatch_dependencies() -> DispatchDependencies:
+    from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox
+    from ordersync.services.dispatch import DispatchDependencies
+    from ordersync.settings import dispatch_settings
+
     settings = dispatch_settings()
     return DispatchDependencies(
         outbox=SqsAlertOutbox(settings.alerts_queue_url),
@@ -78,6 +95,15 @@ def dispatch_dependencies() -> DispatchDependencies:
 
 @cache
 def catalog_sync_dependencies() -> CatalogSyncDependencies:
+    from ordersync.aws.catalog import DynamoCatalog
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
+    from ordersync.aws.orders import DynamoOrders
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.catalog_sync import CatalogSyncDependencies
+    from ordersync.settings import catalog_sync_settings
+
     settings = catalog_sync_settings()
     return CatalogSyncDependencies(
         connections=DynamoConnections(settings.connections_table),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,3 +194,27 @@ def manual_posting_instructions(record: OrderRecord, order: CanonicalOrder, deci
         'send task success with output {"bigcommerce_order_id": "N"} (or task failure, error '
         '"ManualPostingRejected") and this task token:\n'
     )
+
+
+def message_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """order_key / order_id / reason of a DLQ message, whether we wrote it (a failure) or SQS moved
+    it there after maxReceiveCount (a bare envelope)."""
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        body = {}
+    attributes = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
+    if not isinstance(body, dict):
+        body = {}
+    envelope = body.get("envelope", body)
+    order_key = body.get("order_key") or (
+        f"{envelope.get('connection_id')}#{envelope.get('order_id')}" if isinstance(envelope, dict) else None
+    )
+    return {
+        "message_id": message["MessageId"],
+        "order_key": order_key,
+        "order_id": attributes.get("order_id") or body.get("order_id"),
+        "seller_id": attributes.get("seller_id") or body.get("seller_id"),
+        "reason": attributes.get("reason") or body.get("reason") or "PLATFORM_UNAVAILABLE",
+        "summary": body.get("summary", ""),
+    }

@@ -23,7 +23,8 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from ordersync.aws.messaging import SqsDlqAdmin, message_fields
+from ordersync.alerts.messages import message_fields
+from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
@@ -408,8 +409,10 @@ def _check(
     )
     statuses = Counter(records[s.order_key].status.value for s in seeded if s.order_key in records)
     failed_records = {k for k, r in records.items() if r.status is OrderStatus.FAILED}
-    dlq_without_reason = sum(
-        1 for m in dlq if not message_fields(m).get("reason") and message_fields(m)["order_key"] not in failed_records
+    dlq_without_reason = sum(  # a bare message SQS moved there, with no record saying why
+        1
+        for m in dlq
+        if "reason" not in m.get("MessageAttributes", {}) and message_fields(m)["order_key"] not in failed_records
     )
     return ChaosReport(
         orders=len(seeded),

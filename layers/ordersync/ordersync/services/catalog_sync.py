@@ -10,14 +10,11 @@ from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.aws.catalog import DynamoCatalog
-from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
-from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import reconcile
 from ordersync.errors import OrderSyncError
 from ordersync.models import OrderStatus, StoreRef, utc_now
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, StoreFactory
+from ordersync.ports import CatalogStore, ConnectionRepository, DlqRemover, OrderQueries, OrderQueue, StoreFactory
 from ordersync.services.replay import replay
 
 
@@ -25,10 +22,10 @@ from ordersync.services.replay import replay
 class CatalogSyncDependencies:
     connections: ConnectionRepository
     stores: StoreFactory
-    catalog: DynamoCatalog
-    orders: DynamoOrders
-    queue: SqsOrderQueue
-    dlq: SqsDlqAdmin
+    catalog: CatalogStore
+    orders: OrderQueries
+    queue: OrderQueue
+    dlq: DlqRemover
     clock: Callable[[], datetime] = field(default=utc_now)
 
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.alerts.digest import plan_emails
-from ordersync.aws.messaging import SnsEmails, SqsAlertOutbox
 from ordersync.observability import logger, metrics
+from ordersync.ports import AlertOutbox, EmailSender
 
 
 @dataclass
 class DispatchDependencies:
-    outbox: SqsAlertOutbox
-    emails: SnsEmails
+    outbox: AlertOutbox
+    emails: EmailSender
     digest_threshold: int
 
 

@@ -4,16 +4,11 @@ from its record, marked as a replay. Used by ops' commands and by the catalog sy
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
 
-from ordersync.aws.messaging import message_fields
+from ordersync.alerts.messages import message_fields
 from ordersync.models import Cause, OrderEnvelope
-from ordersync.ports import OrderQueue
+from ordersync.ports import DlqRemover, OrderQueue
 from ordersync.records import OrderRecord
-
-
-class DlqRemover(Protocol):
-    def remove(self, predicate: Any) -> list[dict[str, Any]]: ...
 
 
 def replay(records: Sequence[OrderRecord], queue: OrderQueue, dlq: DlqRemover) -> list[OrderRecord]:
