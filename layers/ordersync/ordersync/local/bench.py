@@ -54,7 +54,8 @@ class Run:
     seconds_process: float = 0.0
     seconds_post: float = 0.0
     handler_seconds_per_order: list[float] = field(default_factory=list)
-    aws_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    aws_calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # pull and process
+    process_calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # ProcessOrderFunction's alone
     buyer_http_calls: int = 0
     seller_http_calls: int = 0
     record_item_bytes: float = 0.0
@@ -70,8 +71,8 @@ _active_counter: list[Counter[tuple[str, str]]] = []
 
 
 def _count_call(model: Any, **_: Any) -> None:
-    if _active_counter:
-        _active_counter[-1][(model.service_model.service_name, model.name)] += 1
+    for counter in _active_counter:
+        counter[(model.service_model.service_name, model.name)] += 1
 
 
 def install_call_counter() -> None:
@@ -81,6 +82,7 @@ def install_call_counter() -> None:
 
 @contextmanager
 def counting_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
+    """Counts every AWS call made while open (counters may nest: each counts its own span)."""
     calls: Counter[tuple[str, str]] = Counter()
     _active_counter.append(calls)
     try:
@@ -135,10 +137,11 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
         while stack.runner.poll_once(pulls):
             pass
         run.seconds_pull = time.perf_counter() - started
-        started = time.perf_counter()
-        stack.runner.drain()
-        run.seconds_process = time.perf_counter() - started
-    run.aws_calls = calls
+        with counting_aws_calls() as process_calls:
+            started = time.perf_counter()
+            stack.runner.drain()
+            run.seconds_process = time.perf_counter() - started
+    run.aws_calls, run.process_calls = calls, process_calls
     run.seconds_post = sum(posts)
     run.handler_seconds_per_order = [
         s / n for f, s, n in stack.runner.invocations if f == "ProcessOrderFunction" for _ in range(n)
@@ -281,6 +284,9 @@ def run_bench(
         "aws_calls_by_operation": {
             f"{s}:{o}": round(c / max(main.synced, 1), 2) for (s, o), c in sorted(main.aws_calls.items())
         },
+        "process_calls_per_order": {
+            f"{s}:{o}": round(c / max(main.synced, 1), 2) for (s, o), c in sorted(main.process_calls.items())
+        },
         "aws_calls_per_order_by_lines": {str(k): round(v.calls_per_order, 2) for k, v in growth.items()},
         "handler_ms_p50": round(handler[len(handler) // 2] * 1000, 2),
         "handler_ms_p95": round(handler[min(len(handler) - 1, int(len(handler) * 0.95))] * 1000, 2),
@@ -310,6 +316,7 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
         f"  AWS calls/order   {report['aws_calls_per_order']} (minimum {report['min_aws_calls_per_order']}, ratio {report['aws_calls_ratio']})"
     )
     echo(f"    by operation    {report['aws_calls_by_operation']}")
+    echo(f"    processing only {report['process_calls_per_order']} (the rest: the pull, shared by its orders)")
     echo(f"    by lines/order  {report['aws_calls_per_order_by_lines']}")
     echo(f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']}")
     echo(f"  peak RSS          {report['peak_rss_mb']} MB (this process: moto server and fake stores included)")
