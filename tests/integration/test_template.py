@@ -90,7 +90,10 @@ def test_powertools_environment_and_runtime_come_from_globals(cloudformation: di
     for logical_id in ("PullOrdersFunction", "PullConnectionFunction", "ProcessOrderFunction", "AlertDispatchFunction"):
         props = cloudformation["Resources"][logical_id]["Properties"]
         assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
-        assert props["TracingConfig"] == {"Mode": "Active"}
+        # X-Ray is a parameter: Lambda's tracing and Powertools' follow it together
+        assert props["TracingConfig"] == {"Mode": {"Fn::If": ["TracingOn", "Active", "PassThrough"]}}
+        variables = props["Environment"]["Variables"]
+        assert variables["POWERTOOLS_TRACE_DISABLED"] == {"Fn::If": ["TracingOn", "false", "true"]}
         assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"} <= _environment(
             cloudformation, logical_id
         )
