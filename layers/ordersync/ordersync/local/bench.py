@@ -208,7 +208,8 @@ def floor_seconds_per_order(stack: LocalStack, run: Run, samples: int = 200) -> 
 
 def cold_import_seconds(statement: str, path: str | None = None, repeat: int = 3) -> float:
     code = f"import sys,time; sys.path.insert(0, {path!r}) if {path!r} else None; t=time.perf_counter(); {statement}; print(time.perf_counter()-t)"
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    # As deployed with the template's defaults: X-Ray tracing off (XRayTracing=false).
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
     best = math.inf
     for _ in range(repeat):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
@@ -228,8 +229,8 @@ def cost_per_million(run: Run, memory_mb: dict[str, int]) -> dict[str, float]:
     lambda_cost = gb_seconds * PRICES["lambda_gb_second_arm64"] + (0.1 + 1 / 50) * PRICES["lambda_request"]
     calls = {k: v / n for k, v in run.aws_calls.items()}
     record_wru = math.ceil(run.record_item_bytes / 1024) or 1
-    # one PutItem per order is the order record; the others (idempotency) and UpdateItems are small
-    wru = record_wru + (calls.get(("dynamodb", "PutItem"), 0) - 1) + calls.get(("dynamodb", "UpdateItem"), 0)
+    # The claim (UpdateItem) and the record (PutItem) each write the order's item: billed on its size.
+    wru = record_wru * (calls.get(("dynamodb", "PutItem"), 0) + calls.get(("dynamodb", "UpdateItem"), 0))
     rru = calls.get(("dynamodb", "GetItem"), 0) * 1 + calls.get(("dynamodb", "BatchGetItem"), 0) * min(
         run.lines, 100
     ) * 0.5 * (math.ceil(run.catalog_item_bytes / 4096) or 1)
@@ -263,6 +264,8 @@ def run_bench(
     }
     handler = sorted(main.handler_seconds_per_order) or [0.0]
     per_order_handler = statistics.mean(handler)
+    # The floor calls no store; the handler's time in the seller store's create is taken out of it.
+    per_order_ours = per_order_handler - main.seconds_post / max(main.orders, 1)
     cost = cost_per_million(main, memory)
     min_calls = sum(MIN_CALLS.values())
     report = {
@@ -277,7 +280,8 @@ def run_bench(
         },
         "floor_ms_per_order": round(floor * 1000, 2),
         "handler_ms_per_order": round(per_order_handler * 1000, 2),
-        "floor_ratio": round(per_order_handler / floor, 2),
+        "handler_ms_per_order_without_store": round(per_order_ours * 1000, 2),
+        "floor_ratio": round(per_order_ours / floor, 2),
         "aws_calls_per_order": round(main.calls_per_order, 2),
         "min_aws_calls_per_order": min_calls,
         "aws_calls_ratio": round(main.calls_per_order / min_calls, 2),
@@ -311,14 +315,19 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
     echo(
         f"  handler per order {report['handler_ms_per_order']} ms (p50 {report['handler_ms_p50']}, p95 {report['handler_ms_p95']})"
     )
-    echo(f"  floor per order   {report['floor_ms_per_order']} ms  -> ratio {report['floor_ratio']}")
     echo(
-        f"  AWS calls/order   {report['aws_calls_per_order']} (minimum {report['min_aws_calls_per_order']}, ratio {report['aws_calls_ratio']})"
+        f"  floor per order   {report['floor_ms_per_order']} ms; ours without the store's create"
+        f" {report['handler_ms_per_order_without_store']} ms -> ratio {report['floor_ratio']} (target <= 1.5)"
+    )
+    echo(
+        f"  AWS calls/order   {report['aws_calls_per_order']} (target <= 3.1; minimum {report['min_aws_calls_per_order']}, ratio {report['aws_calls_ratio']})"
     )
     echo(f"    by operation    {report['aws_calls_by_operation']}")
     echo(f"    processing only {report['process_calls_per_order']} (the rest: the pull, shared by its orders)")
     echo(f"    by lines/order  {report['aws_calls_per_order_by_lines']}")
-    echo(f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']}")
+    echo(
+        f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']} (target <= 1.5)"
+    )
     echo(f"  peak RSS          {report['peak_rss_mb']} MB (this process: moto server and fake stores included)")
-    echo(f"  USD per million   {report['usd_per_million_by_service']}")
+    echo(f"  USD per million   {report['usd_per_million_by_service']} (target total <= 3.0)")
     echo(f"  prices assumed    {report['prices_assumed_usd']}")
