@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, OrderStatus, StoreRef
 from ordersync.records import Attempt, OrderRecord
+
+if TYPE_CHECKING:  # annotations only: the alert models stay out of functions that send none
+    from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 
 
 class CatalogRepository(Protocol):
