@@ -70,14 +70,18 @@ class InMemoryCatalog:
     lookups: int = 0
 
     def lookup(self, seller_id: str, skus: Sequence[str]) -> CatalogSlice:
+        """As DynamoCatalog: only this seller's variants, only the SKUs asked for and their aliases' targets."""
         self.lookups += 1
+        aliases = {s: self.aliases[s] for s in skus if s in self.aliases}
+        wanted = set(skus) | set(aliases.values())
         by_sku: dict[str, tuple[CatalogVariant, ...]] = {}
         for v in self.variants:
-            by_sku[v.sku] = (*by_sku.get(v.sku, ()), v)
-        return CatalogSlice(by_sku, {s: self.aliases[s] for s in skus if s in self.aliases})
+            if v.seller_id == seller_id and v.sku in wanted:
+                by_sku[v.sku] = (*by_sku.get(v.sku, ()), v)
+        return CatalogSlice(by_sku, aliases)
 
     def active_skus(self, seller_id: str) -> list[str]:
-        return [v.sku for v in self.variants if v.status is VariantStatus.ACTIVE]
+        return [v.sku for v in self.variants if v.status is VariantStatus.ACTIVE and v.seller_id == seller_id]
 
     def retire(self, variants: Iterable[CatalogVariant]) -> None:
         gone = {v.variant_id for v in variants}
@@ -134,6 +138,7 @@ class FakeSellerStore:
     """Creates orders in memory; can fail the next creates, or create and then "time out"."""
 
     created: dict[str, str] = field(default_factory=dict)  # source key -> order id
+    posted: dict[str, tuple[str, list[tuple[str | None, str, int]]]] = field(default_factory=dict)  # key -> what
     present: frozenset[str] = frozenset()
     search_lag_seconds: float = 5.0
     lookups: int = 0
@@ -146,10 +151,15 @@ class FakeSellerStore:
         return self.created.get(source_key)
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+        assert lines and all(m.variant is not None for m in lines), "only matched lines are ever posted"
         if self.fail_next:
             self.fail_next -= 1
             raise StoreUnavailable("POST /orders answered 503")
         self.created[source_key] = f"S{next(self._ids)}"
+        self.posted[source_key] = (
+            order.order_id,
+            [(m.line.sku, m.variant.variant_id, m.line.quantity) for m in lines if m.variant],
+        )
         if self.timeout_after_create:
             self.timeout_after_create -= 1
             raise StoreUnavailable("POST /orders timed out")
@@ -161,10 +171,14 @@ class FakeSellerStore:
 
 @dataclass
 class FakeStores:
+    """The seller stores by store id: asking for any other store is a test failure, not a default."""
+
     seller_store: FakeSellerStore
+    seller_id: str = "northwind"
 
     def seller(self, store: StoreRef) -> FakeSellerStore:
+        assert store.store_id == self.seller_id, f"asked for seller store {store.store_id!r}"
         return self.seller_store
 
     def buyer(self, store: StoreRef) -> Any:
-        raise NotImplementedError
+        raise AssertionError(f"processing never reads a buyer store (asked for {store.store_id!r})")

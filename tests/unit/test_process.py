@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -103,6 +104,18 @@ def test_matched_order_is_posted_once_and_recorded(deps: ProcessDependencies) ->
     again = process_message(message("A"), "m2", 1, deps)  # the next hour's overlapping pull
     assert again.seller_order_id == "S1"
     assert deps.stores.seller_store.created == {"ordersync-acme--northwind-1001": "S1"}  # type: ignore[attr-defined]
+    # what reached the seller's store: this order, its line as the seller's variant
+    assert deps.stores.seller_store.posted == {  # type: ignore[attr-defined]
+        "ordersync-acme--northwind-1001": ("1001", [("A", "1", 1)])
+    }
+
+
+def test_another_sellers_variant_with_the_same_sku_is_never_matched(deps: ProcessDependencies) -> None:
+    other = variant("ONLY-ELSEWHERE", "9")
+    deps.catalog.variants.append(dataclasses.replace(other, seller_id="southwind"))  # type: ignore[attr-defined]
+    record = process_message(message("ONLY-ELSEWHERE"), "m1", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
 
 
 def test_failure_goes_to_the_dlq_and_alerts_once_however_often_it_is_pulled(deps: ProcessDependencies) -> None:

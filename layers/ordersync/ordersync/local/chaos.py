@@ -1,9 +1,19 @@
-"""`ordersync local chaos`: the local stack under faults injected at random (reproducible from the
-seed), run hour after hour until the queues are drained, then the invariants checked:
+"""`ordersync local chaos`: the local stack under faults, run hour after hour until the queues are
+drained; then ops redrive what the outage failed (PLATFORM_UNAVAILABLE), and the invariants are
+checked:
 
 - every buyer order ends in exactly one terminal state (FAILED ones with their message in the DLQ);
 - every order that should sync has exactly one copy in the seller's store;
-- no order is missing from the stores, the records and the DLQ alike.
+- no order is missing from the stores, the records and the DLQ alike;
+- every message in the DLQ says why (its reason attribute, or a FAILED record);
+- no invocation ran past its timeout (Lambda would have killed it, and its claim with it).
+
+Faults: stores answer 500 / 429 / stall past the client's timeout, also after the order was
+created (the response is lost); seller stores' look-ups lag their creates; DynamoDB throttles,
+also every write of some orders until their message is in the DLQ; SQS delivers twice, later or
+at the same moment (a second consumer in a thread); invocations crash between records and between
+the post and the record. Each is decided by the seed and what it hits (the order, the call, the
+message, and how often each came before), never by timing, so a seed replays the same campaign.
 """
 
 from __future__ import annotations
