@@ -153,3 +153,19 @@ def test_a_chain_of_one_page_pulls_moves_forward_and_ends(
     pulls = [i for i in stack.runner.invocations if i[0] == "PullConnectionFunction"]
     assert len(pulls) == 5  # one invocation per page of 25, then the chain ends
     assert len(seller.created_orders()) == 120
+
+
+def test_whole_catalogs_are_read_across_pages(world: World) -> None:
+    """A catalog cut short would mark real variants deleted and fail their orders as SKU mismatches."""
+    from ordersync.platforms.bigcommerce import BigCommerceStore
+
+    woo = world.add_woocommerce("northwind", "Northwind Supply")
+    for product_id in range(1, 102):  # one past a page of 100
+        woo.add_product(product_id, f"NW-{product_id}", f"Product {product_id}", "5.00")
+    woo_skus = [v.sku for page in WooCommerceStore(woo.base_url, *woo._credentials).catalog() for v in page]
+    assert sorted(woo_skus) == sorted(f"NW-{i}" for i in range(1, 102))
+    ridge = world.add_bigcommerce("ridge", "Ridge Outdoor")
+    for product_id in range(1, 252):  # one past a page of 250 products, each with its variant
+        ridge.add_variant(product_id, 10_000 + product_id, f"RG-{product_id}", f"Product {product_id}", "9.0000")
+    bc_skus = [v.sku for page in BigCommerceStore(ridge.base_url, ridge.access_token).catalog() for v in page]
+    assert sorted(bc_skus) == sorted(f"RG-{i}" for i in range(1, 252))

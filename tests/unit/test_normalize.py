@@ -65,6 +65,22 @@ def test_refunded_units_are_not_to_be_fulfilled(platform_fixtures: Path) -> None
     }
 
 
+def test_refunded_units_are_subtracted_where_the_payload_has_no_current_quantity(platform_fixtures: Path) -> None:
+    """Older REST payloads (and API versions before 2023-01) carry no current_quantity: the units
+    come from quantity less the refunds' refund_line_items."""
+    (payload,) = _orders(platform_fixtures / "shopify_orders_list_rest_docs.json")
+    for line in payload["line_items"]:
+        del line["current_quantity"]
+    order = normalize(Platform.SHOPIFY, payload)
+    assert {line.sku: line.quantity for line in order.lines} == {
+        "IPOD2008GREEN": 0,
+        "IPOD2008RED": 1,
+        "IPOD2008BLACK": 0,
+    }
+    payload["refunds"] = []  # nothing refunded: every unit ships
+    assert [line.quantity for line in normalize(Platform.SHOPIFY, payload).lines] == [1, 1, 1]
+
+
 def test_explicit_null_shipping_and_null_skus(platform_fixtures: Path) -> None:
     (payload,) = _orders(platform_fixtures / "shopify_order_rest_docs_custom_items_no_shipping.json")
     order = normalize(Platform.SHOPIFY, payload)
