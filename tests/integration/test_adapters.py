@@ -169,3 +169,35 @@ def test_whole_catalogs_are_read_across_pages(world: World) -> None:
         ridge.add_variant(product_id, 10_000 + product_id, f"RG-{product_id}", f"Product {product_id}", "9.0000")
     bc_skus = [v.sku for page in BigCommerceStore(ridge.base_url, ridge.access_token).catalog() for v in page]
     assert sorted(bc_skus) == sorted(f"RG-{i}" for i in range(1, 252))
+
+
+def test_sqs_refusing_part_of_an_enqueue_batch_loses_no_order(stack: LocalStack, world: World) -> None:
+    """SendMessageBatch answers 200 with some entries Failed: the pull must not take that as done."""
+    acme, northwind = shopify_to_woocommerce(world)
+    for number in (1401, 1402, 1403):
+        acme.add_order(order_node(number, f"#{number}", [("NW-STOVE", "Stove", 1, "89.50")], ADDRESS))
+    refused: list[str] = []
+
+    def drop_one(params: dict, **_: object) -> None:  # the entry is never sent...
+        if not refused and len(params.get("Entries", [])) > 1 and "payload" in params["Entries"][-1]["MessageBody"]:
+            refused.append(params["Entries"].pop()["Id"])
+
+    def report_it(parsed: dict, **_: object) -> None:  # ...and SQS says so, in the 200 answer
+        if refused and len(refused) == 1:
+            parsed.setdefault("Failed", []).append(
+                {"Id": refused[0], "SenderFault": False, "Code": "InternalError", "Message": "injected"}
+            )
+            refused.append("reported")
+
+    events = boto3._get_default_session().events
+    events.register("before-parameter-build.sqs.SendMessageBatch", drop_one, unique_id="test-drop")
+    events.register("after-call.sqs.SendMessageBatch", report_it, unique_id="test-report")
+    try:
+        run_hour(stack)
+    finally:
+        events.unregister("before-parameter-build.sqs.SendMessageBatch", unique_id="test-drop")
+        events.unregister("after-call.sqs.SendMessageBatch", unique_id="test-report")
+    assert refused[-1] == "reported"  # the fault really happened
+    records = {r.order_id: r.status for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    assert records == {"1401": OrderStatus.SYNCED, "1402": OrderStatus.SYNCED, "1403": OrderStatus.SYNCED}
+    assert len(northwind.created_orders()) == 3
