@@ -139,3 +139,26 @@ def test_release_frees_the_order_and_keeps_what_the_next_attempt_must_know(order
     assert next_one.post_unconfirmed_at == T0 + timedelta(seconds=2)
     assert orders.get(envelope.order_key) is not None
     assert OrderRecord.model_validate(next_one.model_dump()).claimed_by == "second"
+
+
+def test_a_query_past_its_first_page_returns_every_order(orders: DynamoOrders) -> None:
+    """DynamoDB answers a query 1 MB at a time; the catalog sync replays from this list."""
+    import os
+
+    keys = set()
+    for _ in range(300):  # ~4 KB each, incompressible: more than a 1 MB page
+        record = OrderRecord.first_seen(_envelope(), T0)
+        record.seller_id = "pagewind"
+        record.envelope["payload"] = {"noise": os.urandom(5000).hex()}
+        record.note(T0, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU X not found", Cause.PROCESS)
+        orders.save(record)
+        keys.add(record.order_key)
+    found = orders.by_seller_status("pagewind", OrderStatus.FAILED)
+    assert {r.order_key for r in found} == keys
+    first_page = orders._table.query(  # the paging really happened
+        IndexName="by_seller_status",
+        KeyConditionExpression="seller_id = :s AND #st = :f",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":s": "pagewind", ":f": "FAILED"},
+    )
+    assert "LastEvaluatedKey" in first_page and len(first_page["Items"]) < 300
