@@ -15,6 +15,7 @@ from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavaila
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.provision import subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus
@@ -125,6 +126,9 @@ def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(st
     )
     acme.add_order(order_node(2301, "#2301", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     world.subscribe_seller("northwind", "orders@northwind.example")
+    subscribe_with_sink(
+        boto3.client("sns"), boto3.client("sqs"), stack.output("OpsAlertsTopicArn"), "email", "ops@example.com", None
+    )
     run_hour(stack)
     record = DynamoOrders(stack.output("OrdersTableName")).get("acme--northwind#2301")
     assert record is not None and (record.status, record.reason) == (
@@ -134,6 +138,8 @@ def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(st
     assert "refused the credentials" in record.detail
     assert [t.status for t in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.FAILED]  # no retries
     assert [e for e in world.delivered_emails() if e["seller_id"] == "northwind"] == []
+    (ops,) = [e for e in world.delivered_emails() if e["to"] == ["ops@example.com"]]  # ops are told, once
+    assert "#2301" in ops["subject"] and "credentials" in ops["body"]
 
 
 def test_a_chain_of_one_page_pulls_moves_forward_and_ends(

@@ -4,6 +4,7 @@ posted as a seller when automated posting is on, and back to the manual flow whe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +15,7 @@ from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import OrderStatus
+from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.records import OrderRecord
 
 from .marketplace import ADDRESS, BC_ADDRESS, run_hour
@@ -73,13 +75,24 @@ def test_pull_pages_until_an_empty_page_and_waits_out_the_quota(stack: LocalStac
     buyer, seller = _bigcommerce_pair(world)
     for order_id in range(800, 860):  # 60 orders: two pages of 50, then 204
         _buyer_order(buyer, order_id, ["RG-CORD"])
-    buyer.server.faults.add(
-        Fault(status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "200", "X-Rate-Limit-Requests-Left": "0"})
-    )
+    buyer.server.faults.add(QUOTA_SPENT)
     run_hour(stack)
     records = [r for r in DynamoOrders(stack.output("OrdersTableName")).all() if r.connection_id == "delta--ridge"]
     assert len(records) == 60 and {r.status for r in records} == {OrderStatus.SYNCED}
     assert len(seller.created_orders()) == 60
+
+
+QUOTA_SPENT = Fault(status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "200", "X-Rate-Limit-Requests-Left": "0"})
+
+
+def test_a_429_outlasting_the_retries_in_place_is_waited_out_until_the_quota_resets(world: World) -> None:
+    """Four 429s: past urllib3's three retries in place, so the quota wait itself must get through."""
+    buyer = world.add_bigcommerce("delta", "Delta Goods")
+    _buyer_order(buyer, 900, ["RG-CORD"])
+    buyer.server.faults.add(*[QUOTA_SPENT] * 4)
+    client = BigCommerceStore(buyer.base_url, buyer.access_token)
+    ((page, _),) = list(client.orders_updated_since(datetime(2026, 1, 1, tzinfo=UTC)))  # waits; never raises
+    assert [order["id"] for order in page] == [900] and buyer.server.faults.pending == []
 
 
 def test_no_shipping_address_on_a_bigcommerce_order(stack: LocalStack, world: World) -> None:
