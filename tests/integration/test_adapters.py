@@ -11,6 +11,8 @@ import pytest
 
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.orders import DynamoOrders
+from ordersync.domain.catalog import CatalogVariant, VariantStatus
+from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import FakeShopify, order_node
@@ -18,7 +20,8 @@ from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.provision import subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import FailureReason, OrderStatus
+from ordersync.models import FailureReason, OrderStatus, Platform
+from ordersync.normalize import normalize
 from ordersync.platforms.http import call
 from ordersync.platforms.shopify import ShopifyStore
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -53,9 +56,14 @@ def test_shopify_reads_retry_5xx_but_a_create_is_never_repeated_blind(world: Wor
     shop.server.faults.add(Fault(status=502), Fault(status=503))
     client = ShopifyStore(shop.base_url, shop.access_token)
     assert len(next(iter(client.orders_updated_since(SINCE)))[0]) == 25
+    shop.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
+    order = normalize(Platform.SHOPIFY, order_node(9, "#9", [("PK-JACKET-M", "Jacket", 1, "180.00")], ADDRESS))
+    jacket = CatalogVariant("acme", "700", "7001", "PK-JACKET-M", "Storm Jacket", "M", VariantStatus.ACTIVE, SINCE)
+    lines = [LineMatch(order.lines[0], LineOutcome.MATCHED, "PK-JACKET-M", jacket)]
     shop.server.faults.add(Fault(status=500))
     with pytest.raises(StoreUnavailable, match="answered 500"):
-        client._graphql("mutation { orderCreate(order: {}) { userErrors { message } } }", {}, write=True)
+        client.create_order(order, lines, "ordersync-test-9")
+    assert shop.created_orders() == [] and shop.server.faults.pending == []  # tried once, not again
 
 
 def test_refused_credentials_are_a_credentials_error(world: World) -> None:
@@ -93,7 +101,7 @@ def test_a_long_pull_continues_in_a_follow_up_invocation(stack: LocalStack, worl
     short = stack.runner.context(spec)
     short.deadline -= spec.timeout - 30  # 30 s left: less than the reserve, so one page and hand over
     handler = stack.runner.handler("PullConnectionFunction")
-    assert handler({"Records": [stack.runner._record(source, message)]}, short) == {"batchItemFailures": []}
+    assert handler({"Records": [stack.runner.sqs_record(source, message)]}, short) == {"batchItemFailures": []}
     sqs.delete_message(QueueUrl=pull_queue, ReceiptHandle=message["ReceiptHandle"])
     cursor = DynamoConnections(stack.output("ConnectionsTableName")).get("acme--northwind").cursor
     assert cursor is not None  # checkpointed after the first page

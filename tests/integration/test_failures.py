@@ -135,7 +135,7 @@ def test_one_bad_record_never_makes_the_rest_of_its_batch_retry(stack: LocalStac
             QueueUrl=stack.output("OrdersQueueUrl"), MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
         ).get("Messages", [])
     (source,) = [s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction"]
-    event = {"Records": [stack.runner._record(source, m) for m in messages]}
+    event = {"Records": [stack.runner.sqs_record(source, m) for m in messages]}
     result = stack.runner.invoke("ProcessOrderFunction", event)
     assert result == {"batchItemFailures": []}
     assert len(seller.created_orders()) == 2
@@ -156,7 +156,7 @@ def test_a_transient_failure_fails_only_its_own_record(stack: LocalStack, world:
     envelope.update(order_id="1013", connection_id="no-such-connection")
     (source,) = [s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction"]
     broken = {**good, "MessageId": "broken-1", "Body": json.dumps(envelope)}
-    event = {"Records": [stack.runner._record(source, good), stack.runner._record(source, broken)]}
+    event = {"Records": [stack.runner.sqs_record(source, good), stack.runner.sqs_record(source, broken)]}
     assert stack.runner.invoke("ProcessOrderFunction", event) == {"batchItemFailures": [{"itemIdentifier": "broken-1"}]}
     assert len(seller.created_orders()) == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,14 @@ def _set(document: Any, path: tuple, value: Any) -> None:
 @given(platform=st.sampled_from(list(Platform)), payload=JSON)
 def test_any_json_is_read_or_refused_in_words(platform: Platform, payload: Any) -> None:
     try:
-        normalize(platform, payload)
+        order = normalize(platform, payload)
     except InvalidOrder as error:
         assert str(error) and "Traceback" not in str(error)
+        return
+    # read: then it is a whole order of this platform, in UTC, with exact money and shippable counts
+    assert order.platform is platform and order.order_id
+    assert order.created_at.utcoffset() == order.updated_at.utcoffset() == timedelta(0)
+    assert all(isinstance(line.unit_price, Decimal) and line.quantity >= 0 for line in order.lines)
 
 
 @FUZZ

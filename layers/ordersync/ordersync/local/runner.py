@@ -183,7 +183,7 @@ class Runner:
         messages = response.get("Messages", [])
         if not messages:
             return self._has_in_flight(source)
-        event = {"Records": [self._record(source, message) for message in messages]}
+        event = {"Records": [self.sqs_record(source, message) for message in messages]}
         if self.chaos and len(messages) > 1:
             crash = self.chaos.draw("crash", messages[0]["Body"])
             if crash.random() < self.chaos.crash_rate:
@@ -258,7 +258,8 @@ class Runner:
         )
         return waiting > 0 and _wait_briefly()
 
-    def _record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
+    def sqs_record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
+        """The SQS event record Lambda builds from a received message."""
         queue_name = source.queue_url.rsplit("/", 1)[-1]
         return {
             "messageId": message["MessageId"],
