@@ -131,7 +131,7 @@ def run_chaos(
             with (
                 dynamodb.installed(),
                 crashes_between_post_and_record(seeds.randrange(2**32), fault_rate / 4) as crashes,
-                one_page_per_pull(),
+                few_pages_per_pull(),
             ):
                 rounds = _run_until_settled(stack, seeded, max_rounds, echo)
             for store in world.stores.values():
@@ -182,17 +182,18 @@ def _ops_redrive(stack: LocalStack) -> int:
 
 
 @contextmanager
-def one_page_per_pull() -> Iterator[None]:
-    """Each pull invocation takes one page and queues its continuation, so OrdersQueue stays short
-    (moto's SQS slows down as a queue grows; on AWS many consumers keep it short)."""
+def few_pages_per_pull(pages: int = 4) -> Iterator[None]:
+    """Each pull invocation takes a few pages and queues its continuation, so OrdersQueue stays
+    short (moto's SQS slows down as a queue grows; on AWS many consumers keep it short), and a
+    duplicated continuation (which duplicates the rest of its chain) stays a short chain."""
     from ordersync.services import pull
 
-    reserve = pull.TIME_RESERVE_MS
-    pull.TIME_RESERVE_MS = 10**9
+    previous = pull.MAX_PAGES_PER_INVOCATION
+    pull.MAX_PAGES_PER_INVOCATION = pages
     try:
         yield
     finally:
-        pull.TIME_RESERVE_MS = reserve
+        pull.MAX_PAGES_PER_INVOCATION = previous
 
 
 @dataclass

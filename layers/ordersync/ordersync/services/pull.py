@@ -26,6 +26,8 @@ MAX_PAYLOAD_BYTES = 200_000
 
 # Stop taking pages when less than this is left of the invocation, and continue in a new one.
 TIME_RESERVE_MS = 60_000
+# Or after this many pages (None: only the time left decides). The local campaign sets it.
+MAX_PAGES_PER_INVOCATION: int | None = None
 
 
 @dataclass
@@ -84,7 +86,8 @@ def pull_connection(
         newest = max((updated for _, updated in envelopes if updated), default=None)
         if newest:
             deps.connections.save_cursor(connection.connection_id, min(newest, now))
-        if next_page and time_left_ms() < TIME_RESERVE_MS:
+        out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
+        if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
             deps.pull_queue.request_pulls([connection.connection_id], resume={"since": iso(since), "page": next_page})
             result.continued = True
             break
