@@ -19,13 +19,12 @@ def test_aws_calls_per_synced_order_stay_flat_as_orders_grow() -> None:
     assert all(run.synced == 12 for run in runs.values())
     assert per_order[1] == per_order[10] == per_order[100]  # flat from 1 to 100 lines
     for run in runs.values():
-        # Per order: the claim (one UpdateItem that answers the record as it was), one batched
-        # catalog read whatever the lines, one write that records SYNCED and frees the order.
-        # No read of the record, no idempotency table.
+        # Per order: the claim (a new order's record put if absent; refused, it would answer the
+        # record as it was), one batched catalog read whatever the lines, one write that records
+        # SYNCED and frees the order. No read of the record, no idempotency table.
         assert dict(run.process_calls) == {
-            ("dynamodb", "UpdateItem"): 12,
             ("dynamodb", "BatchGetItem"): 12,
-            ("dynamodb", "PutItem"): 12,
+            ("dynamodb", "PutItem"): 24,
             ("dynamodb", "GetItem"): 1,  # the connection, read once and cached by the container
         }
         pull = run.aws_calls - run.process_calls

@@ -71,7 +71,10 @@ def orders() -> DynamoOrders:
         yield DynamoOrders(stack.output("OrdersTableName"))
 
 
-def test_the_claim_refuses_exactly_the_records_the_service_calls_settled(orders: DynamoOrders) -> None:
+@pytest.mark.parametrize("entry", ["claim", "claim_seen"])
+def test_the_claim_refuses_exactly_the_records_the_service_calls_settled(orders: DynamoOrders, entry: str) -> None:
+    """Both ways in: the claim (which reads the record from the refused put) and the guarded update
+    alone (what holds when the record was settled between that read and the update)."""
     for (status, reason, execution_arn, confirmed), cause in itertools.product(STATES, list(Cause)):
         envelope = _envelope(cause)
         record = orders.claim(envelope, _attempt("first", T0))
@@ -80,7 +83,7 @@ def test_the_claim_refuses_exactly_the_records_the_service_calls_settled(orders:
         record.execution_arn, record.disregard_confirmed = execution_arn, confirmed
         orders.save(record)
         try:
-            claimed = orders.claim(envelope, _attempt("second", T0 + timedelta(seconds=1)))
+            claimed = getattr(orders, entry)(envelope, _attempt("second", T0 + timedelta(seconds=1)))
         except OrderClaimed as refused:
             assert refused.record.settled_for(cause), (status, reason, execution_arn, confirmed, cause)
             assert refused.record.status is status  # the refusal answers the record, without a read

@@ -35,9 +35,9 @@ _deserialize = TypeDeserializer().deserialize
 
 
 def _claim_condition(cause: Cause) -> str:
-    """Claimable: new, or free (no live claim) and not settled for this cause. The settled part is
-    OrderRecord.settled_for in DynamoDB's words (a test holds the two together): a settled order is
-    recognised from the refused claim's answer, and nothing is written."""
+    """An existing record is claimable when free (no live claim) and not settled for this cause. The
+    settled part is OrderRecord.settled_for in DynamoDB's words (a test holds the two together): a
+    record settled since it was read refuses the claim, and nothing is written."""
     settled = [
         "#status IN (:synced, :posted, :cancelled)",
         "(#status = :pending AND attribute_type(execution_arn, :string))",
@@ -45,7 +45,7 @@ def _claim_condition(cause: Cause) -> str:
     ]
     if cause is not Cause.REPLAY:  # a manual flow that ended is only restarted by ops
         settled.append("(#status = :failed AND attribute_type(execution_arn, :string))")
-    return f"attribute_not_exists(order_key) OR ({_NO_LIVE_CLAIM} AND NOT ({' OR '.join(settled)}))"
+    return f"attribute_exists(order_key) AND {_NO_LIVE_CLAIM} AND NOT ({' OR '.join(settled)})"
 
 
 class DynamoOrders:
@@ -53,52 +53,59 @@ class DynamoOrders:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
 
     def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
-        """Claims the order for `attempt` in one call, creating its record (RECEIVED) on first sight,
-        and answers the record as it was with this attempt's claim on it. Raises OrderClaimed,
-        carrying the record, when another attempt's claim is live."""
-        first_seen = _item(OrderRecord.first_seen(envelope, attempt.started_at))  # kept where the item exists
-        names: dict[str, str] = {"#status": "status"}
+        """Claims the order for `attempt` and answers the record as it was, with this attempt's claim
+        on it; raises OrderClaimed, carrying the record, when it is settled or another attempt's
+        claim is live. A new order costs one call: its RECEIVED record, claimed, put if absent. An
+        order seen before: the refused put answers the record (settled or held: done, in one call),
+        then one conditional update takes the claim."""
+        record = OrderRecord.first_seen(envelope, attempt.started_at)
+        record.take_over(attempt)
+        try:
+            with aws_errors("order claim"):
+                self._table.put_item(
+                    Item=_item(record) | {"version": 1},
+                    ConditionExpression="attribute_not_exists(order_key)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            seen = _record({name: _deserialize(value) for name, value in error.response["Item"].items()})
+            if seen.settled_for(envelope.cause) or attempt.blocked_by(seen):
+                raise OrderClaimed(seen) from None
+            return self.claim_seen(envelope, attempt)
+        record.version = 1
+        return record
+
+    def claim_seen(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+        """The claim on an existing record, guarded in DynamoDB against a claim or a settling write
+        that came in since it was read."""
         values: dict[str, Any] = {
             ":started": attempt.started_ms,
             ":attempt": attempt.attempt_id,
+            ":claimed_at": attempt.started_at.isoformat(),
+            ":until": attempt.until_ms,
             ":one": 1,
             **{k: v for k, v in _SETTLED_VALUES.items() if k != ":failed" or envelope.cause is not Cause.REPLAY},
         }
-        sets = []
-        for index, (name, value) in enumerate(first_seen.items()):
-            if name in ("order_key", "version", *_CLAIM_FIELDS):
-                continue
-            if name == "status":
-                values[":status"] = value
-                sets.append("#status = if_not_exists(#status, :status)")
-                continue
-            names[f"#f{index}"], values[f":f{index}"] = name, value
-            sets.append(f"#f{index} = if_not_exists(#f{index}, :f{index})")
-        claim = {
-            "claimed_by": attempt.attempt_id,
-            "claimed_at": attempt.started_at.isoformat(),
-            "claim_until_ms": attempt.until_ms,
-        }
-        for name, value in claim.items():
-            names[f"#{name}"], values[f":{name}"] = name, value
-            sets.append(f"#{name} = :{name}")
         try:
             with aws_errors("order claim"):
                 old = self._table.update_item(
                     Key={"order_key": envelope.order_key},
-                    UpdateExpression=f"SET {', '.join(sets)} ADD version :one",
+                    UpdateExpression="SET claimed_by = :attempt, claimed_at = :claimed_at, claim_until_ms = :until"
+                    " ADD version :one",
                     ConditionExpression=_claim_condition(envelope.cause),
-                    ExpressionAttributeNames=names,
+                    ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_OLD",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                ).get("Attributes")
+                )["Attributes"]
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 item = {name: _deserialize(value) for name, value in error.response["Item"].items()}
                 raise OrderClaimed(_record(item)) from None
             raise
-        record = _record(old) if old else OrderRecord.first_seen(envelope, attempt.started_at)
+        record = _record(old)
         record.take_over(attempt)
         record.version += 1
         return record

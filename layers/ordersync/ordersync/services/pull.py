@@ -23,6 +23,7 @@ FIRST_PULL_LOOKBACK = timedelta(days=1)
 
 
 MAX_PAYLOAD_BYTES = 200_000
+ENQUEUE_BATCH = 10  # SendMessageBatch's most
 
 # Stop taking pages when less than this is left of the invocation, and continue in a new one.
 TIME_RESERVE_MS = 60_000
@@ -68,9 +69,9 @@ def pull_connection(
     time_left_ms: Callable[[], int],
     resume: dict[str, str] | None = None,
 ) -> PullResult:
-    """Page by page; the cursor is checkpointed after each page is enqueued. When the invocation
-    runs short of time, a follow-up pull is queued that resumes the same query at the next page
-    (`resume`), and this one stops."""
+    """Page by page, enqueued in full batches; the cursor is checkpointed once everything read is
+    enqueued. When the invocation runs short of time, a follow-up pull is queued that resumes the
+    same query at the next page (`resume`), and this one stops."""
     now = deps.clock()
     if resume:
         since = datetime.fromisoformat(resume["since"])
@@ -78,25 +79,40 @@ def pull_connection(
         since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
     store = deps.stores.buyer(connection.buyer)
     result = PullResult(connection.connection_id)
+    held: list[OrderEnvelope] = []  # sent in full batches of ten across pages, the rest at the end
+    newest: datetime | None = None
     for page, next_page in store.orders_updated_since(since, resume["page"] if resume else None):
         envelopes = [envelope_for(connection, payload, now) for payload in page]
-        deps.queue.enqueue([envelope for envelope, _ in envelopes])
+        held += [envelope for envelope, _ in envelopes]
+        full = len(held) - len(held) % ENQUEUE_BATCH
+        deps.queue.enqueue(held[:full])
+        held = held[full:]
         result.orders += len(envelopes)
         result.pages += 1
-        newest = max((updated for _, updated in envelopes if updated), default=None)
-        if newest:
-            deps.connections.save_cursor(connection.connection_id, min(newest, now))
+        newest = max((updated for _, updated in envelopes if updated), default=newest)
         out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
         if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
+            deps.queue.enqueue(held)
+            held = []
+            _checkpoint(connection, newest, now, deps)
             deps.pull_queue.request_pulls([connection.connection_id], resume={"since": iso(since), "page": next_page})
             result.continued = True
             break
+    deps.queue.enqueue(held)
+    _checkpoint(connection, newest, now, deps)
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(
         "pulled",
         extra={"connection_id": connection.connection_id, "orders": result.orders, "continued": result.continued},
     )
     return result
+
+
+def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, deps: PullDependencies) -> None:
+    """The cursor moves once per invocation, after everything read is enqueued: an invocation that
+    dies midway is pulled again from the old cursor, and its duplicates are harmless."""
+    if newest:
+        deps.connections.save_cursor(connection.connection_id, min(newest, now))
 
 
 def envelope_for(connection: Connection, payload: Any, now: datetime) -> tuple[OrderEnvelope, datetime | None]:
