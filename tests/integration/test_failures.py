@@ -176,3 +176,18 @@ def test_catalog_lookup_takes_at_most_two_round_trips_for_100_lines(stack: Local
     calls.clear()
     catalog.lookup("bulk", [f"NEW-{i}" for i in range(100)])  # no alias in play: one round trip
     assert calls == ["BatchGetItem"]
+
+
+def test_a_synced_order_keeps_no_payload_and_ops_replaying_it_are_told_why_not(
+    stack: LocalStack, world: World, cli
+) -> None:
+    acme, northwind = shopify_to_woocommerce(world)
+    acme.add_order(order_node(1601, "#1601", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.output("OrdersTableName"), Key={"order_key": {"S": "acme--northwind#1601"}}
+    )["Item"]
+    assert item["status"]["S"] == "SYNCED" and "envelope_z" not in item  # written once, never replayed
+    code, out = cli("order", "replay", "acme--northwind#1601")
+    assert code == 1 and "SYNCED: there is nothing to replay" in out
+    assert len(northwind.created_orders()) == 1

@@ -63,7 +63,7 @@ class DynamoOrders:
         try:
             with aws_errors("order claim"):
                 self._table.put_item(
-                    Item=_item(record) | {"version": 1},
+                    Item=_item(record, with_envelope=False) | {"version": 1},
                     ConditionExpression="attribute_not_exists(order_key)",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -161,11 +161,14 @@ class DynamoOrders:
         return [_record(item) for item in all_items(self._table.scan, "order scan")]
 
 
-def _item(record: OrderRecord) -> dict[str, Any]:
+def _item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any]:
     unset = {name for name in _CLAIM_FIELDS if getattr(record, name) is None}  # absent, not NULL: conditions test them
     item = record.model_dump(mode="json", exclude={"envelope", *unset})
-    # The buyer's payload is kept for replays; compressed, it costs a third of the write units.
-    item["envelope_z"] = zlib.compress(json.dumps(record.envelope, default=str).encode(), 6)
+    # The buyer's payload is kept for replays (compressed, it costs a third of the write units), and
+    # only while the order may be replayed: a synced order never is, and the claim doesn't need it
+    # (the message carries it until an outcome is recorded).
+    if with_envelope and record.status is not OrderStatus.SYNCED and record.envelope:
+        item["envelope_z"] = zlib.compress(json.dumps(record.envelope, default=str).encode(), 6)
     return item
 
 

@@ -108,6 +108,7 @@ def process_message(
     record: OrderRecord | None = None
     try:
         record = deps.orders.claim(envelope, attempt)
+        record.envelope = record.envelope or envelope.model_dump(mode="json")  # a claim carries none
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
         if record.settled_for(envelope.cause):  # the claim refuses these; kept for stores that can't

@@ -14,6 +14,9 @@ from ordersync.records import OrderRecord
 def replay(records: Sequence[OrderRecord], queue: OrderQueue, dlq: DlqRemover) -> list[OrderRecord]:
     if not records:
         return []
+    kept = [r for r in records if not r.envelope]
+    if kept:  # only a synced order drops its payload, and a synced order is never replayed
+        raise ValueError(f"{kept[0].order_key} is {kept[0].status}: there is nothing to replay")
     keys = {record.order_key for record in records}
     dlq.remove(lambda message: message_fields(message)["order_key"] in keys)
     queue.enqueue([OrderEnvelope.model_validate({**r.envelope, "cause": Cause.REPLAY}) for r in records])
