@@ -63,7 +63,7 @@ class DynamoOrders:
         try:
             with aws_errors("order claim"):
                 self._table.put_item(
-                    Item=_item(record, with_envelope=False) | {"version": 1},
+                    Item=table_item(record, with_envelope=False) | {"version": 1},
                     ConditionExpression="attribute_not_exists(order_key)",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -139,7 +139,7 @@ class DynamoOrders:
         processing path releases it before it records an outcome; ops' edits leave it alone."""
         expected = record.version
         condition = Attr("order_key").not_exists() if expected == 0 else Attr("version").eq(expected)
-        item = _item(record) | {"version": expected + 1}
+        item = table_item(record) | {"version": expected + 1}
         try:
             with aws_errors("order write"):
                 self._table.put_item(Item=item, ConditionExpression=condition)
@@ -161,9 +161,10 @@ class DynamoOrders:
         return [_record(item) for item in all_items(self._table.scan, "order scan")]
 
 
-def _item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any]:
-    unset = {name for name in _CLAIM_FIELDS if getattr(record, name) is None}  # absent, not NULL: conditions test them
-    item = record.model_dump(mode="json", exclude={"envelope", *unset})
+def table_item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any]:
+    # Defaults (None, "", [], 0, False) are left out: absent, not NULL, for the conditions that test
+    # them, and a smaller item (DynamoDB bills every attribute name); reading restores them.
+    item = record.model_dump(mode="json", exclude={"envelope"}, exclude_defaults=True)
     # The buyer's payload is kept for replays (compressed, it costs a third of the write units), and
     # only while the order may be replayed: a synced order never is, and the claim doesn't need it
     # (the message carries it until an outcome is recorded).
