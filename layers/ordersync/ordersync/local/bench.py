@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 
 from ordersync.aws.orders import DynamoOrders, table_item
 from ordersync.local.demo import US_ADDRESS
@@ -168,7 +169,7 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
             OrderEnvelope.model_validate(records[0].envelope or _any_envelope(records[0])), NOW
         )
         claim.take_over(Attempt("message-id/attempt", NOW, 0))
-        run.claim_item_bytes = len(json.dumps(table_item(claim, with_envelope=False)))
+        run.claim_item_bytes = _item_bytes(TypeSerializer().serialize(table_item(claim, with_envelope=False))["M"])
     catalog_items = (
         boto3.resource("dynamodb")
         .Table(stack.output("CatalogTableName"))
@@ -202,13 +203,26 @@ def _any_envelope(record: OrderRecord) -> dict[str, Any]:
 
 
 def _item_bytes(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: attribute names plus values (binary counted raw)."""
-    total = 0
-    for name, value in item.items():
-        total += len(name)
-        ((kind, inner),) = value.items()
-        total += len(inner) if kind == "B" else len(json.dumps(inner))
-    return total
+    """DynamoDB's item size, by its published rules: attribute names plus values; a list or map
+    3 bytes plus each element and 1 byte per element; a number about one byte per two digits."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "B":
+        return len(inner)
+    if kind == "N":
+        return len(inner.strip("-").replace(".", "")) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(_value_bytes(v) + 1 for v in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_bytes(v) + 1 for k, v in inner.items())
+    return len(json.dumps(inner))  # sets: close enough
 
 
 def floor_seconds_per_order(stack: LocalStack, run: Run, samples: int = 200) -> float:

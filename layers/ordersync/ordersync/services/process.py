@@ -171,6 +171,7 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
         return _hand_over(record, envelope, order, fallback, deps)
     record.show_lines(decision)
     record.seller_order_id = seller_order_id
+    record.post_unconfirmed_at = None  # confirmed: the store answered with its order
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
     record.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
     _record(record, deps)
