@@ -60,6 +60,7 @@ class DeliveryChaos:
     crash_rate: float
     concurrent_rate: float = 0.0
     twin: Callable[[dict[str, Any]], None] | None = None  # a second consumer of one record, beside the batch
+    twin_function: str = "ProcessOrderFunction"  # whose records the twin consumes
     duplicates: int = 0
     crashes: int = 0
     concurrent: int = 0
@@ -188,7 +189,7 @@ class Runner:
             crash = self.chaos.draw("crash", messages[0]["Body"])
             if crash.random() < self.chaos.crash_rate:
                 return self._crash_midway(source, messages, event, crash.randint(1, len(messages) - 1))
-        twins = self._twins(event["Records"])
+        twins = self._twins(event["Records"]) if self.chaos and source.function == self.chaos.twin_function else []
         try:
             started = time.perf_counter()
             result = self.invoke(source.function, event) or {}
