@@ -20,25 +20,20 @@ from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.local.contracts import CONTRACTS, shopify_admin_schema
 from ordersync.local.fakes.bigcommerce import contract_problem
 from ordersync.local.fakes.shopify_cost import MAX_QUERY_COST, requested_cost
-from ordersync.models import CanonicalOrder, OrderLine, Platform, ShippingAddress
+from ordersync.models import CanonicalOrder, OrderLine, ShippingAddress
 from ordersync.platforms import bigcommerce, shopify
+
+from .catalog_builders import order as canonical_order
 
 NOW = datetime(2026, 11, 27, 9, 20, tzinfo=UTC)
 
 
 def _order(country: str = "gb", postcode: str | None = "SW1A 1AA", currency: str = "gbp") -> CanonicalOrder:
-    return CanonicalOrder(
-        order_id="1001",
-        platform=Platform.SHOPIFY,
-        order_number="#1001",
-        created_at=NOW,
-        updated_at=NOW,
-        currency=currency,
-        shipping_address=ShippingAddress(
-            name="Ada Lovelace", address1="1 Road", city="London", postal_code=postcode, country_code=country
-        ),
-        lines=[OrderLine(line_id="1", sku="S-1", title="Tent", quantity=2, unit_price=Decimal("10.00"))],
+    address = ShippingAddress(
+        name="Ada Lovelace", address1="1 Road", city="London", postal_code=postcode, country_code=country
     )
+    tent = OrderLine(line_id="1", sku="S-1", title="Tent", quantity=2, unit_price=Decimal("10.00"))
+    return canonical_order(tent, currency=currency, shipping_address=address)
 
 
 def _lines(order: CanonicalOrder) -> list[LineMatch]:

@@ -34,18 +34,21 @@ _SETTLED_VALUES = {
 _deserialize = TypeDeserializer().deserialize
 
 
-def _claim_condition(cause: Cause) -> str:
+def _claim_condition(cause: Cause) -> tuple[str, dict[str, Any]]:
     """An existing record is claimable when free (no live claim) and not settled for this cause. The
     settled part is OrderRecord.settled_for in DynamoDB's words (a test holds the two together): a
-    record settled since it was read refuses the claim, and nothing is written."""
+    record settled since it was read refuses the claim, and nothing is written. Returns the
+    expression and the values it names."""
     settled = [
         "#status IN (:synced, :posted, :cancelled)",
         "(#status = :pending AND attribute_type(execution_arn, :string))",
         "(#status = :disregarded AND disregard_confirmed = :true)",
     ]
+    values = {k: v for k, v in _SETTLED_VALUES.items() if k != ":failed"}
     if cause is not Cause.REPLAY:  # a manual flow that ended is only restarted by ops
         settled.append("(#status = :failed AND attribute_type(execution_arn, :string))")
-    return f"attribute_exists(order_key) AND {_NO_LIVE_CLAIM} AND NOT ({' OR '.join(settled)})"
+        values[":failed"] = _SETTLED_VALUES[":failed"]
+    return f"attribute_exists(order_key) AND {_NO_LIVE_CLAIM} AND NOT ({' OR '.join(settled)})", values
 
 
 class DynamoOrders:
@@ -80,13 +83,14 @@ class DynamoOrders:
     def claim_seen(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
         """The claim on an existing record, guarded in DynamoDB against a claim or a settling write
         that came in since it was read."""
+        condition, settled_values = _claim_condition(envelope.cause)
         values: dict[str, Any] = {
             ":started": attempt.started_ms,
             ":attempt": attempt.attempt_id,
             ":claimed_at": attempt.started_at.isoformat(),
             ":until": attempt.until_ms,
             ":one": 1,
-            **{k: v for k, v in _SETTLED_VALUES.items() if k != ":failed" or envelope.cause is not Cause.REPLAY},
+            **settled_values,
         }
         try:
             with aws_errors("order claim"):
@@ -94,7 +98,7 @@ class DynamoOrders:
                     Key={"order_key": envelope.order_key},
                     UpdateExpression="SET claimed_by = :attempt, claimed_at = :claimed_at, claim_until_ms = :until"
                     " ADD version :one",
-                    ConditionExpression=_claim_condition(envelope.cause),
+                    ConditionExpression=condition,
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_OLD",

@@ -27,9 +27,10 @@ from ordersync.local.demo import US_ADDRESS
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack, project_root
 from ordersync.local.world import World
-from ordersync.models import OrderEnvelope, utc_now
+from ordersync.models import utc_now
 from ordersync.platforms.woocommerce import WooCommerceStore
 from ordersync.records import Attempt, OrderRecord
+from ordersync.services.pull import envelope_for
 
 STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the fakes answer in microseconds)
 
@@ -164,12 +165,12 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
         for r in records[:20]
     ]
     run.record_item_bytes = statistics.mean(sizes) if sizes else 0
-    if records:  # what a new order's claim writes: its RECEIVED record, without the payload
-        claim = OrderRecord.first_seen(
-            OrderEnvelope.model_validate(records[0].envelope or _any_envelope(records[0])), NOW
-        )
-        claim.take_over(Attempt("message-id/attempt", NOW, 0))
-        run.claim_item_bytes = _item_bytes(TypeSerializer().serialize(table_item(claim, with_envelope=False))["M"])
+    # What a new order's claim writes: its RECEIVED record, claimed, without the payload.
+    now = utc_now()
+    envelope, _ = envelope_for(connection, next(iter(buyer.orders.values())), now)
+    claim = OrderRecord.first_seen(envelope, now)
+    claim.take_over(Attempt("message-id/attempt", now, 0))
+    run.claim_item_bytes = _item_bytes(TypeSerializer().serialize(table_item(claim, with_envelope=False))["M"])
     catalog_items = (
         boto3.resource("dynamodb")
         .Table(stack.output("CatalogTableName"))
@@ -180,26 +181,6 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
         TableName=stack.output("ConnectionsTableName"), Key={"connection_id": {"S": connection.connection_id}}
     )
     return run
-
-
-NOW = utc_now()
-
-
-def _any_envelope(record: OrderRecord) -> dict[str, Any]:
-    """A synced record keeps no payload: an envelope of the same shape, from the record's fields."""
-    return {
-        "connection_id": record.connection_id,
-        "buyer_id": record.buyer_id,
-        "buyer_name": record.buyer_name,
-        "buyer_platform": record.buyer_platform,
-        "seller_id": record.seller_id,
-        "seller_name": record.seller_name,
-        "seller_platform": record.seller_platform,
-        "order_id": record.order_id,
-        "order_number": record.order_number,
-        "payload": {},
-        "pulled_at": NOW.isoformat(),
-    }
 
 
 def _item_bytes(item: dict[str, Any]) -> int:

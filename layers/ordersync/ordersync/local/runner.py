@@ -189,7 +189,7 @@ class Runner:
             crash = self.chaos.draw("crash", messages[0]["Body"])
             if crash.random() < self.chaos.crash_rate:
                 return self._crash_midway(source, messages, event, crash.randint(1, len(messages) - 1))
-        twins = self._twins(event["Records"]) if self.chaos and source.function == self.chaos.twin_function else []
+        twins = self._twins(source, event["Records"])
         try:
             started = time.perf_counter()
             result = self.invoke(source.function, event) or {}
@@ -221,10 +221,10 @@ class Runner:
                 )
         return True
 
-    def _twins(self, records: list[dict[str, Any]]) -> list[threading.Thread]:
+    def _twins(self, source: QueueSource, records: list[dict[str, Any]]) -> list[threading.Thread]:
         """Records SQS also hands to a second consumer at the same moment (at-least-once delivery)."""
         chaos = self.chaos
-        if chaos is None or chaos.twin is None:
+        if chaos is None or chaos.twin is None or source.function != chaos.twin_function:
             return []
         twins = []
         for record in records:

@@ -111,9 +111,6 @@ def process_message(
         record.envelope = record.envelope or envelope.model_dump(mode="json")  # a claim carries none
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-        if record.settled_for(envelope.cause):  # the claim refuses these; kept for stores that can't
-            deps.orders.release(record)
-            return record
         return _process(envelope, record, attempt, deps)
     except OrderClaimed as claimed:
         if claimed.record.settled_for(envelope.cause):

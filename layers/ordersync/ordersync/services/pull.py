@@ -89,7 +89,7 @@ def pull_connection(
         held = held[full:]
         result.orders += len(envelopes)
         result.pages += 1
-        newest = max((updated for _, updated in envelopes if updated), default=newest)
+        newest = max([updated for _, updated in envelopes if updated] + ([newest] if newest else []), default=None)
         out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
         if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
             deps.queue.enqueue(held)
