@@ -248,16 +248,15 @@ class Runner:
         return True
 
     def _has_in_flight(self, source: QueueSource) -> bool:
-        """In flight or delayed (an order retried later): the queue is not drained yet."""
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=source.queue_url,
-            AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
-        )["Attributes"]
-        waiting = sum(
-            int(attributes.get(name, 0))
-            for name in ("ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
-        )
-        return waiting > 0 and _wait_briefly()
+        """Anything left (visible, in flight or delayed) means the queue is not drained yet: a delayed
+        message (an order retried later) can turn visible between the empty receive and this check."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self._sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in names) > 0 and _wait_briefly()
 
     def sqs_record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
         """The SQS event record Lambda builds from a received message."""
