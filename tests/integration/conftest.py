@@ -7,8 +7,20 @@ from pathlib import Path
 import pytest
 
 from ordersync.cli import LOCAL_STATE, main
+from ordersync.local import iam
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
+
+
+@pytest.fixture(autouse=True)
+def every_aws_call_is_granted() -> Iterator[iam.AwsCallLog]:
+    """moto enforces no IAM: each call a function or ops' CLI makes in a test is judged here against
+    the statements the template gives it, so a missing grant fails the test that needed it."""
+    log = iam.install()
+    mark = len(log.calls)
+    yield log
+    refused = iam.refused(log.since(mark))
+    assert not refused, "calls the template does not grant:\n" + "\n".join(refused)
 
 
 @pytest.fixture
@@ -34,7 +46,8 @@ def cli(
     LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
 
     def run(*argv: str) -> tuple[int, str]:
-        code = main([*argv, "--local"])
+        with iam.acting_as(stack.deployment.principal("OpsPolicy")):
+            code = main([*argv, "--local"])
         captured = capsys.readouterr()
         return code, captured.out + captured.err
 

@@ -43,8 +43,9 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         "AlertDispatchFunction": "rate(5 minutes)",
     }
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert [a["AlarmActions"] for a in alarms] == [[stack.output("OpsAlertsTopicArn")]]
-    assert alarms[0]["Dimensions"] == [{"Name": "QueueName", "Value": "ordersync-local-OrdersDLQ"}]
+    assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}
+    watched = {d["Value"].rsplit("-", 1)[-1].rsplit(":", 1)[-1] for a in alarms for d in a["Dimensions"]}
+    assert watched == {"OrdersDLQ", "PullDLQ", "ManualPostingStateMachine"}
     sources = {
         (s.function, s.queue_url.rsplit("-", 1)[-1], s.batch_size, s.report_batch_item_failures)
         for s in stack.deployment.queue_sources

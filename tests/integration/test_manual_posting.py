@@ -13,6 +13,7 @@ import pytest
 
 from ordersync.aws.orders import DynamoOrders
 from ordersync.cli import LOCAL_STATE, main
+from ordersync.local import iam
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.provision import subscribe_with_sink
 from ordersync.local.stack import LocalStack
@@ -46,10 +47,8 @@ def patient() -> Iterator[tuple[LocalStack, World]]:
 
 @pytest.fixture
 def hurried() -> Iterator[tuple[LocalStack, World]]:
-    """Ops have 2 seconds (heartbeat 1 s) per wait, and one escalation."""
-    yield from _start(
-        {"ManualPostingTimeoutSeconds": "2", "ManualPostingHeartbeatSeconds": "1", "ManualPostingMaxEscalations": "1"}
-    )
+    """Ops have 2 seconds per wait, and one escalation."""
+    yield from _start({"ManualPostingTimeoutSeconds": "2", "ManualPostingMaxEscalations": "1"})
 
 
 @pytest.fixture
@@ -61,7 +60,8 @@ def cli(
     def run(stack: LocalStack, *argv: str) -> tuple[int, str]:
         LOCAL_STATE.parent.mkdir(exist_ok=True)
         LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
-        code = main([*argv, "--local"])
+        with iam.acting_as(stack.deployment.principal("OpsPolicy")):
+            code = main([*argv, "--local"])
         captured = capsys.readouterr()
         return code, captured.out + captured.err
 
@@ -157,7 +157,7 @@ def test_a_timeout_escalates_and_ops_can_still_complete(hurried: tuple[LocalStac
     stack, world = hurried
     _bigcommerce_seller(world)
     run_hour(stack)
-    _until(lambda: any("ESCALATION 1" in e["subject"] for e in _inbox(OPS)))
+    _until(lambda: any("ESCALATION" in e["subject"] and "Escalation 1 of 1" in e["body"] for e in _inbox(OPS)))
     assert cli(stack, "manual", "complete", "3001", "--bigcommerce-order-id", "881")[0] == 0
     _until(lambda: _record(stack).status is OrderStatus.POSTED_MANUALLY)
     assert _record(stack).seller_order_id == "881"

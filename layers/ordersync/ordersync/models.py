@@ -137,6 +137,12 @@ class CanonicalOrder(BaseModel):
         return None if value is None or value.is_blank() else value
 
 
+# A secret's name is 1-512 of letters, digits and /_+=.@- ; Secrets Manager appends -XXXXXX to its ARN.
+STORE_SECRET_ARN = re.compile(
+    r"arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ordersync/stores/[\w/+=.@-]+", re.ASCII
+)
+
+
 class StoreRef(BaseModel):
     """A store as a connection names it; credentials live in Secrets Manager, never here."""
 
@@ -150,8 +156,12 @@ class StoreRef(BaseModel):
     @field_validator("secret_arn")
     @classmethod
     def _credentials_live_in_secrets_manager(cls, value: str) -> str:
-        if not re.fullmatch(r"arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:ordersync/[\w/+=.@-]+", value):
-            raise ValueError("store credentials must be a Secrets Manager ARN under ordersync/, never inline")
+        # Exactly what the functions' StoreCredentials grant reads: secret:ordersync/stores/*.
+        if not STORE_SECRET_ARN.fullmatch(value):
+            raise ValueError(
+                "store credentials must be a Secrets Manager ARN under ordersync/stores/ (the functions"
+                " may read nothing else), never inline"
+            )
         return value
 
 

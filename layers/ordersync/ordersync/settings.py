@@ -33,7 +33,6 @@ class ProcessSettings(_Env):
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
     manual_posting_state_machine_arn: str = Field(alias="MANUAL_POSTING_STATE_MACHINE_ARN")
     manual_posting_timeout_seconds: int = Field(alias="MANUAL_POSTING_TIMEOUT_SECONDS", ge=1)
-    manual_posting_heartbeat_seconds: int = Field(alias="MANUAL_POSTING_HEARTBEAT_SECONDS", ge=1)
     manual_posting_max_escalations: int = Field(alias="MANUAL_POSTING_MAX_ESCALATIONS", ge=0)
     bigcommerce_auto_post: bool = Field(alias="BIGCOMMERCE_AUTO_POST")
 

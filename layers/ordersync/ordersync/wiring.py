@@ -72,7 +72,6 @@ def process_dependencies() -> ProcessDependencies:
         manual_posting=SfnManualPosting(
             settings.manual_posting_state_machine_arn,
             settings.manual_posting_timeout_seconds,
-            settings.manual_posting_heartbeat_seconds,
             settings.manual_posting_max_escalations,
         ),
         auto_post_platforms=AUTO_POSTED | ({Platform.BIGCOMMERCE} if settings.bigcommerce_auto_post else set()),

@@ -65,7 +65,33 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     if reason is FailureReason.UNSUPPORTED_PLATFORM:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
-    return Alert(subject[:100], seller_body, _ops_body(record))
+    return Alert(email_subject(subject), seller_body, _ops_body(record))
+
+
+SUBJECT_LIMIT = 100  # SNS refuses a longer Subject (InvalidParameter), and one with a line break
+
+
+def email_subject(text: str) -> str:
+    """One line of at most SUBJECT_LIMIT characters; a cut one ends in '...' so readers see it."""
+    line = " ".join(text.split())
+    return line if len(line) <= SUBJECT_LIMIT else line[: SUBJECT_LIMIT - 3].rstrip() + "..."
+
+
+def manual_posting_subjects(record: OrderRecord) -> dict[str, str]:
+    """Every subject the manual posting flow sends, made here because a state machine can't cut text."""
+    number = record.order_number or record.order_id
+    alert = compose_alert(record)
+    subjects = {
+        "seller_pending": alert.subject if alert else f"Order {number} is ready to process",
+        "seller_posted": f"Order {number} from {record.buyer_name} is now in your BigCommerce store",
+        "ops_task": f"[ops] Post order {number} to {record.seller_name}'s BigCommerce store by hand",
+        "ops_escalation": f"[ops] ESCALATION: order {number} still waits to be posted by hand",
+        "ops_gave_up": f"[ops] Order {number} was not posted by hand and is now FAILED",
+        "ops_rejected": f"[ops] Manual posting of order {number} was rejected",
+        "ops_flow_failed": f"[ops] The manual posting flow of order {number} failed",
+        "ops_not_recorded": f"[ops] Order {number} was posted by hand but its record was not written",
+    }
+    return {key: email_subject(subject) for key, subject in subjects.items()}
 
 
 SELLER_GUIDANCE = {

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ordersync.alerts.messages import compose_alert, manual_posting_instructions
+from ordersync.alerts.messages import compose_alert, manual_posting_instructions, manual_posting_subjects
 from ordersync.aws.errors import aws_errors, error_code
 from ordersync.domain.decide import Decision
 from ordersync.models import CanonicalOrder
@@ -29,13 +29,11 @@ class SfnManualPosting:
         self,
         state_machine_arn: str,
         timeout_seconds: int,
-        heartbeat_seconds: int,
         max_escalations: int,
         client: Any = None,
     ) -> None:
         self._arn = state_machine_arn
         self._timeout = timeout_seconds
-        self._heartbeat = min(heartbeat_seconds, timeout_seconds)
         self._max_escalations = max_escalations
         self._sfn = client or boto3.client("stepfunctions")
 
@@ -48,14 +46,10 @@ class SfnManualPosting:
             "buyer_name": record.buyer_name,
             "seller_id": record.seller_id,
             "seller_name": record.seller_name,
-            "seller_subject": alert.subject if alert else f"Order {record.order_number} is ready to process",
+            "subjects": manual_posting_subjects(record),
             "seller_message": (alert.seller_body if alert else None) or "",
-            "ops_subject": f"[ops] Post order {record.order_number} to {record.seller_name}'s BigCommerce store by hand"[
-                :100
-            ],
             "ops_message": manual_posting_instructions(record, order, decision, name),
             "timeout_seconds": self._timeout,
-            "heartbeat_seconds": self._heartbeat,
             "max_escalations": self._max_escalations,
         }
         try:

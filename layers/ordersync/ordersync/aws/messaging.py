@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
+from ordersync.alerts.messages import email_subject
 from ordersync.aws.errors import aws_errors
 from ordersync.errors import ResourceThrottled
 from ordersync.models import FailureReason, OrderEnvelope
@@ -146,7 +147,7 @@ class SnsEmails:
 
     def send(self, email: OutgoingEmail) -> None:
         attributes = _string_attributes({"seller_id": email.seller_id or "", "reason": email.reason})
-        subject = " ".join(email.subject.split())[:100]  # SNS: one line, at most 100 characters
+        subject = email_subject(email.subject)
         with aws_errors("email"):
             self._sns.publish(
                 TopicArn=self._topics[email.audience], Subject=subject, Message=email.body, MessageAttributes=attributes

@@ -11,6 +11,7 @@ from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import OrderStatus, Platform
@@ -161,8 +162,10 @@ def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str 
             echo("-> :20, the hourly pull; then OrdersQueue drained through ProcessOrderFunction")
             stack.runner.run_hour()
             ops = Ops.from_outputs(stack.deployment.outputs)
+            as_ops = stack.deployment.principal("OpsPolicy")  # what ops do runs under OpsPolicy
             echo("-> ops: ordersync sku alias add northwind-supply NW-TENT-2P NW-TENT-2P-V2")
-            replayed = ops.add_alias("northwind-supply", "NW-TENT-2P", "NW-TENT-2P-V2")
+            with acting_as(as_ops):
+                replayed = ops.add_alias("northwind-supply", "NW-TENT-2P", "NW-TENT-2P-V2")
             echo(f"   replayed {', '.join(r.order_key for r in replayed) or 'nothing'}")
             stack.runner.drain()
             stack.runner.fire_schedules("AlertDispatchFunction")
@@ -171,7 +174,8 @@ def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str 
                 f"-> #3001 for Summit Supply (BigCommerce) is {pending.status}: the flow told the seller and asked ops"
             )
             echo("-> ops: ordersync manual complete canyon-trading--summit-supply#3001 --bigcommerce-order-id 100231")
-            complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
+            with acting_as(as_ops):
+                complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
             stack.runner.run_hour()
             report = build_report(stack, world, ops)

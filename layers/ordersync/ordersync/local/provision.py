@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from ordersync.local.iam import Principal, acting_as
 from ordersync.local.template import ACCOUNT_ID, Resolver, creation_order
 
 
@@ -27,6 +28,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     memory_mb: int
+    role: str  # logical id of its execution role
 
 
 @dataclass
@@ -63,12 +65,20 @@ class Deployment:
     schedules: list[Schedule] = field(default_factory=list)
     email_subscriptions: list[EmailSubscription] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # The statements of each role and managed policy (by logical id), as the template resolves them.
+    policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> Any:
         return self.resolver.refs[logical_id]
 
     def attribute(self, logical_id: str, name: str) -> Any:
         return self.resolver.attributes[(logical_id, name)]
+
+    def principal(self, name: str) -> Principal:
+        """Who makes AWS calls, with the statements they are judged by: a function (its execution
+        role) or a managed policy (OpsPolicy: what ops' CLI runs under)."""
+        role = self.functions[name].role if name in self.functions else name
+        return Principal(name, tuple(self.policies[role]))
 
 
 class Provisioner:
@@ -83,6 +93,10 @@ class Provisioner:
             "AWS::SNS::Subscription": self._subscription,
             "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::IAM::Role": self._role,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
+            "AWS::KMS::Key": self._key,
+            "AWS::KMS::Alias": self._alias,
+            "AWS::Logs::LogGroup": self._log_group,
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::Permission": self._record_only,
@@ -199,13 +213,45 @@ class Provisioner:
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))[
             "Role"
         ]["Arn"]
+        statements = deployment.policies.setdefault(logical_id, [])
         for policy in props.get("Policies", []):
             document = {"Version": "2012-10-17", **policy["PolicyDocument"]}  # SAM's policy templates omit it
             iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document))
+            statements.extend(document["Statement"])
         for managed in props.get("ManagedPolicyArns", []):
             iam.attach_role_policy(RoleName=name, PolicyArn=managed)
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = arn
+
+    def _managed_policy(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("ManagedPolicyName") or self._name(deployment, logical_id)[:128]
+        document = props["PolicyDocument"]
+        arn = self.client("iam").create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        deployment.policies[logical_id] = list(document["Statement"])
+        deployment.resolver.refs[logical_id] = arn
+
+    def _key(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        key = self.client("kms").create_key(
+            Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"])
+        )["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            self.client("kms").enable_key_rotation(KeyId=key["KeyId"])
+        deployment.resolver.refs[logical_id] = key["KeyId"]
+        deployment.resolver.attributes[(logical_id, "Arn")] = key["Arn"]
+        deployment.resolver.attributes[(logical_id, "KeyId")] = key["KeyId"]
+
+    def _alias(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        deployment.resolver.refs[logical_id] = props["AliasName"]
+
+    def _log_group(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("LogGroupName") or f"/aws/ordersync/{self._name(deployment, logical_id)}"
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        deployment.resolver.refs[logical_id] = name
+        deployment.resolver.attributes[(logical_id, "Arn")] = self._arn("logs", f"log-group:{name}:*")
 
     def _layer(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("LayerName") or logical_id
@@ -221,6 +267,7 @@ class Provisioner:
             environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             timeout=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
+            role=_role_of(deployment, props["Role"]),
         )
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
@@ -305,14 +352,15 @@ def subscribe_with_sink(
     safe = "".join(c if c.isalnum() else "-" for c in f"{topic_arn.rsplit(':', 1)[-1]}-{endpoint}")[:70]
     seller_id = ((filter_policy or {}).get("seller_id") or [""])[0]
     tags = {"ordersync:mail-sink": endpoint, "ordersync:topic": topic_arn, "ordersync:seller-id": seller_id}
-    url = sqs.create_queue(QueueName=f"{MAIL_SINK_PREFIX}{safe}", tags=tags)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={**attributes, "RawMessageDelivery": "false"},
-    )
+    with acting_as(None):  # the sink is the local stack's plumbing, not something ops do
+        url = sqs.create_queue(QueueName=f"{MAIL_SINK_PREFIX}{safe}", tags=tags)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={**attributes, "RawMessageDelivery": "false"},
+        )
     return EmailSubscription(topic_arn, endpoint, filter_policy, url)
 
 
@@ -321,3 +369,10 @@ def _logical_id_of(deployment: Deployment, function_ref: str) -> str:
         if function_ref in (spec.name, deployment.resolver.attributes[(logical_id, "Arn")]):
             return logical_id
     raise KeyError(f"no function {function_ref!r} in the template")
+
+
+def _role_of(deployment: Deployment, role_arn: str) -> str:
+    for (logical_id, attribute), value in deployment.resolver.attributes.items():
+        if attribute == "Arn" and value == role_arn and deployment.resource_types.get(logical_id) == "AWS::IAM::Role":
+            return logical_id
+    raise KeyError(f"no role {role_arn!r} in the template")

@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from ordersync.local.iam import acting_as
 from ordersync.local.provision import Deployment, FunctionSpec, QueueSource
 from ordersync.local.template import ACCOUNT_ID
 from ordersync.observability import metrics, refresh_from_environment
@@ -107,7 +108,8 @@ class Runner:
     def invoke(self, logical_id: str, event: dict[str, Any], **kwargs: Any) -> Any:
         spec = self.deployment.functions[logical_id]
         try:
-            return self.handler(logical_id)(event, self.context(spec), **kwargs)
+            with acting_as(self.deployment.principal(logical_id)):
+                return self.handler(logical_id)(event, self.context(spec), **kwargs)
         finally:
             # With metrics disabled locally Powertools keeps, rather than flushes, each invocation's
             # metrics; a new Lambda invocation starts from none.
