@@ -30,15 +30,32 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Needs aws-sam-cli (pip install aws-sam-cli); offline-capable with SAM_CLI_TELEMETRY=0.
-validate:
-	SAM_CLI_TELEMETRY=0 sam validate --lint
+# SAM CLI in its own environment: its pins would fight the project's (moto, boto3).
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# The template's runtime, found rather than assumed: python3.12 on PATH, else pyenv's (a pyenv shim
+# that answers for another version doesn't count).
+PYTHON312 := $(shell for p in $$(command -v python3.12) $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo "$$p" && break; done)
 
-build:
-	SAM_CLI_TELEMETRY=0 sam build
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+	touch $@
+
+# cfn-lint and SAM's own lint: no error and no warning.
+validate: install $(SAM_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+
+# sam build with python3.12, then every built handler imported as Lambda would (tools/check_build.py).
+build: validate
+	@test -n "$(PYTHON312)" || { echo "make build: no Python 3.12 (the template's runtime) on PATH or in pyenv" >&2; exit 1; }
+	PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml --parallel
+	AWS_DEFAULT_REGION=us-east-1 $(BIN)/python tools/check_build.py $(PYTHON312) .aws-sam/build
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache demo-report.json
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache demo-report.json
 
 bench: install
 	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json

@@ -3,7 +3,9 @@ orders waiting for a SKU that appears are replayed."""
 
 from __future__ import annotations
 
+from ordersync.alerts.messages import message_fields
 from ordersync.aws.catalog import DynamoCatalog
+from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack
@@ -56,6 +58,7 @@ def test_a_variant_gone_from_the_store_is_retired(stack: LocalStack, world: Worl
 def test_orders_waiting_for_a_sku_that_appears_are_replayed(stack: LocalStack, world: World) -> None:
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1501, "#1501", [("NW-KETTLE", "Kettle", 1, "25.00")], ADDRESS))
+    buyer.add_order(order_node(1502, "#1502", [("NW-GRILL", "Grill", 1, "80.00")], ADDRESS))
     run_hour(stack)
     orders = DynamoOrders(stack.output("OrdersTableName"))
     assert orders.get("acme--northwind#1501").reason is FailureReason.SKU_MISMATCH  # type: ignore[union-attr]
@@ -66,3 +69,6 @@ def test_orders_waiting_for_a_sku_that_appears_are_replayed(stack: LocalStack, w
     record = orders.get("acme--northwind#1501")
     assert record is not None and record.status is OrderStatus.SYNCED
     assert len(seller.created_orders()) == 1
+    # the order the new SKU doesn't unblock stays in the DLQ for ops, with its reason
+    left = SqsDlqAdmin(stack.output("OrdersDLQUrl"), stack.output("OrdersQueueUrl")).messages()
+    assert [message_fields(m)["order_key"] for m in left] == ["acme--northwind#1502"]

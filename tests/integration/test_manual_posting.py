@@ -138,6 +138,21 @@ def test_ops_complete_the_manual_posting(patient: tuple[LocalStack, World], cli)
     assert _executions(stack)[0]["status"] == "SUCCEEDED"
 
 
+def test_ops_complete_two_open_tasks_in_either_order(patient: tuple[LocalStack, World], cli) -> None:
+    stack, world = patient
+    buyer = _bigcommerce_seller(world)
+    buyer.add_order(order_node(3002, "#3002", [("SU-ROPE-60", "Climbing Rope 60m", 1, "210.00")], ADDRESS))
+    run_hour(stack)
+    _until(lambda: len(_executions(stack)) == 2 and len(_inbox(OPS)) == 2)
+    # finding 3002's task passes over 3001's, which must stay open for later
+    assert cli(stack, "manual", "complete", "3002", "--bigcommerce-order-id", "902")[0] == 0
+    assert cli(stack, "manual", "complete", "3001", "--bigcommerce-order-id", "901")[0] == 0
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    for number, posted_as in (("3001", "901"), ("3002", "902")):
+        _until(lambda n=number: orders.get(f"canyon--summit#{n}").status is OrderStatus.POSTED_MANUALLY)  # type: ignore[union-attr]
+        assert orders.get(f"canyon--summit#{number}").seller_order_id == posted_as  # type: ignore[union-attr]
+
+
 def test_ops_reject_the_manual_posting(patient: tuple[LocalStack, World], cli) -> None:
     stack, world = patient
     _bigcommerce_seller(world)

@@ -1,0 +1,267 @@
+"""What moto can't check, checked from the translated template: who may do what, the keys the
+alarms publish with, and a manual posting flow that survives a throttle.
+
+Every AWS call a function or ops' CLI makes in the integration tests is also judged against its
+statements (conftest.every_aws_call_is_granted), and after the whole suite every grant must have
+been needed by some call (conftest.pytest_sessionfinish)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordersync.alerts.messages import SUBJECT_LIMIT, manual_posting_subjects
+from ordersync.local.iam import allows
+from ordersync.local.template import load_sam_template, translate
+from ordersync.models import STORE_SECRET_ARN
+from ordersync.records import OrderRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachines" / "manual_posting.asl.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    return translate(load_sam_template(ROOT / "template.yaml"), {}, ROOT)["Resources"]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Both branches of a conditional statement (X-Ray on and off)."""
+    out = []
+    for statement in document["Statement"]:
+        if "Fn::If" in statement:
+            out += [s for s in statement["Fn::If"][1:] if s != {"Ref": "AWS::NoValue"}]
+        else:
+            out.append(statement)
+    return out
+
+
+def _role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for policy in resources[role]["Properties"]["Policies"] for s in _statements(policy["PolicyDocument"])]
+
+
+def _role_of(resource: dict[str, Any]) -> str:
+    props = resource["Properties"]
+    return str((props.get("Role") or props.get("RoleArn"))["Fn::GetAtt"][0])
+
+
+def _functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+
+
+def _refers_to(value: Any, logical_id: str) -> bool:
+    text = json.dumps(value)
+    return f'"{logical_id}"' in text or f"${{{logical_id}." in text or f"${{{logical_id}}}" in text
+
+
+def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_iam_cannot_scope(
+    resources: dict[str, Any],
+) -> None:
+    # X-Ray has no resources; task tokens of service integrations can't be scoped (IAM reference)
+    unscoped = {"xray:", "states:SendTaskSuccess", "states:SendTaskFailure"}
+    documents = []
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            assert "ManagedPolicyArns" not in props, logical_id  # AWS's grant `*` resources
+            documents += [(logical_id, policy["PolicyDocument"]) for policy in props["Policies"]]
+        elif resource["Type"] == "AWS::IAM::ManagedPolicy":
+            documents.append((logical_id, props["PolicyDocument"]))
+    assert len(documents) == 7  # five functions, the state machine, ops
+    for logical_id, document in documents:
+        for statement in _statements(document):
+            actions = _list(statement["Action"])
+            assert not [a for a in actions if a == "*" or a.endswith(":*")], (logical_id, actions)
+            if "*" in _list(statement["Resource"]):
+                assert all(a.startswith(tuple(unscoped)) for a in actions), (logical_id, statement)
+
+
+def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_its_queue(
+    resources: dict[str, Any],
+) -> None:
+    functions = _functions(resources)
+    roles = [_role_of(f) for f in functions.values()]
+    assert len(set(roles)) == len(functions) == 5
+    mappings = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert set(mappings) == {"PullConnectionFunction", "ProcessOrderFunction"}
+    for logical_id, function in functions.items():
+        statements = {s.get("Sid"): s for s in _role_statements(resources, _role_of(function))}
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert statements["Logs"]["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+        receive = [s for s in statements.values() if "sqs:ReceiveMessage" in _list(s["Action"])]
+        if logical_id in mappings:
+            assert statements["EventSourceMapping"]["Resource"] == mappings[logical_id]
+            assert sorted(statements["EventSourceMapping"]["Action"]) == [
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ]
+        # a function reads no queue but its own: ProcessOrder can't drain the task tokens or a DLQ
+        for statement in receive:
+            for queue in _list(statement["Resource"]):
+                assert not _refers_to(queue, "ManualTasksQueue"), logical_id
+                if logical_id == "ProcessOrderFunction":
+                    assert queue == mappings[logical_id]
+    # e.g. the puller never touches the catalog, the dispatcher never the orders table
+    assert not _refers_to(_role_statements(resources, "PullConnectionRole"), "CatalogTable")
+    assert not _refers_to(_role_statements(resources, "AlertDispatchRole"), "OrdersTable")
+    assert not _refers_to(_role_statements(resources, "ProcessOrderRole"), "SellerAlertsTopic")
+
+
+def test_the_puller_may_move_a_connections_cursor_and_nothing_else_of_it(resources: dict[str, Any]) -> None:
+    statements = _role_statements(resources, "PullConnectionRole")
+    on_connections = [s for s in statements if _refers_to(s["Resource"], "ConnectionsTable")]
+    writes = [a for s in on_connections for a in _list(s["Action"]) if a != "dynamodb:GetItem"]
+    assert writes == ["dynamodb:UpdateItem"]
+    (update,) = [s for s in on_connections if "dynamodb:UpdateItem" in _list(s["Action"])]
+    assert update["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["connection_id", "cursor"]}}
+
+
+def test_cloudwatch_alarms_can_publish_to_the_encrypted_ops_topic(resources: dict[str, Any]) -> None:
+    alarms = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {"OrdersDLQDepthAlarm", "PullDLQDepthAlarm", "ManualPostingFailedAlarm"} <= set(alarms)
+    for name, alarm in alarms.items():
+        for topic in alarm["AlarmActions"] + alarm.get("OKActions", []):
+            key = resources[topic["Ref"]]["Properties"]["KmsMasterKeyId"]
+            assert isinstance(key, dict), f"{name}: alias/aws/sns admits no service principal"
+            policy = resources[key["Ref"]]["Properties"]["KeyPolicy"]
+            (grant,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+            assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+            assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            assert "aws:SourceArn" in grant["Condition"]["ArnLike"]
+    key = resources["AlertsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    admin = key["KeyPolicy"]["Statement"][0]
+    assert "kms:PutKeyPolicy" not in admin["Action"] and "kms:Put*" in admin["Action"]  # never locked out
+
+
+def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resources: dict[str, Any]) -> None:
+    publishers = [_role_of(f) for f in _functions(resources).values()] + ["ManualPostingRole"]
+    topics = {k for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"}
+    checked = 0
+    for role in publishers:
+        statements = _role_statements(resources, role)
+        published = {
+            topic
+            for s in statements
+            if "sns:Publish" in _list(s["Action"])
+            for topic in topics
+            if _refers_to(s["Resource"], topic)
+        }
+        for topic in published:
+            key = resources[topic]["Properties"]["KmsMasterKeyId"]["Ref"]
+            kms = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [key, "Arn"]}]
+            assert kms and set(_list(kms[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}, role
+            checked += 1
+    assert checked == 4  # the dispatcher and the flow, each to both topics
+
+
+def test_the_state_machine_role_grants_each_task_and_nothing_more(resources: dict[str, Any]) -> None:
+    machine = resources["ManualPostingStateMachine"]["Properties"]
+    substitutions = machine["DefinitionSubstitutions"]
+    needed = set()
+    for state in ASL["States"].values():
+        if state["Type"] != "Task":
+            continue
+        service, api = state["Resource"].split(":::")[1].split(".")[0].split(":")
+        target = state["Parameters"].get("TableName") or state["Parameters"]["TopicArn"]
+        action = {"dynamodb": "dynamodb:UpdateItem", "sns": "sns:Publish"}[service]
+        assert api in ("updateItem", "publish")
+        needed.add((action, json.dumps(substitutions[target.strip("${}")])))
+    granted = {
+        (action, json.dumps(resource))
+        for s in _role_statements(resources, _role_of(resources["ManualPostingStateMachine"]))
+        if s.get("Sid") not in ("AlertsKey", "Tracing")
+        for action in _list(s["Action"])
+        for resource in _list(s["Resource"])
+    }
+    # the table is named by Ref in the flow and by its ARN in the grant
+    granted = {(a, r.replace('{"Fn::GetAtt": ["OrdersTable", "Arn"]}', '{"Ref": "OrdersTable"}')) for a, r in granted}
+    assert granted == needed
+
+
+def test_every_task_of_the_flow_retries_transient_errors_and_a_failure_is_caught() -> None:
+    tasks = {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
+    for name, state in tasks.items():
+        retriers = state["Retry"]
+        (transient,) = [r for r in retriers if "States.TaskFailed" in r["ErrorEquals"]]
+        assert transient["MaxAttempts"] >= 3 and transient["BackoffRate"] >= 2, name
+        if state["Resource"].endswith("dynamodb:updateItem"):  # a refused condition is an answer
+            assert retriers[0] == {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "MaxAttempts": 0}
+        catches = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+        if not catches:  # only the last word to ops may fail the execution (and ManualPostingFailedAlarm)
+            assert name.startswith("TellOps") and ASL["States"][state["Next"]]["Type"] == "Fail", name
+    # the flow's last resort is reached from every task that can fail
+    assert {c["Next"] for s in tasks.values() for c in s.get("Catch", []) if "States.ALL" in c["ErrorEquals"]} == {
+        "RecordFlowFailed",
+        "TellOpsFlowFailed",
+        "TellOpsNotRecorded",
+    }
+    ask = ASL["States"]["AskOps"]
+    assert "HeartbeatSeconds" not in ask and "HeartbeatSecondsPath" not in ask  # nothing sends heartbeats
+    # ops' rejection and a timeout are answers, never re-asked by the TaskFailed retrier
+    assert ask["Retry"][0] == {"ErrorEquals": ["States.Timeout", "ManualPostingRejected"], "MaxAttempts": 0}
+
+
+def test_every_subject_the_flow_sends_is_made_in_python_within_snss_limit() -> None:
+    subjects = [state["Parameters"].get("Subject.$") for state in ASL["States"].values() if "Parameters" in state]
+    sent = [s for s in subjects if s]
+    assert len(sent) == 8 and all(s.startswith("$.subjects.") for s in sent)
+    record = OrderRecord.model_construct(
+        order_key="k",
+        order_id="9" * 40,
+        order_number="#" + "9" * 120,
+        buyer_name="A buyer with a very long name\nthat even breaks a line " * 3,
+        seller_name="S" * 120,
+        reason=None,
+    )
+    made = manual_posting_subjects(record)
+    assert {f"$.subjects.{key}" for key in made} == set(sent)
+    for subject in made.values():
+        assert len(subject) <= SUBJECT_LIMIT and "\n" not in subject and subject.endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("ordersync/stores/acme-AbCdEf", True),
+        ("ordersync/stores/team/acme_1+=.@-AbCdEf", True),
+        ("ordersync/acme-AbCdEf", False),  # the functions may read ordersync/stores/* only
+        ("ordersync/storesX/acme-AbCdEf", False),
+        ("other/stores/acme-AbCdEf", False),
+    ],
+)
+def test_a_connection_accepts_exactly_the_secrets_the_functions_may_read(
+    resources: dict[str, Any], name: str, valid: bool
+) -> None:
+    arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
+    (grant,) = [s for s in _role_statements(resources, "ProcessOrderRole") if s.get("Sid") == "StoreCredentials"]
+    pattern = grant["Resource"]["Fn::Sub"]
+    for pseudo, value in {"Partition": "aws", "Region": "us-east-1", "AccountId": "123456789012"}.items():
+        pattern = pattern.replace(f"${{AWS::{pseudo}}}", value)
+    assert allows([{**grant, "Resource": pattern}], "secretsmanager:GetSecretValue", arn) is valid
+    assert bool(STORE_SECRET_ARN.fullmatch(arn)) is valid
+
+
+def test_stateful_resources_survive_a_stack_deletion_and_subscriptions_wait_for_their_queue_policy(
+    resources: dict[str, Any],
+) -> None:
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", logical_id
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            assert "RetentionInDays" in resource["Properties"], logical_id
+        if resource["Type"] == "AWS::SNS::Subscription" and resource["Properties"]["Protocol"] == "sqs":
+            assert "ManualTasksQueuePolicy" in _list(resource.get("DependsOn", [])), logical_id
