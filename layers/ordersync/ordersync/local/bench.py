@@ -38,6 +38,7 @@ STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the f
 PRICES = {
     "lambda_request": 0.20 / 1e6,
     "lambda_gb_second_arm64": 0.0000133334,
+    "lambda_gb_second_x86_64": 0.0000166667,
     "dynamodb_write_request_unit": 0.625 / 1e6,
     "dynamodb_read_request_unit": 0.125 / 1e6,
     "sqs_request_64kb": 0.40 / 1e6,
@@ -241,7 +242,7 @@ def cold_import_seconds(statement: str, path: str | None = None, repeat: int = 3
     return best
 
 
-def cost_per_million(run: Run, memory_mb: dict[str, int]) -> dict[str, float]:
+def cost_per_million(run: Run, memory_mb: dict[str, int], architecture: str) -> dict[str, float]:
     n = max(run.synced, 1)
     handler = statistics.mean(run.handler_seconds_per_order) if run.handler_seconds_per_order else 0.0
     process_seconds = handler + STORE_CALL_SECONDS * run.seller_http_calls / n
@@ -250,7 +251,7 @@ def cost_per_million(run: Run, memory_mb: dict[str, int]) -> dict[str, float]:
         process_seconds * memory_mb["ProcessOrderFunction"] / 1024
         + pull_seconds * memory_mb["PullConnectionFunction"] / 1024
     )
-    lambda_cost = gb_seconds * PRICES["lambda_gb_second_arm64"] + (0.1 + 1 / 50) * PRICES["lambda_request"]
+    lambda_cost = gb_seconds * PRICES[f"lambda_gb_second_{architecture}"] + (0.1 + 1 / 50) * PRICES["lambda_request"]
     calls = {k: v / n for k, v in run.aws_calls.items()}
     record_wru = math.ceil(run.record_item_bytes / 1024) or 1
     claim_wru = math.ceil(run.claim_item_bytes / 1024) or 1
@@ -279,6 +280,7 @@ def run_bench(
             growth = {count: measure(stack, world, 20, count, f"l{count}") for count in (1, 10, 100)}
             floor = floor_seconds_per_order(stack, main)
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
+            architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
         finally:
             world.stop()
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -292,7 +294,7 @@ def run_bench(
     per_order_handler = statistics.mean(handler)
     # The floor calls no store; the handler's time in the seller store's create is taken out of it.
     per_order_ours = per_order_handler - main.seconds_post / max(main.orders, 1)
-    cost = cost_per_million(main, memory)
+    cost = cost_per_million(main, memory, architecture)
     min_calls = sum(MIN_CALLS.values())
     report = {
         "orders": main.orders,
@@ -326,7 +328,8 @@ def run_bench(
         "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),
         "usd_per_million_orders": cost["total"],
         "usd_per_million_by_service": cost,
-        "prices_assumed_usd": PRICES | {"store_call_seconds_modelled": STORE_CALL_SECONDS, "memory_mb": memory},
+        "prices_assumed_usd": PRICES
+        | {"store_call_seconds_modelled": STORE_CALL_SECONDS, "memory_mb": memory, "architecture": architecture},
     }
     _print(report, echo)
     if json_path:

@@ -29,6 +29,7 @@ class FunctionSpec:
     timeout: int
     memory_mb: int
     role: str  # logical id of its execution role
+    architecture: str  # x86_64 or arm64: what a GB-second costs
 
 
 @dataclass
@@ -268,6 +269,7 @@ class Provisioner:
             timeout=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
             role=_role_of(deployment, props["Role"]),
+            architecture=props.get("Architectures", ["x86_64"])[0],
         )
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")

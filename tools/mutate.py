@@ -1,0 +1,140 @@
+"""`make mutate`: mutation testing of the decisive code, driven by the fast unit tests.
+
+mutmut derives a mutant's module from its path and only knows the `src/` layout, while the package
+lives in layers/ordersync/; so the run happens in a staging copy (build/mutate) where the package is
+src/ordersync and the tests are the project's own. Prints the score per package, every surviving
+mutant not listed as equivalent in tools/equivalent_mutants.txt (with why), and, last, one JSON
+line to compare runs by.
+
+Usage: python tools/mutate.py [--max-children N]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "build" / "mutate"
+PACKAGES = ("domain", "normalize", "services", "alerts")
+TARGETS = {"domain": 0.90, "normalize": 0.90}  # and 0.80 overall
+OVERALL_TARGET = 0.80
+EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
+
+CONFIG = """
+[tool.mutmut]
+source_paths = ["src/ordersync"]
+only_mutate = [{only}]
+pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]
+pytest_add_cli_args_test_selection = ["tests/unit"]
+timeout_multiplier = 10.0
+
+[tool.pytest.ini_options]
+testpaths = ["tests/unit"]
+"""
+
+# mutmut's exit codes (mutmut.stats.status_by_exit_code): what a mutant's run ended as.
+KILLED = {1, 3, 36, 24, -24, 152, 255, 37}  # a failing test, a timeout, a type error: detected
+SURVIVED = {0}
+NOT_TESTED = {5, 33}  # no test ran the code: not detected either
+
+
+def stage() -> None:
+    if STAGE.exists():
+        shutil.rmtree(STAGE)
+    (STAGE / "src").mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "layers" / "ordersync" / "ordersync", STAGE / "src" / "ordersync", ignore=ignore)
+    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=ignore)
+    for extra in ("functions", "statemachines", "events"):
+        shutil.copytree(ROOT / extra, STAGE / extra, ignore=ignore)
+    shutil.copy2(ROOT / "template.yaml", STAGE / "template.yaml")
+    only = ", ".join(f'"src/ordersync/{package}/*"' for package in PACKAGES)
+    (STAGE / "pyproject.toml").write_text(CONFIG.format(only=only))
+
+
+def equivalents() -> dict[str, str]:
+    listed = {}
+    for line in EQUIVALENT.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, why = line.partition(" ")
+            listed[name] = why.strip()
+    return listed
+
+
+def results() -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for meta in (STAGE / "mutants" / "src").rglob("*.meta"):
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return codes
+
+
+def package_of(mutant: str) -> str:
+    return mutant.split(".")[1]  # ordersync.<package>.module.x_function__mutmut_N
+
+
+def report(codes: dict[str, int], listed: dict[str, str]) -> dict[str, object]:
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
+    surviving: list[str] = []
+    for mutant, code in sorted(codes.items()):
+        package = package_of(mutant)
+        if code in KILLED:
+            outcome = "killed"
+        elif mutant in listed:
+            outcome = "equivalent"  # can't be killed: it behaves as the original
+        elif code in SURVIVED or code in NOT_TESTED:
+            outcome = "survived"
+            surviving.append(mutant)
+        else:
+            outcome = "survived"  # not run or suspicious: not counted as detected
+            surviving.append(mutant)
+        tally[package][outcome] += 1
+
+    def score(counts: Counter[str]) -> float:
+        counted = counts["killed"] + counts["survived"]
+        return round(counts["killed"] / counted, 4) if counted else 1.0
+
+    total: Counter[str] = sum(tally.values(), Counter())
+    by_package = {package: {**tally[package], "score": score(tally[package])} for package in sorted(tally)}
+    for package, counts in by_package.items():
+        target = TARGETS.get(package, OVERALL_TARGET)
+        print(f"  {package:<10} {counts['score']:.1%} killed  (target >= {target:.0%})  {dict(tally[package])}")
+    print(f"  {'overall':<10} {score(total):.1%} killed  (target >= {OVERALL_TARGET:.0%})")
+    if surviving:
+        print(f"\nsurviving mutants ({len(surviving)}; `cd build/mutate && mutmut show NAME` shows one):")
+        for mutant in surviving:
+            print(f"  {mutant}")
+    return {
+        "killed": total["killed"],
+        "survived": total["survived"],
+        "equivalent": total["equivalent"],
+        "score": score(total),
+        "by_package": by_package,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="report the last run in build/mutate")
+    args = parser.parse_args()
+    if not args.report_only:
+        stage()
+        mutmut = Path(sys.executable).parent / "mutmut"
+        subprocess.run([str(mutmut), "run", "--max-children", str(args.max_children)], cwd=STAGE, check=False)
+    summary = report(results(), equivalents())
+    passed = summary["score"] >= OVERALL_TARGET and all(  # type: ignore[operator]
+        summary["by_package"][p]["score"] >= t  # type: ignore[index]
+        for p, t in TARGETS.items()
+        if p in summary["by_package"]  # type: ignore[operator]
+    )
+    print(json.dumps(summary))
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
