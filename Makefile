@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint typecheck check build validate clean
+.PHONY: install demo test bench mutate lint typecheck check build validate clean
 
 install: $(STAMP)
 
@@ -59,3 +59,9 @@ clean:
 
 bench: install
 	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json
+
+# Mutation testing of domain/, normalize/, services/, alerts/ with the unit tests (slow: a report,
+# not part of `make test`). Last line: {"killed", "survived", "score", "by_package"} as JSON.
+mutate: install
+	$(BIN)/pip install --quiet --disable-pip-version-check "mutmut>=3.8,<4"
+	$(BIN)/python tools/mutate.py

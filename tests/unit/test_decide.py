@@ -101,3 +101,112 @@ def test_order_of_checks_cancelled_then_address_then_skus_then_platform() -> Non
 def test_suggestions_are_at_most_three() -> None:
     assert len(suggest_skus("SOCK-M", ["SOCK-L", "SOCK-S", "SOCK-XL", "SOCK-XS", "STOVE"])) == 3
     assert suggest_skus("ZZZ", ["SOCK-L"]) == ()
+
+
+# --- what the record, the seller and ops read: the detail, word for word ----------------------
+
+
+def test_the_failing_lines_are_described_word_for_word() -> None:
+    decision = decide(
+        order(
+            line("TENT-2P", line_id="1"),
+            line("LAMP", line_id="2"),
+            line(None, line_id="3"),
+            line("OLD-SOCK", line_id="4"),
+            line("A", line_id="5"),
+        ),
+        catalog(
+            variant("LAMP", "4"), variant("LAMP", "5", product_id="P9"), variant("A", "6"), aliases={"OLD-SOCK": "SOCK"}
+        ),
+        WOO,
+        seller_active_skus=["TENT-2P-V2"],
+    )
+    assert decision.reason is FailureReason.SKU_MISMATCH  # a mismatch is reported before a duplicate
+    assert decision.detail == (
+        "line 1 (buyer title TENT-2P): SKU 'TENT-2P' matches no active variant; closest: TENT-2P-V2; "
+        "line 2 (buyer title LAMP): SKU 'LAMP' matches 2 variants (product P4 / variant 4, product P9 / variant 5); "
+        "line 3 (buyer title None): the line has no SKU; "
+        "line 4 (buyer title OLD-SOCK): SKU 'OLD-SOCK' (via alias to 'SOCK') matches no active variant"
+    )
+    assert [m.outcome for m in decision.lines][-1] is LineOutcome.MATCHED
+
+
+def test_an_untitled_line_says_so() -> None:
+    untitled = line("GONE").model_copy(update={"title": ""})
+    assert (
+        decide(order(untitled), catalog(), WOO).detail == "line L-GONE (untitled): SKU 'GONE' matches no active variant"
+    )
+
+
+def test_only_duplicates_fail_as_duplicate_sku() -> None:
+    decision = decide(
+        order(line("LAMP"), line("A")), catalog(variant("LAMP", "4"), variant("LAMP", "5"), variant("A", "6")), WOO
+    )
+    assert (decision.status, decision.reason) == (OrderStatus.FAILED, FailureReason.DUPLICATE_SKU)
+    assert [m.outcome for m in decision.lines] == [LineOutcome.DUPLICATE_SKU, LineOutcome.MATCHED]
+
+
+def test_an_order_without_address_says_what_it_probably_is() -> None:
+    no_address = {"shipping_address": None}
+    cases = [
+        (order(line("A"), **no_address), ": probably a test order or an in-store order posted online"),
+        (order(line("A"), test=True, **no_address), ": the buyer's store marks it as a test order"),
+        (order(line("A"), source="POS", **no_address), ": it was created from 'POS', probably an in-store (POS) order"),
+        (order(line("A"), source="web", **no_address), ": probably a test order or an in-store order posted online"),
+        (
+            order(line("A"), test=True, source="shopify_draft_order", **no_address),
+            ": the buyer's store marks it as a test order; "
+            "it was created from 'shopify_draft_order', probably an in-store (POS) order",
+        ),
+    ]
+    for unshippable, why in cases:
+        decision = decide(unshippable, catalog(variant("A", "1")), WOO)
+        assert (decision.status, decision.reason) == (OrderStatus.DISREGARDED, FailureReason.MISSING_SHIPPING_ADDRESS)
+        assert decision.detail == "the order has no shipping address" + why
+        assert decision.lines == () and not decision.should_post
+    for source in ("admin", "in-store", "manual"):
+        assert "in-store (POS)" in decide(order(line("A"), source=source, **no_address), catalog(), WOO).detail
+
+
+def test_a_cancelled_order_is_settled_cancelled_before_anything_is_matched() -> None:
+    decision = decide(order(line("GONE"), cancelled=True, shipping_address=None), catalog(), WOO)
+    assert (decision.status, decision.reason, decision.lines) == (OrderStatus.CANCELLED, None, ())
+    assert decision.detail == "the buyer cancelled the order before it was posted"
+
+
+def test_an_order_of_nothing_to_ship_is_disregarded_without_a_reason() -> None:
+    decision = decide(order(line("TIP", requires_shipping=False), line("A", 0)), catalog(variant("A", "1")), WOO)
+    assert (decision.status, decision.reason) == (OrderStatus.DISREGARDED, None)
+    assert decision.detail == "no line of the order needs shipping (tips, gift cards or digital goods only)"
+    assert [m.outcome for m in decision.lines] == [LineOutcome.NOT_SHIPPED, LineOutcome.NOT_SHIPPED]
+
+
+def test_a_bigcommerce_seller_waits_for_ops_unless_automated_posting_is_on() -> None:
+    bigcommerce = Platform.BIGCOMMERCE
+    by_hand = decide(order(line("A")), catalog(variant("A", "1")), bigcommerce)
+    assert (by_hand.status, by_hand.reason) == (OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM)
+    assert by_hand.detail == "the seller's store is BigCommerce; automated posting is off, ops post it by hand"
+    assert [m.variant.variant_id for m in by_hand.postable_lines if m.variant] == ["1"]
+    automated = decide(
+        order(line("A")), catalog(variant("A", "1")), bigcommerce, auto_post_platforms=frozenset({bigcommerce})
+    )
+    assert automated.status is OrderStatus.RECEIVED and automated.should_post
+
+
+def test_a_stale_copy_is_retired_even_when_the_order_waits_for_manual_posting() -> None:
+    decision = decide(
+        order(line("BOTTLE")),
+        catalog(variant("BOTTLE", "6"), variant("BOTTLE", "7")),
+        Platform.BIGCOMMERCE,
+        present_in_store={"BOTTLE": frozenset({"6"})},
+    )
+    assert decision.status is OrderStatus.MANUAL_POSTING_PENDING
+    assert [v.variant_id for v in decision.retired] == ["7"]
+
+
+def test_suggestions_are_at_most_three_distinct_skus_closest_first() -> None:
+    active = ["TENT-2P-V2", "TENT-2P-V3", "TENT-2P-V2", "TENT-3P", "TENT-2P-XL", "STOVE"]
+    assert suggest_skus("TENT-2P", active) == ("TENT-3P", "TENT-2P-XL", "TENT-2P-V3")  # difflib's ranking
+    assert suggest_skus("TENT-2P", active, limit=1) == ("TENT-3P",)
+    assert suggest_skus("tent-2p-v2", active) == ("TENT-2P-V2", "TENT-2P-V3", "TENT-2P-XL")  # case-only first
+    assert suggest_skus("ZZZ", active) == ()
