@@ -104,7 +104,7 @@ def report(codes: dict[str, int], listed: dict[str, str]) -> dict[str, object]:
         print(f"  {package:<10} {counts['score']:.1%} killed  (target >= {target:.0%})  {dict(tally[package])}")
     print(f"  {'overall':<10} {score(total):.1%} killed  (target >= {OVERALL_TARGET:.0%})")
     if surviving:
-        print(f"\nsurviving mutants ({len(surviving)}; `cd build/mutate && mutmut show NAME` shows one):")
+        print(f"\nsurviving mutants ({len(surviving)}; `cd build/mutate && ../../.venv/bin/mutmut show NAME` shows one):")
         for mutant in surviving:
             print(f"  {mutant}")
     return {
