@@ -50,7 +50,9 @@ def stage() -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(ROOT / "layers" / "ordersync" / "ordersync", STAGE / "src" / "ordersync", ignore=ignore)
     # the source as the tests that read it (the dependency rule) find it; never imported here
-    shutil.copytree(ROOT / "layers" / "ordersync" / "ordersync", STAGE / "layers" / "ordersync" / "ordersync", ignore=ignore)
+    shutil.copytree(
+        ROOT / "layers" / "ordersync" / "ordersync", STAGE / "layers" / "ordersync" / "ordersync", ignore=ignore
+    )
     shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=ignore)
     for extra in ("functions", "statemachines", "events"):
         shutil.copytree(ROOT / extra, STAGE / extra, ignore=ignore)
@@ -104,7 +106,9 @@ def report(codes: dict[str, int], listed: dict[str, str]) -> dict[str, object]:
         print(f"  {package:<10} {counts['score']:.1%} killed  (target >= {target:.0%})  {dict(tally[package])}")
     print(f"  {'overall':<10} {score(total):.1%} killed  (target >= {OVERALL_TARGET:.0%})")
     if surviving:
-        print(f"\nsurviving mutants ({len(surviving)}; `cd build/mutate && ../../.venv/bin/mutmut show NAME` shows one):")
+        print(
+            f"\nsurviving mutants ({len(surviving)}; `cd build/mutate && ../../.venv/bin/mutmut show NAME` shows one):"
+        )
         for mutant in surviving:
             print(f"  {mutant}")
     return {
