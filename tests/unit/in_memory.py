@@ -11,7 +11,7 @@ from typing import Any
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import ConcurrentUpdate, OrderClaimed, ResourceThrottled, StoreUnavailable
+from ordersync.errors import ConcurrentUpdate, OrderClaimed, ResourceThrottled, StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
 from ordersync.records import Attempt, OrderRecord
 
@@ -143,6 +143,7 @@ class FakeSellerStore:
     search_lag_seconds: float = 5.0
     lookups: int = 0
     fail_next: int = 0
+    reject_next: int = 0  # answer the next creates with a refusal (a 4xx): retrying won't help
     timeout_after_create: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -155,6 +156,9 @@ class FakeSellerStore:
         if self.fail_next:
             self.fail_next -= 1
             raise StoreUnavailable("POST /orders answered 503")
+        if self.reject_next:
+            self.reject_next -= 1
+            raise StoreRejected("POST /orders answered 422: line 1 is out of stock")
         self.created[source_key] = f"S{next(self._ids)}"
         self.posted[source_key] = (
             order.order_id,

@@ -170,6 +170,23 @@ def test_transient_store_failure_raises_until_the_last_delivery_sends_it_to_the_
     assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
 
 
+def test_a_seller_store_refusing_the_order_fails_it_at_once_with_the_store_s_words(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.reject_next = 1  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m1", 1, deps)  # the first delivery: no retry would help
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert (
+        record.detail
+        == "the seller's WooCommerce store refused the order: POST /orders answered 422: line 1 is out of stock"
+    )
+    ((body, attributes),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert attributes["reason"] == "PLATFORM_UNAVAILABLE" and body["order_key"] == "acme--northwind#1001"
+    assert body["envelope"]["order_id"] == "1001"  # a redrive can replay it once the store takes it
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert "refused the order" in alert["ops"]
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+    assert deps.retries.later == []  # type: ignore[attr-defined]
+
+
 def test_a_create_that_timed_out_after_the_store_saved_it_is_not_posted_twice(deps: ProcessDependencies) -> None:
     deps.stores.seller_store.timeout_after_create = 1  # type: ignore[attr-defined]
     with pytest.raises(StoreUnavailable):

@@ -1,0 +1,221 @@
+"""The pull, with in-memory ports: what gets enqueued, in what batches, where the cursor moves,
+and how an invocation short of time hands over to the next. No AWS, no HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ordersync.local.fakes.shopify import order_node
+from ordersync.models import Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
+from ordersync.normalize import OVERSIZED_KEY
+from ordersync.services import pull
+from ordersync.services.pull import (
+    FIRST_PULL_LOOKBACK,
+    OVERLAP,
+    TIME_RESERVE_MS,
+    FanOutDependencies,
+    PullDependencies,
+    envelope_for,
+    fan_out,
+    pull_connection,
+)
+
+from .in_memory import InMemoryConnections
+
+NOW = datetime(2026, 11, 27, 12, 20, tzinfo=UTC)
+PLENTY_OF_TIME = 600_000
+
+
+def _store(store_id: str, platform: Platform) -> StoreRef:
+    return StoreRef(
+        store_id=store_id,
+        name=store_id.title(),
+        platform=platform,
+        base_url="http://x",
+        secret_arn=f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf",
+    )
+
+
+def connection(cursor: datetime | None = None) -> Connection:
+    return Connection(
+        connection_id="acme--northwind",
+        buyer=_store("acme", Platform.SHOPIFY),
+        seller=_store("northwind", Platform.WOOCOMMERCE),
+        cursor=cursor,
+    )
+
+
+def shopify_order(number: int, updated: datetime) -> dict[str, Any]:
+    node = order_node(number, f"#{number}", [("A", "Thing", 1, "10.00")], {"name": "D", "countryCodeV2": "US"})
+    return node | {"updatedAt": iso(updated)}
+
+
+@dataclass
+class PagedBuyer:
+    """A buyer store answering `orders_updated_since` from fixed pages; it records what was asked."""
+
+    pages: list[list[dict[str, Any]]]
+    asked: list[tuple[datetime, str | None]] = field(default_factory=list)
+
+    def orders_updated_since(
+        self, since: datetime, resume: str | None = None
+    ) -> Iterator[tuple[list[Any], str | None]]:
+        self.asked.append((since, resume))
+        start = int(resume) if resume else 0
+        for index in range(start, len(self.pages)):
+            yield self.pages[index], str(index + 1) if index + 1 < len(self.pages) else None
+
+
+@dataclass
+class Stores:
+    buyer_store: PagedBuyer
+
+    def buyer(self, store: StoreRef) -> PagedBuyer:
+        assert store.store_id == "acme", f"asked for buyer store {store.store_id!r}"
+        return self.buyer_store
+
+    def seller(self, store: StoreRef) -> Any:
+        raise AssertionError("the pull never posts")
+
+
+@dataclass
+class Queue:
+    batches: list[list[OrderEnvelope]] = field(default_factory=list)
+
+    def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None:
+        self.batches.append(list(envelopes))
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [envelope.order_id for batch in self.batches for envelope in batch]
+
+
+@dataclass
+class PullRequests:
+    requests: list[tuple[list[str], dict[str, str] | None]] = field(default_factory=list)
+
+    def request_pulls(self, connection_ids: Sequence[str], resume: dict[str, str] | None = None) -> None:
+        self.requests.append((list(connection_ids), resume))
+
+
+def deps_for(buyer: PagedBuyer, link: Connection) -> PullDependencies:
+    return PullDependencies(
+        connections=InMemoryConnections({link.connection_id: link}),
+        stores=Stores(buyer),
+        queue=Queue(),
+        pull_queue=PullRequests(),
+        clock=lambda: NOW,
+    )
+
+
+def pages_of(*sizes: int) -> list[list[dict[str, Any]]]:
+    """Orders #1000, #1001, ... one minute apart (oldest first, as the stores list them), in pages of `sizes`."""
+    numbers = iter(range(1000, 1000 + sum(sizes)))
+    start = NOW - timedelta(hours=1)
+    return [
+        [shopify_order(n, start + timedelta(minutes=n - 1000)) for n in (next(numbers) for _ in range(size))]
+        for size in sizes
+    ]
+
+
+def test_every_order_is_enqueued_in_full_batches_and_the_cursor_moves_to_the_newest_update() -> None:
+    buyer = PagedBuyer(pages_of(7, 7, 3))
+    link = connection(cursor=NOW - timedelta(hours=1))
+    deps = deps_for(buyer, link)
+    result = pull_connection(link, deps, lambda: PLENTY_OF_TIME)
+    assert (result.connection_id, result.orders, result.pages, result.continued) == ("acme--northwind", 17, 3, False)
+    queue = deps.queue
+    assert isinstance(queue, Queue)
+    assert [len(batch) for batch in queue.batches if batch] == [10, 7]  # full batches of ten, the rest at the end
+    assert queue.order_ids == [str(n) for n in range(1000, 1017)]
+    assert buyer.asked == [(NOW - timedelta(hours=1) - OVERLAP, None)]  # the overlap catches late updates
+    newest = max(datetime.fromisoformat(o["updatedAt"]) for page in buyer.pages for o in page)
+    assert deps.connections.cursors == {"acme--northwind": newest}  # type: ignore[attr-defined]
+
+
+def test_a_first_pull_looks_back_a_day_and_an_empty_store_leaves_the_cursor_alone() -> None:
+    buyer = PagedBuyer([[]])
+    deps = deps_for(buyer, connection())
+    result = pull_connection(connection(), deps, lambda: PLENTY_OF_TIME)
+    assert (result.orders, result.pages) == (0, 1)
+    assert buyer.asked == [(NOW - FIRST_PULL_LOOKBACK - OVERLAP, None)]
+    assert deps.connections.cursors == {}  # type: ignore[attr-defined]
+
+
+def test_the_cursor_never_moves_past_now_even_when_a_store_dates_an_order_ahead() -> None:
+    buyer = PagedBuyer([[shopify_order(1, NOW + timedelta(hours=2))]])
+    deps = deps_for(buyer, connection(cursor=NOW - timedelta(hours=1)))
+    pull_connection(connection(cursor=NOW - timedelta(hours=1)), deps, lambda: PLENTY_OF_TIME)
+    assert deps.connections.cursors == {"acme--northwind": NOW}  # type: ignore[attr-defined]
+
+
+def test_short_of_time_the_pull_enqueues_what_it_read_checkpoints_and_hands_over_the_next_page() -> None:
+    buyer = PagedBuyer(pages_of(4, 4, 4))
+    link = connection(cursor=NOW - timedelta(hours=1))
+    deps = deps_for(buyer, link)
+    result = pull_connection(link, deps, lambda: TIME_RESERVE_MS - 1)
+    assert (result.orders, result.pages, result.continued) == (4, 1, True)
+    assert deps.queue.order_ids == ["1000", "1001", "1002", "1003"]  # type: ignore[attr-defined]
+    since = iso(NOW - timedelta(hours=1) - OVERLAP)
+    assert deps.pull_queue.requests == [(["acme--northwind"], {"since": since, "page": "1"})]  # type: ignore[attr-defined]
+    assert "acme--northwind" in deps.connections.cursors  # type: ignore[attr-defined]
+
+    # the follow-up resumes the same query at the next page, whatever the cursor says now
+    follow_up = deps_for(buyer, link)
+    resumed = pull_connection(link, follow_up, lambda: PLENTY_OF_TIME, resume={"since": since, "page": "1"})
+    assert (resumed.orders, resumed.continued) == (8, False)
+    assert buyer.asked[-1] == (datetime.fromisoformat(since), "1")
+    assert follow_up.queue.order_ids == [str(n) for n in range(1004, 1012)]  # type: ignore[attr-defined]
+
+
+def test_exactly_at_the_reserve_the_pull_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    buyer = PagedBuyer(pages_of(1, 1))
+    deps = deps_for(buyer, connection())
+    assert not pull_connection(connection(), deps, lambda: TIME_RESERVE_MS).continued
+    monkeypatch.setattr(pull, "MAX_PAGES_PER_INVOCATION", 1)  # the campaign's page limit
+    capped = deps_for(buyer, connection())
+    result = pull_connection(connection(), capped, lambda: PLENTY_OF_TIME)
+    assert (result.pages, result.continued) == (1, True)
+    last_page_only = deps_for(PagedBuyer(pages_of(1)), connection())
+    assert not pull_connection(connection(), last_page_only, lambda: PLENTY_OF_TIME).continued  # nothing left
+
+
+def test_the_envelope_names_both_stores_and_carries_the_order() -> None:
+    payload = shopify_order(1001, NOW - timedelta(minutes=5))
+    envelope, updated = envelope_for(connection(), payload, NOW)
+    assert updated == NOW - timedelta(minutes=5)
+    assert envelope == OrderEnvelope(
+        connection_id="acme--northwind",
+        buyer_id="acme",
+        buyer_name="Acme",
+        buyer_platform=Platform.SHOPIFY,
+        seller_id="northwind",
+        seller_name="Northwind",
+        seller_platform=Platform.WOOCOMMERCE,
+        order_id="1001",
+        order_number="#1001",
+        payload=payload,
+        pulled_at=NOW,
+        cause=Cause.PULL,
+    )
+
+
+def test_an_oversized_order_is_still_carried_as_an_unreadable_one() -> None:
+    payload = shopify_order(1001, NOW) | {"note": "x" * pull.MAX_PAYLOAD_BYTES}
+    envelope, _ = envelope_for(connection(), payload, NOW)
+    assert envelope.order_id == "1001"
+    (why,) = envelope.payload.values()
+    assert list(envelope.payload) == [OVERSIZED_KEY] and f"over the {pull.MAX_PAYLOAD_BYTES}-byte limit" in why
+
+
+def test_the_scheduled_run_requests_one_pull_per_connection() -> None:
+    other = connection().model_copy(update={"connection_id": "canyon--northwind"})
+    requests = PullRequests()
+    links = InMemoryConnections({c.connection_id: c for c in (connection(), other)})
+    assert fan_out(FanOutDependencies(connections=links, pull_queue=requests)) == 2
+    assert requests.requests == [(["acme--northwind", "canyon--northwind"], None)]
