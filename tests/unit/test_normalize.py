@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +213,51 @@ def test_order_ref_survives_garbage() -> None:
     assert (
         order_ref(Platform.WOOCOMMERCE, {"id": 9, "number": "9", "date_modified_gmt": "2024-01-01T00:00:00"})[0] == "9"
     )
+
+
+def _graphql(**changes: Any) -> dict:
+    node = order_node(7, "#7", [("SKU-1", "Thing", 1, "1.00")], {"name": "A", "countryCodeV2": "US"})
+    return node | changes
+
+
+def _rest(platform_fixtures: Path, **changes: Any) -> dict:
+    (payload,) = _orders(platform_fixtures / "shopify_order_shopify_python_api.json")
+    return payload | changes
+
+
+@pytest.mark.parametrize(
+    ("platform", "payload", "message"),
+    [
+        (Platform.SHOPIFY, lambda f: _graphql(lineItems=[]), "lineItems must be an object, got list"),
+        (Platform.SHOPIFY, lambda f: _graphql(lineItems={"nodes": {}}), "lineItems.nodes must be a list, got dict"),
+        (
+            Platform.SHOPIFY,
+            lambda f: _graphql(lineItems={"nodes": ["x"]}),
+            "lineItems.nodes[] must be an object, got str",
+        ),
+        (Platform.SHOPIFY, lambda f: _graphql(lineItems={"edges": {}}), "lineItems.edges must be a list, got dict"),
+        (
+            Platform.SHOPIFY,
+            lambda f: _graphql(shippingAddress="1 Main St"),
+            "shippingAddress must be an object, got str",
+        ),
+        (Platform.SHOPIFY, lambda f: _rest(f, line_items={}), "line_items must be a list, got dict"),
+        (Platform.SHOPIFY, lambda f: _rest(f, line_items=[7]), "line_items[] must be an object, got int"),
+        (Platform.SHOPIFY, lambda f: _rest(f, shipping_address=[]), "shipping_address must be an object, got list"),
+    ],
+)
+def test_a_malformed_order_names_the_field_that_is_wrong(platform_fixtures: Path, platform, payload, message) -> None:
+    with pytest.raises(InvalidOrder) as caught:
+        normalize(platform, payload(platform_fixtures))
+    assert message in str(caught.value)
+
+
+def test_a_graphql_order_may_list_its_lines_as_edges() -> None:
+    node = _graphql()
+    as_edges = node | {"lineItems": {"edges": [{"node": line} for line in node["lineItems"]["nodes"]]}}
+    assert normalize(Platform.SHOPIFY, as_edges) == normalize(Platform.SHOPIFY, node)
+
+
+def test_a_cancelled_graphql_order_is_read_as_cancelled() -> None:
+    assert normalize(Platform.SHOPIFY, _graphql(cancelledAt="2026-11-27T10:00:00Z")).cancelled
+    assert not normalize(Platform.SHOPIFY, _graphql(cancelledAt=None)).cancelled
