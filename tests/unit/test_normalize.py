@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,60 @@ def test_a_graphql_order_may_list_its_lines_as_edges() -> None:
 def test_a_cancelled_graphql_order_is_read_as_cancelled() -> None:
     assert normalize(Platform.SHOPIFY, _graphql(cancelledAt="2026-11-27T10:00:00Z")).cancelled
     assert not normalize(Platform.SHOPIFY, _graphql(cancelledAt=None)).cancelled
+
+
+def test_every_way_a_store_wraps_its_orders_is_unwrapped() -> None:
+    one, two = {"id": 1}, {"id": 2}
+    assert split_payloads([one, two]) == [one, two]
+    assert split_payloads({"orders": [one, two]}) == [one, two]  # REST list
+    assert split_payloads({"order": one}) == [one]  # REST single
+    assert split_payloads({"data": {"orders": {"edges": [{"node": one}, {"node": two}]}}}) == [one, two]
+    assert split_payloads({"data": {"orders": {"nodes": [one, two]}}}) == [one, two]
+    assert split_payloads({"data": {"orders": {"edges": []}}}) == []
+    assert split_payloads(one) == [one]  # a bare order
+    assert split_payloads({"data": {"orders": [one]}}) == [{"data": {"orders": [one]}}]  # not GraphQL's shape
+    with pytest.raises(InvalidOrder, match="expected an order, a wrapper or a list, got str"):
+        split_payloads("order 1")
+
+
+def test_a_payload_too_broken_to_name_still_gets_a_stable_name() -> None:
+    broken = {"name": {"not": "text"}, "lineItems": 3}
+    same_in_another_order = {"lineItems": 3, "name": {"not": "text"}}
+    first, _, _ = order_ref(Platform.SHOPIFY, broken)
+    assert first == order_ref(Platform.SHOPIFY, same_in_another_order)[0]  # the same content, the same name
+    assert len(first) == len("unidentified-") + 16
+    assert order_ref(Platform.SHOPIFY, {"id": {"nested": 1}})[0].startswith("unidentified-")
+    assert order_ref(Platform.SHOPIFY, {"id": ""})[0].startswith("unidentified-")
+    long_id = order_ref(Platform.WOOCOMMERCE, {"id": "9" * 300, "number": "8" * 300})
+    assert (len(long_id[0]), len(long_id[1])) == (200, 200)
+    assert order_ref(Platform.WOOCOMMERCE, {"id": 9, "number": 9})[1] == "9"
+
+
+def test_the_last_update_is_read_as_each_store_dates_it() -> None:
+    woo = order_ref(Platform.WOOCOMMERCE, {"id": 9, "date_modified_gmt": "2024-01-01T10:00:00"})
+    assert woo[2] == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)  # WooCommerce's GMT dates carry no offset
+    shopify = order_ref(Platform.SHOPIFY, {"id": 1, "updatedAt": "2024-01-01T10:00:00-05:00"})
+    assert shopify[2] == datetime(2024, 1, 1, 15, 0, tzinfo=UTC)
+    assert order_ref(Platform.SHOPIFY, {"id": 1, "updatedAt": "soon"})[2] is None
+
+
+def test_a_woocommerce_unit_price_comes_from_the_total_to_six_places_else_from_the_price() -> None:
+    def unit(**fields: Any) -> Decimal:
+        line = {"id": 1, "name": "Tee", "sku": "T"} | fields
+        payload = {
+            "id": 9,
+            "number": "9",
+            "status": "processing",
+            "currency": "EUR",
+            "date_created_gmt": "2026-11-27T09:00:00",
+            "date_modified_gmt": "2026-11-27T09:00:00",
+            "shipping": {"first_name": "A", "address_1": "1 Road", "city": "Town", "country": "DE"},
+            "line_items": [line],
+            "refunds": [],
+        }
+        return normalize(Platform.WOOCOMMERCE, payload).lines[0].unit_price
+
+    assert unit(quantity=3, total="100.00", price=Decimal("33.3")) == Decimal("33.333333")
+    assert unit(quantity=3, total="2.00", price=Decimal("0.67")) == Decimal("0.666667")
+    assert unit(quantity=1, price=Decimal("12.5")) == Decimal("12.500000")  # no total: the price
+    assert unit(quantity=0, total="10.00", price=Decimal("2.5")) == Decimal("2.500000")  # nothing left to divide
