@@ -12,6 +12,7 @@ from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef
 from ordersync.records import Attempt
+from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
 
 from .catalog_builders import variant
@@ -284,3 +285,59 @@ def test_a_settled_order_is_recognised_from_the_claim_and_nothing_is_written(dep
 def _attempt(deps: ProcessDependencies, message_id: str) -> Attempt:
     now = deps.clock()
     return Attempt(f"{message_id}/other", now, int((now + timedelta(seconds=30)).timestamp() * 1000))
+
+
+class _Context:
+    """What the batch reads of Lambda's context: the time left."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def _sqs_record(message_id: str, body: str, receive_count: int) -> dict:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:OrdersQueue",
+        "awsRegion": "us-east-1",
+    }
+
+
+def test_a_batch_reports_only_the_record_that_failed_for_now(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.fail_next = 1  # type: ignore[attr-defined]
+    event = {"Records": [_sqs_record("m1", message("A", number=1), 1), _sqs_record("m2", message("A", number=2), 1)]}
+    response = process_order_batch(event, _Context(30_000), deps)  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert deps.orders.get("acme--northwind#2").status is OrderStatus.SYNCED  # type: ignore[union-attr]
+    assert deps.orders.get("acme--northwind#1").status is OrderStatus.RECEIVED  # type: ignore[union-attr]
+
+
+def test_on_the_last_delivery_the_batch_reports_nothing_and_the_dlq_holds_the_order(deps: ProcessDependencies) -> None:
+    deps.stores.seller_store.fail_next = 1  # type: ignore[attr-defined]
+    event = {"Records": [_sqs_record("m1", message("A"), deps.max_receive_count)]}
+    assert process_order_batch(event, _Context(30_000), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    ((_, attributes),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert attributes["reason"] == "PLATFORM_UNAVAILABLE"
+
+
+def test_a_claim_lasts_until_the_invocation_s_deadline(deps: ProcessDependencies) -> None:
+    seen: list[int | None] = []
+    original = deps.orders.claim
+
+    def claim(envelope: OrderEnvelope, attempt: Attempt):  # type: ignore[no-untyped-def]
+        seen.append(attempt.until_ms)
+        return original(envelope, attempt)
+
+    deps.orders.claim = claim  # type: ignore[method-assign]
+    clock_before = deps.clock.now  # type: ignore[attr-defined]
+    process_order_batch({"Records": [_sqs_record("m1", message("A"), 1)]}, _Context(12_000), deps)  # type: ignore[arg-type]
+    deadline = clock_before + timedelta(seconds=1) + timedelta(milliseconds=12_000)  # the clock ticks once first
+    assert seen == [int(deadline.timestamp() * 1000)]
