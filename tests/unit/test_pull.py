@@ -3,13 +3,16 @@ and how an invocation short of time hands over to the next. No AWS, no HTTP."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from ordersync.errors import StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
 from ordersync.normalize import OVERSIZED_KEY
@@ -24,6 +27,7 @@ from ordersync.services.pull import (
     fan_out,
     pull_connection,
 )
+from ordersync.services.pulls import pull_connection_batch
 
 from .in_memory import InMemoryConnections
 
@@ -219,3 +223,72 @@ def test_the_scheduled_run_requests_one_pull_per_connection() -> None:
     links = InMemoryConnections({c.connection_id: c for c in (connection(), other)})
     assert fan_out(FanOutDependencies(connections=links, pull_queue=requests)) == 2
     assert requests.requests == [(["acme--northwind", "canyon--northwind"], None)]
+
+
+class _Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def _pull_record(message_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": json.dumps(request),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+    }
+
+
+@dataclass
+class FreshConnections(InMemoryConnections):
+    fresh_reads: list[str] = field(default_factory=list)
+
+    def get(self, connection_id: str, fresh: bool = False) -> Connection:
+        if fresh:
+            self.fresh_reads.append(connection_id)
+        return super().get(connection_id, fresh)
+
+
+def test_a_pull_request_pulls_its_connection_from_the_checkpointed_cursor_and_resumes_where_told() -> None:
+    link = connection(cursor=NOW - timedelta(hours=1))
+    buyer = PagedBuyer(pages_of(2, 2))
+    deps = deps_for(buyer, link)
+    deps.connections = FreshConnections({link.connection_id: link})
+    since = iso(NOW - timedelta(hours=3))
+    event = {
+        "Records": [_pull_record("p1", {"connection_id": "acme--northwind", "resume": {"since": since, "page": "1"}})]
+    }
+    assert pull_connection_batch(event, _Context(PLENTY_OF_TIME), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert deps.connections.fresh_reads == ["acme--northwind"]  # never a cached cursor
+    assert buyer.asked == [(datetime.fromisoformat(since), "1")]
+    assert deps.queue.order_ids == ["1002", "1003"]  # type: ignore[attr-defined]
+    plain = {"Records": [_pull_record("p2", {"connection_id": "acme--northwind"})]}
+    pull_connection_batch(plain, _Context(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    assert buyer.asked[-1] == (NOW - timedelta(hours=1) - OVERLAP, None)
+
+
+def test_a_failing_store_fails_its_own_pull_only() -> None:
+    class FlakyBuyer(PagedBuyer):
+        def orders_updated_since(
+            self, since: datetime, resume: str | None = None
+        ) -> Iterator[tuple[list[Any], str | None]]:
+            if not self.asked:
+                self.asked.append((since, resume))
+                raise StoreUnavailable("acme answered 503")
+            yield from super().orders_updated_since(since, resume)
+
+    link = connection()
+    deps = deps_for(FlakyBuyer(pages_of(1)), link)
+    event = {"Records": [_pull_record(f"p{n}", {"connection_id": "acme--northwind"}) for n in (1, 2)]}
+    response = pull_connection_batch(event, _Context(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "p1"}]}
+    assert deps.queue.order_ids == ["1000"]  # type: ignore[attr-defined]
+    # alone in its batch (PullQueue's batch size is 1), the failure fails the invocation: SQS retries it
+    alone = deps_for(FlakyBuyer(pages_of(1)), link)
+    with pytest.raises(BatchProcessingError):
+        pull_connection_batch({"Records": event["Records"][:1]}, _Context(PLENTY_OF_TIME), alone)  # type: ignore[arg-type]
