@@ -319,3 +319,50 @@ def test_a_woocommerce_unit_price_comes_from_the_total_to_six_places_else_from_t
     assert unit(quantity=3, total="2.00", price=Decimal("0.67")) == Decimal("0.666667")
     assert unit(quantity=1, price=Decimal("12.5")) == Decimal("12.500000")  # no total: the price
     assert unit(quantity=0, total="10.00", price=Decimal("2.5")) == Decimal("2.500000")  # nothing left to divide
+
+
+def _bigcommerce(**changes: Any) -> dict:
+    base = {
+        "id": 5,
+        "date_created": "Fri, 27 Nov 2026 09:00:00 +0000",
+        "status_id": 11,
+        "status": "Awaiting Fulfillment",
+        "currency_code": "EUR",
+        "shipping_address_count": 1,
+        "shipping_addresses": [{"first_name": "A", "street_1": "1 Road", "city": "T", "country_iso2": "US"}],
+        "products": [{"id": 1, "sku": "S", "name": "Tent", "quantity": 3, "price_inc_tax": "10.0000"}],
+    }
+    return base | changes
+
+
+def test_bigcommerce_orders_read_as_the_v2_api_answers_them() -> None:
+    plain = normalize(Platform.BIGCOMMERCE, _bigcommerce())
+    assert plain.currency == "EUR"  # no default_currency_code: the only currency there is
+    assert plain.updated_at == plain.created_at  # never modified: its creation
+    assert (plain.email, plain.source, plain.test, plain.cancelled) == (None, None, False, False)
+    assert normalize(Platform.BIGCOMMERCE, _bigcommerce(status="Cancelled", status_id=None)).cancelled
+    assert not normalize(Platform.BIGCOMMERCE, _bigcommerce(status="Shipped", status_id=2)).cancelled
+    refunded = {"id": 1, "sku": "S", "name": "Tent", "quantity": 3, "quantity_refunded": 2, "base_price": "9.5000"}
+    (line,) = normalize(Platform.BIGCOMMERCE, _bigcommerce(products=[refunded])).lines
+    assert (line.quantity, line.unit_price) == (1, Decimal("9.5"))  # refunded units aren't shipped
+    over = normalize(Platform.BIGCOMMERCE, _bigcommerce(products=[refunded | {"quantity_refunded": 5}])).lines[0]
+    assert over.quantity == 0
+    digital = normalize(
+        Platform.BIGCOMMERCE, _bigcommerce(shipping_address_count=0, shipping_addresses={"url": "/v2/x"})
+    )
+    assert digital.shipping_address is None
+    assert normalize(Platform.BIGCOMMERCE, _bigcommerce(products={"url": "/v2/p"})).lines == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"shipping_addresses": {"url": "/v2/orders/5/shipping_addresses"}}, "shipping_addresses were not fetched"),
+        ({"shipping_addresses": ["x"]}, "shipping_addresses[] must be an object, got str"),
+        ({"products": [3]}, "products[] must be an object, got int"),
+    ],
+)
+def test_a_bigcommerce_order_not_fully_read_says_what_is_missing(changes: dict, message: str) -> None:
+    with pytest.raises(InvalidOrder) as caught:
+        normalize(Platform.BIGCOMMERCE, _bigcommerce(**changes))
+    assert message in str(caught.value)
