@@ -366,3 +366,46 @@ def test_a_bigcommerce_order_not_fully_read_says_what_is_missing(changes: dict, 
     with pytest.raises(InvalidOrder) as caught:
         normalize(Platform.BIGCOMMERCE, _bigcommerce(**changes))
     assert message in str(caught.value)
+
+
+def _graphql_line(**changes: Any) -> Any:
+    node = _graphql()
+    line = node["lineItems"]["nodes"][0]
+    for key, value in changes.items():
+        if value is None:
+            line.pop(key, None)
+        else:
+            line[key] = value
+    return normalize(Platform.SHOPIFY, node).lines[0]
+
+
+def test_a_shopify_line_s_title_quantity_and_shipping_as_the_buyer_s_store_has_them() -> None:
+    assert _graphql_line(name="Thing - Large").title == "Thing - Large"  # the name carries the variant
+    assert _graphql_line(name=None, title="Thing").title == "Thing"
+    assert _graphql_line(name=None, title=None).title == ""
+    assert _graphql_line(currentQuantity=None, quantity=4).quantity == 4  # older API versions
+    assert _graphql_line(currentQuantity=2, quantity=4).quantity == 2  # net of refunds and removals
+    assert _graphql_line(requiresShipping=None).requires_shipping is True
+    assert _graphql_line(requiresShipping=False).requires_shipping is False
+    assert _graphql_line(isGiftCard=True).requires_shipping is False
+
+
+def test_a_shopify_rest_line_and_address_as_the_buyer_s_store_has_them(platform_fixtures: Path) -> None:
+    payload = _rest(platform_fixtures)
+    line = payload["line_items"][0]
+    variants = [
+        ({"name": None}, "title", "IPod Nano - 8gb"),
+        ({"name": None, "title": None}, "title", ""),
+        ({"requires_shipping": None}, "requires_shipping", True),
+        ({"gift_card": True}, "requires_shipping", False),
+    ]
+    for changes, field_name, expected in variants:
+        changed = {k: v for k, v in (line | changes).items() if v is not None}
+        read = normalize(Platform.SHOPIFY, payload | {"line_items": [changed]}).lines[0]
+        assert getattr(read, field_name) == expected, changes
+    unnamed = {k: v for k, v in payload["shipping_address"].items() if k != "name"}
+    address = normalize(Platform.SHOPIFY, payload | {"shipping_address": unnamed}).shipping_address
+    assert address is not None and address.name == "Bob Norman"  # first and last name
+    only_last = unnamed | {"first_name": None}
+    address = normalize(Platform.SHOPIFY, payload | {"shipping_address": only_last}).shipping_address
+    assert address is not None and address.name == "Norman"
