@@ -409,3 +409,59 @@ def test_a_shopify_rest_line_and_address_as_the_buyer_s_store_has_them(platform_
     only_last = unnamed | {"first_name": None}
     address = normalize(Platform.SHOPIFY, payload | {"shipping_address": only_last}).shipping_address
     assert address is not None and address.name == "Norman"
+
+
+def _woo(**changes: Any) -> dict:
+    base = {
+        "id": 9,
+        "number": "W-9",
+        "status": "processing",
+        "currency": "EUR",
+        "date_created_gmt": "2026-11-27T09:00:00",
+        "created_via": "checkout",
+        "billing": {"email": "b@example.com"},
+        "shipping": {"first_name": "A", "last_name": "B", "address_1": "1 Road", "city": "Town", "country": "DE"},
+        "line_items": [{"id": 31, "name": "Tee", "sku": "T", "quantity": 3, "total": "30.00", "price": 10}],
+        "refunds": [],
+    }
+    return base | changes
+
+
+def test_woocommerce_orders_as_the_rest_api_answers_them() -> None:
+    plain = normalize(Platform.WOOCOMMERCE, _woo())
+    assert (plain.order_number, plain.source, plain.email) == ("W-9", "checkout", "b@example.com")
+    assert plain.updated_at == plain.created_at == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert normalize(Platform.WOOCOMMERCE, _woo(number=None)).order_number == "9"
+    assert normalize(Platform.WOOCOMMERCE, _woo(billing=None)).email is None
+    assert normalize(Platform.WOOCOMMERCE, _woo(shipping=None)).shipping_address is None
+    for status in ("cancelled", "refunded", "failed", "trash"):
+        assert normalize(Platform.WOOCOMMERCE, _woo(status=status)).cancelled, status
+    for status in ("processing", "on-hold", "completed", "pending"):
+        assert not normalize(Platform.WOOCOMMERCE, _woo(status=status)).cancelled, status
+    (line,) = normalize(Platform.WOOCOMMERCE, _woo()).lines
+    assert (line.line_id, line.sku, line.title, line.quantity, line.requires_shipping) == ("31", "T", "Tee", 3, True)
+    assert normalize(Platform.WOOCOMMERCE, _woo(line_items=[{"id": 1, "quantity": 1, "price": 1}])).lines[0].title == ""
+
+
+def test_woocommerce_refunds_are_summed_per_line_whatever_their_sign() -> None:
+    def refund(line_id: str | None, units: int) -> dict:
+        meta = [{"key": "_refunded_item_id", "value": line_id}] if line_id else [{"key": "other", "value": "x"}]
+        return {"quantity": units, "meta_data": [*meta, "not a meta entry"]}
+
+    refunds = [
+        {"id": 1, "line_items": [refund("31", -1), refund(None, -5)]},
+        {"id": 2, "line_items": [refund("31", 1)]},  # some stores write it positive
+        {"id": 3},  # a refund of shipping only: no lines
+    ]
+    order = _woo(refunds=[{"id": 1}], ordersync_refunds=refunds)
+    assert normalize(Platform.WOOCOMMERCE, order).lines[0].quantity == 1
+    too_much = _woo(refunds=[{"id": 1}], ordersync_refunds=[{"id": 1, "line_items": [refund("31", -9)]}])
+    assert normalize(Platform.WOOCOMMERCE, too_much).lines[0].quantity == 0
+    with pytest.raises(InvalidOrder, match=r"ordersync_refunds must be a list, got dict"):
+        normalize(Platform.WOOCOMMERCE, _woo(refunds=[{"id": 1}], ordersync_refunds={}))
+    with pytest.raises(InvalidOrder, match=r"refunds\[\] must be an object, got int"):
+        normalize(Platform.WOOCOMMERCE, _woo(refunds=[{"id": 1}], ordersync_refunds=[5]))
+    with pytest.raises(InvalidOrder, match=r"refunds\[\]\.line_items must be a list, got str"):
+        normalize(Platform.WOOCOMMERCE, _woo(refunds=[{"id": 1}], ordersync_refunds=[{"line_items": "x"}]))
+    with pytest.raises(InvalidOrder, match=r"shipping must be an object, got str"):
+        normalize(Platform.WOOCOMMERCE, _woo(shipping="1 Road"))
