@@ -213,6 +213,13 @@ def test_an_unreadable_message_is_recorded_kept_and_alerted_to_ops_only(deps: Pr
     assert deps.dead_letters.sent[0][1]["reason"] == "INVALID_ORDER"  # type: ignore[attr-defined]
     (alert,) = deps.alerts.published  # type: ignore[attr-defined]
     assert alert["seller"] is None and "order_key: unreadable#m-bad" in alert["ops"]
+    # recorded where ops look, with the raw body kept and the DLQ message it is in
+    kept = deps.orders.get("unreadable#m-bad")
+    assert kept is not None and kept.envelope == {"raw_body": '{"not": "an envelope"}'}
+    assert (kept.in_dlq, kept.dlq_message_id, kept.order_id) == (True, "dlq-1", "m-bad")
+    assert {kept.buyer_id, kept.seller_id, kept.connection_id, kept.seller_platform} == {"unknown"}
+    huge = process_message("x" * 300_000, "m-huge", 1, deps)
+    assert len(huge.envelope["raw_body"]) == 200_000  # the record stays under DynamoDB's item limit
 
 
 def test_an_invalid_payload_fails_with_the_validation_error(deps: ProcessDependencies) -> None:
@@ -341,3 +348,49 @@ def test_a_claim_lasts_until_the_invocation_s_deadline(deps: ProcessDependencies
     process_order_batch({"Records": [_sqs_record("m1", message("A"), 1)]}, _Context(12_000), deps)  # type: ignore[arg-type]
     deadline = clock_before + timedelta(seconds=1) + timedelta(milliseconds=12_000)  # the clock ticks once first
     assert seen == [int(deadline.timestamp() * 1000)]
+
+
+class RecordingManualPosting:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, int, str]] = []
+
+    def start(self, record, order, decision) -> str:  # type: ignore[no-untyped-def]
+        self.started.append((record.order_key, order.order_id, record.manual_attempts, decision.status.value))
+        return f"arn:execution:{record.order_key}"
+
+
+def _bigcommerce_message(number: int = 1001) -> str:
+    envelope = json.loads(message("A", number=number))
+    return json.dumps(envelope | {"seller_platform": "bigcommerce"})
+
+
+def test_a_bigcommerce_seller_s_order_is_recorded_pending_and_its_flow_started_once(deps: ProcessDependencies) -> None:
+    flows = RecordingManualPosting()
+    deps.manual_posting = flows
+    record = process_message(_bigcommerce_message(), "m1", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM)
+    assert record.manual_attempts == 1 and deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+    assert flows.started == [("acme--northwind#1001", "1001", 1, "MANUAL_POSTING_PENDING")]
+    stored = deps.orders.get("acme--northwind#1001")
+    assert stored is not None and stored.status is OrderStatus.MANUAL_POSTING_PENDING and stored.claimed_by is None
+    # delivered again before the flow wrote its ARN: the same flow is asked for again, nothing recorded anew
+    again = process_message(_bigcommerce_message(), "m2", 1, deps)
+    assert again.manual_attempts == 1 and len(again.timeline) == len(record.timeline)
+    assert [s[2] for s in flows.started] == [1, 1]
+    assert deps.orders.get("acme--northwind#1001").claimed_by is None  # type: ignore[union-attr]
+
+
+def test_an_ended_manual_flow_replayed_by_ops_is_a_new_attempt(deps: ProcessDependencies) -> None:
+    flows = RecordingManualPosting()
+    deps.manual_posting = flows
+    process_message(_bigcommerce_message(), "m1", 1, deps)
+    ended = deps.orders.get("acme--northwind#1001")
+    assert ended is not None
+    ended.status, ended.execution_arn = OrderStatus.FAILED, "arn:old-flow"  # rejected by ops
+    deps.orders.save(ended)
+    replayed = json.dumps(json.loads(_bigcommerce_message()) | {"cause": "replay"})
+    record = process_message(replayed, "m2", 1, deps)
+    assert record.status is OrderStatus.MANUAL_POSTING_PENDING
+    assert (record.manual_attempts, record.execution_arn) == (2, None)  # the new flow writes its own ARN
+    assert [s[2] for s in flows.started] == [1, 2]
+    assert record.timeline[-1].cause is Cause.REPLAY
