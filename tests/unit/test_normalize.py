@@ -465,3 +465,25 @@ def test_woocommerce_refunds_are_summed_per_line_whatever_their_sign() -> None:
         normalize(Platform.WOOCOMMERCE, _woo(refunds=[{"id": 1}], ordersync_refunds=[{"line_items": "x"}]))
     with pytest.raises(InvalidOrder, match=r"shipping must be an object, got str"):
         normalize(Platform.WOOCOMMERCE, _woo(shipping="1 Road"))
+
+
+def test_a_shopify_order_s_identity_dates_and_flags_in_both_apis(platform_fixtures: Path) -> None:
+    created = "2026-11-27T09:00:00Z"
+    node = _graphql(email="dana@example.com", test=True, createdAt=created, cancelledAt=None)
+    for key in ("legacyResourceId", "name", "updatedAt"):
+        node.pop(key, None)
+    node["id"] = "gid://shopify/Order/4242"
+    graphql = normalize(Platform.SHOPIFY, node)
+    assert (graphql.order_id, graphql.order_number) == ("4242", "4242")  # from the GID when nothing else names it
+    assert graphql.updated_at == graphql.created_at == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert (graphql.email, graphql.test) == ("dana@example.com", True)
+    assert normalize(Platform.SHOPIFY, _graphql(legacyResourceId="77")).order_id == "77"
+
+    payload = _rest(platform_fixtures, test=True, cancelled_at="2008-01-11T11:00:00-05:00")
+    for key in ("name", "updated_at"):
+        payload.pop(key)
+    rest = normalize(Platform.SHOPIFY, payload)
+    assert (rest.order_number, rest.test, rest.cancelled) == ("1001", True, True)  # order_number when no name
+    assert rest.updated_at == rest.created_at
+    payload.pop("order_number")
+    assert normalize(Platform.SHOPIFY, payload).order_number == "450789469"  # nothing else: the id
