@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,8 @@ from ordersync.cli import main
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Platform
-from ordersync.normalize import normalize, order_ref, split_payloads
+from ordersync.normalize import describe_validation_error, normalize, order_ref, split_payloads
+from ordersync.normalize.common import money, quantity, text, timestamp
 
 
 def _orders(path: Path) -> list[dict]:
@@ -487,3 +489,128 @@ def test_a_shopify_order_s_identity_dates_and_flags_in_both_apis(platform_fixtur
     assert rest.updated_at == rest.created_at
     payload.pop("order_number")
     assert normalize(Platform.SHOPIFY, payload).order_number == "450789469"  # nothing else: the id
+
+
+def test_timestamps_are_utc_whatever_the_machine_s_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert timestamp("2026-11-27T09:00:00", assume_utc=True) == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        assert timestamp("2026-11-27T09:00:00-05:00").tzinfo is UTC
+        assert timestamp("Fri, 27 Nov 2026 09:00:00 +0000") == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    with pytest.raises(ValueError, match=r"^timestamp '2026-11-27T09:00:00' has no UTC offset$"):
+        timestamp("2026-11-27T09:00:00")  # only WooCommerce's *_gmt fields may omit it
+    with pytest.raises(ValueError, match=r"^missing or non-text timestamp: None$"):
+        timestamp(None)
+
+
+def test_bad_fields_are_named_in_words_ops_can_act_on() -> None:
+    with pytest.raises(ValueError, match=r"^money came as a float; parse JSON with parse_float=Decimal$"):
+        money(1.5)
+    for bad in (True, None):
+        with pytest.raises(ValueError, match=rf"^money must be a decimal, got {bad!r}$"):
+            money(bad)
+    with pytest.raises(ValueError, match=r"^quantity must be a whole number, got True$"):
+        quantity(True)
+    with pytest.raises(TypeError, match=r"^expected text, got dict$"):
+        text({"a": 1})
+    with pytest.raises(InvalidOrder, match=r"^a shopify order must be a JSON object, got list$"):
+        normalize(Platform.SHOPIFY, [])
+    with pytest.raises(InvalidOrder, match=r"^unreadable shopify order: TypeError: expected text, got list$"):
+        normalize(Platform.SHOPIFY, _graphql(name=["#7"]))
+    with pytest.raises(
+        InvalidOrder,
+        match=r"^unreadable bigcommerce order: shipping_addresses were not fetched \(sub-resource link only\)$",
+    ):
+        normalize(Platform.BIGCOMMERCE, _bigcommerce(shipping_addresses={"url": "/v2/orders/5/shipping_addresses"}))
+    with pytest.raises(
+        InvalidOrder,
+        match=r"^unreadable woocommerce order: the order has refunds but they were not read \(GET /orders/\{id\}/refunds\)$",
+    ):
+        normalize(Platform.WOOCOMMERCE, _woo(refunds=[{"id": 1}]))
+    long_sku = "S" * 300
+    with pytest.raises(InvalidOrder) as caught:
+        normalize(Platform.SHOPIFY, _graphql(createdAt=long_sku))
+    problem = f"timestamp {long_sku!r} is neither ISO 8601 nor RFC 2822"
+    assert str(caught.value) == "unreadable shopify order: " + problem[:200] + "..."  # one readable line
+
+
+def test_a_validation_error_lists_five_problems_and_counts_the_rest() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class Six(BaseModel):
+        a: int
+        b: int
+        c: int
+        d: int
+        e: int
+        f: int
+
+    with pytest.raises(ValidationError) as caught:
+        Six.model_validate({})
+    assert describe_validation_error(caught.value) == (
+        "a: Field required; b: Field required; c: Field required; d: Field required; e: Field required (+1 more)"
+    )
+
+    class Five(BaseModel):
+        inner: Six | None = None
+
+    with pytest.raises(ValidationError) as nested:
+        Five.model_validate({"inner": {"a": 1, "b": 2, "c": 3, "d": 4, "e": "x"}})
+    assert describe_validation_error(nested.value).startswith("inner.e: Input should be a valid integer")
+
+    from pydantic import RootModel
+
+    with pytest.raises(ValidationError) as root:
+        RootModel[int].model_validate("x")
+    assert describe_validation_error(root.value).startswith("order: ")
+
+
+def test_what_the_older_apis_and_order_edits_leave_in_a_shopify_order(platform_fixtures: Path) -> None:
+    older = _graphql(shippingAddress={"name": "A", "countryCode": "CA"})
+    assert normalize(Platform.SHOPIFY, older).shipping_address.country_code == "CA"  # type: ignore[union-attr]
+    payload = _rest(platform_fixtures)
+    line = payload["line_items"][0] | {"quantity": 3}
+    line.pop("current_quantity", None)
+    twice = [
+        {"refund_line_items": [{"line_item_id": line["id"], "quantity": 1}]},
+        {"refund_line_items": [{"line_item_id": line["id"], "quantity": 1}]},
+    ]
+    read = normalize(Platform.SHOPIFY, payload | {"line_items": [line], "refunds": twice})
+    assert read.lines[0].quantity == 1  # two refunds of one unit each
+    removed = line | {"current_quantity": 0}  # removed by an order edit: no refund at all
+    assert normalize(Platform.SHOPIFY, payload | {"line_items": [removed], "refunds": []}).lines[0].quantity == 0
+    unshipped = line | {"requires_shipping": False}
+    assert normalize(Platform.SHOPIFY, payload | {"line_items": [unshipped]}).lines[0].requires_shipping is False
+    named = payload["shipping_address"] | {"name": "Robert N.", "company": "Acme", "address2": "Suite 5"}
+    address = normalize(Platform.SHOPIFY, payload | {"shipping_address": named}).shipping_address
+    assert address is not None and (address.name, address.company, address.address2) == ("Robert N.", "Acme", "Suite 5")
+    no_line_items_yet = {k: v for k, v in _graphql().items() if k != "lineItems"}
+    with pytest.raises(InvalidOrder, match=r"^shopify order is missing the field 'lineItems'$"):
+        normalize(Platform.SHOPIFY, no_line_items_yet)  # recognised as GraphQL by its createdAt
+    no_created_at = {k: v for k, v in _graphql().items() if k != "createdAt"}
+    with pytest.raises(InvalidOrder, match=r"^shopify order is missing the field 'createdAt'$"):
+        normalize(Platform.SHOPIFY, no_created_at)  # recognised as GraphQL by its lineItems
+
+
+def test_what_woocommerce_and_bigcommerce_orders_may_carry() -> None:
+    shipping = {"first_name": "A", "company": "Acme", "address_1": "1 Road", "address_2": "Unit 4", "phone": "555"}
+    address = normalize(Platform.WOOCOMMERCE, _woo(shipping=shipping)).shipping_address
+    assert address is not None and (address.company, address.address2, address.phone) == ("Acme", "Unit 4", "555")
+    discounted = [{"id": 31, "name": "Tee", "quantity": 1, "total": "9.00", "price": 10}]
+    assert normalize(Platform.WOOCOMMERCE, _woo(line_items=discounted)).lines[0].unit_price == Decimal("9")
+    no_total = [{"id": 31, "name": "Tee", "quantity": 2, "price": Decimal("12.5")}]
+    assert str(normalize(Platform.WOOCOMMERCE, _woo(line_items=no_total)).lines[0].unit_price) == "12.500000"
+    for line_items, message in (
+        ({}, "line_items must be a list, got dict"),
+        ([1], "line_items[] must be an object, got int"),
+    ):
+        with pytest.raises(InvalidOrder, match=re.escape(message)):
+            normalize(Platform.WOOCOMMERCE, _woo(line_items=line_items))
+    unnamed = {"id": 1, "sku": "S", "quantity": 1, "price_inc_tax": "1.0000"}
+    assert normalize(Platform.BIGCOMMERCE, _bigcommerce(products=[unnamed])).lines[0].title == ""
