@@ -16,7 +16,7 @@ from ordersync.alerts.messages import (
     message_fields,
 )
 from ordersync.domain.decide import decide
-from ordersync.models import Cause, FailureReason, OrderStatus, Platform, ShippingAddress
+from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, Platform, ShippingAddress
 from ordersync.records import OrderRecord
 
 from .catalog_builders import NOW, catalog, line, order, variant
@@ -271,3 +271,116 @@ def test_over_the_threshold_a_seller_gets_one_digest_and_ops_one_summary() -> No
         "4 order alerts in this dispatch (DUPLICATE_SKU x1, SKU_MISMATCH x3).\n\nops 1\n---\nops 2\n---\nops \n---\nops 9",
         "DIGEST",
     )
+
+
+def test_the_words_around_lines_name_what_there_is_and_say_none_when_there_is_nothing() -> None:
+    no_address = decided(line("A"), shipping_address=None)  # disregarded before any line is matched
+    alert = compose_alert(no_address)
+    assert alert is not None and alert.seller_body is not None
+    assert "Lines:\n  (none)\n\n" in alert.seller_body
+    assert "failing lines:\n  (none)\n" in alert.ops_body
+    assert "fix: Confirm with the seller: ordersync order disregard acme--northwind#1001; " in alert.ops_body
+    two = decided(line("TENT", line_id="1"), line("LAMP", line_id="2"))
+    alert = compose_alert(two)
+    assert alert is not None
+    assert "failing lines:\n  - line 1 sku=TENT sku_mismatch \n  - line 2 sku=LAMP duplicate_sku [" in alert.ops_body
+    suggestions = record(
+        status=OrderStatus.FAILED,
+        reason=FailureReason.SKU_MISMATCH,
+        lines=[
+            {
+                "line_id": "1",
+                "sku": "T",
+                "title": "",
+                "quantity": 1,
+                "outcome": "sku_mismatch",
+                "suggestions": ["T1", "T2"],
+            }
+        ],
+    )
+    body = compose_alert(suggestions).seller_body  # type: ignore[union-attr]
+    assert "  - 1 x SKU T (blank title)  <- SKU not found (did you mean T1, T2?)" in body  # type: ignore[operator]
+    x_number = compose_alert(
+        record(order_number="#XL-9", status=OrderStatus.FAILED, reason=FailureReason.INVALID_ORDER)
+    )
+    assert x_number is not None and x_number.subject.startswith("Order #XL-9 from")
+
+
+def test_the_dlq_body_lists_every_failing_line_and_the_envelope_a_redrive_will_use() -> None:
+    failed = decided(line("TENT", line_id="1"), line("LAMP", line_id="2"), line("A", line_id="3"))
+    body, _ = dlq_message(failed, None)
+    assert [(x["line_id"], x["outcome"]) for x in body["failing_lines"]] == [
+        ("1", "sku_mismatch"),
+        ("2", "duplicate_sku"),
+    ]
+    dup = decided(line("LAMP"))
+    body, _ = dlq_message(dup, None)
+    assert body["what_to_do"].endswith("ordersync order replay acme--northwind#1001")
+    envelope = OrderEnvelope.model_validate(
+        {
+            "connection_id": "acme--northwind",
+            "buyer_id": "acme",
+            "buyer_name": "Acme",
+            "buyer_platform": "shopify",
+            "seller_id": "northwind",
+            "seller_name": "Northwind",
+            "seller_platform": "woocommerce",
+            "order_id": "1001",
+            "order_number": "#1001",
+            "payload": {"fresh": True},
+            "pulled_at": "2026-11-27T12:20:00Z",
+            "cause": "pull",
+        }
+    )
+    body, _ = dlq_message(failed, envelope)
+    assert body["envelope"]["payload"] == {"fresh": True}  # the envelope as delivered, not the record's copy
+
+
+def test_a_dlq_message_is_read_from_its_attributes_first_then_its_body() -> None:
+    attributes_only = {
+        "MessageId": "m-1",
+        "Body": json.dumps({"envelope": {"connection_id": "acme--northwind", "order_id": "77"}}),
+        "MessageAttributes": {
+            "order_id": {"StringValue": "77", "DataType": "String"},
+            "seller_id": {"StringValue": "northwind", "DataType": "String"},
+            "reason": {"StringValue": "DUPLICATE_SKU", "DataType": "String"},
+        },
+    }
+    assert message_fields(attributes_only) == {
+        "message_id": "m-1",
+        "order_key": "acme--northwind#77",  # from the envelope inside our body
+        "order_id": "77",
+        "seller_id": "northwind",
+        "reason": "DUPLICATE_SKU",
+        "summary": "",
+    }
+    body_only = {"MessageId": "m-2", "Body": json.dumps({"order_id": "5", "seller_id": "s", "reason": "SKU_MISMATCH"})}
+    fields = message_fields(body_only)
+    assert (fields["order_id"], fields["seller_id"], fields["reason"]) == ("5", "s", "SKU_MISMATCH")
+    odd_envelope = {"MessageId": "m-3", "Body": json.dumps({"envelope": "gone"})}
+    assert message_fields(odd_envelope)["order_key"] is None
+
+
+def test_instructions_without_an_address_leave_the_ship_to_empty_and_list_every_line() -> None:
+    canonical = order(line("A", 1, line_id="1"), line("B", 2, line_id="2"), shipping_address=ADDRESS_WITHOUT_EXTRAS)
+    decision = decide(canonical, catalog(variant("A", "6"), variant("B", "7")), Platform.BIGCOMMERCE)
+    text = manual_posting_instructions(
+        record("bigcommerce"), canonical.model_copy(update={"shipping_address": None}), decision, "e"
+    )
+    assert "Lines:\n  - 1 x SKU A: Product A (product P6, variant 6) at 10.00 USD\n  - 2 x SKU B:" in text
+    assert "Ship to:\n\n\nWhen it is entered" in text
+
+
+ADDRESS_WITHOUT_EXTRAS = ShippingAddress(name="A", address1="1 Road", city="T", country_code="US")
+
+
+def test_exactly_at_the_threshold_alerts_are_still_sent_one_by_one() -> None:
+    alerts = [queued("1"), queued("2")]
+    emails = plan_emails(alerts, digest_threshold=2)
+    assert [e.reason for e in emails] == ["SKU_MISMATCH"] * 4
+    empty_body = queued("3").model_copy(update={"seller_body": ""})
+    (seller, _ops) = plan_emails([empty_body], digest_threshold=2)
+    assert seller.body == ""
+    x = queued("XL-1")
+    digest = plan_emails([x, queued("2"), queued("3")], digest_threshold=2)[0]
+    assert "  - Order #XL-1 from Acme Outfitters" in digest.body
