@@ -263,7 +263,8 @@ def test_a_second_delivery_while_the_first_holds_the_order_waits_and_posts_nothi
     assert first.claimed_by is not None
     process_message(message("A"), "m1", 2, deps)
     ((body, delay),) = deps.retries.later  # type: ignore[attr-defined]
-    assert json.loads(body)["order_id"] == "1001" and 1 <= delay <= 30  # back when the first claim has lapsed
+    # back when the first claim lapses: it was taken one tick earlier, for 30 s
+    assert json.loads(body)["order_id"] == "1001" and delay == 29
     assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
 
 
@@ -394,3 +395,38 @@ def test_an_ended_manual_flow_replayed_by_ops_is_a_new_attempt(deps: ProcessDepe
     assert (record.manual_attempts, record.execution_arn) == (2, None)  # the new flow writes its own ARN
     assert [s[2] for s in flows.started] == [1, 2]
     assert record.timeline[-1].cause is Cause.REPLAY
+
+
+def test_a_refused_automated_bigcommerce_post_falls_back_to_posting_by_hand(deps: ProcessDependencies) -> None:
+    flows = RecordingManualPosting()
+    deps.manual_posting = flows
+    deps.auto_post_platforms = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE, Platform.BIGCOMMERCE})
+    deps.stores.seller_store.reject_next = 1  # type: ignore[attr-defined]
+    record = process_message(_bigcommerce_message(), "m1", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM)
+    assert record.detail == (
+        "automated posting to BigCommerce failed (POST /orders answered 422: line 1 is out of stock); "
+        "our team posts it by hand"
+    )
+    assert [line.outcome for line in record.lines] == ["matched"]  # ops see what to enter
+    assert flows.started == [("acme--northwind#1001", "1001", 1, "MANUAL_POSTING_PENDING")]
+
+
+def test_each_outcome_is_counted_under_the_dashboard_s_names(deps: ProcessDependencies) -> None:
+    from ordersync.observability import metrics
+
+    def counted() -> dict[str, list[float]]:
+        assert {entry["Unit"] for entry in metrics.metric_set.values()} <= {"Count"}
+        return {name: entry["Value"] for name, entry in metrics.metric_set.items()}
+
+    metrics.clear_metrics()
+    process_message(message("A", number=1), "m1", 1, deps)
+    assert counted() == {"OrdersSynced": [1.0]}
+    metrics.clear_metrics()
+    process_message(message("GONE", number=2), "m2", 1, deps)
+    assert counted() == {"OrdersFailed": [1.0], "ReasonSkuMismatch": [1.0]}
+    metrics.clear_metrics()
+    deps.orders.claim(OrderEnvelope.model_validate_json(message("A", number=3)), _attempt(deps, "m3"))
+    process_message(message("A", number=3), "m4", 1, deps)
+    assert counted() == {"OrdersRetriedLater": [1.0]}
+    metrics.clear_metrics()
