@@ -275,8 +275,8 @@ def test_an_attempt_that_may_have_posted_moments_ago_is_waited_for_not_guessed(d
         process_message(message("A"), "m1", 1, deps)
     record = process_message(message("A"), "m1", 2, deps)  # redelivered at once: the look could miss it
     assert record.status is OrderStatus.RECEIVED and store.lookups == 0
-    ((_, delay),) = deps.retries.later  # type: ignore[attr-defined]
-    assert delay <= store.search_lag_seconds
+    ((body, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert json.loads(body)["order_id"] == "1001" and delay <= store.search_lag_seconds  # the message, back later
     deps.clock.advance(delay)  # type: ignore[attr-defined]
     record = process_message(message("A"), "m3", 1, deps)
     assert record.status is OrderStatus.SYNCED and store.created == {"ordersync-acme--northwind-1001": "S1"}
