@@ -37,7 +37,10 @@ class InMemoryOrders:
         record = old or OrderRecord.first_seen(envelope, attempt.started_at)
         record.take_over(attempt)
         record.version += 1
-        self.items[record.order_key] = record.model_dump(mode="json")
+        item = record.model_dump(mode="json")
+        if old is None:  # as DynamoOrders: a new order's claim writes its RECEIVED record without the payload
+            item["envelope"] = {}
+        self.items[record.order_key] = item
         return record
 
     def release(self, record: OrderRecord) -> None:

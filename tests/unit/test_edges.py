@@ -15,7 +15,7 @@ from ordersync.alerts.messages import manual_posting_instructions
 from ordersync.domain.decide import decide, duplicate_candidates, skus_to_look_up
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import Cause, OrderEnvelope, OrderStatus, Platform, ShippingAddress
+from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, Platform, ShippingAddress
 from ordersync.normalize import OVERSIZED_KEY, describe_validation_error, normalize, order_ref
 from ordersync.observability import metrics
 from ordersync.records import Attempt
@@ -156,6 +156,7 @@ def test_a_settled_failure_seen_again_is_released_and_not_alerted_again(deps: Pr
     first = process_message(json.dumps(no_address), "m1", 1, deps)
     again = process_message(json.dumps(no_address), "m2", 1, deps)
     assert first.status is again.status is OrderStatus.DISREGARDED
+    assert len(again.timeline) == len(first.timeline)  # nothing new to say: nothing written
     assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
     stored = deps.orders.get(first.order_key)
     assert stored is not None and stored.claimed_by is None
@@ -273,3 +274,78 @@ def test_the_cursor_is_the_newest_update_across_pages_whatever_their_order() -> 
     deps = deps_for(PagedBuyer(pages), connection())
     pull.pull_connection(connection(), deps, lambda: PLENTY_OF_TIME)
     assert deps.connections.cursors == {"acme--northwind": newest}  # type: ignore[attr-defined]
+
+
+def test_every_case_only_twin_of_a_sku_is_suggested_first_in_the_seller_s_order() -> None:
+    from ordersync.domain.decide import suggest_skus
+
+    assert suggest_skus("tent-2p", ["TENT-2P-XL", "Tent-2P", "TENT-2P"]) == ("Tent-2P", "TENT-2P", "TENT-2P-XL")
+
+
+def test_an_order_whose_first_attempt_failed_is_recorded_with_its_payload_for_a_replay(
+    deps: ProcessDependencies,
+) -> None:
+    deps.stores.seller_store.fail_next = 2  # type: ignore[attr-defined]
+    with pytest.raises(Exception):  # noqa: B017  (transient: SQS redelivers it)
+        process_message(message("A"), "m1", 1, deps)
+    assert deps.orders.get("acme--northwind#1001").envelope == {}  # type: ignore[union-attr]  # the claim's record
+    deps.clock.advance(60)  # type: ignore[attr-defined]  # past the look-up lag: it looks, then tries again
+    process_message(message("A"), "m1", deps.max_receive_count, deps)  # the last delivery fails too
+    stored = deps.orders.get("acme--northwind#1001")
+    assert stored is not None and stored.status is OrderStatus.FAILED
+    assert stored.envelope["order_id"] == "1001" and stored.envelope["pulled_at"] == "2026-11-27T12:20:00Z"
+
+
+def test_an_unreadable_message_is_recorded_as_from_nobody_known(deps: ProcessDependencies) -> None:
+    record = process_message("[]", "m-bad", 1, deps)
+    assert (record.buyer_name, record.buyer_platform, record.seller_name) == ("unknown", "unknown", "unknown")
+    ((body, _),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert body["reason"] == "INVALID_ORDER" and body["order_key"] == "unreadable#m-bad"
+
+
+def test_a_mismatch_in_processing_suggests_the_seller_s_own_skus(deps: ProcessDependencies) -> None:
+    record = process_message(message("a"), "m1", 1, deps)
+    assert record.reason is FailureReason.SKU_MISMATCH and record.lines[0].suggestions == ["A"]
+
+
+def test_a_bigcommerce_seller_not_opted_in_waits_for_ops(deps: ProcessDependencies) -> None:
+    bigcommerce = CONNECTION.model_copy(
+        update={"seller": CONNECTION.seller.model_copy(update={"platform": Platform.BIGCOMMERCE})}
+    )
+    deps.connections.connections[CONNECTION.connection_id] = bigcommerce  # type: ignore[attr-defined]
+    metrics.clear_metrics()
+    envelope = json.loads(message("A")) | {"seller_platform": "bigcommerce"}
+    record = process_message(json.dumps(envelope), "m1", 1, deps)
+    assert record.status is OrderStatus.MANUAL_POSTING_PENDING and deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+    assert counted() == {"OrdersManualPostingPending": [1.0], "ReasonUnsupportedPlatform": [1.0]}
+    metrics.clear_metrics()
+
+
+def test_an_unexpected_error_on_the_last_delivery_is_recorded_as_an_unreadable_order(
+    deps: ProcessDependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: Any) -> str:
+        raise RuntimeError("the client broke")
+
+    monkeypatch.setattr(deps.stores.seller_store, "create_order", explode)
+    record = process_message(message("A"), "m1", deps.max_receive_count, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
+    assert record.detail == f"gave up after {deps.max_receive_count} deliveries: RuntimeError: the client broke"
+
+
+def test_a_claim_about_to_lapse_is_waited_for_at_least_a_second(deps: ProcessDependencies) -> None:
+    now = deps.clock()
+    until = int((now + timedelta(seconds=1.5)).timestamp() * 1000)
+    deps.orders.claim(OrderEnvelope.model_validate_json(message("A")), Attempt("m0/other", now, until))
+    process_message(message("A"), "m1", 1, deps)  # one tick later: half a second left
+    ((_, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert delay == 1
+
+
+def test_an_unreadable_record_in_a_batch_is_named_by_its_message_id(deps: ProcessDependencies) -> None:
+    from ordersync.services.batch import process_order_batch
+
+    from .test_process import _Context, _sqs_record
+
+    process_order_batch({"Records": [_sqs_record("m-77", "not json", 1)]}, _Context(30_000), deps)  # type: ignore[arg-type]
+    assert deps.orders.get("unreadable#m-77") is not None

@@ -153,7 +153,7 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
     try:
-        seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope), deps)
+        seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope))
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
@@ -184,7 +184,6 @@ def _post_once(
     record: OrderRecord,
     attempt: Attempt,
     key: str,
-    deps: ProcessDependencies,
 ) -> str:
     """Creates the order unless an earlier attempt may have: then the store is read first, by the
     exact key it indexes, from the order's first sight on, and only once the store's look-up can
