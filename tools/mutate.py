@@ -1,4 +1,5 @@
-"""`make mutate`: mutation testing of the decisive code, driven by the fast unit tests.
+"""`make mutate`: mutation testing of the decisive code, driven by the fast unit tests (and, for
+the orders table adapter, its tests on moto).
 
 mutmut derives a mutant's module from its path and only knows the `src/` layout, while the package
 lives in layers/ordersync/; so the run happens in a staging copy (build/mutate) where the package is
@@ -21,6 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "mutate"
 PACKAGES = ("domain", "normalize", "services", "alerts")
+# The adapters' conditional writes and paging: the orders table (claim, save, release, queries
+# past a page) and the DynamoDB paging they share, run against the table the template declares on
+# moto (tests/integration/test_orders_table.py, one stack per module).
+ADAPTERS = ("aws/orders.py", "aws/errors.py")
+ADAPTER_TESTS = ("tests/integration/test_orders_table.py",)
 TARGETS = {"domain": 0.90, "normalize": 0.90}  # and 0.80 overall
 OVERALL_TARGET = 0.80
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
@@ -35,7 +41,7 @@ do_not_mutate_patterns = ['^\\s*logger\\.(debug|info|warning|error|exception)\\(
 # mutmut runs the tests from its mutants/ copy; what they read beside the package comes along
 also_copy = ["layers", "functions", "statemachines", "events", "template.yaml"]
 pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]
-pytest_add_cli_args_test_selection = ["tests/unit"]
+pytest_add_cli_args_test_selection = ["tests/unit", {adapter_tests}]
 timeout_multiplier = 10.0
 
 [tool.pytest.ini_options]
@@ -60,8 +66,11 @@ def stage() -> None:
     for extra in ("functions", "statemachines", "events"):
         shutil.copytree(ROOT / extra, STAGE / extra, ignore=ignore)
     shutil.copy2(ROOT / "template.yaml", STAGE / "template.yaml")
-    only = ", ".join(f'"src/ordersync/{package}/*"' for package in PACKAGES)
-    (STAGE / "pyproject.toml").write_text(CONFIG.format(only=only))
+    only = ", ".join(
+        [f'"src/ordersync/{package}/*"' for package in PACKAGES] + [f'"src/ordersync/{a}"' for a in ADAPTERS]
+    )
+    adapter_tests = ", ".join(f'"{path}"' for path in ADAPTER_TESTS)
+    (STAGE / "pyproject.toml").write_text(CONFIG.format(only=only, adapter_tests=adapter_tests))
 
 
 def equivalents() -> dict[str, str]:
