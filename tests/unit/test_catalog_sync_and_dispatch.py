@@ -19,22 +19,14 @@ from ordersync.services.catalog_sync import CatalogSyncDependencies, SellerSync,
 from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
 from ordersync.services.replay import replay
 
-from .catalog_builders import NOW
+from .catalog_builders import NOW, store_ref
 from .in_memory import InMemoryConnections
 
 
-def _store(store_id: str, platform: Platform = Platform.WOOCOMMERCE) -> StoreRef:
-    return StoreRef(
-        store_id=store_id,
-        name=store_id.title(),
-        platform=platform,
-        base_url="http://x",
-        secret_arn=f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf",
-    )
-
-
 def _connection(buyer: str, seller: str) -> Connection:
-    return Connection(connection_id=f"{buyer}--{seller}", buyer=_store(buyer, Platform.SHOPIFY), seller=_store(seller))
+    return Connection(
+        connection_id=f"{buyer}--{seller}", buyer=store_ref(buyer, Platform.SHOPIFY), seller=store_ref(seller)
+    )
 
 
 @dataclass
@@ -128,8 +120,8 @@ def _listed(variant_id: str, sku: str) -> StoreVariant:
     return StoreVariant(f"P{variant_id}", variant_id, sku, "Kettle", "")
 
 
-@pytest.fixture
-def world() -> CatalogSyncDependencies:
+def seller_world() -> CatalogSyncDependencies:
+    """Two buyers into northwind (one new SKU in its store, three orders waiting), one into ridge."""
     return CatalogSyncDependencies(
         connections=InMemoryConnections(
             {c.connection_id: c for c in (_connection("acme", "northwind"), _connection("canyon", "northwind"))}
@@ -161,8 +153,13 @@ def world() -> CatalogSyncDependencies:
     )
 
 
+@pytest.fixture
+def world() -> CatalogSyncDependencies:
+    return seller_world()
+
+
 def test_a_seller_s_new_sku_is_written_and_the_orders_it_unblocks_are_replayed(world: CatalogSyncDependencies) -> None:
-    result = sync_seller(_store("northwind"), world)
+    result = sync_seller(store_ref("northwind"), world)
     assert result == SellerSync("northwind", variants=2, changed_skus=1, replayed=["acme--northwind#1501"])
     (written,) = world.catalog.written  # type: ignore[attr-defined]
     assert list(written) == [("northwind", "NW-KETTLE")]
@@ -174,7 +171,7 @@ def test_a_seller_s_new_sku_is_written_and_the_orders_it_unblocks_are_replayed(w
 
 def test_nothing_new_replays_nothing(world: CatalogSyncDependencies) -> None:
     world.stores.listings["northwind"] = [[_listed("2", "NW-GRILL")]]  # type: ignore[attr-defined]
-    assert sync_seller(_store("northwind"), world) == SellerSync("northwind", variants=1, changed_skus=0)
+    assert sync_seller(store_ref("northwind"), world) == SellerSync("northwind", variants=1, changed_skus=0)
     assert world.orders.asked == [] and world.queue.envelopes == []  # type: ignore[attr-defined]
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from ordersync.alerts.messages import manual_posting_instructions
-from ordersync.domain.decide import decide, duplicate_candidates, skus_to_look_up
+from ordersync.domain.decide import decide, duplicate_candidates, skus_to_look_up, suggest_skus
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, Platform, ShippingAddress
@@ -20,17 +20,19 @@ from ordersync.normalize import OVERSIZED_KEY, describe_validation_error, normal
 from ordersync.observability import metrics
 from ordersync.records import Attempt
 from ordersync.services import pull
+from ordersync.services.batch import process_order_batch
+from ordersync.services.catalog_sync import sync_seller
+from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
 from ordersync.services.process import ProcessDependencies, process_message, source_key
+from ordersync.services.pull import FanOutDependencies, fan_out, pull_connection
 
-from .catalog_builders import NOW, catalog, line, order, variant
+from .catalog_builders import NOW, LambdaContext, catalog, counted_metrics, line, order, sqs_record, store_ref, variant
+from .in_memory import InMemoryConnections
+from .test_alerts import record
+from .test_catalog_sync_and_dispatch import Emails, Outbox, _alert, seller_world
 from .test_process import CONNECTION, message
 from .test_process import deps as deps
-
-
-def counted() -> dict[str, list[float]]:
-    assert {entry["Unit"] for entry in metrics.metric_set.values()} <= {"Count"}
-    return {name: entry["Value"] for name, entry in metrics.metric_set.items()}
-
+from .test_pull import PLENTY_OF_TIME, PagedBuyer, PullRequests, connection, deps_for, pages_of, shopify_order
 
 # --- domain -----------------------------------------------------------------------------------
 
@@ -110,8 +112,6 @@ def test_error_texts_are_cut_only_past_200_characters_and_a_short_list_has_no_co
 
 
 def test_instructions_show_the_second_address_line_and_leave_out_what_is_missing() -> None:
-    from .test_alerts import record
-
     ship = ShippingAddress(name="A", address1="1 Road", address2="Unit 4", city="T", province_code="ME")
     canonical = order(line("A"), shipping_address=ship)
     decision = decide(canonical, catalog(variant("A", "6")), Platform.BIGCOMMERCE)
@@ -224,40 +224,27 @@ def test_a_body_that_is_not_json_says_so(deps: ProcessDependencies) -> None:
 
 
 def test_the_pull_the_catalog_sync_and_the_dispatch_count_under_the_dashboard_s_names() -> None:
-    from ordersync.services.catalog_sync import sync_seller
-    from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
-    from ordersync.services.pull import FanOutDependencies, fan_out, pull_connection
-
-    from .test_catalog_sync_and_dispatch import Emails, Outbox, _alert, _store
-    from .test_catalog_sync_and_dispatch import world as _world_fixture
-    from .test_pull import PLENTY_OF_TIME, PagedBuyer, connection, deps_for, pages_of
-
     metrics.clear_metrics()
     pull_connection(connection(), deps_for(PagedBuyer(pages_of(3)), connection()), lambda: PLENTY_OF_TIME)
-    assert counted() == {"OrdersPulled": [3.0]}
+    assert counted_metrics() == {"OrdersPulled": [3.0]}
     metrics.clear_metrics()
-    from .in_memory import InMemoryConnections
-    from .test_pull import PullRequests
-
     fan_out(FanOutDependencies(InMemoryConnections({"acme--northwind": connection()}), PullRequests()))
-    assert counted() == {"PullsRequested": [1.0]}
+    assert counted_metrics() == {"PullsRequested": [1.0]}
     metrics.clear_metrics()
-    world = _world_fixture.__wrapped__()  # type: ignore[attr-defined]
-    result = sync_seller(_store("northwind"), world)
-    assert counted() == {"CatalogSkusChanged": [1.0]}
+    world = seller_world()
+    result = sync_seller(store_ref("northwind"), world)
+    assert counted_metrics() == {"CatalogSkusChanged": [1.0]}
     (written,) = world.catalog.written  # type: ignore[attr-defined]
     (kettle,) = written[("northwind", "NW-KETTLE")]
     assert (kettle.seller_id, kettle.last_seen_at) == ("northwind", NOW) and result.changed_skus == 1
     metrics.clear_metrics()
     outbox = Outbox([_alert("1")])
     dispatch_alerts(DispatchDependencies(outbox, Emails(outbox), digest_threshold=5))
-    assert counted() == {"AlertEmailsSent": [2.0]}
+    assert counted_metrics() == {"AlertEmailsSent": [2.0]}
     metrics.clear_metrics()
 
 
 def test_an_order_exactly_at_the_size_limit_is_still_carried_whole() -> None:
-    from .test_pull import connection, shopify_order
-
     payload = shopify_order(1, NOW)
     padding = pull.MAX_PAYLOAD_BYTES - len(json.dumps(payload | {"note": ""}, default=str))
     exact = payload | {"note": "x" * padding}
@@ -267,8 +254,6 @@ def test_an_order_exactly_at_the_size_limit_is_still_carried_whole() -> None:
 
 
 def test_the_cursor_is_the_newest_update_across_pages_whatever_their_order() -> None:
-    from .test_pull import PLENTY_OF_TIME, PagedBuyer, connection, deps_for, shopify_order
-
     newest = NOW - timedelta(minutes=5)
     pages = [[shopify_order(1, newest)], [shopify_order(2, NOW - timedelta(minutes=50))]]
     deps = deps_for(PagedBuyer(pages), connection())
@@ -277,8 +262,6 @@ def test_the_cursor_is_the_newest_update_across_pages_whatever_their_order() -> 
 
 
 def test_every_case_only_twin_of_a_sku_is_suggested_first_in_the_seller_s_order() -> None:
-    from ordersync.domain.decide import suggest_skus
-
     assert suggest_skus("tent-2p", ["TENT-2P-XL", "Tent-2P", "TENT-2P"]) == ("Tent-2P", "TENT-2P", "TENT-2P-XL")
 
 
@@ -317,7 +300,7 @@ def test_a_bigcommerce_seller_not_opted_in_waits_for_ops(deps: ProcessDependenci
     envelope = json.loads(message("A")) | {"seller_platform": "bigcommerce"}
     record = process_message(json.dumps(envelope), "m1", 1, deps)
     assert record.status is OrderStatus.MANUAL_POSTING_PENDING and deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
-    assert counted() == {"OrdersManualPostingPending": [1.0], "ReasonUnsupportedPlatform": [1.0]}
+    assert counted_metrics() == {"OrdersManualPostingPending": [1.0], "ReasonUnsupportedPlatform": [1.0]}
     metrics.clear_metrics()
 
 
@@ -343,9 +326,5 @@ def test_a_claim_about_to_lapse_is_waited_for_at_least_a_second(deps: ProcessDep
 
 
 def test_an_unreadable_record_in_a_batch_is_named_by_its_message_id(deps: ProcessDependencies) -> None:
-    from ordersync.services.batch import process_order_batch
-
-    from .test_process import _Context, _sqs_record
-
-    process_order_batch({"Records": [_sqs_record("m-77", "not json", 1)]}, _Context(30_000), deps)  # type: ignore[arg-type]
+    process_order_batch({"Records": [sqs_record("m-77", "not json", 1)]}, LambdaContext(30_000), deps)  # type: ignore[arg-type]
     assert deps.orders.get("unreadable#m-77") is not None

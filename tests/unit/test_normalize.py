@@ -304,18 +304,7 @@ def test_the_last_update_is_read_as_each_store_dates_it() -> None:
 def test_a_woocommerce_unit_price_comes_from_the_total_to_six_places_else_from_the_price() -> None:
     def unit(**fields: Any) -> Decimal:
         line = {"id": 1, "name": "Tee", "sku": "T"} | fields
-        payload = {
-            "id": 9,
-            "number": "9",
-            "status": "processing",
-            "currency": "EUR",
-            "date_created_gmt": "2026-11-27T09:00:00",
-            "date_modified_gmt": "2026-11-27T09:00:00",
-            "shipping": {"first_name": "A", "address_1": "1 Road", "city": "Town", "country": "DE"},
-            "line_items": [line],
-            "refunds": [],
-        }
-        return normalize(Platform.WOOCOMMERCE, payload).lines[0].unit_price
+        return normalize(Platform.WOOCOMMERCE, _woo(line_items=[line])).lines[0].unit_price
 
     assert unit(quantity=3, total="100.00", price=Decimal("33.3")) == Decimal("33.333333")
     assert unit(quantity=3, total="2.00", price=Decimal("0.67")) == Decimal("0.666667")

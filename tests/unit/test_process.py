@@ -10,12 +10,13 @@ import pytest
 
 from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, StoreRef
+from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform
+from ordersync.observability import metrics
 from ordersync.records import Attempt
 from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
 
-from .catalog_builders import variant
+from .catalog_builders import LambdaContext, counted_metrics, sqs_record, store_ref, variant
 from .in_memory import (
     FakeSellerStore,
     FakeStores,
@@ -30,20 +31,10 @@ from .in_memory import (
 ADDRESS = {"name": "Dana W", "address1": "1 Main St", "city": "Seattle", "countryCodeV2": "US"}
 
 
-def _store(store_id: str, platform: Platform) -> StoreRef:
-    return StoreRef(
-        store_id=store_id,
-        name=store_id.title(),
-        platform=platform,
-        base_url="http://x",
-        secret_arn=f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf",
-    )
-
-
 CONNECTION = Connection(
     connection_id="acme--northwind",
-    buyer=_store("acme", Platform.SHOPIFY),
-    seller=_store("northwind", Platform.WOOCOMMERCE),
+    buyer=store_ref("acme", Platform.SHOPIFY),
+    seller=store_ref("northwind", Platform.WOOCOMMERCE),
 )
 
 
@@ -295,34 +286,10 @@ def _attempt(deps: ProcessDependencies, message_id: str) -> Attempt:
     return Attempt(f"{message_id}/other", now, int((now + timedelta(seconds=30)).timestamp() * 1000))
 
 
-class _Context:
-    """What the batch reads of Lambda's context: the time left."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-def _sqs_record(message_id: str, body: str, receive_count: int) -> dict:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:OrdersQueue",
-        "awsRegion": "us-east-1",
-    }
-
-
 def test_a_batch_reports_only_the_record_that_failed_for_now(deps: ProcessDependencies) -> None:
     deps.stores.seller_store.fail_next = 1  # type: ignore[attr-defined]
-    event = {"Records": [_sqs_record("m1", message("A", number=1), 1), _sqs_record("m2", message("A", number=2), 1)]}
-    response = process_order_batch(event, _Context(30_000), deps)  # type: ignore[arg-type]
+    event = {"Records": [sqs_record("m1", message("A", number=1), 1), sqs_record("m2", message("A", number=2), 1)]}
+    response = process_order_batch(event, LambdaContext(30_000), deps)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert deps.orders.get("acme--northwind#2").status is OrderStatus.SYNCED  # type: ignore[union-attr]
     assert deps.orders.get("acme--northwind#1").status is OrderStatus.RECEIVED  # type: ignore[union-attr]
@@ -330,8 +297,8 @@ def test_a_batch_reports_only_the_record_that_failed_for_now(deps: ProcessDepend
 
 def test_on_the_last_delivery_the_batch_reports_nothing_and_the_dlq_holds_the_order(deps: ProcessDependencies) -> None:
     deps.stores.seller_store.fail_next = 1  # type: ignore[attr-defined]
-    event = {"Records": [_sqs_record("m1", message("A"), deps.max_receive_count)]}
-    assert process_order_batch(event, _Context(30_000), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    event = {"Records": [sqs_record("m1", message("A"), deps.max_receive_count)]}
+    assert process_order_batch(event, LambdaContext(30_000), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
     ((_, attributes),) = deps.dead_letters.sent  # type: ignore[attr-defined]
     assert attributes["reason"] == "PLATFORM_UNAVAILABLE"
 
@@ -346,7 +313,7 @@ def test_a_claim_lasts_until_the_invocation_s_deadline(deps: ProcessDependencies
 
     deps.orders.claim = claim  # type: ignore[method-assign]
     clock_before = deps.clock.now  # type: ignore[attr-defined]
-    process_order_batch({"Records": [_sqs_record("m1", message("A"), 1)]}, _Context(12_000), deps)  # type: ignore[arg-type]
+    process_order_batch({"Records": [sqs_record("m1", message("A"), 1)]}, LambdaContext(12_000), deps)  # type: ignore[arg-type]
     deadline = clock_before + timedelta(seconds=1) + timedelta(milliseconds=12_000)  # the clock ticks once first
     assert seen == [int(deadline.timestamp() * 1000)]
 
@@ -413,20 +380,14 @@ def test_a_refused_automated_bigcommerce_post_falls_back_to_posting_by_hand(deps
 
 
 def test_each_outcome_is_counted_under_the_dashboard_s_names(deps: ProcessDependencies) -> None:
-    from ordersync.observability import metrics
-
-    def counted() -> dict[str, list[float]]:
-        assert {entry["Unit"] for entry in metrics.metric_set.values()} <= {"Count"}
-        return {name: entry["Value"] for name, entry in metrics.metric_set.items()}
-
     metrics.clear_metrics()
     process_message(message("A", number=1), "m1", 1, deps)
-    assert counted() == {"OrdersSynced": [1.0]}
+    assert counted_metrics() == {"OrdersSynced": [1.0]}
     metrics.clear_metrics()
     process_message(message("GONE", number=2), "m2", 1, deps)
-    assert counted() == {"OrdersFailed": [1.0], "ReasonSkuMismatch": [1.0]}
+    assert counted_metrics() == {"OrdersFailed": [1.0], "ReasonSkuMismatch": [1.0]}
     metrics.clear_metrics()
     deps.orders.claim(OrderEnvelope.model_validate_json(message("A", number=3)), _attempt(deps, "m3"))
     process_message(message("A", number=3), "m4", 1, deps)
-    assert counted() == {"OrdersRetriedLater": [1.0]}
+    assert counted_metrics() == {"OrdersRetriedLater": [1.0]}
     metrics.clear_metrics()

@@ -29,27 +29,18 @@ from ordersync.services.pull import (
 )
 from ordersync.services.pulls import pull_connection_batch
 
+from .catalog_builders import LambdaContext, sqs_record, store_ref
 from .in_memory import InMemoryConnections
 
 NOW = datetime(2026, 11, 27, 12, 20, tzinfo=UTC)
 PLENTY_OF_TIME = 600_000
 
 
-def _store(store_id: str, platform: Platform) -> StoreRef:
-    return StoreRef(
-        store_id=store_id,
-        name=store_id.title(),
-        platform=platform,
-        base_url="http://x",
-        secret_arn=f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf",
-    )
-
-
 def connection(cursor: datetime | None = None) -> Connection:
     return Connection(
         connection_id="acme--northwind",
-        buyer=_store("acme", Platform.SHOPIFY),
-        seller=_store("northwind", Platform.WOOCOMMERCE),
+        buyer=store_ref("acme", Platform.SHOPIFY),
+        seller=store_ref("northwind", Platform.WOOCOMMERCE),
         cursor=cursor,
     )
 
@@ -225,25 +216,6 @@ def test_the_scheduled_run_requests_one_pull_per_connection() -> None:
     assert requests.requests == [(["acme--northwind", "canyon--northwind"], None)]
 
 
-class _Context:
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-def _pull_record(message_id: str, request: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": json.dumps(request),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-    }
-
-
 @dataclass
 class FreshConnections(InMemoryConnections):
     fresh_reads: list[str] = field(default_factory=list)
@@ -261,14 +233,16 @@ def test_a_pull_request_pulls_its_connection_from_the_checkpointed_cursor_and_re
     deps.connections = FreshConnections({link.connection_id: link})
     since = iso(NOW - timedelta(hours=3))
     event = {
-        "Records": [_pull_record("p1", {"connection_id": "acme--northwind", "resume": {"since": since, "page": "1"}})]
+        "Records": [
+            sqs_record("p1", json.dumps({"connection_id": "acme--northwind", "resume": {"since": since, "page": "1"}}))
+        ]
     }
-    assert pull_connection_batch(event, _Context(PLENTY_OF_TIME), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert pull_connection_batch(event, LambdaContext(PLENTY_OF_TIME), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert deps.connections.fresh_reads == ["acme--northwind"]  # never a cached cursor
     assert buyer.asked == [(datetime.fromisoformat(since), "1")]
     assert deps.queue.order_ids == ["1002", "1003"]  # type: ignore[attr-defined]
-    plain = {"Records": [_pull_record("p2", {"connection_id": "acme--northwind"})]}
-    pull_connection_batch(plain, _Context(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    plain = {"Records": [sqs_record("p2", json.dumps({"connection_id": "acme--northwind"}))]}
+    pull_connection_batch(plain, LambdaContext(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
     assert buyer.asked[-1] == (NOW - timedelta(hours=1) - OVERLAP, None)
 
 
@@ -284,11 +258,11 @@ def test_a_failing_store_fails_its_own_pull_only() -> None:
 
     link = connection()
     deps = deps_for(FlakyBuyer(pages_of(1)), link)
-    event = {"Records": [_pull_record(f"p{n}", {"connection_id": "acme--northwind"}) for n in (1, 2)]}
-    response = pull_connection_batch(event, _Context(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    event = {"Records": [sqs_record(f"p{n}", json.dumps({"connection_id": "acme--northwind"})) for n in (1, 2)]}
+    response = pull_connection_batch(event, LambdaContext(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": [{"itemIdentifier": "p1"}]}
     assert deps.queue.order_ids == ["1000"]  # type: ignore[attr-defined]
     # alone in its batch (PullQueue's batch size is 1), the failure fails the invocation: SQS retries it
     alone = deps_for(FlakyBuyer(pages_of(1)), link)
     with pytest.raises(BatchProcessingError):
-        pull_connection_batch({"Records": event["Records"][:1]}, _Context(PLENTY_OF_TIME), alone)  # type: ignore[arg-type]
+        pull_connection_batch({"Records": event["Records"][:1]}, LambdaContext(PLENTY_OF_TIME), alone)  # type: ignore[arg-type]

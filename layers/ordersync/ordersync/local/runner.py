@@ -86,6 +86,8 @@ class Runner:
         # Lambda's event source mapping, not the functions: its own session, so what counts the
         # functions' AWS calls (botocore hooks on the default session) never counts these.
         self._sqs = boto3.session.Session().client("sqs", region_name=region)
+        # Each function's role, as its AWS calls are judged (ordersync.local.iam): built once, not per invocation.
+        self._principals = {logical_id: deployment.principal(logical_id) for logical_id in deployment.functions}
         for spec in deployment.functions.values():  # the functions share this process's environment
             os.environ.update(spec.environment)
         refresh_from_environment()
@@ -108,7 +110,7 @@ class Runner:
     def invoke(self, logical_id: str, event: dict[str, Any], **kwargs: Any) -> Any:
         spec = self.deployment.functions[logical_id]
         try:
-            with acting_as(self.deployment.principal(logical_id)):
+            with acting_as(self._principals[logical_id]):
                 return self.handler(logical_id)(event, self.context(spec), **kwargs)
         finally:
             # With metrics disabled locally Powertools keeps, rather than flushes, each invocation's
