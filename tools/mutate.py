@@ -7,7 +7,7 @@ src/ordersync and the tests are the project's own. Prints the score per package,
 mutant not listed as equivalent in tools/equivalent_mutants.txt (with why), and, last, one JSON
 line to compare runs by.
 
-Usage: python tools/mutate.py [--max-children N]"""
+Usage: python tools/mutate.py [--max-children N] [--only PACKAGE ...] [--report-only]"""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ testpaths = ["tests/unit"]
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}  # a failing test, a timeout, a type error: detected
 
 
-def stage() -> None:
+def stage(only: tuple[str, ...]) -> None:
     if STAGE.exists():
         shutil.rmtree(STAGE)
     (STAGE / "src").mkdir(parents=True)
@@ -66,11 +66,10 @@ def stage() -> None:
     for extra in ("functions", "statemachines", "events"):
         shutil.copytree(ROOT / extra, STAGE / extra, ignore=ignore)
     shutil.copy2(ROOT / "template.yaml", STAGE / "template.yaml")
-    only = ", ".join(
-        [f'"src/ordersync/{package}/*"' for package in PACKAGES] + [f'"src/ordersync/{a}"' for a in ADAPTERS]
-    )
+    globs = [f"src/ordersync/{package}/*" for package in PACKAGES] + [f"src/ordersync/{a}" for a in ADAPTERS]
+    chosen = ", ".join(f'"{glob}"' for glob in globs if not only or glob.split("/")[2] in only)
     adapter_tests = ", ".join(f'"{path}"' for path in ADAPTER_TESTS)
-    (STAGE / "pyproject.toml").write_text(CONFIG.format(only=only, adapter_tests=adapter_tests))
+    (STAGE / "pyproject.toml").write_text(CONFIG.format(only=chosen, adapter_tests=adapter_tests))
 
 
 def equivalents() -> dict[str, str]:
@@ -135,10 +134,11 @@ def report(codes: dict[str, int], listed: dict[str, str]) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--only", nargs="*", default=(), help="packages to mutate (default: all), e.g. aws")
     parser.add_argument("--report-only", action="store_true", help="report the last run in build/mutate")
     args = parser.parse_args()
     if not args.report_only:
-        stage()
+        stage(tuple(args.only))
         mutmut = Path(sys.executable).parent / "mutmut"
         subprocess.run([str(mutmut), "run", "--max-children", str(args.max_children)], cwd=STAGE, check=False)
     summary = report(results(), equivalents())

@@ -45,6 +45,8 @@ def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: Loca
     assert body["failing_lines"][0]["sku"] == "nw-stove"
     assert body["what_to_do"].startswith("Ask the seller for the new SKU")
 
+    (listed,) = json.loads(cli("dlq", "list", "--json")[1])
+    assert (listed["reason"], listed["order_key"]) == ("SKU_MISMATCH", "acme--northwind#1002")
     code, out = cli("order", "show", "1002")
     assert code == 0 and "(blank)" in out and "closest SKUs: NW-STOVE" in out and "SKU_MISMATCH" in out
 
@@ -61,6 +63,7 @@ def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: Loca
     assert len(seller.created_orders()) == 1
     code, out = cli("sku", "alias", "list", "northwind")
     assert code == 0 and out.strip() == "nw-stove -> NW-STOVE"
+    assert json.loads(cli("sku", "alias", "list", "northwind", "--json")[1]) == {"nw-stove": "NW-STOVE"}
 
 
 def test_duplicate_sku_lists_candidates_and_a_replay_still_broken_duplicates_nothing(

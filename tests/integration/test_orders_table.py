@@ -4,12 +4,20 @@ refuses, what it answers, and what a write from a stale version does."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 from ordersync.aws.orders import DynamoOrders
-from ordersync.errors import ConcurrentUpdate, OrderClaimed
+from ordersync.errors import ConcurrentUpdate, OrderClaimed, ResourceThrottled
 from ordersync.local.stack import LocalStack
 from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, Platform
 from ordersync.records import Attempt, OrderRecord
@@ -144,20 +152,24 @@ def test_release_frees_the_order_and_keeps_what_the_next_attempt_must_know(order
     assert OrderRecord.model_validate(next_one.model_dump()).claimed_by == "second"
 
 
-def test_a_query_past_its_first_page_returns_every_order(orders: DynamoOrders) -> None:
-    """DynamoDB answers a query 1 MB at a time; the catalog sync replays from this list."""
-    import os
-
+@pytest.fixture(scope="module")
+def paged(orders: DynamoOrders) -> set[str]:
+    """~4 KB failed orders of one seller, incompressible: more than one 1 MB page of the table."""
     keys = set()
-    for _ in range(300):  # ~4 KB each, incompressible: more than a 1 MB page
+    for _ in range(300):
         record = OrderRecord.first_seen(_envelope(), T0)
         record.seller_id = "pagewind"
         record.envelope["payload"] = {"noise": os.urandom(5000).hex()}
         record.note(T0, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU X not found", Cause.PROCESS)
         orders.save(record)
         keys.add(record.order_key)
+    return keys
+
+
+def test_a_query_past_its_first_page_returns_every_order(orders: DynamoOrders, paged: set[str]) -> None:
+    """DynamoDB answers a query 1 MB at a time; the catalog sync replays from this list."""
     found = orders.by_seller_status("pagewind", OrderStatus.FAILED)
-    assert {r.order_key for r in found} == keys
+    assert {r.order_key for r in found} == paged
     first_page = orders._table.query(  # the paging really happened
         IndexName="by_seller_status",
         KeyConditionExpression="seller_id = :s AND #st = :f",
@@ -165,3 +177,182 @@ def test_a_query_past_its_first_page_returns_every_order(orders: DynamoOrders) -
         ExpressionAttributeValues={":s": "pagewind", ":f": "FAILED"},
     )
     assert "LastEvaluatedKey" in first_page and len(first_page["Items"]) < 300
+
+
+def test_a_release_by_an_attempt_that_lost_its_claim_leaves_the_new_claim_alone(orders: DynamoOrders) -> None:
+    envelope = _envelope()
+    late = orders.claim(envelope, _attempt("late", T0))
+    orders.claim(envelope, _attempt("taker", T0 + timedelta(seconds=60)))  # the late one's claim lapsed
+    orders.release(late)  # its refused release is not an error: there is nothing of its own to free
+    with pytest.raises(OrderClaimed) as refused:
+        orders.claim(envelope, _attempt("third", T0 + timedelta(seconds=61)))
+    assert refused.value.record.claimed_by == "taker"
+
+
+def test_a_released_order_is_free_at_once_and_its_record_can_still_be_written(orders: DynamoOrders) -> None:
+    envelope = _envelope()
+    record = orders.claim(envelope, _attempt("first", T0))
+    orders.release(record)
+    again = orders.claim(envelope, _attempt("second", T0 + timedelta(seconds=1)))  # within first's 30 s
+    assert again.claimed_by == "second" and again.post_unconfirmed_at is None
+    orders.release(again)
+    again.note(T0, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU X not found", Cause.PROCESS)
+    orders.save(again)  # the release moved the version on exactly as the table did
+    again.note(T0, OrderStatus.SYNCED, None, "posted as order S1", Cause.REPLAY)
+    orders.save(again)  # and so did the save: ops' next edit goes through
+    assert orders.get(envelope.order_key).status is OrderStatus.SYNCED  # type: ignore[union-attr]
+
+
+def test_a_record_written_twice_as_new_is_refused_the_second_time(orders: DynamoOrders) -> None:
+    """A record saved without a claim (version 0) must not overwrite one that appeared meanwhile."""
+    envelope = _envelope()
+    first, second = OrderRecord.first_seen(envelope, T0), OrderRecord.first_seen(envelope, T0)
+    first.note(T0, OrderStatus.SYNCED, None, "posted as order S1", Cause.PROCESS)
+    orders.save(first)
+    second.note(T0, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU X not found", Cause.PROCESS)
+    with pytest.raises(ConcurrentUpdate, match=envelope.order_key):
+        orders.save(second)
+    assert orders.get(envelope.order_key).status is OrderStatus.SYNCED  # type: ignore[union-attr]
+
+
+def test_an_unknown_order_reads_as_none(orders: DynamoOrders) -> None:
+    assert orders.get("acme--northwind--no-such-order") is None
+
+
+def test_a_failed_order_keeps_its_buyer_payload_for_the_replay_and_a_synced_one_drops_it(orders: DynamoOrders) -> None:
+    failed, synced = _envelope(), _envelope()
+    for envelope, status in ((failed, OrderStatus.FAILED), (synced, OrderStatus.SYNCED)):
+        record = orders.claim(envelope, _attempt("first", T0))
+        record.release()
+        record.note(T0, status, None, "outcome", Cause.PROCESS)
+        orders.save(record)
+    assert orders.get(failed.order_key).envelope == failed.model_dump(mode="json")  # type: ignore[union-attr]
+    assert orders.get(synced.order_key).envelope == {}  # type: ignore[union-attr]
+
+
+def test_the_claim_writes_no_payload_the_message_carries_it(orders: DynamoOrders) -> None:
+    """A claim is one small write: the payload is stored only with an outcome that may be replayed."""
+    envelope = _envelope()
+    orders.claim(envelope, _attempt("first", T0))
+    assert orders.get(envelope.order_key).envelope == {}  # type: ignore[union-attr]
+
+
+def test_a_big_failed_order_is_stored_compressed_at_a_fraction_of_its_write_units(orders: DynamoOrders) -> None:
+    """DynamoDB bills a write per KB of the item: a 2,000-line order (near SQS's 256 KB, the largest
+    that can arrive) is kept for its replay, in under a third of the units its JSON would cost."""
+    envelope = _envelope()
+    lines = [{"sku": f"SKU-{n:05d}", "title": "Cotton tee, heather grey, size M", "quantity": 1} for n in range(2000)]
+    envelope.payload = {"id": envelope.order_id, "line_items": lines}
+    record = orders.claim(envelope, _attempt("first", T0))
+    record.envelope = envelope.model_dump(mode="json")
+    record.release()
+    record.note(T0, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU-00001 not found", Cause.PROCESS)
+    orders.save(record)
+    assert orders.get(envelope.order_key).envelope["payload"]["line_items"] == lines  # type: ignore[union-attr]
+    stored = orders._table.get_item(Key={"order_key": envelope.order_key})["Item"]
+    assert _item_size(stored) < len(json.dumps(record.envelope)) / 3
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (binary as its bytes, the rest as text)."""
+    return sum(
+        len(name) + (len(bytes(value)) if hasattr(value, "value") else len(json.dumps(value, default=str)))
+        for name, value in item.items()
+    )
+
+
+def test_a_settled_order_is_refused_in_one_call(orders: DynamoOrders) -> None:
+    """Every redelivery of a synced order costs one DynamoDB call, no more (the bench's calls/order)."""
+    envelope = _envelope()
+    record = orders.claim(envelope, _attempt("first", T0))
+    record.release()
+    record.note(T0, OrderStatus.SYNCED, None, "posted as order S1", Cause.PROCESS)
+    orders.save(record)
+    calls: list[str] = []
+    events = orders._table.meta.client.meta.events
+    events.register("before-call.dynamodb", _count(calls), unique_id="count-calls")
+    try:
+        with pytest.raises(OrderClaimed):
+            orders.claim(envelope, _attempt("redelivery", T0 + timedelta(minutes=5)))
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="count-calls")
+    assert calls == ["PutItem"]
+
+
+def _count(calls: list[str]) -> Any:
+    def counted(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    return counted
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def _throttled_table(orders: DynamoOrders, trouble: str) -> DynamoOrders:
+    """The same table through a client whose every call DynamoDB throttles (or the network drops),
+    without botocore's retries: what the adapter makes of it."""
+    resource = boto3.resource("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+
+    def refuse(request: Any, **_: Any) -> AWSResponse:
+        if trouble == "network":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"})
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Body(body.encode()))
+
+    resource.meta.client.meta.events.register("before-send.dynamodb", refuse)
+    return DynamoOrders(orders._table.name, resource)
+
+
+_OPERATIONS = [
+    pytest.param("order claim", lambda o, e: o.claim(e, _attempt("first", T0)), id="claim"),
+    pytest.param("order claim", lambda o, e: o.claim_seen(e, _attempt("first", T0)), id="claim_seen"),
+    pytest.param("order release", lambda o, e: o.release(OrderRecord.first_seen(e, T0)), id="release"),
+    pytest.param("order read", lambda o, e: o.get(e.order_key), id="get"),
+    pytest.param("order write", lambda o, e: o.save(OrderRecord.first_seen(e, T0)), id="save"),
+    pytest.param("order query", lambda o, e: o.by_seller_status("northwind", OrderStatus.FAILED), id="query"),
+    pytest.param("order scan", lambda o, e: o.all(), id="scan"),
+]
+
+
+@pytest.mark.parametrize("trouble", ["ThrottlingException", "network"])
+@pytest.mark.parametrize(("what", "operation"), _OPERATIONS)
+def test_a_throttled_call_is_transient_and_says_which_order_operation_it_was(
+    orders: DynamoOrders, what: str, operation: Any, trouble: str
+) -> None:
+    """Transient: the message goes back to the queue instead of failing the order; the reason names
+    the call so ops know which table call was refused."""
+    said = "EndpointConnectionError" if trouble == "network" else trouble
+    with pytest.raises(ResourceThrottled, match=f"^{what}: {said}$"):
+        operation(_throttled_table(orders, trouble), _envelope())
+
+
+def test_ops_find_every_order_past_the_first_page_of_the_scan(orders: DynamoOrders, paged: set[str]) -> None:
+    """`ordersync orders show` scans the table; an order beyond its first 1 MB page must be found."""
+    assert "LastEvaluatedKey" in orders._table.scan(Select="COUNT")  # the scan really pages
+    assert paged <= {record.order_key for record in orders.all()}
+
+
+def test_a_connections_last_day_counts_each_order_by_its_latest_status(orders: DynamoOrders) -> None:
+    """`connection list`: the by_connection index, from the last timeline entry's time, other
+    connections' orders apart."""
+    now = datetime.now(UTC)
+
+    def order(connection_id: str, status: OrderStatus, at: datetime) -> None:
+        envelope = _envelope().model_copy(update={"connection_id": connection_id})
+        record = OrderRecord.first_seen(envelope, at - timedelta(minutes=5))
+        record.note(at, status, None, "outcome", Cause.PROCESS)
+        orders.save(record)
+
+    order("daily--north", OrderStatus.SYNCED, now - timedelta(hours=2))
+    order("daily--north", OrderStatus.SYNCED, now - timedelta(hours=23))
+    order("daily--north", OrderStatus.FAILED, now - timedelta(minutes=1))
+    order("daily--north", OrderStatus.SYNCED, now - timedelta(hours=25))  # older than a day
+    order("other--north", OrderStatus.FAILED, now)
+    statuses = orders.statuses_since("daily--north", now - timedelta(hours=24))
+    assert sorted(statuses) == [OrderStatus.FAILED, OrderStatus.SYNCED, OrderStatus.SYNCED]

@@ -120,13 +120,21 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
     assert not _refers_to(_role_statements(resources, "ProcessOrderRole"), "SellerAlertsTopic")
 
 
-def test_the_puller_may_move_a_connections_cursor_and_nothing_else_of_it(resources: dict[str, Any]) -> None:
+def test_the_puller_may_move_a_connections_cursor_and_report_its_pull_and_nothing_else_of_it(
+    resources: dict[str, Any],
+) -> None:
+    """Never the stores (their secret ARNs and URLs) or the pause: a compromised puller can't
+    redirect a connection or resume one ops paused."""
     statements = _role_statements(resources, "PullConnectionRole")
     on_connections = [s for s in statements if _refers_to(s["Resource"], "ConnectionsTable")]
     writes = [a for s in on_connections for a in _list(s["Action"]) if a != "dynamodb:GetItem"]
     assert writes == ["dynamodb:UpdateItem"]
     (update,) = [s for s in on_connections if "dynamodb:UpdateItem" in _list(s["Action"])]
-    assert update["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["connection_id", "cursor"]}}
+    (attributes,) = update["Condition"]["ForAllValues:StringEquals"].values()
+    assert set(attributes) == {"connection_id", "cursor", "last_pull_at", "last_pull_orders", "last_pull_error"} | {
+        "broken_since"
+    }
+    assert not {"buyer", "seller", "paused"} & set(attributes)
 
 
 def test_cloudwatch_alarms_can_publish_to_the_encrypted_ops_topic(resources: dict[str, Any]) -> None:
@@ -165,7 +173,7 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resources: dict[s
             kms = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [key, "Arn"]}]
             assert kms and set(_list(kms[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}, role
             checked += 1
-    assert checked == 4  # the dispatcher and the flow, each to both topics
+    assert checked == 5  # the dispatcher and the flow, each to both topics; the puller to ops
 
 
 def test_the_state_machine_role_grants_each_task_and_nothing_more(resources: dict[str, Any]) -> None:

@@ -11,8 +11,15 @@ from typing import Any
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import ConcurrentUpdate, OrderClaimed, ResourceThrottled, StoreRejected, StoreUnavailable
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRef
+from ordersync.errors import (
+    ConcurrentUpdate,
+    OnboardingRefused,
+    OrderClaimed,
+    ResourceThrottled,
+    StoreRejected,
+    StoreUnavailable,
+)
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRecord, StoreRef
 from ordersync.records import Attempt, OrderRecord
 
 
@@ -107,6 +114,78 @@ class InMemoryConnections:
 
     def save_cursor(self, connection_id: str, cursor: datetime) -> None:
         self.cursors[connection_id] = cursor
+
+    def pulled(self, connection_id: str, at: datetime, orders: int) -> None:
+        self._update(connection_id, last_pull_at=at, last_pull_orders=orders, last_pull_error=None, broken_since=None)
+
+    def refused(self, connection_id: str, at: datetime, error: str) -> bool:
+        first = self.connections[connection_id].broken_since is None
+        since = at if first else self.connections[connection_id].broken_since
+        self._update(connection_id, last_pull_at=at, last_pull_error=error, broken_since=since)
+        return first
+
+    def add(self, connection: Connection) -> None:
+        if connection.connection_id in self.connections:
+            raise OnboardingRefused(f"connection {connection.connection_id} exists already")
+        self.connections[connection.connection_id] = connection
+
+    def set_paused(self, connection_id: str, paused: bool) -> None:
+        if connection_id not in self.connections:
+            raise OnboardingRefused(f"no connection {connection_id!r}")
+        self._update(connection_id, paused=paused)
+
+    def remove(self, connection_id: str) -> None:
+        self.connections.pop(connection_id, None)
+
+    def _update(self, connection_id: str, **fields: Any) -> None:
+        self.connections[connection_id] = self.connections[connection_id].model_copy(update=fields)
+
+
+@dataclass
+class InMemoryStores:
+    stores: dict[str, StoreRecord] = field(default_factory=dict)
+
+    def get(self, store_id: str) -> StoreRecord | None:
+        return self.stores.get(store_id)
+
+    def all(self) -> list[StoreRecord]:
+        return sorted(self.stores.values(), key=lambda s: s.store_id)
+
+    def add(self, store: StoreRecord) -> None:
+        if store.store_id in self.stores:
+            raise OnboardingRefused(f"store {store.store_id} exists already")
+        self.stores[store.store_id] = store
+
+    def checked(self, store_id: str, at: datetime, result: str) -> None:
+        self.stores[store_id] = self.stores[store_id].model_copy(update={"checked_at": at, "check_result": result})
+
+    def remove(self, store_id: str) -> None:
+        del self.stores[store_id]
+
+
+@dataclass
+class InMemoryVault:
+    """Secrets by ARN; `removed` keeps what was deleted, as Secrets Manager's recovery window does."""
+
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+    def create(self, store_id: str, credentials: dict[str, str]) -> str:
+        arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/stores/{store_id}-AbCdEf"
+        assert arn not in self.secrets, f"secret for {store_id} exists"
+        self.secrets[arn] = dict(credentials)
+        return arn
+
+    def read(self, secret_arn: str) -> dict[str, Any]:
+        return dict(self.secrets[secret_arn])
+
+    def replace(self, secret_arn: str, credentials: dict[str, str]) -> None:
+        assert secret_arn in self.secrets, f"no secret {secret_arn}"
+        self.secrets[secret_arn] = dict(credentials)
+
+    def remove(self, secret_arn: str) -> None:
+        del self.secrets[secret_arn]
+        self.removed.append(secret_arn)
 
 
 @dataclass

@@ -47,3 +47,8 @@ class RetryLater(OrderSyncError):
     def __init__(self, reason: str, seconds: float) -> None:
         super().__init__(reason)
         self.seconds = seconds
+
+
+class OnboardingRefused(OrderSyncError):
+    """Ops asked for something onboarding won't do (unknown store, a pair that exists, credentials
+    a store refuses); the message says what to do instead."""

@@ -170,6 +170,49 @@ class Connection(BaseModel):
     buyer: StoreRef
     seller: StoreRef
     cursor: datetime | None = None
+    created_at: datetime | None = None
+    paused: bool = False  # skipped by the pull until resumed (ops' `connection pause`)
+    # The pull's last word on the connection (written by PullConnectionFunction).
+    last_pull_at: datetime | None = None
+    last_pull_orders: int | None = None
+    last_pull_error: str | None = None
+    # Set when the buyer's store refused its credentials; ops were told once, when it was set.
+    broken_since: datetime | None = None
+
+
+class Role(StrEnum):
+    BUYER = "buyer"  # its orders are pulled
+    SELLER = "seller"  # orders are posted into it, its catalog is read
+    BOTH = "both"
+
+    def includes(self, other: Role) -> bool:
+        return self is Role.BOTH or self is other
+
+
+class StoreRecord(BaseModel):
+    """A store ops added (`ordersync store add`): how to reach it and when its credentials were last
+    tried. The credentials themselves are in Secrets Manager at `secret_arn`."""
+
+    store_id: str
+    name: str
+    platform: Platform
+    base_url: str
+    secret_arn: str
+    role: Role = Role.BOTH  # what the credentials were checked for
+    auto_post: bool = False
+    added_at: datetime
+    checked_at: datetime
+    check_result: str = "ok"
+
+    def ref(self) -> StoreRef:
+        return StoreRef(
+            store_id=self.store_id,
+            name=self.name,
+            platform=self.platform,
+            base_url=self.base_url,
+            secret_arn=self.secret_arn,
+            auto_post=self.auto_post,
+        )
 
 
 class OrderEnvelope(BaseModel):

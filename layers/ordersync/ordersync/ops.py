@@ -12,6 +12,7 @@ from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrde
 from ordersync.aws.orders import DynamoOrders
 from ordersync.models import Cause, FailureReason, OrderStatus, utc_now
 from ordersync.records import OrderRecord
+from ordersync.services.onboarding import OnboardingDependencies
 from ordersync.services.replay import replay
 
 # The stack outputs ops commands need (template.yaml's Outputs).
@@ -107,3 +108,39 @@ class Ops:
         if record.status is not OrderStatus.MANUAL_POSTING_PENDING:
             raise ValueError(f"{record.order_key} is {record.status}, not waiting to be posted by hand")
         return record
+
+
+def onboarding_for(outputs: dict[str, str]) -> OnboardingDependencies:
+    """Onboarding against a stack: its tables, Secrets Manager, the stores themselves over HTTPS,
+    and the seller's first catalog sync run here, as CatalogSyncFunction runs it."""
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.platforms import HttpStoreFactory, check_store_access
+    from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_seller
+    from ordersync.services.onboarding import first_pull_preview
+
+    missing = [name for name in (*REQUIRED_OUTPUTS, "StoresTableName", "ConnectionsTableName") if name not in outputs]
+    if missing:
+        raise KeyError(f"the stack has no output {', '.join(missing)}")
+    vault = StoreSecrets()
+    connections = DynamoConnections(outputs["ConnectionsTableName"])
+    orders = DynamoOrders(outputs["OrdersTableName"])
+    stores = HttpStoreFactory(vault.read)
+    catalog_sync = CatalogSyncDependencies(
+        connections=connections,
+        stores=stores,
+        catalog=DynamoCatalog(outputs["CatalogTableName"]),
+        orders=orders,
+        queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
+        dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
+    )
+    return OnboardingDependencies(
+        stores=DynamoStores(outputs["StoresTableName"]),
+        vault=vault,
+        connections=connections,
+        activity=orders,
+        check_access=check_store_access,
+        sync_catalog=lambda seller: sync_seller(seller, catalog_sync).variants,
+        orders_since=first_pull_preview(stores),
+    )

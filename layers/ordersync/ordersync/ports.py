@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, OrderStatus, StoreRef
+from ordersync.domain.onboarding import StoreAccess
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, OrderStatus, Platform, StoreRecord, StoreRef
 from ordersync.records import Attempt, OrderRecord
 
 if TYPE_CHECKING:  # annotations only: the alert models stay out of functions that send none
@@ -74,6 +75,11 @@ class ConnectionRepository(Protocol):
 
     def all(self) -> list[Connection]: ...
     def save_cursor(self, connection_id: str, cursor: datetime) -> None: ...
+    def pulled(self, connection_id: str, at: datetime, orders: int) -> None:
+        """The pull went through: recorded, and the connection is no longer broken."""
+
+    def refused(self, connection_id: str, at: datetime, error: str) -> bool:
+        """The buyer's store refused the credentials: recorded; True if it was not broken before."""
 
 
 class OrderQueue(Protocol):
@@ -138,3 +144,43 @@ class BuyerStore(Protocol):
 class StoreFactory(Protocol):
     def seller(self, store: StoreRef) -> SellerStore: ...
     def buyer(self, store: StoreRef) -> BuyerStore: ...
+    def forget(self, store: StoreRef) -> None:
+        """The store refused its credentials: read them afresh for the next client (rotated?)."""
+
+
+class StoreRegistry(Protocol):
+    def get(self, store_id: str) -> StoreRecord | None: ...
+    def all(self) -> list[StoreRecord]: ...
+    def add(self, store: StoreRecord) -> None:
+        """Raises OnboardingRefused when the store exists."""
+
+    def checked(self, store_id: str, at: datetime, result: str) -> None: ...
+    def remove(self, store_id: str) -> None: ...
+
+
+class CredentialsVault(Protocol):
+    def create(self, store_id: str, credentials: dict[str, str]) -> str:
+        """The new secret's ARN."""
+
+    def read(self, secret_arn: str) -> dict[str, Any]: ...
+    def replace(self, secret_arn: str, credentials: dict[str, str]) -> None: ...
+    def remove(self, secret_arn: str) -> None: ...
+
+
+class ConnectionAdmin(Protocol):
+    def get(self, connection_id: str, fresh: bool = False) -> Connection: ...
+    def all(self) -> list[Connection]: ...
+    def add(self, connection: Connection) -> None:
+        """Raises OnboardingRefused when the pair exists."""
+
+    def set_paused(self, connection_id: str, paused: bool) -> None: ...
+    def remove(self, connection_id: str) -> None: ...
+
+
+class OrderActivity(Protocol):
+    def statuses_since(self, connection_id: str, since: datetime) -> list[OrderStatus]: ...
+
+
+class AccessChecker(Protocol):
+    def __call__(self, platform: Platform, base_url: str, credentials: dict[str, str]) -> StoreAccess:
+        """What the store says these credentials may do; raises StoreCredentialsError if it refuses them."""

@@ -112,6 +112,7 @@ class OrderRecord(BaseModel):
     manual_attempts: int = 0
     dlq_message_id: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    updated_at: datetime | None = None  # the last timeline entry's: `connection list` counts the last day by it
     envelope: dict[str, Any]
     version: int = 0
     # The claim: the attempt that holds the order now (written by the claim, removed by the record).
@@ -149,7 +150,7 @@ class OrderRecord(BaseModel):
         return record
 
     def note(self, at: datetime, status: OrderStatus, reason: FailureReason | None, detail: str, cause: Cause) -> None:
-        self.status, self.reason, self.detail = status, reason, detail
+        self.status, self.reason, self.detail, self.updated_at = status, reason, detail, at
         self.timeline.append(TimelineEntry(at=at, status=status, reason=reason, detail=detail, cause=cause))
 
     def apply(self, decision: Decision, at: datetime, cause: Cause) -> None:

@@ -21,6 +21,7 @@ class PullSettings(_Env):
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
     pull_queue_url: str = Field(alias="PULL_QUEUE_URL")
+    ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
 
 
 class ProcessSettings(_Env):

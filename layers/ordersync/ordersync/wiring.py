@@ -31,7 +31,7 @@ def fan_out_dependencies() -> FanOutDependencies:
 @cache
 def pull_dependencies() -> PullDependencies:
     from ordersync.aws.connections import DynamoConnections
-    from ordersync.aws.messaging import SqsOrderQueue, SqsPullQueue
+    from ordersync.aws.messaging import SnsOpsEmails, SqsOrderQueue, SqsPullQueue
     from ordersync.aws.secrets import store_credentials
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.pull import PullDependencies
@@ -43,6 +43,7 @@ def pull_dependencies() -> PullDependencies:
         stores=HttpStoreFactory(store_credentials),
         queue=SqsOrderQueue(settings.orders_queue_url),
         pull_queue=SqsPullQueue(settings.pull_queue_url),
+        ops_alerts=SnsOpsEmails(settings.ops_alerts_topic_arn),
     )
 
 

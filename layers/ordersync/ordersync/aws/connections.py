@@ -11,6 +11,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
+from ordersync.errors import OnboardingRefused
 from ordersync.models import Connection, iso
 
 _CACHE_SECONDS = 60.0
@@ -41,6 +42,67 @@ class DynamoConnections:
     def put(self, connection: Connection) -> None:
         with aws_errors("connection write"):
             self._table.put_item(Item=connection.model_dump(mode="json", exclude_none=True))
+
+    # --- ops ---------------------------------------------------------------------------------------
+    def add(self, connection: Connection) -> None:
+        """Only a pair not there yet (two ops adding it at once: one wins, the other is told)."""
+        try:
+            with aws_errors("connection write"):
+                self._table.put_item(
+                    Item=connection.model_dump(mode="json", exclude_none=True),
+                    ConditionExpression="attribute_not_exists(connection_id)",
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise OnboardingRefused(f"connection {connection.connection_id} exists already") from None
+            raise
+
+    def set_paused(self, connection_id: str, paused: bool) -> None:
+        try:
+            with aws_errors("connection write"):
+                self._table.update_item(
+                    Key={"connection_id": connection_id},
+                    UpdateExpression="SET paused = :paused",
+                    ConditionExpression="attribute_exists(connection_id)",
+                    ExpressionAttributeValues={":paused": paused},
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise OnboardingRefused(f"no connection {connection_id!r}") from None
+            raise
+        self._cache.pop(connection_id, None)
+
+    def remove(self, connection_id: str) -> None:
+        with aws_errors("connection delete"):
+            self._table.delete_item(Key={"connection_id": connection_id})
+        self._cache.pop(connection_id, None)
+
+    # --- the pull's report -------------------------------------------------------------------------
+    def pulled(self, connection_id: str, at: datetime, orders: int) -> None:
+        """A pull that went through: when, how many orders, and the connection is not broken."""
+        with aws_errors("connection write"):
+            self._table.update_item(
+                Key={"connection_id": connection_id},
+                UpdateExpression="SET last_pull_at = :at, last_pull_orders = :orders"
+                " REMOVE last_pull_error, broken_since",
+                ConditionExpression="attribute_exists(connection_id)",
+                ExpressionAttributeValues={":at": iso(at), ":orders": orders},
+            )
+
+    def refused(self, connection_id: str, at: datetime, error: str) -> bool:
+        """The buyer's store refused the credentials: recorded, and True only for the pull that
+        found it broken first (so ops are told once, however many hours it stays broken). One
+        call: `broken_since` is set only if absent, and the old values say whether it was."""
+        with aws_errors("connection write"):
+            old = self._table.update_item(
+                Key={"connection_id": connection_id},
+                UpdateExpression="SET last_pull_at = :at, last_pull_error = :error,"
+                " broken_since = if_not_exists(broken_since, :at)",
+                ConditionExpression="attribute_exists(connection_id)",
+                ExpressionAttributeValues={":at": iso(at), ":error": error},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        return "broken_since" not in old
 
     def save_cursor(self, connection_id: str, cursor: datetime) -> None:
         """Only ever moves forward (ISO 8601 UTC strings sort as times)."""

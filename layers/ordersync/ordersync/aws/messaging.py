@@ -154,6 +154,18 @@ class SnsEmails:
             )
 
 
+class SnsOpsEmails(SnsEmails):
+    """Ops' emails only (OpsAlertsTopic): for functions that tell ops directly, without the outbox."""
+
+    def __init__(self, ops_topic_arn: str, client: Any = None) -> None:
+        super().__init__("", ops_topic_arn, client)
+
+    def send(self, email: OutgoingEmail) -> None:
+        if email.audience != "ops":
+            raise ValueError(f"{email.audience} emails don't go through the ops topic")
+        super().send(email)
+
+
 class SqsDlqAdmin:
     """Reading and moving OrdersDLQ messages (what the console's "Start DLQ redrive" does; moto has
     no StartMessageMoveTask). Bodies and attributes move intact."""

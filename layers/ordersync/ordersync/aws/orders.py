@@ -4,9 +4,9 @@ outcome with one conditional PutItem that also releases the claim."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import zlib
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.errors import ConcurrentUpdate, OrderClaimed
-from ordersync.models import Cause, OrderEnvelope, OrderStatus
+from ordersync.models import Cause, OrderEnvelope, OrderStatus, iso
 from ordersync.records import Attempt, OrderRecord
 
 _CLAIM_FIELDS = ("claimed_by", "claimed_at", "claim_until_ms")
@@ -122,13 +122,19 @@ class DynamoOrders:
         if record.post_unconfirmed_at is not None:  # what the next attempt must know before it posts
             values[":unconfirmed"] = record.post_unconfirmed_at.isoformat()
             keep = " SET post_unconfirmed_at = :unconfirmed"
-        with aws_errors("order release"), contextlib.suppress(ClientError):  # lost it already: nothing to free
-            self._table.update_item(
-                Key={"order_key": record.order_key},
-                UpdateExpression=f"REMOVE claimed_by, claimed_at, claim_until_ms{keep} ADD version :one",
-                ConditionExpression=Attr("claimed_by").eq(attempt),
-                ExpressionAttributeValues=values,
-            )
+        try:
+            with aws_errors("order release"):
+                self._table.update_item(
+                    Key={"order_key": record.order_key},
+                    UpdateExpression=f"REMOVE claimed_by, claimed_at, claim_until_ms{keep} ADD version :one",
+                    ConditionExpression=Attr("claimed_by").eq(attempt),
+                    ExpressionAttributeValues=values,
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            # another attempt took the order after this one's claim lapsed: nothing of ours to free
+        else:
             record.version += 1
         record.release()
 
@@ -161,6 +167,20 @@ class DynamoOrders:
         )
         return [_record(item) for item in items]
 
+    def statuses_since(self, connection_id: str, since: datetime) -> list[OrderStatus]:
+        """The status of each of a connection's orders last touched since `since` (the index holds
+        only the status: a day of a busy connection is a few pages)."""
+        condition = Key("connection_id").eq(connection_id) & Key("updated_at").gte(iso(since))
+        items = all_items(
+            self._table.query,
+            "order query",
+            IndexName="by_connection",
+            KeyConditionExpression=condition,
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        return [OrderStatus(item["status"]) for item in items]
+
     def all(self) -> list[OrderRecord]:
         return [_record(item) for item in all_items(self._table.scan, "order scan")]
 
@@ -173,7 +193,7 @@ def table_item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any
     # only while the order may be replayed: a synced order never is, and the claim doesn't need it
     # (the message carries it until an outcome is recorded).
     if with_envelope and record.status is not OrderStatus.SYNCED and record.envelope:
-        item["envelope_z"] = zlib.compress(json.dumps(record.envelope, default=str).encode(), 6)
+        item["envelope_z"] = zlib.compress(json.dumps(record.envelope).encode(), 6)
     return item
 
 

@@ -1,16 +1,73 @@
-"""Store credentials: Secrets Manager through Powertools Parameters (cached across invocations)."""
+"""Store credentials in Secrets Manager: read by the functions through Powertools Parameters
+(cached across invocations); written by ops' onboarding commands, one secret per store under
+ordersync/stores/ (the only secrets the functions may read)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
+
+from ordersync.aws.errors import aws_errors, error_code
+from ordersync.errors import OnboardingRefused
 
 _MAX_AGE_SECONDS = 300
+SECRET_PREFIX = "ordersync/stores/"
+RECOVERY_DAYS = 7  # a removed store's credentials can be restored for a week
 
 
-def store_credentials(secret_arn: str) -> dict[str, Any]:
-    value = parameters.get_secret(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS)
+def store_credentials(secret_arn: str, fresh: bool = False) -> dict[str, Any]:
+    """Cached for 5 minutes in a warm container; `fresh` reads past the cache (just rotated?)."""
+    value = parameters.get_secret(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS, force_fetch=fresh)
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_arn} is not a JSON object")
     return value
+
+
+class StoreSecrets:
+    """Errors name the secret, never its value."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._secrets = client or boto3.client("secretsmanager")
+
+    def create(self, store_id: str, credentials: dict[str, str]) -> str:
+        name = SECRET_PREFIX + store_id
+        try:
+            with aws_errors("secret create"):
+                created = self._secrets.create_secret(
+                    Name=name,
+                    SecretString=json.dumps(credentials),
+                    Description=f"ordersync: credentials of store {store_id}",
+                )
+            return str(created["ARN"])
+        except ClientError as error:
+            if error_code(error) == "ResourceExistsException":
+                raise OnboardingRefused(
+                    f"secret {name} exists already: `ordersync store rotate {store_id}` replaces its value"
+                ) from None
+            if error_code(error) == "InvalidRequestException":  # scheduled for deletion by `store remove`
+                raise OnboardingRefused(
+                    f"secret {name} was removed and is scheduled for deletion: restore it"
+                    f" (aws secretsmanager restore-secret --secret-id {name}) or wait for it to go"
+                ) from None
+            raise
+
+    def read(self, secret_arn: str, fresh: bool = True) -> dict[str, Any]:
+        """Always read afresh (ops' commands don't cache)."""
+        with aws_errors("secret read"):
+            value = self._secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
+        document = json.loads(value)
+        if not isinstance(document, dict):
+            raise OnboardingRefused(f"secret {secret_arn} is not a JSON object")
+        return document
+
+    def replace(self, secret_arn: str, credentials: dict[str, str]) -> None:
+        with aws_errors("secret write"):
+            self._secrets.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(credentials))
+
+    def remove(self, secret_arn: str) -> None:
+        with aws_errors("secret delete"):
+            self._secrets.delete_secret(SecretId=secret_arn, RecoveryWindowInDays=RECOVERY_DAYS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import OrderStatus, Platform
+from ordersync.models import OrderStatus
 from ordersync.ops import Ops
 
 OPS_EMAIL = "ops@ordersync.example"
@@ -58,20 +59,22 @@ BC_ADDRESS = {
 }
 
 
-def build_world(stack: LocalStack) -> World:
-    """Four buyer -> seller connections: every platform as a buyer and as a seller."""
-    world = World(stack)
+def build_world(stack: LocalStack, echo: Any = print) -> World:
+    """Four buyer -> seller connections: every platform as a buyer and as a seller. Set up as ops
+    do it: `ordersync store add` (credentials tried against each store) and `connection add`
+    (the seller's first catalog sync), echoed as the commands they are."""
+    world = World(stack, onboard=True, echo=echo, since=datetime.now(UTC) - timedelta(days=1))
     acme = world.add_shopify("acme-outfitters", "Acme Outfitters")
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
     northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
     peak = world.add_shopify("peak-gear", "Peak Gear")
-    world.add_unfaked("summit-supply", "Summit Supply", Platform.BIGCOMMERCE)  # posted by hand
+    summit = world.add_bigcommerce("summit-supply", "Summit Supply")  # orders posted by hand
     delta = world.add_bigcommerce("delta-goods", "Delta Goods")
     ridge = world.add_bigcommerce("ridge-outdoor", "Ridge Outdoor", auto_post=True)  # automated posting on
 
-    # Northwind (WooCommerce seller). The tent's SKU was renamed; the headlamp exists twice; the
-    # bottle was deleted and recreated, and the catalog has not noticed yet.
+    # The sellers' stores. Northwind (WooCommerce): the tent's SKU was renamed; the headlamp exists
+    # twice; the bottle was deleted and recreated.
     northwind.add_product(101, "NW-TENT-2P-V2", "Trail Tent 2P", "249.00")
     northwind.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
     northwind.add_product(103, "NW-SOCK", "Merino Socks", "19.00", 1031, "NW-SOCK-M", "M")
@@ -79,29 +82,10 @@ def build_world(stack: LocalStack) -> World:
     northwind.add_product(104, "NW-LAMP", "Headlamp", "34.00")
     northwind.add_product(105, "NW-LAMP", "Headlamp (copy)", "34.00")
     northwind.add_product(107, "NW-BOTTLE", "Water Bottle", "15.00")
-    world.add_catalog(
-        "northwind-supply",
-        [
-            ("101", "101", "NW-TENT-2P-V2", "Trail Tent 2P", ""),
-            ("102", "102", "NW-STOVE", "Camp Stove", ""),
-            ("103", "1031", "NW-SOCK-M", "Merino Socks", "M"),
-            ("103", "1032", "NW-SOCK-L", "Merino Socks", "L"),
-            ("104", "104", "NW-LAMP", "Headlamp", ""),
-            ("105", "105", "NW-LAMP", "Headlamp (copy)", ""),
-            ("106", "106", "NW-BOTTLE", "Water Bottle", ""),
-            ("107", "107", "NW-BOTTLE", "Water Bottle", ""),
-        ],
-    )
-    # Peak Gear (Shopify seller).
     peak.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
     peak.add_variant(7002, "PK-PACK-30", 701, "Daypack 30L", "Default Title", "95.00")
-    world.add_catalog(
-        "peak-gear",
-        [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M"), ("701", "7002", "PK-PACK-30", "Daypack 30L", "")],
-    )
-    world.add_catalog("summit-supply", [("301", "3011", "SU-ROPE-60", "Climbing Rope 60m", "")])
+    summit.add_variant(301, 3011, "SU-ROPE-60", "Climbing Rope 60m", "210.00")
     ridge.add_variant(501, 5011, "RG-TARP-3M", "Tarp 3m", "42.0000")
-    world.add_catalog("ridge-outdoor", [("501", "5011", "RG-TARP-3M", "Tarp", "3m")])
 
     buyers = {
         "northwind-supply": "acme-outfitters",
@@ -110,8 +94,15 @@ def build_world(stack: LocalStack) -> World:
         "ridge-outdoor": "delta-goods",
     }
     for seller, buyer in buyers.items():
-        world.connect(buyer, seller)
+        world.connect(buyer, seller)  # runs the seller's first catalog sync
         world.subscribe_seller(seller, f"orders@{seller}.example")
+
+    # Since that sync, Northwind deleted the bottle (106) and recreated it (107): until the next
+    # hourly sync the catalog still holds both, so the bottle's SKU is a duplicate for now.
+    world.add_catalog(
+        "northwind-supply",
+        [("106", "106", "NW-BOTTLE", "Water Bottle", ""), ("107", "107", "NW-BOTTLE", "Water Bottle", "")],
+    )
 
     # Buyer orders, one per case.
     acme.add_order(
@@ -157,7 +148,7 @@ def build_world(stack: LocalStack) -> World:
 
 def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str = "ERROR") -> dict[str, Any]:
     with LocalStack.start({"OpsAlertEmail": OPS_EMAIL, "LogLevel": log_level}) as stack:
-        world = build_world(stack)
+        world = build_world(stack, echo)
         try:
             echo("-> :20, the hourly pull; then OrdersQueue drained through ProcessOrderFunction")
             stack.runner.run_hour()

@@ -121,8 +121,8 @@ def resources_of(service: str, params: dict[str, Any], region: str) -> tuple[str
         for key in ("stateMachineArn", "executionArn"):
             if key in params:
                 return (params[key],)
-    if service == "secretsmanager" and "SecretId" in params:
-        secret = params["SecretId"]
+    if service == "secretsmanager" and ("SecretId" in params or "Name" in params):  # Name: CreateSecret's
+        secret = params.get("SecretId") or params["Name"]
         return (secret if secret.startswith("arn:") else f"{arn}:secret:{secret}-AbCdEf",)
     if service == "cloudformation" and "StackName" in params:
         return (f"{arn}:stack/{params['StackName']}/local",)

@@ -4,6 +4,8 @@ connections between them, the sellers' catalogs, and each seller's alert email s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,9 +18,12 @@ from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.local.iam import acting_as
 from ordersync.local.provision import MAIL_SINK_PREFIX, subscribe_with_sink
 from ordersync.local.stack import LocalStack
-from ordersync.models import Connection, Platform, StoreRef
+from ordersync.models import Connection, Platform, Role, StoreRef, iso
+from ordersync.ops import onboarding_for
+from ordersync.services.onboarding import OnboardingDependencies, add_connection, add_store
 
 FakeStore = FakeShopify | FakeWooCommerce | FakeBigCommerce
 
@@ -46,9 +51,16 @@ class Store:
 
 @dataclass
 class World:
+    """onboard: stores and connections are set up as ops do it (the onboarding commands, under
+    OpsPolicy: credentials tried against the fake store, the seller's first catalog sync), with
+    each command shown through `echo`; otherwise written directly, as tests' set-ups want them."""
+
     stack: LocalStack
     stores: dict[str, Store] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
+    onboard: bool = False
+    echo: Callable[[str], None] = field(default=lambda _line: None)
+    since: datetime | None = None  # onboard: each connection's --since (default: now)
 
     @property
     def catalog(self) -> DynamoCatalog:
@@ -79,21 +91,57 @@ class World:
     def _register(self, store: Store, credentials: dict[str, str]) -> None:
         if store.fake:
             store.fake.server.start()
-        secret = boto3.client("secretsmanager").create_secret(
-            Name=f"ordersync/stores/{store.store_id}", SecretString=json.dumps(credentials)
-        )
-        store.secret_arn = secret["ARN"]
+        if self.onboard and store.fake:
+            base_url = store.fake.base_url
+            auto = " --auto-post" if store.auto_post else ""
+            self.echo(
+                f"-> ops: ordersync store add {store.store_id} --platform {store.platform} --url {base_url}{auto}"
+            )
+            with self._as_ops() as deps:
+                added = add_store(
+                    store.store_id,
+                    store.platform,
+                    base_url,
+                    Role.BOTH,
+                    credentials,
+                    deps,
+                    name=store.name,
+                    auto_post=store.auto_post,
+                )
+            store.secret_arn = added.secret_arn
+        else:
+            secret = boto3.client("secretsmanager").create_secret(
+                Name=f"ordersync/stores/{store.store_id}", SecretString=json.dumps(credentials)
+            )
+            store.secret_arn = secret["ARN"]
         self.stores[store.store_id] = store
 
     def connect(self, buyer_id: str, seller_id: str) -> Connection:
-        connection = Connection(
-            connection_id=f"{buyer_id}--{seller_id}",
-            buyer=self.stores[buyer_id].ref(),
-            seller=self.stores[seller_id].ref(),
-        )
-        DynamoConnections(self.stack.output("ConnectionsTableName")).put(connection)
+        if self.onboard:
+            since = f" --since {iso(self.since)}" if self.since else ""
+            self.echo(f"-> ops: ordersync connection add {buyer_id} {seller_id}{since}")
+            with self._as_ops() as deps:
+                added = add_connection(buyer_id, seller_id, deps, self.since)
+            more = "+" if added.first_pull_more else ""
+            self.echo(
+                f"   {added.catalog_variants} variant(s) synced; the first pull brings"
+                f" {added.first_pull_orders}{more} order(s)"
+            )
+            connection = added.connection
+        else:
+            connection = Connection(
+                connection_id=f"{buyer_id}--{seller_id}",
+                buyer=self.stores[buyer_id].ref(),
+                seller=self.stores[seller_id].ref(),
+            )
+            DynamoConnections(self.stack.output("ConnectionsTableName")).put(connection)
         self.connections[connection.connection_id] = connection
         return connection
+
+    @contextmanager
+    def _as_ops(self) -> Iterator[OnboardingDependencies]:
+        with acting_as(self.stack.deployment.principal("OpsPolicy")):
+            yield onboarding_for(self.stack.deployment.outputs)
 
     def subscribe_seller(self, seller_id: str, email: str) -> None:
         """The seller's alert email: SellerAlertsTopic, filtered to their seller_id."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import StoreRejected
+from ordersync.domain.onboarding import StoreAccess
+from ordersync.errors import StoreCredentialsError, StoreRejected
 from ordersync.models import CanonicalOrder, iso
-from ordersync.platforms.http import call, json_body, session
+from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
 SUB_RESOURCE_PAGE = 250
@@ -105,6 +107,27 @@ class BigCommerceStore:
             if page >= int(body.get("meta", {}).get("pagination", {}).get("total_pages", 1)):
                 return
             page += 1
+
+    # --- onboarding --------------------------------------------------------------------------
+    def check_access(self) -> StoreAccess:
+        """BigCommerce checks an API account's scopes before it reads a body: a read of each
+        resource shows the read scopes, and a POST of an empty order (400 once allowed, never
+        created) the orders modify scope. The store's name needs Information & Settings read-only."""
+        granted = set()
+        probes: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+            ("Orders: read-only", "GET", f"{self._v2}/orders", {"params": {"limit": 1}}),
+            ("Products: read-only", "GET", f"{self._v3}/catalog/products", {"params": {"limit": 1}}),
+            ("Orders: modify", "POST", f"{self._v2}/orders", {"json": {}}),
+        )
+        for grant, method, url, request in probes:
+            response = probe(self._http, method, url, **request)
+            if response.status_code == 401:
+                raise StoreCredentialsError("BigCommerce refused the access token (401)")
+            if response.status_code != 403:
+                granted.add(grant)
+        information = probe(self._http, "GET", f"{self._v2}/store")
+        name = json_body(information).get("name") if information.status_code == 200 else None
+        return StoreAccess(str(name or urlsplit(self._v2).path.split("/")[2]), frozenset(granted))
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         body = order_body(order, lines, source_key)

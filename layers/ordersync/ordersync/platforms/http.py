@@ -45,6 +45,21 @@ MAX_QUOTA_WAIT = 10.0  # seconds; a longer wait is left to SQS's retry
 
 
 def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    response = _send(http, method, url, **kwargs)
+    raise_for_store_status(response)
+    return response
+
+
+def probe(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    """A request whose refusal is the answer (an access check): a 4xx comes back to the caller;
+    only trouble that says nothing about the credentials (timeouts, 429, 5xx) raises."""
+    response = _send(http, method, url, **kwargs)
+    if response.status_code in TRANSIENT_STATUSES:
+        raise_for_store_status(response)
+    return response
+
+
+def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
     timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
     for _ in range(3):
         _pace(http)
@@ -59,7 +74,6 @@ def call(http: requests.Session, method: str, url: str, **kwargs: Any) -> reques
         if wait is None:
             break
         time.sleep(wait)  # BigCommerce: the store's 30 s quota window resets in this long
-    raise_for_store_status(response)
     return response
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
@@ -54,6 +55,12 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String!, $lines: 
     }}
   }}
 }}"""
+
+ACCESS_QUERY = """
+query Access {
+  shop { name }
+  currentAppInstallation { accessScopes { handle } }
+}"""
 
 ORDER_LINES_QUERY = f"""
 query OrderLines($id: ID!, $first: Int!, $after: String) {{
@@ -239,6 +246,13 @@ class ShopifyStore:
             raise StoreRejected(f"Shopify orderCreate refused the order: {problems}")
         return str(result["order"]["legacyResourceId"])
 
+    # --- onboarding --------------------------------------------------------------------------
+    def check_access(self) -> StoreAccess:
+        """The shop's name and the access scopes the merchant granted the app."""
+        data = self._graphql(ACCESS_QUERY, {})
+        handles = [scope["handle"] for scope in data["currentAppInstallation"]["accessScopes"]]
+        return StoreAccess(str(data["shop"]["name"]), granted_shopify_scopes(handles))
+
     # --- transport ---------------------------------------------------------------------------
     def _graphql(self, query: str, variables: dict[str, Any], write: bool = False) -> dict[str, Any]:
         for attempt in range(_MAX_ATTEMPTS):
@@ -256,6 +270,8 @@ class ShopifyStore:
             if "THROTTLED" in codes:
                 time.sleep(_throttle_wait(body))
                 continue
+            if "ACCESS_DENIED" in codes:  # a scope the merchant didn't grant: ops must fix the app
+                raise StoreCredentialsError(f"Shopify denied access: {_messages(errors)}")
             if "MAX_COST_EXCEEDED" in codes:
                 raise StoreRejected(f"Shopify refused a query as too expensive: {_messages(errors)}")
             if errors:

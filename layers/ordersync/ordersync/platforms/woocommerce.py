@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
-from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.domain.onboarding import StoreAccess
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder
-from ordersync.platforms.http import call, json_body, session
+from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
@@ -133,6 +135,20 @@ class WooCommerceStore:
                 return
             page += 1
 
+    # --- onboarding --------------------------------------------------------------------------
+    def check_access(self) -> StoreAccess:
+        """WooCommerce checks a key's permission for the request's method before it looks for the
+        route: a read of one order shows the read permission, a POST to a route that doesn't exist
+        the write permission (404 once allowed) without writing anything."""
+        granted = set()
+        for grant, method, path in (("read", "GET", "orders"), ("write", "POST", "ordersync-access-check")):
+            response = probe(self._http, method, f"{self._api}/{path}", params={"per_page": 1})
+            if response.status_code == 401 and f"does not have {grant} permission" not in response.text:
+                raise StoreCredentialsError(f"WooCommerce refused the key: {_woo_message(response)}")
+            if response.status_code != 401:
+                granted.add(grant)
+        return StoreAccess(urlsplit(self._api).hostname or self._api, frozenset(granted))
+
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address
         first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
@@ -172,6 +188,13 @@ class WooCommerceStore:
                 "(the catalog names a product the store no longer has); fix the order in the store"
             )
         return str(created["id"])
+
+
+def _woo_message(response: Any) -> str:
+    try:
+        return str(response.json().get("message") or response.status_code)
+    except ValueError:
+        return str(response.status_code)
 
 
 def _line_item(match: LineMatch) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ordersync.models import Cause, Connection, OrderEnvelope, iso, utc_now
 from ordersync.normalize import OVERSIZED_KEY, order_ref
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, OrderQueue, PullQueue, StoreFactory
+from ordersync.ports import ConnectionRepository, EmailSender, OrderQueue, PullQueue, StoreFactory
 
 # An order updated while the previous run read its page is still caught; the duplicates this
 # makes are harmless because processing is idempotent.
@@ -43,6 +43,7 @@ class PullDependencies:
     stores: StoreFactory
     queue: OrderQueue
     pull_queue: PullQueue
+    ops_alerts: EmailSender | None = None  # a connection whose buyer store refuses its credentials
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -56,7 +57,10 @@ class PullResult:
 
 def fan_out(deps: FanOutDependencies) -> int:
     """The scheduled run: one pull request per connection, each pulled by its own invocation."""
-    connection_ids = [connection.connection_id for connection in deps.connections.all()]
+    connections = deps.connections.all()
+    connection_ids = [connection.connection_id for connection in connections if not connection.paused]
+    if len(connection_ids) < len(connections):
+        logger.info("paused connections not pulled", extra={"paused": len(connections) - len(connection_ids)})
     deps.pull_queue.request_pulls(connection_ids)
     metrics.add_metric(name="PullsRequested", unit=MetricUnit.Count, value=len(connection_ids))
     logger.info("pulls requested", extra={"connections": len(connection_ids)})

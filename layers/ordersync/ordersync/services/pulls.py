@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from ordersync.alerts.connections import connection_broken_email
+from ordersync.errors import StoreCredentialsError
+from ordersync.models import Connection
+from ordersync.observability import logger, metrics
 from ordersync.services.pull import PullDependencies, pull_connection
 
 if TYPE_CHECKING:
@@ -23,6 +29,29 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
     def handle(record: SQSRecord) -> None:
         request = json.loads(record.body)
         connection = deps.connections.get(request["connection_id"], fresh=True)  # the cursor as checkpointed
-        pull_connection(connection, deps, context.get_remaining_time_in_millis, request.get("resume"))
+        if connection.paused:  # paused after this pull was requested
+            logger.info("connection paused: not pulled", extra={"connection_id": connection.connection_id})
+            return
+        pull = partial(pull_connection, connection, deps, context.get_remaining_time_in_millis, request.get("resume"))
+        try:
+            try:
+                result = pull()
+            except StoreCredentialsError:  # rotated since this container cached them? once more, afresh
+                deps.stores.forget(connection.buyer)
+                result = pull()
+        except StoreCredentialsError as refused:
+            _broken(connection, str(refused), deps)
+            return
+        deps.connections.pulled(connection.connection_id, deps.clock(), result.orders)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+
+
+def _broken(connection: Connection, error: str, deps: PullDependencies) -> None:
+    """Credentials don't heal in minutes: no retry, no DLQ message per hour. The connection is
+    marked broken (ops are told once), and the next hour's pull tries again from the same cursor."""
+    now = deps.clock()
+    metrics.add_metric(name="PullsRefusedCredentials", unit=MetricUnit.Count, value=1)
+    logger.warning("buyer store refused the credentials", extra={"connection_id": connection.connection_id})
+    if deps.connections.refused(connection.connection_id, now, error) and deps.ops_alerts is not None:
+        deps.ops_alerts.send(connection_broken_email(connection, error, now))

@@ -25,6 +25,7 @@ from ordersync.local.fakes.server import FakeServer
 
 _ROUTES = Map(
     [
+        Rule("/stores/<store_hash>/v2/store", endpoint="store", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
@@ -33,6 +34,15 @@ _ROUTES = Map(
     ]
 )
 QUOTA = 150  # requests per window on the Standard and Plus plans
+# An API account's OAuth scopes (the contracts' securitySchemes); "modify" includes "read-only".
+FULL_SCOPES = frozenset({"store_v2_information_read_only", "store_v2_orders", "store_v2_products_read_only"})
+_SCOPE_OF = {"store": "store_v2_information", "catalog": "store_v2_products", "variant": "store_v2_products"}
+_FORBIDDEN = {
+    "status": 403,
+    "title": "You don't have a required scope to access the endpoint",
+    "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
+    "errors": {},
+}
 WINDOW_SECONDS = 30.0
 
 
@@ -64,9 +74,18 @@ def _parse_date(value: str) -> datetime:
 
 class FakeBigCommerce:
     def __init__(
-        self, store_hash: str, access_token: str, *, quota: int = QUOTA, window_seconds: float = WINDOW_SECONDS
+        self,
+        store_hash: str,
+        access_token: str,
+        *,
+        quota: int = QUOTA,
+        window_seconds: float = WINDOW_SECONDS,
+        scopes: frozenset[str] = FULL_SCOPES,
+        name: str | None = None,
     ) -> None:
         self.store_hash = store_hash
+        self.name = name or store_hash
+        self.scopes = scopes
         self.access_token = access_token
         self.quota = quota
         self.window_seconds = window_seconds
@@ -131,6 +150,10 @@ class FakeBigCommerce:
             return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
         if args.get("store_hash") != self.store_hash:
             return self._json([{"status": 404, "message": "Store not found."}], 404)
+        if not self._in_scope(endpoint, request.method):  # checked before the body is read
+            return self._json(_FORBIDDEN, 403)
+        if endpoint == "store":
+            return self._json(self._information())
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)
         if endpoint == "products":
@@ -144,6 +167,24 @@ class FakeBigCommerce:
         return (
             self._json({"data": variant}) if variant else self._json({"status": 404, "title": "Variant not found"}, 404)
         )
+
+    def _in_scope(self, endpoint: str, method: str) -> bool:
+        scope = _SCOPE_OF.get(endpoint, "store_v2_orders")
+        writes = method not in ("GET", "HEAD")
+        return scope in self.scopes or (not writes and f"{scope}_read_only" in self.scopes)
+
+    def _information(self) -> dict[str, Any]:
+        """GET /v2/store, the fields of the contract's example we have an answer for."""
+        return {
+            "id": self.store_hash,
+            "domain": f"{self.store_hash}.mybigcommerce.com",
+            "secure_url": f"https://{self.store_hash}.mybigcommerce.com",
+            "control_panel_base_url": f"https://store-{self.store_hash}.mybigcommerce.com",
+            "status": "live",
+            "name": self.name,
+            "currency": "USD",
+            "language": "en",
+        }
 
     def _list(self, request: Request) -> Response:
         orders = [o for o in self.orders.values() if self.server.listed(o["id"])]

@@ -29,6 +29,17 @@ STANDARD_BUCKET = 2000.0  # the Standard plan: 2,000 points, restoring 100 point
 STANDARD_RESTORE_RATE = 100.0
 
 
+# The access scopes a merchant grants an app, and the one each root field we serve requires.
+FULL_ACCESS = frozenset({"read_orders", "write_orders", "read_products"})
+REQUIRED_SCOPE = {
+    "orders": "read_orders",
+    "order": "read_orders",
+    "nodes": "read_products",  # our client asks nodes() for product variants only
+    "productVariants": "read_products",
+    "orderCreate": "write_orders",
+}
+
+
 def gid(kind: str, number: int | str) -> str:
     return f"gid://shopify/{kind}/{number}"
 
@@ -94,9 +105,13 @@ class FakeShopify:
         restore_rate: float = STANDARD_RESTORE_RATE,
         search_lag_seconds: float = 2.0,
         currency: str = "USD",
+        scopes: frozenset[str] = FULL_ACCESS,
+        name: str | None = None,
     ) -> None:
         self.shop = shop
+        self.name = name or shop
         self.access_token = access_token
+        self.scopes = scopes  # what the merchant granted the app: a field outside them is ACCESS_DENIED
         self.currency = currency
         self.orders: dict[str, dict[str, Any]] = {}  # gid -> order node
         self.variants: dict[str, dict[str, Any]] = {}  # gid -> variant node
@@ -254,6 +269,26 @@ class FakeShopify:
         self.server.created(node["id"])
         return {"order": _order_view(node), "userErrors": []}
 
+    def _scoped(self, field: str, resolve: Any) -> Any:
+        """Shopify answers a field the app's scopes don't cover with ACCESS_DENIED (write_x covers read_x)."""
+        required = REQUIRED_SCOPE[field]
+
+        def resolver(*args: Any, **kwargs: Any) -> Any:
+            granted = self.scopes | {"read_" + s.removeprefix("write_") for s in self.scopes if s.startswith("write_")}
+            if required not in granted:
+                access = f"`{required}` access scope."
+                raise GraphQLError(
+                    f"Access denied for {field} field. Required access: {access}",
+                    extensions={
+                        "code": "ACCESS_DENIED",
+                        "documentation": "https://shopify.dev/api/usage/access-scopes",
+                        "requiredAccess": access,
+                    },
+                )
+            return resolve(*args, **kwargs)
+
+        return resolver
+
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
         if not re.fullmatch(r"/admin/api/2025-10/graphql\.json", request.path) or request.method != "POST":
@@ -297,18 +332,22 @@ class FakeShopify:
             throttled = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
             return _answer({**throttled, "extensions": {"cost": cost}})
         root = {
-            "orders": self._orders,
-            "order": self._order,
-            "nodes": self._nodes,
-            "productVariants": self._product_variants,
-            "orderCreate": self._order_create,
+            "orders": self._scoped("orders", self._orders),
+            "order": self._scoped("order", self._order),
+            "nodes": self._scoped("nodes", self._nodes),
+            "productVariants": self._scoped("productVariants", self._product_variants),
+            "orderCreate": self._scoped("orderCreate", self._order_create),
+            "shop": lambda _info: {"name": self.name, "myshopifyDomain": f"{self.shop}.myshopify.com"},
+            "currentAppInstallation": lambda _info: {"accessScopes": [{"handle": h} for h in sorted(self.scopes)]},
         }
         result = execute_sync(schema, document, root_value=root, variable_values=variables)
         actual = actual_cost(schema, document, variables, result.data) if result.data else requested
         self.bucket.refund(max(requested - actual, 0))  # charged the actual cost, as Shopify does
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = [_error(e, "INTERNAL_SERVER_ERROR") for e in result.errors]
+            body["errors"] = [
+                _error(e, (e.extensions or {}).get("code", "INTERNAL_SERVER_ERROR")) for e in result.errors
+            ]
         cost = {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": self.bucket.status()}
         body["extensions"] = {"cost": cost}
         return _answer(body)
@@ -332,7 +371,7 @@ def _oversized_array(value: Any) -> int:
 
 
 def _error(error: GraphQLError, code: str) -> dict[str, Any]:
-    shaped: dict[str, Any] = {"message": error.message, "extensions": {"code": code}}
+    shaped: dict[str, Any] = {"message": error.message, "extensions": {**(error.extensions or {}), "code": code}}
     if error.locations:
         shaped["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:

@@ -65,8 +65,10 @@ class FakeWooCommerce:
         *,
         utc_offset: timedelta = DEFAULT_UTC_OFFSET,
         currency: str = "USD",
+        permissions: str = "read_write",
     ) -> None:
         self.name = name
+        self.permissions = permissions  # the REST API key's: "read", "write" or "read_write"
         self.utc_offset = utc_offset
         self.currency = currency
         self._credentials = (consumer_key, consumer_secret)
@@ -165,8 +167,18 @@ class FakeWooCommerce:
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
-        if not self._authorized(request):
+        # As WC_REST_Authentication does, before any route is matched: a key that is not this store's
+        # is refused; a known key without the permission the method needs is refused; no key at all
+        # reaches the controller as a visitor, whose permission check refuses it.
+        authorized = self._authorized(request)
+        if authorized is None:
             return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+        if not authorized:
+            return _error("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
+        needs = "read" if request.method in ("GET", "HEAD") else "write"
+        if self.permissions not in (needs, "read_write"):
+            message = f"The API key provided does not have {needs} permissions."
+            return _error("woocommerce_rest_authentication_error", message, 401)
         try:
             endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except NotFound:
@@ -213,11 +225,14 @@ class FakeWooCommerce:
             else _error("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404)
         )
 
-    def _authorized(self, request: Request) -> bool:
+    def _authorized(self, request: Request) -> bool | None:
+        """None: no credentials given; False: given, not this store's key."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Basic "):
             user, _, password = base64.b64decode(header[6:]).decode().partition(":")
             return (user, password) == self._credentials
+        if request.args.get("consumer_key") is None:
+            return None
         return (request.args.get("consumer_key"), request.args.get("consumer_secret")) == self._credentials
 
     def _bound(self, value: str, dates_are_gmt: bool) -> datetime:

@@ -1,0 +1,31 @@
+"""Ops' email about a connection (not an order): one buyer store refusing its credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ordersync.alerts.digest import OutgoingEmail
+from ordersync.alerts.messages import email_subject
+from ordersync.models import Connection, iso
+
+
+def connection_broken_email(connection: Connection, error: str, at: datetime) -> OutgoingEmail:
+    """To ops, once, when a buyer's store starts refusing the connection's credentials: the pull
+    keeps trying every hour and the connection heals by itself once the credentials work again."""
+    buyer, seller = connection.buyer, connection.seller
+    body = "\n".join(
+        [
+            f"The {buyer.platform.label} store {buyer.name} ({buyer.store_id}) refused ordersync's"
+            f" credentials at {iso(at)}, so no orders are pulled from it for {seller.name} ({seller.store_id}).",
+            "",
+            f"What the store said: {error}",
+            "",
+            "Orders are not lost: the pull resumes from its cursor once the credentials work again.",
+            f"Fix the credentials in the store, then: ordersync store rotate {buyer.store_id}"
+            f" (or ordersync store check {buyer.store_id} if they were fixed in the store).",
+            f"Connection {connection.connection_id}: ordersync connection list shows it as broken until a pull succeeds.",
+            "You are told once; not again every hour while it stays broken.",
+        ]
+    )
+    subject = f"[ordersync] Connection broken: {buyer.name} refuses our credentials"
+    return OutgoingEmail("ops", None, email_subject(subject), body, "CONNECTION_BROKEN")

@@ -1,0 +1,52 @@
+"""The stores table: each store ops added, how to reach it, and when its credentials were tried."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ordersync.aws.errors import all_items, aws_errors, error_code
+from ordersync.errors import OnboardingRefused
+from ordersync.models import StoreRecord, iso
+
+
+class DynamoStores:
+    def __init__(self, table_name: str, resource: Any = None) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    def get(self, store_id: str) -> StoreRecord | None:
+        with aws_errors("store read"):
+            item = self._table.get_item(Key={"store_id": store_id}, ConsistentRead=True).get("Item")
+        return None if item is None else StoreRecord.model_validate(item)
+
+    def all(self) -> list[StoreRecord]:
+        items = all_items(self._table.scan, "store scan")
+        return sorted((StoreRecord.model_validate(item) for item in items), key=lambda s: s.store_id)
+
+    def add(self, store: StoreRecord) -> None:
+        """Only a store not there yet: two ops adding one id at once can't overwrite each other."""
+        try:
+            with aws_errors("store write"):
+                self._table.put_item(
+                    Item=store.model_dump(mode="json"), ConditionExpression="attribute_not_exists(store_id)"
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise OnboardingRefused(f"store {store.store_id} exists already") from None
+            raise
+
+    def checked(self, store_id: str, at: datetime, result: str) -> None:
+        with aws_errors("store write"):
+            self._table.update_item(
+                Key={"store_id": store_id},
+                UpdateExpression="SET checked_at = :at, check_result = :result",
+                ConditionExpression="attribute_exists(store_id)",
+                ExpressionAttributeValues={":at": iso(at), ":result": result},
+            )
+
+    def remove(self, store_id: str) -> None:
+        with aws_errors("store delete"):
+            self._table.delete_item(Key={"store_id": store_id})

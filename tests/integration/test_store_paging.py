@@ -1,0 +1,136 @@
+"""The store clients read past every page the platforms cut their answers into: a catalog cut
+short marks real variants deleted (and orders then fail as SKU mismatches), a pull cut short
+loses orders. Over HTTP against the fake stores only (no AWS): fast enough for `make mutate`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ordersync.domain.catalog import StoreVariant
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
+from ordersync.local.fakes.shopify import FakeShopify, order_node
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
+from ordersync.platforms import bigcommerce, shopify, woocommerce
+from ordersync.platforms.bigcommerce import BigCommerceStore
+from ordersync.platforms.shopify import ShopifyStore
+from ordersync.platforms.woocommerce import WooCommerceStore
+
+NOW = datetime.now(UTC)
+SINCE = NOW - timedelta(hours=1)
+ADDRESS = {"name": "Ada Lovelace", "address1": "1 Road", "city": "London", "zip": "N1 9GU", "countryCodeV2": "GB"}
+WOO_ADDRESS = {"first_name": "Ada", "last_name": "L", "address_1": "1 Road", "city": "Sydney"}
+WOO_ADDRESS |= {"postcode": "2000", "country": "AU"}
+BC_ADDRESS = {"first_name": "A", "last_name": "B", "street_1": "1 Road", "city": "Austin", "zip": "78751"}
+BC_ADDRESS |= {"country_iso2": "US"}
+
+
+@pytest.fixture
+def started() -> Iterator[list[Any]]:
+    fakes: list[Any] = []
+    yield fakes
+    for fake in fakes:
+        fake.server.stop()
+
+
+def _start(started: list[Any], fake: Any) -> Any:
+    fake.server.start()
+    started.append(fake)
+    return fake
+
+
+def _variants(pages: Iterator[list[StoreVariant]]) -> list[StoreVariant]:
+    return [variant for page in pages for variant in page]
+
+
+# --- WooCommerce: X-WP-TotalPages, 100 per page ------------------------------------------------------
+def test_a_101_product_woocommerce_catalog_is_read_whole_variations_past_their_first_page_too(
+    started: list[Any],
+) -> None:
+    woo = _start(started, FakeWooCommerce("north", "ck_n", "cs_n"))
+    for n in range(1, woocommerce.PAGE_SIZE + 2):
+        woo.add_product(n, f"NW-{n:03d}", f"Thing {n}", "1.00")
+    for v in range(1, woocommerce.PAGE_SIZE + 3):  # a variable product with 102 variations
+        woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5000 + v, f"NW-SOCK-{v:03d}", f"size {v}")
+    woo.add_product(900, "  ", "No SKU", "1.00")  # a blank SKU is no SKU
+    woo.add_product(901, "NW-DRAFT", "Draft", "1.00", status="draft")  # not for sale: not in the catalog
+    variants = _variants(WooCommerceStore(woo.base_url, "ck_n", "cs_n").catalog())
+    assert len(variants) == 101 + 102 + 1 and len({v.sku for v in variants}) == len(variants)
+    by_sku = {v.sku: v for v in variants}
+    assert by_sku["NW-101"] == StoreVariant("101", "101", "NW-101", "Thing 101", "")
+    assert by_sku["NW-SOCK-102"] == StoreVariant("500", "5102", "NW-SOCK-102", "Socks", "size 102")
+    assert by_sku[None].product_id == "900" and "NW-DRAFT" not in by_sku
+
+
+def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its_page(started: list[Any]) -> None:
+    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))
+    for n in range(1, 2 * woocommerce.PAGE_SIZE + 6):
+        woo.add_order(woocommerce_order(n, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=NOW))
+    client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
+    pages = list(client.orders_updated_since(SINCE))
+    assert [len(page) for page, _ in pages] == [100, 100, 5]
+    assert [following for _, following in pages] == ["2", "3", None]
+    resumed = list(client.orders_updated_since(SINCE, "3"))
+    assert [len(page) for page, _ in resumed] == [5] and resumed[0][0] == pages[2][0]
+
+
+# --- BigCommerce: meta.pagination for the catalog, an empty page for V2 orders ---------------------
+def test_a_250_plus_variant_bigcommerce_catalog_is_read_whole(started: list[Any]) -> None:
+    bc = _start(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    for n in range(1, 2 * 250 + 2):
+        bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000")
+    variants = _variants(BigCommerceStore(bc.base_url, "bc_ridge").catalog())
+    assert len(variants) == 501 and len({v.sku for v in variants}) == 501
+    assert variants[-1] == StoreVariant("501", "10501", "RG-0501", "Thing 501", "")
+
+
+def test_bigcommerce_orders_are_pulled_until_an_empty_page_each_with_every_line(started: list[Any]) -> None:
+    bc = _start(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    line = {"product_id": 1, "variant_id": 1, "name": "Tarp", "quantity": 1, "price_inc_tax": "1.0000"}
+    line |= {"type": "physical"}
+    many = bigcommerce.SUB_RESOURCE_PAGE + 1
+    for n in range(1, bigcommerce.PAGE_SIZE + 4):
+        count = many if n == 7 else 1
+        products = [{"id": i, "sku": f"S-{i}", **line} for i in range(1, count + 1)]
+        bc.add_order(bigcommerce_order(n), products, [BC_ADDRESS])
+    client = BigCommerceStore(bc.base_url, "bc_delta")
+    pages = list(client.orders_updated_since(SINCE))
+    assert [len(page) for page, _ in pages] == [50, 3] and [following for _, following in pages] == ["2", "3"]
+    orders = {order["id"]: order for page, _ in pages for order in page}
+    assert len(orders[7]["products"]) == many and len(orders[8]["products"]) == 1
+    assert [len(page) for page, _ in client.orders_updated_since(SINCE, "2")] == [3]
+
+
+# --- Shopify: cursors (pageInfo) ---------------------------------------------------------------------
+def test_a_shopify_catalog_past_its_first_page_is_read_whole(started: list[Any]) -> None:
+    shop = _start(started, FakeShopify("peak", "shpat_peak", bucket_size=20_000, restore_rate=2_000))
+    for n in range(1, shopify.VARIANTS_PER_PAGE + 3):
+        shop.add_variant(70_000 + n, f"PK-{n:04d}", 700 + n, f"Thing {n}", "Default Title", "1.00")
+    shop.add_variant(79_999, " PK-JACKET-M ", 5000, "Storm Jacket", "M", "180.00")
+    shop.add_variant(79_998, "PK-OLD", 5001, "Old Thing", "Default Title", "1.00")
+    shop.set_product_status(5001, "ARCHIVED")  # not for sale: not in the catalog
+    variants = _variants(ShopifyStore(shop.base_url, "shpat_peak").catalog())
+    assert len(variants) == 253 and len({v.sku for v in variants}) == 253
+    by_sku = {v.sku: v for v in variants}
+    assert by_sku["PK-0252"] == StoreVariant("952", "70252", "PK-0252", "Thing 252", "")  # no "Default Title"
+    assert by_sku["PK-JACKET-M"] == StoreVariant("5000", "79999", "PK-JACKET-M", "Storm Jacket", "M")
+
+
+def test_shopify_orders_are_pulled_cursor_after_cursor_with_every_line(started: list[Any]) -> None:
+    shop = _start(started, FakeShopify("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
+    many = shopify.LINES_PER_ORDER + shopify.LINES_PER_PAGE + 1  # the first 10, a page of 250, one more
+    for number in range(1, shopify.ORDERS_PER_PAGE + 3):
+        count = many if number == 3 else 1
+        lines = [(f"SKU-{i}", f"Thing {i}", 1, "1.00") for i in range(count)]
+        shop.add_order(order_node(number, f"#{number}", lines, ADDRESS))
+    client = ShopifyStore(shop.base_url, "shpat_acme")
+    pages = list(client.orders_updated_since(SINCE))
+    assert [len(page) for page, _ in pages] == [25, 2] and pages[0][1] is not None and pages[1][1] is None
+    orders = {node["legacyResourceId"]: node for page, _ in pages for node in page}
+    assert len(orders["3"]["lineItems"]["nodes"]) == many
+    assert orders["3"]["lineItems"]["pageInfo"]["hasNextPage"] is False
+    resumed = list(client.orders_updated_since(SINCE, pages[0][1]))
+    assert [node["legacyResourceId"] for node in resumed[0][0]] == [n["legacyResourceId"] for n in pages[1][0]]

@@ -1,0 +1,443 @@
+"""Onboarding without AWS or HTTP: what each platform's credentials must allow, what is refused and
+why, that nothing is saved before the store said yes, and the pull's handling of paused and
+broken connections."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ordersync.alerts.digest import OutgoingEmail
+from ordersync.domain.onboarding import (
+    DayCounts,
+    StoreAccess,
+    age,
+    connection_problem,
+    credential_problem,
+    day_counts,
+    granted_shopify_scopes,
+    missing,
+    store_id_problem,
+    url_problem,
+)
+from ordersync.errors import OnboardingRefused, StoreCredentialsError, StoreUnavailable
+from ordersync.models import Connection, OrderStatus, Platform, Role, StoreRef
+from ordersync.services import onboarding
+from ordersync.services.onboarding import (
+    OnboardingDependencies,
+    add_connection,
+    add_store,
+    check_store,
+    connection_rows,
+    first_pull_preview,
+    pause_connection,
+    remove_connection,
+    remove_store,
+    rotate_store,
+)
+from ordersync.services.pull import OVERLAP, FanOutDependencies, PullDependencies, fan_out
+from ordersync.services.pulls import pull_connection_batch
+
+from .catalog_builders import NOW, LambdaContext, sqs_record
+from .in_memory import InMemoryConnections, InMemoryStores, InMemoryVault
+
+SHOPIFY_TOKEN = {"access_token": "shpat_secret_value"}
+WOO_KEYS = {"consumer_key": "ck_secret", "consumer_secret": "cs_secret"}
+
+
+# --- the rules -------------------------------------------------------------------------------------
+def test_a_shopify_write_scope_includes_its_read_scope() -> None:
+    granted = granted_shopify_scopes(["write_orders", "read_products"])
+    assert missing(Platform.SHOPIFY, Role.BOTH, granted) == []
+    assert [n.grant for n in missing(Platform.SHOPIFY, Role.SELLER, granted_shopify_scopes(["read_orders"]))] == [
+        "read_products",
+        "write_orders",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("platform", "role", "granted", "wanting"),
+    [
+        (Platform.SHOPIFY, Role.BUYER, {"read_orders"}, []),
+        (Platform.SHOPIFY, Role.BUYER, {"read_products"}, ["read_orders"]),
+        (Platform.SHOPIFY, Role.SELLER, {"read_products", "read_orders"}, ["write_orders"]),
+        (Platform.WOOCOMMERCE, Role.BUYER, {"read"}, []),
+        (Platform.WOOCOMMERCE, Role.SELLER, {"read"}, ["write"]),
+        (Platform.WOOCOMMERCE, Role.BOTH, {"write"}, ["read"]),
+        (Platform.BIGCOMMERCE, Role.BUYER, {"Orders: read-only"}, []),
+        (Platform.BIGCOMMERCE, Role.SELLER, {"Orders: read-only", "Products: read-only"}, ["Orders: modify"]),
+        (Platform.BIGCOMMERCE, Role.BOTH, set(), ["Orders: read-only", "Products: read-only", "Orders: modify"]),
+    ],
+)
+def test_what_a_store_needs_depends_on_its_platform_and_role(
+    platform: Platform, role: Role, granted: set[str], wanting: list[str]
+) -> None:
+    assert [need.grant for need in missing(platform, role, granted)] == wanting
+
+
+def test_a_credentials_problem_names_the_keys_never_their_values() -> None:
+    problem = credential_problem(Platform.WOOCOMMERCE, {"consumer_key": "ck_live_1234", "consumer_secret": ""})
+    assert problem is not None and "consumer_secret" in problem and "ck_live_1234" not in problem
+    extra = credential_problem(Platform.SHOPIFY, {"access_token": "shpat_1", "password": "hunter2"})
+    assert extra is not None and "password" in extra and "hunter2" not in extra
+    assert credential_problem(Platform.SHOPIFY, SHOPIFY_TOKEN) is None
+    assert credential_problem(Platform.BIGCOMMERCE, {"access_token": 12}) is not None  # not a string
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://acme.myshopify.com", False),
+        ("http://127.0.0.1:8123", False),  # the local fakes
+        ("http://localhost:8123/stores/abc", False),
+        ("http://shop.example.com", True),  # keys over plain HTTP: WooCommerce refuses them
+        ("ftp://shop.example.com", True),
+        ("https://shop.example.com/?consumer_key=ck_1", True),
+        ("shop.example.com", True),
+    ],
+)
+def test_stores_are_reached_over_https_only_except_this_machines_fakes(url: str, refused: bool) -> None:
+    assert (url_problem(Platform.WOOCOMMERCE, url) is not None) is refused
+
+
+@pytest.mark.parametrize(("store_id", "ok"), [("acme-outfitters", True), ("Acme", False), ("a", False), ("x/y", False)])
+def test_a_store_id_is_what_can_name_its_secret(store_id: str, ok: bool) -> None:
+    assert (store_id_problem(store_id) is None) is ok
+
+
+def test_a_connection_needs_two_known_different_stores_in_the_right_roles_once() -> None:
+    known = {"acme": Role.BUYER, "north": Role.SELLER, "both": Role.BOTH}
+    assert connection_problem("acme", "north", known, []) is None
+    assert (
+        connection_problem("both", "both", known, []) == "a store can't sell to itself: buyer and seller are both both"
+    )
+    assert "unknown store ghost" in str(connection_problem("acme", "ghost", known, []))
+    assert "added as a seller store" in str(connection_problem("north", "both", known, []))
+    assert "added as a buyer store" in str(connection_problem("both", "acme", known, []))
+    assert "already sells through" in str(connection_problem("acme", "north", known, ["acme--north"]))
+
+
+def test_the_last_day_counts_what_ops_look_at() -> None:
+    statuses = [OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.FAILED, OrderStatus.RECEIVED]
+    statuses += [OrderStatus.MANUAL_POSTING_PENDING, OrderStatus.CANCELLED, OrderStatus.DISREGARDED]
+    assert day_counts(statuses) == DayCounts(synced=2, failed=1, pending=2)
+
+
+def test_ages_read_at_a_glance() -> None:
+    assert [age(NOW - d, NOW) for d in (timedelta(seconds=5), timedelta(minutes=12), timedelta(hours=3))] == [
+        "5s",
+        "12m",
+        "3h",
+    ]
+    assert age(NOW - timedelta(days=2, hours=5), NOW) == "2d" and age(None, NOW) == "-"
+
+
+# --- the service -----------------------------------------------------------------------------------
+@dataclass
+class StoresThatAnswer:
+    """Each store's answer to a set of credentials, keyed by base URL; records every try."""
+
+    accepted: dict[str, tuple[dict[str, str], StoreAccess]] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    tries: list[tuple[Platform, str]] = field(default_factory=list)
+
+    def __call__(self, platform: Platform, base_url: str, credentials: dict[str, str]) -> StoreAccess:
+        self.tries.append((platform, base_url))
+        if base_url in self.down:
+            raise StoreUnavailable("GET /admin/api/2025-10/graphql.json timed out")
+        expected, access = self.accepted[base_url]
+        if credentials != expected:
+            raise StoreCredentialsError("POST /admin/api/2025-10/graphql.json answered 401")
+        return access
+
+
+@dataclass
+class Activity:
+    by_connection: dict[str, list[OrderStatus]] = field(default_factory=dict)
+    asked: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def statuses_since(self, connection_id: str, since: datetime) -> list[OrderStatus]:
+        self.asked.append((connection_id, since))
+        return self.by_connection.get(connection_id, [])
+
+
+FULL_SHOPIFY = frozenset({"read_orders", "write_orders", "read_products"})
+
+
+def world() -> tuple[OnboardingDependencies, StoresThatAnswer]:
+    answers = StoresThatAnswer(
+        {
+            "https://acme.myshopify.com": (SHOPIFY_TOKEN, StoreAccess("Acme Outfitters", FULL_SHOPIFY)),
+            "https://north.example.com": (WOO_KEYS, StoreAccess("north.example.com", frozenset({"read", "write"}))),
+        }
+    )
+    synced: list[str] = []
+    deps = OnboardingDependencies(
+        stores=InMemoryStores(),
+        vault=InMemoryVault(),
+        connections=InMemoryConnections(),
+        activity=Activity(),
+        check_access=answers,
+        sync_catalog=lambda seller: synced.append(seller.store_id) or 7,
+        orders_since=lambda buyer, since: (3, False),
+        clock=lambda: NOW,
+    )
+    return deps, answers
+
+
+def add_both(deps: OnboardingDependencies) -> None:
+    add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com/", Role.BOTH, SHOPIFY_TOKEN, deps)
+    add_store("north", Platform.WOOCOMMERCE, "https://north.example.com", Role.BOTH, WOO_KEYS, deps, name="North")
+
+
+def test_a_store_is_saved_only_after_it_accepted_the_credentials() -> None:
+    deps, answers = world()
+    with pytest.raises(OnboardingRefused, match="refused these credentials"):
+        add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BOTH, {"access_token": "old"}, deps)
+    assert deps.stores.all() == [] and deps.vault.secrets == {}  # type: ignore[attr-defined]
+    answers.down.add("https://acme.myshopify.com")
+    with pytest.raises(OnboardingRefused, match="could not reach the Shopify store"):
+        add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BOTH, SHOPIFY_TOKEN, deps)
+    answers.down.clear()
+    store = add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com/", Role.BOTH, SHOPIFY_TOKEN, deps)
+    assert (store.name, store.base_url, store.checked_at, store.check_result) == (
+        "Acme Outfitters",  # what the store calls itself
+        "https://acme.myshopify.com",
+        NOW,
+        "ok",
+    )
+    assert deps.vault.read(store.secret_arn) == SHOPIFY_TOKEN
+    assert "shpat" not in store.model_dump_json()  # the record holds the ARN, never the token
+
+
+def test_missing_scopes_are_named_with_what_to_do_and_nothing_is_saved() -> None:
+    deps, answers = world()
+    answers.accepted["https://acme.myshopify.com"] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_orders"})))
+    with pytest.raises(OnboardingRefused) as refused:
+        add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.SELLER, SHOPIFY_TOKEN, deps)
+    message = str(refused.value)
+    assert "`read_products` access scope" in message and "`write_orders` access scope" in message
+    assert "to create orders in the seller's shop" in message and "shpat" not in message
+    assert deps.stores.all() == [] and deps.vault.secrets == {}  # type: ignore[attr-defined]
+    # the same credentials are enough for a buyer
+    assert add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BUYER, SHOPIFY_TOKEN, deps)
+
+
+def test_a_store_is_added_once_and_bad_ids_urls_and_shapes_are_refused_before_any_call() -> None:
+    deps, answers = world()
+    add_both(deps)
+    with pytest.raises(OnboardingRefused, match="exists already"):
+        add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BOTH, SHOPIFY_TOKEN, deps)
+    tries = len(answers.tries)
+    for store_id, url, credentials in (
+        ("Bad Id", "https://acme.myshopify.com", SHOPIFY_TOKEN),
+        ("new", "http://acme.example.com", SHOPIFY_TOKEN),
+        ("new", "https://acme.myshopify.com", {"token": "x"}),
+    ):
+        with pytest.raises(OnboardingRefused):
+            add_store(store_id, Platform.SHOPIFY, url, Role.BOTH, credentials, deps)
+    assert len(answers.tries) == tries
+
+
+def test_check_records_the_answer_and_rotate_replaces_credentials_only_once_accepted() -> None:
+    deps, answers = world()
+    add_both(deps)
+    answers.accepted["https://acme.myshopify.com"] = (
+        {"access_token": "shpat_new"},
+        answers.accepted["https://acme.myshopify.com"][1],
+    )
+    with pytest.raises(OnboardingRefused):
+        check_store("acme", deps)  # the shop revoked the old token
+    assert deps.stores.get("acme").check_result.startswith("refused: ")  # type: ignore[union-attr]
+    with pytest.raises(OnboardingRefused):
+        rotate_store("acme", {"access_token": "shpat_wrong"}, deps)
+    arn = deps.stores.get("acme").secret_arn  # type: ignore[union-attr]
+    assert deps.vault.read(arn) == SHOPIFY_TOKEN  # a refused rotation changes nothing
+    assert rotate_store("acme", {"access_token": "shpat_new"}, deps).check_result == "ok (rotated)"
+    assert deps.vault.read(arn) == {"access_token": "shpat_new"}
+    assert check_store("acme", deps).check_result == "ok"
+
+
+def test_a_connection_is_made_with_its_cursor_then_the_catalog_synced_and_the_first_pull_shown() -> None:
+    deps, _ = world()
+    add_both(deps)
+    added = add_connection("acme", "north", deps, since=NOW - timedelta(days=2))
+    assert added.connection.connection_id == "acme--north" and added.connection.cursor == NOW - timedelta(days=2)
+    assert added.connection.seller.name == "North" and added.connection.created_at == NOW
+    assert (added.catalog_variants, added.first_pull_orders, added.first_pull_more) == (7, 3, False)
+    assert deps.connections.get("acme--north").buyer.secret_arn == deps.stores.get("acme").secret_arn  # type: ignore[union-attr]
+    with pytest.raises(OnboardingRefused, match="already sells through"):
+        add_connection("acme", "north", deps)
+    with pytest.raises(OnboardingRefused, match="in the future"):
+        add_connection("north", "acme", deps, since=NOW + timedelta(hours=1))
+    assert add_connection("north", "acme", deps).connection.cursor == NOW  # default: from now on
+
+
+def test_a_store_in_use_is_not_removed_and_a_removed_store_keeps_its_secret_recoverable() -> None:
+    deps, _ = world()
+    add_both(deps)
+    add_connection("acme", "north", deps)
+    with pytest.raises(OnboardingRefused, match="used by acme--north"):
+        remove_store("north", deps)
+    remove_connection("acme--north", deps)
+    with pytest.raises(OnboardingRefused, match="no connection"):
+        remove_connection("acme--north", deps)
+    removed = remove_store("north", deps)
+    assert deps.stores.get("north") is None and deps.vault.removed == [removed.secret_arn]  # type: ignore[attr-defined]
+
+
+def test_the_morning_table_shows_state_cursor_age_last_pull_and_the_days_orders() -> None:
+    deps, _ = world()
+    add_both(deps)
+    add_connection("acme", "north", deps, since=NOW - timedelta(hours=3))
+    add_connection("north", "acme", deps)
+    deps.activity.by_connection["acme--north"] = [OrderStatus.SYNCED, OrderStatus.SYNCED, OrderStatus.FAILED]  # type: ignore[attr-defined]
+    deps.connections.pulled("acme--north", NOW, 3)  # type: ignore[attr-defined]
+    pause_connection("north--acme", True, deps)
+    first, second = connection_rows(deps)
+    assert (first.state, first.cursor_age, first.last_pull, first.last_day) == (
+        "ok",
+        "3h",
+        "3 order(s)",
+        DayCounts(synced=2, failed=1),
+    )
+    assert first.buyer == "acme (shopify)" and first.seller == "north (woocommerce)"
+    assert (second.state, second.last_pull) == ("paused", "not pulled yet")
+    assert deps.activity.asked[0] == ("acme--north", NOW - timedelta(hours=24))  # type: ignore[attr-defined]
+    deps.connections.refused("acme--north", NOW, "answered 401")  # type: ignore[attr-defined]
+    assert connection_rows(deps)[0].state == "broken"
+    assert connection_rows(deps)[0].last_pull.startswith("refused since 2026-11-27T12:20:00Z")
+    with pytest.raises(OnboardingRefused):
+        pause_connection("ghost--acme", True, deps)
+
+
+def test_the_first_pull_preview_reads_from_the_cursor_minus_the_overlap_and_stops_early() -> None:
+    @dataclass
+    class Buyer:
+        pages: int
+        asked: list[datetime] = field(default_factory=list)
+
+        def orders_updated_since(self, since: datetime, resume: str | None = None) -> Any:
+            self.asked.append(since)
+            for page in range(self.pages):
+                yield [{"id": n} for n in range(10)], (str(page + 1) if page + 1 < self.pages else None)
+
+    class Stores:
+        def __init__(self, buyer: Buyer) -> None:
+            self.store = buyer
+
+        def buyer(self, store: StoreRef) -> Buyer:
+            return self.store
+
+    short, long = Buyer(pages=1), Buyer(pages=9)
+    assert first_pull_preview(Stores(short))(_ref("acme"), NOW) == (10, False)  # type: ignore[arg-type]
+    assert short.asked == [NOW - OVERLAP]
+    expected = 10 * onboarding.FIRST_PULL_PAGES
+    assert first_pull_preview(Stores(long))(_ref("acme"), NOW) == (expected, True)  # type: ignore[arg-type]
+
+
+def _ref(store_id: str, platform: Platform = Platform.SHOPIFY) -> StoreRef:
+    from .catalog_builders import store_ref
+
+    return store_ref(store_id, platform)
+
+
+# --- the pull ---------------------------------------------------------------------------------------
+@dataclass
+class OpsInbox:
+    emails: list[OutgoingEmail] = field(default_factory=list)
+
+    def send(self, email: OutgoingEmail) -> None:
+        self.emails.append(email)
+
+
+@dataclass
+class Requests:
+    asked: list[list[str]] = field(default_factory=list)
+
+    def request_pulls(self, connection_ids: Any, resume: Any = None) -> None:
+        self.asked.append(list(connection_ids))
+
+
+def _connection(buyer: str, paused: bool = False) -> Connection:
+    return Connection(
+        connection_id=f"{buyer}--north",
+        buyer=_ref(buyer),
+        seller=_ref("north", Platform.WOOCOMMERCE),
+        cursor=NOW - timedelta(hours=1),
+        paused=paused,
+    )
+
+
+def test_the_hourly_run_skips_paused_connections() -> None:
+    links = InMemoryConnections({c.connection_id: c for c in (_connection("acme"), _connection("bolt", True))})
+    requests = Requests()
+    assert fan_out(FanOutDependencies(connections=links, pull_queue=requests)) == 1
+    assert requests.asked == [["acme--north"]]
+
+
+@dataclass
+class BuyerStores:
+    """acme's store refuses the credentials while `refusing`; the others answer one empty page."""
+
+    refusing: bool = True
+    pulled: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+    def forget(self, store: StoreRef) -> None:
+        self.forgotten.append(store.store_id)
+
+    def buyer(self, store: StoreRef) -> Any:
+        self.pulled.append(store.store_id)
+        outer = self
+
+        class Buyer:
+            def orders_updated_since(self, since: datetime, resume: str | None = None) -> Any:
+                if store.store_id == "acme" and outer.refusing:
+                    raise StoreCredentialsError("POST /admin/api/2025-10/graphql.json answered 401")
+                yield [], None
+
+        return Buyer()
+
+    def seller(self, store: StoreRef) -> Any:
+        raise AssertionError("the pull never posts")
+
+
+def _pull(deps: PullDependencies, *connection_ids: str) -> dict[str, Any]:
+    records = [sqs_record(f"p-{c}", json.dumps({"connection_id": c})) for c in connection_ids]
+    return pull_connection_batch({"Records": records}, LambdaContext(600_000), deps)  # type: ignore[arg-type]
+
+
+def test_a_store_refusing_its_credentials_breaks_its_connection_once_and_the_others_go_on() -> None:
+    links = InMemoryConnections({c.connection_id: c for c in (_connection("acme"), _connection("bolt"))})
+    inbox, stores = OpsInbox(), BuyerStores()
+    deps = PullDependencies(links, stores, _NoQueue(), Requests(), ops_alerts=inbox, clock=lambda: NOW)  # type: ignore[arg-type]
+    for _hour in range(3):
+        assert _pull(deps, "acme--north", "bolt--north") == {"batchItemFailures": []}  # no retry, no PullDLQ
+    (email,) = inbox.emails  # told once, not every hour
+    assert email.audience == "ops" and "Acme refuses our credentials" in email.subject
+    assert "ordersync store rotate acme" in email.body and "answered 401" in email.body
+    assert links.get("acme--north").broken_since == NOW and links.get("bolt--north").last_pull_orders == 0
+    assert stores.pulled.count("bolt") == 3  # the other connection was pulled every hour
+    assert stores.forgotten == ["acme"] * 3  # each hour, tried once more with credentials read afresh
+    stores.refusing = False  # the credentials were fixed: the next pull heals the connection
+    _pull(deps, "acme--north")
+    healed = links.get("acme--north")
+    assert healed.broken_since is None and healed.last_pull_error is None and healed.last_pull_at == NOW
+
+
+def test_a_pull_requested_before_the_connection_was_paused_pulls_nothing() -> None:
+    links = InMemoryConnections({"acme--north": _connection("acme", paused=True)})
+    stores = BuyerStores(refusing=False)
+    deps = PullDependencies(links, stores, _NoQueue(), Requests(), clock=lambda: NOW)  # type: ignore[arg-type]
+    assert _pull(deps, "acme--north") == {"batchItemFailures": []}
+    assert stores.pulled == [] and links.get("acme--north").last_pull_at is None
+
+
+class _NoQueue:
+    def enqueue(self, envelopes: Any) -> None:
+        assert not list(envelopes), "nothing was read, nothing is enqueued"
