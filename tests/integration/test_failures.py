@@ -194,3 +194,25 @@ def test_a_synced_order_keeps_no_payload_and_ops_replaying_it_are_told_why_not(
     code, out = cli("order", "replay", "acme--northwind#1601")
     assert code == 1 and "SYNCED: there is nothing to replay" in out
     assert len(northwind.created_orders()) == 1
+
+
+def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never_the_dlq(
+    stack: LocalStack, world: World
+) -> None:
+    """The stack allows 3 deliveries; the seller answers 429 to 10 creates in a row (each delivery
+    tries 3 times in place). Throttling is the pace, not a failure: re-sent with a delay, the order
+    is posted once the store takes it."""
+    import time
+
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    seller.server.faults.add(*[Fault(status=429, retry_after="0") for _ in range(10)])
+    run_hour(stack)
+    deadline = time.monotonic() + 90
+    while _record(stack, "acme--northwind#1010").status is not OrderStatus.SYNCED:
+        assert time.monotonic() < deadline, _record(stack, "acme--northwind#1010").timeline
+        time.sleep(1)  # the order waits out its delay in OrdersQueue
+        stack.runner.drain()
+    assert seller.server.faults.pending == [] and len(seller.created_orders()) == 1
+    record = _record(stack, "acme--northwind#1010")
+    assert not record.in_dlq and [e.status for e in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.SYNCED]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 from ordersync.local.stack import LocalStack
 from ordersync.local.template import load_sam_template, translate
@@ -62,3 +63,20 @@ def test_ops_email_parameter_subscribes_ops_with_a_mail_sink() -> None:
         assert subscription.address == "ops@example.com"
         subs = boto3.client("sns").list_subscriptions_by_topic(TopicArn=local.output("OpsAlertsTopicArn"))
         assert {s["Protocol"] for s in subs["Subscriptions"]} == {"email", "sqs"}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "refusal"),
+    [
+        ("OrdersMaxConcurrency", "0", "Parameter 'OrdersMaxConcurrency' must be a number not less than 2"),
+        ("ThrottleBudgetHours", "0", "Parameter 'ThrottleBudgetHours' must be a number not less than 1"),
+        ("ThrottleBudgetHours", "1000", "Parameter 'ThrottleBudgetHours' must be a number not greater than 336"),
+        ("MaxReceiveCount", "many", "Parameter 'MaxReceiveCount' must be a number"),
+    ],
+)
+def test_bad_configuration_is_refused_before_anything_starts(parameter: str, value: str, refusal: str) -> None:
+    """As CloudFormation refuses it at deploy time: a concurrency of 0 or a throttle budget of no
+    time is not discovered at peak."""
+    with pytest.raises(ValueError) as refused:
+        LocalStack.boot({parameter: value})
+    assert str(refused.value) == refusal

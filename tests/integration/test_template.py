@@ -116,10 +116,23 @@ def test_queue_and_dlq_settings(sam: dict) -> None:
     schedule = resources["PullOrdersFunction"]["Properties"]["Events"]["HourlyPull"]["Properties"]
     assert schedule["Schedule"] == {"Ref": "SyncSchedule"}
     assert sam["Parameters"]["SyncSchedule"]["Default"] == "cron(20 * * * ? *)"
-    for table in ("CatalogTable", "OrdersTable", "ConnectionsTable"):
+    for table in ("CatalogTable", "OrdersTable", "ConnectionsTable", "StoresTable"):
         props = resources[table]["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_processing_concurrency_is_bounded_by_a_parameter(cloudformation: dict) -> None:
+    """The event source mapping CloudFormation creates caps ProcessOrderFunction at OrdersMaxConcurrency:
+    the stores and the account's concurrency see no more than that at peak."""
+    (mapping,) = [
+        r["Properties"]
+        for r in cloudformation["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["FunctionName"] == {"Ref": "ProcessOrderFunction"}
+    ]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "OrdersMaxConcurrency"}}
+    assert cloudformation["Parameters"]["OrdersMaxConcurrency"]["MinValue"] == 2  # SQS mappings' least
 
 
 def test_translation_is_json_serialisable(cloudformation: dict) -> None:

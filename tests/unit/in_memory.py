@@ -17,6 +17,7 @@ from ordersync.errors import (
     OrderClaimed,
     ResourceThrottled,
     StoreRejected,
+    StoreThrottled,
     StoreUnavailable,
 )
 from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRecord, StoreRef
@@ -225,6 +226,8 @@ class FakeSellerStore:
     search_lag_seconds: float = 5.0
     lookups: int = 0
     fail_next: int = 0
+    throttle_next: int = 0  # answer the next creates with 429 (Retry-After: `retry_after`)
+    retry_after: float | None = 30.0
     reject_next: int = 0  # answer the next creates with a refusal (a 4xx): retrying won't help
     timeout_after_create: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -238,6 +241,9 @@ class FakeSellerStore:
         if self.fail_next:
             self.fail_next -= 1
             raise StoreUnavailable("POST /orders answered 503")
+        if self.throttle_next:
+            self.throttle_next -= 1
+            raise StoreThrottled("POST /orders answered 429", self.retry_after)
         if self.reject_next:
             self.reject_next -= 1
             raise StoreRejected("POST /orders answered 422: line 1 is out of stock")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ordersync.alerts.connections import connection_broken_email
 from ordersync.alerts.digest import OutgoingEmail
 from ordersync.domain.onboarding import (
     DayCounts,
@@ -21,6 +22,7 @@ from ordersync.domain.onboarding import (
     day_counts,
     granted_shopify_scopes,
     missing,
+    missing_in_words,
     store_id_problem,
     url_problem,
 )
@@ -441,3 +443,157 @@ def test_a_pull_requested_before_the_connection_was_paused_pulls_nothing() -> No
 class _NoQueue:
     def enqueue(self, envelopes: Any) -> None:
         assert not list(envelopes), "nothing was read, nothing is enqueued"
+
+
+# --- the words ops read ----------------------------------------------------------------------------
+def test_refusals_say_what_is_wrong_and_what_to_do_word_for_word() -> None:
+    known = {"acme": Role.BUYER, "north": Role.SELLER}
+    assert connection_problem("acme", "ghost", known, []) == (
+        "unknown store ghost: add it first with `ordersync store add`"
+    )
+    assert connection_problem("ghost", "spook", known, []) == (
+        "unknown store ghost, spook: add it first with `ordersync store add`"
+    )
+    assert connection_problem("north", "acme", {"north": Role.SELLER, "acme": Role.BOTH}, []) == (
+        "north was added as a seller store: its credentials were not checked for pulling orders"
+    )
+    assert connection_problem("acme", "acme2", {"acme": Role.BOTH, "acme2": Role.BUYER}, []) == (
+        "acme2 was added as a buyer store: its credentials were not checked for posting"
+    )
+    assert connection_problem("acme", "north", known, ["acme--north"]) == (
+        "acme already sells through north (connection acme--north)"
+    )
+    assert store_id_problem("Acme") == (
+        "store id 'Acme': use 2-63 lowercase letters, digits and dashes, starting with a letter or digit"
+        " (it names the store's secret, ordersync/stores/<id>)"
+    )
+    assert url_problem(Platform.WOOCOMMERCE, "http://shop.example.com") == (
+        "store URL 'http://shop.example.com': WooCommerce stores are reached over HTTPS only"
+    )
+    assert url_problem(Platform.SHOPIFY, "ftp://x") == "store URL 'ftp://x' is not an http(s) URL"
+    assert url_problem(Platform.SHOPIFY, "https://x.example/#top") == (
+        "store URL 'https://x.example/#top': give the store's base URL, without a query or fragment"
+    )
+    assert credential_problem(Platform.WOOCOMMERCE, {"consumer_key": "ck"}) == (
+        "WooCommerce credentials need consumer_key, consumer_secret; missing or empty: consumer_secret"
+    )
+    assert credential_problem(Platform.BIGCOMMERCE, {"access_token": "t", "client_id": "c", "api": "a"}) == (
+        "BigCommerce credentials hold only access_token; unexpected: api, client_id"
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "grant", "words"),
+    [
+        (
+            Platform.SHOPIFY,
+            "write_orders",
+            "add the `write_orders` access scope to the app and reinstall it in the shop: needed to create orders"
+            " in the seller's shop (and find those already created)",
+        ),
+        (
+            Platform.WOOCOMMERCE,
+            "read",
+            "give the REST API key read permission (WooCommerce > Settings > Advanced > REST API): needed to pull"
+            " the buyer's orders and read the seller's catalog",
+        ),
+        (
+            Platform.BIGCOMMERCE,
+            "Products: read-only",
+            "give the API account the `Products: read-only` OAuth scope (Settings > API > Store-level API"
+            " accounts): needed to read the seller's catalog",
+        ),
+    ],
+)
+def test_each_missing_grant_is_said_in_the_platforms_own_words(platform: Platform, grant: str, words: str) -> None:
+    (need,) = [n for n in missing(platform, Role.BOTH, set()) if n.grant == grant]
+    assert missing_in_words(platform, [need]) == [words]
+
+
+def test_the_ops_email_of_a_broken_connection_word_for_word() -> None:
+    link = _connection("acme")
+    email = connection_broken_email(link, "POST /admin/api/2025-10/graphql.json answered 401", NOW)
+    assert (email.audience, email.seller_id, email.reason) == ("ops", None, "CONNECTION_BROKEN")
+    assert email.subject == "[ordersync] Connection broken: Acme refuses our credentials"
+    assert email.body == "\n".join(
+        [
+            "The Shopify store Acme (acme) refused ordersync's credentials at 2026-11-27T12:20:00Z, so no orders"
+            " are pulled from it for North (north).",
+            "",
+            "What the store said: POST /admin/api/2025-10/graphql.json answered 401",
+            "",
+            "Orders are not lost: the pull resumes from its cursor once the credentials work again.",
+            "Fix the credentials in the store, then: ordersync store rotate acme (or ordersync store check acme"
+            " if they were fixed in the store).",
+            "Connection acme--north: ordersync connection list shows it as broken until a pull succeeds.",
+            "You are told once; not again every hour while it stays broken.",
+        ]
+    )
+
+
+def test_the_services_refusals_word_for_word() -> None:
+    deps, answers = world()
+    add_both(deps)
+
+    def refusal(call: Any) -> str:
+        with pytest.raises(OnboardingRefused) as refused:
+            call()
+        return str(refused.value)
+
+    url = "https://acme.myshopify.com"
+    assert refusal(lambda: add_store("acme", Platform.SHOPIFY, url, Role.BOTH, SHOPIFY_TOKEN, deps)) == (
+        "store acme exists already: `ordersync store rotate acme` replaces its credentials"
+    )
+    assert refusal(lambda: add_store("new", Platform.SHOPIFY, url, Role.BOTH, {"access_token": "x"}, deps)) == (
+        "the Shopify store refused these credentials: POST /admin/api/2025-10/graphql.json answered 401"
+    )
+    answers.down.add(url)
+    assert refusal(lambda: add_store("new", Platform.SHOPIFY, url, Role.BOTH, SHOPIFY_TOKEN, deps)) == (
+        "could not reach the Shopify store at https://acme.myshopify.com: GET /admin/api/2025-10/graphql.json timed out"
+    )
+    answers.down.clear()
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_products", "write_orders"})))
+    assert refusal(lambda: add_store("new", Platform.SHOPIFY, url, Role.BUYER, SHOPIFY_TOKEN, deps)) == (
+        "the credentials of Acme can't do all a buyer store needs: add the `read_orders` access scope to the"
+        " app and reinstall it in the shop: needed to pull the buyer's orders"
+    )
+    assert refusal(lambda: check_store("ghost", deps)) == (
+        "unknown store ghost: add it first with `ordersync store add`"
+    )
+    assert refusal(lambda: add_connection("acme", "north", deps, since=NOW + timedelta(seconds=1))) == (
+        "--since 2026-11-27T12:20:01Z is in the future"
+    )
+    add_connection("acme", "north", deps)
+    assert refusal(lambda: remove_store("acme", deps)) == (
+        "store acme is used by acme--north: remove those connections first"
+    )
+    assert refusal(lambda: remove_connection("ghost--north", deps)) == (
+        "no connection 'ghost--north' (`ordersync connection list` shows them)"
+    )
+
+
+def test_every_field_of_the_morning_table_per_state() -> None:
+    deps, _ = world()
+    add_both(deps)
+    add_connection("acme", "north", deps, since=NOW - timedelta(minutes=30))
+    assert connection_rows(deps) == [
+        onboarding.ConnectionRow(
+            connection_id="acme--north",
+            state="new",
+            buyer="acme (shopify)",
+            seller="north (woocommerce)",
+            cursor="2026-11-27T11:50:00Z",
+            cursor_age="30m",
+            last_pull_at=None,
+            last_pull="not pulled yet",
+            last_day=DayCounts(),
+        )
+    ]
+    deps.connections.pulled("acme--north", NOW - timedelta(minutes=5), 0)  # type: ignore[attr-defined]
+    (row,) = connection_rows(deps)
+    assert (row.state, row.last_pull_at, row.last_pull) == ("ok", "2026-11-27T12:15:00Z", "0 order(s)")
+    deps.connections.refused("acme--north", NOW, "answered 401")  # type: ignore[attr-defined]
+    (row,) = connection_rows(deps)
+    assert row.last_pull == "refused since 2026-11-27T12:20:00Z: answered 401" and row.state == "broken"
+    pause_connection("acme--north", True, deps)
+    assert connection_rows(deps)[0].state == "paused"  # paused says more than broken

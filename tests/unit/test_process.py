@@ -391,3 +391,43 @@ def test_each_outcome_is_counted_under_the_dashboard_s_names(deps: ProcessDepend
     process_message(message("A", number=3), "m4", 1, deps)
     assert counted_metrics() == {"OrdersRetriedLater": [1.0]}
     metrics.clear_metrics()
+
+
+def test_a_throttling_seller_store_delays_the_order_without_using_up_its_deliveries(
+    deps: ProcessDependencies,
+) -> None:
+    """Black Friday: the hot seller answers 429 for longer than MaxReceiveCount deliveries would
+    last. Each time the order is re-sent after the store's Retry-After, carrying when the throttling
+    began, and this delivery succeeds (its receive count never climbs); it is posted once the store
+    takes it."""
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.throttle_next, store.retry_after = 10, 2.0  # well past max_receive_count = 3
+    body = message("A")
+    for delivery in range(10):
+        record = process_message(body, f"m{delivery}", 1, deps)
+        assert record.status is OrderStatus.RECEIVED and not record.in_dlq
+        (body, delay), *_ = deps.retries.later[-1:]  # type: ignore[attr-defined]
+        assert delay == 5  # the store said 2 s; no sooner than 5 s, never past SQS's 900
+        deps.clock.advance(delay)  # type: ignore[attr-defined]
+    assert OrderEnvelope.model_validate_json(body).throttled_since == datetime(2026, 11, 27, 12, 20, 1, tzinfo=UTC)
+    record = process_message(body, "m10", 1, deps)
+    assert record.status is OrderStatus.SYNCED and deps.dead_letters.sent == []  # type: ignore[attr-defined]
+    assert list(store.created) == ["ordersync-acme--northwind-1001"]
+    assert deps.stores.seller_store.lookups == 0  # type: ignore[attr-defined]  # a 429 created nothing: no look
+
+
+def test_throttled_past_the_budget_the_order_fails_as_platform_unavailable_saying_since_when(
+    deps: ProcessDependencies,
+) -> None:
+    deps.throttle_budget = timedelta(hours=2)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.throttle_next, store.retry_after = 1, 1_200.0  # the store asks for 20 min: SQS waits at most 15
+    process_message(message("A"), "m1", 1, deps)
+    ((body, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert delay == 900
+    deps.clock.advance(2 * 3600)  # type: ignore[attr-defined]
+    store.throttle_next = 1
+    record = process_message(body, "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert record.detail == ("gave up throttled since 2026-11-27T12:20:01Z: StoreThrottled: POST /orders answered 429")
+    assert record.in_dlq and len(deps.retries.later) == 1  # type: ignore[attr-defined]

@@ -17,6 +17,15 @@ class StoreUnavailable(OrderSyncError):
     """A store failed in a way that may pass: timeout, 429, 5xx. SQS retries the message."""
 
 
+class StoreThrottled(StoreUnavailable):
+    """The store said "too many requests" (429, Shopify's THROTTLED) beyond what waiting in place
+    covers: nothing is wrong but the pace. `retry_after`: seconds, when the store said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreRejected(OrderSyncError):
     """A store refused the request for good: 404, 422 validation. Retrying will not help."""
 

@@ -234,6 +234,9 @@ class OrderEnvelope(BaseModel):
     payload: Any
     pulled_at: datetime
     cause: Cause = Cause.PULL
+    # When the seller's store first throttled this order: re-sent with a delay (not a failed
+    # delivery) until ThrottleBudgetHours have passed since.
+    throttled_since: datetime | None = None
 
     @property
     def order_key(self) -> str:

@@ -32,6 +32,7 @@ class ProcessSettings(_Env):
     orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+    throttle_budget_hours: int = Field(alias="THROTTLE_BUDGET_HOURS", ge=1)
     manual_posting_state_machine_arn: str = Field(alias="MANUAL_POSTING_STATE_MACHINE_ARN")
     manual_posting_timeout_seconds: int = Field(alias="MANUAL_POSTING_TIMEOUT_SECONDS", ge=1)
     manual_posting_max_escalations: int = Field(alias="MANUAL_POSTING_MAX_ESCALATIONS", ge=0)

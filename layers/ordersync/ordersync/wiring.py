@@ -49,6 +49,8 @@ def pull_dependencies() -> PullDependencies:
 
 @cache
 def process_dependencies() -> ProcessDependencies:
+    from datetime import timedelta
+
     from ordersync.aws.catalog import DynamoCatalog
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.manual_posting import SfnManualPosting
@@ -70,6 +72,7 @@ def process_dependencies() -> ProcessDependencies:
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
         retries=SqsOrderQueue(settings.orders_queue_url),
         max_receive_count=settings.max_receive_count,
+        throttle_budget=timedelta(hours=settings.throttle_budget_hours),
         manual_posting=SfnManualPosting(
             settings.manual_posting_state_machine_arn,
             settings.manual_posting_timeout_seconds,

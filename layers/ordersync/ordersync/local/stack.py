@@ -60,13 +60,14 @@ class LocalStack:
         import os
 
         root = root or project_root()
+        sam = load_sam_template(root / "template.yaml")
+        values = {"LogLevel": "WARNING", **(parameters or {})}
+        _parameter_values(sam, values)  # bad parameters are refused before anything starts
         moto = MotoServer().start()
         previous = point_boto3_at(moto.endpoint, REGION)
         for name, value in LOCAL_OVERRIDES.items():
             previous.setdefault(name, os.environ.get(name))
             os.environ[name] = value
-        sam = load_sam_template(root / "template.yaml")
-        values = {"LogLevel": "WARNING", **(parameters or {})}
         template = translate(sam, values, root)
         resolver = Resolver(REGION, STACK_NAME, _parameter_values(template, values))
         deployment = Provisioner(REGION, code_locations(sam, root)).deploy(template, resolver)
@@ -87,13 +88,34 @@ class LocalStack:
 
 
 def _parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """The values, refused as CloudFormation refuses them (its words), before anything is created."""
     values = {}
     for name, spec in template.get("Parameters", {}).items():
         value = given.get(name, spec.get("Default"))
         if value is None:
             raise ValueError(f"template parameter {name} has no default; pass it")
+        problem = parameter_problem(name, spec, value)
+        if problem:
+            raise ValueError(problem)
         values[name] = value
     return values
+
+
+def parameter_problem(name: str, spec: dict[str, Any], value: Any) -> str | None:
+    """CloudFormation's check of a parameter against its MinValue / MaxValue / AllowedValues."""
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"Parameter '{name}' must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"Parameter '{name}' must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"Parameter '{name}' must be a number not greater than {spec['MaxValue']}"
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and str(value) not in [str(a) for a in allowed]:
+        return f"Parameter '{name}' must be one of AllowedValues"
+    return None
 
 
 def reset_cached_clients() -> None:

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 20.0
@@ -78,19 +78,23 @@ def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
 
 
 def quota_wait(response: requests.Response) -> float | None:
-    """A 429 that says when to come back (BigCommerce's X-Rate-Limit-Time-Reset-Ms or X-Retry-After,
-    or Retry-After): how long to wait, when that is short enough to wait here."""
+    """A 429 that says when to come back: how long to wait, when that is short enough to wait here."""
     if response.status_code != 429:
         return None
+    seconds = retry_after(response)
+    return seconds if seconds is not None and seconds <= MAX_QUOTA_WAIT else None
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """When a 429 says to come back (BigCommerce's X-Rate-Limit-Time-Reset-Ms or X-Retry-After, or
+    Retry-After in seconds), or None."""
     reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "")
-    retry_after = response.headers.get("X-Retry-After") or response.headers.get("Retry-After") or ""
+    after = response.headers.get("X-Retry-After") or response.headers.get("Retry-After") or ""
     if reset_ms.isdigit():
-        seconds = int(reset_ms) / 1000
-    elif retry_after.isdigit():
-        seconds = float(retry_after)
-    else:
-        return None
-    return seconds if seconds <= MAX_QUOTA_WAIT else None
+        return int(reset_ms) / 1000
+    if after.isdigit():
+        return float(after)
+    return None
 
 
 def _remember_quota(http: requests.Session, response: requests.Response) -> None:
@@ -113,6 +117,8 @@ def raise_for_store_status(response: requests.Response) -> None:
     if status < 400:
         return
     where = f"{response.request.method} {_path(response.url)}"
+    if status == 429:
+        raise StoreThrottled(f"{where} answered 429", retry_after(response))
     if status in TRANSIENT_STATUSES:
         raise StoreUnavailable(f"{where} answered {status}")
     if status in (401, 403):

@@ -18,7 +18,7 @@ from typing import Any
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
-from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import CanonicalOrder, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
@@ -277,7 +277,7 @@ class ShopifyStore:
             if errors:
                 raise StoreRejected(f"Shopify GraphQL error: {_messages(errors)}")
             return dict(body["data"])
-        raise StoreUnavailable("Shopify kept throttling the query")
+        raise StoreThrottled("Shopify kept throttling the query", _throttle_wait(body))
 
 
 def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:

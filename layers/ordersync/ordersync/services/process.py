@@ -25,6 +25,7 @@ from ordersync.errors import (
     ResourceThrottled,
     RetryLater,
     StoreRejected,
+    StoreThrottled,
     StoreUnavailable,
 )
 from ordersync.models import (
@@ -34,6 +35,7 @@ from ordersync.models import (
     OrderEnvelope,
     OrderStatus,
     Platform,
+    iso,
     platform_label,
     utc_now,
 )
@@ -55,6 +57,8 @@ from ordersync.records import Attempt, OrderRecord
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 DEFAULT_LEASE = timedelta(seconds=30)  # without an invocation deadline: ProcessOrderFunction's timeout
+THROTTLE_BUDGET = timedelta(hours=24)  # the template's ThrottleBudgetHours
+THROTTLE_DELAY = (5, 900)  # seconds a throttled order waits: at least, and at most (SQS's DelaySeconds)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class ProcessDependencies:
     retries: OrderRetries
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
+    throttle_budget: timedelta = THROTTLE_BUDGET
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -124,6 +129,16 @@ def process_message(
         assert record is not None
         _give_up_claim(record, deps)
         return _retry_later(body, record, str(later), later.seconds, deps)
+    except StoreThrottled as throttled:
+        assert record is not None  # only a store call throttles, and stores are called after the claim
+        since = envelope.throttled_since or started
+        if started - since >= deps.throttle_budget:
+            return _record_exhausted(record, envelope, throttled, deps, f"throttled since {iso(since)}")
+        _give_up_claim(record, deps)
+        metrics.add_metric(name="OrdersThrottledDelayed", unit=MetricUnit.Count, value=1)
+        again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
+        delay = min(max(throttled.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
+        return _retry_later(again, record, f"the seller's store is throttling: {throttled}", delay, deps)
     except Exception as error:
         if receive_count >= deps.max_receive_count:
             return _record_exhausted(record, envelope, error, deps)
@@ -202,8 +217,8 @@ def _post_once(
     record.post_unconfirmed_at = attempt.ends_at  # stays with any outcome but SYNCED: the next post looks
     try:
         return store.create_order(order, decision.postable_lines, key)
-    except StoreRejected:
-        record.post_unconfirmed_at = unconfirmed  # refused: nothing was created
+    except (StoreRejected, StoreThrottled):
+        record.post_unconfirmed_at = unconfirmed  # refused, or not taken yet: nothing was created
         raise
 
 
@@ -326,14 +341,20 @@ def _retry_later(body: str, record: OrderRecord, why: str, seconds: float, deps:
 
 
 def _record_exhausted(
-    record: OrderRecord | None, envelope: OrderEnvelope, error: Exception, deps: ProcessDependencies
+    record: OrderRecord | None,
+    envelope: OrderEnvelope,
+    error: Exception,
+    deps: ProcessDependencies,
+    gave_up: str | None = None,
 ) -> OrderRecord:
-    """Last delivery: the order goes to the DLQ with its reason. Recorded on the order if the record
-    can be written; if not, the DLQ message says why on its own, and this delivery ends quietly
-    (SQS would otherwise move the bare message there, with no reason anywhere)."""
+    """Last delivery (or the end of the throttle budget: `gave_up` says how long): the order goes
+    to the DLQ with its reason. Recorded on the order if the record can be written; if not, the DLQ
+    message says why on its own, and this delivery ends quietly (SQS would otherwise move the bare
+    message there, with no reason anywhere)."""
     transient = isinstance(error, (*TRANSIENT, StoreRejected, ConcurrentUpdate))
     reason = FailureReason.PLATFORM_UNAVAILABLE if transient else FailureReason.INVALID_ORDER
-    detail = f"gave up after {deps.max_receive_count} deliveries: {type(error).__name__}: {error}"
+    after = gave_up or f"after {deps.max_receive_count} deliveries"
+    detail = f"gave up {after}: {type(error).__name__}: {error}"
     record = record or OrderRecord.first_seen(envelope, deps.clock())
     record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
     body, attributes = dlq_message(record, envelope)
