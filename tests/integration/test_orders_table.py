@@ -316,6 +316,7 @@ _OPERATIONS = [
     pytest.param("order read", lambda o, e: o.get(e.order_key), id="get"),
     pytest.param("order write", lambda o, e: o.save(OrderRecord.first_seen(e, T0)), id="save"),
     pytest.param("order query", lambda o, e: o.by_seller_status("northwind", OrderStatus.FAILED), id="query"),
+    pytest.param("order query", lambda o, e: o.statuses_since("acme--northwind", T0), id="last_day"),
     pytest.param("order scan", lambda o, e: o.all(), id="scan"),
 ]
 

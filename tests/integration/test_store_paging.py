@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ordersync.domain.catalog import StoreVariant
+from ordersync.errors import StoreUnavailable
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
@@ -54,25 +55,39 @@ def test_a_101_product_woocommerce_catalog_is_read_whole_variations_past_their_f
     for n in range(1, woocommerce.PAGE_SIZE + 2):
         woo.add_product(n, f"NW-{n:03d}", f"Thing {n}", "1.00")
     for v in range(1, woocommerce.PAGE_SIZE + 3):  # a variable product with 102 variations
-        woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5000 + v, f"NW-SOCK-{v:03d}", f"size {v}")
+        woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5000 + v, f"NW-SOCK-{v:03d}", f"size {v} / Grey")
+    woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5999, "  ", "size 0 / Grey")  # a variation without SKU
+    woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5998, "NW-SOCK-X", "X", variation_status="private")
     woo.add_product(900, "  ", "No SKU", "1.00")  # a blank SKU is no SKU
-    woo.add_product(901, "NW-DRAFT", "Draft", "1.00", status="draft")  # not for sale: not in the catalog
-    variants = _variants(WooCommerceStore(woo.base_url, "ck_n", "cs_n").catalog())
-    assert len(variants) == 101 + 102 + 1 and len({v.sku for v in variants}) == len(variants)
+    for n in range(1000, 1098):  # drafts the store keeps: not asked for, so two pages of products, not three
+        woo.add_product(n, f"NW-DRAFT-{n}", "Draft", "1.00", status="draft")
+    pages = list(WooCommerceStore(woo.base_url, "ck_n", "cs_n").catalog())
+    variants = _variants(iter(pages))
+    assert len(pages) == 2 and len(variants) == 101 + 102 + 1 + 1
     by_sku = {v.sku: v for v in variants}
+    assert len(by_sku) == len(variants) - 1  # two have no SKU
+    assert not any(str(sku).startswith("NW-DRAFT") for sku in by_sku)
     assert by_sku["NW-101"] == StoreVariant("101", "101", "NW-101", "Thing 101", "")
-    assert by_sku["NW-SOCK-102"] == StoreVariant("500", "5102", "NW-SOCK-102", "Socks", "size 102")
-    assert by_sku[None].product_id == "900" and "NW-DRAFT" not in by_sku
+    assert by_sku["NW-SOCK-102"] == StoreVariant("500", "5102", "NW-SOCK-102", "Socks", "size 102 / Grey")
+    assert StoreVariant("500", "5999", None, "Socks", "size 0 / Grey") in variants
+    assert "NW-SOCK-X" not in by_sku  # a private variation can't be bought
+    assert "  " not in by_sku and [v.product_id for v in variants if v.sku is None] == ["500", "900"]
 
 
 def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its_page(started: list[Any]) -> None:
-    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))
-    for n in range(1, 2 * woocommerce.PAGE_SIZE + 6):
-        woo.add_order(woocommerce_order(n, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=NOW))
+    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))  # a store at UTC+10
+    count = 2 * woocommerce.PAGE_SIZE + 5
+    for n in range(1, count + 1):  # modified newest-id-first: the pull must go by modification
+        modified = NOW - timedelta(seconds=n)
+        woo.add_order(woocommerce_order(n, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=modified))
+    old = NOW - timedelta(hours=3)  # before the window, even in the store's local time
+    woo.add_order(woocommerce_order(999, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=old))
     client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
     pages = list(client.orders_updated_since(SINCE))
     assert [len(page) for page, _ in pages] == [100, 100, 5]
     assert [following for _, following in pages] == ["2", "3", None]
+    ids = [order["id"] for page, _ in pages for order in page]
+    assert ids == list(range(count, 0, -1))  # oldest modification first, across pages; 999 not at all
     resumed = list(client.orders_updated_since(SINCE, "3"))
     assert [len(page) for page, _ in resumed] == [5] and resumed[0][0] == pages[2][0]
 
@@ -81,10 +96,16 @@ def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its
 def test_a_250_plus_variant_bigcommerce_catalog_is_read_whole(started: list[Any]) -> None:
     bc = _start(started, FakeBigCommerce("hashridge", "bc_ridge"))
     for n in range(1, 2 * 250 + 2):
-        bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000")
-    variants = _variants(BigCommerceStore(bc.base_url, "bc_ridge").catalog())
-    assert len(variants) == 501 and len({v.sku for v in variants}) == 501
+        bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000", options=("L", "Red") if n == 7 else ())
+    bc.add_variant(7, 20_007, "  ", "Thing 7", "1.0000")  # a variant without SKU
+    pages = list(BigCommerceStore(bc.base_url, "bc_ridge").catalog())
+    variants = _variants(iter(pages))
+    assert len(pages) == 3 and len(variants) == 502  # 250 products a page; no fourth, empty request
     assert variants[-1] == StoreVariant("501", "10501", "RG-0501", "Thing 501", "")
+    assert [v for v in variants if v.product_id == "7"] == [
+        StoreVariant("7", "10007", "RG-0007", "Thing 7", "L / Red"),
+        StoreVariant("7", "20007", None, "Thing 7", ""),
+    ]
 
 
 def test_bigcommerce_orders_are_pulled_until_an_empty_page_each_with_every_line(started: list[Any]) -> None:
@@ -95,10 +116,13 @@ def test_bigcommerce_orders_are_pulled_until_an_empty_page_each_with_every_line(
     for n in range(1, bigcommerce.PAGE_SIZE + 4):
         count = many if n == 7 else 1
         products = [{"id": i, "sku": f"S-{i}", **line} for i in range(1, count + 1)]
-        bc.add_order(bigcommerce_order(n), products, [BC_ADDRESS])
+        bc.add_order(bigcommerce_order(n, moment=NOW - timedelta(seconds=n)), products, [BC_ADDRESS])
+    bc.add_order(bigcommerce_order(999, moment=NOW - timedelta(hours=3)), products, [BC_ADDRESS])  # before
     client = BigCommerceStore(bc.base_url, "bc_delta")
     pages = list(client.orders_updated_since(SINCE))
     assert [len(page) for page, _ in pages] == [50, 3] and [following for _, following in pages] == ["2", "3"]
+    ids = [order["id"] for page, _ in pages for order in page]
+    assert ids == list(range(bigcommerce.PAGE_SIZE + 3, 0, -1))  # oldest modification first; 999 not at all
     orders = {order["id"]: order for page, _ in pages for order in page}
     assert len(orders[7]["products"]) == many and len(orders[8]["products"]) == 1
     assert [len(page) for page, _ in client.orders_updated_since(SINCE, "2")] == [3]
@@ -111,9 +135,11 @@ def test_a_shopify_catalog_past_its_first_page_is_read_whole(started: list[Any])
         shop.add_variant(70_000 + n, f"PK-{n:04d}", 700 + n, f"Thing {n}", "Default Title", "1.00")
     shop.add_variant(79_999, " PK-JACKET-M ", 5000, "Storm Jacket", "M", "180.00")
     shop.add_variant(79_998, "PK-OLD", 5001, "Old Thing", "Default Title", "1.00")
+    shop.add_variant(79_997, "", 5002, "No SKU", "Default Title", "1.00")
     shop.set_product_status(5001, "ARCHIVED")  # not for sale: not in the catalog
     variants = _variants(ShopifyStore(shop.base_url, "shpat_peak").catalog())
-    assert len(variants) == 253 and len({v.sku for v in variants}) == 253
+    assert len(variants) == 254 and len({v.sku for v in variants}) == 254
+    assert StoreVariant("5002", "79997", None, "No SKU", "") in variants
     by_sku = {v.sku: v for v in variants}
     assert by_sku["PK-0252"] == StoreVariant("952", "70252", "PK-0252", "Thing 252", "")  # no "Default Title"
     assert by_sku["PK-JACKET-M"] == StoreVariant("5000", "79999", "PK-JACKET-M", "Storm Jacket", "M")
@@ -129,8 +155,27 @@ def test_shopify_orders_are_pulled_cursor_after_cursor_with_every_line(started: 
     client = ShopifyStore(shop.base_url, "shpat_acme")
     pages = list(client.orders_updated_since(SINCE))
     assert [len(page) for page, _ in pages] == [25, 2] and pages[0][1] is not None and pages[1][1] is None
+    assert shop.server.requests == 2 + 2  # two pages of orders, two more of #3's lines: nothing asked twice
     orders = {node["legacyResourceId"]: node for page, _ in pages for node in page}
     assert len(orders["3"]["lineItems"]["nodes"]) == many
-    assert orders["3"]["lineItems"]["pageInfo"]["hasNextPage"] is False
+    assert orders["3"]["lineItems"]["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+    assert all(isinstance(node, dict) for page, _ in pages for node in page)
     resumed = list(client.orders_updated_since(SINCE, pages[0][1]))
     assert [node["legacyResourceId"] for node in resumed[0][0]] == [n["legacyResourceId"] for n in pages[1][0]]
+
+
+def test_a_shopify_order_deleted_while_its_lines_are_read_is_retried_not_cut_short(started: list[Any]) -> None:
+    class Deleting(FakeShopify):
+        """Answers the orders page, then the order is deleted before its lines are read."""
+
+        def _orders(self, *args: Any, **kwargs: Any) -> Any:
+            page = super()._orders(*args, **kwargs)
+            self.orders.clear()
+            return page
+
+    shop = _start(started, Deleting("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
+    lines = [(f"SKU-{i}", f"Thing {i}", 1, "1.00") for i in range(shopify.LINES_PER_ORDER + 1)]
+    shop.add_order(order_node(3, "#3", lines, ADDRESS))
+    with pytest.raises(StoreUnavailable) as vanished:
+        list(ShopifyStore(shop.base_url, "shpat_acme").orders_updated_since(SINCE))
+    assert str(vanished.value) == "Shopify order 3 vanished while its lines were read"

@@ -597,3 +597,101 @@ def test_every_field_of_the_morning_table_per_state() -> None:
     assert row.last_pull == "refused since 2026-11-27T12:20:00Z: answered 401" and row.state == "broken"
     pause_connection("acme--north", True, deps)
     assert connection_rows(deps)[0].state == "paused"  # paused says more than broken
+
+
+# --- what the first mutation run of this code found unchecked ----------------------------------------
+def test_ages_at_their_boundaries() -> None:
+    seconds = [59, 60, 3599, 3600, 86399, 86400]
+    assert [age(NOW - timedelta(seconds=s), NOW) for s in seconds] == ["59s", "1m", "59m", "1h", "23h", "1d"]
+    assert age(NOW + timedelta(seconds=5), NOW) == "0s"  # a clock a little ahead is not negative
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def test_every_check_and_rotation_is_dated_and_a_store_keeps_its_role_path_and_posting_choice() -> None:
+    deps, answers = world()
+    deps.clock = Clock()
+    woo = "https://north.example.com/shopX"  # WordPress in a subdirectory
+    answers.accepted[woo] = (WOO_KEYS, StoreAccess("north", frozenset({"read"})))
+    store = add_store("north", Platform.WOOCOMMERCE, woo + "/", Role.BUYER, WOO_KEYS, deps)
+    assert (store.base_url, store.role, store.auto_post) == (woo, Role.BUYER, False)
+    assert answers.tries == [(Platform.WOOCOMMERCE, woo)]
+    assert check_store("north", deps).checked_at == NOW + timedelta(minutes=2)
+    assert rotate_store("north", WOO_KEYS, deps).checked_at == NOW + timedelta(minutes=3)
+    with pytest.raises(OnboardingRefused) as refused:
+        add_store("bolt", Platform.WOOCOMMERCE, woo, Role.BOTH, {"consumer_key": "ck"}, deps)
+    assert str(refused.value) == credential_problem(Platform.WOOCOMMERCE, {"consumer_key": "ck"})
+
+
+def test_a_store_added_twice_at_once_leaves_no_second_secret_behind() -> None:
+    deps, _ = world()
+
+    class Racing(InMemoryStores):
+        def add(self, store: Any) -> None:
+            raise OnboardingRefused(f"store {store.store_id} exists already")
+
+    deps.stores = Racing()
+    with pytest.raises(OnboardingRefused, match="exists already"):
+        add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BOTH, SHOPIFY_TOKEN, deps)
+    assert deps.vault.secrets == {} and len(deps.vault.removed) == 1  # type: ignore[attr-defined]
+
+
+def test_a_connection_reads_its_stores_afresh_and_previews_from_its_cursor() -> None:
+    deps, _ = world()
+    asked: list[tuple[str, datetime]] = []
+    deps.orders_since = lambda buyer, since: asked.append((buyer.store_id, since)) or (0, False)  # type: ignore[func-returns-value]
+
+    @dataclass
+    class Fresh(InMemoryConnections):
+        reads: list[bool] = field(default_factory=list)
+
+        def get(self, connection_id: str, fresh: bool = False) -> Connection:
+            self.reads.append(fresh)
+            return super().get(connection_id, fresh)
+
+    deps.connections = Fresh()
+    add_both(deps)
+    add_connection("acme", "north", deps, since=NOW)  # since == now is allowed
+    assert asked == [("acme", NOW)]
+    pause_connection("acme--north", True, deps)
+    remove_connection("acme--north", deps)
+    assert deps.connections.reads == [True, True]  # type: ignore[attr-defined]  # never a cached copy
+    add_connection("acme", "north", deps)
+    add_connection("north", "acme", deps)
+    with pytest.raises(OnboardingRefused) as refused:
+        remove_store("north", deps)
+    assert str(refused.value) == "store north is used by acme--north, north--acme: remove those connections first"
+
+
+def test_the_preview_of_an_empty_store_and_of_the_right_store() -> None:
+    class Empty:
+        def orders_updated_since(self, since: datetime, resume: str | None = None) -> Any:
+            return iter(())
+
+    class Stores:
+        def buyer(self, store: StoreRef) -> Empty:
+            assert store.store_id == "acme", store
+            return Empty()
+
+    assert first_pull_preview(Stores())(_ref("acme"), NOW) == (0, False)  # type: ignore[arg-type]
+
+
+def test_a_refused_pull_is_counted_and_says_what_the_store_said() -> None:
+    from ordersync.observability import metrics
+
+    from .catalog_builders import counted_metrics
+
+    links = InMemoryConnections({"acme--north": _connection("acme")})
+    deps = PullDependencies(links, BuyerStores(), _NoQueue(), Requests(), ops_alerts=OpsInbox(), clock=lambda: NOW)  # type: ignore[arg-type]
+    metrics.clear_metrics()
+    _pull(deps, "acme--north")
+    assert counted_metrics() == {"PullsRefusedCredentials": [1.0]}
+    metrics.clear_metrics()
+    assert links.get("acme--north").last_pull_error == "POST /admin/api/2025-10/graphql.json answered 401"

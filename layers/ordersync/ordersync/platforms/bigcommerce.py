@@ -65,7 +65,7 @@ class BigCommerceStore:
 
     def _list(self, url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         response = call(self._http, "GET", url, params=params)
-        if response.status_code == 204 or not response.content:  # V2's empty page
+        if not response.content:  # V2's empty page: 204, no body
             return []
         return list(json_body(response))
 
@@ -104,7 +104,7 @@ class BigCommerceStore:
                 for product in body["data"]
                 for variant in product.get("variants", [])
             ]
-            if page >= int(body.get("meta", {}).get("pagination", {}).get("total_pages", 1)):
+            if page >= int(body["meta"]["pagination"]["total_pages"]):
                 return
             page += 1
 

@@ -119,7 +119,7 @@ class WooCommerceStore:
                                 " / ".join(a.get("option", "") for a in v.get("attributes", [])),
                             )
                             for v in page
-                            if v.get("status", SELLABLE) == SELLABLE
+                            if v.get("status") == SELLABLE  # drafts and private variations can't be bought
                         )
                 else:
                     sku = (product.get("sku") or "").strip() or None

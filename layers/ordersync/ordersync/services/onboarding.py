@@ -235,8 +235,8 @@ def connection_rows(deps: OnboardingDependencies) -> list[ConnectionRow]:
     now = deps.clock()
     rows = []
     for c in deps.connections.all():
-        if c.last_pull_error:
-            last = f"refused since {iso(c.broken_since)}: {c.last_pull_error}" if c.broken_since else c.last_pull_error
+        if c.broken_since:
+            last = f"refused since {iso(c.broken_since)}: {c.last_pull_error}"
         elif c.last_pull_at:
             last = f"{c.last_pull_orders or 0} order(s)"
         else:

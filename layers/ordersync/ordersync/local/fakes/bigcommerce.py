@@ -106,13 +106,17 @@ class FakeBigCommerce:
         return f"{self.server.base_url}/stores/{self.store_hash}"
 
     # --- seeding -------------------------------------------------------------------------------------
-    def add_variant(self, product_id: int, variant_id: int, sku: str, name: str, price: str) -> None:
+    def add_variant(
+        self, product_id: int, variant_id: int, sku: str, name: str, price: str, options: tuple[str, ...] = ()
+    ) -> None:
+        """options: the variant's option values' labels (e.g. ("L", "Red"))."""
         self.variants[(product_id, variant_id)] = {
             "id": variant_id,
             "product_id": product_id,
             "sku": sku,
             "name": name,
             "price": price,
+            "options": options,
         }
 
     def add_order(
@@ -256,11 +260,17 @@ class FakeBigCommerce:
     def _catalog(self, request: Request) -> Response:
         """V3: products with their variants, {"data": [...], "meta": {"pagination": ...}}."""
         products: dict[int, dict[str, Any]] = {}
+        with_variants = "variants" in request.args.get("include", "").split(",")  # only when asked for
         for (product_id, _), variant in sorted(self.variants.items()):
-            product = products.setdefault(product_id, {"id": product_id, "name": variant["name"], "variants": []})
-            product["variants"].append(
-                {"id": variant["id"], "product_id": product_id, "sku": variant["sku"], "option_values": []}
-            )
+            product = products.setdefault(product_id, {"id": product_id, "name": variant["name"]})
+            if with_variants:
+                options = [
+                    {"id": n, "label": label, "option_id": n, "option_display_name": f"Option {n}"}
+                    for n, label in enumerate(variant.get("options", ()), start=1)
+                ]
+                product.setdefault("variants", []).append(
+                    {"id": variant["id"], "product_id": product_id, "sku": variant["sku"], "option_values": options}
+                )
         limit = max(1, min(int(request.args.get("limit", 50)), 250))
         page = max(1, int(request.args.get("page", 1)))
         ordered = list(products.values())

@@ -96,7 +96,9 @@ class FakeWooCommerce:
         variation_name: str = "",
         *,
         status: str = "publish",
+        variation_status: str = "publish",
     ) -> None:
+        """variation_name: the variation's attribute options, " / " between two (e.g. "L / Red")."""
         product = self.products.setdefault(
             product_id,
             {
@@ -116,9 +118,12 @@ class FakeWooCommerce:
                 "sku": variation_sku or sku,
                 "price": price,
                 "regular_price": price,
-                "status": "publish",
+                "status": variation_status,
                 "name": variation_name,
-                "attributes": [{"name": "Option", "option": variation_name}],
+                "attributes": [
+                    {"name": f"Option {n}", "option": option}
+                    for n, option in enumerate(variation_name.split(" / "), start=1)
+                ],
             }
             product["type"] = "variable"
 
@@ -248,7 +253,13 @@ class FakeWooCommerce:
         orderby = request.args.get("orderby", "date")
         if orderby not in ORDERBY:
             return _error("rest_invalid_param", "Invalid parameter(s): orderby", 400)
-        gmt = request.args.get("dates_are_gmt") in ("true", "1")
+        # rest_sanitize_boolean: "true"/"1" (any case) is true, "false"/"0" false, anything else invalid
+        flag = request.args.get("dates_are_gmt", "false").lower()
+        if flag not in ("true", "1", "false", "0"):
+            return _error("rest_invalid_param", "Invalid parameter(s): dates_are_gmt", 400)
+        if request.args.get("order", "desc") not in ("asc", "desc"):
+            return _error("rest_invalid_param", "Invalid parameter(s): order", 400)
+        gmt = flag in ("true", "1")
         orders = [o for o in self.orders.values() if self.server.listed(o["id"])]
         for arg, column in (("modified_after", "date_modified_gmt"), ("after", "date_created_gmt")):
             if request.args.get(arg):
