@@ -13,6 +13,7 @@ import pytest
 from ordersync.domain.catalog import StoreVariant
 from ordersync.errors import StoreUnavailable
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
+from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.platforms import bigcommerce, shopify, woocommerce
@@ -59,19 +60,21 @@ def test_a_101_product_woocommerce_catalog_is_read_whole_variations_past_their_f
     woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5999, "  ", "size 0 / Grey")  # a variation without SKU
     woo.add_product(500, "NW-SOCK", "Socks", "9.00", 5998, "NW-SOCK-X", "X", variation_status="private")
     woo.add_product(900, "  ", "No SKU", "1.00")  # a blank SKU is no SKU
+    woo.add_product(901, "", "Empty SKU", "1.00")
+    woo.add_product(902, "", "Bare", "1.00", 9021, "", "one size")  # a variation shows its parent's SKU: none
     for n in range(1000, 1098):  # drafts the store keeps: not asked for, so two pages of products, not three
         woo.add_product(n, f"NW-DRAFT-{n}", "Draft", "1.00", status="draft")
     pages = list(WooCommerceStore(woo.base_url, "ck_n", "cs_n").catalog())
     variants = _variants(iter(pages))
-    assert len(pages) == 2 and len(variants) == 101 + 102 + 1 + 1
+    assert len(pages) == 2 and len(variants) == 101 + 102 + 1 + 1 + 2
     by_sku = {v.sku: v for v in variants}
-    assert len(by_sku) == len(variants) - 1  # two have no SKU
+    assert len(by_sku) == len(variants) - 3  # four have no SKU
     assert not any(str(sku).startswith("NW-DRAFT") for sku in by_sku)
     assert by_sku["NW-101"] == StoreVariant("101", "101", "NW-101", "Thing 101", "")
     assert by_sku["NW-SOCK-102"] == StoreVariant("500", "5102", "NW-SOCK-102", "Socks", "size 102 / Grey")
     assert StoreVariant("500", "5999", None, "Socks", "size 0 / Grey") in variants
     assert "NW-SOCK-X" not in by_sku  # a private variation can't be bought
-    assert "  " not in by_sku and [v.product_id for v in variants if v.sku is None] == ["500", "900"]
+    assert "  " not in by_sku and [v.product_id for v in variants if v.sku is None] == ["500", "900", "901", "902"]
 
 
 def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its_page(started: list[Any]) -> None:
@@ -80,6 +83,10 @@ def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its
     for n in range(1, count + 1):  # modified newest-id-first: the pull must go by modification
         modified = NOW - timedelta(seconds=n)
         woo.add_order(woocommerce_order(n, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=modified))
+    for order in woo.orders.values():  # created in the opposite order: the pull must sort by modification
+        order["date_created_gmt"] = order["date_created"] = (NOW - timedelta(days=1, seconds=-order["id"])).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
     old = NOW - timedelta(hours=3)  # before the window, even in the store's local time
     woo.add_order(woocommerce_order(999, [("S-1", "Tent", 1, "10.00", 1, 0)], WOO_ADDRESS, modified=old))
     client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
@@ -97,7 +104,7 @@ def test_a_250_plus_variant_bigcommerce_catalog_is_read_whole(started: list[Any]
     bc = _start(started, FakeBigCommerce("hashridge", "bc_ridge"))
     for n in range(1, 2 * 250 + 2):
         bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000", options=("L", "Red") if n == 7 else ())
-    bc.add_variant(7, 20_007, "  ", "Thing 7", "1.0000")  # a variant without SKU
+    bc.add_variant(7, 20_007, "", "Thing 7", "1.0000")  # a variant without SKU
     pages = list(BigCommerceStore(bc.base_url, "bc_ridge").catalog())
     variants = _variants(iter(pages))
     assert len(pages) == 3 and len(variants) == 502  # 250 products a page; no fourth, empty request
@@ -179,3 +186,15 @@ def test_a_shopify_order_deleted_while_its_lines_are_read_is_retried_not_cut_sho
     with pytest.raises(StoreUnavailable) as vanished:
         list(ShopifyStore(shop.base_url, "shpat_acme").orders_updated_since(SINCE))
     assert str(vanished.value) == "Shopify order 3 vanished while its lines were read"
+
+
+def test_an_empty_woocommerce_store_is_one_request_and_a_missing_page_count_is_not_a_short_list(
+    started: list[Any],
+) -> None:
+    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))
+    client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
+    assert list(client.orders_updated_since(SINCE)) == [([], None)] and list(client.catalog()) == [[]]
+    assert woo.server.requests == 2  # WooCommerce counts 0 pages; nothing is asked twice
+    woo.server.faults.add(Fault(status=200, headers={"X-WP-TotalPages": ""}))
+    with pytest.raises(StoreUnavailable, match="answered without X-WP-TotalPages"):
+        list(client.catalog())

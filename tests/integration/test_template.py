@@ -135,6 +135,21 @@ def test_the_processing_concurrency_is_bounded_by_a_parameter(cloudformation: di
     assert cloudformation["Parameters"]["OrdersMaxConcurrency"]["MinValue"] == 2  # SQS mappings' least
 
 
+def test_the_dashboard_shows_only_metrics_the_code_emits(sam: dict) -> None:
+    """A renamed metric would leave a flat line nobody notices: every OrderSync metric on the
+    dashboard is one the code names (or makes per status / reason, as count_outcome does)."""
+    from ordersync.models import FailureReason, OrderStatus
+
+    body = sam["Resources"]["OrdersDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    shown = set(re.findall(r'\["OrderSync", "(\w+)"', body))
+    source = "\n".join(p.read_text() for p in (ROOT / "layers" / "ordersync" / "ordersync").rglob("*.py"))
+    named = set(re.findall(r'name="(\w+)"', source))
+    per_outcome = {f"Orders{s.title().replace('_', '')}" for s in OrderStatus}
+    per_outcome |= {f"Reason{r.title().replace('_', '')}" for r in FailureReason}
+    assert {"OrdersThrottledDelayed", "PullsRefusedCredentials", "OrdersSynced"} <= shown
+    assert shown <= named | per_outcome, shown - named - per_outcome
+
+
 def test_translation_is_json_serialisable(cloudformation: dict) -> None:
     """What `sam deploy` uploads is JSON: every value survives the round trip unchanged."""
     assert json.loads(json.dumps(cloudformation)) == cloudformation

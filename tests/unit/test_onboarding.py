@@ -695,3 +695,41 @@ def test_a_refused_pull_is_counted_and_says_what_the_store_said() -> None:
     assert counted_metrics() == {"PullsRefusedCredentials": [1.0]}
     metrics.clear_metrics()
     assert links.get("acme--north").last_pull_error == "POST /admin/api/2025-10/graphql.json answered 401"
+
+
+def test_more_of_what_ops_are_told_and_what_is_kept() -> None:
+    deps, answers = world()
+    deps.clock = Clock()
+    url = "https://acme.myshopify.com"
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset()))
+    with pytest.raises(OnboardingRefused) as refused:
+        add_store("acme", Platform.SHOPIFY, url, Role.BUYER, SHOPIFY_TOKEN, deps)
+    assert str(refused.value).count("; ") == 0  # one missing grant for a buyer
+    with pytest.raises(OnboardingRefused) as refused:
+        add_store("acme", Platform.SHOPIFY, url, Role.SELLER, SHOPIFY_TOKEN, deps)
+    words = missing_in_words(Platform.SHOPIFY, missing(Platform.SHOPIFY, Role.SELLER, set()))
+    assert str(refused.value) == "the credentials of Acme can't do all a seller store needs: " + "; ".join(words)
+    with pytest.raises(OnboardingRefused) as refused:
+        add_store("Acme", Platform.SHOPIFY, url, Role.BOTH, SHOPIFY_TOKEN, deps)
+    assert str(refused.value) == store_id_problem("Acme")
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", FULL_SHOPIFY))
+    store = add_store("acme", Platform.SHOPIFY, url, Role.BOTH, SHOPIFY_TOKEN, deps, auto_post=True)
+    assert store.auto_post and store.ref().auto_post
+    answers.accepted[url] = ({"access_token": "shpat_other"}, answers.accepted[url][1])
+    before = deps.clock.now
+    with pytest.raises(OnboardingRefused):
+        check_store("acme", deps)
+    assert deps.stores.get("acme").checked_at > before  # type: ignore[union-attr]  # a refusal is dated too
+
+
+def test_a_connection_made_before_cursors_shows_none() -> None:
+    deps, _ = world()
+    add_both(deps)
+    legacy = Connection(
+        connection_id="acme--north",
+        buyer=deps.stores.get("acme").ref(),  # type: ignore[union-attr]
+        seller=deps.stores.get("north").ref(),  # type: ignore[union-attr]
+    )
+    deps.connections.add(legacy)
+    (row,) = connection_rows(deps)
+    assert (row.cursor, row.cursor_age, row.state) == (None, None, "new")

@@ -431,3 +431,31 @@ def test_throttled_past_the_budget_the_order_fails_as_platform_unavailable_sayin
     assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
     assert record.detail == ("gave up throttled since 2026-11-27T12:20:01Z: StoreThrottled: POST /orders answered 429")
     assert record.in_dlq and len(deps.retries.later) == 1  # type: ignore[attr-defined]
+
+
+def test_the_throttle_budget_ends_exactly_when_it_says_and_the_dlq_keeps_the_order(
+    deps: ProcessDependencies,
+) -> None:
+    from .catalog_builders import counted_metrics
+
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.throttle_next = 3
+    metrics.clear_metrics()
+    process_message(message("A"), "m1", 1, deps)
+    assert counted_metrics() == {"OrdersThrottledDelayed": [1.0], "OrdersRetriedLater": [1.0]}
+    metrics.clear_metrics()
+    body, _ = deps.retries.later[-1]  # type: ignore[attr-defined]
+    since = OrderEnvelope.model_validate_json(body).throttled_since
+    assert since is not None
+    deps.throttle_budget = deps.clock.now + timedelta(seconds=1) - since  # type: ignore[attr-defined]  # the next reading
+    record = process_message(body, "m2", 1, deps)
+    stored = deps.orders.get("acme--northwind#1001")
+    assert stored is not None and (stored.status, stored.reason) == (
+        OrderStatus.FAILED,
+        FailureReason.PLATFORM_UNAVAILABLE,
+    )
+    assert [e.status for e in stored.timeline] == [OrderStatus.RECEIVED, OrderStatus.FAILED]  # the same record
+    (dead,) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert dead[0]["envelope"]["order_id"] == "1001"  # a redrive needs nothing else
+    assert record.dlq_message_id == "dlq-1"
+    metrics.clear_metrics()

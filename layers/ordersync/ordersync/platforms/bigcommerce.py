@@ -99,7 +99,8 @@ class BigCommerceStore:
                     str(variant["id"]),
                     (variant.get("sku") or "").strip() or None,
                     product["name"],
-                    " / ".join(str(o.get("label", "")) for o in variant.get("option_values", [])),
+                    # option_values and their labels are optional in the contract
+                    " / ".join(str(o["label"]) for o in variant.get("option_values", []) if "label" in o),
                 )
                 for product in body["data"]
                 for variant in product.get("variants", [])

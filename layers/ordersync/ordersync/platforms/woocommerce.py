@@ -54,7 +54,7 @@ class WooCommerceStore:
                 "page": page,
             }
             response = call(self._http, "GET", f"{self._api}/orders", params=params)
-            last = page >= int(response.headers.get("X-WP-TotalPages", "1") or 1)
+            last = page >= _total_pages(response)
             yield [self._with_refunds(order) for order in json_body(response)], None if last else str(page + 1)
             if last:
                 return
@@ -108,7 +108,7 @@ class WooCommerceStore:
             for product in products:
                 if product.get("status") != SELLABLE:
                     continue
-                if product.get("type") == "variable" or product.get("variations"):
+                if product.get("type") == "variable":  # only variations can be bought, never the parent
                     for page in self._pages(f"{self._api}/products/{product['id']}/variations"):
                         variants.extend(
                             StoreVariant(
@@ -116,7 +116,7 @@ class WooCommerceStore:
                                 str(v["id"]),
                                 (v.get("sku") or "").strip() or None,
                                 product["name"],
-                                " / ".join(a.get("option", "") for a in v.get("attributes", [])),
+                                " / ".join(attribute["option"] for attribute in v["attributes"]),
                             )
                             for v in page
                             if v.get("status") == SELLABLE  # drafts and private variations can't be bought
@@ -130,8 +130,9 @@ class WooCommerceStore:
         page = 1
         while True:
             response = call(self._http, "GET", url, params={**(params or {}), "per_page": PAGE_SIZE, "page": page})
+            total = _total_pages(response)
             yield list(json_body(response))
-            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+            if page >= total:
                 return
             page += 1
 
@@ -188,6 +189,15 @@ class WooCommerceStore:
                 "(the catalog names a product the store no longer has); fix the order in the store"
             )
         return str(created["id"])
+
+
+def _total_pages(response: Any) -> int:
+    """WooCommerce's page count (0 for no items). Missing, the list can't be known whole: a store
+    (or a proxy) that drops it fails the read rather than silently cutting it to one page."""
+    total = response.headers.get("X-WP-TotalPages")
+    if total is None or not total.isdigit():
+        raise StoreUnavailable(f"{urlsplit(response.url).path} answered without X-WP-TotalPages")
+    return int(total)
 
 
 def _woo_message(response: Any) -> str:

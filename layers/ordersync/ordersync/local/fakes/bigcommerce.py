@@ -268,9 +268,10 @@ class FakeBigCommerce:
                     {"id": n, "label": label, "option_id": n, "option_display_name": f"Option {n}"}
                     for n, label in enumerate(variant.get("options", ()), start=1)
                 ]
-                product.setdefault("variants", []).append(
-                    {"id": variant["id"], "product_id": product_id, "sku": variant["sku"], "option_values": options}
-                )
+                listed = {"id": variant["id"], "product_id": product_id, "sku": variant["sku"]}
+                if options:  # optional in the contract: a base variant's is left out
+                    listed["option_values"] = options
+                product.setdefault("variants", []).append(listed)
         limit = max(1, min(int(request.args.get("limit", 50)), 250))
         page = max(1, int(request.args.get("page", 1)))
         ordered = list(products.values())

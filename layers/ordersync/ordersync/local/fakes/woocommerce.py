@@ -324,7 +324,7 @@ class FakeWooCommerce:
 def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
     per_page = int(request.args.get("per_page", 10))
     page = max(1, int(request.args.get("page", 1)))
-    pages = max(1, math.ceil(len(items) / per_page))
+    pages = math.ceil(len(items) / per_page)  # as WooCommerce's controllers count: 0 for no items
     chunk = items[(page - 1) * per_page : page * per_page]
     return _json(chunk, headers={"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages)})
 
