@@ -733,3 +733,12 @@ def test_a_connection_made_before_cursors_shows_none() -> None:
     deps.connections.add(legacy)
     (row,) = connection_rows(deps)
     assert (row.cursor, row.cursor_age, row.state) == (None, None, "new")
+
+
+def test_credentials_problems_list_every_key() -> None:
+    assert credential_problem(Platform.WOOCOMMERCE, {}) == (
+        "WooCommerce credentials need consumer_key, consumer_secret; missing or empty: consumer_key, consumer_secret"
+    )
+    assert credential_problem(Platform.WOOCOMMERCE, {"consumer_key": "a", "consumer_secret": "b", "url": "c"}) == (
+        "WooCommerce credentials hold only consumer_key, consumer_secret; unexpected: url"
+    )
