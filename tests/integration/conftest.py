@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,15 @@ def every_aws_call_is_granted() -> Iterator[iam.AwsCallLog]:
 def stack() -> Iterator[LocalStack]:
     with LocalStack.start({"LogLevel": "ERROR", "MaxReceiveCount": "3"}) as local:
         yield local
+
+
+@pytest.fixture
+def started() -> Iterator[list[Any]]:
+    """Fake stores a test started on its own (`marketplace.start_fake`), stopped after it."""
+    fakes: list[Any] = []
+    yield fakes
+    for fake in fakes:
+        fake.server.stop()
 
 
 @pytest.fixture

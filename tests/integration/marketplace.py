@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.shopify import FakeShopify
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
@@ -65,3 +67,10 @@ def pull_only(stack: LocalStack) -> None:
     (pulls,) = [s for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction"]
     while stack.runner.poll_once(pulls):
         pass
+
+
+def start_fake(started: list[Any], fake: Any) -> Any:
+    """Starts a fake store's server for a test (the `started` fixture stops it after)."""
+    fake.server.start()
+    started.append(fake)
+    return fake

@@ -18,6 +18,8 @@ from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import delivered_emails
 
+from .marketplace import start_fake
+
 OPS = "ops@example.com"
 TOKEN = "shpat_onboarding_secret_1"
 WOO_KEY, WOO_SECRET = "ck_onboarding_1", "cs_onboarding_secret_1"
@@ -34,14 +36,6 @@ def stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def fakes() -> Iterator[list[FakeShopify | FakeWooCommerce | FakeBigCommerce]]:
-    started: list[FakeShopify | FakeWooCommerce | FakeBigCommerce] = []
-    yield started
-    for fake in started:
-        fake.server.stop()
-
-
-@pytest.fixture
 def credentials(tmp_path: Path) -> Callable[..., str]:
     def write(**values: str) -> str:
         path = tmp_path / f"credentials-{len(list(tmp_path.glob('credentials-*')))}.json"
@@ -49,12 +43,6 @@ def credentials(tmp_path: Path) -> Callable[..., str]:
         return str(path)
 
     return write
-
-
-def _start(fakes: list, fake: FakeShopify | FakeWooCommerce | FakeBigCommerce) -> str:  # type: ignore[type-arg]
-    fake.server.start()
-    fakes.append(fake)
-    return fake.base_url
 
 
 def _listed(cli: Cli, what: str) -> list[dict]:  # type: ignore[type-arg]
@@ -68,10 +56,10 @@ def _secrets() -> list[str]:
 
 
 def test_a_store_is_saved_only_once_it_accepted_credentials_that_can_do_the_job(
-    cli: Cli, fakes: list, credentials: Callable[..., str]
+    cli: Cli, started: list, credentials: Callable[..., str]
 ) -> None:
     shop = FakeShopify("acme", TOKEN, scopes=frozenset({"read_orders"}), name="Acme Outfitters")
-    url = _start(fakes, shop)
+    url = start_fake(started, shop).base_url
     add = ("store", "add", "acme", "--platform", "shopify", "--url", url)
     code, out = cli(*add, "--credentials-file", credentials(access_token=TOKEN))
     assert code == 1 and "`write_orders` access scope" in out and "`read_products` access scope" in out
@@ -92,10 +80,10 @@ def test_a_store_is_saved_only_once_it_accepted_credentials_that_can_do_the_job(
 
 
 def test_a_read_only_woocommerce_key_and_a_read_only_bigcommerce_account_are_told_what_to_fix(
-    cli: Cli, fakes: list, credentials: Callable[..., str]
+    cli: Cli, started: list, credentials: Callable[..., str]
 ) -> None:
     woo = FakeWooCommerce("north", WOO_KEY, WOO_SECRET, permissions="read")
-    woo_url = _start(fakes, woo)
+    woo_url = start_fake(started, woo).base_url
     keys = credentials(consumer_key=WOO_KEY, consumer_secret=WOO_SECRET)
     code, out = cli("store", "add", "north", "--platform", "woocommerce", "--url", woo_url, "--credentials-file", keys)
     assert code == 1 and "give the REST API key write permission" in out and WOO_SECRET not in out
@@ -107,7 +95,7 @@ def test_a_read_only_woocommerce_key_and_a_read_only_bigcommerce_account_are_tol
     assert code == 0, out
     scopes = frozenset({"store_v2_orders_read_only", "store_v2_products_read_only"})
     bc = FakeBigCommerce("hashdelta", "bc_token_1", scopes=scopes, name="Delta Goods")
-    bc_url = _start(fakes, bc)
+    bc_url = start_fake(started, bc).base_url
     code, out = cli(
         "store", "add", "delta", "--platform", "bigcommerce", "--url", bc_url,
         "--credentials-file", credentials(access_token="bc_token_1"),
@@ -117,13 +105,13 @@ def test_a_read_only_woocommerce_key_and_a_read_only_bigcommerce_account_are_tol
 
 
 def test_a_connection_from_add_to_remove(
-    stack: LocalStack, cli: Cli, fakes: list, credentials: Callable[..., str]
+    stack: LocalStack, cli: Cli, started: list, credentials: Callable[..., str]
 ) -> None:
     shop = FakeShopify("acme", TOKEN, name="Acme Outfitters")
     shop.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], US))
     woo = FakeWooCommerce("north", WOO_KEY, WOO_SECRET)
     woo.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
-    shop_url, woo_url = _start(fakes, shop), _start(fakes, woo)
+    shop_url, woo_url = start_fake(started, shop).base_url, start_fake(started, woo).base_url
     keys = credentials(consumer_key=WOO_KEY, consumer_secret=WOO_SECRET)
     assert cli("store", "add", "acme", "--platform", "shopify", "--url", shop_url,
                "--credentials-file", credentials(access_token=TOKEN))[0] == 0  # fmt: skip
@@ -165,17 +153,17 @@ def test_a_connection_from_add_to_remove(
 
 
 def test_a_buyer_store_refusing_its_credentials_breaks_its_connection_with_one_email_to_ops(
-    stack: LocalStack, cli: Cli, fakes: list, credentials: Callable[..., str]
+    stack: LocalStack, cli: Cli, started: list, credentials: Callable[..., str]
 ) -> None:
     acme = FakeShopify("acme", TOKEN, name="Acme Outfitters")
     bolt = FakeShopify("bolt", "shpat_bolt_1", name="Bolt Bikes")
     woo = FakeWooCommerce("north", WOO_KEY, WOO_SECRET)
     for store_id, fake, secret in (("acme", acme, TOKEN), ("bolt", bolt, "shpat_bolt_1")):
-        url = _start(fakes, fake)
+        url = start_fake(started, fake).base_url
         assert cli("store", "add", store_id, "--platform", "shopify", "--url", url, "--role", "buyer",
                    "--credentials-file", credentials(access_token=secret))[0] == 0  # fmt: skip
     keys = credentials(consumer_key=WOO_KEY, consumer_secret=WOO_SECRET)
-    woo_url = _start(fakes, woo)
+    woo_url = start_fake(started, woo).base_url
     assert cli("store", "add", "north", "--platform", "woocommerce", "--url", woo_url, "--role", "seller",
                "--credentials-file", keys)[0] == 0  # fmt: skip
     assert cli("connection", "add", "acme", "north")[0] == 0

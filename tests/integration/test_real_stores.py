@@ -3,7 +3,6 @@ every test here fails on the clients that trusted the lenient fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,8 @@ from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore
 from ordersync.platforms.woocommerce import WooCommerceStore
 
+from .marketplace import start_fake
+
 NOW = datetime.now(UTC)
 ADDRESS = {"name": "Ada Lovelace", "address1": "1 Road", "city": "London", "zip": "N1 9GU", "countryCodeV2": "GB"}
 WOO_ADDRESS = {
@@ -33,20 +34,6 @@ WOO_ADDRESS = {
     "postcode": "2000",
     "country": "AU",
 }
-
-
-@pytest.fixture
-def started() -> Iterator[list[Any]]:
-    fakes: list[Any] = []
-    yield fakes
-    for fake in fakes:
-        fake.server.stop()
-
-
-def _start(started: list[Any], fake: Any) -> Any:
-    fake.server.start()
-    started.append(fake)
-    return fake
 
 
 def _order(country: str = "uk", postcode: str | None = "N1 9GU", currency: str = "gbp") -> CanonicalOrder:
@@ -73,7 +60,7 @@ def _match(order: CanonicalOrder, product_id: str, variant_id: str) -> list[Line
 
 
 def test_shopify_pull_stays_under_the_cost_limit_and_reads_every_line(started: list[Any]) -> None:
-    shop = _start(started, FakeShopify("acme", "shpat_acme"))
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
     for number in range(1, 31):
         lines = [(f"SKU-{i}", f"Thing {i}", 1, "1.00") for i in range(1, (13 if number == 7 else 2))]
         shop.add_order(order_node(number, f"#{number}", lines, ADDRESS))
@@ -85,7 +72,7 @@ def test_shopify_pull_stays_under_the_cost_limit_and_reads_every_line(started: l
 
 def test_shopify_client_paces_itself_from_the_throttle_status(started: list[Any]) -> None:
     """A bucket that holds barely one page: the client waits for it to refill instead of being refused."""
-    shop = _start(started, FakeShopify("acme", "shpat_acme", bucket_size=1000, restore_rate=400))
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme", bucket_size=1000, restore_rate=400))
     for number in range(1, 101):
         shop.add_order(order_node(number, f"#{number}", [("SKU", "Thing", 1, "1.00")], ADDRESS))
     pages = list(ShopifyStore(shop.base_url, shop.access_token).orders_updated_since(NOW - timedelta(hours=1)))
@@ -96,7 +83,7 @@ def test_shopify_client_paces_itself_from_the_throttle_status(started: list[Any]
 def test_shopify_order_is_created_with_shopifys_enums_moves_stock_and_is_found_despite_search_lag(
     started: list[Any],
 ) -> None:
-    shop = _start(started, FakeShopify("peak", "shpat_peak", search_lag_seconds=600))
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak", search_lag_seconds=600))
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00", inventory=5)
     client = ShopifyStore(shop.base_url, shop.access_token)
     order = _order(country="uk", currency="gbp")
@@ -110,7 +97,7 @@ def test_shopify_order_is_created_with_shopifys_enums_moves_stock_and_is_found_d
 
 
 def test_shopify_variants_of_draft_or_archived_products_are_not_sellable(started: list[Any]) -> None:
-    shop = _start(started, FakeShopify("peak", "shpat_peak"))
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
     shop.add_variant(1, "LIVE", 10, "Live", "Default Title", "1.00")
     shop.add_variant(2, "DRAFT", 20, "Draft", "Default Title", "1.00", status="DRAFT")
     shop.add_variant(3, "OLD", 30, "Old", "Default Title", "1.00", status="ARCHIVED")
@@ -123,7 +110,7 @@ def test_shopify_variants_of_draft_or_archived_products_are_not_sellable(started
 
 
 def test_shopify_refuses_a_query_over_the_cost_limit_by_name(started: list[Any]) -> None:
-    shop = _start(started, FakeShopify("acme", "shpat_acme"))
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
     client = ShopifyStore(shop.base_url, shop.access_token)
     from ordersync.platforms import shopify
 
@@ -135,7 +122,7 @@ def test_shopify_refuses_a_query_over_the_cost_limit_by_name(started: list[Any])
 
 
 def _woo(started: list[Any]) -> tuple[FakeWooCommerce, WooCommerceStore]:
-    woo = _start(started, FakeWooCommerce("brightside", "ck_b", "cs_b"))  # a store at UTC+10
+    woo = start_fake(started, FakeWooCommerce("brightside", "ck_b", "cs_b"))  # a store at UTC+10
     return woo, WooCommerceStore(woo.base_url, "ck_b", "cs_b")
 
 
@@ -197,7 +184,7 @@ def test_woocommerce_trashed_and_draft_products_are_not_sellable(started: list[A
 
 
 def _bc(started: list[Any], **options: Any) -> tuple[FakeBigCommerce, BigCommerceStore]:
-    bc = _start(started, FakeBigCommerce("hashridge", "bc_ridge", **options))
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge", **options))
     bc.add_variant(501, 5011, "S-1", "Tarp", "42.0000")
     return bc, BigCommerceStore(bc.base_url, "bc_ridge")
 

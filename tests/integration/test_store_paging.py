@@ -21,6 +21,8 @@ from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore
 from ordersync.platforms.woocommerce import WooCommerceStore
 
+from .marketplace import start_fake
+
 NOW = datetime.now(UTC)
 SINCE = NOW - timedelta(hours=1)
 ADDRESS = {"name": "Ada Lovelace", "address1": "1 Road", "city": "London", "zip": "N1 9GU", "countryCodeV2": "GB"}
@@ -28,20 +30,6 @@ WOO_ADDRESS = {"first_name": "Ada", "last_name": "L", "address_1": "1 Road", "ci
 WOO_ADDRESS |= {"postcode": "2000", "country": "AU"}
 BC_ADDRESS = {"first_name": "A", "last_name": "B", "street_1": "1 Road", "city": "Austin", "zip": "78751"}
 BC_ADDRESS |= {"country_iso2": "US"}
-
-
-@pytest.fixture
-def started() -> Iterator[list[Any]]:
-    fakes: list[Any] = []
-    yield fakes
-    for fake in fakes:
-        fake.server.stop()
-
-
-def _start(started: list[Any], fake: Any) -> Any:
-    fake.server.start()
-    started.append(fake)
-    return fake
 
 
 def _variants(pages: Iterator[list[StoreVariant]]) -> list[StoreVariant]:
@@ -52,7 +40,7 @@ def _variants(pages: Iterator[list[StoreVariant]]) -> list[StoreVariant]:
 def test_a_101_product_woocommerce_catalog_is_read_whole_variations_past_their_first_page_too(
     started: list[Any],
 ) -> None:
-    woo = _start(started, FakeWooCommerce("north", "ck_n", "cs_n"))
+    woo = start_fake(started, FakeWooCommerce("north", "ck_n", "cs_n"))
     for n in range(1, woocommerce.PAGE_SIZE + 2):
         woo.add_product(n, f"NW-{n:03d}", f"Thing {n}", "1.00")
     for v in range(1, woocommerce.PAGE_SIZE + 3):  # a variable product with 102 variations
@@ -78,7 +66,7 @@ def test_a_101_product_woocommerce_catalog_is_read_whole_variations_past_their_f
 
 
 def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its_page(started: list[Any]) -> None:
-    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))  # a store at UTC+10
+    woo = start_fake(started, FakeWooCommerce("bright", "ck_b", "cs_b"))  # a store at UTC+10
     count = 2 * woocommerce.PAGE_SIZE + 5
     for n in range(1, count + 1):  # modified newest-id-first: the pull must go by modification
         modified = NOW - timedelta(seconds=n)
@@ -101,7 +89,7 @@ def test_woocommerce_orders_are_pulled_page_after_page_and_a_pull_resumes_at_its
 
 # --- BigCommerce: meta.pagination for the catalog, an empty page for V2 orders ---------------------
 def test_a_250_plus_variant_bigcommerce_catalog_is_read_whole(started: list[Any]) -> None:
-    bc = _start(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
     for n in range(1, 2 * 250 + 2):
         bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000", options=("L", "Red") if n == 7 else ())
     bc.add_variant(7, 20_007, "", "Thing 7", "1.0000")  # a variant without SKU
@@ -116,7 +104,7 @@ def test_a_250_plus_variant_bigcommerce_catalog_is_read_whole(started: list[Any]
 
 
 def test_bigcommerce_orders_are_pulled_until_an_empty_page_each_with_every_line(started: list[Any]) -> None:
-    bc = _start(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
     line = {"product_id": 1, "variant_id": 1, "name": "Tarp", "quantity": 1, "price_inc_tax": "1.0000"}
     line |= {"type": "physical"}
     many = bigcommerce.SUB_RESOURCE_PAGE + 1
@@ -137,7 +125,7 @@ def test_bigcommerce_orders_are_pulled_until_an_empty_page_each_with_every_line(
 
 # --- Shopify: cursors (pageInfo) ---------------------------------------------------------------------
 def test_a_shopify_catalog_past_its_first_page_is_read_whole(started: list[Any]) -> None:
-    shop = _start(started, FakeShopify("peak", "shpat_peak", bucket_size=20_000, restore_rate=2_000))
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak", bucket_size=20_000, restore_rate=2_000))
     for n in range(1, shopify.VARIANTS_PER_PAGE + 3):
         shop.add_variant(70_000 + n, f"PK-{n:04d}", 700 + n, f"Thing {n}", "Default Title", "1.00")
     shop.add_variant(79_999, " PK-JACKET-M ", 5000, "Storm Jacket", "M", "180.00")
@@ -153,7 +141,7 @@ def test_a_shopify_catalog_past_its_first_page_is_read_whole(started: list[Any])
 
 
 def test_shopify_orders_are_pulled_cursor_after_cursor_with_every_line(started: list[Any]) -> None:
-    shop = _start(started, FakeShopify("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
     many = shopify.LINES_PER_ORDER + shopify.LINES_PER_PAGE + 1  # the first 10, a page of 250, one more
     for number in range(1, shopify.ORDERS_PER_PAGE + 3):
         count = many if number == 3 else 1
@@ -180,7 +168,7 @@ def test_a_shopify_order_deleted_while_its_lines_are_read_is_retried_not_cut_sho
             self.orders.clear()
             return page
 
-    shop = _start(started, Deleting("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
+    shop = start_fake(started, Deleting("acme", "shpat_acme", bucket_size=20_000, restore_rate=2_000))
     lines = [(f"SKU-{i}", f"Thing {i}", 1, "1.00") for i in range(shopify.LINES_PER_ORDER + 1)]
     shop.add_order(order_node(3, "#3", lines, ADDRESS))
     with pytest.raises(StoreUnavailable) as vanished:
@@ -191,7 +179,7 @@ def test_a_shopify_order_deleted_while_its_lines_are_read_is_retried_not_cut_sho
 def test_an_empty_woocommerce_store_is_one_request_and_a_missing_page_count_is_not_a_short_list(
     started: list[Any],
 ) -> None:
-    woo = _start(started, FakeWooCommerce("bright", "ck_b", "cs_b"))
+    woo = start_fake(started, FakeWooCommerce("bright", "ck_b", "cs_b"))
     client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
     assert list(client.orders_updated_since(SINCE)) == [([], None)] and list(client.catalog()) == [[]]
     assert woo.server.requests == 2  # WooCommerce counts 0 pages; nothing is asked twice

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -141,7 +142,12 @@ class World:
     @contextmanager
     def _as_ops(self) -> Iterator[OnboardingDependencies]:
         with acting_as(self.stack.deployment.principal("OpsPolicy")):
-            yield onboarding_for(self.stack.deployment.outputs)
+            yield self._onboarding
+
+    @cached_property
+    def _onboarding(self) -> OnboardingDependencies:
+        """Built once (its clients make no call until used), used under OpsPolicy."""
+        return onboarding_for(self.stack.deployment.outputs)
 
     def subscribe_seller(self, seller_id: str, email: str) -> None:
         """The seller's alert email: SellerAlertsTopic, filtered to their seller_id."""

@@ -111,10 +111,9 @@ def check_store(store_id: str, deps: OnboardingDependencies) -> StoreRecord:
     try:
         _try(store.platform, store.base_url, store.role, deps.vault.read(store.secret_arn), deps)
     except OnboardingRefused as refused:
-        deps.stores.checked(store_id, deps.clock(), f"refused: {refused}")
+        _checked(store, f"refused: {refused}", deps)
         raise
-    deps.stores.checked(store_id, deps.clock(), "ok")
-    return known_store(store_id, deps)
+    return _checked(store, "ok", deps)
 
 
 def rotate_store(store_id: str, credentials: dict[str, Any], deps: OnboardingDependencies) -> StoreRecord:
@@ -122,8 +121,14 @@ def rotate_store(store_id: str, credentials: dict[str, Any], deps: OnboardingDep
     store = known_store(store_id, deps)
     _try(store.platform, store.base_url, store.role, credentials, deps)
     deps.vault.replace(store.secret_arn, credentials)
-    deps.stores.checked(store_id, deps.clock(), "ok (rotated)")
-    return known_store(store_id, deps)
+    return _checked(store, "ok (rotated)", deps)
+
+
+def _checked(store: StoreRecord, result: str, deps: OnboardingDependencies) -> StoreRecord:
+    """Records when the credentials were tried and the answer; returns the store as now recorded."""
+    at = deps.clock()
+    deps.stores.checked(store.store_id, at, result)
+    return store.model_copy(update={"checked_at": at, "check_result": result})
 
 
 def remove_store(store_id: str, deps: OnboardingDependencies) -> StoreRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from ordersync.alerts.connections import connection_broken_email
 from ordersync.errors import StoreCredentialsError
 from ordersync.models import Connection
 from ordersync.observability import logger, metrics
-from ordersync.services.pull import PullDependencies, pull_connection
+from ordersync.services.pull import PullDependencies, PullResult, pull_connection
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,17 +35,25 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
             return
         pull = partial(pull_connection, connection, deps, context.get_remaining_time_in_millis, request.get("resume"))
         try:
-            try:
-                result = pull()
-            except StoreCredentialsError:  # rotated since this container cached them? once more, afresh
-                deps.stores.forget(connection.buyer)
-                result = pull()
+            result = _with_fresh_credentials_on_refusal(pull, connection, deps)
         except StoreCredentialsError as refused:
             _broken(connection, str(refused), deps)
             return
         deps.connections.pulled(connection.connection_id, deps.clock(), result.orders)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+
+
+def _with_fresh_credentials_on_refusal(
+    pull: Callable[[], PullResult], connection: Connection, deps: PullDependencies
+) -> PullResult:
+    """Rotated since this container cached the secret? Refused once, the pull runs once more with
+    the credentials read afresh; a second refusal is the store's answer."""
+    try:
+        return pull()
+    except StoreCredentialsError:
+        deps.stores.forget(connection.buyer)
+        return pull()
 
 
 def _broken(connection: Connection, error: str, deps: PullDependencies) -> None:
