@@ -1,13 +1,13 @@
-"""CatalogSyncFunction: on its schedule, bring every seller's products and variants into the catalog."""
+"""CatalogSyncFunction: on its schedule, one catalog run per seller, planned (changes or the
+whole catalog) and queued on CatalogSyncQueue for SyncSellerCatalogFunction."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
-from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_all
-from ordersync.wiring import catalog_sync_dependencies
+from ordersync.services.catalog_sync import CatalogFanOutDependencies, request_catalog_syncs
+from ordersync.wiring import catalog_fan_out_dependencies
 
 if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(
-    event: dict[str, Any], context: LambdaContext, deps: CatalogSyncDependencies | None = None
+    event: dict[str, Any], context: LambdaContext, deps: CatalogFanOutDependencies | None = None
 ) -> dict[str, Any]:
-    return {"sellers": [asdict(result) for result in sync_all(deps or catalog_sync_dependencies())]}
+    requests = request_catalog_syncs(deps or catalog_fan_out_dependencies())
+    return {"sellers": [{"seller_id": r.seller.store_id, "full": r.full} for r in requests]}

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from ordersync.aws.connections import DynamoConnections
+from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
@@ -215,3 +216,14 @@ def test_sqs_refusing_part_of_an_enqueue_batch_loses_no_order(stack: LocalStack,
     records = {r.order_id: r.status for r in DynamoOrders(stack.output("OrdersTableName")).all()}
     assert records == {"1401": OrderStatus.SYNCED, "1402": OrderStatus.SYNCED, "1403": OrderStatus.SYNCED}
     assert len(northwind.created_orders()) == 3
+
+
+def test_a_replay_s_dlq_tidy_up_reads_a_bounded_part_of_the_dlq_and_leaves_the_rest(stack: LocalStack) -> None:
+    sqs = boto3.client("sqs")
+    dlq_url = stack.output("OrdersDLQUrl")
+    for n in range(25):
+        sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps({"order_key": f"acme--northwind#{n}"}))
+    dlq = SqsDlqAdmin(dlq_url, stack.output("OrdersQueueUrl"))
+    removed = dlq.remove(lambda message: True, scan_limit=10)
+    assert len(removed) == 10  # every message read was chosen; none past the limit was read
+    assert len(dlq.messages()) == 15  # and the rest are all still there, visible

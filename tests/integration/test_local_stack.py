@@ -46,7 +46,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}
     watched = {d["Value"].rsplit("-", 1)[-1].rsplit(":", 1)[-1] for a in alarms for d in a["Dimensions"]}
-    assert watched == {"OrdersDLQ", "PullDLQ", "ManualPostingStateMachine"}
+    assert watched == {"OrdersDLQ", "PullDLQ", "CatalogSyncDLQ", "ManualPostingStateMachine"}
     sources = {
         (s.function, s.queue_url.rsplit("-", 1)[-1], s.batch_size, s.report_batch_item_failures)
         for s in stack.deployment.queue_sources
@@ -54,6 +54,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     assert sources == {
         ("ProcessOrderFunction", "OrdersQueue", 10, True),
         ("PullConnectionFunction", "PullQueue", 1, True),
+        ("SyncSellerCatalogFunction", "CatalogSyncQueue", 1, True),
     }
 
 

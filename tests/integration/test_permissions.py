@@ -74,7 +74,7 @@ def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_
             documents += [(logical_id, policy["PolicyDocument"]) for policy in props["Policies"]]
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             documents.append((logical_id, props["PolicyDocument"]))
-    assert len(documents) == 7  # five functions, the state machine, ops
+    assert len(documents) == 8  # six functions, the state machine, ops
     for logical_id, document in documents:
         for statement in _statements(document):
             actions = _list(statement["Action"])
@@ -88,13 +88,13 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
 ) -> None:
     functions = _functions(resources)
     roles = [_role_of(f) for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 5
+    assert len(set(roles)) == len(functions) == 6
     mappings = {
         r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
         for r in resources.values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
     }
-    assert set(mappings) == {"PullConnectionFunction", "ProcessOrderFunction"}
+    assert set(mappings) == {"PullConnectionFunction", "ProcessOrderFunction", "SyncSellerCatalogFunction"}
     for logical_id, function in functions.items():
         statements = {s.get("Sid"): s for s in _role_statements(resources, _role_of(function))}
         log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from ordersync.local.template import load_sam_template, translate
-from ordersync.settings import CatalogSyncSettings, DispatchSettings, FanOutSettings, ProcessSettings, PullSettings
+from ordersync.settings import (
+    CatalogFanOutSettings,
+    CatalogSyncSettings,
+    DispatchSettings,
+    FanOutSettings,
+    ProcessSettings,
+    PullSettings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMETERS = {"OpsAlertEmail": "ops@example.com"}
@@ -67,7 +74,8 @@ def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dic
         ("PullConnectionFunction", PullSettings),
         ("ProcessOrderFunction", ProcessSettings),
         ("AlertDispatchFunction", DispatchSettings),
-        ("CatalogSyncFunction", CatalogSyncSettings),
+        ("CatalogSyncFunction", CatalogFanOutSettings),
+        ("SyncSellerCatalogFunction", CatalogSyncSettings),
     ):
         needed = {field.alias for field in model.model_fields.values()}
         assert needed <= _environment(cloudformation, logical_id), logical_id

@@ -5,22 +5,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
-from ordersync.domain.catalog import CatalogVariant, StoreVariant, VariantStatus
+from ordersync.domain.catalog import (
+    CATALOG_OVERLAP,
+    RUN_GIVEN_UP_AFTER,
+    SMALL_CATALOG_VARIANTS,
+    CatalogVariant,
+    StoreVariant,
+    VariantStatus,
+)
 from ordersync.errors import StoreUnavailable
-from ordersync.models import Cause, Connection, OrderEnvelope, OrderStatus, Platform, StoreRef
+from ordersync.models import (
+    CatalogSyncRequest,
+    Cause,
+    Connection,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    StoreRecord,
+    StoreRef,
+)
+from ordersync.observability import metrics
 from ordersync.records import OrderRecord
-from ordersync.services.catalog_sync import CatalogSyncDependencies, SellerSync, sync_all, sync_seller
+from ordersync.services import catalog_sync
+from ordersync.services.catalog_sync import (
+    CatalogFanOutDependencies,
+    CatalogSyncDependencies,
+    SellerSync,
+    request_catalog_syncs,
+    sync_seller,
+    sync_seller_batch,
+)
 from ordersync.services.dispatch import DispatchDependencies, dispatch_alerts
 from ordersync.services.replay import replay
 
-from .catalog_builders import NOW, store_ref
+from .catalog_builders import NOW, LambdaContext, counted_metrics, sqs_record, store_ref
 from .in_memory import InMemoryConnections
+
+EARLIER = NOW - timedelta(hours=1)
 
 
 def _connection(buyer: str, seller: str) -> Connection:
@@ -31,20 +59,27 @@ def _connection(buyer: str, seller: str) -> Connection:
 
 @dataclass
 class SellerCatalogs:
-    """Seller stores listing their variants in pages; a store in `down` answers as unavailable."""
+    """Seller stores listing their variants in pages (resumed by page number); `changed` lists
+    what a "changed since" read returns; a store in `down` answers as unavailable."""
 
     listings: dict[str, list[list[StoreVariant]]]
+    changed: dict[str, list[list[StoreVariant]]] = field(default_factory=dict)
     down: set[str] = field(default_factory=set)
+    asked: list[tuple[str, datetime | None, str | None]] = field(default_factory=list)
 
     def seller(self, store: StoreRef) -> Any:
-        listing = self.listings[store.store_id]  # an unknown seller is a test failure
-        down = store.store_id in self.down
+        catalogs = self
 
         class Store:
-            def catalog(self) -> Iterator[list[StoreVariant]]:
-                if down:
+            def catalog_pages(
+                self, changed_since: datetime | None = None, resume: str | None = None
+            ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+                catalogs.asked.append((store.store_id, changed_since, resume))
+                if store.store_id in catalogs.down:
                     raise StoreUnavailable(f"{store.store_id} is down")
-                yield from listing
+                pages = (catalogs.changed if changed_since else catalogs.listings)[store.store_id]
+                for number in range(int(resume or 0), len(pages)):
+                    yield pages[number], str(number + 1) if number + 1 < len(pages) else None
 
         return Store()
 
@@ -54,14 +89,47 @@ class SellerCatalogs:
 
 @dataclass
 class Catalog:
+    """The catalog table: groups by (seller, SKU); what each put_groups wrote, in order."""
+
     stored: dict[str, dict[str, list[CatalogVariant]]] = field(default_factory=dict)
     written: list[dict[tuple[str, str], list[CatalogVariant]]] = field(default_factory=list)
 
     def variants_of(self, seller_id: str) -> dict[str, list[CatalogVariant]]:
-        return self.stored.get(seller_id, {})
+        return dict(self.stored.get(seller_id, {}))
+
+    def groups(self, seller_id: str, skus: Sequence[str]) -> dict[str, list[CatalogVariant]]:
+        return {sku: g for sku, g in self.stored.get(seller_id, {}).items() if sku in skus}
 
     def put_groups(self, grouped: dict[tuple[str, str], list[CatalogVariant]]) -> None:
         self.written.append(grouped)
+        for (seller_id, sku), group in grouped.items():
+            self.stored.setdefault(seller_id, {})[sku] = group
+
+
+@dataclass
+class Ledger:
+    records: dict[str, StoreRecord] = field(default_factory=dict)
+    runs: list[tuple[str, datetime, bool, int]] = field(default_factory=list)
+    started: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def all(self) -> list[StoreRecord]:
+        return list(self.records.values())
+
+    def catalog_started(self, store_id: str, started: datetime) -> bool:
+        self.started.append((store_id, started))
+        return store_id in self.records
+
+    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool:
+        self.runs.append((store_id, started, full, variants))
+        return store_id in self.records
+
+
+@dataclass
+class SyncRequests:
+    requests: list[CatalogSyncRequest] = field(default_factory=list)
+
+    def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None:
+        self.requests.extend(requests)
 
 
 @dataclass
@@ -120,25 +188,17 @@ def _listed(variant_id: str, sku: str) -> StoreVariant:
     return StoreVariant(f"P{variant_id}", variant_id, sku, "Kettle", "")
 
 
+def _kept(variant_id: str, sku: str, status: VariantStatus = VariantStatus.ACTIVE) -> CatalogVariant:
+    return CatalogVariant("northwind", f"P{variant_id}", variant_id, sku, "Kettle", "", status, EARLIER)
+
+
 def seller_world() -> CatalogSyncDependencies:
-    """Two buyers into northwind (one new SKU in its store, three orders waiting), one into ridge."""
+    """northwind lists a new SKU (three orders waiting, one for it) and one it had; ridge one."""
     return CatalogSyncDependencies(
-        connections=InMemoryConnections(
-            {c.connection_id: c for c in (_connection("acme", "northwind"), _connection("canyon", "northwind"))}
-            | {"acme--ridge": _connection("acme", "ridge")}
-        ),
         stores=SellerCatalogs(
             {"northwind": [[_listed("1", "NW-KETTLE")], [_listed("2", "NW-GRILL")]], "ridge": [[_listed("9", "R-1")]]}
         ),
-        catalog=Catalog(
-            {
-                "northwind": {
-                    "NW-GRILL": [
-                        CatalogVariant("northwind", "P2", "2", "NW-GRILL", "Kettle", "", VariantStatus.ACTIVE, NOW)
-                    ]
-                }
-            }
-        ),
+        catalog=Catalog({"northwind": {"NW-GRILL": [_kept("2", "NW-GRILL")]}}),
         orders=FailedOrders(
             [
                 _failed("1501", "northwind", ["NW-KETTLE"]),  # waits for the new SKU
@@ -149,6 +209,8 @@ def seller_world() -> CatalogSyncDependencies:
         ),
         queue=Queue(),
         dlq=Dlq([_dlq_message("acme--northwind#1501"), _dlq_message("acme--northwind#1502")]),
+        ledger=Ledger(),
+        sync_queue=SyncRequests(),
         clock=lambda: NOW,
     )
 
@@ -158,31 +220,166 @@ def world() -> CatalogSyncDependencies:
     return seller_world()
 
 
+def _full(seller: str = "northwind", **fields: Any) -> CatalogSyncRequest:
+    return CatalogSyncRequest(seller=store_ref(seller), full=True, **fields)
+
+
 def test_a_seller_s_new_sku_is_written_and_the_orders_it_unblocks_are_replayed(world: CatalogSyncDependencies) -> None:
-    result = sync_seller(store_ref("northwind"), world)
-    assert result == SellerSync("northwind", variants=2, changed_skus=1, replayed=["acme--northwind#1501"])
-    (written,) = world.catalog.written  # type: ignore[attr-defined]
-    assert list(written) == [("northwind", "NW-KETTLE")]
+    result = sync_seller(_full(), world)
+    assert result == SellerSync("northwind", full=True, variants=2, changed_skus=1, replayed=["acme--northwind#1501"])
+    assert world.catalog.stored["northwind"] == {  # type: ignore[attr-defined]
+        "NW-KETTLE": [CatalogVariant("northwind", "P1", "1", "NW-KETTLE", "Kettle", "", VariantStatus.ACTIVE, NOW)],
+        "NW-GRILL": [CatalogVariant("northwind", "P2", "2", "NW-GRILL", "Kettle", "", VariantStatus.ACTIVE, NOW)],
+    }
     assert world.orders.asked == [("northwind", OrderStatus.FAILED)]  # type: ignore[attr-defined]
     (replayed,) = world.queue.envelopes  # type: ignore[attr-defined]
     assert (replayed.order_key, replayed.cause) == ("acme--northwind#1501", Cause.REPLAY)
     assert [m["MessageId"] for m in world.dlq.messages] == ["acme--northwind#1502"]  # type: ignore[attr-defined]
+    assert world.ledger.started == [("northwind", NOW)]  # type: ignore[attr-defined]
+    assert world.ledger.runs == [("northwind", NOW, True, 2)]  # type: ignore[attr-defined]
 
 
 def test_nothing_new_replays_nothing(world: CatalogSyncDependencies) -> None:
     world.stores.listings["northwind"] = [[_listed("2", "NW-GRILL")]]  # type: ignore[attr-defined]
-    assert sync_seller(store_ref("northwind"), world) == SellerSync("northwind", variants=1, changed_skus=0)
+    assert sync_seller(_full(), world) == SellerSync("northwind", full=True, variants=1, changed_skus=0)
     assert world.orders.asked == [] and world.queue.envelopes == []  # type: ignore[attr-defined]
 
 
-def test_every_seller_is_synced_once_and_one_store_down_does_not_stop_the_others(
+def test_a_full_read_retires_what_the_store_no_longer_lists(world: CatalogSyncDependencies) -> None:
+    world.catalog.stored["northwind"]["NW-PAN"] = [_kept("3", "NW-PAN"), _kept("4", "NW-PAN", VariantStatus.DELETED)]  # type: ignore[attr-defined]
+    result = sync_seller(_full(), world)
+    assert result.retired == 1
+    assert world.catalog.stored["northwind"]["NW-PAN"] == [  # type: ignore[attr-defined]
+        _kept("3", "NW-PAN", VariantStatus.DELETED),
+        _kept("4", "NW-PAN", VariantStatus.DELETED),
+    ]
+
+
+def test_a_read_of_changes_asks_the_store_for_them_and_retires_nothing_it_did_not_list(
     world: CatalogSyncDependencies,
 ) -> None:
+    world.catalog.stored["northwind"]["NW-PAN"] = [_kept("3", "NW-PAN")]  # type: ignore[attr-defined]
+    world.stores.changed["northwind"] = [[_listed("1", "NW-KETTLE")]]  # type: ignore[attr-defined]
+    request = CatalogSyncRequest(seller=store_ref("northwind"), full=False, changed_since=EARLIER)
+    result = sync_seller(request, world)
+    assert result == SellerSync("northwind", full=False, variants=1, changed_skus=1, replayed=["acme--northwind#1501"])
+    assert world.stores.asked == [("northwind", EARLIER, None)]  # type: ignore[attr-defined]
+    assert world.catalog.stored["northwind"]["NW-PAN"] == [_kept("3", "NW-PAN")]  # type: ignore[attr-defined]
+    assert world.ledger.runs == [("northwind", NOW, False, 1)]  # type: ignore[attr-defined]
+
+
+def test_a_run_short_of_time_hands_the_rest_to_a_continuation_that_finishes_it(
+    world: CatalogSyncDependencies,
+) -> None:
+    world.catalog.stored["northwind"]["NW-PAN"] = [_kept("3", "NW-PAN")]  # type: ignore[attr-defined]
+    first = sync_seller(_full(), world, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS - 1)
+    assert first == SellerSync(
+        "northwind", full=True, variants=1, changed_skus=1, replayed=["acme--northwind#1501"], continued=True
+    )
+    (continuation,) = world.sync_queue.requests  # type: ignore[union-attr, attr-defined]
+    assert continuation == _full(started=NOW, resume="1", variants=1)
+    assert world.ledger.runs == []  # type: ignore[attr-defined]
+    assert world.catalog.stored["northwind"]["NW-PAN"] == [_kept("3", "NW-PAN")]  # nothing retired yet  # type: ignore[attr-defined]
+
+    later = replace(world, clock=lambda: NOW + timedelta(minutes=15))
+    second = sync_seller(continuation, later, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS)
+    assert (second.variants, second.retired, second.continued) == (1, 1, False)
+    assert world.stores.asked[-1] == ("northwind", None, "1")  # type: ignore[attr-defined]
+    assert world.ledger.runs == [("northwind", NOW, True, 2)]  # the run's start, every page's variants  # type: ignore[attr-defined]
+    assert world.ledger.started == [("northwind", NOW)]  # once, by the run's first invocation  # type: ignore[attr-defined]
+    assert world.catalog.stored["northwind"]["NW-GRILL"][0].last_seen_at == NOW  # type: ignore[attr-defined]
+
+
+def test_without_a_queue_to_continue_on_a_run_goes_to_its_end(world: CatalogSyncDependencies) -> None:
+    ops = replace(world, sync_queue=None)
+    result = sync_seller(_full(), ops, time_left_ms=lambda: 0)
+    assert (result.variants, result.continued) == (2, False)
+
+
+def test_the_page_limit_continues_a_run_only_where_there_is_a_next_page(
+    world: CatalogSyncDependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 1)
+    assert sync_seller(_full(), world).continued
+    assert not sync_seller(_full("ridge"), world).continued
+    assert [r.resume for r in world.sync_queue.requests] == ["1"]  # type: ignore[union-attr, attr-defined]
+
+
+def _record(
+    store_id: str,
+    synced: datetime | None,
+    full: datetime | None,
+    variants: int | None,
+    running: datetime | None = None,
+) -> StoreRecord:
+    ref = store_ref(store_id)
+    return StoreRecord(
+        **ref.model_dump(),
+        added_at=EARLIER,
+        checked_at=EARLIER,
+        catalog_synced_at=synced,
+        catalog_full_at=full,
+        catalog_variants=variants,
+        catalog_running_since=running,
+    )
+
+
+def test_the_hour_asks_one_run_per_seller_of_an_active_connection_planned_from_its_last_runs() -> None:
+    connections = {
+        c.connection_id: c
+        for c in (
+            _connection("acme", "northwind"),
+            _connection("canyon", "northwind"),
+            _connection("acme", "ridge"),
+            _connection("acme", "summit").model_copy(update={"paused": True}),
+        )
+    }
+    big = SMALL_CATALOG_VARIANTS + 1
+    ledger = Ledger(
+        {"northwind": _record("northwind", EARLIER, EARLIER, big), "ridge": _record("ridge", None, None, None)}
+    )
+    queue = SyncRequests()
+    metrics.clear_metrics()
+    requests = request_catalog_syncs(
+        CatalogFanOutDependencies(InMemoryConnections(connections), ledger, queue, lambda: NOW)
+    )
+    assert (
+        requests
+        == queue.requests
+        == [
+            CatalogSyncRequest(seller=store_ref("northwind"), full=False, changed_since=EARLIER - CATALOG_OVERLAP),
+            CatalogSyncRequest(seller=store_ref("ridge"), full=True),
+        ]
+    )
+    assert counted_metrics() == {"CatalogSyncsRequested": [2.0]}
+    metrics.clear_metrics()
+
+
+def test_a_seller_whose_run_is_still_going_is_not_started_again_until_the_run_looks_dead() -> None:
+    connections = InMemoryConnections({"a": _connection("acme", "ridge")})
+    for running, asked in (
+        (NOW - RUN_GIVEN_UP_AFTER + timedelta(seconds=1), []),
+        (NOW - RUN_GIVEN_UP_AFTER, ["ridge"]),
+    ):
+        ledger = Ledger({"ridge": _record("ridge", EARLIER, EARLIER, 10, running)})
+        requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
+        assert [r.seller.store_id for r in requests] == asked
+
+
+def test_a_seller_missing_from_the_stores_table_is_read_whole() -> None:
+    queue = SyncRequests()
+    deps = CatalogFanOutDependencies(
+        InMemoryConnections({"a": _connection("acme", "ridge")}), Ledger(), queue, lambda: NOW
+    )
+    assert request_catalog_syncs(deps) == [CatalogSyncRequest(seller=store_ref("ridge"), full=True)]
+
+
+def test_one_store_down_fails_only_its_own_record(world: CatalogSyncDependencies) -> None:
     world.stores.down.add("northwind")  # type: ignore[attr-defined]
-    results = sync_all(world)
-    assert [(r.seller_id, r.error) for r in results] == [("northwind", "northwind is down"), ("ridge", None)]
-    assert results[1].variants == 1 and results[1].changed_skus == 1
-    assert [list(w) for w in world.catalog.written] == [[("ridge", "R-1")]]  # type: ignore[attr-defined]
+    records = [sqs_record("m-n", _full().model_dump_json()), sqs_record("m-r", _full("ridge").model_dump_json())]
+    response = sync_seller_batch({"Records": records}, LambdaContext(600_000), world)  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-n"}]}
+    assert world.ledger.runs == [("ridge", NOW, True, 1)]  # type: ignore[attr-defined]
 
 
 def test_a_replay_marks_the_orders_as_replays_and_takes_them_out_of_the_dlq() -> None:

@@ -12,10 +12,19 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from ordersync.alerts.messages import manual_posting_instructions
+from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import decide, duplicate_candidates, skus_to_look_up, suggest_skus
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, Platform, ShippingAddress
+from ordersync.models import (
+    CatalogSyncRequest,
+    Cause,
+    FailureReason,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    ShippingAddress,
+)
 from ordersync.normalize import OVERSIZED_KEY, describe_validation_error, normalize, order_ref
 from ordersync.observability import metrics
 from ordersync.records import Attempt
@@ -232,10 +241,12 @@ def test_the_pull_the_catalog_sync_and_the_dispatch_count_under_the_dashboard_s_
     assert counted_metrics() == {"PullsRequested": [1.0]}
     metrics.clear_metrics()
     world = seller_world()
-    result = sync_seller(store_ref("northwind"), world)
-    assert counted_metrics() == {"CatalogSkusChanged": [1.0]}
-    (written,) = world.catalog.written  # type: ignore[attr-defined]
-    (kettle,) = written[("northwind", "NW-KETTLE")]
+    world.catalog.stored["northwind"]["NW-PAN"] = [  # type: ignore[attr-defined]
+        CatalogVariant("northwind", "P3", "3", "NW-PAN", "Pan", "", VariantStatus.ACTIVE, NOW - timedelta(hours=1))
+    ]
+    result = sync_seller(CatalogSyncRequest(seller=store_ref("northwind"), full=True), world)
+    assert counted_metrics() == {"CatalogSkusChanged": [1.0], "CatalogVariantsRetired": [1.0]}
+    (kettle,) = world.catalog.stored["northwind"]["NW-KETTLE"]  # type: ignore[attr-defined]
     assert (kettle.seller_id, kettle.last_seen_at) == ("northwind", NOW) and result.changed_skus == 1
     metrics.clear_metrics()
     outbox = Outbox([_alert("1")])

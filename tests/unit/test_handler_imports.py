@@ -20,7 +20,8 @@ ALLOWED = {
     "pull_connection": {"requests"},
     "process_order": {"requests"},
     "dispatch_alerts": set(),
-    "catalog_sync": {"requests"},
+    "catalog_sync": set(),
+    "sync_seller_catalog": {"requests"},
 }
 
 

@@ -77,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         "--search-lag", type=float, default=3.0, help="seconds a seller store's look-up may miss a fresh order"
     )
     chaos.set_defaults(run=_chaos)
+    peak = local.add_parser(
+        "peak", help="a Black Friday hour: hundreds of buyers, a hot seller, stores at their limits"
+    )
+    peak.add_argument("--connections", type=_at_least(200), default=200, help="buyer -> seller connections (200+)")
+    peak.add_argument("--orders-per-connection", type=_at_least(1), default=10)
+    peak.add_argument("--concurrency", type=_at_least(1), default=8, help="ProcessOrderFunction invocations at once")
+    peak.add_argument("--seed", type=int, default=1)
+    peak.set_defaults(run=_peak)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.set_defaults(run=_up)
 
@@ -132,6 +140,16 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("seller_id", metavar="SELLER")
     remove.add_argument("old_sku", metavar="OLD_SKU")
     remove.set_defaults(run=_alias_remove)
+
+    catalog = commands.add_parser("catalog", help="sellers' catalogs").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    sync = catalog.add_parser("sync", parents=[target], help="sync a seller's catalog now and replay what it unblocks")
+    sync.add_argument("seller_id", metavar="SELLER")
+    sync.add_argument(
+        "--full", action="store_true", help="read the whole catalog and retire what the store no longer has"
+    )
+    sync.set_defaults(run=_catalog_sync)
 
     _store_commands(commands, target)
     _connection_commands(commands, target)
@@ -254,6 +272,32 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
         or report.overruns
     )
     return 1 if broken else 0
+
+
+def _peak(args: argparse.Namespace, echo: Echo) -> int:
+    from dataclasses import asdict
+
+    from ordersync.local.peak import run_peak
+
+    echo(f"-> a peak hour: {args.connections} connections, {args.orders_per_connection} orders each, seed {args.seed}")
+    report = run_peak(args.connections, args.orders_per_connection, args.seed, concurrency=args.concurrency, echo=echo)
+    echo(f"   drained in {report.drain_seconds} s; requests refused for pace: {report.throttled_requests}")
+    echo(
+        f"   {report.synced} of {report.orders} orders synced once; lost {report.lost}, posted twice"
+        f" {report.posted_twice}, failed for throttling {report.failed_for_throttling}"
+    )
+    echo(json.dumps(asdict(report)))
+    return 0 if report.held else 1
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value)
+        if number < least:
+            raise argparse.ArgumentTypeError(f"at least {least}")
+        return number
+
+    return parse
 
 
 def _up(args: argparse.Namespace, echo: Echo) -> int:
@@ -425,6 +469,17 @@ def _dlq_redrive(args: argparse.Namespace, echo: Echo) -> int:
 
 
 # --- stores and connections ----------------------------------------------------------------------
+def _catalog_sync(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.ops import sync_seller_catalog
+
+    result = sync_seller_catalog(args.seller_id, args.full, outputs_for(args))
+    how = "the whole catalog" if result.full else "what changed since the last run"
+    echo(f"{args.seller_id}: read {how}: {result.variants} variant(s)")
+    echo(f"  {result.changed_skus} SKU(s) changed, {result.retired} variant(s) retired")
+    echo(f"  {len(result.replayed)} order(s) replayed" + (f": {', '.join(result.replayed)}" if result.replayed else ""))
+    return 0
+
+
 def _onboarding(args: argparse.Namespace) -> Any:
     from ordersync.ops import onboarding_for
 

@@ -180,6 +180,18 @@ class Connection(BaseModel):
     broken_since: datetime | None = None
 
 
+class CatalogSyncRequest(BaseModel):
+    """One seller's catalog run, as CatalogSyncQueue carries it: planned by the hourly fan-out (or
+    ops' `catalog sync`), and carried on by a continuation where an invocation ran short of time."""
+
+    seller: StoreRef
+    full: bool
+    changed_since: datetime | None = None  # None: every variant
+    started: datetime | None = None  # set by the run's first invocation; what "seen in this run" means
+    resume: str | None = None  # the store's token for the next page
+    variants: int = 0  # seen by the run so far
+
+
 class Role(StrEnum):
     BUYER = "buyer"  # its orders are pulled
     SELLER = "seller"  # orders are posted into it, its catalog is read
@@ -203,6 +215,12 @@ class StoreRecord(BaseModel):
     added_at: datetime
     checked_at: datetime
     check_result: str = "ok"
+    # A seller's catalog sync (written by SyncSellerCatalogFunction): when the last run that got to
+    # its end began, when the last full read began, and how many variants that full read saw.
+    catalog_synced_at: datetime | None = None
+    catalog_full_at: datetime | None = None
+    catalog_variants: int | None = None
+    catalog_running_since: datetime | None = None  # a run began and has not got to its end
 
     def ref(self) -> StoreRef:
         return StoreRef(

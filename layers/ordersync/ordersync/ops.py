@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordersync.alerts.messages import message_fields
 from ordersync.aws.catalog import DynamoCatalog
@@ -14,6 +14,9 @@ from ordersync.models import Cause, FailureReason, OrderStatus, utc_now
 from ordersync.records import OrderRecord
 from ordersync.services.onboarding import OnboardingDependencies
 from ordersync.services.replay import replay
+
+if TYPE_CHECKING:
+    from ordersync.services.catalog_sync import CatalogSyncDependencies, SellerSync
 
 # The stack outputs ops commands need (template.yaml's Outputs).
 REQUIRED_OUTPUTS = ("OrdersQueueUrl", "OrdersDLQUrl", "OrdersTableName", "CatalogTableName", "SellerAlertsTopicArn")
@@ -110,37 +113,70 @@ class Ops:
         return record
 
 
+def catalog_sync_for(outputs: dict[str, str]) -> CatalogSyncDependencies:
+    """A seller's catalog run from ops' machine, as SyncSellerCatalogFunction runs it, to its end."""
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.catalog_sync import CatalogSyncDependencies
+
+    missing = [name for name in (*REQUIRED_OUTPUTS, "StoresTableName") if name not in outputs]
+    if missing:
+        raise KeyError(f"the stack has no output {', '.join(missing)}")
+    return CatalogSyncDependencies(
+        stores=HttpStoreFactory(StoreSecrets().read),
+        catalog=DynamoCatalog(outputs["CatalogTableName"]),
+        orders=DynamoOrders(outputs["OrdersTableName"]),
+        queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
+        dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
+        ledger=DynamoStores(outputs["StoresTableName"]),
+    )
+
+
+def sync_seller_catalog(seller_id: str, full: bool, outputs: dict[str, str]) -> SellerSync:
+    """`ordersync catalog sync SELLER [--full]`: what the next hourly run would do (or a full
+    read), now, for a store in the stores table."""
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.domain.catalog import plan_catalog_sync
+    from ordersync.models import CatalogSyncRequest
+    from ordersync.services.catalog_sync import sync_seller
+
+    record = DynamoStores(outputs["StoresTableName"]).get(seller_id)
+    if record is None:
+        raise LookupError(f"no store {seller_id!r} (ordersync store list)")
+    # Ops asked: run now even if the hour's run is still going (two runs only write the same facts).
+    plan = plan_catalog_sync(record.catalog_synced_at, record.catalog_full_at, record.catalog_variants, utc_now())
+    incremental = not full and plan is not None and not plan.full
+    request = CatalogSyncRequest(
+        seller=record.ref(), full=not incremental, changed_since=plan.changed_since if incremental and plan else None
+    )
+    return sync_seller(request, catalog_sync_for(outputs))
+
+
 def onboarding_for(outputs: dict[str, str]) -> OnboardingDependencies:
     """Onboarding against a stack: its tables, Secrets Manager, the stores themselves over HTTPS,
-    and the seller's first catalog sync run here, as CatalogSyncFunction runs it."""
+    and the seller's first catalog sync run here, as SyncSellerCatalogFunction runs it."""
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.secrets import StoreSecrets
     from ordersync.aws.stores import DynamoStores
+    from ordersync.models import CatalogSyncRequest
     from ordersync.platforms import HttpStoreFactory, check_store_access
-    from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_seller
+    from ordersync.services.catalog_sync import sync_seller
     from ordersync.services.onboarding import first_pull_preview
 
     missing = [name for name in (*REQUIRED_OUTPUTS, "StoresTableName", "ConnectionsTableName") if name not in outputs]
     if missing:
         raise KeyError(f"the stack has no output {', '.join(missing)}")
     vault = StoreSecrets()
-    connections = DynamoConnections(outputs["ConnectionsTableName"])
     orders = DynamoOrders(outputs["OrdersTableName"])
     stores = HttpStoreFactory(vault.read)
-    catalog_sync = CatalogSyncDependencies(
-        connections=connections,
-        stores=stores,
-        catalog=DynamoCatalog(outputs["CatalogTableName"]),
-        orders=orders,
-        queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
-        dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
-    )
+    catalog_sync = catalog_sync_for(outputs)
     return OnboardingDependencies(
         stores=DynamoStores(outputs["StoresTableName"]),
         vault=vault,
-        connections=connections,
+        connections=DynamoConnections(outputs["ConnectionsTableName"]),
         activity=orders,
         check_access=check_store_access,
-        sync_catalog=lambda seller: sync_seller(seller, catalog_sync).variants,
+        sync_catalog=lambda seller: sync_seller(CatalogSyncRequest(seller=seller, full=True), catalog_sync).variants,
         orders_since=first_pull_preview(stores),
     )

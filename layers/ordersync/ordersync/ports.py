@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
 from ordersync.domain.onboarding import StoreAccess
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, OrderStatus, Platform, StoreRecord, StoreRef
+from ordersync.models import (
+    CanonicalOrder,
+    CatalogSyncRequest,
+    Connection,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    StoreRecord,
+    StoreRef,
+)
 from ordersync.records import Attempt, OrderRecord
 
 if TYPE_CHECKING:  # annotations only: the alert models stay out of functions that send none
@@ -43,6 +52,7 @@ class CatalogStore(Protocol):
     """The catalog as the catalog sync writes it."""
 
     def variants_of(self, seller_id: str) -> dict[str, list[CatalogVariant]]: ...
+    def groups(self, seller_id: str, skus: Sequence[str]) -> dict[str, list[CatalogVariant]]: ...
     def put_groups(self, grouped: dict[tuple[str, str], list[CatalogVariant]]) -> None: ...
 
 
@@ -127,8 +137,11 @@ class SellerStore(Protocol):
         """Which of these variant ids still exist in the store."""
         ...
 
-    def catalog(self) -> Iterator[list[StoreVariant]]:
-        """Pages of every variant (with a SKU or not) the store has now."""
+    def catalog_pages(
+        self, changed_since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+        """Pages of every variant (with a SKU or not) the store has now, or of those changed since
+        `changed_since`, each with the token that resumes after it (None after the last)."""
         ...
 
 
@@ -146,6 +159,18 @@ class StoreFactory(Protocol):
     def buyer(self, store: StoreRef) -> BuyerStore: ...
     def forget(self, store: StoreRef) -> None:
         """The store refused its credentials: read them afresh for the next client (rotated?)."""
+
+
+class CatalogSyncQueue(Protocol):
+    def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None: ...
+
+
+class CatalogSyncLedger(Protocol):
+    """Where each seller's catalog runs are recorded (the stores table)."""
+
+    def all(self) -> list[StoreRecord]: ...
+    def catalog_started(self, store_id: str, started: datetime) -> bool: ...
+    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool: ...
 
 
 class StoreRegistry(Protocol):

@@ -39,8 +39,15 @@ class ProcessSettings(_Env):
     bigcommerce_auto_post: bool = Field(alias="BIGCOMMERCE_AUTO_POST")
 
 
-class CatalogSyncSettings(_Env):
+class CatalogFanOutSettings(_Env):
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    stores_table: str = Field(alias="STORES_TABLE")
+    catalog_sync_queue_url: str = Field(alias="CATALOG_SYNC_QUEUE_URL")
+
+
+class CatalogSyncSettings(_Env):
+    stores_table: str = Field(alias="STORES_TABLE")
+    catalog_sync_queue_url: str = Field(alias="CATALOG_SYNC_QUEUE_URL")
     catalog_table: str = Field(alias="CATALOG_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
@@ -72,6 +79,11 @@ def process_settings() -> ProcessSettings:
 @cache
 def dispatch_settings() -> DispatchSettings:
     return DispatchSettings.model_validate(dict(os.environ))
+
+
+@cache
+def catalog_fan_out_settings() -> CatalogFanOutSettings:
+    return CatalogFanOutSettings.model_validate(dict(os.environ))
 
 
 @cache

@@ -6,7 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ordersync.services.catalog_sync import CatalogSyncDependencies
+    from ordersync.services.catalog_sync import CatalogFanOutDependencies, CatalogSyncDependencies
     from ordersync.services.dispatch import DispatchDependencies
     from ordersync.services.process import ProcessDependencies
     from ordersync.services.pull import FanOutDependencies, PullDependencies
@@ -97,22 +97,39 @@ def dispatch_dependencies() -> DispatchDependencies:
 
 
 @cache
+def catalog_fan_out_dependencies() -> CatalogFanOutDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsCatalogSyncQueue
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.services.catalog_sync import CatalogFanOutDependencies
+    from ordersync.settings import catalog_fan_out_settings
+
+    settings = catalog_fan_out_settings()
+    return CatalogFanOutDependencies(
+        connections=DynamoConnections(settings.connections_table),
+        ledger=DynamoStores(settings.stores_table),
+        sync_queue=SqsCatalogSyncQueue(settings.catalog_sync_queue_url),
+    )
+
+
+@cache
 def catalog_sync_dependencies() -> CatalogSyncDependencies:
     from ordersync.aws.catalog import DynamoCatalog
-    from ordersync.aws.connections import DynamoConnections
-    from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
+    from ordersync.aws.messaging import SqsCatalogSyncQueue, SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import store_credentials
+    from ordersync.aws.stores import DynamoStores
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.catalog_sync import CatalogSyncDependencies
     from ordersync.settings import catalog_sync_settings
 
     settings = catalog_sync_settings()
     return CatalogSyncDependencies(
-        connections=DynamoConnections(settings.connections_table),
         stores=HttpStoreFactory(store_credentials),
         catalog=DynamoCatalog(settings.catalog_table),
         orders=DynamoOrders(settings.orders_table),
         queue=SqsOrderQueue(settings.orders_queue_url),
         dlq=SqsDlqAdmin(settings.orders_dlq_url, settings.orders_queue_url),
+        ledger=DynamoStores(settings.stores_table),
+        sync_queue=SqsCatalogSyncQueue(settings.catalog_sync_queue_url),
     )

@@ -36,6 +36,15 @@ class DynamoCatalog:
         }
         return CatalogSlice(variants_by_sku=variants, aliases=aliases)
 
+    def groups(self, seller_id: str, skus: Sequence[str]) -> dict[str, list[CatalogVariant]]:
+        """The stored variants under each of these SKUs (none: left out), read by key."""
+        items = self._batch_get(seller_id, list(dict.fromkeys(skus)))
+        return {
+            sku: [_variant(seller_id, sku, v) for v in item.get("variants", [])]
+            for sku, item in items.items()
+            if item.get("variants")
+        }
+
     def active_skus(self, seller_id: str) -> list[str]:
         skus = []
         for item in self._query(seller_id, "sku, variants"):

@@ -12,7 +12,7 @@ from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.alerts.messages import email_subject
 from ordersync.aws.errors import aws_errors
 from ordersync.errors import ResourceThrottled
-from ordersync.models import FailureReason, OrderEnvelope
+from ordersync.models import CatalogSyncRequest, FailureReason, OrderEnvelope
 from ordersync.records import OrderRecord
 
 _SQS_BATCH = 10
@@ -69,6 +69,21 @@ class SqsPullQueue:
                 response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             if response.get("Failed"):
                 raise ResourceThrottled(f"SQS refused {len(response['Failed'])} pull requests")
+
+
+class SqsCatalogSyncQueue:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or boto3.client("sqs")
+
+    def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None:
+        for start in range(0, len(requests), _SQS_BATCH):
+            chunk = requests[start : start + _SQS_BATCH]
+            entries = [{"Id": str(i), "MessageBody": r.model_dump_json()} for i, r in enumerate(chunk)]
+            with aws_errors("catalog sync request"):
+                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            if response.get("Failed"):
+                raise ResourceThrottled(f"SQS refused {len(response['Failed'])} catalog sync requests")
 
 
 class SqsDeadLetters:
@@ -199,17 +214,20 @@ class SqsDlqAdmin:
                 self._sqs.delete_message(QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"])
         return chosen
 
-    def remove(self, predicate: Any) -> list[dict[str, Any]]:
-        received = self._receive_all()
+    def remove(self, predicate: Any, scan_limit: int = 1_000) -> list[dict[str, Any]]:
+        """Deletes the messages `predicate` accepts among the first `scan_limit` (a replay's tidy-up,
+        bounded: a message past it stays, and processing it again later changes nothing, the order
+        being settled)."""
+        received = self._receive_all(scan_limit)
         chosen = [m for m in received if predicate(m)]
         self._release([m for m in received if m not in chosen])
         for message in chosen:
             self._sqs.delete_message(QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"])
         return chosen
 
-    def _receive_all(self) -> list[dict[str, Any]]:
+    def _receive_all(self, limit: int | None = None) -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
-        while True:
+        while limit is None or len(received) < limit:
             with aws_errors("dlq read"):
                 batch = self._sqs.receive_message(
                     QueueUrl=self._dlq,
@@ -221,6 +239,7 @@ class SqsDlqAdmin:
             if not batch:
                 return received
             received.extend(batch)
+        return received
 
     def _release(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:

@@ -47,6 +47,33 @@ class DynamoStores:
                 ExpressionAttributeValues={":at": iso(at), ":result": result},
             )
 
+    def catalog_started(self, store_id: str, started: datetime) -> bool:
+        """A seller's catalog run began (the hour's fan-out won't start another while it goes on);
+        False when the store isn't in the table (added before `store add` existed)."""
+        return self._catalog_update(store_id, "SET catalog_running_since = :at", {":at": iso(started)})
+
+    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool:
+        """A seller's catalog run got to its end; False when the store isn't in the table: its
+        catalog is then read whole every hour."""
+        update = "SET catalog_synced_at = :at" + (", catalog_full_at = :at, catalog_variants = :n" if full else "")
+        values: dict[str, Any] = {":at": iso(started)} | ({":n": variants} if full else {})
+        return self._catalog_update(store_id, update + " REMOVE catalog_running_since", values)
+
+    def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
+        try:
+            with aws_errors("store write"):
+                self._table.update_item(
+                    Key={"store_id": store_id},
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(store_id)",
+                    ExpressionAttributeValues=values,
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def remove(self, store_id: str) -> None:
         with aws_errors("store delete"):
             self._table.delete_item(Key={"store_id": store_id})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -59,20 +59,23 @@ class StoreVariant:
 
 @dataclass(frozen=True)
 class CatalogChange:
-    """What one seller's sync writes: the (seller, SKU) groups that changed, and the SKUs that had
-    no active variant before and have one now (FAILED orders may be waiting for them)."""
+    """What one step of a seller's sync writes: the (seller, SKU) groups to rewrite, the SKUs whose
+    variants changed (titles, products, statuses; not only when they were seen), and the SKUs that
+    had no active variant before and have one now (FAILED orders may be waiting for them)."""
 
-    groups: dict[str, list[CatalogVariant]]
-    new_skus: frozenset[str]
+    groups: dict[str, list[CatalogVariant]] = field(default_factory=dict)
+    changed: frozenset[str] = frozenset()
+    new_skus: frozenset[str] = frozenset()
 
 
-def reconcile(
-    seller_id: str, stored: dict[str, list[CatalogVariant]], in_store: list[StoreVariant], seen_at: datetime
+def merge_seen(
+    seller_id: str, stored: dict[str, list[CatalogVariant]], seen: list[StoreVariant], seen_at: datetime
 ) -> CatalogChange:
-    """Variants the store has are active (seen now); stored variants it no longer has are deleted
-    (what lets a stale duplicate resolve itself). Pure."""
+    """One page the store listed, against the stored groups of its SKUs: each variant seen is
+    active and seen at `seen_at` (the run's start); the group's other variants are left as they
+    are (a later page may list them; the end of the run retires what no page did). Pure."""
     current: dict[str, dict[str, CatalogVariant]] = {}
-    for v in in_store:
+    for v in seen:
         if v.sku:
             current.setdefault(v.sku, {})[v.variant_id] = CatalogVariant(
                 seller_id,
@@ -85,29 +88,67 @@ def reconcile(
                 seen_at,
             )
     groups: dict[str, list[CatalogVariant]] = {}
-    new_skus = set()
-    for sku in set(stored) | set(current):
-        before = {v.variant_id: v for v in stored.get(sku, [])}
-        now = current.get(sku, {})
-        merged = list(now.values()) + [
-            CatalogVariant(
-                v.seller_id,
-                v.product_id,
-                v.variant_id,
-                v.sku,
-                v.product_title,
-                v.variant_title,
-                VariantStatus.DELETED,
-                v.last_seen_at,
-            )
-            for variant_id, v in before.items()
-            if variant_id not in now
-        ]
-        if _signature(merged) != _signature(list(before.values())):
-            groups[sku] = merged
-        if now and not any(v.active for v in before.values()):
+    changed, new_skus = set(), set()
+    for sku, now in current.items():
+        before = stored.get(sku, [])
+        merged = list(now.values()) + [v for v in before if v.variant_id not in now]
+        groups[sku] = merged
+        if _signature(merged) != _signature(before):
+            changed.add(sku)
+        if not any(v.active for v in before):
             new_skus.add(sku)
-    return CatalogChange(groups, frozenset(new_skus))
+    return CatalogChange(groups, frozenset(changed), frozenset(new_skus))
+
+
+def retire_unseen(stored: dict[str, list[CatalogVariant]], run_started: datetime, full: bool) -> CatalogChange:
+    """The end of a run, over the whole stored catalog: a variant seen under another SKU in this
+    run moved there, and its old entry is retired; after a full read, so is every active variant
+    no page listed (deleted in the store, or no longer for sale). Pure."""
+    seen_now = {v.variant_id for group in stored.values() for v in group if v.last_seen_at >= run_started}
+    groups: dict[str, list[CatalogVariant]] = {}
+    for sku, group in stored.items():
+        stale = {
+            v.variant_id
+            for v in group
+            if v.active and v.last_seen_at < run_started and (full or v.variant_id in seen_now)
+        }
+        if stale:
+            groups[sku] = [replace(v, status=VariantStatus.DELETED) if v.variant_id in stale else v for v in group]
+    return CatalogChange(groups, frozenset(groups))
+
+
+# A catalog this small is read whole every hour: a few requests, and it catches what a store's
+# "modified since" misses (a WooCommerce variation or a BigCommerce variant edited alone).
+SMALL_CATALOG_VARIANTS = 5_000
+FULL_RECONCILE_EVERY = timedelta(days=1)
+# A variant edited while the previous run read its page is still caught.
+CATALOG_OVERLAP = timedelta(minutes=10)
+# A run still going is not started again (its continuations carry it); one this old died.
+RUN_GIVEN_UP_AFTER = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class CatalogSyncPlan:
+    full: bool
+    changed_since: datetime | None  # None: every variant
+
+
+def plan_catalog_sync(
+    synced_at: datetime | None,
+    full_at: datetime | None,
+    variants: int | None,
+    now: datetime,
+    running_since: datetime | None = None,
+) -> CatalogSyncPlan | None:
+    """None while a run is still going; full when the catalog was never read whole, or not for a
+    day, or is small; otherwise what changed since the last run began (minus an overlap). Pure."""
+    if running_since is not None and now - running_since < RUN_GIVEN_UP_AFTER:
+        return None
+    if synced_at is None or full_at is None or now - full_at >= FULL_RECONCILE_EVERY:
+        return CatalogSyncPlan(full=True, changed_since=None)
+    if variants is None or variants <= SMALL_CATALOG_VARIANTS:
+        return CatalogSyncPlan(full=True, changed_since=None)
+    return CatalogSyncPlan(full=False, changed_since=synced_at - CATALOG_OVERLAP)
 
 
 def _signature(variants: list[CatalogVariant]) -> set[tuple[str, str, str, str, str]]:

@@ -82,6 +82,10 @@ class Runner:
         self.async_failures: list[str] = []
         self.timeouts: dict[str, float] = {}  # a function's timeout, where a run wants it shorter
         self.overruns: list[str] = []  # invocations that ran past their timeout (Lambda would have killed them)
+        # Concurrent invocations of a queue's function while draining (as the event source mapping
+        # scales up to its maximum concurrency); each its own container: its own clients, its own
+        # pacing of each store. Unset: one at a time.
+        self.concurrency: dict[str, int] = {}
         self._modules: dict[str, ModuleType] = {}
         # Lambda's event source mapping, not the functions: its own session, so what counts the
         # functions' AWS calls (botocore hooks on the default session) never counts these.
@@ -167,6 +171,8 @@ class Runner:
     def drain(self, max_batches: int = 10_000) -> int:
         """Polls every SQS event source until all their queues are empty (a pull fills OrdersQueue;
         a continuation refills PullQueue); returns the batches delivered."""
+        if self.concurrency:
+            return self._drain_concurrently()
         batches = 0
         progressed = True
         while progressed and batches < max_batches:
@@ -177,7 +183,43 @@ class Runner:
                     progressed = True
         return batches
 
-    def poll_once(self, source: QueueSource) -> bool:
+    def _drain_concurrently(self) -> int:
+        """The functions in `concurrency` consume their queues from that many threads, each with
+        the dependencies a new container would build; the other sources are polled here. Returns
+        the invocations made."""
+        from ordersync import wiring
+
+        builders = {"ProcessOrderFunction": wiring.process_dependencies}
+        done = threading.Event()
+        before = len(self.invocations)
+
+        def consume(source: QueueSource, deps: Any) -> None:
+            while not done.is_set():
+                if not self.poll_once(source, deps):
+                    time.sleep(0.05)  # nothing there, nothing in flight
+
+        workers = [
+            # built here, not in the thread: boto3 builds clients one at a time
+            threading.Thread(target=consume, args=(source, builders[source.function].__wrapped__()), daemon=True)
+            for source in self.deployment.queue_sources
+            for _ in range(self.concurrency.get(source.function, 0))
+        ]
+        others = [s for s in self.deployment.queue_sources if s.function not in self.concurrency]
+        for worker in workers:
+            worker.start()
+        try:
+            while True:
+                for source in others:
+                    self.poll_once(source)
+                if not any(self._has_in_flight(source) for source in self.deployment.queue_sources):
+                    break
+        finally:
+            done.set()
+            for worker in workers:
+                worker.join()
+        return len(self.invocations) - before
+
+    def poll_once(self, source: QueueSource, deps: Any = None) -> bool:
         response = self._sqs.receive_message(
             QueueUrl=source.queue_url,
             MaxNumberOfMessages=source.batch_size,
@@ -196,7 +238,7 @@ class Runner:
         twins = self._twins(source, event["Records"])
         try:
             started = time.perf_counter()
-            result = self.invoke(source.function, event) or {}
+            result = self.invoke(source.function, event, **({"deps": deps} if deps is not None else {})) or {}
             elapsed = time.perf_counter() - started
             self.invocations.append((source.function, elapsed, len(messages)))
             if elapsed > self.timeouts.get(source.function, self.deployment.functions[source.function].timeout):

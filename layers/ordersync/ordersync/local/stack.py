@@ -128,11 +128,13 @@ def reset_cached_clients() -> None:
         wiring.pull_dependencies,
         wiring.fan_out_dependencies,
         wiring.catalog_sync_dependencies,
+        wiring.catalog_fan_out_dependencies,
         wiring.process_dependencies,
         wiring.dispatch_dependencies,
         settings.pull_settings,
         settings.fan_out_settings,
         settings.catalog_sync_settings,
+        settings.catalog_fan_out_settings,
         settings.process_settings,
         settings.dispatch_settings,
     ):

@@ -15,6 +15,7 @@ import boto3
 
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
+from ordersync.aws.stores import DynamoStores
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
 from ordersync.local.fakes.shopify import FakeShopify
@@ -22,7 +23,7 @@ from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.iam import acting_as
 from ordersync.local.provision import MAIL_SINK_PREFIX, subscribe_with_sink
 from ordersync.local.stack import LocalStack
-from ordersync.models import Connection, Platform, Role, StoreRef, iso
+from ordersync.models import Connection, Platform, Role, StoreRecord, StoreRef, iso
 from ordersync.ops import onboarding_for
 from ordersync.services.onboarding import OnboardingDependencies, add_connection, add_store
 
@@ -115,6 +116,9 @@ class World:
                 Name=f"ordersync/stores/{store.store_id}", SecretString=json.dumps(credentials)
             )
             store.secret_arn = secret["ARN"]
+            now = datetime.now(UTC)
+            record = StoreRecord(**store.ref().model_dump(), added_at=now, checked_at=now)
+            DynamoStores(self.stack.output("StoresTableName")).add(record)
         self.stores[store.store_id] = store
 
     def connect(self, buyer_id: str, seller_id: str) -> Connection:

@@ -18,6 +18,7 @@ from ordersync.models import CanonicalOrder, iso
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
+CATALOG_PAGE_SIZE = 250  # V3's most
 SUB_RESOURCE_PAGE = 250
 EXTERNAL_SOURCE = "ordersync"
 NO_POSTCODE = "N/A"  # billing_address.zip is required, at least 2 characters; some countries have none
@@ -89,25 +90,42 @@ class BigCommerceStore:
         return frozenset(present)
 
     def catalog(self) -> Iterator[list[StoreVariant]]:
-        page = 1
+        for page, _ in self.catalog_pages():
+            yield page
+
+    def catalog_pages(
+        self, changed_since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+        """Every product's variants, or those of products modified since `changed_since`; paged by
+        id (`id:greater`), so a product deleted during the read shifts nothing. Each page with the
+        last product id read, which resumes after it."""
+        params: dict[str, Any] = {"include": "variants", "limit": CATALOG_PAGE_SIZE, "sort": "id", "direction": "asc"}
+        if changed_since:
+            params["date_modified:min"] = iso(changed_since)
+        after = resume
         while True:
-            params = {"include": "variants", "limit": 250, "page": page}
-            body = json_body(call(self._http, "GET", f"{self._v3}/catalog/products", params=params))
-            yield [
-                StoreVariant(
-                    str(product["id"]),
-                    str(variant["id"]),
-                    (variant.get("sku") or "").strip() or None,
-                    product["name"],
-                    # option_values and their labels are optional in the contract
-                    " / ".join(str(o["label"]) for o in variant.get("option_values", []) if "label" in o),
-                )
-                for product in body["data"]
-                for variant in product.get("variants", [])
-            ]
-            if page >= int(body["meta"]["pagination"]["total_pages"]):
+            page_params = params | ({"id:greater": after} if after else {})
+            body = json_body(call(self._http, "GET", f"{self._v3}/catalog/products", params=page_params))
+            products = body["data"]
+            last = int(body["meta"]["pagination"]["total_pages"]) <= 1 or not products
+            after = str(products[-1]["id"]) if products else after
+            yield (
+                [
+                    StoreVariant(
+                        str(product["id"]),
+                        str(variant["id"]),
+                        (variant.get("sku") or "").strip() or None,
+                        product["name"],
+                        # option_values and their labels are optional in the contract
+                        " / ".join(str(o["label"]) for o in variant.get("option_values", []) if "label" in o),
+                    )
+                    for product in products
+                    for variant in product.get("variants", [])
+                ],
+                None if last else after,
+            )
+            if last:
                 return
-            page += 1
 
     # --- onboarding --------------------------------------------------------------------------
     def check_access(self) -> StoreAccess:

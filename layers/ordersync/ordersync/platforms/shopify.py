@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
@@ -84,8 +84,8 @@ query RecentOrders($first: Int!, $after: String) {
 }"""
 
 CATALOG_QUERY = """
-query Catalog($first: Int!, $after: String) {
-  productVariants(first: $first, after: $after) {
+query Catalog($first: Int!, $after: String, $query: String) {
+  productVariants(first: $first, after: $after, query: $query) {
     pageInfo { hasNextPage endCursor }
     nodes { id sku title product { id title status } }
   }
@@ -219,24 +219,37 @@ class ShopifyStore:
         return frozenset(v.variant_id for v in variants if variant_gid(v.variant_id) in found)
 
     def catalog(self) -> Iterator[list[StoreVariant]]:
-        """Every variant of a product that can be sold (drafts and archived products are left out)."""
-        after: str | None = None
+        for page, _ in self.catalog_pages():
+            yield page
+
+    def catalog_pages(
+        self, changed_since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+        """Every variant of a product that can be sold (drafts and archived products are left out),
+        or those updated since `changed_since`; each page with the cursor that resumes after it."""
+        after = resume
+        search = f"updated_at:>'{changed_since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'" if changed_since else None
         while True:
-            page = self._graphql(CATALOG_QUERY, {"first": VARIANTS_PER_PAGE, "after": after})["productVariants"]
-            yield [
-                StoreVariant(
-                    product_id=legacy_id(node["product"]["id"]),
-                    variant_id=legacy_id(node["id"]),
-                    sku=(node.get("sku") or "").strip() or None,
-                    product_title=node["product"]["title"],
-                    variant_title="" if node["title"] == "Default Title" else node["title"],
-                )
-                for node in page["nodes"]
-                if node["product"].get("status") in SELLABLE_PRODUCT_STATUSES
-            ]
-            if not page["pageInfo"]["hasNextPage"]:
-                return
+            variables = {"first": VARIANTS_PER_PAGE, "after": after, "query": search}
+            page = self._graphql(CATALOG_QUERY, variables)["productVariants"]
+            more = page["pageInfo"]["hasNextPage"]
             after = page["pageInfo"]["endCursor"]
+            yield (
+                [
+                    StoreVariant(
+                        product_id=legacy_id(node["product"]["id"]),
+                        variant_id=legacy_id(node["id"]),
+                        sku=(node.get("sku") or "").strip() or None,
+                        product_title=node["product"]["title"],
+                        variant_title="" if node["title"] == "Default Title" else node["title"],
+                    )
+                    for node in page["nodes"]
+                    if node["product"].get("status") in SELLABLE_PRODUCT_STATUSES
+                ],
+                after if more else None,
+            )
+            if not more:
+                return
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         data = self._graphql(ORDER_CREATE_MUTATION, order_create_variables(order, lines, source_key), write=True)

@@ -102,29 +102,49 @@ class WooCommerceStore:
         return frozenset(present)
 
     def catalog(self) -> Iterator[list[StoreVariant]]:
-        """Every variant of a published product (the list defaults to every status: drafts and trash too)."""
-        for products in self._pages(f"{self._api}/products", {"status": SELLABLE}):
-            variants: list[StoreVariant] = []
-            for product in products:
-                if product.get("status") != SELLABLE:
-                    continue
-                if product.get("type") == "variable":  # only variations can be bought, never the parent
-                    for page in self._pages(f"{self._api}/products/{product['id']}/variations"):
-                        variants.extend(
-                            StoreVariant(
-                                str(product["id"]),
-                                str(v["id"]),
-                                (v.get("sku") or "").strip() or None,
-                                product["name"],
-                                " / ".join(attribute["option"] for attribute in v["attributes"]),
-                            )
-                            for v in page
-                            if v.get("status") == SELLABLE  # drafts and private variations can't be bought
-                        )
-                else:
-                    sku = (product.get("sku") or "").strip() or None
-                    variants.append(StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], ""))
-            yield variants
+        for page, _ in self.catalog_pages():
+            yield page
+
+    def catalog_pages(
+        self, changed_since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+        """Every variant of a published product (the list defaults to every status: drafts and
+        trash too), or those of products modified since `changed_since` (a variation edited alone
+        may not touch its product: the full reconcile catches it). By id, so a product added during
+        the read lands on a later page; each page with the page number that resumes after it."""
+        params = {"status": SELLABLE, "orderby": "id", "order": "asc", "per_page": str(PAGE_SIZE)}
+        if changed_since:
+            params |= {"modified_after": gmt(changed_since), "dates_are_gmt": "true"}
+        page = int(resume or 1)
+        while True:
+            response = call(self._http, "GET", f"{self._api}/products", params={**params, "page": page})
+            last = page >= _total_pages(response)
+            yield (
+                [v for product in json_body(response) for v in self._variants_of(product)],
+                None if last else str(page + 1),
+            )
+            if last:
+                return
+            page += 1
+
+    def _variants_of(self, product: dict[str, Any]) -> list[StoreVariant]:
+        if product.get("status") != SELLABLE:
+            return []
+        if product.get("type") != "variable":
+            sku = (product.get("sku") or "").strip() or None
+            return [StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], "")]
+        return [  # only variations can be bought, never the parent
+            StoreVariant(
+                str(product["id"]),
+                str(v["id"]),
+                (v.get("sku") or "").strip() or None,
+                product["name"],
+                " / ".join(attribute["option"] for attribute in v["attributes"]),
+            )
+            for page in self._pages(f"{self._api}/products/{product['id']}/variations")
+            for v in page
+            if v.get("status") == SELLABLE  # drafts and private variations can't be bought
+        ]
 
     def _pages(self, url: str, params: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         page = 1

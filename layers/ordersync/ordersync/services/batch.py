@@ -13,8 +13,6 @@ from ordersync.services.process import ProcessDependencies, process_message
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-_processor = BatchProcessor(event_type=EventType.SQS)
-
 
 def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: ProcessDependencies) -> dict[str, Any]:
     """A record that raises (a transient failure) is reported back to SQS alone; the rest are done."""
@@ -25,4 +23,7 @@ def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: Pro
         deadline = deps.clock() + timedelta(milliseconds=context.get_remaining_time_in_millis())
         process_message(record.body, record.message_id, receive_count, deps, deadline)
 
-    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+    # A processor per batch (it holds the batch's records): cheap, and safe when a local peak runs
+    # several invocations of this function in one process.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))

@@ -1,71 +1,194 @@
 """Catalog sync: each seller's products and variants, from their store into the catalog table.
-Variants gone from the store are marked deleted; SKUs that appear are what FAILED orders may have
-been waiting for, and those orders are replayed."""
+
+Every hour the fan-out asks for one run per seller (as the pull does per connection): what changed
+since the seller's last run, or the whole catalog once a day (what retires deleted variants) and
+every hour for a small one. A run writes page by page and, short of time, hands the rest to a
+continuation; its end retires what it didn't see. SKUs that appear are what FAILED orders may
+have been waiting for, and those orders are replayed."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ordersync.domain.catalog import reconcile
-from ordersync.errors import OrderSyncError
-from ordersync.models import OrderStatus, StoreRef, utc_now
+from ordersync.domain.catalog import CatalogVariant, StoreVariant, merge_seen, plan_catalog_sync, retire_unseen
+from ordersync.models import CatalogSyncRequest, OrderStatus, StoreRef, utc_now
 from ordersync.observability import logger, metrics
-from ordersync.ports import CatalogStore, ConnectionRepository, DlqRemover, OrderQueries, OrderQueue, StoreFactory
+from ordersync.ports import (
+    CatalogStore,
+    CatalogSyncLedger,
+    CatalogSyncQueue,
+    ConnectionRepository,
+    DlqRemover,
+    OrderQueries,
+    OrderQueue,
+    StoreFactory,
+)
 from ordersync.services.replay import replay
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Stop taking pages when less than this is left of the invocation, and continue in a new one.
+TIME_RESERVE_MS = 60_000
+# Or after this many pages (None: only the time left decides). Tests set it.
+MAX_PAGES_PER_INVOCATION: int | None = None
+
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@dataclass
+class CatalogFanOutDependencies:
+    connections: ConnectionRepository
+    ledger: CatalogSyncLedger
+    sync_queue: CatalogSyncQueue
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 @dataclass
 class CatalogSyncDependencies:
-    connections: ConnectionRepository
     stores: StoreFactory
     catalog: CatalogStore
     orders: OrderQueries
     queue: OrderQueue
     dlq: DlqRemover
+    ledger: CatalogSyncLedger
+    sync_queue: CatalogSyncQueue | None = None  # None: the run goes to its end in one go (ops' commands)
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
 @dataclass
 class SellerSync:
+    """What one invocation of a seller's run did."""
+
     seller_id: str
-    variants: int = 0
+    full: bool
+    variants: int = 0  # read from the store by this invocation
     changed_skus: int = 0
+    retired: int = 0
     replayed: list[str] = field(default_factory=list)
-    error: str | None = None
+    continued: bool = False  # the rest of the run was handed to a continuation
 
 
-def sync_all(deps: CatalogSyncDependencies) -> list[SellerSync]:
-    """Every seller store named by a connection, once; one failing store doesn't stop the others."""
-    sellers: dict[str, StoreRef] = {c.seller.store_id: c.seller for c in deps.connections.all()}
-    results = []
+def request_catalog_syncs(deps: CatalogFanOutDependencies) -> list[CatalogSyncRequest]:
+    """The scheduled run: one request per seller of an active connection, planned from its last runs."""
+    sellers: dict[str, StoreRef] = {c.seller.store_id: c.seller for c in deps.connections.all() if not c.paused}
+    records = {record.store_id: record for record in deps.ledger.all()}
+    now = deps.clock()
+    requests = []
     for seller in sellers.values():
-        try:
-            results.append(sync_seller(seller, deps))
-        except OrderSyncError as error:
-            logger.warning("catalog sync failed", extra={"seller_id": seller.store_id, "error": str(error)})
-            results.append(SellerSync(seller.store_id, error=str(error)))
-    return results
+        record = records.get(seller.store_id)
+        plan = (
+            plan_catalog_sync(
+                record.catalog_synced_at,
+                record.catalog_full_at,
+                record.catalog_variants,
+                now,
+                record.catalog_running_since,
+            )
+            if record
+            else plan_catalog_sync(None, None, None, now)
+        )
+        if plan is None:
+            logger.info("catalog run still going: not started again", extra={"seller_id": seller.store_id})
+            continue
+        requests.append(CatalogSyncRequest(seller=seller, full=plan.full, changed_since=plan.changed_since))
+    deps.sync_queue.request_syncs(requests)
+    full = sum(r.full for r in requests)
+    metrics.add_metric(name="CatalogSyncsRequested", unit=MetricUnit.Count, value=len(requests))
+    logger.info("catalog syncs requested", extra={"sellers": len(requests), "full": full})
+    return requests
 
 
-def sync_seller(seller: StoreRef, deps: CatalogSyncDependencies) -> SellerSync:
-    in_store = [variant for page in deps.stores.seller(seller).catalog() for variant in page]
-    change = reconcile(seller.store_id, deps.catalog.variants_of(seller.store_id), in_store, deps.clock())
-    deps.catalog.put_groups({(seller.store_id, sku): group for sku, group in change.groups.items()})
-    result = SellerSync(seller.store_id, variants=len(in_store), changed_skus=len(change.groups))
-    if change.new_skus:
-        waiting = [
-            record
-            for record in deps.orders.by_seller_status(seller.store_id, OrderStatus.FAILED)
-            if change.new_skus & set(record.blocked_skus)
-        ]
-        result.replayed = [r.order_key for r in replay(waiting, deps.queue, deps.dlq)]
+def sync_seller_batch(event: dict[str, Any], context: LambdaContext, deps: CatalogSyncDependencies) -> dict[str, Any]:
+    """CatalogSyncQueue's batch (one seller per record): a store that fails fails its own record;
+    SQS retries it with backoff and, after MaxReceiveCount, keeps it in CatalogSyncDLQ."""
+
+    def handle(record: SQSRecord) -> None:
+        request = CatalogSyncRequest.model_validate(json.loads(record.body))
+        sync_seller(request, deps, context.get_remaining_time_in_millis)
+
+    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+
+
+def sync_seller(
+    request: CatalogSyncRequest, deps: CatalogSyncDependencies, time_left_ms: Callable[[], int] = lambda: sys.maxsize
+) -> SellerSync:
+    """Page by page, each page merged into the stored groups of its SKUs; the orders its new SKUs
+    unblock replayed once per invocation. At the end of the read, what wasn't seen is retired."""
+    seller_id = request.seller.store_id
+    started = request.started or deps.clock()
+    if request.started is None:
+        deps.ledger.catalog_started(seller_id, started)
+    result = SellerSync(seller_id, full=request.full)
+    new_skus: set[str] = set()
+    listing = deps.stores.seller(request.seller).catalog_pages(request.changed_since, request.resume)
+    for pages, (page, next_page) in enumerate(listing, start=1):
+        new_skus |= _merge(seller_id, page, started, deps, result)
+        out_of_pages = MAX_PAGES_PER_INVOCATION is not None and pages >= MAX_PAGES_PER_INVOCATION
+        if next_page and deps.sync_queue and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
+            seen = request.variants + result.variants
+            update = {"started": started, "resume": next_page, "variants": seen}
+            deps.sync_queue.request_syncs([request.model_copy(update=update)])
+            result.continued = True
+            break
+    else:
+        result.retired = _retire(seller_id, started, request.full, deps)
+        deps.ledger.catalog_synced(seller_id, started, request.full, request.variants + result.variants)
+    result.replayed = _replay_waiting(seller_id, new_skus, deps)
     metrics.add_metric(name="CatalogSkusChanged", unit=MetricUnit.Count, value=result.changed_skus)
+    metrics.add_metric(name="CatalogVariantsRetired", unit=MetricUnit.Count, value=result.retired)
     logger.info(
         "catalog synced",
-        extra={"seller_id": seller.store_id, "skus_changed": result.changed_skus, "replayed": len(result.replayed)},
+        extra={
+            "seller_id": seller_id,
+            "full": request.full,
+            "variants": result.variants,
+            "skus_changed": result.changed_skus,
+            "retired": result.retired,
+            "replayed": len(result.replayed),
+            "continued": result.continued,
+        },
     )
     return result
+
+
+def _merge(
+    seller_id: str, page: list[StoreVariant], started: datetime, deps: CatalogSyncDependencies, result: SellerSync
+) -> frozenset[str]:
+    stored = deps.catalog.groups(seller_id, [v.sku for v in page if v.sku])
+    change = merge_seen(seller_id, stored, page, started)
+    deps.catalog.put_groups({(seller_id, sku): group for sku, group in change.groups.items()})
+    result.variants += len(page)
+    result.changed_skus += len(change.changed)
+    return change.new_skus
+
+
+def _retire(seller_id: str, started: datetime, full: bool, deps: CatalogSyncDependencies) -> int:
+    stored = deps.catalog.variants_of(seller_id)
+    change = retire_unseen(stored, started, full)
+    deps.catalog.put_groups({(seller_id, sku): group for sku, group in change.groups.items()})
+    return sum(_deleted(group) - _deleted(stored[sku]) for sku, group in change.groups.items())
+
+
+def _deleted(group: list[CatalogVariant]) -> int:
+    return sum(not v.active for v in group)
+
+
+def _replay_waiting(seller_id: str, new_skus: set[str], deps: CatalogSyncDependencies) -> list[str]:
+    if not new_skus:
+        return []
+    waiting = [
+        record
+        for record in deps.orders.by_seller_status(seller_id, OrderStatus.FAILED)
+        if new_skus & set(record.blocked_skus)
+    ]
+    return [r.order_key for r in replay(waiting, deps.queue, deps.dlq)]

@@ -65,6 +65,23 @@ def rfc2822(moment: datetime | None = None) -> str:
     return format_datetime(moment or datetime.now(UTC))
 
 
+# The sort keys the contract lists (the fake orders by id whichever is asked).
+CATALOG_SORTS = frozenset(
+    {
+        "id",
+        "name",
+        "sku",
+        "price",
+        "date_modified",
+        "date_last_imported",
+        "inventory_level",
+        "is_visible",
+        "total_sold",
+        "calculated_price",
+    }
+)
+
+
 def _parse_date(value: str) -> datetime:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -97,6 +114,7 @@ class FakeBigCommerce:
         self.order_products: dict[int, list[dict[str, Any]]] = {}
         self.order_addresses: dict[int, list[dict[str, Any]]] = {}
         self.variants: dict[tuple[int, int], dict[str, Any]] = {}  # (product id, variant id) -> variant
+        self.product_modified: dict[int, datetime] = {}  # product id -> its date_modified
         self._ids = itertools.count(100)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -118,6 +136,17 @@ class FakeBigCommerce:
             "price": price,
             "options": options,
         }
+        self.product_modified[product_id] = datetime.now(UTC)  # adding a variant saves its product
+
+    def set_variant_sku(self, product_id: int, variant_id: int, sku: str) -> None:
+        """A variant edited through its own endpoint: the product's date_modified is not promised
+        to move (the contract says nothing), so the fake leaves it; only a full read sees it."""
+        self.variants[(product_id, variant_id)]["sku"] = sku
+
+    def delete_product(self, product_id: int) -> None:
+        for key in [k for k in self.variants if k[0] == product_id]:
+            del self.variants[key]
+        self.product_modified.pop(product_id, None)
 
     def add_order(
         self,
@@ -272,9 +301,23 @@ class FakeBigCommerce:
                 if options:  # optional in the contract: a base variant's is left out
                     listed["option_values"] = options
                 product.setdefault("variants", []).append(listed)
+        if request.args.get("sort", "id") not in CATALOG_SORTS or request.args.get("direction", "asc") not in (
+            "asc",
+            "desc",
+        ):
+            return self._json({"status": 422, "title": "Invalid sort or direction"}, 422)
+        ordered = list(products.values())
+        try:
+            if request.args.get("date_modified:min"):
+                bound = _parse_date(request.args["date_modified:min"])
+                ordered = [p for p in ordered if self.product_modified[p["id"]] >= bound]
+            if request.args.get("id:greater"):
+                ordered = [p for p in ordered if p["id"] > int(request.args["id:greater"])]
+        except ValueError:
+            return self._json({"status": 422, "title": "Invalid filter"}, 422)
+        ordered.sort(key=lambda p: p["id"], reverse=request.args.get("direction", "asc") == "desc")
         limit = max(1, min(int(request.args.get("limit", 50)), 250))
         page = max(1, int(request.args.get("page", 1)))
-        ordered = list(products.values())
         pages = max(1, -(-len(ordered) // limit))
         meta = {"pagination": {"total": len(ordered), "current_page": page, "total_pages": pages, "per_page": limit}}
         return self._json({"data": ordered[(page - 1) * limit : page * limit], "meta": meta}, schema="catalog_page")

@@ -148,6 +148,7 @@ class FakeShopify:
             "title": title,
             "price": price,
             "inventoryQuantity": inventory,
+            "updatedAt": _now_iso(),
             "product": {
                 "__typename": "Product",
                 "id": gid("Product", product_id),
@@ -160,6 +161,11 @@ class FakeShopify:
         for variant in self.variants.values():
             if variant["product"]["id"] == gid("Product", product_id):
                 variant["product"]["status"] = status
+
+    def set_variant_sku(self, variant_id: int, sku: str) -> None:
+        """The merchant edits a variant's SKU: its updatedAt moves (a product's status does not)."""
+        variant = self.variants[gid("ProductVariant", variant_id)]
+        variant["sku"], variant["updatedAt"] = sku, _now_iso()
 
     def delete_variant(self, variant_id: int) -> None:
         self.variants.pop(gid("ProductVariant", variant_id), None)
@@ -202,9 +208,16 @@ class FakeShopify:
         return _order_view(order) if order else None
 
     def _product_variants(
-        self, _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
+        self,
+        _info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        query: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        return _connection(sorted(self.variants.values(), key=lambda v: v["id"]), after, _page_size(first, last))
+        matching = [v for v in self.variants.values() if not query or _matches(v, query)]
+        return _connection(sorted(matching, key=lambda v: int(v["legacyResourceId"])), after, _page_size(first, last))
 
     def _nodes(self, _info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
         found = [self.variants.get(i) or self.orders.get(i) for i in ids]
@@ -409,8 +422,13 @@ def _connection(items: list[dict[str, Any]], after: str | None, size: int) -> di
     }
 
 
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _matches(order: dict[str, Any], query: str) -> bool:
-    """The subset of Shopify's search syntax ordersync uses: updated_at:>=, created_at:>=, tag:."""
+    """The subset of Shopify's search syntax ordersync uses: updated_at:>=, created_at:>=, tag:
+    (on orders, and updated_at on variants)."""
     for field, op, value in re.findall(r"(\w+):(>=|<=|>|<)?'?([^'\s]+)'?", query):
         if field in ("updated_at", "created_at"):
             stored = datetime.fromisoformat(

@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -78,11 +79,31 @@ class FakeWooCommerce:
         self._ids = itertools.count(9000)
         self._refund_ids = itertools.count(70000)
         self._lock = threading.Lock()
+        # WooCommerce itself never limits; its host does, under load (429 with Retry-After in seconds).
+        self.host_limit: tuple[int, float] | None = None  # (requests, per window seconds)
+        self.throttled = 0
+        self._window = (0.0, 0)  # (window start, requests in it)
         self.server = FakeServer(self._handle)
 
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    def _within_host_limit(self) -> bool:
+        if self.host_limit is None:
+            return True
+        quota, seconds = self.host_limit
+        with self._lock:
+            now = time.monotonic()
+            start, used = self._window
+            if now - start >= seconds:
+                start, used = now, 0
+            self._window = (start, used + 1)
+            return used < quota
+
+    def _window_reset(self) -> float:
+        assert self.host_limit is not None
+        return self._window[0] + self.host_limit[1] - time.monotonic()
 
     # --- seeding -------------------------------------------------------------------------------------
     def add_product(
@@ -110,8 +131,10 @@ class FakeWooCommerce:
                 "status": status,
                 "type": "simple",
                 "variations": {},
+                "date_created_gmt": _stamp(datetime.now(UTC).replace(tzinfo=None)),
             },
         )
+        product["date_modified_gmt"] = _stamp(datetime.now(UTC).replace(tzinfo=None))
         if variation_id is not None:
             product["variations"][variation_id] = {
                 "id": variation_id,
@@ -129,6 +152,17 @@ class FakeWooCommerce:
 
     def set_product_status(self, product_id: int, status: str) -> None:
         self.products[product_id]["status"] = status
+        self.products[product_id]["date_modified_gmt"] = _stamp(datetime.now(UTC).replace(tzinfo=None))
+
+    def set_sku(self, product_id: int, sku: str, variation_id: int | None = None) -> None:
+        """The merchant edits a SKU. A variation's own edit leaves its product's date_modified as it
+        was (WooCommerce saves the variation's post; whether the parent is touched depends on the
+        route and the version): only a full read is sure to see it."""
+        product = self.products[product_id]
+        if variation_id is None:
+            product["sku"], product["date_modified_gmt"] = sku, _stamp(datetime.now(UTC).replace(tzinfo=None))
+        else:
+            product["variations"][variation_id]["sku"] = sku
 
     def delete_product(self, product_id: int, variation_id: int | None = None) -> None:
         """Deleted for good (DELETE ...?force=true); a product moved to the bin is set_product_status("trash")."""
@@ -172,6 +206,11 @@ class FakeWooCommerce:
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
+        if not self._within_host_limit():
+            self.throttled += 1
+            body = {"code": "too_many_requests", "message": "Too Many Requests", "data": {"status": 429}}
+            wait = str(max(1, math.ceil(self._window_reset())))
+            return Response(json.dumps(body), 429, headers={"Retry-After": wait}, content_type="application/json")
         # As WC_REST_Authentication does, before any route is matched: a key that is not this store's
         # is refused; a known key without the permission the method needs is refused; no key at all
         # reaches the controller as a visitor, whose permission check refuses it.
@@ -203,14 +242,7 @@ class FakeWooCommerce:
                 return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
             return _paged(request, list(reversed(self.refunds.get(args["order_id"], []))))
         if endpoint == "products":
-            sku = request.args.get("sku")
-            status = request.args.get("status", "any")  # lists default to any status: drafts, trash included
-            products = [
-                _public(p)
-                for p in sorted(self.products.values(), key=lambda p: p["id"])
-                if (sku is None or p["sku"] == sku) and status in ("any", p["status"])
-            ]
-            return _paged(request, products)
+            return self._list_products(request)
         if endpoint == "variations":
             product = self.products.get(args["product_id"])
             if product is None:
@@ -249,7 +281,8 @@ class FakeWooCommerce:
             return local if dates_are_gmt else local - self.utc_offset
         return moment if dates_are_gmt else moment - self.utc_offset
 
-    def _list_orders(self, request: Request) -> Response:
+    def _list_args(self, request: Request) -> tuple[str, bool] | Response:
+        """orderby and dates_are_gmt as the REST controllers sanitize them, or their 400."""
         orderby = request.args.get("orderby", "date")
         if orderby not in ORDERBY:
             return _error("rest_invalid_param", "Invalid parameter(s): orderby", 400)
@@ -259,15 +292,44 @@ class FakeWooCommerce:
             return _error("rest_invalid_param", "Invalid parameter(s): dates_are_gmt", 400)
         if request.args.get("order", "desc") not in ("asc", "desc"):
             return _error("rest_invalid_param", "Invalid parameter(s): order", 400)
-        gmt = flag in ("true", "1")
-        orders = [o for o in self.orders.values() if self.server.listed(o["id"])]
+        return orderby, flag in ("true", "1")
+
+    def _dated(self, request: Request, items: list[dict[str, Any]], gmt: bool) -> list[dict[str, Any]] | Response:
         for arg, column in (("modified_after", "date_modified_gmt"), ("after", "date_created_gmt")):
             if request.args.get(arg):
                 try:
                     bound = self._bound(request.args[arg], gmt)
                 except ValueError:
                     return _error("rest_invalid_param", f"Invalid parameter(s): {arg}", 400)
-                orders = [o for o in orders if datetime.fromisoformat(o[column]) > bound]
+                items = [o for o in items if datetime.fromisoformat(o[column]) > bound]
+        return items
+
+    def _list_products(self, request: Request) -> Response:
+        checked = self._list_args(request)
+        if isinstance(checked, Response):
+            return checked
+        orderby, gmt = checked
+        sku = request.args.get("sku")
+        status = request.args.get("status", "any")  # lists default to any status: drafts, trash included
+        products = self._dated(
+            request,
+            [p for p in self.products.values() if (sku is None or p["sku"] == sku) and status in ("any", p["status"])],
+            gmt,
+        )
+        if isinstance(products, Response):
+            return products
+        key = {"modified": "date_modified_gmt", "id": "id", "title": "name"}.get(orderby, "date_created_gmt")
+        products.sort(key=lambda p: (p[key], p["id"]), reverse=request.args.get("order", "desc") == "desc")
+        return _paged(request, [_public(p) for p in products])
+
+    def _list_orders(self, request: Request) -> Response:
+        checked = self._list_args(request)
+        if isinstance(checked, Response):
+            return checked
+        orderby, gmt = checked
+        orders = self._dated(request, [o for o in self.orders.values() if self.server.listed(o["id"])], gmt)
+        if isinstance(orders, Response):
+            return orders
         search = request.args.get("search")
         if search:  # HPOS: the address index only, a substring match; meta is never searched
             needle = search.lower()

@@ -1,0 +1,249 @@
+"""`ordersync local peak`: a Black Friday hour on the local stack.
+
+Hundreds of buyer stores, each connected to one of a handful of sellers; one seller is hot (fed by
+over half the buyers). The seller stores enforce their real limits: Shopify's cost bucket at the
+Standard plan (2,000 points, 100 restored a second), BigCommerce's request window (150 requests
+per 30 s), and a WooCommerce host answering 429 past 20 requests a second. The hour runs as the
+schedule runs it (the catalogs synced, the pull at :20, OrdersQueue drained, the alerts sent),
+and the invariants are checked: no order lost, none posted twice, none failed because a store
+asked us to slow down. It says how long the hour took to drain and how often each store refused
+a request for its pace."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
+from ordersync.local.fakes.bigcommerce import QUOTA, WINDOW_SECONDS, FakeBigCommerce, bigcommerce_order
+from ordersync.local.fakes.shopify import (
+    STANDARD_BUCKET,
+    STANDARD_RESTORE_RATE,
+    FakeShopify,
+    LeakyBucket,
+    order_node,
+)
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import FailureReason, OrderStatus
+
+WOO_HOST_LIMIT = (20, 1.0)  # requests per second before the host answers 429
+HOT_SHARE = 0.55  # of the buyers, into the hot seller
+SKUS_PER_SELLER = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The seller stores' limits: real ones by default; a test scales them down to make a small
+    hour hit them."""
+
+    shopify_bucket: float = STANDARD_BUCKET
+    shopify_restore_rate: float = STANDARD_RESTORE_RATE
+    bigcommerce_quota: int = QUOTA
+    bigcommerce_window_seconds: float = WINDOW_SECONDS
+    woocommerce_host: tuple[int, float] = WOO_HOST_LIMIT
+
+
+@dataclass
+class PeakReport:
+    connections: int
+    orders: int
+    orders_by_seller: dict[str, int]
+    synced: int
+    lost: int
+    posted_twice: int
+    by_status: dict[str, int]
+    failed_for_throttling: int
+    throttled_requests: dict[str, int]
+    drain_seconds: float
+    invocations: dict[str, int]
+    overruns: int
+
+    @property
+    def held(self) -> bool:
+        return (
+            not self.lost
+            and not self.posted_twice
+            and not self.failed_for_throttling
+            and self.synced == self.orders
+            and not self.overruns
+        )
+
+
+@dataclass
+class _Seller:
+    store_id: str
+    fake: Any
+    skus: list[str]
+    copies: Callable[[], Counter[str]]  # source key -> orders created in the store for it
+
+
+def run_peak(
+    connections: int = 200,
+    orders_per_connection: int = 10,
+    seed: int = 1,
+    limits: Limits | None = None,
+    concurrency: int = 8,
+    echo: Callable[[str], None] = print,
+) -> PeakReport:
+    rng = random.Random(seed)
+    with LocalStack.start({"LogLevel": "CRITICAL", "MaxReceiveCount": "3"}) as stack:
+        world = World(stack)
+        try:
+            sellers = _sellers(world, limits or Limits())
+            seeded = _buyers(world, sellers, connections, orders_per_connection, rng)
+            echo(
+                f"   {connections} connections into {len(sellers)} sellers"
+                f" ({', '.join(f'{s}: {n}' for s, n in _per_seller(seeded).items())} orders)"
+            )
+            stack.runner.fire_schedules("CatalogSyncFunction")
+            stack.runner.drain()
+            echo("   catalogs synced; the pull at :20 ...")
+            # ProcessOrderFunction as the event source mapping runs it: several invocations at once,
+            # each its own container pacing each store on its own (Shopify's bucket is shared).
+            stack.runner.concurrency["ProcessOrderFunction"] = concurrency
+            started = time.monotonic()
+            stack.runner.run_hour()
+            drained = time.monotonic() - started
+            return _check(stack, sellers, seeded, drained)
+        finally:
+            world.stop()
+
+
+def _sellers(world: World, limits: Limits) -> dict[str, _Seller]:
+    peak = world.add_shopify("peak", "Peak Gear")  # the hot one
+    summit = world.add_shopify("summit", "Summit Supply")
+    northwind = world.add_woocommerce("northwind", "Northwind Supply")
+    ridge = world.add_bigcommerce("ridge", "Ridge Outdoor", auto_post=True)
+    for shop in (peak, summit):
+        shop.bucket = LeakyBucket(limits.shopify_bucket, limits.shopify_restore_rate)
+    ridge.quota, ridge.window_seconds = limits.bigcommerce_quota, limits.bigcommerce_window_seconds
+    northwind.host_limit = limits.woocommerce_host
+    skus: dict[str, list[str]] = {}
+    for n in range(SKUS_PER_SELLER):
+        peak.add_variant(7000 + n, f"PK-{n:02d}", 700 + n, f"Jacket {n}", "M", "180.00")
+        summit.add_variant(8000 + n, f"SM-{n:02d}", 800 + n, f"Boot {n}", "42", "120.00")
+        northwind.add_product(100 + n, f"NW-{n:02d}", f"Stove {n}", "89.50")
+        ridge.add_variant(500 + n, 5000 + n, f"RG-{n:02d}", f"Tarp {n}", "42.0000")
+    for prefix, store_id in (("PK", "peak"), ("SM", "summit"), ("NW", "northwind"), ("RG", "ridge")):
+        skus[store_id] = [f"{prefix}-{n:02d}" for n in range(SKUS_PER_SELLER)]
+    return {
+        "peak": _Seller("peak", peak, skus["peak"], lambda: _tags(peak)),
+        "summit": _Seller("summit", summit, skus["summit"], lambda: _tags(summit)),
+        "northwind": _Seller("northwind", northwind, skus["northwind"], lambda: _metas(northwind)),
+        "ridge": _Seller("ridge", ridge, skus["ridge"], lambda: _notes(ridge)),
+    }
+
+
+def _buyers(
+    world: World, sellers: dict[str, _Seller], connections: int, orders_each: int, rng: random.Random
+) -> list[tuple[str, str]]:
+    """Each buyer its own store (Shopify, WooCommerce, BigCommerce in turn) and one connection;
+    over half into the hot seller. Returns (order key, seller) per order."""
+    others = [s for s in sellers if s != "peak"]
+    hot = round(connections * HOT_SHARE)
+    seeded = []
+    for n in range(connections):
+        seller = sellers["peak" if n < hot else others[n % len(others)]]
+        buyer_id = f"buyer-{n:03d}"
+        kind = n % 3
+        fake: Any = (
+            world.add_shopify(buyer_id, f"Buyer {n}")
+            if kind == 0
+            else world.add_woocommerce(buyer_id, f"Buyer {n}")
+            if kind == 1
+            else world.add_bigcommerce(buyer_id, f"Buyer {n}")
+        )
+        world.connect(buyer_id, seller.store_id)
+        for k in range(orders_each):
+            number = 10_000 + n * 100 + k
+            lines = [(rng.choice(seller.skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 3))]
+            _add_order(fake, kind, number, lines)
+            seeded.append((f"{buyer_id}--{seller.store_id}#{number}", seller.store_id))
+    return seeded
+
+
+def _add_order(fake: Any, kind: int, number: int, lines: list[tuple[str, int]]) -> None:
+    if kind == 0:
+        fake.add_order(order_node(number, f"#{number}", [(s, s, q, "10.00") for s, q in lines], US_ADDRESS))
+    elif kind == 1:
+        fake.add_order(
+            woocommerce_order(number, [(s, s, q, "10.00", 55, 0) for s, q in lines], WOO_ADDRESS, status="processing")
+        )
+    else:
+        products = [
+            {
+                "id": i,
+                "product_id": i,
+                "variant_id": i,
+                "sku": sku,
+                "name": sku,
+                "quantity": quantity,
+                "price_inc_tax": "10.0000",
+                "type": "physical",
+            }
+            for i, (sku, quantity) in enumerate(lines, start=1)
+        ]
+        fake.add_order(bigcommerce_order(number), products, [BC_ADDRESS])
+
+
+def _check(stack: LocalStack, sellers: dict[str, _Seller], seeded: list[tuple[str, str]], drained: float) -> PeakReport:
+    records = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    copies: Counter[str] = Counter()
+    for seller in sellers.values():
+        copies.update(seller.copies())
+
+    def source_key(order_key: str) -> str:
+        return "ordersync-" + order_key.replace("#", "-")
+
+    statuses = Counter(records[key].status.value for key, _ in seeded if key in records)
+    throttling = [
+        key
+        for key, _ in seeded
+        if key in records
+        and records[key].status is OrderStatus.FAILED
+        and records[key].reason is FailureReason.PLATFORM_UNAVAILABLE
+    ]
+    invocations = Counter(function for function, _, _ in stack.runner.invocations)
+    return PeakReport(
+        connections=len({key.split("#")[0] for key, _ in seeded}),
+        orders=len(seeded),
+        orders_by_seller=_per_seller(seeded),
+        synced=sum(
+            1
+            for key, _ in seeded
+            if key in records and records[key].status is OrderStatus.SYNCED and copies[source_key(key)] == 1
+        ),
+        lost=sum(1 for key, _ in seeded if key not in records and not copies[source_key(key)]),
+        posted_twice=sum(n - 1 for n in copies.values() if n > 1),
+        by_status=dict(sorted(statuses.items())),
+        failed_for_throttling=len(throttling),
+        throttled_requests={store_id: seller.fake.throttled for store_id, seller in sellers.items()},
+        drain_seconds=round(drained, 1),
+        invocations=dict(sorted(invocations.items())),
+        overruns=len(stack.runner.overruns),
+    )
+
+
+def _per_seller(seeded: list[tuple[str, str]]) -> dict[str, int]:
+    return dict(Counter(seller for _, seller in seeded).most_common())
+
+
+def _tags(shop: FakeShopify) -> Counter[str]:
+    return Counter(tag for node in shop.created_orders() for tag in node["tags"])
+
+
+def _metas(store: FakeWooCommerce) -> Counter[str]:
+    return Counter(
+        m["value"] for order in store.created_orders() for m in order["meta_data"] if m["key"] == "_ordersync_source"
+    )
+
+
+def _notes(store: FakeBigCommerce) -> Counter[str]:
+    return Counter(order["staff_notes"] for order in store.created_orders())

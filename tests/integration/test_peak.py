@@ -1,0 +1,31 @@
+"""`ordersync local peak`, small: a hot seller fed by over half the buyers, every seller store at
+a limit the hour runs into (scaled down from the real ones so that 120 orders reach them), four
+ProcessOrderFunction invocations at once. Nothing is lost, nothing posted twice, and nothing fails
+because a store asked us to slow down."""
+
+from __future__ import annotations
+
+from ordersync.local.peak import Limits, run_peak
+
+SMALL_LIMITS = Limits(
+    shopify_bucket=600,  # still above the catalog query's requested cost (502)
+    shopify_restore_rate=10,
+    bigcommerce_quota=10,
+    bigcommerce_window_seconds=10,
+    woocommerce_host=(5, 1.0),
+)
+
+
+def test_a_peak_hour_at_the_stores_limits_loses_nothing_and_fails_nothing_for_pace() -> None:
+    report = run_peak(24, 5, seed=7, limits=SMALL_LIMITS, concurrency=4, echo=lambda _line: None)
+    assert report.connections == 24 and report.orders == 120
+    assert report.orders_by_seller["peak"] > report.orders / 2  # the hot seller
+    # every limit the hour was meant to meet, met: the hot Shopify seller, BigCommerce, the Woo host
+    assert {s: n > 0 for s, n in report.throttled_requests.items() if s != "summit"} == {
+        "peak": True,
+        "ridge": True,
+        "northwind": True,
+    }
+    assert (report.lost, report.posted_twice, report.failed_for_throttling) == (0, 0, 0)
+    assert report.by_status == {"SYNCED": 120} and report.synced == 120
+    assert report.overruns == 0 and report.held
