@@ -163,3 +163,11 @@ def test_a_big_catalog_is_read_whole_once_a_day() -> None:
 def test_a_small_catalog_is_read_whole_every_hour() -> None:
     assert plan_catalog_sync(EARLIER, EARLIER, SMALL_CATALOG_VARIANTS, NOW).full
     assert plan_catalog_sync(EARLIER, EARLIER, None, NOW).full
+
+
+def test_a_small_shopify_catalog_is_read_for_changes_its_variants_being_dated() -> None:
+    plan = plan_catalog_sync(EARLIER, EARLIER, 10, NOW, variants_dated=True)
+    assert plan == CatalogSyncPlan(full=False, changed_since=EARLIER - CATALOG_OVERLAP)
+    assert plan_catalog_sync(EARLIER, NOW - FULL_RECONCILE_EVERY, 10, NOW, variants_dated=True) == CatalogSyncPlan(
+        full=True, changed_since=None
+    )

@@ -459,3 +459,14 @@ def test_alerts_are_sent_before_the_outbox_forgets_them() -> None:
         "alerts": 2,
         "emails": 2,
     }
+
+
+def test_a_small_shopify_catalog_is_read_for_changes_and_a_small_woocommerce_one_whole() -> None:
+    connections = InMemoryConnections({"a": _connection("acme", "peak-shop"), "b": _connection("acme", "northwind")})
+    shop = _record("peak-shop", EARLIER, EARLIER, 10).model_copy(update={"platform": Platform.SHOPIFY})
+    ledger = Ledger({"peak-shop": shop, "northwind": _record("northwind", EARLIER, EARLIER, 10)})
+    connections.connections["a"] = connections.connections["a"].model_copy(
+        update={"seller": store_ref("peak-shop", Platform.SHOPIFY)}
+    )
+    requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
+    assert [(r.seller.store_id, r.full) for r in requests] == [("peak-shop", False), ("northwind", True)]

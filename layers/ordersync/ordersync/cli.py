@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     peak.add_argument("--orders-per-connection", type=_at_least(1), default=10)
     peak.add_argument("--concurrency", type=_at_least(1), default=8, help="ProcessOrderFunction invocations at once")
     peak.add_argument("--seed", type=int, default=1)
+    peak.add_argument("--hot-seller", choices=("ridge", "peak", "summit", "northwind"), default="ridge")
     peak.set_defaults(run=_peak)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.set_defaults(run=_up)

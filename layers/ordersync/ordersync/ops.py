@@ -10,7 +10,7 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.manual_posting import SfnManualTasks
 from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
-from ordersync.models import Cause, FailureReason, OrderStatus, utc_now
+from ordersync.models import Cause, FailureReason, OrderStatus, Platform, utc_now
 from ordersync.records import OrderRecord
 from ordersync.services.onboarding import OnboardingDependencies
 from ordersync.services.replay import replay
@@ -145,7 +145,13 @@ def sync_seller_catalog(seller_id: str, full: bool, outputs: dict[str, str]) -> 
     if record is None:
         raise LookupError(f"no store {seller_id!r} (ordersync store list)")
     # Ops asked: run now even if the hour's run is still going (two runs only write the same facts).
-    plan = plan_catalog_sync(record.catalog_synced_at, record.catalog_full_at, record.catalog_variants, utc_now())
+    plan = plan_catalog_sync(
+        record.catalog_synced_at,
+        record.catalog_full_at,
+        record.catalog_variants,
+        utc_now(),
+        variants_dated=record.platform is Platform.SHOPIFY,
+    )
     incremental = not full and plan is not None and not plan.full
     request = CatalogSyncRequest(
         seller=record.ref(), full=not incremental, changed_since=plan.changed_since if incremental and plan else None

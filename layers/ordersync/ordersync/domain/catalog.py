@@ -118,7 +118,9 @@ def retire_unseen(stored: dict[str, list[CatalogVariant]], run_started: datetime
 
 
 # A catalog this small is read whole every hour: a few requests, and it catches what a store's
-# "modified since" misses (a WooCommerce variation or a BigCommerce variant edited alone).
+# "modified since" misses (a WooCommerce variation or a BigCommerce variant edited alone). Not on
+# Shopify: every variant carries its own updatedAt, and a whole read costs the bucket 2 points a
+# variant, points the hour's orders need.
 SMALL_CATALOG_VARIANTS = 5_000
 FULL_RECONCILE_EVERY = timedelta(days=1)
 # A variant edited while the previous run read its page is still caught.
@@ -139,14 +141,16 @@ def plan_catalog_sync(
     variants: int | None,
     now: datetime,
     running_since: datetime | None = None,
+    variants_dated: bool = False,
 ) -> CatalogSyncPlan | None:
     """None while a run is still going; full when the catalog was never read whole, or not for a
-    day, or is small; otherwise what changed since the last run began (minus an overlap). Pure."""
+    day, or is small and its store dates products rather than variants (`variants_dated`: Shopify);
+    otherwise what changed since the last run began (minus an overlap). Pure."""
     if running_since is not None and now - running_since < RUN_GIVEN_UP_AFTER:
         return None
     if synced_at is None or full_at is None or now - full_at >= FULL_RECONCILE_EVERY:
         return CatalogSyncPlan(full=True, changed_since=None)
-    if variants is None or variants <= SMALL_CATALOG_VARIANTS:
+    if not variants_dated and (variants is None or variants <= SMALL_CATALOG_VARIANTS):
         return CatalogSyncPlan(full=True, changed_since=None)
     return CatalogSyncPlan(full=False, changed_since=synced_at - CATALOG_OVERLAP)
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ordersync.domain.catalog import CatalogVariant, StoreVariant, merge_seen, plan_catalog_sync, retire_unseen
-from ordersync.models import CatalogSyncRequest, OrderStatus, StoreRef, utc_now
+from ordersync.models import CatalogSyncRequest, OrderStatus, Platform, StoreRef, utc_now
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
     CatalogStore,
@@ -93,6 +93,7 @@ def request_catalog_syncs(deps: CatalogFanOutDependencies) -> list[CatalogSyncRe
                 record.catalog_variants,
                 now,
                 record.catalog_running_since,
+                variants_dated=seller.platform is Platform.SHOPIFY,
             )
             if record
             else plan_catalog_sync(None, None, None, now)
