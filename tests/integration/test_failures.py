@@ -11,12 +11,13 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus
 from ordersync.ops import Ops
 
-from .marketplace import ADDRESS, pull_only, run_hour, shopify_to_woocommerce
+from .marketplace import ADDRESS, WOO_ADDRESS, pull_only, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
 
 
 def _record(stack: LocalStack, key: str):
@@ -216,3 +217,28 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
     assert seller.server.faults.pending == [] and len(seller.created_orders()) == 1
     record = _record(stack, "acme--northwind#1010")
     assert not record.in_dlq and [e.status for e in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.SYNCED]
+
+
+def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_the_pull_dlq(
+    stack: LocalStack, world: World
+) -> None:
+    """The buyer answers 429 to 60 reads in a row (3 deliveries try 36 times in place), with 3
+    deliveries allowed: the pull is continued after the store's reset, never failed."""
+    import time
+
+    buyer, seller = woocommerce_to_shopify(world)
+    buyer.add_order(woocommerce_order(2301, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
+    buyer.server.faults.add(*[Fault(status=429, retry_after="0") for _ in range(60)])
+    deadline = time.monotonic() + 120
+    run_hour(stack)
+    while _record(stack, "brightside--peak#2301") is None or buyer.server.faults.pending:
+        assert time.monotonic() < deadline
+        time.sleep(1)  # the continuation waits out its delay in PullQueue
+        stack.runner.drain()
+    stack.runner.drain()
+    assert _record(stack, "brightside--peak#2301").status is OrderStatus.SYNCED
+    assert len(seller.created_orders()) == 1
+    pull_dlq = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.deployment.ref("PullDLQ"), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert pull_dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"

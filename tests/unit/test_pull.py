@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from ordersync.errors import StoreUnavailable
+from ordersync.errors import StoreThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
 from ordersync.normalize import OVERSIZED_KEY
+from ordersync.observability import metrics
 from ordersync.services import pull
 from ordersync.services.pull import (
     FIRST_PULL_LOOKBACK,
     OVERLAP,
+    THROTTLED_PULL_BUDGET,
     TIME_RESERVE_MS,
     FanOutDependencies,
     PullDependencies,
@@ -29,7 +31,7 @@ from ordersync.services.pull import (
 )
 from ordersync.services.pulls import pull_connection_batch
 
-from .catalog_builders import LambdaContext, sqs_record, store_ref
+from .catalog_builders import LambdaContext, counted_metrics, sqs_record, store_ref
 from .in_memory import InMemoryConnections
 
 NOW = datetime(2026, 11, 27, 12, 20, tzinfo=UTC)
@@ -56,6 +58,8 @@ class PagedBuyer:
 
     pages: list[list[dict[str, Any]]]
     asked: list[tuple[datetime, str | None]] = field(default_factory=list)
+    throttle_at: int | None = None  # the page the store answers 429 for (past the client's waits)
+    retry_after: float | None = None
 
     def orders_updated_since(
         self, since: datetime, resume: str | None = None
@@ -63,6 +67,8 @@ class PagedBuyer:
         self.asked.append((since, resume))
         start = int(resume) if resume else 0
         for index in range(start, len(self.pages)):
+            if index == self.throttle_at:
+                raise StoreThrottled("GET /orders answered 429", self.retry_after)
             yield self.pages[index], str(index + 1) if index + 1 < len(self.pages) else None
 
 
@@ -93,9 +99,13 @@ class Queue:
 @dataclass
 class PullRequests:
     requests: list[tuple[list[str], dict[str, str] | None]] = field(default_factory=list)
+    delays: list[int] = field(default_factory=list)
 
-    def request_pulls(self, connection_ids: Sequence[str], resume: dict[str, str] | None = None) -> None:
+    def request_pulls(
+        self, connection_ids: Sequence[str], resume: dict[str, str] | None = None, delay_seconds: int = 0
+    ) -> None:
         self.requests.append((list(connection_ids), resume))
+        self.delays.append(delay_seconds)
 
 
 def deps_for(buyer: PagedBuyer, link: Connection) -> PullDependencies:
@@ -266,3 +276,49 @@ def test_a_failing_store_fails_its_own_pull_only() -> None:
     alone = deps_for(FlakyBuyer(pages_of(1)), link)
     with pytest.raises(BatchProcessingError):
         pull_connection_batch({"Records": event["Records"][:1]}, LambdaContext(PLENTY_OF_TIME), alone)  # type: ignore[arg-type]
+
+
+def test_a_buyer_store_throttling_mid_pull_keeps_what_was_read_and_is_asked_again_after_its_reset() -> None:
+    buyer = PagedBuyer(pages_of(4, 4, 4), throttle_at=1, retry_after=42.4)
+    link = connection(cursor=NOW - timedelta(hours=1))
+    deps = deps_for(buyer, link)
+    metrics.clear_metrics()
+    result = pull_connection(link, deps, lambda: PLENTY_OF_TIME)
+    assert counted_metrics() == {"PullsThrottledDelayed": [1.0], "OrdersPulled": [4.0]}
+    metrics.clear_metrics()
+    assert (result.orders, result.pages, result.continued) == (4, 1, True)
+    assert deps.queue.order_ids == ["1000", "1001", "1002", "1003"]  # type: ignore[attr-defined]
+    newest = max(datetime.fromisoformat(o["updatedAt"]) for o in buyer.pages[0])
+    assert deps.connections.cursors == {"acme--northwind": newest}  # type: ignore[attr-defined]
+    since = iso(NOW - timedelta(hours=1) - OVERLAP)
+    assert deps.pull_queue.requests == [  # type: ignore[attr-defined]
+        (["acme--northwind"], {"since": since, "throttled_since": iso(NOW), "page": "1"})
+    ]
+    assert deps.pull_queue.delays == [42]  # type: ignore[attr-defined]
+
+
+def test_a_throttled_first_page_is_asked_again_from_the_start_within_sqs_s_delays() -> None:
+    for retry_after, delay in ((None, 5), (0.2, 5), (5000.0, 900)):
+        buyer = PagedBuyer(pages_of(4), throttle_at=0, retry_after=retry_after)
+        deps = deps_for(buyer, connection())
+        result = pull_connection(connection(), deps, lambda: PLENTY_OF_TIME)
+        assert (result.orders, result.continued) == (0, True)
+        ((_, resume),) = deps.pull_queue.requests  # type: ignore[attr-defined]
+        assert resume is not None and "page" not in resume
+        assert deps.pull_queue.delays == [delay]  # type: ignore[attr-defined]
+        assert deps.connections.cursors == {}  # type: ignore[attr-defined]
+
+
+def test_a_store_throttling_for_an_hour_is_left_to_the_next_hour_s_pull() -> None:
+    since = iso(NOW - timedelta(hours=2))
+    for began, continued in (
+        (NOW - THROTTLED_PULL_BUDGET + timedelta(seconds=1), True),
+        (NOW - THROTTLED_PULL_BUDGET, False),
+    ):
+        buyer = PagedBuyer(pages_of(4, 4), throttle_at=1)
+        deps = deps_for(buyer, connection())
+        resume = {"since": since, "throttled_since": iso(began)}
+        assert pull_connection(connection(), deps, lambda: PLENTY_OF_TIME, resume).continued is continued
+        expected = [(["acme--northwind"], {"since": since, "throttled_since": iso(began), "page": "1"})]
+        assert deps.pull_queue.requests == (expected if continued else [])  # type: ignore[attr-defined]
+        assert deps.queue.order_ids == ["1000", "1001", "1002", "1003"]  # type: ignore[attr-defined]

@@ -103,8 +103,11 @@ class OrderRetries(Protocol):
 
 
 class PullQueue(Protocol):
-    def request_pulls(self, connection_ids: Sequence[str], resume: dict[str, str] | None = None) -> None:
-        """resume: {"since", "page"} to continue one connection's query where an invocation stopped."""
+    def request_pulls(
+        self, connection_ids: Sequence[str], resume: dict[str, str] | None = None, delay_seconds: int = 0
+    ) -> None:
+        """resume: {"since", "page"} to continue one connection's query where an invocation stopped
+        ("page" left out: at its first page; "throttled_since": the store has been pacing us since)."""
         ...
 
 

@@ -55,13 +55,16 @@ class SqsPullQueue:
         self._url = queue_url
         self._sqs = client or boto3.client("sqs")
 
-    def request_pulls(self, connection_ids: Sequence[str], resume: dict[str, str] | None = None) -> None:
+    def request_pulls(
+        self, connection_ids: Sequence[str], resume: dict[str, str] | None = None, delay_seconds: int = 0
+    ) -> None:
         for start in range(0, len(connection_ids), _SQS_BATCH):
             chunk = connection_ids[start : start + _SQS_BATCH]
             entries = [
                 {
                     "Id": str(i),
                     "MessageBody": json.dumps({"connection_id": c, **({"resume": resume} if resume else {})}),
+                    "DelaySeconds": delay_seconds,
                 }
                 for i, c in enumerate(chunk)
             ]

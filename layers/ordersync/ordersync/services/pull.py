@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ordersync.errors import StoreThrottled
 from ordersync.models import Cause, Connection, OrderEnvelope, iso, utc_now
 from ordersync.normalize import OVERSIZED_KEY, order_ref
 from ordersync.observability import logger, metrics
@@ -29,6 +30,11 @@ ENQUEUE_BATCH = 10  # SendMessageBatch's most
 TIME_RESERVE_MS = 60_000
 # Or after this many pages (None: only the time left decides). The local campaign sets it.
 MAX_PAGES_PER_INVOCATION: int | None = None
+# A buyer store pacing us past the client's own waits: the rest of the pull is re-requested after
+# its Retry-After (SQS's DelaySeconds bounds), for this long; then the next hour's pull goes on
+# from the checkpointed cursor.
+THROTTLE_DELAY = (5, 900)
+THROTTLED_PULL_BUDGET = timedelta(hours=1)
 
 
 @dataclass
@@ -75,7 +81,8 @@ def pull_connection(
 ) -> PullResult:
     """Page by page, enqueued in full batches; the cursor is checkpointed once everything read is
     enqueued. When the invocation runs short of time, a follow-up pull is queued that resumes the
-    same query at the next page (`resume`), and this one stops."""
+    same query at the next page (`resume`), and this one stops; when the store throttles past the
+    client's waits, one is queued for after the store's reset, at the page it refused."""
     now = deps.clock()
     if resume:
         since = datetime.fromisoformat(resume["since"])
@@ -85,31 +92,70 @@ def pull_connection(
     result = PullResult(connection.connection_id)
     held: list[OrderEnvelope] = []  # sent in full batches of ten across pages, the rest at the end
     newest: datetime | None = None
-    for page, next_page in store.orders_updated_since(since, resume["page"] if resume else None):
-        envelopes = [envelope_for(connection, payload, now) for payload in page]
-        held += [envelope for envelope, _ in envelopes]
-        full = len(held) - len(held) % ENQUEUE_BATCH
-        deps.queue.enqueue(held[:full])
-        held = held[full:]
-        result.orders += len(envelopes)
-        result.pages += 1
-        newest = max([updated for _, updated in envelopes if updated] + ([newest] if newest else []), default=None)
-        out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
-        if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
-            deps.queue.enqueue(held)
-            held = []
-            _checkpoint(connection, newest, now, deps)
-            deps.pull_queue.request_pulls([connection.connection_id], resume={"since": iso(since), "page": next_page})
-            result.continued = True
-            break
+    page_token = resume.get("page") if resume else None  # the page being read
+    throttled: StoreThrottled | None = None
+    try:
+        for page, next_page in store.orders_updated_since(since, page_token):
+            envelopes = [envelope_for(connection, payload, now) for payload in page]
+            held += [envelope for envelope, _ in envelopes]
+            full = len(held) - len(held) % ENQUEUE_BATCH
+            deps.queue.enqueue(held[:full])
+            held = held[full:]
+            result.orders += len(envelopes)
+            result.pages += 1
+            newest = max([updated for _, updated in envelopes if updated] + ([newest] if newest else []), default=None)
+            page_token = next_page
+            out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
+            if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
+                deps.queue.enqueue(held)
+                held = []
+                _checkpoint(connection, newest, now, deps)
+                deps.pull_queue.request_pulls(
+                    [connection.connection_id], resume={"since": iso(since), "page": next_page}
+                )
+                result.continued = True
+                break
+    except StoreThrottled as refused:  # what was read is kept; the rest comes after the store's reset
+        throttled = refused
     deps.queue.enqueue(held)
     _checkpoint(connection, newest, now, deps)
+    if throttled is not None:
+        result.continued = _continue_after_throttling(connection, deps, since, page_token, resume, throttled)
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(
         "pulled",
         extra={"connection_id": connection.connection_id, "orders": result.orders, "continued": result.continued},
     )
     return result
+
+
+def _continue_after_throttling(
+    connection: Connection,
+    deps: PullDependencies,
+    since: datetime,
+    page: str | None,
+    resume: dict[str, str] | None,
+    throttled: StoreThrottled,
+) -> bool:
+    """What was read is enqueued and checkpointed; the page the store refused is asked again after
+    its Retry-After, as a delayed continuation (no failed delivery, no PullDLQ), while the store
+    has been pacing us for less than THROTTLED_PULL_BUDGET."""
+    now = deps.clock()
+    since_when = datetime.fromisoformat(resume["throttled_since"]) if resume and "throttled_since" in resume else now
+    metrics.add_metric(name="PullsThrottledDelayed", unit=MetricUnit.Count, value=1)
+    if now - since_when >= THROTTLED_PULL_BUDGET:
+        logger.warning(
+            "buyer store kept throttling: the next hour's pull goes on",
+            extra={"connection_id": connection.connection_id},
+        )
+        return False
+    delay = round(min(max(throttled.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1]))
+    request = {"since": iso(since), "throttled_since": iso(since_when)} | ({"page": page} if page else {})
+    deps.pull_queue.request_pulls([connection.connection_id], resume=request, delay_seconds=delay)
+    logger.info(
+        "buyer store throttled: pull continued later", extra={"connection_id": connection.connection_id, "delay": delay}
+    )
+    return True
 
 
 def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, deps: PullDependencies) -> None:
