@@ -38,9 +38,15 @@ ADAPTER_TESTS = ("tests/integration/test_orders_table.py", "tests/integration/te
 # lines, of a catalog), driven by tests/integration/test_store_paging.py over the fake stores' HTTP;
 # the rest of each client is checked by the integration tests, too slow to run per mutant.
 PAGING = {
-    "platforms.woocommerce": ("WooCommerceStore", ("orders_updated_since", "_pages", "catalog")),
-    "platforms.bigcommerce": ("BigCommerceStore", ("orders_updated_since", "_every", "_list", "catalog")),
-    "platforms.shopify": ("ShopifyStore", ("orders_updated_since", "_with_every_line", "catalog")),
+    "platforms.woocommerce": (
+        "WooCommerceStore",
+        ("orders_updated_since", "_pages", "catalog", "catalog_pages", "_variants_of"),
+    ),
+    "platforms.bigcommerce": (
+        "BigCommerceStore",
+        ("orders_updated_since", "_every", "_list", "catalog", "catalog_pages"),
+    ),
+    "platforms.shopify": ("ShopifyStore", ("orders_updated_since", "_with_every_line", "catalog", "catalog_pages")),
 }
 
 

@@ -147,6 +147,7 @@ def test_a_long_read_is_carried_on_across_invocations_and_retires_only_at_its_en
     seller = _seller_with_variants(world, 600)  # three pages of 250
     _sync(stack)
     seller.delete_variant(7599)  # on the last page
+    monkeypatch.setattr(catalog_rules, "FULL_RECONCILE_EVERY", timedelta(0))  # the day's full read is due
     monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 1)
     runs = _runs(stack)
     (asked,) = stack.runner.fire_schedules("CatalogSyncFunction")

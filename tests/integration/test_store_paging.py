@@ -186,3 +186,68 @@ def test_an_empty_woocommerce_store_is_one_request_and_a_missing_page_count_is_n
     woo.server.faults.add(Fault(status=200, headers={"X-WP-TotalPages": ""}))
     with pytest.raises(StoreUnavailable, match="answered without X-WP-TotalPages"):
         list(client.catalog())
+
+
+# --- a catalog's changes, and a long read resumed -----------------------------------------------------
+YESTERDAY = NOW - timedelta(days=1)
+
+
+def test_woocommerce_catalog_changes_are_the_products_modified_since_and_a_read_resumes_at_its_page(
+    started: list[Any],
+) -> None:
+    woo = start_fake(started, FakeWooCommerce("north", "ck_n", "cs_n"))
+    for n in range(150, 0, -1):  # added newest id first: the read must go by id
+        woo.add_product(n, f"NW-{n:03d}", f"Thing {n}", "1.00")
+    for product in woo.products.values():
+        product["date_modified_gmt"] = YESTERDAY.strftime("%Y-%m-%dT%H:%M:%S")
+    woo.set_sku(60, "NW-060-B")
+    woo.set_sku(140, "NW-140-B")
+    client = WooCommerceStore(woo.base_url, "ck_n", "cs_n")
+    assert [([v.sku for v in page], token) for page, token in client.catalog_pages(SINCE)] == [
+        (["NW-060-B", "NW-140-B"], None)
+    ]
+    pages = list(client.catalog_pages())
+    assert [token for _, token in pages] == ["2", None]
+    assert [v.product_id for v in pages[0][0]] == [str(n) for n in range(1, 101)]
+    assert list(client.catalog_pages(resume="2")) == [pages[1]]
+
+
+def test_bigcommerce_catalog_changes_are_the_products_modified_since_and_a_read_resumes_after_an_id(
+    started: list[Any],
+) -> None:
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    for n in range(1, 301):
+        bc.add_variant(n, 10_000 + n, f"RG-{n:04d}", f"Thing {n}", "1.0000")
+        bc.product_modified[n] = YESTERDAY
+    bc.add_variant(5, 20_005, "RG-0005-B", "Thing 5", "1.0000")  # a new variant saves its product
+    bc.add_variant(260, 20_260, "RG-0260-B", "Thing 260", "1.0000")
+    client = BigCommerceStore(bc.base_url, "bc_ridge")
+    changed = list(client.catalog_pages(SINCE))
+    assert [([v.variant_id for v in page], token) for page, token in changed] == [
+        (["10005", "20005", "10260", "20260"], None)
+    ]
+    pages = list(client.catalog_pages())
+    assert [token for _, token in pages] == ["250", None]
+    assert [v.product_id for v in pages[1][0]][:1] == ["251"] and len(pages[1][0]) == 51
+    bc.delete_product(3)  # deleted while the read is between pages: nothing shifts
+    assert list(client.catalog_pages(resume="250")) == [pages[1]]
+
+
+def test_shopify_catalog_changes_are_the_variants_updated_since_and_a_read_resumes_at_its_cursor(
+    started: list[Any],
+) -> None:
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak", bucket_size=20_000, restore_rate=2_000))
+    for n in range(1, shopify.VARIANTS_PER_PAGE + 11):
+        shop.add_variant(70_000 + n, f"PK-{n:04d}", 700 + n, f"Thing {n}", "Default Title", "1.00")
+    for variant in shop.variants.values():
+        variant["updatedAt"] = YESTERDAY.isoformat().replace("+00:00", "Z")
+    shop.set_variant_sku(70_003, "PK-0003-B")
+    shop.set_variant_sku(70_255, "PK-0255-B")
+    client = ShopifyStore(shop.base_url, "shpat_peak")
+    assert [([v.sku for v in page], token) for page, token in client.catalog_pages(SINCE)] == [
+        (["PK-0003-B", "PK-0255-B"], None)
+    ]
+    pages = list(client.catalog_pages())
+    assert len(pages) == 2 and pages[0][1] is not None and pages[1][1] is None
+    assert [v.variant_id for v in pages[1][0]] == [str(70_000 + n) for n in range(251, 261)]
+    assert list(client.catalog_pages(resume=pages[0][1])) == [pages[1]]
