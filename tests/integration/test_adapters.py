@@ -12,6 +12,7 @@ import pytest
 from ordersync.aws.connections import DynamoConnections
 from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
+from ordersync.aws.stores import DynamoStorePace, DynamoStores
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
@@ -227,3 +228,24 @@ def test_a_replay_s_dlq_tidy_up_reads_a_bounded_part_of_the_dlq_and_leaves_the_r
     removed = dlq.remove(lambda message: True, scan_limit=10)
     assert len(removed) == 10  # every message read was chosen; none past the limit was read
     assert len(dlq.messages()) == 15  # and the rest are all still there, visible
+
+
+def test_a_store_s_pace_is_shared_through_the_stores_table_only_ever_later_and_read_once_per_refresh(
+    stack: LocalStack, world: World
+) -> None:
+    world.add_woocommerce("northwind", "Northwind Supply")
+    table = stack.output("StoresTableName")
+    ticks = iter(range(0, 100, 2))  # the containers' monotonic clocks: 2 s per reading
+    reader = DynamoStorePace(table, refresh_seconds=5, monotonic=lambda: next(ticks))
+    writer = DynamoStorePace(table)
+    at = datetime(2026, 11, 27, 12, 20, 30, 250_000, tzinfo=UTC)
+    assert reader.paced_until("northwind") is None  # read at t=0
+    writer.slow_down("northwind", at)
+    writer.slow_down("northwind", at - timedelta(seconds=10))  # an earlier word never moves it back
+    assert reader.paced_until("northwind") is None  # t=2 (cached since t=0)
+    assert reader.paced_until("northwind") is None  # t=4
+    assert reader.paced_until("northwind") == at  # t=6: read again
+    assert DynamoStores(table).get("northwind") is not None  # the store's record is still whole
+    DynamoStorePace(table).slow_down("nowhere", at)  # not a store: nothing is written
+    assert DynamoStorePace(table).paced_until("nowhere") is None
+    assert boto3.client("dynamodb").get_item(TableName=table, Key={"store_id": {"S": "nowhere"}}).get("Item") is None

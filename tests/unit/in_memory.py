@@ -274,3 +274,18 @@ class FakeStores:
 
     def buyer(self, store: StoreRef) -> Any:
         raise AssertionError(f"processing never reads a buyer store (asked for {store.store_id!r})")
+
+
+@dataclass
+class InMemoryPace:
+    """The StorePace port: what every invocation of ProcessOrderFunction would read."""
+
+    until: dict[str, datetime] = field(default_factory=dict)
+    written: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def paced_until(self, store_id: str) -> datetime | None:
+        return self.until.get(store_id)
+
+    def slow_down(self, store_id: str, until: datetime) -> None:
+        self.written.append((store_id, until))
+        self.until[store_id] = max(until, self.until.get(store_id, until))

@@ -23,6 +23,7 @@ from .in_memory import (
     InMemoryCatalog,
     InMemoryConnections,
     InMemoryOrders,
+    InMemoryPace,
     RecordingAlerts,
     RecordingDeadLetters,
     RecordingRetries,
@@ -459,3 +460,39 @@ def test_the_throttle_budget_ends_exactly_when_it_says_and_the_dlq_keeps_the_ord
     assert dead[0]["envelope"]["order_id"] == "1001"  # a redrive needs nothing else
     assert record.dlq_message_id == "dlq-1"
     metrics.clear_metrics()
+
+
+def test_a_store_that_throttled_one_invocation_is_not_asked_by_the_others_before_it_said(
+    deps: ProcessDependencies,
+) -> None:
+    """Shared pacing: the store's Retry-After, told to one invocation, holds every invocation's
+    posts to that store until then; each waiting order is re-sent for when the store said."""
+    pace = InMemoryPace()
+    deps.pace = pace
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.throttle_next, store.retry_after = 1, 30.0
+    process_message(message("A", number=1), "m1", 1, deps)  # throttled at 12:20:01 (+ the claim's tick)
+    ((store_id, until),) = pace.written
+    assert store_id == "northwind" and until == datetime(2026, 11, 27, 12, 20, 31, tzinfo=UTC)
+    for number in (2, 3):  # other orders to the same seller, moments later: the store is not asked
+        record = process_message(message("A", number=number), f"m{number}", 1, deps)
+        assert record.status is OrderStatus.RECEIVED
+    assert store.created == {} and len(pace.written) == 1  # the pace is not written again by those who read it
+    delays = [delay for _, delay in deps.retries.later]  # type: ignore[attr-defined]
+    assert delays == [30, 27, 25]  # each until the store's time, as each read the clock (no sooner than 5 s)
+    paced = OrderEnvelope.model_validate_json(deps.retries.later[1][0])  # type: ignore[attr-defined]
+    assert paced.throttled_since == datetime(2026, 11, 27, 12, 20, 3, tzinfo=UTC)  # counts toward the budget
+    deps.clock.advance(30)  # type: ignore[attr-defined]
+    for body, _ in list(deps.retries.later):  # type: ignore[attr-defined]
+        assert process_message(body, "again", 1, deps).status is OrderStatus.SYNCED
+    assert len(store.created) == 3
+
+
+def test_a_store_pacing_another_seller_does_not_hold_this_one(deps: ProcessDependencies) -> None:
+    deps.pace = InMemoryPace({"ridge": datetime(2026, 11, 27, 13, 0, tzinfo=UTC)})
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+
+
+def test_a_store_s_pace_already_past_lets_the_post_through(deps: ProcessDependencies) -> None:
+    deps.pace = InMemoryPace({"northwind": datetime(2026, 11, 27, 12, 20, 1, tzinfo=UTC)})  # the claim's reading
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED

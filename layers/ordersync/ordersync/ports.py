@@ -164,6 +164,14 @@ class StoreFactory(Protocol):
         """The store refused its credentials: read them afresh for the next client (rotated?)."""
 
 
+class StorePace(Protocol):
+    """A seller store's "come back at", shared by every invocation: one that was throttled says
+    so, the others wait instead of spending requests on the same refusal."""
+
+    def paced_until(self, store_id: str) -> datetime | None: ...
+    def slow_down(self, store_id: str, until: datetime) -> None: ...
+
+
 class CatalogSyncQueue(Protocol):
     def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None: ...
 

@@ -26,6 +26,7 @@ class PullSettings(_Env):
 
 class ProcessSettings(_Env):
     catalog_table: str = Field(alias="CATALOG_TABLE")
+    stores_table: str = Field(alias="STORES_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")

@@ -57,6 +57,7 @@ def process_dependencies() -> ProcessDependencies:
     from ordersync.aws.messaging import SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import store_credentials
+    from ordersync.aws.stores import DynamoStorePace
     from ordersync.models import Platform
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.process import AUTO_POSTED, ProcessDependencies
@@ -79,6 +80,7 @@ def process_dependencies() -> ProcessDependencies:
             settings.manual_posting_max_escalations,
         ),
         auto_post_platforms=AUTO_POSTED | ({Platform.BIGCOMMERCE} if settings.bigcommerce_auto_post else set()),
+        pace=DynamoStorePace(settings.stores_table),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -77,3 +79,48 @@ class DynamoStores:
     def remove(self, store_id: str) -> None:
         with aws_errors("store delete"):
             self._table.delete_item(Key={"store_id": store_id})
+
+
+class DynamoStorePace:
+    """The StorePace port on the stores table's `paced_until_ms`: written (only ever later) by an
+    invocation a store throttled, read by each container at most every `refresh_seconds` per store
+    (one GetItem, not one per order)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        resource: Any = None,
+        refresh_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._refresh = refresh_seconds
+        self._monotonic = monotonic
+        self._known: dict[str, tuple[float, datetime | None]] = {}
+
+    def paced_until(self, store_id: str) -> datetime | None:
+        known = self._known.get(store_id)
+        if known is not None and self._monotonic() - known[0] < self._refresh:
+            return known[1]
+        with aws_errors("store pace read"):
+            item = self._table.get_item(Key={"store_id": store_id}, ProjectionExpression="paced_until_ms").get("Item")
+        until_ms = (item or {}).get("paced_until_ms")
+        until = datetime.fromtimestamp(int(until_ms) / 1000, UTC) if until_ms is not None else None
+        self._known[store_id] = (self._monotonic(), until)
+        return until
+
+    def slow_down(self, store_id: str, until: datetime) -> None:
+        until_ms = int(until.timestamp() * 1000)
+        self._known[store_id] = (self._monotonic(), until)
+        try:
+            with aws_errors("store pace write"):
+                self._table.update_item(
+                    Key={"store_id": store_id},
+                    UpdateExpression="SET paced_until_ms = :until",
+                    ConditionExpression="attribute_exists(store_id) AND "
+                    "(attribute_not_exists(paced_until_ms) OR paced_until_ms < :until)",
+                    ExpressionAttributeValues={":until": until_ms},
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":  # already later, or no such store
+                raise

@@ -51,6 +51,7 @@ from ordersync.ports import (
     OrderRetries,
     SellerStore,
     StoreFactory,
+    StorePace,
 )
 from ordersync.records import Attempt, OrderRecord
 
@@ -74,7 +75,12 @@ class ProcessDependencies:
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     throttle_budget: timedelta = THROTTLE_BUDGET
+    pace: StorePace | None = None  # None: each invocation learns a store's pace on its own
     clock: Callable[[], datetime] = field(default=utc_now)
+
+
+class PacedByAnother(StoreThrottled):
+    """Another invocation was throttled by this seller's store, which said when to come back."""
 
 
 def source_key(envelope: OrderEnvelope) -> str:
@@ -135,6 +141,8 @@ def process_message(
         if started - since >= deps.throttle_budget:
             return _record_exhausted(record, envelope, throttled, deps, f"throttled since {iso(since)}")
         _give_up_claim(record, deps)
+        if deps.pace is not None and throttled.retry_after and not isinstance(throttled, PacedByAnother):
+            deps.pace.slow_down(envelope.seller_id, started + timedelta(seconds=throttled.retry_after))
         metrics.add_metric(name="OrdersThrottledDelayed", unit=MetricUnit.Count, value=1)
         again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
         delay = min(max(throttled.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
@@ -167,6 +175,7 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
         return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
         return _settle(record, envelope, decision, deps)
+    _wait_for_the_store_s_pace(envelope, deps)
     try:
         seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope))
     except StoreRejected as error:
@@ -190,6 +199,14 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
     count_outcome(record)
     logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
     return record
+
+
+def _wait_for_the_store_s_pace(envelope: OrderEnvelope, deps: ProcessDependencies) -> None:
+    """A store that told another invocation to come back later is not asked before then."""
+    until = deps.pace.paced_until(envelope.seller_id) if deps.pace is not None else None
+    now = deps.clock()
+    if until is not None and until > now:
+        raise PacedByAnother(f"the store asked ordersync to come back at {iso(until)}", (until - now).total_seconds())
 
 
 def _post_once(
