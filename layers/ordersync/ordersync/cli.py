@@ -58,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_path", help="also write the results here")
     bench.set_defaults(run=_bench)
 
+    plan = commands.add_parser("plan", help="the busiest hour for N connections: what binds first, which parameters")
+    plan.add_argument("--connections", type=_at_least(1), required=True)
+    plan.add_argument("--orders-per-hour", type=_at_least(1), default=100, help="per connection")
+    plan.add_argument("--hot-share", type=float, default=0.5, help="of the hour's orders, for one seller")
+    plan.add_argument(
+        "--hot-platform",
+        choices=("shopify-standard", "shopify-plus", "bigcommerce", "woocommerce"),
+        default="shopify-standard",
+    )
+    plan.add_argument("--store-call-ms", type=float, default=250.0, help="a real store's answer to one create")
+    plan.add_argument(
+        "--bench", type=Path, default=Path("bench-report.json"), help="make bench's report (measured inputs)"
+    )
+    plan.set_defaults(run=_plan)
+
     local = commands.add_parser("local", help="the stack on this machine (moto + fake stores)").add_subparsers(
         dest="local_command", required=True
     )
@@ -273,6 +288,32 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
         or report.overruns
     )
     return 1 if broken else 0
+
+
+def _plan(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.domain.planning import inputs, plan
+
+    bench = json.loads(args.bench.read_text(encoding="utf-8")) if args.bench.is_file() else None
+    given = inputs(bench, args.store_call_ms / 1000, args.hot_share)
+    result = plan(args.connections, args.orders_per_hour, args.hot_platform, given)
+    echo("inputs:")
+    for item in given.values():
+        echo(f"  {item.name}: {item.value:g}  [{item.kind}: {item.source}]")
+    echo(f"the hour: {result.orders:,} orders ({result.orders_per_second:.0f}/s arriving)")
+    echo(f"  concurrency to post them within 40 min (AWS side): {result.concurrency_needed}")
+    echo(f"  DynamoDB writes: {result.writes_per_second:.0f}/s, spread by order")
+    echo(
+        f"  the hot seller: {result.hot_orders:,} orders; its store takes {result.hot_store_hours:.1f} h for them;"
+        f" its by_seller_status key {result.hot_index_writes_per_second:.0f} writes/s"
+    )
+    echo(f"  AWS cost: ${result.usd}")
+    echo(f"binds first: {result.binds_first}")
+    echo(
+        f"parameters: OrdersMaxConcurrency={result.orders_max_concurrency} ThrottleBudgetHours={result.throttle_budget_hours}"
+    )
+    for warning in result.warnings:
+        echo(f"warning: {warning}")
+    return 0
 
 
 def _peak(args: argparse.Namespace, echo: Echo) -> int:
