@@ -207,7 +207,7 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
 
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
-    seller.server.faults.add(*[Fault(status=429, retry_after="0") for _ in range(10)])
+    seller.server.faults.add(*[Fault(status=429, retry_after="1") for _ in range(10)])
     run_hour(stack)
     deadline = time.monotonic() + 90
     while _record(stack, "acme--northwind#1010").status is not OrderStatus.SYNCED:
@@ -217,6 +217,11 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
     assert seller.server.faults.pending == [] and len(seller.created_orders()) == 1
     record = _record(stack, "acme--northwind#1010")
     assert not record.in_dlq and [e.status for e in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.SYNCED]
+    # the store's "come back at" was shared with every invocation, on the store's item
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.output("StoresTableName"), Key={"store_id": {"S": "northwind"}}
+    )["Item"]
+    assert int(item["paced_until_ms"]["N"]) > 0 and item["platform"]["S"] == "woocommerce"
 
 
 def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_the_pull_dlq(
