@@ -470,3 +470,25 @@ def test_a_small_shopify_catalog_is_read_for_changes_and_a_small_woocommerce_one
     )
     requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
     assert [(r.seller.store_id, r.full) for r in requests] == [("peak-shop", False), ("northwind", True)]
+
+
+def test_a_run_still_going_holds_only_its_own_seller() -> None:
+    connections = InMemoryConnections({"a": _connection("acme", "ridge"), "b": _connection("acme", "northwind")})
+    ledger = Ledger({"ridge": _record("ridge", EARLIER, EARLIER, 10, running=NOW)})
+    requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
+    assert [r.seller.store_id for r in requests] == ["northwind"]
+
+
+def test_the_page_limit_counts_pages_from_one_and_exactly_the_reserve_goes_on(
+    world: CatalogSyncDependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.stores.listings["northwind"] = [[_listed(str(n), f"NW-{n}")] for n in range(3)]  # type: ignore[attr-defined]
+    monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 2)
+    assert sync_seller(_full(), world, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS).variants == 2
+    assert [r.resume for r in world.sync_queue.requests] == ["2"]  # type: ignore[union-attr, attr-defined]
+
+
+def test_the_invocation_s_time_left_decides_when_a_run_continues(world: CatalogSyncDependencies) -> None:
+    record = sqs_record("m-n", _full().model_dump_json())
+    sync_seller_batch({"Records": [record]}, LambdaContext(catalog_sync.TIME_RESERVE_MS - 1), world)  # type: ignore[arg-type]
+    assert [r.resume for r in world.sync_queue.requests] == ["1"]  # type: ignore[union-attr, attr-defined]

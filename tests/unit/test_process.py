@@ -496,3 +496,8 @@ def test_a_store_pacing_another_seller_does_not_hold_this_one(deps: ProcessDepen
 def test_a_store_s_pace_already_past_lets_the_post_through(deps: ProcessDependencies) -> None:
     deps.pace = InMemoryPace({"northwind": datetime(2026, 11, 27, 12, 20, 1, tzinfo=UTC)})  # the claim's reading
     assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+
+
+def test_a_store_s_pace_ending_at_this_very_moment_lets_the_post_through(deps: ProcessDependencies) -> None:
+    deps.pace = InMemoryPace({"northwind": datetime(2026, 11, 27, 12, 20, 2, tzinfo=UTC)})  # the pace check's reading
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED

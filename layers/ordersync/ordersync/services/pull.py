@@ -106,10 +106,7 @@ def pull_connection(
             newest = max([updated for _, updated in envelopes if updated] + ([newest] if newest else []), default=None)
             page_token = next_page
             out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
-            if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
-                deps.queue.enqueue(held)
-                held = []
-                _checkpoint(connection, newest, now, deps)
+            if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):  # enqueued and checkpointed below
                 deps.pull_queue.request_pulls(
                     [connection.connection_id], resume={"since": iso(since), "page": next_page}
                 )
