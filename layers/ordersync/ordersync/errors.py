@@ -17,6 +17,9 @@ class StoreUnavailable(OrderSyncError):
     """A store failed in a way that may pass: timeout, 429, 5xx. SQS retries the message."""
 
 
+THROTTLE_DELAY = (5, 900)  # seconds: at least, and at most (SQS's DelaySeconds)
+
+
 class StoreThrottled(StoreUnavailable):
     """The store said "too many requests" (429, Shopify's THROTTLED) beyond what waiting in place
     covers: nothing is wrong but the pace. `retry_after`: seconds, when the store said."""
@@ -24,6 +27,11 @@ class StoreThrottled(StoreUnavailable):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def delay_seconds(self) -> float:
+        """How long what was refused waits as a delayed SQS message: the store's word, no sooner
+        than 5 s and never past SQS's DelaySeconds (15 min)."""
+        return min(max(self.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 
 class StoreRejected(OrderSyncError):

@@ -62,23 +62,28 @@ class DynamoStores:
         return self._catalog_update(store_id, update + " REMOVE catalog_running_since", values)
 
     def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
-        try:
-            with aws_errors("store write"):
-                self._table.update_item(
-                    Key={"store_id": store_id},
-                    UpdateExpression=update,
-                    ConditionExpression="attribute_exists(store_id)",
-                    ExpressionAttributeValues=values,
-                )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
 
     def remove(self, store_id: str) -> None:
         with aws_errors("store delete"):
             self._table.delete_item(Key={"store_id": store_id})
+
+
+def _update_store(table: Any, store_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+    """An UpdateItem of one store's item; False when its condition refused it."""
+    try:
+        with aws_errors("store write"):
+            table.update_item(
+                Key={"store_id": store_id},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 class DynamoStorePace:
@@ -110,17 +115,11 @@ class DynamoStorePace:
         return until
 
     def slow_down(self, store_id: str, until: datetime) -> None:
-        until_ms = int(until.timestamp() * 1000)
         self._known[store_id] = (self._monotonic(), until)
-        try:
-            with aws_errors("store pace write"):
-                self._table.update_item(
-                    Key={"store_id": store_id},
-                    UpdateExpression="SET paced_until_ms = :until",
-                    ConditionExpression="attribute_exists(store_id) AND "
-                    "(attribute_not_exists(paced_until_ms) OR paced_until_ms < :until)",
-                    ExpressionAttributeValues={":until": until_ms},
-                )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":  # already later, or no such store
-                raise
+        _update_store(  # refused when it is already later, or there is no such store: either is fine
+            self._table,
+            store_id,
+            "SET paced_until_ms = :until",
+            "attribute_exists(store_id) AND (attribute_not_exists(paced_until_ms) OR paced_until_ms < :until)",
+            {":until": int(until.timestamp() * 1000)},
+        )

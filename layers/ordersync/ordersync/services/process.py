@@ -59,7 +59,6 @@ AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 DEFAULT_LEASE = timedelta(seconds=30)  # without an invocation deadline: ProcessOrderFunction's timeout
 THROTTLE_BUDGET = timedelta(hours=24)  # the template's ThrottleBudgetHours
-THROTTLE_DELAY = (5, 900)  # seconds a throttled order waits: at least, and at most (SQS's DelaySeconds)
 
 
 @dataclass
@@ -145,7 +144,7 @@ def process_message(
             deps.pace.slow_down(envelope.seller_id, started + timedelta(seconds=throttled.retry_after))
         metrics.add_metric(name="OrdersThrottledDelayed", unit=MetricUnit.Count, value=1)
         again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
-        delay = min(max(throttled.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
+        delay = throttled.delay_seconds()
         return _retry_later(again, record, f"the seller's store is throttling: {throttled}", delay, deps)
     except Exception as error:
         if receive_count >= deps.max_receive_count:

@@ -31,9 +31,8 @@ TIME_RESERVE_MS = 60_000
 # Or after this many pages (None: only the time left decides). The local campaign sets it.
 MAX_PAGES_PER_INVOCATION: int | None = None
 # A buyer store pacing us past the client's own waits: the rest of the pull is re-requested after
-# its Retry-After (SQS's DelaySeconds bounds), for this long; then the next hour's pull goes on
+# its Retry-After (StoreThrottled.delay_seconds), for this long; then the next hour's pull goes on
 # from the checkpointed cursor.
-THROTTLE_DELAY = (5, 900)
 THROTTLED_PULL_BUDGET = timedelta(hours=1)
 
 
@@ -146,7 +145,7 @@ def _continue_after_throttling(
             extra={"connection_id": connection.connection_id},
         )
         return False
-    delay = round(min(max(throttled.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1]))
+    delay = round(throttled.delay_seconds())
     request = {"since": iso(since), "throttled_since": iso(since_when)} | ({"page": page} if page else {})
     deps.pull_queue.request_pulls([connection.connection_id], resume=request, delay_seconds=delay)
     logger.info(
