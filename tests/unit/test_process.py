@@ -190,6 +190,33 @@ def test_a_create_that_timed_out_after_the_store_saved_it_is_not_posted_twice(de
     assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
 
 
+def test_a_post_whose_record_could_not_be_written_on_the_last_delivery_is_not_posted_again_on_redrive(
+    deps: ProcessDependencies,
+) -> None:
+    deps.orders.throttle_next["save"] = 1  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m1", 3, deps)  # created in the store; the SYNCED write refused
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert "posted to the seller's WooCommerce store as order S1" in record.detail
+    body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+    redriven = process_message(json.dumps(body), "m2", 1, deps)  # ops redrive what the outage failed
+    assert redriven.status is OrderStatus.SYNCED and redriven.seller_order_id == "S1"
+    assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
+
+
+def test_a_post_whose_record_could_not_be_written_is_found_by_the_next_delivery(deps: ProcessDependencies) -> None:
+    deps.orders.throttle_next["save"] = 1  # type: ignore[attr-defined]
+    with pytest.raises(ResourceThrottled):
+        process_message(message("A"), "m1", 1, deps)
+    held = deps.orders.get("acme--northwind#1001")
+    assert held is not None and held.claimed_by is None  # the attempt freed the order, saying it may have posted
+    assert held.post_unconfirmed_at is not None
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m1", 2, deps)
+    assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
+
+
 def test_stale_duplicate_is_retired_and_noted(deps: ProcessDependencies) -> None:
     deps.stores.seller_store.present = frozenset({"5"})  # type: ignore[attr-defined]
     record = process_message(message("LAMP"), "m1", 1, deps)

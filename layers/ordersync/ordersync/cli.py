@@ -323,7 +323,10 @@ def _peak(args: argparse.Namespace, echo: Echo) -> int:
 
     echo(f"-> a peak hour: {args.connections} connections, {args.orders_per_connection} orders each, seed {args.seed}")
     report = run_peak(args.connections, args.orders_per_connection, args.seed, concurrency=args.concurrency, echo=echo)
-    echo(f"   drained in {report.drain_seconds} s; requests refused for pace: {report.throttled_requests}")
+    echo(
+        f"   drained in {report.drain_seconds} s; requests refused for pace: {report.throttled_requests};"
+        f" BigCommerce windows spent to the last request: {report.windows_spent}"
+    )
     echo(
         f"   {report.synced} of {report.orders} orders synced once; lost {report.lost}, posted twice"
         f" {report.posted_twice}, failed for throttling {report.failed_for_throttling}"

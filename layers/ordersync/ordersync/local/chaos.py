@@ -19,10 +19,12 @@ message, and how often each came before), never by timing, so a seed replays the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,6 +90,7 @@ class ChaosReport:
     overruns: int
     rounds: int
     faults: dict[str, int] = field(default_factory=dict)
+    posted_twice: list[str] = field(default_factory=list)  # the seller orders' source keys, to look into
 
 
 PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
@@ -121,7 +124,7 @@ def run_chaos(
                 duplicate_rate=fault_rate / 2,
                 crash_rate=fault_rate / 2,
                 concurrent_rate=fault_rate / 2,
-                twin=_second_consumer,
+                twin=functools.partial(_second_consumer, stack.runner.overruns),
             )
             stack.runner.chaos = chaos
             unwritable = {s.order_key for s in seeds.sample(seeded, max(1, round(len(seeded) * fault_rate / 8)))}
@@ -162,14 +165,18 @@ def run_chaos(
             world.stop()
 
 
-def _second_consumer(record: dict[str, Any]) -> None:
-    """Another ProcessOrderFunction instance handed the same message at the same moment."""
+def _second_consumer(overruns: list[str], record: dict[str, Any]) -> None:
+    """Another ProcessOrderFunction instance handed the same message at the same moment. Nothing
+    kills it at its deadline as Lambda would: running past it is counted as an overrun."""
     from ordersync.wiring import process_dependencies
 
     receive_count = int(record["attributes"].get("ApproximateReceiveCount", 1))
+    started = time.perf_counter()
     deadline = utc_now() + timedelta(seconds=PROCESS_TIMEOUT)
     with contextlib.suppress(Exception, InvocationCrashed):  # its failures are SQS's to retry, as for any delivery
         process_message(record["body"], record["messageId"], receive_count, process_dependencies(), deadline)
+    if (elapsed := time.perf_counter() - started) > PROCESS_TIMEOUT:
+        overruns.append(f"ProcessOrderFunction (a concurrent delivery): {elapsed:.1f} s")
 
 
 def _ops_redrive(stack: LocalStack) -> int:
@@ -456,4 +463,5 @@ def _check(
         overruns=len(stack.runner.overruns),
         rounds=rounds,
         faults=faults,
+        posted_twice=sorted(key for key, n in copies.items() if n > 1),
     )

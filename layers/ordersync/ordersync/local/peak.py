@@ -67,6 +67,9 @@ class PeakReport:
     by_status: dict[str, int]
     failed_for_throttling: int
     throttled_requests: dict[str, int]
+    # BigCommerce's request windows spent to the last request: the limit met, whether the next
+    # request was refused (429) or the client, told "0 left", waited for the reset on its own
+    windows_spent: dict[str, int]
     drain_seconds: float
     invocations: dict[str, int]
     overruns: int
@@ -262,6 +265,9 @@ def _check(stack: LocalStack, sellers: dict[str, _Seller], seeded: list[tuple[st
         by_status=dict(sorted(statuses.items())),
         failed_for_throttling=len(throttling),
         throttled_requests={store_id: seller.fake.throttled for store_id, seller in sellers.items()},
+        windows_spent={
+            s: seller.fake.windows_spent for s, seller in sellers.items() if hasattr(seller.fake, "windows_spent")
+        },
         drain_seconds=round(drained, 1),
         invocations=dict(sorted(invocations.items())),
         overruns=len(stack.runner.overruns),

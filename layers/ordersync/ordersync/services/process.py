@@ -189,15 +189,17 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
             OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM, detail, decision.lines
         )
         return _hand_over(record, envelope, order, fallback, deps)
-    record.show_lines(decision)
-    record.seller_order_id = seller_order_id
-    record.post_unconfirmed_at = None  # confirmed: the store answered with its order
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
-    record.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
-    _record(record, deps)
-    count_outcome(record)
-    logger.info("order synced", extra={"order_key": record.order_key, "seller_order_id": seller_order_id})
-    return record
+    synced = record.model_copy(deep=True)  # the record stays as it was (posted, unconfirmed) unless this is written
+    synced.show_lines(decision)
+    synced.seller_order_id = seller_order_id
+    synced.post_unconfirmed_at = None  # confirmed: the store answered with its order
+    synced.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
+    record.seller_order_id = seller_order_id  # if the write fails, what gives the order up says so
+    _record(synced, deps)
+    count_outcome(synced)
+    logger.info("order synced", extra={"order_key": synced.order_key, "seller_order_id": seller_order_id})
+    return synced
 
 
 def _wait_for_the_store_s_pace(envelope: OrderEnvelope, deps: ProcessDependencies) -> None:
@@ -331,9 +333,13 @@ def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:
 
 
 def _record(record: OrderRecord, deps: ProcessDependencies) -> None:
-    """The outcome, in one conditional write that also releases this attempt's claim."""
+    """The outcome, in one conditional write that also releases this attempt's claim. A write that
+    fails leaves the record as it was, still this attempt's to give up."""
+    outcome = record.model_copy()
+    outcome.release()
+    deps.orders.save(outcome)
     record.release()
-    deps.orders.save(record)
+    record.version = outcome.version
 
 
 def _give_up_claim(record: OrderRecord, deps: ProcessDependencies) -> None:
@@ -371,6 +377,11 @@ def _record_exhausted(
     reason = FailureReason.PLATFORM_UNAVAILABLE if transient else FailureReason.INVALID_ORDER
     after = gave_up or f"after {deps.max_receive_count} deliveries"
     detail = f"gave up {after}: {type(error).__name__}: {error}"
+    if record is not None and record.seller_order_id and record.status is not OrderStatus.SYNCED:
+        detail += (
+            f"; posted to the seller's {platform_label(envelope.seller_platform)} store as order"
+            f" {record.seller_order_id} before that (a redrive finds it there and posts nothing)"
+        )
     record = record or OrderRecord.first_seen(envelope, deps.clock())
     record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
     body, attributes = dlq_message(record, envelope)

@@ -107,6 +107,7 @@ class FakeBigCommerce:
         self.quota = quota
         self.window_seconds = window_seconds
         self.throttled = 0  # requests answered 429
+        self.windows_spent = 0  # quota windows whose every request was spent (answered "0 left")
         self.malformed: set[int] = set()  # order ids seeded broken on purpose
         self._window_start = time.monotonic()
         self._window_used = 0
@@ -334,6 +335,7 @@ class FakeBigCommerce:
             if self._window_used >= self.quota:
                 return False
             self._window_used += 1
+            self.windows_spent += self._window_used == self.quota
             return True
 
     def _rate_headers(self) -> dict[str, str]:
