@@ -74,7 +74,7 @@ def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_
             documents += [(logical_id, policy["PolicyDocument"]) for policy in props["Policies"]]
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             documents.append((logical_id, props["PolicyDocument"]))
-    assert len(documents) == 8  # six functions, the state machine, ops
+    assert len(documents) == 9  # seven functions, the state machine, ops
     for logical_id, document in documents:
         for statement in _statements(document):
             actions = _list(statement["Action"])
@@ -88,7 +88,7 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
 ) -> None:
     functions = _functions(resources)
     roles = [_role_of(f) for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 6
+    assert len(set(roles)) == len(functions) == 7
     mappings = {
         r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
         for r in resources.values()

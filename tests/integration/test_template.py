@@ -20,6 +20,7 @@ from ordersync.settings import (
     FanOutSettings,
     ProcessSettings,
     PullSettings,
+    WebhookSettings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,7 @@ def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dic
         ("AlertDispatchFunction", DispatchSettings),
         ("CatalogSyncFunction", CatalogFanOutSettings),
         ("SyncSellerCatalogFunction", CatalogSyncSettings),
+        ("ReceiveWebhookFunction", WebhookSettings),
     ):
         needed = {field.alias for field in model.model_fields.values()}
         assert needed <= _environment(cloudformation, logical_id), logical_id

@@ -113,6 +113,12 @@ class InMemoryConnections:
     def all(self) -> list[Connection]:
         return list(self.connections.values())
 
+    def of_buyer(self, store_id: str) -> list[Connection]:
+        return [c for c in self.connections.values() if c.buyer.store_id == store_id]
+
+    def of_shop(self, shop_domain: str) -> list[Connection]:
+        return [c for c in self.connections.values() if c.buyer.webhooks and c.buyer.shop_domain == shop_domain]
+
     def save_cursor(self, connection_id: str, cursor: datetime) -> None:
         self.cursors[connection_id] = cursor
 
@@ -162,6 +168,9 @@ class InMemoryStores:
 
     def remove(self, store_id: str) -> None:
         del self.stores[store_id]
+
+    def set_webhooks(self, store_id: str, on: bool, shop_domain: str | None) -> None:
+        self.stores[store_id] = self.stores[store_id].model_copy(update={"webhooks": on, "shop_domain": shop_domain})
 
 
 @dataclass

@@ -61,6 +61,21 @@ SHOPIFY_DOCUMENTS: list[tuple[str, str, dict[str, Any]]] = [
     ("catalog", shopify.CATALOG_QUERY, {"first": shopify.VARIANTS_PER_PAGE, "after": None}),
     ("variants", shopify.VARIANTS_QUERY, {"ids": [f"gid://shopify/ProductVariant/{i}" for i in range(250)]}),
     ("orderCreate", shopify.ORDER_CREATE_MUTATION, shopify.order_create_variables(_order(), _lines(_order()), "k-1")),
+    ("order", shopify.ORDER_QUERY, {"id": "gid://shopify/Order/1", "lines": shopify.LINES_PER_ORDER}),
+    ("webhooks", shopify.WEBHOOKS_QUERY, {"first": 100, "after": None}),
+    (
+        "webhook create",
+        shopify.WEBHOOK_CREATE_MUTATION,
+        {
+            "topic": "ORDERS_CREATE",
+            "webhookSubscription": {
+                "uri": "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/1/o",
+                "format": "JSON",
+            },
+        },
+    ),
+    ("webhook delete", shopify.WEBHOOK_DELETE_MUTATION, {"id": "gid://shopify/WebhookSubscription/1"}),
+    ("shop domain", shopify.SHOP_DOMAIN_QUERY, {}),
 ]
 
 

@@ -211,6 +211,17 @@ def _store_commands(commands: Any, target: argparse.ArgumentParser) -> None:
     remove = store.add_parser("remove", parents=[target], help="remove a store no connection uses")
     remove.add_argument("store_id", metavar="STORE")
     remove.set_defaults(run=_store_remove)
+    webhooks = store.add_parser("webhooks", help="a buyer store's order webhooks (the fast path)").add_subparsers(
+        dest="webhooks_command", required=True
+    )
+    for verb, text, run in (
+        ("register", "subscribe the store's order webhooks to this stack (again: changes nothing)", _webhooks_register),
+        ("unregister", "remove the store's webhooks that point at this stack", _webhooks_unregister),
+        ("list", "the store's webhooks, ours marked", _webhooks_list),
+    ):
+        command = webhooks.add_parser(verb, parents=[target], help=text)
+        command.add_argument("store_id", metavar="STORE")
+        command.set_defaults(run=run)
 
 
 def _connection_commands(commands: Any, target: argparse.ArgumentParser) -> None:
@@ -609,6 +620,43 @@ def _store_remove(args: argparse.Namespace, echo: Echo) -> int:
 
     store = remove_store(args.store_id, _onboarding(args))
     echo(f"{store.store_id} removed; its secret can be restored for {RECOVERY_DAYS} days")
+    return 0
+
+
+def _webhook_admin(args: argparse.Namespace) -> Any:
+    from ordersync.ops import webhook_admin_for
+
+    return webhook_admin_for(outputs_for(args))
+
+
+def _webhooks_register(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.webhook_subscriptions import register_webhooks
+
+    change = register_webhooks(args.store_id, _webhook_admin(args))
+    made = ", ".join(change.made) or "nothing new (all there already)"
+    echo(f"{change.store_id}: webhooks to {change.url}: subscribed {made}")
+    if change.removed:
+        echo(f"  replaced (made with another secret or topic): {', '.join(change.removed)}")
+    echo(f"  {len(change.connections)} connection(s) marked as fed by webhooks; the hourly pull stays the safety net")
+    return 0
+
+
+def _webhooks_unregister(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.webhook_subscriptions import unregister_webhooks
+
+    change = unregister_webhooks(args.store_id, _webhook_admin(args))
+    echo(f"{change.store_id}: removed {len(change.removed)} webhook(s) to {change.url}; the hourly pull carries on")
+    return 0
+
+
+def _webhooks_list(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.webhook_subscriptions import list_webhooks
+
+    url, subscriptions = list_webhooks(args.store_id, _webhook_admin(args))
+    for subscription in subscriptions:
+        mark = "*" if subscription.url == url else " "
+        echo(f"{mark} {subscription.subscription_id:<10} {subscription.topic:<24} {subscription.url}")
+    echo(f"{len(subscriptions)} webhook(s); * = to this stack ({url})")
     return 0
 
 

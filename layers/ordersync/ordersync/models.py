@@ -52,6 +52,7 @@ class Cause(StrEnum):
     """What made a timeline entry happen."""
 
     PULL = "pull"
+    WEBHOOK = "webhook"
     PROCESS = "process"
     REPLAY = "replay"
     REDRIVE = "redrive"
@@ -152,6 +153,8 @@ class StoreRef(BaseModel):
     base_url: str
     secret_arn: str
     auto_post: bool = False  # BigCommerce sellers: post automatically even while BigCommerceAutoPost is off
+    webhooks: bool = False  # buyers: the store sends its orders' webhooks (the pull is the safety net)
+    shop_domain: str | None = None  # Shopify buyers with webhooks: the shop as its EventBridge events name it
 
     @field_validator("secret_arn")
     @classmethod
@@ -221,6 +224,9 @@ class StoreRecord(BaseModel):
     catalog_full_at: datetime | None = None
     catalog_variants: int | None = None
     catalog_running_since: datetime | None = None  # a run began and has not got to its end
+    # A buyer whose order webhooks ops registered (`ordersync store webhooks register`).
+    webhooks: bool = False
+    shop_domain: str | None = None
 
     def ref(self) -> StoreRef:
         return StoreRef(
@@ -230,6 +236,8 @@ class StoreRecord(BaseModel):
             base_url=self.base_url,
             secret_arn=self.secret_arn,
             auto_post=self.auto_post,
+            webhooks=self.webhooks,
+            shop_domain=self.shop_domain,
         )
 
 

@@ -186,3 +186,24 @@ def onboarding_for(outputs: dict[str, str]) -> OnboardingDependencies:
         sync_catalog=lambda seller: sync_seller(CatalogSyncRequest(seller=seller, full=True), catalog_sync).variants,
         orders_since=first_pull_preview(stores),
     )
+
+
+def webhook_admin_for(outputs: dict[str, str]) -> Any:
+    """`ordersync store webhooks`: the stores' own APIs, the secrets, the connections, the stack's URL."""
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.platforms import client_for
+    from ordersync.services.webhook_subscriptions import WebhookAdminDependencies
+
+    missing = [name for name in ("StoresTableName", "ConnectionsTableName", "WebhookUrl") if name not in outputs]
+    if missing:
+        raise KeyError(f"the stack has no output {', '.join(missing)}")
+    return WebhookAdminDependencies(
+        stores=DynamoStores(outputs["StoresTableName"]),
+        vault=StoreSecrets(),
+        connections=DynamoConnections(outputs["ConnectionsTableName"]),
+        api=lambda store, credentials: client_for(store.platform, store.base_url, credentials),
+        webhook_base_url=outputs["WebhookUrl"],
+        shopify_event_source_arn=outputs.get("ShopifyEventSourceArn", ""),
+    )

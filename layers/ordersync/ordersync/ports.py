@@ -91,6 +91,14 @@ class ConnectionRepository(Protocol):
     def refused(self, connection_id: str, at: datetime, error: str) -> bool:
         """The buyer's store refused the credentials: recorded; True if it was not broken before."""
 
+    def of_buyer(self, store_id: str) -> list[Connection]:
+        """The connections whose buyer is this store (its webhooks bring orders for each)."""
+        ...
+
+    def of_shop(self, shop_domain: str) -> list[Connection]:
+        """The connections of the Shopify buyer whose events name this shop (webhooks registered)."""
+        ...
+
 
 class OrderQueue(Protocol):
     def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None: ...
@@ -156,6 +164,10 @@ class BuyerStore(Protocol):
         resumes the same query at the next page (None after the last); `resume` starts there."""
         ...
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        """One order's raw payload, as the pull reads it (a webhook named only its id)."""
+        ...
+
 
 class StoreFactory(Protocol):
     def seller(self, store: StoreRef) -> SellerStore: ...
@@ -192,6 +204,8 @@ class StoreRegistry(Protocol):
 
     def checked(self, store_id: str, at: datetime, result: str) -> None: ...
     def remove(self, store_id: str) -> None: ...
+    def set_webhooks(self, store_id: str, on: bool, shop_domain: str | None) -> None:
+        """Whether the buyer's order webhooks are registered (new connections of it inherit this)."""
 
 
 class CredentialsVault(Protocol):

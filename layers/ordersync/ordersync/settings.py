@@ -24,6 +24,11 @@ class PullSettings(_Env):
     ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
 
 
+class WebhookSettings(_Env):
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+
+
 class ProcessSettings(_Env):
     catalog_table: str = Field(alias="CATALOG_TABLE")
     stores_table: str = Field(alias="STORES_TABLE")
@@ -70,6 +75,11 @@ def fan_out_settings() -> FanOutSettings:
 @cache
 def pull_settings() -> PullSettings:
     return PullSettings.model_validate(dict(os.environ))
+
+
+@cache
+def webhook_settings() -> WebhookSettings:
+    return WebhookSettings.model_validate(dict(os.environ))
 
 
 @cache

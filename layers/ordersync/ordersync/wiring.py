@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ordersync.services.dispatch import DispatchDependencies
     from ordersync.services.process import ProcessDependencies
     from ordersync.services.pull import FanOutDependencies, PullDependencies
+    from ordersync.services.webhooks import WebhookDependencies
 
 # Each function imports the adapters it uses and nothing else (a cold start pays for every import):
 # no HTTP client where no store is called, no Step Functions client outside ProcessOrderFunction.
@@ -44,6 +45,24 @@ def pull_dependencies() -> PullDependencies:
         queue=SqsOrderQueue(settings.orders_queue_url),
         pull_queue=SqsPullQueue(settings.pull_queue_url),
         ops_alerts=SnsOpsEmails(settings.ops_alerts_topic_arn),
+    )
+
+
+@cache
+def webhook_dependencies() -> WebhookDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsOrderQueue
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.webhooks import WebhookDependencies
+    from ordersync.settings import webhook_settings
+
+    settings = webhook_settings()
+    return WebhookDependencies(
+        connections=DynamoConnections(settings.connections_table),
+        stores=HttpStoreFactory(store_credentials),
+        credentials=store_credentials,
+        queue=SqsOrderQueue(settings.orders_queue_url),
     )
 
 

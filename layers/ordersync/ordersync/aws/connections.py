@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
@@ -39,9 +39,56 @@ class DynamoConnections:
         items = all_items(self._table.scan, "connection scan")
         return sorted((Connection.model_validate(item) for item in items), key=lambda c: c.connection_id)
 
+    def of_buyer(self, store_id: str) -> list[Connection]:
+        """By the by_buyer index (a webhook names its store, not a connection)."""
+        return self._indexed("by_buyer", "buyer_id", store_id)
+
+    def of_shop(self, shop_domain: str) -> list[Connection]:
+        """By the by_shop_domain index: a Shopify buyer's connections, once its webhooks are registered."""
+        return self._indexed("by_shop_domain", "shop_domain", shop_domain)
+
+    def _indexed(self, index: str, key: str, value: str) -> list[Connection]:
+        condition = Key(key).eq(value)
+        items = all_items(self._table.query, "connection query", IndexName=index, KeyConditionExpression=condition)
+        return sorted((Connection.model_validate(item) for item in items), key=lambda c: c.connection_id)
+
+    def set_buyer_webhooks(self, store_id: str, on: bool, shop_domain: str | None = None) -> list[str]:
+        """Marks the buyer store's connections as fed by its webhooks (or no longer); the ids changed.
+        A Shopify buyer's are also indexed by its shop's domain, which its events name."""
+        changed = []
+        for connection in self.of_buyer(store_id):
+            values: dict[str, Any] = {":on": on}
+            update = "SET buyer.webhooks = :on"
+            if on and shop_domain:
+                update += ", buyer.shop_domain = :domain, shop_domain = :domain"
+                values[":domain"] = shop_domain
+            else:
+                update += " REMOVE buyer.shop_domain, shop_domain"
+            with aws_errors("connection write"):
+                self._table.update_item(
+                    Key={"connection_id": connection.connection_id},
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(connection_id)",
+                    ExpressionAttributeValues=values,
+                )
+            self._cache.pop(connection.connection_id, None)
+            changed.append(connection.connection_id)
+        return changed
+
+    @staticmethod
+    def _item(connection: Connection) -> dict[str, Any]:
+        # the indexes' keys, beside the nested buyer the model reads: by_buyer, and by_shop_domain
+        # for a Shopify buyer whose webhooks are registered (sparse: no attribute, not indexed)
+        shop = (
+            {"shop_domain": connection.buyer.shop_domain}
+            if connection.buyer.webhooks and connection.buyer.shop_domain
+            else {}
+        )
+        return connection.model_dump(mode="json", exclude_none=True) | {"buyer_id": connection.buyer.store_id} | shop
+
     def put(self, connection: Connection) -> None:
         with aws_errors("connection write"):
-            self._table.put_item(Item=connection.model_dump(mode="json", exclude_none=True))
+            self._table.put_item(Item=self._item(connection))
 
     # --- ops ---------------------------------------------------------------------------------------
     def add(self, connection: Connection) -> None:
@@ -49,7 +96,7 @@ class DynamoConnections:
         try:
             with aws_errors("connection write"):
                 self._table.put_item(
-                    Item=connection.model_dump(mode="json", exclude_none=True),
+                    Item=self._item(connection),
                     ConditionExpression="attribute_not_exists(connection_id)",
                 )
         except ClientError as error:

@@ -64,6 +64,16 @@ class DynamoStores:
     def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
         return _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
 
+    def set_webhooks(self, store_id: str, on: bool, shop_domain: str | None) -> None:
+        values: dict[str, Any] = {":on": on}
+        update = "SET webhooks = :on"
+        if shop_domain:
+            update += ", shop_domain = :domain"
+            values[":domain"] = shop_domain
+        else:
+            update += " REMOVE shop_domain"
+        _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
+
     def remove(self, store_id: str) -> None:
         with aws_errors("store delete"):
             self._table.delete_item(Key={"store_id": store_id})

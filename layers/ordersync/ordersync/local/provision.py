@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from ordersync.local.function_url import FunctionUrlServer
 from ordersync.local.iam import Principal, acting_as
 from ordersync.local.template import ACCOUNT_ID, Resolver, creation_order
 
@@ -66,6 +67,7 @@ class Deployment:
     schedules: list[Schedule] = field(default_factory=list)
     email_subscriptions: list[EmailSubscription] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    function_urls: dict[str, FunctionUrlServer] = field(default_factory=dict)  # by the function's logical id
     # The statements of each role and managed policy (by logical id), as the template resolves them.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -101,8 +103,10 @@ class Provisioner:
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::Permission": self._record_only,
+            "AWS::Lambda::Url": self._function_url,
             "AWS::Lambda::EventSourceMapping": self._event_source,
             "AWS::Events::Rule": self._rule,
+            "AWS::Events::EventBus": self._event_bus,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::CloudWatch::Dashboard": self._dashboard,
@@ -274,6 +278,13 @@ class Provisioner:
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
 
+    def _function_url(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        """Served on 127.0.0.1 as Lambda would serve it; the runner invokes the function per request."""
+        server = FunctionUrlServer()
+        deployment.function_urls[_logical_id_of(deployment, props["TargetFunctionArn"])] = server
+        deployment.resolver.refs[logical_id] = logical_id
+        deployment.resolver.attributes[(logical_id, "FunctionUrl")] = server.url
+
     def _record_only(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
         deployment.resolver.refs[logical_id] = logical_id
 
@@ -291,7 +302,19 @@ class Provisioner:
         )
         deployment.resolver.refs[logical_id] = logical_id
 
+    def _event_bus(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        """A partner event bus: refused, as by AWS, unless its partner created the event source.
+        moto finds a bus by its name's last segment (PutRule, PutEvents), so the bus is also made
+        under that name: the rules on it and the events put on it by name meet there."""
+        events = self.client("events")
+        created = events.create_event_bus(Name=props["Name"], EventSourceName=props["EventSourceName"])
+        events.create_event_bus(Name=props["Name"].rsplit("/", 1)[-1])
+        deployment.resolver.refs[logical_id] = props["Name"]
+        deployment.resolver.attributes[(logical_id, "Arn")] = created["EventBusArn"]
+
     def _rule(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        if "EventPattern" in props:
+            return self._pattern_rule(deployment, logical_id, props)
         name = props.get("Name") or self._name(deployment, logical_id)[:64]
         events = self.client("events")
         arn = events.put_rule(
@@ -302,6 +325,20 @@ class Provisioner:
             deployment.schedules.append(
                 Schedule(_logical_id_of(deployment, target["Arn"]), name, props["ScheduleExpression"])
             )
+        deployment.resolver.refs[logical_id] = name
+        deployment.resolver.attributes[(logical_id, "Arn")] = arn
+
+    def _pattern_rule(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        """A rule on a bus's events (moto reads the bus's name by its last segment: see _event_bus)."""
+        name = props.get("Name") or self._name(deployment, logical_id)[:64]
+        bus = props.get("EventBusName")
+        on = {"EventBusName": bus} if bus else {}
+        events = self.client("events")
+        arn = events.put_rule(
+            Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props.get("State", "ENABLED"), **on
+        )["RuleArn"]
+        targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
+        events.put_targets(Rule=name, Targets=targets, **on)
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = arn
 

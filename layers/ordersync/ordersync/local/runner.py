@@ -5,6 +5,7 @@ message that was received maxReceiveCount times to the DLQ)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -92,6 +93,8 @@ class Runner:
         self._sqs = boto3.session.Session().client("sqs", region_name=region)
         # Each function's role, as its AWS calls are judged (ordersync.local.iam): built once, not per invocation.
         self._principals = {logical_id: deployment.principal(logical_id) for logical_id in deployment.functions}
+        for logical_id, server in deployment.function_urls.items():  # each request: one invocation
+            server.invoke = functools.partial(self.invoke, logical_id)
         for spec in deployment.functions.values():  # the functions share this process's environment
             os.environ.update(spec.environment)
         refresh_from_environment()

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from ordersync.local.moto_server import MotoServer, point_boto3_at, restore_environment
 from ordersync.local.provision import Deployment, Provisioner
 from ordersync.local.runner import Runner
-from ordersync.local.template import Resolver, code_locations, load_sam_template, translate
+from ordersync.local.template import ACCOUNT_ID, Resolver, code_locations, load_sam_template, translate
 
 REGION = "us-east-1"
+# The local stack takes Shopify's order webhooks as a deployment with the fast path does: the fake
+# shops' events come through this partner event source (Shopify makes it for the app, per account).
+SHOPIFY_EVENT_SOURCE = "aws.partner/shopify.com/4242424242/ordersync"
 STACK_NAME = "ordersync-local"
 
 
@@ -61,13 +66,17 @@ class LocalStack:
 
         root = root or project_root()
         sam = load_sam_template(root / "template.yaml")
-        values = {"LogLevel": "WARNING", **(parameters or {})}
+        values = {"LogLevel": "WARNING", "ShopifyEventSourceName": SHOPIFY_EVENT_SOURCE, **(parameters or {})}
         _parameter_values(sam, values)  # bad parameters are refused before anything starts
         moto = MotoServer().start()
         previous = point_boto3_at(moto.endpoint, REGION)
         for name, value in LOCAL_OVERRIDES.items():
             previous.setdefault(name, os.environ.get(name))
             os.environ[name] = value
+        if values["ShopifyEventSourceName"]:  # what Shopify does when the app's EventBridge destination is set up
+            boto3.client("events", region_name=REGION).create_partner_event_source(
+                Name=values["ShopifyEventSourceName"], Account=ACCOUNT_ID
+            )
         template = translate(sam, values, root)
         resolver = Resolver(REGION, STACK_NAME, _parameter_values(template, values))
         deployment = Provisioner(REGION, code_locations(sam, root)).deploy(template, resolver)
@@ -79,6 +88,8 @@ class LocalStack:
         return cls(moto, deployment, runner, previous)
 
     def stop(self) -> None:
+        for server in self.deployment.function_urls.values():
+            server.stop()
         reset_cached_clients()
         restore_environment(self._previous_env)
         self.moto.stop()
@@ -131,12 +142,14 @@ def reset_cached_clients() -> None:
         wiring.catalog_fan_out_dependencies,
         wiring.process_dependencies,
         wiring.dispatch_dependencies,
+        wiring.webhook_dependencies,
         settings.pull_settings,
         settings.fan_out_settings,
         settings.catalog_sync_settings,
         settings.catalog_fan_out_settings,
         settings.process_settings,
         settings.dispatch_settings,
+        settings.webhook_settings,
     ):
         cached.cache_clear()
     parameters.clear_caches()

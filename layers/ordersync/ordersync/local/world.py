@@ -24,8 +24,9 @@ from ordersync.local.iam import acting_as
 from ordersync.local.provision import MAIL_SINK_PREFIX, subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.models import Connection, Platform, Role, StoreRecord, StoreRef, iso
-from ordersync.ops import onboarding_for
+from ordersync.ops import onboarding_for, webhook_admin_for
 from ordersync.services.onboarding import OnboardingDependencies, add_connection, add_store
+from ordersync.services.webhook_subscriptions import WebhookChange, register_webhooks
 
 FakeStore = FakeShopify | FakeWooCommerce | FakeBigCommerce
 
@@ -142,6 +143,15 @@ class World:
             DynamoConnections(self.stack.output("ConnectionsTableName")).put(connection)
         self.connections[connection.connection_id] = connection
         return connection
+
+    def register_webhooks(self, store_id: str) -> WebhookChange:
+        """As ops do it (`ordersync store webhooks register STORE`, under OpsPolicy): the store's own
+        API subscribes its order webhooks to the stack, which its fake then sends for real."""
+        self.echo(f"-> ops: ordersync store webhooks register {store_id}")
+        with acting_as(self.stack.deployment.principal("OpsPolicy")):
+            change = register_webhooks(store_id, webhook_admin_for(self.stack.deployment.outputs))
+        self.echo(f"   subscribed {', '.join(change.made) or 'nothing new'} -> {change.url}")
+        return change
 
     @contextmanager
     def _as_ops(self) -> Iterator[OnboardingDependencies]:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected
 from ordersync.models import CanonicalOrder, iso
 from ordersync.platforms.http import call, json_body, probe, session
@@ -45,6 +46,9 @@ class BigCommerceStore:
             yield [self._with_sub_resources(order) for order in orders], str(page + 1)
             page += 1
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        return self._with_sub_resources(dict(json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))))
+
     def _with_sub_resources(self, order: dict[str, Any]) -> dict[str, Any]:
         order_id = order["id"]
         return {
@@ -69,6 +73,27 @@ class BigCommerceStore:
         if not response.content:  # V2's empty page: 204, no body
             return []
         return list(json_body(response))
+
+    # --- webhooks ---------------------------------------------------------------------------
+    def webhooks(self) -> list[WebhookSubscription]:
+        found, page = [], 1
+        while True:
+            body = json_body(call(self._http, "GET", f"{self._v3}/hooks", params={"page": page, "limit": 250}))
+            found += [WebhookSubscription(str(h["id"]), h["scope"], h["destination"]) for h in body["data"]]
+            if page >= int(body.get("meta", {}).get("pagination", {}).get("total_pages", 1)):
+                return found
+            page += 1
+
+    def subscribe(self, topic: str, url: str, secret: str) -> str:
+        """BigCommerce signs nothing: the hook carries a header of ours, sent back with each delivery."""
+        body = {"scope": topic, "destination": url, "is_active": True, "headers": {BC_SECRET_HEADER: secret}}
+        return str(json_body(call(self._http, "POST", f"{self._v3}/hooks", json=body))["data"]["id"])
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        call(self._http, "DELETE", f"{self._v3}/hooks/{int(subscription_id)}")
+
+    def shop_domain(self) -> str | None:
+        return None
 
     # --- seller side -------------------------------------------------------------------------
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
+from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import CanonicalOrder, iso
 from ordersync.normalize.common import timestamp
@@ -40,21 +41,61 @@ _LINE_FIELDS = """
       id sku title name quantity currentQuantity requiresShipping isGiftCard
       originalUnitPriceSet { shopMoney { amount currencyCode } }"""
 
-ORDERS_QUERY = f"""
-query OrdersUpdatedSince($first: Int!, $after: String, $query: String!, $lines: Int!) {{
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    pageInfo {{ hasNextPage endCursor }}
-    nodes {{
+_ORDER_FIELDS = f"""
       id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt
       shippingAddress {{ name company address1 address2 city provinceCode zip countryCodeV2 phone }}
       lineItems(first: $lines) {{
         pageInfo {{ hasNextPage endCursor }}
         nodes {{{_LINE_FIELDS}
         }}
-      }}
+      }}"""
+
+ORDERS_QUERY = f"""
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String!, $lines: Int!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{{_ORDER_FIELDS}
     }}
   }}
 }}"""
+
+# One order, as the pull reads it: what a webhook names by its admin_graphql_api_id.
+ORDER_QUERY = f"""
+query Order($id: ID!, $lines: Int!) {{
+  order(id: $id) {{{_ORDER_FIELDS}
+  }}
+}}"""
+
+WEBHOOKS_QUERY = """
+query Webhooks($first: Int!, $after: String) {
+  webhookSubscriptions(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id topic uri }
+  }
+}"""
+
+# The webhook subscription mutation; an EventBridge event source ARN as its uri delivers to it
+# (eventBridgeWebhookSubscriptionCreate, which did this before, is deprecated in 2025-10).
+WEBHOOK_CREATE_MUTATION = """
+mutation WebhookCreate($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id }
+    userErrors { field message }
+  }
+}"""
+
+WEBHOOK_DELETE_MUTATION = """
+mutation WebhookDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}"""
+
+SHOP_DOMAIN_QUERY = """
+query ShopDomain {
+  shop { myshopifyDomain }
+}"""
 
 ACCESS_QUERY = """
 query Access {
@@ -170,6 +211,13 @@ class ShopifyStore:
             if after is None:
                 return
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        gid = order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
+        found = self._graphql(ORDER_QUERY, {"id": gid, "lines": LINES_PER_ORDER})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {legacy_id(gid)}")
+        return self._with_every_line(found)
+
     def _with_every_line(self, order: dict[str, Any]) -> dict[str, Any]:
         """An order whose line items run past the first page gets the rest read, so no line is dropped."""
         lines = order.get("lineItems") or {}
@@ -258,6 +306,33 @@ class ShopifyStore:
             problems = "; ".join(f"{'.'.join(e.get('field') or [])}: {e['message']}" for e in result["userErrors"])
             raise StoreRejected(f"Shopify orderCreate refused the order: {problems}")
         return str(result["order"]["legacyResourceId"])
+
+    # --- webhooks ---------------------------------------------------------------------------
+    def webhooks(self) -> list[WebhookSubscription]:
+        found: list[WebhookSubscription] = []
+        after: str | None = None
+        while True:
+            page = self._graphql(WEBHOOKS_QUERY, {"first": 100, "after": after})["webhookSubscriptions"]
+            found += [WebhookSubscription(n["id"], n["topic"], n["uri"]) for n in page["nodes"]]
+            after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+            if after is None:
+                return found
+
+    def subscribe(self, topic: str, url: str, secret: str) -> str:
+        """`url`: the partner event source's ARN. Shopify signs nothing on that path (no secret)."""
+        variables = {"topic": topic, "webhookSubscription": {"uri": url, "format": "JSON"}}
+        result = self._graphql(WEBHOOK_CREATE_MUTATION, variables, write=True)["webhookSubscriptionCreate"]
+        if result["userErrors"]:
+            raise StoreRejected(f"Shopify refused the webhook subscription: {_messages(result['userErrors'])}")
+        return str(result["webhookSubscription"]["id"])
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        result = self._graphql(WEBHOOK_DELETE_MUTATION, {"id": subscription_id}, write=True)
+        if result["webhookSubscriptionDelete"]["userErrors"]:
+            raise StoreRejected(f"Shopify refused: {_messages(result['webhookSubscriptionDelete']['userErrors'])}")
+
+    def shop_domain(self) -> str | None:
+        return str(self._graphql(SHOP_DOMAIN_QUERY, {})["shop"]["myshopifyDomain"])
 
     # --- onboarding --------------------------------------------------------------------------
     def check_access(self) -> StoreAccess:

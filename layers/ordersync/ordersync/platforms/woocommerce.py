@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
 from ordersync.models import CanonicalOrder
 from ordersync.platforms.http import call, json_body, probe, session
@@ -59,6 +60,28 @@ class WooCommerceStore:
             if last:
                 return
             page += 1
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        return dict(self._with_refunds(json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))))
+
+    # --- webhooks ---------------------------------------------------------------------------
+    def webhooks(self) -> list[WebhookSubscription]:
+        return [
+            WebhookSubscription(str(hook["id"]), hook["topic"], hook["delivery_url"])
+            for page in self._pages(f"{self._api}/webhooks", {})
+            for hook in page
+        ]
+
+    def subscribe(self, topic: str, url: str, secret: str) -> str:
+        body = {"name": f"ordersync {topic}", "topic": topic, "delivery_url": url, "secret": secret, "status": "active"}
+        return str(json_body(call(self._http, "POST", f"{self._api}/webhooks", json=body))["id"])
+
+    def shop_domain(self) -> str | None:
+        return None
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        # force: WooCommerce webhooks can't be trashed (501 without it)
+        call(self._http, "DELETE", f"{self._api}/webhooks/{int(subscription_id)}", params={"force": "true"})
 
     def _with_refunds(self, order: Any) -> Any:
         """Refunded units per line live only at GET /orders/{id}/refunds: read them when there are any."""

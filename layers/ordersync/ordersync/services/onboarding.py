@@ -37,6 +37,7 @@ from ordersync.ports import (
 )
 from ordersync.services.pull import OVERLAP
 
+WEBHOOK_SECRET_KEY = "webhook_secret"  # beside the credentials, in the store's secret
 FIRST_PULL_PAGES = 2  # the preview reads at most this many pages of the buyer's orders
 
 
@@ -120,7 +121,8 @@ def rotate_store(store_id: str, credentials: dict[str, Any], deps: OnboardingDep
     """New credentials replace the old only once the store has accepted them."""
     store = known_store(store_id, deps)
     _try(store.platform, store.base_url, store.role, credentials, deps)
-    deps.vault.replace(store.secret_arn, credentials)
+    kept = {k: v for k, v in deps.vault.read(store.secret_arn).items() if k == WEBHOOK_SECRET_KEY}
+    deps.vault.replace(store.secret_arn, {**credentials, **kept})  # the webhooks' secret outlives a rotation
     return _checked(store, "ok (rotated)", deps)
 
 

@@ -161,6 +161,9 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
     record.order_number = order.order_number
     connection = deps.connections.get(envelope.connection_id)
+    if envelope.cause is Cause.PULL and record.version == 1 and connection.buyer.webhooks:
+        # first seen by the pull although the buyer store sends webhooks: the fast path missed it
+        metrics.add_metric(name="OrdersMissedByWebhooks", unit=MetricUnit.Count, value=1)
     store = functools.cache(lambda: deps.stores.seller(connection.seller))  # only built when needed
     auto_post = deps.auto_post_platforms | ({connection.seller.platform} if connection.seller.auto_post else set())
     decision = _decide(order, envelope, store, deps, frozenset(auto_post))

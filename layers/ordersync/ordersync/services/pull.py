@@ -161,7 +161,9 @@ def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, 
         deps.connections.save_cursor(connection.connection_id, min(newest, now))
 
 
-def envelope_for(connection: Connection, payload: Any, now: datetime) -> tuple[OrderEnvelope, datetime | None]:
+def envelope_for(
+    connection: Connection, payload: Any, now: datetime, cause: Cause = Cause.PULL
+) -> tuple[OrderEnvelope, datetime | None]:
     order_id, order_number, updated = order_ref(connection.buyer.platform, payload)
     size = len(json.dumps(payload, default=str))
     if size > MAX_PAYLOAD_BYTES:  # SQS takes 256 KB; the order is still carried, as an invalid one
@@ -178,6 +180,6 @@ def envelope_for(connection: Connection, payload: Any, now: datetime) -> tuple[O
         order_number=order_number,
         payload=payload,
         pulled_at=now,
-        cause=Cause.PULL,
+        cause=cause,
     )
     return envelope, updated

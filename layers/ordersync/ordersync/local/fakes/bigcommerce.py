@@ -7,6 +7,7 @@ X-Rate-Limit-* headers; past it, 429 with X-Rate-Limit-Time-Reset-Ms and X-Retry
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -22,11 +23,15 @@ from werkzeug.wrappers import Request, Response
 
 from ordersync.local.contracts import json_contract
 from ordersync.local.fakes.server import FakeServer
+from ordersync.local.fakes.webhooks import Deliveries
 
 _ROUTES = Map(
     [
         Rule("/stores/<store_hash>/v2/store", endpoint="store", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders", endpoint="orders", methods=["GET", "POST"]),
+        Rule("/stores/<store_hash>/v2/orders/<int:order_id>", endpoint="order", methods=["GET"]),
+        Rule("/stores/<store_hash>/v3/hooks", endpoint="hooks", methods=["GET", "POST"]),
+        Rule("/stores/<store_hash>/v3/hooks/<int:hook_id>", endpoint="hook", methods=["GET", "DELETE"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/catalog/products", endpoint="catalog", methods=["GET"]),
@@ -107,6 +112,9 @@ class FakeBigCommerce:
         self.quota = quota
         self.window_seconds = window_seconds
         self.throttled = 0  # requests answered 429
+        self.hooks: dict[int, dict[str, Any]] = {}
+        self._hook_ids = itertools.count(20_000_000)
+        self.deliveries = Deliveries()
         self.windows_spent = 0  # quota windows whose every request was spent (answered "0 left")
         self.malformed: set[int] = set()  # order ids seeded broken on purpose
         self._window_start = time.monotonic()
@@ -164,9 +172,76 @@ class FakeBigCommerce:
         self.orders[int(order["id"])] = order
         self.order_products[int(order["id"])] = products
         self.order_addresses[int(order["id"])] = addresses
+        self._deliver("store/order/created", int(order["id"]))
 
     def created_orders(self) -> list[dict[str, Any]]:
         return [o for o in self.orders.values() if o.get("external_source") == "ordersync"]
+
+    def update_order(self, order_id: int, **changes: Any) -> None:
+        """A change in the control panel: store/order/updated goes to the hooks."""
+        self.orders[order_id].update(changes, date_modified=rfc2822())
+        self._deliver("store/order/updated", order_id)
+
+    # --- webhooks ------------------------------------------------------------------------------------
+    def _deliver(self, scope: str, order_id: int) -> None:
+        """As BigCommerce sends a hook: the order's id only, with the headers the hook was made with."""
+        data = {"type": "order", "id": order_id}
+        body = {
+            "scope": scope,
+            "store_id": "1025646",
+            "data": data,
+            "hash": hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest(),
+            "created_at": int(time.time()),
+            "producer": f"stores/{self.store_hash}",
+        }
+        for hook in list(self.hooks.values()):
+            if hook["is_active"] and hook["scope"] == scope:
+                headers = {"Content-Type": "application/json", **hook["headers"]}
+                self.deliveries.post(scope, hook["destination"], headers, json.dumps(body).encode())
+
+    def _hooks(self, request: Request, hook_id: int | None) -> Response:
+        if hook_id is None and request.method == "GET":
+            hooks = [self.hooks[i] for i in sorted(self.hooks)]
+            meta = {
+                "pagination": {
+                    "total": len(hooks),
+                    "count": len(hooks),
+                    "per_page": 250,
+                    "current_page": 1,
+                    "total_pages": 1,
+                }
+            }
+            return self._json({"data": hooks, "meta": meta})
+        if hook_id is None:
+            body = request.get_json(silent=True) or {}
+            destination = str(body.get("destination") or "")
+            # BigCommerce delivers to HTTPS on port 443 only; the local stack's URL is the exception here
+            if not (destination.startswith("https://") or destination.startswith("http://127.0.0.1:")):
+                return self._json({"status": 422, "title": "destination must be an https URL"}, 422)
+            if not str(body.get("scope") or "").startswith("store/"):
+                return self._json({"status": 422, "title": "scope is invalid"}, 422)
+            with self._lock:
+                new_id = next(self._hook_ids)
+            now = int(time.time())
+            hook = {
+                "id": new_id,
+                "client_id": "ordersync",
+                "store_hash": self.store_hash,
+                "scope": body["scope"],
+                "destination": destination,
+                "headers": dict(body.get("headers") or {}),
+                "is_active": bool(body.get("is_active", True)),
+                "created_at": now,
+                "updated_at": now,
+            }
+            self.hooks[new_id] = hook
+            return self._json({"data": hook, "meta": {}})
+        found = self.hooks.get(hook_id)
+        if found is None:
+            return self._json({"status": 404, "title": "Webhook not found"}, 404)
+        if request.method == "DELETE":
+            del self.hooks[hook_id]
+        return self._json({"data": found, "meta": {}})
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
@@ -188,6 +263,13 @@ class FakeBigCommerce:
             return self._json(_FORBIDDEN, 403)
         if endpoint == "store":
             return self._json(self._information())
+        if endpoint in ("hooks", "hook"):
+            return self._hooks(request, args.get("hook_id"))
+        if endpoint == "order":
+            order = self.orders.get(args["order_id"])
+            if order is None:
+                return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
+            return self._json(order, item=None if args["order_id"] in self.malformed else "order")
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)
         if endpoint == "products":
@@ -204,7 +286,10 @@ class FakeBigCommerce:
 
     def _in_scope(self, endpoint: str, method: str) -> bool:
         scope = _SCOPE_OF.get(endpoint, "store_v2_orders")
-        writes = method not in ("GET", "HEAD")
+        writes = method not in ("GET", "HEAD") and endpoint not in (
+            "hooks",
+            "hook",
+        )  # a hook needs its resource's read scope
         return scope in self.scopes or (not writes and f"{scope}_read_only" in self.scopes)
 
     def _information(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from ordersync.local.contracts import shopify_admin_schema
 from ordersync.local.fakes.server import FakeServer
 from ordersync.local.fakes.shopify_cost import MAX_QUERY_COST, actual_cost, requested_cost
+from ordersync.local.fakes.shopify_webhooks import ShopifyEventBridge
 
 _MAX_PAGE = 250
 MAX_INPUT_ARRAY = 250
@@ -37,6 +38,10 @@ REQUIRED_SCOPE = {
     "nodes": "read_products",  # our client asks nodes() for product variants only
     "productVariants": "read_products",
     "orderCreate": "write_orders",
+    # a subscription to an orders topic needs the orders read scope
+    "webhookSubscriptions": "read_orders",
+    "webhookSubscriptionCreate": "read_orders",
+    "webhookSubscriptionDelete": "read_orders",
 }
 
 
@@ -121,6 +126,7 @@ class FakeShopify:
         self.throttled = 0  # how many queries were refused for cost
         self._ids = itertools.count(5_000_000)
         self._lock = threading.Lock()
+        self.events = ShopifyEventBridge(f"{shop}.myshopify.com")
         self.server = FakeServer(self._handle)
 
     @property
@@ -171,7 +177,16 @@ class FakeShopify:
         self.variants.pop(gid("ProductVariant", variant_id), None)
 
     def add_order(self, node: dict[str, Any]) -> None:
+        """A checkout: the order is saved, then orders/create goes to the subscriptions."""
         self.orders[node["id"]] = node
+        self.events.deliver("ORDERS_CREATE", node)
+
+    def cancel_order(self, order_id: int) -> None:
+        """Cancelled in the admin: orders/cancelled and orders/updated go out."""
+        node = self.orders[gid("Order", order_id)]
+        node["cancelledAt"] = node["updatedAt"] = _now()
+        self.events.deliver("ORDERS_CANCELLED", node)
+        self.events.deliver("ORDERS_UPDATED", node)
 
     def created_orders(self) -> list[dict[str, Any]]:
         """Orders created through orderCreate (the seller side)."""
@@ -350,6 +365,9 @@ class FakeShopify:
             "nodes": self._scoped("nodes", self._nodes),
             "productVariants": self._scoped("productVariants", self._product_variants),
             "orderCreate": self._scoped("orderCreate", self._order_create),
+            "webhookSubscriptions": self._scoped("webhookSubscriptions", self.events.list),
+            "webhookSubscriptionCreate": self._scoped("webhookSubscriptionCreate", self.events.create),
+            "webhookSubscriptionDelete": self._scoped("webhookSubscriptionDelete", self.events.delete),
             "shop": lambda _info: {"name": self.name, "myshopifyDomain": f"{self.shop}.myshopify.com"},
             "currentAppInstallation": lambda _info: {"accessScopes": [{"handle": h} for h in sorted(self.scopes)]},
         }

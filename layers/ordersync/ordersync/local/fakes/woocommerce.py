@@ -11,6 +11,7 @@ import json
 import math
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,19 +20,25 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ordersync.domain.webhooks import woocommerce_signature
 from ordersync.local.fakes.server import FakeServer
+from ordersync.local.fakes.webhooks import Deliveries
 
 _ROUTES = Map(
     [
         Rule("/wp-json/wc/v3/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
+        Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
+        Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "DELETE"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>", endpoint="product", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations", endpoint="variations", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations/<int:variation_id>", endpoint="variation"),
     ]
 )
+# The order topics of WooCommerce's webhook topic list (wc_get_webhook_topics), the ones we use.
+WEBHOOK_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 ORDERBY = frozenset({"date", "modified", "id", "include", "title", "slug"})
 ADDRESS_FIELDS = (
     "first_name",
@@ -83,11 +90,78 @@ class FakeWooCommerce:
         self.host_limit: tuple[int, float] | None = None  # (requests, per window seconds)
         self.throttled = 0
         self._window = (0.0, 0)  # (window start, requests in it)
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        self._webhook_ids = itertools.count(1)
+        self.deliveries = Deliveries()
         self.server = FakeServer(self._handle)
 
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    # --- webhooks ------------------------------------------------------------------------------------
+    def _deliver(self, topic: str, order: dict[str, Any]) -> None:
+        """As WC_Webhook::deliver: the order as the REST API shows it, signed with the webhook's secret."""
+        body = json.dumps(order).encode()
+        for hook in list(self.webhooks.values()):
+            if hook["status"] != "active" or hook["topic"] != topic:
+                continue
+            resource, _, event = topic.partition(".")
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+                "X-WC-Webhook-Source": f"{self.base_url}/",
+                "X-WC-Webhook-Topic": topic,
+                "X-WC-Webhook-Resource": resource,
+                "X-WC-Webhook-Event": event,
+                "X-WC-Webhook-Signature": woocommerce_signature(hook["secret"], body),
+                "X-WC-Webhook-ID": str(hook["id"]),
+                "X-WC-Webhook-Delivery-ID": uuid.uuid4().hex,
+            }
+            self.deliveries.post(topic, hook["delivery_url"], headers, body)
+
+    def update_order(self, order_id: int, **changes: Any) -> None:
+        """A change in the store's admin (a status, a note): order.updated goes out."""
+        order = self.orders[order_id]
+        order.update(changes)
+        order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+        self._deliver("order.updated", order)
+
+    def _webhooks(self, request: Request, webhook_id: int | None) -> Response:
+        if webhook_id is None and request.method == "GET":
+            return _paged(request, [_public_hook(h) for _, h in sorted(self.webhooks.items())])
+        if webhook_id is None:
+            body = request.get_json(silent=True) or {}
+            topic = body.get("topic")
+            if topic not in WEBHOOK_TOPICS:
+                return _error("rest_invalid_param", "Invalid parameter(s): topic", 400)
+            if not str(body.get("delivery_url") or "").startswith(("http://", "https://")):
+                return _error("rest_invalid_param", "Invalid parameter(s): delivery_url", 400)
+            with self._lock:
+                new_id = next(self._webhook_ids)
+            hook = {
+                "id": new_id,
+                "name": body.get("name") or f"Webhook created on {_stamp(datetime.now(UTC))}",
+                "status": body.get("status") or "active",
+                "topic": topic,
+                "resource": topic.partition(".")[0],
+                "event": topic.partition(".")[2],
+                "hooks": [f"woocommerce_new_{topic.partition('.')[0]}"],
+                "delivery_url": body["delivery_url"],
+                "secret": body.get("secret") or uuid.uuid4().hex,
+                "date_created_gmt": _stamp(datetime.now(UTC)),
+            }
+            self.webhooks[new_id] = hook
+            return _json(_public_hook(hook), 201)
+        found = self.webhooks.get(webhook_id)
+        if found is None:
+            return _error("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
+        if request.method == "GET":
+            return _json(_public_hook(found))
+        if request.args.get("force") not in ("true", "1"):
+            return _error("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
+        del self.webhooks[webhook_id]
+        return _json(_public_hook(found))
 
     def _within_host_limit(self) -> bool:
         if self.host_limit is None:
@@ -172,7 +246,9 @@ class FakeWooCommerce:
             self.products.get(product_id, {}).get("variations", {}).pop(variation_id, None)
 
     def add_order(self, order: dict[str, Any]) -> None:
+        """A checkout: the order is saved, then order.created goes to the store's webhooks."""
         self.orders[int(order["id"])] = order
+        self._deliver("order.created", order)
 
     def refund(self, order_id: int, line_id: int, quantity: int, reason: str = "") -> None:
         """A refund of `quantity` units of one line, as WooCommerce records it."""
@@ -232,6 +308,8 @@ class FakeWooCommerce:
         per_page = request.args.get("per_page", "10")
         if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
             return _error("rest_invalid_param", "Invalid parameter(s): per_page", 400)
+        if endpoint in ("webhooks", "webhook"):
+            return self._webhooks(request, args.get("webhook_id"))
         if endpoint == "orders":
             return self._list_orders(request) if request.method == "GET" else self._create_order(request)
         if endpoint == "order":
@@ -393,6 +471,11 @@ def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
 
 def variation_id_of(variation: dict[str, Any] | None) -> int:
     return int(variation["id"]) if variation else 0
+
+
+def _public_hook(hook: dict[str, Any]) -> dict[str, Any]:
+    """As the REST API answers a webhook: its secret is not read back."""
+    return {k: v for k, v in hook.items() if k != "secret"}
 
 
 def _public(product: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""Store webhooks, pure: is a delivery genuine, and what does it ask for. WooCommerce signs the raw
+body (`X-WC-Webhook-Signature`: base64 HMAC-SHA256 with the webhook's secret) and sends the order
+itself; BigCommerce sends the headers the hook was registered with (our secret among them) and only
+the order's id, which the receiver reads from the store."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ordersync.models import Platform
+
+MAX_BODY_BYTES = 256 * 1024  # what SQS would carry; a larger delivery is refused (413)
+WOO_SIGNATURE = "x-wc-webhook-signature"
+WOO_TOPIC = "x-wc-webhook-topic"
+BC_SECRET_HEADER = "X-Ordersync-Webhook-Secret"  # registered with the hook; BigCommerce sends it back
+WOO_TOPICS = ("order.created", "order.updated")
+BC_SCOPES = ("store/order/created", "store/order/updated")
+SHOPIFY_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED")  # WebhookSubscriptionTopic values
+SHOPIFY_EVENT_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")  # as the events name them
+_WOO_PING = re.compile(rb"webhook_id=\d+")  # WooCommerce's unsigned test delivery when a webhook is saved
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a genuine delivery asks for: an order (its body, or only its id), or nothing."""
+
+    topic: str
+    payload: Any = None  # WooCommerce: the order as its REST API shows it
+    order_id: str | None = None  # BigCommerce: read the order from the store
+    ignored: bool = False  # a topic we don't take, or a ping: acknowledged so the store stops retrying
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    """One of a store's webhooks as its API lists it."""
+
+    subscription_id: str
+    topic: str
+    url: str
+
+
+def topics_for(platform: Platform) -> tuple[str, ...]:
+    """What each platform's API calls the order topics we subscribe to."""
+    return {Platform.WOOCOMMERCE: WOO_TOPICS, Platform.BIGCOMMERCE: BC_SCOPES, Platform.SHOPIFY: SHOPIFY_TOPICS}[
+        platform
+    ]
+
+
+def hook_url(base_url: str, store_id: str) -> str:
+    return f"{base_url.rstrip('/')}/hooks/{store_id}"
+
+
+def subscriptions_to_make(
+    platform: Platform, existing: list[WebhookSubscription], url: str, secret_is_new: bool
+) -> tuple[list[WebhookSubscription], list[str]]:
+    """What registering changes: the subscriptions of ours to remove (all of them when the secret is
+    new: they were made with another), and the topics to subscribe. Nothing when all are there."""
+    ours = [s for s in existing if s.url == url]
+    stale = ours if secret_is_new else [s for s in ours if s.topic not in topics_for(platform)]
+    kept = {s.topic for s in ours if s not in stale}
+    return stale, [t for t in topics_for(platform) if t not in kept]
+
+
+def woocommerce_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def is_ping(platform: Platform, body: bytes) -> bool:
+    return platform is Platform.WOOCOMMERCE and _WOO_PING.fullmatch(body) is not None
+
+
+def genuine(platform: Platform, secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """Compared in constant time; `headers` with lower-case names (as a function URL passes them)."""
+    if platform is Platform.WOOCOMMERCE:
+        signature = headers.get(WOO_SIGNATURE, "")
+        return bool(signature) and hmac.compare_digest(signature, woocommerce_signature(secret, body))
+    if platform is Platform.BIGCOMMERCE:
+        sent = headers.get(BC_SECRET_HEADER.lower(), "")
+        return bool(sent) and hmac.compare_digest(sent, secret)
+    return False
+
+
+def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -> Delivery:
+    """A genuine delivery's meaning. A WooCommerce body that is not even JSON still travels as the
+    order (recorded INVALID_ORDER like a pulled one); BigCommerce's has to name an order."""
+    if platform is Platform.WOOCOMMERCE:
+        topic = headers.get(WOO_TOPIC, "")
+        if topic not in WOO_TOPICS:
+            return Delivery(topic or "(none)", ignored=True)
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            payload = {"unparseable_body": body[:2000].decode("utf-8", "replace")}
+        return Delivery(topic, payload=payload)
+    try:
+        document = json.loads(body)
+        scope = str(document.get("scope") or "")
+        order_id = document.get("data", {}).get("id") if scope in BC_SCOPES else None
+    except (ValueError, AttributeError):
+        return Delivery("(unreadable)", ignored=True)
+    if scope not in BC_SCOPES:
+        return Delivery(scope or "(none)", ignored=True)
+    if not isinstance(order_id, int | str) or not str(order_id).isdigit():
+        return Delivery(scope, ignored=True)
+    return Delivery(scope, order_id=str(order_id))
+
+
+@dataclass(frozen=True)
+class ShopifyOrderEvent:
+    """A Shopify webhook delivered through EventBridge: the shop it came from, its topic, and the
+    REST-shaped order (the webhook schemas' body)."""
+
+    shop_domain: str
+    topic: str
+    payload: Any
+    ignored: bool = False
+
+
+def is_shopify_event(message: Any) -> bool:
+    """An EventBridge event from a Shopify partner event source (routed to OrdersQueue as it is)."""
+    return (
+        isinstance(message, dict)
+        and "detail-type" in message
+        and str(message.get("source", "")).startswith("aws.partner/shopify.com/")
+    )
+
+
+def read_shopify_event(message: dict[str, Any]) -> ShopifyOrderEvent:
+    detail: dict[str, Any] = message["detail"] if isinstance(message.get("detail"), dict) else {}
+    metadata: dict[str, Any] = detail["metadata"] if isinstance(detail.get("metadata"), dict) else {}
+    topic = str(metadata.get("X-Shopify-Topic") or "")
+    shop = str(metadata.get("X-Shopify-Shop-Domain") or "")
+    payload = detail.get("payload")
+    if topic not in SHOPIFY_EVENT_TOPICS or not shop or payload is None:
+        return ShopifyOrderEvent(shop, topic or "(none)", None, ignored=True)
+    return ShopifyOrderEvent(shop, topic, payload)

@@ -1,0 +1,39 @@
+"""Webhook deliveries from the fake stores: real HTTP POSTs to the registered URL, sent in the
+background as the platforms send them (after the order is saved, not inside the request that
+saved it), each one recorded with the status it got."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import requests
+
+
+@dataclass
+class Deliveries:
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (topic, HTTP status or 0 for no answer)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def post(self, topic: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        thread = threading.Thread(target=self._send, args=(topic, url, headers, body), daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _send(self, topic: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        try:
+            status = requests.post(url, data=body, headers=headers, timeout=30).status_code
+        except requests.RequestException:
+            status = 0
+        with self._lock:
+            self.sent.append((topic, status))
+
+    def wait(self) -> list[tuple[str, int]]:
+        """Every delivery sent so far, answered."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
+        return list(self.sent)

@@ -1,0 +1,112 @@
+"""`ordersync store webhooks register|unregister|list STORE`: a buyer store's order webhooks, made
+through its own API and pointed at this stack (WooCommerce and BigCommerce: the webhook URL;
+Shopify: the stack's EventBridge partner event source). Registering again changes nothing that is
+already there. WooCommerce's and BigCommerce's secret is generated here and kept in the store's
+secret, beside its credentials. The store and its connections are marked as fed by webhooks (what
+OrdersMissedByWebhooks is counted against); a Shopify buyer's connections are also indexed by its
+shop's domain, which its events name."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ordersync.domain.webhooks import WebhookSubscription, hook_url, subscriptions_to_make
+from ordersync.errors import OnboardingRefused
+from ordersync.models import Platform, StoreRecord
+from ordersync.ports import CredentialsVault, StoreRegistry
+from ordersync.services.onboarding import WEBHOOK_SECRET_KEY
+
+
+class WebhookApi(Protocol):
+    def webhooks(self) -> list[WebhookSubscription]: ...
+    def subscribe(self, topic: str, url: str, secret: str) -> str: ...
+    def unsubscribe(self, subscription_id: str) -> None: ...
+    def shop_domain(self) -> str | None:
+        """Shopify: the shop's myshopify.com domain (its events name it); others: None."""
+
+
+class BuyerWebhookFlag(Protocol):
+    def set_buyer_webhooks(self, store_id: str, on: bool, shop_domain: str | None = None) -> list[str]: ...
+
+
+@dataclass
+class WebhookAdminDependencies:
+    stores: StoreRegistry
+    vault: CredentialsVault
+    connections: BuyerWebhookFlag
+    api: Callable[[StoreRecord, dict[str, Any]], WebhookApi]
+    webhook_base_url: str  # the stack's WebhookUrl output
+    shopify_event_source_arn: str = ""  # the stack's ShopifyEventSourceArn output (empty: no Shopify fast path)
+
+
+@dataclass(frozen=True)
+class WebhookChange:
+    store_id: str
+    url: str
+    made: list[str]
+    removed: list[str]
+    subscriptions: list[WebhookSubscription]
+    connections: list[str]
+
+
+def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookChange:
+    store, credentials, api = _store(store_id, deps)
+    url = _destination(store, deps)
+    secret = str(credentials.get(WEBHOOK_SECRET_KEY) or "")
+    secret_is_new = store.platform is not Platform.SHOPIFY and not secret
+    if secret_is_new:
+        secret = secrets.token_urlsafe(32)
+        deps.vault.replace(store.secret_arn, {**credentials, WEBHOOK_SECRET_KEY: secret})  # before any store uses it
+    stale, topics = subscriptions_to_make(store.platform, api.webhooks(), url, secret_is_new)
+    for subscription in stale:
+        api.unsubscribe(subscription.subscription_id)
+    for topic in topics:
+        api.subscribe(topic, url, secret)
+    domain = api.shop_domain()
+    deps.stores.set_webhooks(store_id, True, domain)
+    connections = deps.connections.set_buyer_webhooks(store_id, True, domain)
+    return WebhookChange(store_id, url, topics, [s.topic for s in stale], _ours(api, url), connections)
+
+
+def unregister_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookChange:
+    """Every subscription pointing at this stack for the store; the secret stays (re-registering reuses it)."""
+    store, _, api = _store(store_id, deps)
+    url = _destination(store, deps)
+    ours = _ours(api, url)
+    for subscription in ours:
+        api.unsubscribe(subscription.subscription_id)
+    deps.stores.set_webhooks(store_id, False, None)
+    connections = deps.connections.set_buyer_webhooks(store_id, False)
+    return WebhookChange(store_id, url, [], [s.topic for s in ours], _ours(api, url), connections)
+
+
+def list_webhooks(store_id: str, deps: WebhookAdminDependencies) -> tuple[str, list[WebhookSubscription]]:
+    """Every webhook of the store (ours point at the destination answered beside them)."""
+    store, _, api = _store(store_id, deps)
+    return _destination(store, deps), api.webhooks()
+
+
+def _destination(store: StoreRecord, deps: WebhookAdminDependencies) -> str:
+    if store.platform is not Platform.SHOPIFY:
+        return hook_url(deps.webhook_base_url, store.store_id)
+    if not deps.shopify_event_source_arn:
+        raise OnboardingRefused(
+            "this stack takes no Shopify events: deploy it with ShopifyEventSourceName set to the partner"
+            " event source Shopify created for the app (aws.partner/shopify.com/...)"
+        )
+    return deps.shopify_event_source_arn
+
+
+def _ours(api: WebhookApi, url: str) -> list[WebhookSubscription]:
+    return [s for s in api.webhooks() if s.url == url]
+
+
+def _store(store_id: str, deps: WebhookAdminDependencies) -> tuple[StoreRecord, dict[str, Any], WebhookApi]:
+    store = deps.stores.get(store_id)
+    if store is None:
+        raise OnboardingRefused(f"no store {store_id!r}: `ordersync store add` first")
+    credentials = deps.vault.read(store.secret_arn)
+    return store, credentials, deps.api(store, credentials)
