@@ -33,3 +33,17 @@ def test_aws_calls_per_synced_order_stay_flat_as_orders_grow() -> None:
         assert pull[("sqs", "SendMessageBatch")] == 2 + 1  # 12 orders in batches of 10, and the pull request
         # the rest is per pull: the fan-out's scan, the connection, the cursor, the pull's report
         assert sum(pull.values()) == 7
+
+
+def test_the_latency_benchmark_brings_every_order_by_webhook_then_by_the_pull() -> None:
+    """What `make bench` measures checkout to seller with: each order synced once, from each
+    platform's webhook path, then the pull's (the timings it reports are not asserted)."""
+    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
+        world = World(stack)
+        try:
+            latency = bench.measure_latency(stack, world, 6)
+        finally:
+            world.stop()
+    assert latency["orders"] == 6
+    assert set(latency["webhook_p95_s_by_buyer_platform"]) == {"lat-shop", "lat-woo", "lat-bc"}
+    assert latency["pull_p95_s"] > latency["webhook_p95_s"]

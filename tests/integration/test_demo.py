@@ -17,7 +17,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "ORDER_NUMBER" in printed and "SYNCED" in printed
 
     report = json.loads(report_path.read_text())
-    assert set(report) == {"orders", "emails", "dlq"}
+    assert set(report) == {"orders", "emails", "dlq", "fast_path"}
     by_number = {o["order_number"]: o for o in report["orders"]}
     outcome = {number: (o["status"], o["reason"]) for number, o in by_number.items()}
     assert outcome == {
@@ -31,7 +31,18 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "2001": ("SYNCED", None),  # WooCommerce buyer -> Shopify seller
         "#3001": ("POSTED_MANUALLY", "UNSUPPORTED_PLATFORM"),  # BigCommerce seller, posted by ops by hand
         "4001": ("SYNCED", None),  # BigCommerce buyer -> BigCommerce seller with automated posting
+        # after the pull, by webhook: in the seller's store without waiting for the next hour
+        "#1008": ("SYNCED", None),
+        "2002": ("SYNCED", None),
+        "4002": ("SYNCED", None),
     }
+    assert [(f["order_key"].split("#")[1], f["status"]) for f in report["fast_path"]] == [
+        ("1008", "SYNCED"),
+        ("2002", "SYNCED"),
+        ("4002", "SYNCED"),
+    ]
+    assert all(0 < f["seconds"] < 60 for f in report["fast_path"])
+    assert "by webhook" in printed
     for order in report["orders"]:
         assert set(order) == {
             "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",

@@ -16,6 +16,7 @@ from typing import Any
 
 from ordersync.models import Platform
 
+WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's secret, beside its credentials
 MAX_BODY_BYTES = 256 * 1024  # what SQS would carry; a larger delivery is refused (413)
 WOO_SIGNATURE = "x-wc-webhook-signature"
 WOO_TOPIC = "x-wc-webhook-topic"

@@ -8,23 +8,28 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeSerializer
 
 from ordersync.aws.orders import DynamoOrders, table_item
-from ordersync.local.demo import US_ADDRESS
+from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.stack import LocalStack, project_root
 from ordersync.local.world import World
 from ordersync.models import utc_now
@@ -184,6 +189,126 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
     return run
 
 
+@contextmanager
+def consuming_orders_queue(stack: LocalStack) -> Iterator[None]:
+    """OrdersQueue's event source mapping, running: polled all the while (long polling answers as
+    soon as a message is there), each batch handed to ProcessOrderFunction at once."""
+    orders = next(s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction")
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            if not stack.runner.poll_once(orders):
+                stop.wait(0.02)
+
+    consumer = threading.Thread(target=poll, daemon=True)
+    consumer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        consumer.join()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
+
+
+def measure_latency(stack: LocalStack, world: World, orders: int, seed: int = 5) -> dict[str, Any]:
+    """Checkout to the seller's order, by webhook (measured: the delivery, the function URL or
+    EventBridge, OrdersQueue, processing) and by the pull (measured from the :20 run's start, plus
+    the wait for it: checkouts spread evenly over the hour wait 0-60 min, modelled)."""
+    rng = random.Random(seed)
+    shopify = world.add_shopify("lat-shop", "Latency Shop")
+    woo = world.add_woocommerce("lat-woo", "Latency Woo")
+    bc = world.add_bigcommerce("lat-bc", "Latency BC")
+    seller = world.add_woocommerce("lat-seller", "Latency Seller")
+    seller.add_product(880, "LAT-1", "Thing", "10.00")
+    world.add_catalog("lat-seller", [("880", "880", "LAT-1", "Thing", "")])
+    for buyer in ("lat-shop", "lat-woo", "lat-bc"):
+        world.connect(buyer, "lat-seller")
+        world.register_webhooks(buyer)
+    checkouts: dict[str, tuple[str, datetime]] = {}
+    line = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "LAT-1", "name": "Thing", "quantity": 1}
+    with consuming_orders_queue(stack):
+        for number in range(1, orders + 1):
+            platform = ("lat-shop", "lat-woo", "lat-bc")[number % 3]
+            checkouts[f"{platform}--lat-seller#{number}"] = (platform, utc_now())
+            if platform == "lat-shop":
+                shopify.add_order(order_node(number, f"#{number}", [("LAT-1", "Thing", 1, "10.00")], US_ADDRESS))
+            elif platform == "lat-woo":
+                woo.add_order(woocommerce_order(number, [("LAT-1", "Thing", 1, "10.00", 880, 0)], WOO_ADDRESS))
+            else:
+                bc.add_order(
+                    bigcommerce_order(number), [{**line, "price_inc_tax": "10.0000", "type": "physical"}], [BC_ADDRESS]
+                )
+            time.sleep(rng.uniform(0, 0.2))  # checkouts come when they come
+        woo.deliveries.wait()
+        bc.deliveries.wait()
+        webhook = _synced_after(stack, checkouts)
+        # The pull path: the same buyers' orders that no webhook brought (their webhooks off), pulled at :20.
+        for buyer in ("lat-shop", "lat-woo", "lat-bc"):
+            _unregister(world, buyer)
+        for number in range(orders + 1, 2 * orders + 1):
+            woo.add_order(woocommerce_order(number, [("LAT-1", "Thing", 1, "10.00", 880, 0)], WOO_ADDRESS))
+        pull_started = utc_now()
+        pulled = {f"lat-woo--lat-seller#{n}": ("lat-woo", pull_started) for n in range(orders + 1, 2 * orders + 1)}
+        stack.runner.fire_schedules("PullOrdersFunction")
+        pulls = next(s for s in stack.deployment.queue_sources if s.function == "PullConnectionFunction")
+        while stack.runner.poll_once(pulls):
+            pass
+        after_pull = _synced_after(stack, pulled)
+    hour = 3600.0
+    seconds = [s for values in webhook.values() for s in values]
+    processing = [s for values in after_pull.values() for s in values]
+    return {
+        "orders": len(seconds),
+        "webhook_p50_s": round(_percentile(seconds, 0.5), 2),
+        "webhook_p95_s": round(_percentile(seconds, 0.95), 2),
+        "webhook_p95_s_by_buyer_platform": {k: round(_percentile(v, 0.95), 2) for k, v in sorted(webhook.items())},
+        "pull_processing_p50_s": round(_percentile(processing, 0.5), 2),
+        "pull_processing_p95_s": round(_percentile(processing, 0.95), 2),
+        # the wait for the next :20 of an order placed at a uniformly random moment: p50 30 min, p95 57 min
+        "pull_p50_s": round(hour * 0.5 + _percentile(processing, 0.5), 1),
+        "pull_p95_s": round(hour * 0.95 + _percentile(processing, 0.95), 1),
+        "batching_window_s": 0,  # OrdersQueue's event source mapping has none (template.yaml)
+    }
+
+
+def _unregister(world: World, store_id: str) -> None:
+    from ordersync.local.iam import acting_as
+    from ordersync.ops import webhook_admin_for
+    from ordersync.services.webhook_subscriptions import unregister_webhooks
+
+    with acting_as(world.stack.deployment.principal("OpsPolicy")):
+        unregister_webhooks(store_id, webhook_admin_for(world.stack.deployment.outputs))
+
+
+def _synced_after(
+    stack: LocalStack, placed: dict[str, tuple[str, datetime]], patience: float = 120.0
+) -> dict[str, list[float]]:
+    """Seconds from each order's checkout to its SYNCED record (the seller's order made just before
+    it is written), by the buyer's platform; waits for every one of them."""
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    deadline = time.monotonic() + patience
+    found: dict[str, float] = {}
+    by_platform: dict[str, list[float]] = {}
+    while len(found) < len(placed) and time.monotonic() < deadline:
+        for key, (platform, at) in placed.items():
+            if key in found:
+                continue
+            record = orders.get(key)
+            if record is not None and record.status.value == "SYNCED":
+                found[key] = (record.timeline[-1].at - at).total_seconds()
+                by_platform.setdefault(platform, []).append(found[key])
+        time.sleep(0.05)
+    missing = sorted(set(placed) - set(found))
+    if missing:
+        raise RuntimeError(f"not synced within {patience:.0f} s: {', '.join(missing[:5])}")
+    return by_platform
+
+
 def _item_bytes(item: dict[str, Any]) -> int:
     """DynamoDB's item size, by its published rules: attribute names plus values; a list or map
     3 bytes plus each element and 1 byte per element; a number about one byte per two digits."""
@@ -279,6 +404,7 @@ def run_bench(
             main = measure(stack, world, orders, lines, "main")
             growth = {count: measure(stack, world, 20, count, f"l{count}") for count in (1, 10, 100)}
             floor = floor_seconds_per_order(stack, main)
+            latency = measure_latency(stack, world, min(orders, 60))
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
             architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
         finally:
@@ -326,6 +452,7 @@ def run_bench(
         "peak_rss_mb": round(peak_rss_mb, 1),
         "cold_import_s": {"boto3": round(boto3_import, 3)} | {k: round(v, 3) for k, v in imports.items()},
         "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),
+        "latency_checkout_to_seller": latency,
         "usd_per_million_orders": cost["total"],
         "usd_per_million_by_service": cost,
         "prices_assumed_usd": PRICES
@@ -359,5 +486,14 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
         f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']} (target <= 1.5)"
     )
     echo(f"  peak RSS          {report['peak_rss_mb']} MB (this process: moto server and fake stores included)")
+    latency = report["latency_checkout_to_seller"]
+    echo(
+        f"  checkout->seller  by webhook p50 {latency['webhook_p50_s']} s, p95 {latency['webhook_p95_s']} s"
+        f" (target p95 < 60 s; by buyer platform {latency['webhook_p95_s_by_buyer_platform']})"
+    )
+    echo(
+        f"                    by the pull p50 {latency['pull_p50_s']} s, p95 {latency['pull_p95_s']} s"
+        f" (the wait for :20 modelled; after it, measured p95 {latency['pull_processing_p95_s']} s)"
+    )
     echo(f"  USD per million   {report['usd_per_million_by_service']} (target total <= 3.0)")
     echo(f"  prices assumed    {report['prices_assumed_usd']}")

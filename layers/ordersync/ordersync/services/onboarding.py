@@ -25,6 +25,7 @@ from ordersync.domain.onboarding import (
     store_id_problem,
     url_problem,
 )
+from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY
 from ordersync.errors import OnboardingRefused, StoreCredentialsError, StoreUnavailable
 from ordersync.models import Connection, Platform, Role, StoreRecord, StoreRef, iso, utc_now
 from ordersync.ports import (
@@ -37,7 +38,6 @@ from ordersync.ports import (
 )
 from ordersync.services.pull import OVERLAP
 
-WEBHOOK_SECRET_KEY = "webhook_secret"  # beside the credentials, in the store's secret
 FIRST_PULL_PAGES = 2  # the preview reads at most this many pages of the buyer's orders
 
 
@@ -110,7 +110,8 @@ def check_store(store_id: str, deps: OnboardingDependencies) -> StoreRecord:
     """Tries the stored credentials again and records the answer (refused: recorded, then raised)."""
     store = known_store(store_id, deps)
     try:
-        _try(store.platform, store.base_url, store.role, deps.vault.read(store.secret_arn), deps)
+        saved = {k: v for k, v in deps.vault.read(store.secret_arn).items() if k != WEBHOOK_SECRET_KEY}
+        _try(store.platform, store.base_url, store.role, saved, deps)
     except OnboardingRefused as refused:
         _checked(store, f"refused: {refused}", deps)
         raise

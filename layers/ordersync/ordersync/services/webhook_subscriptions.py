@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ordersync.domain.webhooks import WebhookSubscription, hook_url, subscriptions_to_make
+from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY, WebhookSubscription, hook_url, subscriptions_to_make
 from ordersync.errors import OnboardingRefused
 from ordersync.models import Platform, StoreRecord
 from ordersync.ports import CredentialsVault, StoreRegistry
-from ordersync.services.onboarding import WEBHOOK_SECRET_KEY
 
 
 class WebhookApi(Protocol):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.webhooks import (
     MAX_BODY_BYTES,
+    WEBHOOK_SECRET_KEY,
     genuine,
     is_ping,
     is_shopify_event,
@@ -21,7 +22,7 @@ from ordersync.domain.webhooks import (
     read_shopify_event,
 )
 from ordersync.errors import StoreRejected, StoreThrottled, StoreUnavailable
-from ordersync.models import Cause, Connection, Platform, utc_now
+from ordersync.models import Cause, Connection, Platform, StoreRef, utc_now
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, StoreFactory
 from ordersync.records import OrderRecord
@@ -29,13 +30,17 @@ from ordersync.services.process import ProcessDependencies, process_message
 from ordersync.services.pull import envelope_for
 
 WEBHOOK_PLATFORMS = (Platform.WOOCOMMERCE, Platform.BIGCOMMERCE)  # Shopify's come through EventBridge
+REFRESH_AT_MOST_EVERY = timedelta(minutes=1)
+_REFRESHED: dict[str, datetime] = {}  # per container: when each store's secret was last read afresh
 
 
 @dataclass
 class WebhookDependencies:
     connections: ConnectionRepository
     stores: StoreFactory
-    credentials: Callable[[str], dict[str, Any]]  # a store's secret (its webhook secret beside its credentials)
+    credentials: Callable[
+        [str, bool], dict[str, Any]
+    ]  # a store's secret (fresh: past the cache), webhook secret inside
     queue: OrderQueue
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -57,8 +62,7 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     buyer = connections[0].buyer if connections else None
     if buyer is not None and is_ping(buyer.platform, body):
         return WebhookAnswer(200, "ping acknowledged")
-    secret = str(deps.credentials(buyer.secret_arn).get("webhook_secret") or "") if buyer else ""
-    if buyer is None or not secret or not genuine(buyer.platform, secret, headers, body):
+    if buyer is None or not _vouched_for(buyer, headers, body, deps):
         metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook refused: not signed by a known store", extra={"store_id": store_id})
         return WebhookAnswer(401, "not signed by a store ordersync knows")
@@ -80,6 +84,22 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     metrics.add_metric(name="OrdersFromWebhooks", unit=MetricUnit.Count, value=len(envelopes))
     logger.info("webhook enqueued", extra={"store_id": store_id, "topic": delivery.topic, "orders": len(envelopes)})
     return WebhookAnswer(202, "accepted", len(envelopes))
+
+
+def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps: WebhookDependencies) -> bool:
+    """Checked with the secret as cached (five minutes); if it does not vouch, with the secret read
+    afresh (registered since it was cached?), at most once a minute per store: a stream of forged
+    deliveries costs no more reads than that."""
+    secret = str(deps.credentials(buyer.secret_arn, False).get(WEBHOOK_SECRET_KEY) or "")
+    if secret and genuine(buyer.platform, secret, headers, body):
+        return True
+    now = deps.clock()
+    last = _REFRESHED.get(buyer.secret_arn)
+    if last is not None and now - last < REFRESH_AT_MOST_EVERY:
+        return False
+    _REFRESHED[buyer.secret_arn] = now
+    fresh = str(deps.credentials(buyer.secret_arn, True).get(WEBHOOK_SECRET_KEY) or "")
+    return bool(fresh) and fresh != secret and genuine(buyer.platform, fresh, headers, body)
 
 
 def _order(

@@ -172,7 +172,7 @@ def webhook_body(topic: str, node: dict[str, Any]) -> dict[str, Any]:
             "address2": ship.get("address2"),
             "city": ship.get("city") or "",
             "province": ship.get("provinceCode") or "",
-            "province_code": ship.get("provinceCode"),
+            "province_code": ship.get("provinceCode") or "",
             "zip": ship.get("zip") or "",
             "country": ship.get("countryCodeV2") or "",
             "country_code": ship.get("countryCodeV2") or "",

@@ -1,0 +1,389 @@
+"""Webhooks without I/O: whether a delivery is genuine, what it asks for, the envelopes it becomes,
+what registering changes, and the measure of the fast path (OrdersMissedByWebhooks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ordersync.domain.webhooks import (
+    BC_SECRET_HEADER,
+    MAX_BODY_BYTES,
+    WebhookSubscription,
+    genuine,
+    read_delivery,
+    read_shopify_event,
+    subscriptions_to_make,
+    woocommerce_signature,
+)
+from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.shopify_webhooks import webhook_body
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.models import Cause, Connection, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
+from ordersync.observability import metrics
+from ordersync.services.process import ProcessDependencies, process_message
+from ordersync.services.webhook_subscriptions import WebhookAdminDependencies, register_webhooks, unregister_webhooks
+from ordersync.services.webhooks import WebhookDependencies, process_shopify_event, receive_webhook, shopify_event
+
+from .catalog_builders import NOW, counted_metrics, store_ref, variant
+from .in_memory import (
+    FakeSellerStore,
+    FakeStores,
+    InMemoryCatalog,
+    InMemoryConnections,
+    InMemoryOrders,
+    InMemoryStores,
+    InMemoryVault,
+    RecordingAlerts,
+    RecordingDeadLetters,
+    RecordingRetries,
+)
+
+SECRET = "s3cret-webhook"
+WOO_BUYER = store_ref("brightside", Platform.WOOCOMMERCE)
+BC_BUYER = store_ref("delta", Platform.BIGCOMMERCE)
+SELLER = store_ref("northwind", Platform.WOOCOMMERCE)
+ADDRESS = {"first_name": "Dana", "last_name": "W", "address_1": "1 Main St", "city": "Seattle", "country": "US"}
+
+
+@dataclass
+class RecordingQueue:
+    sent: list[OrderEnvelope] = field(default_factory=list)
+
+    def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None:
+        self.sent.extend(envelopes)
+
+
+@dataclass
+class BuyerStores:
+    """A BigCommerce buyer's orders by id, as the adapter reads one; or a store that fails."""
+
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fail: Exception | None = None
+    read: list[str] = field(default_factory=list)
+
+    def buyer(self, store: Any) -> Any:
+        return self
+
+    def seller(self, store: Any) -> Any:
+        raise AssertionError("a webhook never reaches a seller store")
+
+    def forget(self, store: Any) -> None: ...
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        self.read.append(order_id)
+        if self.fail:
+            raise self.fail
+        if order_id not in self.orders:
+            raise StoreRejected(f"GET /orders/{order_id} answered 404")
+        return self.orders[order_id]
+
+
+def _deps(*connections: Connection, stores: BuyerStores | None = None) -> WebhookDependencies:
+    return WebhookDependencies(
+        connections=InMemoryConnections({c.connection_id: c for c in connections}),
+        stores=stores or BuyerStores(),
+        credentials=lambda _arn, _fresh: {"consumer_key": "ck", "webhook_secret": SECRET},
+        queue=RecordingQueue(),
+        clock=lambda: NOW,
+    )
+
+
+def _connection(buyer: Any, seller_id: str = "northwind", paused: bool = False) -> Connection:
+    seller = SELLER if seller_id == "northwind" else store_ref(seller_id, Platform.SHOPIFY)
+    return Connection(connection_id=f"{buyer.store_id}--{seller_id}", buyer=buyer, seller=seller, paused=paused)
+
+
+def _woo(body: bytes, secret: str = SECRET, topic: str = "order.created") -> dict[str, str]:
+    return {"x-wc-webhook-topic": topic, "x-wc-webhook-signature": woocommerce_signature(secret, body)}
+
+
+ORDER = json.dumps(woocommerce_order(2001, [("NW-STOVE", "Stove", 1, "89.50", 102, 0)], ADDRESS)).encode()
+
+
+def test_only_the_store_s_secret_over_these_very_bytes_makes_a_delivery_genuine() -> None:
+    headers = _woo(ORDER)
+    assert genuine(Platform.WOOCOMMERCE, SECRET, headers, ORDER)
+    assert not genuine(Platform.WOOCOMMERCE, "other", headers, ORDER)
+    assert not genuine(Platform.WOOCOMMERCE, SECRET, headers, ORDER.replace(b"89.50", b"1.00"))
+    assert not genuine(Platform.WOOCOMMERCE, SECRET, {}, ORDER)
+    bc = {BC_SECRET_HEADER.lower(): SECRET}
+    assert genuine(Platform.BIGCOMMERCE, SECRET, bc, b"{}")
+    assert not genuine(Platform.BIGCOMMERCE, SECRET, {BC_SECRET_HEADER.lower(): SECRET + "x"}, b"{}")
+    assert not genuine(Platform.BIGCOMMERCE, SECRET, {}, b"{}")
+    assert not genuine(Platform.SHOPIFY, SECRET, headers, ORDER)  # Shopify's come through EventBridge only
+
+
+def test_what_a_delivery_asks_for() -> None:
+    woo = read_delivery(Platform.WOOCOMMERCE, {"x-wc-webhook-topic": "order.updated"}, ORDER)
+    assert (woo.topic, woo.payload["id"], woo.ignored) == ("order.updated", 2001, False)
+    assert read_delivery(Platform.WOOCOMMERCE, {"x-wc-webhook-topic": "product.created"}, ORDER).ignored
+    broken = read_delivery(Platform.WOOCOMMERCE, {"x-wc-webhook-topic": "order.created"}, b"<html>")
+    assert broken.payload == {"unparseable_body": "<html>"} and not broken.ignored  # recorded INVALID_ORDER
+    bc = read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "store/order/created", "data": {"id": 250}}')
+    assert (bc.order_id, bc.ignored) == ("250", False)
+    assert read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "store/product/updated", "data": {"id": 1}}').ignored
+    assert read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "store/order/created", "data": {"id": "x"}}').ignored
+    assert read_delivery(Platform.BIGCOMMERCE, {}, b"[1]").ignored
+
+
+def test_a_genuine_woocommerce_order_becomes_the_pull_s_envelope_for_each_unpaused_connection() -> None:
+    deps = _deps(_connection(WOO_BUYER), _connection(WOO_BUYER, "peak"), _connection(WOO_BUYER, "summit", paused=True))
+    answer = receive_webhook("brightside", _woo(ORDER), ORDER, deps)
+    assert (answer.status, answer.orders) == (202, 2)
+    sent = deps.queue.sent  # type: ignore[attr-defined]
+    assert [(e.connection_id, e.order_key, e.cause) for e in sent] == [
+        ("brightside--northwind", "brightside--northwind#2001", Cause.WEBHOOK),
+        ("brightside--peak", "brightside--peak#2001", Cause.WEBHOOK),
+    ]
+    assert sent[0].payload == json.loads(ORDER)
+
+
+def test_refused_deliveries_enqueue_nothing_and_are_counted() -> None:
+    deps = _deps(_connection(WOO_BUYER))
+    metrics.clear_metrics()
+    assert receive_webhook("brightside", _woo(ORDER, "guess"), ORDER, deps).status == 401
+    assert receive_webhook("brightside", {"x-wc-webhook-topic": "order.created"}, ORDER, deps).status == 401
+    assert receive_webhook("stranger", _woo(ORDER), ORDER, deps).status == 401
+    assert counted_metrics()["WebhooksRejected"] == [1.0, 1.0, 1.0]
+    huge = b"x" * (MAX_BODY_BYTES + 1)
+    assert receive_webhook("brightside", _woo(huge), huge, deps).status == 413
+    assert receive_webhook("brightside", _woo(b"x" * MAX_BODY_BYTES), b"x" * MAX_BODY_BYTES, deps).status == 202
+    unknown = receive_webhook("brightside", _woo(ORDER, topic="coupon.created"), ORDER, deps)
+    assert (unknown.status, unknown.orders) == (200, 0)
+    assert receive_webhook("brightside", {}, b"webhook_id=3", deps).status == 200  # WooCommerce's ping
+    assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]  # only the genuine 256 KB one
+    metrics.clear_metrics()
+
+
+def test_a_bigcommerce_webhook_s_order_is_read_from_the_store_and_a_store_in_trouble_is_asked_to_retry() -> None:
+    order = {"id": 250, "products": [], "shipping_addresses": []}
+    stores = BuyerStores({"250": order})
+    deps = _deps(_connection(BC_BUYER), stores=stores)
+    body = b'{"scope": "store/order/created", "store_id": "1", "data": {"type": "order", "id": 250}}'
+    headers = {BC_SECRET_HEADER.lower(): SECRET}
+    assert receive_webhook("delta", headers, body, deps).status == 202
+    assert stores.read == ["250"] and deps.queue.sent[0].payload == order  # type: ignore[attr-defined]
+    gone = b'{"scope": "store/order/updated", "data": {"type": "order", "id": 251}}'
+    assert receive_webhook("delta", headers, gone, deps).status == 200  # nothing to read: acknowledged
+    stores.fail = StoreUnavailable("GET /v2/orders/250 answered 503")
+    assert receive_webhook("delta", headers, body, deps).status == 503  # BigCommerce delivers it again
+    assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_a_woocommerce_order_with_refunds_is_read_again_as_the_pull_reads_it() -> None:
+    with_refund = {**json.loads(ORDER), "refunds": [{"id": 9, "total": "-10.00"}]}
+    body = json.dumps(with_refund).encode()
+    stores = BuyerStores({"2001": {**with_refund, "read": "from the store"}})
+    deps = _deps(_connection(WOO_BUYER), stores=stores)
+    assert receive_webhook("brightside", _woo(body), body, deps).status == 202
+    assert deps.queue.sent[0].payload["read"] == "from the store"  # type: ignore[attr-defined]
+
+
+def test_registering_makes_only_what_is_missing_and_a_new_secret_replaces_what_was_made_with_another() -> None:
+    url = "https://hooks.example/hooks/brightside"
+    created = WebhookSubscription("1", "order.created", url)
+    theirs = WebhookSubscription("2", "order.created", "https://erp.example/hook")
+    assert subscriptions_to_make(Platform.WOOCOMMERCE, [created, theirs], url, False) == ([], ["order.updated"])
+    assert subscriptions_to_make(Platform.WOOCOMMERCE, [created, theirs], url, True) == (
+        [created],
+        ["order.created", "order.updated"],
+    )
+    old_topic = WebhookSubscription("3", "order.deleted", url)
+    assert subscriptions_to_make(Platform.WOOCOMMERCE, [old_topic], url, False) == (
+        [old_topic],
+        ["order.created", "order.updated"],
+    )
+
+
+@dataclass
+class FakeWebhookApi:
+    hooks: dict[str, WebhookSubscription] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    domain: str | None = None
+
+    def webhooks(self) -> list[WebhookSubscription]:
+        return list(self.hooks.values())
+
+    def subscribe(self, topic: str, url: str, secret: str) -> str:
+        subscription_id = str(len(self.hooks) + 100)
+        self.hooks[subscription_id] = WebhookSubscription(subscription_id, topic, url)
+        self.secrets[subscription_id] = secret
+        return subscription_id
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        del self.hooks[subscription_id]
+
+    def shop_domain(self) -> str | None:
+        return self.domain
+
+
+def _admin(
+    platform: Platform, api: FakeWebhookApi, source_arn: str = ""
+) -> tuple[WebhookAdminDependencies, InMemoryConnections]:
+    vault = InMemoryVault()
+    arn = vault.create("buyer", {"consumer_key": "ck", "consumer_secret": "cs"})
+    record = StoreRecord(
+        store_id="buyer",
+        name="Buyer",
+        platform=platform,
+        base_url="https://buyer.example",
+        secret_arn=arn,
+        role=Role.BOTH,
+        added_at=NOW,
+        checked_at=NOW,
+    )
+    buyer = record.ref()
+    connections = InMemoryConnections(
+        {"buyer--northwind": Connection(connection_id="buyer--northwind", buyer=buyer, seller=SELLER)}
+    )
+
+    def flag(store_id: str, on: bool, shop_domain: str | None = None) -> list[str]:
+        changed = []
+        for c in connections.of_buyer(store_id):
+            ref = c.buyer.model_copy(update={"webhooks": on, "shop_domain": shop_domain if on else None})
+            connections.connections[c.connection_id] = c.model_copy(update={"buyer": ref})
+            changed.append(c.connection_id)
+        return changed
+
+    connections.set_buyer_webhooks = flag  # type: ignore[attr-defined]
+    deps = WebhookAdminDependencies(
+        stores=InMemoryStores({"buyer": record}),
+        vault=vault,
+        connections=connections,  # type: ignore[arg-type]
+        api=lambda _store, _credentials: api,
+        webhook_base_url="https://abc.lambda-url.us-east-1.on.aws/",
+        shopify_event_source_arn=source_arn,
+    )
+    return deps, connections
+
+
+def test_register_is_idempotent_keeps_its_secret_and_marks_the_buyer_s_connections() -> None:
+    api = FakeWebhookApi()
+    deps, connections = _admin(Platform.WOOCOMMERCE, api)
+    first = register_webhooks("buyer", deps)
+    assert first.url == "https://abc.lambda-url.us-east-1.on.aws/hooks/buyer"
+    assert first.made == ["order.created", "order.updated"] and first.connections == ["buyer--northwind"]
+    secret = deps.vault.read(deps.stores.get("buyer").secret_arn)["webhook_secret"]  # type: ignore[union-attr]
+    assert set(api.secrets.values()) == {secret} and len(secret) >= 32
+    again = register_webhooks("buyer", deps)
+    assert (again.made, again.removed, len(api.hooks)) == ([], [], 2)
+    assert connections.connections["buyer--northwind"].buyer.webhooks
+    assert deps.stores.get("buyer").webhooks  # type: ignore[union-attr]  # connections added later inherit it
+    gone = unregister_webhooks("buyer", deps)
+    assert sorted(gone.removed) == ["order.created", "order.updated"] and api.hooks == {}
+    assert not connections.connections["buyer--northwind"].buyer.webhooks
+
+
+def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain() -> None:
+    arn = "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/42/ordersync"
+    api = FakeWebhookApi(domain="acme.myshopify.com")
+    deps, connections = _admin(Platform.SHOPIFY, api, arn)
+    change = register_webhooks("buyer", deps)
+    assert change.url == arn and change.made == ["ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED"]
+    assert "webhook_secret" not in deps.vault.read(deps.stores.get("buyer").secret_arn)  # type: ignore[union-attr]
+    assert [c.connection_id for c in connections.of_shop("acme.myshopify.com")] == ["buyer--northwind"]
+    deps.shopify_event_source_arn = ""
+    with pytest.raises(Exception, match="ShopifyEventSourceName"):
+        register_webhooks("buyer", deps)
+
+
+def _process_deps(*connections: Connection) -> ProcessDependencies:
+    return ProcessDependencies(
+        orders=InMemoryOrders(),
+        catalog=InMemoryCatalog([variant("NW-STOVE", "102")]),
+        connections=InMemoryConnections({c.connection_id: c for c in connections}),
+        stores=FakeStores(FakeSellerStore()),
+        dead_letters=RecordingDeadLetters(),
+        alerts=RecordingAlerts(),
+        retries=RecordingRetries(),
+        max_receive_count=3,
+        clock=lambda: NOW,
+    )
+
+
+def _shopify_event(
+    node: dict[str, Any], topic: str = "orders/create", shop: str = "acme.myshopify.com"
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": "shopifyWebhook",
+        "source": "aws.partner/shopify.com/42/ordersync",
+        "account": "123456789012",
+        "detail": {
+            "payload": webhook_body(topic if topic.startswith(("orders/c", "orders/u")) else "orders/create", node),
+            "metadata": {"X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": shop},
+        },
+    }
+
+
+SHOP = store_ref("acme", Platform.SHOPIFY).model_copy(update={"webhooks": True, "shop_domain": "acme.myshopify.com"})
+SHIP = {"name": "Dana W", "address1": "1 Main St", "city": "Seattle", "countryCodeV2": "US"}
+
+
+def test_a_shopify_event_is_processed_as_the_pull_s_envelope_for_each_connection_of_the_shop() -> None:
+    deps = _process_deps(_connection(SHOP))
+    node = order_node(1001, "#1001", [("NW-STOVE", "Stove", 1, "89.50")], SHIP)
+    message = _shopify_event(node)
+    assert shopify_event(json.dumps(message)) == message
+    assert shopify_event(json.dumps({"detail-type": "x", "source": "aws.events"})) is None
+    (record,) = process_shopify_event(message, "m-1", 1, deps)
+    assert record.status is OrderStatus.SYNCED and record.order_key == "acme--northwind#1001"
+    assert record.timeline[-1].cause is Cause.WEBHOOK
+    again = process_shopify_event(_shopify_event(node, "orders/updated"), "m-2", 1, deps)
+    assert again[0].seller_order_id == record.seller_order_id
+    assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
+    assert process_shopify_event(_shopify_event(node, shop="other.myshopify.com"), "m-3", 1, deps) == []
+    assert read_shopify_event(_shopify_event(node, "orders/paid")).ignored
+
+
+def test_an_order_only_the_pull_found_is_counted_against_the_webhooks_and_nothing_else_is() -> None:
+    connection = _connection(SHOP)
+    deps = _process_deps(connection)
+    metrics.clear_metrics()
+
+    def envelope(number: int, cause: Cause) -> str:
+        node = order_node(number, f"#{number}", [("NW-STOVE", "Stove", 1, "89.50")], SHIP)
+        from ordersync.services.pull import envelope_for
+
+        return envelope_for(connection, node, NOW, cause)[0].model_dump_json()
+
+    process_message(envelope(1, Cause.WEBHOOK), "a", 1, deps)
+    process_message(envelope(1, Cause.PULL), "b", 1, deps)  # the pull after the webhook: nothing missed
+    assert "OrdersMissedByWebhooks" not in counted_metrics()
+    process_message(envelope(2, Cause.PULL), "c", 1, deps)  # no webhook ever brought order 2
+    assert counted_metrics()["OrdersMissedByWebhooks"] == [1.0]
+    no_webhooks = _process_deps(_connection(store_ref("acme", Platform.SHOPIFY)))
+    metrics.clear_metrics()
+    process_message(envelope(3, Cause.PULL).replace('"webhooks":true', '"webhooks":false'), "d", 1, no_webhooks)
+    assert "OrdersMissedByWebhooks" not in counted_metrics()
+    metrics.clear_metrics()
+
+
+def test_a_secret_registered_after_it_was_cached_is_read_afresh_but_forgeries_cost_one_read_a_minute() -> None:
+    reads: list[bool] = []
+    now = [NOW]
+
+    def credentials(_arn: str, fresh: bool) -> dict[str, str]:
+        reads.append(fresh)
+        return {"webhook_secret": SECRET} if fresh else {}  # the cache predates `webhooks register`
+
+    deps = _deps(_connection(store_ref("cachey", Platform.WOOCOMMERCE)))
+    deps.credentials = credentials
+    deps.clock = lambda: now[0]
+    assert receive_webhook("cachey", _woo(ORDER), ORDER, deps).status == 202
+    assert reads == [False, True]
+    reads.clear()
+    for _ in range(5):  # forged: the fresh read is not repeated within the minute
+        assert receive_webhook("cachey", _woo(ORDER, "forged"), ORDER, deps).status == 401
+    assert reads == [False, False, False, False, False]
+    now[0] += timedelta(minutes=1)
+    assert receive_webhook("cachey", _woo(ORDER, "forged"), ORDER, deps).status == 401
+    assert reads[-2:] == [False, True]
