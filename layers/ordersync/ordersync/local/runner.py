@@ -177,14 +177,19 @@ class Runner:
         if self.concurrency:
             return self._drain_concurrently()
         batches = 0
-        progressed = True
-        while progressed and batches < max_batches:
-            progressed = False
-            for source in self.deployment.queue_sources:  # round robin, as concurrent pollers would
-                if batches < max_batches and self.poll_once(source):
-                    batches += 1
-                    progressed = True
-        return batches
+        while True:
+            progressed = True
+            while progressed and batches < max_batches:
+                progressed = False
+                for source in self.deployment.queue_sources:  # round robin, as concurrent pollers would
+                    if batches < max_batches and self.poll_once(source):
+                        batches += 1
+                        progressed = True
+            # Drained, by every queue's count; looked at once more a moment later, so that a count
+            # read while a message changed state (sent, delayed, made visible) can't end the hour early.
+            time.sleep(0.2)
+            if batches >= max_batches or not any(self._has_in_flight(s) for s in self.deployment.queue_sources):
+                return batches
 
     def _drain_concurrently(self) -> int:
         """The functions in `concurrency` consume their queues from that many threads, each with

@@ -14,6 +14,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.invocation import can_wait
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 20.0
@@ -71,7 +72,7 @@ def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
             raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
         _remember_quota(http, response)
         wait = quota_wait(response)
-        if wait is None:
+        if wait is None or not can_wait(wait):  # past the invocation's time: the 429 is the answer
             break
         time.sleep(wait)  # BigCommerce: the store's 30 s quota window resets in this long
     return response
@@ -107,9 +108,16 @@ def _remember_quota(http: requests.Session, response: requests.Response) -> None
 
 
 def _pace(http: requests.Session) -> None:
-    wait = getattr(http, "ordersync_paced_until", 0.0) - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
+    wait_in_place(getattr(http, "ordersync_paced_until", 0.0) - time.monotonic(), "the store's quota window")
+
+
+def wait_in_place(seconds: float, what: str) -> None:
+    """Waits for the store's pace, unless that would outlast the invocation: then it is a throttle."""
+    if seconds <= 0:
+        return
+    if not can_wait(seconds):
+        raise StoreThrottled(f"{what} reopens in {seconds:.1f} s, past this invocation's time", seconds)
+    time.sleep(seconds)
 
 
 def raise_for_store_status(response: requests.Response) -> None:

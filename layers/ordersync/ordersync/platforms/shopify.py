@@ -23,7 +23,7 @@ from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottle
 from ordersync.models import CanonicalOrder, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
-from ordersync.platforms.http import call, json_body, session
+from ordersync.platforms.http import call, json_body, session, wait_in_place
 
 API_VERSION = "2025-10"
 ORDERS_PER_PAGE = 25  # 25 orders x (10 lines each) costs 852 points: under the 1,000 limit
@@ -344,7 +344,7 @@ class ShopifyStore:
     # --- transport ---------------------------------------------------------------------------
     def _graphql(self, query: str, variables: dict[str, Any], write: bool = False) -> dict[str, Any]:
         for attempt in range(_MAX_ATTEMPTS):
-            time.sleep(self.pacer.wait_for(query))
+            wait_in_place(self.pacer.wait_for(query), "Shopify's cost bucket")
             try:
                 body = json_body(call(self._http, "POST", self._url, json={"query": query, "variables": variables}))
             except StoreUnavailable:
@@ -356,7 +356,7 @@ class ShopifyStore:
             errors = body.get("errors") or []
             codes = {(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
             if "THROTTLED" in codes:
-                time.sleep(_throttle_wait(body))
+                wait_in_place(_throttle_wait(body), "Shopify's cost bucket")
                 continue
             if "ACCESS_DENIED" in codes:  # a scope the merchant didn't grant: ops must fix the app
                 raise StoreCredentialsError(f"Shopify denied access: {_messages(errors)}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from ordersync.invocation import invocation_ends_in
 from ordersync.services.process import ProcessDependencies, process_message
 from ordersync.services.webhooks import process_shopify_event, shopify_event
 
@@ -21,12 +22,14 @@ def process_order_batch(event: dict[str, Any], context: LambdaContext, deps: Pro
     def handle(record: SQSRecord) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         # The invocation's deadline bounds the claim: Lambda ends the attempt there, and so does its claim.
-        deadline = deps.clock() + timedelta(milliseconds=context.get_remaining_time_in_millis())
+        remaining = context.get_remaining_time_in_millis() / 1000
+        deadline = deps.clock() + timedelta(seconds=remaining)
         event = shopify_event(record.body)  # EventBridge routes Shopify's order webhooks here as they are
-        if event is not None:
-            process_shopify_event(event, record.message_id, receive_count, deps, deadline)
-        else:
-            process_message(record.body, record.message_id, receive_count, deps, deadline)
+        with invocation_ends_in(remaining):  # a store's pace is not waited out past it
+            if event is not None:
+                process_shopify_event(event, record.message_id, receive_count, deps, deadline)
+            else:
+                process_message(record.body, record.message_id, receive_count, deps, deadline)
 
     # A processor per batch (it holds the batch's records): cheap, and safe when a local peak runs
     # several invocations of this function in one process.
