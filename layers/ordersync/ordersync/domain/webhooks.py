@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from ordersync.models import Platform
 
 WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's secret, beside its credentials
@@ -101,16 +103,24 @@ def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -
             payload = {"unparseable_body": body[:2000].decode("utf-8", "replace")}
         return Delivery(topic, payload=payload)
     try:
-        document = json.loads(body)
-        scope = str(document.get("scope") or "")
-        order_id = document.get("data", {}).get("id") if scope in BC_SCOPES else None
-    except (ValueError, AttributeError):
+        hook = BigCommerceHook.model_validate_json(body)
+    except ValidationError:
         return Delivery("(unreadable)", ignored=True)
-    if scope not in BC_SCOPES:
-        return Delivery(scope or "(none)", ignored=True)
-    if not isinstance(order_id, int | str) or not str(order_id).isdigit():
-        return Delivery(scope, ignored=True)
-    return Delivery(scope, order_id=str(order_id))
+    if hook.scope not in BC_SCOPES:
+        return Delivery(hook.scope or "(none)", ignored=True)
+    return Delivery(hook.scope, order_id=str(hook.data.id))
+
+
+class _HookData(BaseModel):
+    type: str = "order"
+    id: int = Field(ge=1, strict=True)
+
+
+class BigCommerceHook(BaseModel):
+    """A BigCommerce webhook's body: what happened (`scope`) and to which order (`data.id`)."""
+
+    scope: str
+    data: _HookData
 
 
 @dataclass(frozen=True)
