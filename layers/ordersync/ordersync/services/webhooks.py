@@ -32,15 +32,15 @@ from ordersync.services.pull import envelope_for
 WEBHOOK_PLATFORMS = (Platform.WOOCOMMERCE, Platform.BIGCOMMERCE)  # Shopify's come through EventBridge
 REFRESH_AT_MOST_EVERY = timedelta(minutes=1)
 _REFRESHED: dict[str, datetime] = {}  # per container: when each store's secret was last read afresh
+# A store's secret by its ARN, the webhook secret beside the credentials; True: read past the cache.
+SecretReader = Callable[[str, bool], dict[str, Any]]
 
 
 @dataclass
 class WebhookDependencies:
     connections: ConnectionRepository
     stores: StoreFactory
-    credentials: Callable[
-        [str, bool], dict[str, Any]
-    ]  # a store's secret (fresh: past the cache), webhook secret inside
+    credentials: SecretReader
     queue: OrderQueue
     clock: Callable[[], datetime] = field(default=utc_now)
 
