@@ -75,10 +75,11 @@ def test_a_whole_demo_run_logs_no_address_email_phone_or_token(
     logs = captured.getvalue()
     capsys.readouterr()
     assert logs.count("\n") > 20 and "order synced" in logs  # the run did log
+    assert "webhook enqueued" in logs  # ... the fast path too: the webhook function's own lines
     report = json.loads((tmp_path / "r.json").read_text())
     forbidden = [
         "410 Terry Ave N", "Dana Whitfield", "+1 206 555 0142", "Rua Augusta", "Rafael", "12 Harbour Rd", "Okafor",
-        "@", "shpat_", "ck_", "cs_", "bc_",
+        "@", "shpat_", "ck_", "cs_", "bc_", "webhook_secret",
     ]  # fmt: skip
     for needle in forbidden:
         assert needle not in logs, needle
