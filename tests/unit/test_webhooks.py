@@ -27,6 +27,7 @@ from ordersync.local.fakes.shopify_webhooks import webhook_body
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.models import Cause, Connection, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
 from ordersync.observability import metrics
+from ordersync.services import webhooks
 from ordersync.services.process import ProcessDependencies, process_message
 from ordersync.services.webhook_subscriptions import WebhookAdminDependencies, register_webhooks, unregister_webhooks
 from ordersync.services.webhooks import WebhookDependencies, process_shopify_event, receive_webhook, shopify_event
@@ -50,6 +51,12 @@ WOO_BUYER = store_ref("brightside", Platform.WOOCOMMERCE)
 BC_BUYER = store_ref("delta", Platform.BIGCOMMERCE)
 SELLER = store_ref("northwind", Platform.WOOCOMMERCE)
 ADDRESS = {"first_name": "Dana", "last_name": "W", "address_1": "1 Main St", "city": "Seattle", "country": "US"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_container() -> None:
+    """Each test a new container: no store's secret read afresh yet."""
+    webhooks._REFRESHED.clear()
 
 
 @dataclass
