@@ -25,7 +25,7 @@ from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.shopify_webhooks import webhook_body
 from ordersync.local.fakes.woocommerce import woocommerce_order
-from ordersync.models import Cause, Connection, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
+from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
 from ordersync.observability import metrics
 from ordersync.services import webhooks
 from ordersync.services.process import ProcessDependencies, process_message
@@ -394,3 +394,13 @@ def test_a_secret_registered_after_it_was_cached_is_read_afresh_but_forgeries_co
     now[0] += timedelta(minutes=1)
     assert receive_webhook("cachey", _woo(ORDER, "forged"), ORDER, deps).status == 401
     assert reads[-2:] == [False, True]
+
+
+def test_a_shopify_event_whose_order_breaks_the_schema_is_recorded_invalid_and_kept_in_the_dlq() -> None:
+    deps = _process_deps(_connection(SHOP))
+    message = _shopify_event(order_node(1003, "#1003", [("NW-STOVE", "Stove", 1, "89.50")], SHIP))
+    message["detail"]["payload"]["line_items"][0]["price"] = "call us"
+    (record,) = process_shopify_event(message, "m-9", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
+    assert record.in_dlq and record.order_key == "acme--northwind#1003"
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
