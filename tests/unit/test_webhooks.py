@@ -404,3 +404,35 @@ def test_a_shopify_event_whose_order_breaks_the_schema_is_recorded_invalid_and_k
     assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
     assert record.in_dlq and record.order_key == "acme--northwind#1003"
     assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+
+
+def test_what_was_not_taken_is_named_as_the_store_sent_it_for_the_log_and_the_answer() -> None:
+    woo = read_delivery(Platform.WOOCOMMERCE, {"x-wc-webhook-topic": "coupon.created"}, ORDER)
+    assert (woo.topic, woo.ignored) == ("coupon.created", True)
+    assert read_delivery(Platform.WOOCOMMERCE, {}, ORDER).topic == "(none)"
+    assert read_delivery(Platform.BIGCOMMERCE, {}, b"not json").topic == "(unreadable)"
+    other = read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "store/cart/created", "data": {"id": 1}}')
+    assert (other.topic, other.ignored) == ("store/cart/created", True)
+    assert read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "", "data": {"id": 1}}').topic == "(none)"
+    taken = read_delivery(Platform.BIGCOMMERCE, {}, b'{"scope": "store/order/updated", "data": {"id": 7}}')
+    assert (taken.topic, taken.order_id) == ("store/order/updated", "7")
+    # a body that is not even UTF-8, and long: carried (cut) to be recorded INVALID_ORDER, not dropped
+    garbage = b"\xff\xfe" + b"x" * 3000
+    carried = read_delivery(Platform.WOOCOMMERCE, {"x-wc-webhook-topic": "order.created"}, garbage)
+    assert carried.payload == {"unparseable_body": "\ufffd\ufffd" + "x" * 1998}
+
+
+def test_a_shopify_event_without_its_shop_its_order_or_its_metadata_is_not_taken() -> None:
+    node = order_node(1001, "#1001", [("NW-STOVE", "Stove", 1, "89.50")], SHIP)
+    taken = read_shopify_event(_shopify_event(node, "orders/updated"))
+    assert (taken.shop_domain, taken.topic, taken.ignored) == ("acme.myshopify.com", "orders/updated", False)
+    no_payload = _shopify_event(node)
+    del no_payload["detail"]["payload"]
+    assert read_shopify_event(no_payload).ignored
+    no_shop = _shopify_event(node, shop="")
+    assert read_shopify_event(no_shop).ignored
+    assert read_shopify_event({**no_payload, "detail": "not an object"}).ignored
+    unnamed = read_shopify_event({**no_payload, "detail": {"metadata": "not an object", "payload": {}}})
+    assert (unnamed.shop_domain, unnamed.topic, unnamed.ignored) == ("", "(none)", True)
+    other = read_shopify_event(_shopify_event(node, "orders/paid"))
+    assert (other.shop_domain, other.topic) == ("acme.myshopify.com", "orders/paid")
