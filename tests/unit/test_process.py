@@ -196,7 +196,13 @@ def test_a_post_whose_record_could_not_be_written_on_the_last_delivery_is_not_po
     deps.orders.throttle_next["save"] = 1  # type: ignore[attr-defined]
     record = process_message(message("A"), "m1", 3, deps)  # created in the store; the SYNCED write refused
     assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
-    assert "posted to the seller's WooCommerce store as order S1" in record.detail
+    assert record.detail == (
+        "gave up after 3 deliveries: ResourceThrottled: order save: ProvisionedThroughputExceededException;"
+        " posted to the seller's WooCommerce store as order S1 before that (a redrive finds it there and posts nothing)"
+    )
+    stored = deps.orders.get("acme--northwind#1001")
+    assert stored is not None and [e.status for e in stored.timeline] == [OrderStatus.RECEIVED, OrderStatus.FAILED]
+    assert stored.version == record.version  # what the caller holds is what the table holds
     body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]
     deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
     redriven = process_message(json.dumps(body), "m2", 1, deps)  # ops redrive what the outage failed

@@ -3,8 +3,9 @@ what registering changes, and the measure of the fast path (OrdersMissedByWebhoo
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,18 +22,31 @@ from ordersync.domain.webhooks import (
     subscriptions_to_make,
     woocommerce_signature,
 )
-from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.errors import OnboardingRefused, StoreRejected, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.shopify_webhooks import webhook_body
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
 from ordersync.observability import metrics
 from ordersync.services import webhooks
+from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
-from ordersync.services.webhook_subscriptions import WebhookAdminDependencies, register_webhooks, unregister_webhooks
-from ordersync.services.webhooks import WebhookDependencies, process_shopify_event, receive_webhook, shopify_event
+from ordersync.services.webhook_subscriptions import (
+    WebhookAdminDependencies,
+    WebhookChange,
+    list_webhooks,
+    register_webhooks,
+    unregister_webhooks,
+)
+from ordersync.services.webhooks import (
+    WebhookAnswer,
+    WebhookDependencies,
+    process_shopify_event,
+    receive_webhook,
+    shopify_event,
+)
 
-from .catalog_builders import NOW, counted_metrics, store_ref, variant
+from .catalog_builders import NOW, LambdaContext, counted_metrics, sqs_record, store_ref, variant
 from .in_memory import (
     FakeSellerStore,
     FakeStores,
@@ -76,6 +90,7 @@ class BuyerStores:
     read: list[str] = field(default_factory=list)
 
     def buyer(self, store: Any) -> Any:
+        assert store.platform is not Platform.SHOPIFY and store.store_id in ("delta", "brightside")
         return self
 
     def seller(self, store: Any) -> Any:
@@ -96,7 +111,7 @@ def _deps(*connections: Connection, stores: BuyerStores | None = None) -> Webhoo
     return WebhookDependencies(
         connections=InMemoryConnections({c.connection_id: c for c in connections}),
         stores=stores or BuyerStores(),
-        credentials=lambda _arn, _fresh: {"consumer_key": "ck", "webhook_secret": SECRET},
+        credentials=lambda arn, _fresh: {"consumer_key": "ck", "webhook_secret": SECRET} if "stores/" in arn else {},
         queue=RecordingQueue(),
         clock=lambda: NOW,
     )
@@ -142,8 +157,11 @@ def test_what_a_delivery_asks_for() -> None:
 
 def test_a_genuine_woocommerce_order_becomes_the_pull_s_envelope_for_each_unpaused_connection() -> None:
     deps = _deps(_connection(WOO_BUYER), _connection(WOO_BUYER, "peak"), _connection(WOO_BUYER, "summit", paused=True))
+    metrics.clear_metrics()
     answer = receive_webhook("brightside", _woo(ORDER), ORDER, deps)
-    assert (answer.status, answer.orders) == (202, 2)
+    assert answer == WebhookAnswer(202, "accepted", 2)
+    assert counted_metrics() == {"OrdersFromWebhooks": [2.0]}
+    metrics.clear_metrics()
     sent = deps.queue.sent  # type: ignore[attr-defined]
     assert [(e.connection_id, e.order_key, e.cause) for e in sent] == [
         ("brightside--northwind", "brightside--northwind#2001", Cause.WEBHOOK),
@@ -155,16 +173,18 @@ def test_a_genuine_woocommerce_order_becomes_the_pull_s_envelope_for_each_unpaus
 def test_refused_deliveries_enqueue_nothing_and_are_counted() -> None:
     deps = _deps(_connection(WOO_BUYER))
     metrics.clear_metrics()
-    assert receive_webhook("brightside", _woo(ORDER, "guess"), ORDER, deps).status == 401
+    assert receive_webhook("brightside", _woo(ORDER, "guess"), ORDER, deps) == WebhookAnswer(
+        401, "not signed by a store ordersync knows"
+    )
     assert receive_webhook("brightside", {"x-wc-webhook-topic": "order.created"}, ORDER, deps).status == 401
     assert receive_webhook("stranger", _woo(ORDER), ORDER, deps).status == 401
     assert counted_metrics()["WebhooksRejected"] == [1.0, 1.0, 1.0]
     huge = b"x" * (MAX_BODY_BYTES + 1)
-    assert receive_webhook("brightside", _woo(huge), huge, deps).status == 413
+    assert receive_webhook("brightside", _woo(huge), huge, deps) == WebhookAnswer(413, "body over 262144 bytes")
     assert receive_webhook("brightside", _woo(b"x" * MAX_BODY_BYTES), b"x" * MAX_BODY_BYTES, deps).status == 202
     unknown = receive_webhook("brightside", _woo(ORDER, topic="coupon.created"), ORDER, deps)
-    assert (unknown.status, unknown.orders) == (200, 0)
-    assert receive_webhook("brightside", {}, b"webhook_id=3", deps).status == 200  # WooCommerce's ping
+    assert unknown == WebhookAnswer(200, "topic coupon.created acknowledged, not used")
+    assert receive_webhook("brightside", {}, b"webhook_id=3", deps) == WebhookAnswer(200, "ping acknowledged")
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]  # only the genuine 256 KB one
     metrics.clear_metrics()
 
@@ -178,9 +198,13 @@ def test_a_bigcommerce_webhook_s_order_is_read_from_the_store_and_a_store_in_tro
     assert receive_webhook("delta", headers, body, deps).status == 202
     assert stores.read == ["250"] and deps.queue.sent[0].payload == order  # type: ignore[attr-defined]
     gone = b'{"scope": "store/order/updated", "data": {"type": "order", "id": 251}}'
-    assert receive_webhook("delta", headers, gone, deps).status == 200  # nothing to read: acknowledged
+    assert receive_webhook("delta", headers, gone, deps) == WebhookAnswer(  # nothing to read: acknowledged
+        200, "acknowledged: GET /orders/251 answered 404"
+    )
     stores.fail = StoreUnavailable("GET /v2/orders/250 answered 503")
-    assert receive_webhook("delta", headers, body, deps).status == 503  # BigCommerce delivers it again
+    assert receive_webhook("delta", headers, body, deps) == WebhookAnswer(  # BigCommerce delivers it again
+        503, "the store's order could not be read; deliver again"
+    )
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
 
 
@@ -214,12 +238,13 @@ class FakeWebhookApi:
     hooks: dict[str, WebhookSubscription] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     domain: str | None = None
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
     def webhooks(self) -> list[WebhookSubscription]:
         return list(self.hooks.values())
 
     def subscribe(self, topic: str, url: str, secret: str) -> str:
-        subscription_id = str(len(self.hooks) + 100)
+        subscription_id = str(next(self.ids))
         self.hooks[subscription_id] = WebhookSubscription(subscription_id, topic, url)
         self.secrets[subscription_id] = secret
         return subscription_id
@@ -264,7 +289,9 @@ def _admin(
         stores=InMemoryStores({"buyer": record}),
         vault=vault,
         connections=connections,  # type: ignore[arg-type]
-        api=lambda _store, _credentials: api,
+        api=lambda store, credentials: (
+            api if (store.store_id, credentials["consumer_key"]) == ("buyer", "ck") else None
+        ),  # type: ignore[arg-type,return-value]
         webhook_base_url="https://abc.lambda-url.us-east-1.on.aws/",
         shopify_event_source_arn=source_arn,
     )
@@ -274,18 +301,49 @@ def _admin(
 def test_register_is_idempotent_keeps_its_secret_and_marks_the_buyer_s_connections() -> None:
     api = FakeWebhookApi()
     deps, connections = _admin(Platform.WOOCOMMERCE, api)
+    url = "https://abc.lambda-url.us-east-1.on.aws/hooks/buyer"
     first = register_webhooks("buyer", deps)
-    assert first.url == "https://abc.lambda-url.us-east-1.on.aws/hooks/buyer"
-    assert first.made == ["order.created", "order.updated"] and first.connections == ["buyer--northwind"]
+    made = [WebhookSubscription("100", "order.created", url), WebhookSubscription("101", "order.updated", url)]
+    assert first == WebhookChange("buyer", url, ["order.created", "order.updated"], [], made, ["buyer--northwind"])
     secret = deps.vault.read(deps.stores.get("buyer").secret_arn)["webhook_secret"]  # type: ignore[union-attr]
-    assert set(api.secrets.values()) == {secret} and len(secret) >= 32
+    assert set(api.secrets.values()) == {secret} and len(secret) == 43  # 32 random bytes, URL-safe base64
+    assert deps.vault.read(deps.stores.get("buyer").secret_arn)["consumer_key"] == "ck"  # beside the credentials
     again = register_webhooks("buyer", deps)
     assert (again.made, again.removed, len(api.hooks)) == ([], [], 2)
     assert connections.connections["buyer--northwind"].buyer.webhooks
-    assert deps.stores.get("buyer").webhooks  # type: ignore[union-attr]  # connections added later inherit it
+    stored = deps.stores.get("buyer")
+    assert stored is not None and (stored.webhooks, stored.shop_domain) == (True, None)  # new connections inherit it
+    assert list_webhooks("buyer", deps) == (url, made)
     gone = unregister_webhooks("buyer", deps)
-    assert sorted(gone.removed) == ["order.created", "order.updated"] and api.hooks == {}
-    assert not connections.connections["buyer--northwind"].buyer.webhooks
+    assert gone == WebhookChange("buyer", url, [], ["order.created", "order.updated"], [], ["buyer--northwind"])
+    assert api.hooks == {} and not connections.connections["buyer--northwind"].buyer.webhooks
+    stored = deps.stores.get("buyer")
+    assert stored is not None and not stored.webhooks
+    assert deps.vault.read(stored.secret_arn)["webhook_secret"] == secret  # registering again reuses it
+
+
+def test_subscriptions_made_with_a_lost_secret_are_made_again_with_the_new_one() -> None:
+    url = "https://abc.lambda-url.us-east-1.on.aws/hooks/buyer"
+    api = FakeWebhookApi({"7": WebhookSubscription("7", "order.created", url)}, {"7": "a secret nobody has"})
+    api.hooks["8"] = WebhookSubscription("8", "order.created", "https://erp.example/hook")
+    deps, _ = _admin(Platform.WOOCOMMERCE, api)
+    change = register_webhooks("buyer", deps)
+    assert change.removed == ["order.created"] and change.made == ["order.created", "order.updated"]
+    secret = deps.vault.read(deps.stores.get("buyer").secret_arn)["webhook_secret"]  # type: ignore[union-attr]
+    assert sorted(api.hooks) == ["100", "101", "8"] and {api.secrets[i] for i in ("100", "101")} == {secret}
+
+
+def test_webhooks_of_a_store_ops_never_added_or_of_a_stack_without_shopify_events_are_refused_with_what_to_do() -> None:
+    deps, _ = _admin(Platform.SHOPIFY, FakeWebhookApi(domain="acme.myshopify.com"))
+    with pytest.raises(OnboardingRefused) as unknown:
+        list_webhooks("nobody", deps)
+    assert str(unknown.value) == "no store 'nobody': `ordersync store add` first"
+    with pytest.raises(OnboardingRefused) as no_source:
+        register_webhooks("buyer", deps)
+    assert str(no_source.value) == (
+        "this stack takes no Shopify events: deploy it with ShopifyEventSourceName set to the partner"
+        " event source Shopify created for the app (aws.partner/shopify.com/...)"
+    )
 
 
 def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain() -> None:
@@ -296,12 +354,12 @@ def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain
     assert change.url == arn and change.made == ["ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED"]
     assert "webhook_secret" not in deps.vault.read(deps.stores.get("buyer").secret_arn)  # type: ignore[union-attr]
     assert [c.connection_id for c in connections.of_shop("acme.myshopify.com")] == ["buyer--northwind"]
-    deps.shopify_event_source_arn = ""
-    with pytest.raises(Exception, match="ShopifyEventSourceName"):
-        register_webhooks("buyer", deps)
+    stored = deps.stores.get("buyer")
+    assert stored is not None and stored.shop_domain == "acme.myshopify.com"  # new connections are indexed too
+    assert unregister_webhooks("buyer", deps).url == arn and connections.of_shop("acme.myshopify.com") == []
 
 
-def _process_deps(*connections: Connection) -> ProcessDependencies:
+def _process_deps(*connections: Connection, clock: Any = lambda: NOW) -> ProcessDependencies:
     return ProcessDependencies(
         orders=InMemoryOrders(),
         catalog=InMemoryCatalog([variant("NW-STOVE", "102")]),
@@ -311,7 +369,7 @@ def _process_deps(*connections: Connection) -> ProcessDependencies:
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
         max_receive_count=3,
-        clock=lambda: NOW,
+        clock=clock,
     )
 
 
@@ -341,7 +399,10 @@ def test_a_shopify_event_is_processed_as_the_pull_s_envelope_for_each_connection
     message = _shopify_event(node)
     assert shopify_event(json.dumps(message)) == message
     assert shopify_event(json.dumps({"detail-type": "x", "source": "aws.events"})) is None
+    metrics.clear_metrics()
     (record,) = process_shopify_event(message, "m-1", 1, deps)
+    assert counted_metrics()["OrdersFromWebhooks"] == [1.0]
+    metrics.clear_metrics()
     assert record.status is OrderStatus.SYNCED and record.order_key == "acme--northwind#1001"
     assert record.timeline[-1].cause is Cause.WEBHOOK
     again = process_shopify_event(_shopify_event(node, "orders/updated"), "m-2", 1, deps)
@@ -436,3 +497,32 @@ def test_a_shopify_event_without_its_shop_its_order_or_its_metadata_is_not_taken
     assert (unnamed.shop_domain, unnamed.topic, unnamed.ignored) == ("", "(none)", True)
     other = read_shopify_event(_shopify_event(node, "orders/paid"))
     assert (other.shop_domain, other.topic) == ("acme.myshopify.com", "orders/paid")
+
+
+def test_a_shopify_event_s_order_holds_its_claim_to_the_deadline_and_fails_into_the_dlq_on_its_last_delivery() -> None:
+    now = [NOW]
+    deps = _process_deps(_connection(SHOP), clock=lambda: now[0])
+    deps.stores.seller_store.fail_next = 5  # type: ignore[attr-defined]  # the seller's store is down
+    deps.orders.throttle_next["release"] = 1  # type: ignore[attr-defined]  # and the give-up can't free the order
+    message = _shopify_event(order_node(1004, "#1004", [("NW-STOVE", "Stove", 1, "89.50")], SHIP))
+    deadline = NOW + timedelta(seconds=7)
+    with pytest.raises(StoreUnavailable):
+        process_shopify_event(message, "m-1", 1, deps, deadline)
+    held = deps.orders.get("acme--northwind#1004")
+    assert held is not None and held.claim_until_ms == int(deadline.timestamp() * 1000)  # lapses with the invocation
+    assert held.claimed_by is not None and held.claimed_by.startswith("m-1/acme--northwind/")
+    now[0] += timedelta(minutes=3)
+    (record,) = process_shopify_event(message, "m-1", 3, deps, now[0] + timedelta(seconds=30))  # the last delivery
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    (dead,) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert dead[0]["order_key"] == "acme--northwind#1004" and dead[0]["envelope"]["cause"] == "webhook"
+
+
+def test_process_order_batch_hands_a_shopify_event_to_the_webhook_path_and_an_envelope_to_processing() -> None:
+    deps = _process_deps(_connection(SHOP))
+    event = _shopify_event(order_node(1005, "#1005", [("NW-STOVE", "Stove", 1, "89.50")], SHIP))
+    records = {"Records": [sqs_record("m-5", json.dumps(event))]}
+    assert process_order_batch(records, LambdaContext(30_000), deps) == {"batchItemFailures": []}
+    record = deps.orders.get("acme--northwind#1005")
+    assert record is not None and record.status is OrderStatus.SYNCED
+    assert record.timeline[-1].cause is Cause.WEBHOOK

@@ -71,7 +71,7 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
         logger.info("webhook topic not taken: acknowledged", extra={"store_id": store_id, "topic": delivery.topic})
         return WebhookAnswer(200, f"topic {delivery.topic} acknowledged, not used")
     try:
-        payload = _order(buyer.platform, delivery.payload, delivery.order_id, connections[0], deps)
+        payload = _order(delivery.payload, delivery.order_id, connections[0], deps)
     except (StoreUnavailable, StoreThrottled) as error:  # the store delivers again later
         logger.warning("webhook's order not readable yet", extra={"store_id": store_id, "error": str(error)})
         return WebhookAnswer(503, "the store's order could not be read; deliver again")
@@ -90,21 +90,19 @@ def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps:
     """Checked with the secret as cached (five minutes); if it does not vouch, with the secret read
     afresh (registered since it was cached?), at most once a minute per store: a stream of forged
     deliveries costs no more reads than that."""
-    secret = str(deps.credentials(buyer.secret_arn, False).get(WEBHOOK_SECRET_KEY) or "")
-    if secret and genuine(buyer.platform, secret, headers, body):
+    secret = deps.credentials(buyer.secret_arn, False).get(WEBHOOK_SECRET_KEY)
+    if secret and genuine(buyer.platform, str(secret), headers, body):
         return True
     now = deps.clock()
     last = _REFRESHED.get(buyer.secret_arn)
     if last is not None and now - last < REFRESH_AT_MOST_EVERY:
         return False
     _REFRESHED[buyer.secret_arn] = now
-    fresh = str(deps.credentials(buyer.secret_arn, True).get(WEBHOOK_SECRET_KEY) or "")
-    return bool(fresh) and fresh != secret and genuine(buyer.platform, fresh, headers, body)
+    fresh = deps.credentials(buyer.secret_arn, True).get(WEBHOOK_SECRET_KEY)
+    return bool(fresh) and fresh != secret and genuine(buyer.platform, str(fresh), headers, body)
 
 
-def _order(
-    platform: Platform, payload: Any, order_id: str | None, connection: Connection, deps: WebhookDependencies
-) -> Any:
+def _order(payload: Any, order_id: str | None, connection: Connection, deps: WebhookDependencies) -> Any:
     """BigCommerce named the order: read it as the pull would. A WooCommerce order with refunds is
     read again too (its refunded units live at /orders/{id}/refunds, as the pull reads them)."""
     if order_id is None and not (isinstance(payload, dict) and payload.get("refunds") and payload.get("id")):
