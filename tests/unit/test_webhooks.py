@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from ordersync.domain.webhooks import (
     BC_SECRET_HEADER,
@@ -316,9 +317,9 @@ def test_register_is_idempotent_keeps_its_secret_and_marks_the_buyer_s_connectio
     assert list_webhooks("buyer", deps) == (url, made)
     gone = unregister_webhooks("buyer", deps)
     assert gone == WebhookChange("buyer", url, [], ["order.created", "order.updated"], [], ["buyer--northwind"])
-    assert api.hooks == {} and not connections.connections["buyer--northwind"].buyer.webhooks
+    assert api.hooks == {} and connections.connections["buyer--northwind"].buyer.webhooks is False
     stored = deps.stores.get("buyer")
-    assert stored is not None and not stored.webhooks
+    assert stored is not None and stored.webhooks is False
     assert deps.vault.read(stored.secret_arn)["webhook_secret"] == secret  # registering again reuses it
 
 
@@ -526,3 +527,17 @@ def test_process_order_batch_hands_a_shopify_event_to_the_webhook_path_and_an_en
     record = deps.orders.get("acme--northwind#1005")
     assert record is not None and record.status is OrderStatus.SYNCED
     assert record.timeline[-1].cause is Cause.WEBHOOK
+
+
+def test_the_batch_gives_a_shopify_event_its_message_s_delivery_count_id_and_deadline() -> None:
+    deps = _process_deps(_connection(SHOP))
+    deps.stores.seller_store.fail_next = 5  # type: ignore[attr-defined]  # the seller's store is down
+    deps.orders.throttle_next["release"] = 1  # type: ignore[attr-defined]  # the claim stays, as written
+    event = json.dumps(_shopify_event(order_node(1006, "#1006", [("NW-STOVE", "Stove", 1, "89.50")], SHIP)))
+    with pytest.raises(BatchProcessingError):  # its only record failed: SQS delivers the batch again
+        process_order_batch({"Records": [sqs_record("m-6", event)]}, LambdaContext(30_000), deps)
+    held = deps.orders.get("acme--northwind#1006")
+    assert held is not None and held.claimed_by is not None and held.claimed_by.startswith("m-6/acme--northwind/")
+    assert held.claim_until_ms == int((NOW + timedelta(seconds=30)).timestamp() * 1000)  # the invocation's end
+    last = process_order_batch({"Records": [sqs_record("m-6", event, 3)]}, LambdaContext(30_000), deps)
+    assert last == {"batchItemFailures": []}  # the last delivery ends quietly: the DLQ holds the order with why
