@@ -530,14 +530,18 @@ def test_process_order_batch_hands_a_shopify_event_to_the_webhook_path_and_an_en
 
 
 def test_the_batch_gives_a_shopify_event_its_message_s_delivery_count_id_and_deadline() -> None:
-    deps = _process_deps(_connection(SHOP))
+    now = [NOW]
+    deps = _process_deps(_connection(SHOP), clock=lambda: now[0])
     deps.stores.seller_store.fail_next = 5  # type: ignore[attr-defined]  # the seller's store is down
     deps.orders.throttle_next["release"] = 1  # type: ignore[attr-defined]  # the claim stays, as written
     event = json.dumps(_shopify_event(order_node(1006, "#1006", [("NW-STOVE", "Stove", 1, "89.50")], SHIP)))
     with pytest.raises(BatchProcessingError):  # its only record failed: SQS delivers the batch again
-        process_order_batch({"Records": [sqs_record("m-6", event)]}, LambdaContext(30_000), deps)
+        process_order_batch({"Records": [sqs_record("m-6", event)]}, LambdaContext(12_000), deps)
     held = deps.orders.get("acme--northwind#1006")
     assert held is not None and held.claimed_by is not None and held.claimed_by.startswith("m-6/acme--northwind/")
-    assert held.claim_until_ms == int((NOW + timedelta(seconds=30)).timestamp() * 1000)  # the invocation's end
-    last = process_order_batch({"Records": [sqs_record("m-6", event, 3)]}, LambdaContext(30_000), deps)
+    assert held.claim_until_ms == int((NOW + timedelta(seconds=12)).timestamp() * 1000)  # the invocation's end
+    now[0] += timedelta(minutes=3)  # the visibility timeout: the claim has lapsed
+    last = process_order_batch({"Records": [sqs_record("m-6", event, 3)]}, LambdaContext(12_000), deps)
     assert last == {"batchItemFailures": []}  # the last delivery ends quietly: the DLQ holds the order with why
+    failed = deps.orders.get("acme--northwind#1006")
+    assert failed is not None and (failed.status, failed.in_dlq) == (OrderStatus.FAILED, True)
