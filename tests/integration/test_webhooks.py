@@ -89,12 +89,7 @@ def test_registering_twice_changes_nothing_and_unregistering_leaves_other_webhoo
     assert _secret(world, "brightside") == secret  # the stores already sign with it
     assert len(buyer.webhooks) == 3
 
-    from ordersync.local.iam import acting_as
-    from ordersync.ops import webhook_admin_for
-    from ordersync.services.webhook_subscriptions import unregister_webhooks
-
-    with acting_as(stack.deployment.principal("OpsPolicy")):
-        gone = unregister_webhooks("brightside", webhook_admin_for(stack.deployment.outputs))
+    gone = world.unregister_webhooks("brightside")
     assert sorted(gone.removed) == ["order.created", "order.updated"] and gone.subscriptions == []
     assert list(buyer.webhooks) == [99]
     buyer.add_order(woocommerce_order(2002, JACKET, WOO_ADDRESS))

@@ -30,6 +30,7 @@ from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.runner import in_background
 from ordersync.local.stack import LocalStack, project_root
 from ordersync.local.world import World
 from ordersync.models import utc_now
@@ -194,20 +195,14 @@ def consuming_orders_queue(stack: LocalStack) -> Iterator[None]:
     """OrdersQueue's event source mapping, running: polled all the while (long polling answers as
     soon as a message is there), each batch handed to ProcessOrderFunction at once."""
     orders = next(s for s in stack.deployment.queue_sources if s.function == "ProcessOrderFunction")
-    stop = threading.Event()
 
-    def poll() -> None:
+    def poll(stop: threading.Event) -> None:
         while not stop.is_set():
             if not stack.runner.poll_once(orders):
                 stop.wait(0.02)
 
-    consumer = threading.Thread(target=poll, daemon=True)
-    consumer.start()
-    try:
+    with in_background(poll):
         yield
-    finally:
-        stop.set()
-        consumer.join()
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -249,7 +244,7 @@ def measure_latency(stack: LocalStack, world: World, orders: int, seed: int = 5)
         webhook = _synced_after(stack, checkouts)
         # The pull path: the same buyers' orders that no webhook brought (their webhooks off), pulled at :20.
         for buyer in ("lat-shop", "lat-woo", "lat-bc"):
-            _unregister(world, buyer)
+            world.unregister_webhooks(buyer)
         for number in range(orders + 1, 2 * orders + 1):
             woo.add_order(woocommerce_order(number, [("LAT-1", "Thing", 1, "10.00", 880, 0)], WOO_ADDRESS))
         pull_started = utc_now()
@@ -274,15 +269,6 @@ def measure_latency(stack: LocalStack, world: World, orders: int, seed: int = 5)
         "pull_p95_s": round(hour * 0.95 + _percentile(processing, 0.95), 1),
         "batching_window_s": 0,  # OrdersQueue's event source mapping has none (template.yaml)
     }
-
-
-def _unregister(world: World, store_id: str) -> None:
-    from ordersync.local.iam import acting_as
-    from ordersync.ops import webhook_admin_for
-    from ordersync.services.webhook_subscriptions import unregister_webhooks
-
-    with acting_as(world.stack.deployment.principal("OpsPolicy")):
-        unregister_webhooks(store_id, webhook_admin_for(world.stack.deployment.outputs))
 
 
 def _synced_after(
@@ -447,8 +433,8 @@ def run_bench(
             f"{s}:{o}": round(c / max(main.synced, 1), 2) for (s, o), c in sorted(main.process_calls.items())
         },
         "aws_calls_per_order_by_lines": {str(k): round(v.calls_per_order, 2) for k, v in growth.items()},
-        "handler_ms_p50": round(handler[len(handler) // 2] * 1000, 2),
-        "handler_ms_p95": round(handler[min(len(handler) - 1, int(len(handler) * 0.95))] * 1000, 2),
+        "handler_ms_p50": round(_percentile(handler, 0.5) * 1000, 2),
+        "handler_ms_p95": round(_percentile(handler, 0.95) * 1000, 2),
         "peak_rss_mb": round(peak_rss_mb, 1),
         "cold_import_s": {"boto3": round(boto3_import, 3)} | {k: round(v, 3) for k, v in imports.items()},
         "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),

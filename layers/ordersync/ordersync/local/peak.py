@@ -34,6 +34,7 @@ from ordersync.local.fakes.shopify import (
     order_node,
 )
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
+from ordersync.local.runner import in_background
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus
@@ -134,21 +135,15 @@ def _progress(
     sellers: dict[str, _Seller], orders: int, started: float, echo: Callable[[str], None], every: float = 60.0
 ) -> Iterator[None]:
     """Every minute, how many orders the sellers' stores hold (read from the fakes, not AWS)."""
-    stop = threading.Event()
 
-    def report() -> None:
+    def report(stop: threading.Event) -> None:
         while not stop.wait(every):
             with contextlib.suppress(RuntimeError):  # a store took an order while it was counted
                 posted = sum(sum(seller.copies().values()) for seller in sellers.values())
                 echo(f"   {time.monotonic() - started:.0f} s: {posted} of {orders} orders in the sellers' stores")
 
-    reporter = threading.Thread(target=report, daemon=True)
-    reporter.start()
-    try:
+    with in_background(report):
         yield
-    finally:
-        stop.set()
-        reporter.join()
 
 
 def _sellers(world: World, limits: Limits) -> dict[str, _Seller]:

@@ -15,7 +15,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -340,3 +341,16 @@ class Runner:
 def _wait_briefly() -> bool:
     time.sleep(0.05)
     return True
+
+
+@contextmanager
+def in_background(loop: Callable[[threading.Event], None]) -> Iterator[None]:
+    """`loop(stop)` in a thread of its own for the block's length; the block's end sets `stop`."""
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -26,7 +26,7 @@ from ordersync.local.stack import LocalStack
 from ordersync.models import Connection, Platform, Role, StoreRecord, StoreRef, iso
 from ordersync.ops import onboarding_for, webhook_admin_for
 from ordersync.services.onboarding import OnboardingDependencies, add_connection, add_store
-from ordersync.services.webhook_subscriptions import WebhookChange, register_webhooks
+from ordersync.services.webhook_subscriptions import WebhookChange, register_webhooks, unregister_webhooks
 
 FakeStore = FakeShopify | FakeWooCommerce | FakeBigCommerce
 
@@ -152,6 +152,12 @@ class World:
             change = register_webhooks(store_id, webhook_admin_for(self.stack.deployment.outputs))
         self.echo(f"   subscribed {', '.join(change.made) or 'nothing new'} -> {change.url}")
         return change
+
+    def unregister_webhooks(self, store_id: str) -> WebhookChange:
+        """`ordersync store webhooks unregister STORE`, under OpsPolicy."""
+        self.echo(f"-> ops: ordersync store webhooks unregister {store_id}")
+        with acting_as(self.stack.deployment.principal("OpsPolicy")):
+            return unregister_webhooks(store_id, webhook_admin_for(self.stack.deployment.outputs))
 
     @contextmanager
     def _as_ops(self) -> Iterator[OnboardingDependencies]:

@@ -193,7 +193,9 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
         )
         return _hand_over(record, envelope, order, fallback, deps)
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
-    synced = record.model_copy(deep=True)  # the record stays as it was (posted, unconfirmed) unless this is written
+    # The record stays as it was (posted, unconfirmed) unless this is written. Only the timeline is
+    # changed in place by the outcome: it is the one thing copied (not the buyer's payload).
+    synced = record.model_copy(update={"timeline": list(record.timeline)})
     synced.show_lines(decision)
     synced.seller_order_id = seller_order_id
     synced.post_unconfirmed_at = None  # confirmed: the store answered with its order
