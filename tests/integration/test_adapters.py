@@ -22,7 +22,7 @@ from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.provision import subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import FailureReason, OrderStatus, Platform
+from ordersync.models import FailureReason, OrderStatus, Platform, iso
 from ordersync.normalize import normalize
 from ordersync.platforms.http import call
 from ordersync.platforms.shopify import ShopifyStore
@@ -116,16 +116,55 @@ def test_a_long_pull_continues_in_a_follow_up_invocation(stack: LocalStack, worl
     assert len(seller.created_orders()) == 120
 
 
-def test_one_broken_buyer_store_does_not_delay_the_others(stack: LocalStack, world: World) -> None:
-    acme, _ = shopify_to_woocommerce(world)
+def test_one_failing_buyer_store_does_not_delay_the_others_and_is_pulled_once_it_answers(
+    stack: LocalStack, world: World
+) -> None:
+    acme, northwind = shopify_to_woocommerce(world)
     brightside, peak = woocommerce_to_shopify(world)
-    acme.server.faults.add(*[Fault(status=503) for _ in range(100)])  # Acme's store is down
+    acme.add_order(order_node(2202, "#2202", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    acme.server.faults.add(*[Fault(status=503) for _ in range(5)])  # every try of one read, in place
     brightside.add_order(woocommerce_order(2201, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
+    run_hour(stack)  # Acme's pull is continued 5 s later, and the drain waits for it
+    assert len(peak.created_orders()) == 1 and len(northwind.created_orders()) == 1
+    assert acme.server.faults.pending == []
+    sqs = boto3.client("sqs")
+    pull_dlq = sqs.get_queue_url(QueueName="ordersync-local-PullDLQ")["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=pull_dlq).get("Messages", []) == []
+    connection = DynamoConnections(stack.output("ConnectionsTableName")).get("acme--northwind", fresh=True)
+    assert connection.store_failing_since is None  # the continuation went through
+
+
+def test_a_buyer_store_failing_past_the_budget_ends_in_the_pull_dlq_and_ops_hear_once(
+    stack: LocalStack, world: World
+) -> None:
+    acme, _ = shopify_to_woocommerce(world)
+    table = boto3.resource("dynamodb").Table(stack.output("ConnectionsTableName"))
+    failing_since = iso((datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0))
+    table.update_item(  # the store has answered no pull for two hours
+        Key={"connection_id": "acme--northwind"},
+        UpdateExpression="SET store_failing_since = :since",
+        ExpressionAttributeValues={":since": failing_since},
+    )
+    subscribe_with_sink(
+        boto3.client("sns"), boto3.client("sqs"), stack.output("OpsAlertsTopicArn"), "email", "ops@example.com", None
+    )
+    acme.server.faults.add(*[Fault(status=503) for _ in range(200)])
     run_hour(stack)
-    assert len(peak.created_orders()) == 1
-    pull_dlq = boto3.client("sqs").get_queue_url(QueueName="ordersync-local-PullDLQ")["QueueUrl"]
-    (dead,) = boto3.client("sqs").receive_message(QueueUrl=pull_dlq)["Messages"]
-    assert json.loads(dead["Body"]) == {"connection_id": "acme--northwind"}
+    run_hour(stack)
+    sqs = boto3.client("sqs")
+    pull_dlq = sqs.get_queue_url(QueueName="ordersync-local-PullDLQ")["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=pull_dlq, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in dead] == [{"connection_id": "acme--northwind"}] * 2
+    (told,) = [e for e in world.delivered_emails() if e["to"] == ["ops@example.com"]]  # once, not hourly
+    assert (
+        told["subject"]
+        == f"[ordersync] Buyer store failing: Acme Outfitters has answered no pull since {failing_since}"
+    )
+    assert "answered 503" in told["body"] and "acme--northwind" in told["body"]
+    acme.server.faults.pending.clear()
+    run_hour(stack)
+    connection = DynamoConnections(stack.output("ConnectionsTableName")).get("acme--northwind", fresh=True)
+    assert (connection.store_failing_since, connection.failing_reported_at) == (None, None)
 
 
 def test_refused_seller_credentials_fail_the_order_at_once_and_alert_ops_only(stack: LocalStack, world: World) -> None:

@@ -132,9 +132,14 @@ def test_the_puller_may_move_a_connections_cursor_and_report_its_pull_and_nothin
     (update,) = [s for s in on_connections if "dynamodb:UpdateItem" in _list(s["Action"])]
     (attributes,) = update["Condition"]["ForAllValues:StringEquals"].values()
     assert set(attributes) == {"connection_id", "cursor", "last_pull_at", "last_pull_orders", "last_pull_error"} | {
-        "broken_since"
+        "broken_since",
+        "store_failing_since",
+        "failing_reported_at",
     }
     assert not {"buyer", "seller", "paused"} & set(attributes)
+    # nor read back through the update's answer: ALL_OLD / ALL_NEW would return the store refs
+    (returned,) = update["Condition"]["StringEqualsIfExists"].values()
+    assert not {"ALL_OLD", "ALL_NEW"} & set(returned)
 
 
 def test_cloudwatch_alarms_can_publish_to_the_encrypted_ops_topic(resources: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ every test here fails on the clients that trusted the lenient fakes."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
-from ordersync.errors import StoreRejected
+from ordersync.errors import StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.invocation import RESERVE_SECONDS, invocation_ends_in
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import FakeShopify, order_node
@@ -242,3 +244,45 @@ def test_bigcommerce_client_paces_itself_from_the_rate_limit_headers(started: li
     for _ in range(3):
         list(client.orders_updated_since(NOW - timedelta(hours=1)))
     assert bc.throttled == 0
+
+
+# --- waits bounded by the invocation ------------------------------------------------------------
+
+
+def test_a_retry_after_longer_than_the_invocation_is_a_throttle_at_once_not_a_hang(started: list[Any]) -> None:
+    """urllib3 used to sleep a whole Retry-After (300 s, three times) before anything saw it."""
+    woo, client = _woo(started)
+    woo.server.faults.add(Fault(status=503, retry_after="300"), Fault(status=429, retry_after="300"))
+    for _ in range(2):
+        began = time.monotonic()
+        with invocation_ends_in(30), pytest.raises(StoreThrottled) as refused:
+            list(client.orders_updated_since(NOW - timedelta(hours=1)))
+        assert time.monotonic() - began < 5
+        assert refused.value.retry_after == 300
+        assert refused.value.delay_seconds() == 300  # the order or the pull comes back then, delayed
+
+
+def test_a_read_that_fails_once_is_asked_again_on_its_own(started: list[Any]) -> None:
+    woo, client = _woo(started)
+    woo.add_order(woocommerce_order(1, [("S", "Thing", 1, "1.00", 1, 0)], WOO_ADDRESS, modified=NOW))
+    woo.server.faults.add(Fault(status=500), Fault(status=503), Fault(status=502))
+    with invocation_ends_in(30):
+        ((page, _),) = list(client.orders_updated_since(NOW - timedelta(hours=1)))
+    assert [order["id"] for order in page] == [1]
+    assert woo.server.faults.pending == []
+
+
+def test_a_failing_read_is_not_retried_past_the_invocation_s_time(started: list[Any]) -> None:
+    woo, client = _woo(started)
+    woo.server.faults.add(Fault(status=500), Fault(status=500))
+    with invocation_ends_in(RESERVE_SECONDS), pytest.raises(StoreUnavailable):  # no time for a backoff
+        list(client.orders_updated_since(NOW - timedelta(hours=1)))
+    assert len(woo.server.faults.pending) == 1
+
+
+def test_bigcommerce_is_waited_the_longer_of_its_two_headers(started: list[Any]) -> None:
+    bc, client = _bc(started)
+    bc.server.faults.add(Fault(status=429, headers={"X-Retry-After": "1", "X-Rate-Limit-Time-Reset-Ms": "120000"}))
+    with invocation_ends_in(30), pytest.raises(StoreThrottled) as refused:
+        list(client.orders_updated_since(NOW - timedelta(hours=1)))
+    assert refused.value.retry_after == 120

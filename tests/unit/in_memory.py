@@ -123,12 +123,31 @@ class InMemoryConnections:
         self.cursors[connection_id] = cursor
 
     def pulled(self, connection_id: str, at: datetime, orders: int) -> None:
-        self._update(connection_id, last_pull_at=at, last_pull_orders=orders, last_pull_error=None, broken_since=None)
+        self._update(
+            connection_id,
+            last_pull_at=at,
+            last_pull_orders=orders,
+            last_pull_error=None,
+            broken_since=None,
+            store_failing_since=None,
+            failing_reported_at=None,
+        )
 
     def refused(self, connection_id: str, at: datetime, error: str) -> bool:
         first = self.connections[connection_id].broken_since is None
         since = at if first else self.connections[connection_id].broken_since
         self._update(connection_id, last_pull_at=at, last_pull_error=error, broken_since=since)
+        return first
+
+    def store_failed(self, connection_id: str, at: datetime, error: str, progressed: bool) -> None:
+        since = self.connections[connection_id].store_failing_since
+        since = at if progressed or since is None else since
+        self._update(connection_id, last_pull_at=at, last_pull_error=error, store_failing_since=since)
+
+    def failing_reported(self, connection_id: str, at: datetime) -> bool:
+        first = self.connections[connection_id].failing_reported_at is None
+        if first:
+            self._update(connection_id, failing_reported_at=at)
         return first
 
     def add(self, connection: Connection) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform
+from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
 from ordersync.observability import metrics
 from ordersync.records import Attempt
 from ordersync.services.batch import process_order_batch
@@ -71,8 +71,15 @@ def deps() -> ProcessDependencies:
     )
 
 
-def message(*skus: str, number: int = 1001, cause: Cause = Cause.PULL) -> str:
-    payload = order_node(number, f"#{number}", [(s, s, 1, "5.00") for s in skus], ADDRESS)
+def message(
+    *skus: str,
+    number: int = 1001,
+    cause: Cause = Cause.PULL,
+    financial_status: str = "PAID",
+    created_at: str | None = None,
+) -> str:
+    lines = [(s, s, 1, "5.00") for s in skus]
+    payload = order_node(number, f"#{number}", lines, ADDRESS, financial_status=financial_status, created_at=created_at)
     envelope = OrderEnvelope(
         connection_id=CONNECTION.connection_id,
         buyer_id="acme",
@@ -534,3 +541,31 @@ def test_a_store_s_pace_already_past_lets_the_post_through(deps: ProcessDependen
 def test_a_store_s_pace_ending_at_this_very_moment_lets_the_post_through(deps: ProcessDependencies) -> None:
     deps.pace = InMemoryPace({"northwind": datetime(2026, 11, 27, 12, 20, 2, tzinfo=UTC)})  # the pace check's reading
     assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+
+
+def test_an_unpaid_order_waits_without_an_alert_and_is_posted_once_paid(deps: ProcessDependencies) -> None:
+    for status in ("PENDING", "EXPIRED"):
+        record = process_message(message("A", financial_status=status), "m1", 1, deps)
+        assert (record.status, record.reason) == (OrderStatus.AWAITING_PAYMENT, None)
+        assert "not been paid" in record.detail
+    assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+    assert deps.alerts.published == [] and deps.dead_letters.sent == []  # type: ignore[attr-defined]
+    assert [e.status for e in record.timeline] == [OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT]
+    paid = process_message(message("A", financial_status="AUTHORIZED"), "m2", 1, deps)  # the update: authorised
+    assert paid.status is OrderStatus.SYNCED
+    assert list(deps.stores.seller_store.created) == ["ordersync-acme--northwind-1001"]  # type: ignore[attr-defined]
+    late = process_message(message("A", financial_status="PENDING"), "m3", 1, deps)  # an older copy, late
+    assert late.status is OrderStatus.SYNCED and len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
+
+
+def test_an_order_unpaid_past_the_limit_is_disregarded_quietly_and_a_cancelled_one_cancelled(
+    deps: ProcessDependencies,
+) -> None:
+    deps.unpaid_limit = timedelta(hours=72)
+    old = iso(datetime(2026, 11, 27, 12, 20, tzinfo=UTC) - timedelta(hours=72))
+    record = process_message(message("A", number=1, financial_status="PENDING", created_at=old), "m1", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.DISREGARDED, FailureReason.PAYMENT_NOT_RECEIVED)
+    young = iso(datetime(2026, 11, 27, 12, 20, tzinfo=UTC) - timedelta(hours=71))
+    record = process_message(message("A", number=2, financial_status="PENDING", created_at=young), "m2", 1, deps)
+    assert record.status is OrderStatus.AWAITING_PAYMENT
+    assert deps.alerts.published == [] and deps.stores.seller_store.created == {}  # type: ignore[attr-defined]

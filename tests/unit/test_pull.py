@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from ordersync.domain.onboarding import connection_state
 from ordersync.errors import StoreThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
@@ -19,9 +20,9 @@ from ordersync.normalize import OVERSIZED_KEY
 from ordersync.observability import metrics
 from ordersync.services import pull
 from ordersync.services.pull import (
+    DEFAULT_FAILURE_BUDGET,
     FIRST_PULL_LOOKBACK,
     OVERLAP,
-    THROTTLED_PULL_BUDGET,
     TIME_RESERVE_MS,
     FanOutDependencies,
     PullDependencies,
@@ -60,6 +61,7 @@ class PagedBuyer:
     asked: list[tuple[datetime, str | None]] = field(default_factory=list)
     throttle_at: int | None = None  # the page the store answers 429 for (past the client's waits)
     retry_after: float | None = None
+    fail_at: set[int] = field(default_factory=set)  # pages answered 5xx (past the client's retries), once each
 
     def orders_updated_since(
         self, since: datetime, resume: str | None = None
@@ -69,6 +71,9 @@ class PagedBuyer:
         for index in range(start, len(self.pages)):
             if index == self.throttle_at:
                 raise StoreThrottled("GET /orders answered 429", self.retry_after)
+            if index in self.fail_at:
+                self.fail_at.discard(index)
+                raise StoreUnavailable(f"GET /orders page {index + 1} answered 503")
             yield self.pages[index], str(index + 1) if index + 1 < len(self.pages) else None
 
 
@@ -256,7 +261,7 @@ def test_a_pull_request_pulls_its_connection_from_the_checkpointed_cursor_and_re
     assert buyer.asked[-1] == (NOW - timedelta(hours=1) - OVERLAP, None)
 
 
-def test_a_failing_store_fails_its_own_pull_only() -> None:
+def test_a_store_failing_past_the_budget_fails_its_own_pull_only() -> None:
     class FlakyBuyer(PagedBuyer):
         def orders_updated_since(
             self, since: datetime, resume: str | None = None
@@ -266,16 +271,106 @@ def test_a_failing_store_fails_its_own_pull_only() -> None:
                 raise StoreUnavailable("acme answered 503")
             yield from super().orders_updated_since(since, resume)
 
-    link = connection()
+    link = connection().model_copy(update={"store_failing_since": NOW - DEFAULT_FAILURE_BUDGET})
     deps = deps_for(FlakyBuyer(pages_of(1)), link)
     event = {"Records": [sqs_record(f"p{n}", json.dumps({"connection_id": "acme--northwind"})) for n in (1, 2)]}
     response = pull_connection_batch(event, LambdaContext(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": [{"itemIdentifier": "p1"}]}
     assert deps.queue.order_ids == ["1000"]  # type: ignore[attr-defined]
+    assert deps.pull_queue.requests == []  # type: ignore[attr-defined]
     # alone in its batch (PullQueue's batch size is 1), the failure fails the invocation: SQS retries it
     alone = deps_for(FlakyBuyer(pages_of(1)), link)
     with pytest.raises(BatchProcessingError):
         pull_connection_batch({"Records": event["Records"][:1]}, LambdaContext(PLENTY_OF_TIME), alone)  # type: ignore[arg-type]
+
+
+def _continue(deps: PullDependencies, buyer: PagedBuyer) -> pull.PullResult:
+    """Runs the last continuation the pull queued, as PullConnectionFunction would."""
+    ((_, resume),) = deps.pull_queue.requests[-1:]  # type: ignore[attr-defined]
+    link = deps.connections.get("acme--northwind")
+    return pull_connection(link, deps, lambda: PLENTY_OF_TIME, resume)
+
+
+def test_a_store_failing_the_third_page_of_five_never_has_pages_one_and_two_read_again() -> None:
+    buyer = PagedBuyer(pages_of(3, 3, 3, 3, 3), fail_at={2})
+    link = connection(cursor=NOW - timedelta(hours=1))
+    deps = deps_for(buyer, link)
+    metrics.clear_metrics()
+    first = pull_connection(link, deps, lambda: PLENTY_OF_TIME)
+    assert counted_metrics() == {"PullsFailedDelayed": [1.0], "OrdersPulled": [6.0]}
+    metrics.clear_metrics()
+    assert (first.orders, first.pages, first.continued, first.store_error) == (
+        6,
+        2,
+        True,
+        "GET /orders page 3 answered 503",
+    )
+    newest_read = max(datetime.fromisoformat(o["updatedAt"]) for o in buyer.pages[1])
+    assert deps.connections.cursors == {"acme--northwind": newest_read}  # type: ignore[attr-defined]
+    since = iso(NOW - timedelta(hours=1) - OVERLAP)
+    assert deps.pull_queue.requests == [(["acme--northwind"], {"since": since, "failures": "1", "page": "2"})]  # type: ignore[attr-defined]
+    assert deps.pull_queue.delays == [pull.FAILURE_BACKOFF_SECONDS[0]]  # type: ignore[attr-defined]
+    assert deps.connections.get("acme--northwind").store_failing_since == NOW
+
+    second = _continue(deps, buyer)
+    assert (second.orders, second.pages, second.continued, second.store_error) == (9, 3, False, None)
+    assert [resume for _, resume in buyer.asked] == [None, "2"]  # pages one and two were read once
+    assert deps.queue.order_ids == [str(n) for n in range(1000, 1015)]  # type: ignore[attr-defined]
+
+
+def test_failures_in_a_row_back_off_and_progress_starts_the_backoff_again() -> None:
+    buyer = PagedBuyer(pages_of(2, 2), fail_at=set())
+    deps = deps_for(buyer, connection())
+    for failures, delay in ((0, 5), (1, 10), (3, 40), (7, 640), (8, 900), (30, 900)):
+        buyer.fail_at = {0}
+        resume = {"since": iso(NOW - timedelta(hours=2)), "failures": str(failures)}
+        pull_connection(connection(), deps, lambda: PLENTY_OF_TIME, resume)
+        assert deps.pull_queue.requests[-1][1]["failures"] == str(failures + 1)  # type: ignore[attr-defined]
+        assert deps.pull_queue.delays[-1] == delay  # type: ignore[attr-defined]
+    buyer.fail_at = {1}  # a page read before the failure: progress, the backoff starts again
+    resume = {"since": iso(NOW - timedelta(hours=2)), "failures": "6"}
+    pull_connection(connection(), deps, lambda: PLENTY_OF_TIME, resume)
+    assert (deps.pull_queue.requests[-1][1]["failures"], deps.pull_queue.delays[-1]) == ("1", 5)  # type: ignore[attr-defined]
+
+
+def test_a_store_failing_past_the_budget_tells_ops_once_and_a_pull_that_goes_through_clears_it() -> None:
+    class Mailbox:
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def send(self, email: Any) -> None:
+            self.sent.append(email)
+
+    buyer = PagedBuyer(pages_of(2), fail_at={0})
+    link = connection()
+    deps = deps_for(buyer, link)
+    deps.ops_alerts = mailbox = Mailbox()
+    clock = [NOW]
+    deps.clock = lambda: clock[0]
+    record = sqs_record("p1", json.dumps({"connection_id": "acme--northwind"}))
+    within = DEFAULT_FAILURE_BUDGET - timedelta(seconds=1)
+    for at in (NOW, NOW + within):  # failing, within the budget: continued later, nobody told
+        clock[0], buyer.fail_at = at, {0}
+        assert pull_connection_batch({"Records": [record]}, LambdaContext(PLENTY_OF_TIME), deps) == {
+            "batchItemFailures": []
+        }  # type: ignore[arg-type]
+    assert len(deps.pull_queue.requests) == 2 and mailbox.sent == []  # type: ignore[attr-defined]
+    assert deps.connections.get("acme--northwind").store_failing_since == NOW
+    for at in (
+        NOW + DEFAULT_FAILURE_BUDGET,
+        NOW + 2 * DEFAULT_FAILURE_BUDGET,
+    ):  # past it: the pull fails, ops told once
+        clock[0], buyer.fail_at = at, {0}
+        with pytest.raises(BatchProcessingError):
+            pull_connection_batch({"Records": [record]}, LambdaContext(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    assert len(deps.pull_queue.requests) == 2  # type: ignore[attr-defined]
+    (email,) = mailbox.sent
+    assert email.reason == "STORE_FAILING" and iso(NOW) in email.subject
+    assert "GET /orders page 1 answered 503" in email.body
+    assert connection_state(deps.connections.get("acme--northwind")) == "failing"
+    pull_connection_batch({"Records": [record]}, LambdaContext(PLENTY_OF_TIME), deps)  # type: ignore[arg-type]
+    healed = deps.connections.get("acme--northwind")
+    assert (healed.store_failing_since, healed.failing_reported_at, connection_state(healed)) == (None, None, "ok")
 
 
 def test_a_buyer_store_throttling_mid_pull_keeps_what_was_read_and_is_asked_again_after_its_reset() -> None:
@@ -292,7 +387,7 @@ def test_a_buyer_store_throttling_mid_pull_keeps_what_was_read_and_is_asked_agai
     assert deps.connections.cursors == {"acme--northwind": newest}  # type: ignore[attr-defined]
     since = iso(NOW - timedelta(hours=1) - OVERLAP)
     assert deps.pull_queue.requests == [  # type: ignore[attr-defined]
-        (["acme--northwind"], {"since": since, "throttled_since": iso(NOW), "page": "1"})
+        (["acme--northwind"], {"since": since, "failures": "1", "page": "1"})
     ]
     assert deps.pull_queue.delays == [42]  # type: ignore[attr-defined]
 
@@ -309,16 +404,20 @@ def test_a_throttled_first_page_is_asked_again_from_the_start_within_sqs_s_delay
         assert deps.connections.cursors == {}  # type: ignore[attr-defined]
 
 
-def test_a_store_throttling_for_an_hour_is_left_to_the_next_hour_s_pull() -> None:
+def test_a_store_throttling_without_progress_past_the_budget_fails_the_pull_like_any_other_refusal() -> None:
     since = iso(NOW - timedelta(hours=2))
     for began, continued in (
-        (NOW - THROTTLED_PULL_BUDGET + timedelta(seconds=1), True),
-        (NOW - THROTTLED_PULL_BUDGET, False),
+        (NOW - DEFAULT_FAILURE_BUDGET + timedelta(seconds=1), True),
+        (NOW - DEFAULT_FAILURE_BUDGET, False),
     ):
-        buyer = PagedBuyer(pages_of(4, 4), throttle_at=1)
-        deps = deps_for(buyer, connection())
-        resume = {"since": since, "throttled_since": iso(began)}
-        assert pull_connection(connection(), deps, lambda: PLENTY_OF_TIME, resume).continued is continued
-        expected = [(["acme--northwind"], {"since": since, "throttled_since": iso(began), "page": "1"})]
+        buyer = PagedBuyer(pages_of(4, 4), throttle_at=0)
+        link = connection().model_copy(update={"store_failing_since": began})
+        deps = deps_for(buyer, link)
+        resume = {"since": since, "failures": "3"}
+        if continued:
+            assert pull_connection(link, deps, lambda: PLENTY_OF_TIME, resume).continued
+        else:
+            with pytest.raises(StoreThrottled):
+                pull_connection(link, deps, lambda: PLENTY_OF_TIME, resume)
+        expected = [(["acme--northwind"], {"since": since, "failures": "4"})]
         assert deps.pull_queue.requests == (expected if continued else [])  # type: ignore[attr-defined]
-        assert deps.queue.order_ids == ["1000", "1001", "1002", "1003"]  # type: ignore[attr-defined]

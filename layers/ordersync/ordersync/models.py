@@ -37,6 +37,8 @@ class OrderStatus(StrEnum):
     MANUAL_POSTING_PENDING = "MANUAL_POSTING_PENDING"
     POSTED_MANUALLY = "POSTED_MANUALLY"
     CANCELLED = "CANCELLED"
+    # Not a failure: the retailer has not been paid (nor authorised) yet; posted once it is.
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
 
 
 class FailureReason(StrEnum):
@@ -46,6 +48,7 @@ class FailureReason(StrEnum):
     UNSUPPORTED_PLATFORM = "UNSUPPORTED_PLATFORM"
     INVALID_ORDER = "INVALID_ORDER"
     PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
+    PAYMENT_NOT_RECEIVED = "PAYMENT_NOT_RECEIVED"  # disregarded: still unpaid past UnpaidOrderLimitHours
 
 
 class Cause(StrEnum):
@@ -122,6 +125,8 @@ class CanonicalOrder(BaseModel):
     test: bool = False
     source: str | None = None
     cancelled: bool = False
+    # The buyer's store has not been paid for it yet (nor an authorisation held): it waits.
+    awaiting_payment: bool = False
     shipping_address: ShippingAddress | None
     lines: list[OrderLine] = Field(max_length=1000)
 
@@ -181,6 +186,11 @@ class Connection(BaseModel):
     last_pull_error: str | None = None
     # Set when the buyer's store refused its credentials; ops were told once, when it was set.
     broken_since: datetime | None = None
+    # Set while the buyer's store fails pulls midway (5xx, time-outs, throttling): since when it has
+    # made no progress; and when ops were told it was past the budget (once). A pull that goes
+    # through clears both.
+    store_failing_since: datetime | None = None
+    failing_reported_at: datetime | None = None
 
 
 class CatalogSyncRequest(BaseModel):

@@ -91,6 +91,15 @@ class ConnectionRepository(Protocol):
     def refused(self, connection_id: str, at: datetime, error: str) -> bool:
         """The buyer's store refused the credentials: recorded; True if it was not broken before."""
 
+    def store_failed(self, connection_id: str, at: datetime, error: str, progressed: bool) -> None:
+        """The buyer's store said no midway through a pull: recorded, with since when it has made no
+        progress (kept, unless this pull read pages before it failed: then now)."""
+
+    def failing_reported(self, connection_id: str, at: datetime) -> bool:
+        """Marks the store as reported failing past the budget: True only the first time (until a
+        pull goes through, which clears it)."""
+        ...
+
     def of_buyer(self, store_id: str) -> list[Connection]:
         """The connections whose buyer is this store (its webhooks bring orders for each)."""
         ...
@@ -115,7 +124,7 @@ class PullQueue(Protocol):
         self, connection_ids: Sequence[str], resume: dict[str, str] | None = None, delay_seconds: int = 0
     ) -> None:
         """resume: {"since", "page"} to continue one connection's query where an invocation stopped
-        ("page" left out: at its first page; "throttled_since": the store has been pacing us since)."""
+        ("page" left out: at its first page; "failures": the store's refusals in a row, for the backoff)."""
         ...
 
 

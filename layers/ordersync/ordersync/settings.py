@@ -22,6 +22,7 @@ class PullSettings(_Env):
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
     pull_queue_url: str = Field(alias="PULL_QUEUE_URL")
     ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
+    failure_budget_minutes: int = Field(alias="PULL_FAILURE_BUDGET_MINUTES", ge=5, le=1440)
 
 
 class WebhookSettings(_Env):
@@ -39,6 +40,7 @@ class ProcessSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
     throttle_budget_hours: int = Field(alias="THROTTLE_BUDGET_HOURS", ge=1)
+    unpaid_order_limit_hours: int = Field(alias="UNPAID_ORDER_LIMIT_HOURS", ge=1, le=2160)
     manual_posting_state_machine_arn: str = Field(alias="MANUAL_POSTING_STATE_MACHINE_ARN")
     manual_posting_timeout_seconds: int = Field(alias="MANUAL_POSTING_TIMEOUT_SECONDS", ge=1)
     manual_posting_max_escalations: int = Field(alias="MANUAL_POSTING_MAX_ESCALATIONS", ge=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ def pull_dependencies() -> PullDependencies:
         queue=SqsOrderQueue(settings.orders_queue_url),
         pull_queue=SqsPullQueue(settings.pull_queue_url),
         ops_alerts=SnsOpsEmails(settings.ops_alerts_topic_arn),
+        failure_budget=timedelta(minutes=settings.failure_budget_minutes),
     )
 
 
@@ -93,6 +95,7 @@ def process_dependencies() -> ProcessDependencies:
         retries=SqsOrderQueue(settings.orders_queue_url),
         max_receive_count=settings.max_receive_count,
         throttle_budget=timedelta(hours=settings.throttle_budget_hours),
+        unpaid_limit=timedelta(hours=settings.unpaid_order_limit_hours),
         manual_posting=SfnManualPosting(
             settings.manual_posting_state_machine_arn,
             settings.manual_posting_timeout_seconds,

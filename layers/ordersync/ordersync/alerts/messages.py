@@ -17,6 +17,7 @@ REASON_LABEL = {
     FailureReason.UNSUPPORTED_PLATFORM: "to be posted by our team",
     FailureReason.INVALID_ORDER: "unreadable order",
     FailureReason.PLATFORM_UNAVAILABLE: "store unavailable",
+    FailureReason.PAYMENT_NOT_RECEIVED: "never paid",
 }
 
 # What ops do, per reason: the same words go in the DLQ message and the ops email.
@@ -43,7 +44,12 @@ OPS_FIX = {
         "Check the store is back (and the connection's credentials), then: ordersync dlq redrive "
         "--reason PLATFORM_UNAVAILABLE (or the console's Start DLQ redrive)."
     ),
+    FailureReason.PAYMENT_NOT_RECEIVED: (
+        "Nothing, unless the buyer says it was paid after all: then ordersync order replay {order_key}."
+    ),
 }
+# Reasons nobody is emailed about: the seller never saw the order, and nothing is wrong.
+SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Alert:
 
 def compose_alert(record: OrderRecord) -> Alert | None:
     reason = record.reason
-    if reason is None:
+    if reason is None or reason in SILENT_REASONS:
         return None
     order = f"#{record.order_number.lstrip('#')}" if record.order_number else record.order_id
     subject = (

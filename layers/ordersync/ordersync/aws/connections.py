@@ -131,25 +131,58 @@ class DynamoConnections:
             self._table.update_item(
                 Key={"connection_id": connection_id},
                 UpdateExpression="SET last_pull_at = :at, last_pull_orders = :orders"
-                " REMOVE last_pull_error, broken_since",
+                " REMOVE last_pull_error, broken_since, store_failing_since, failing_reported_at",
                 ConditionExpression="attribute_exists(connection_id)",
                 ExpressionAttributeValues={":at": iso(at), ":orders": orders},
             )
 
     def refused(self, connection_id: str, at: datetime, error: str) -> bool:
         """The buyer's store refused the credentials: recorded, and True only for the pull that
-        found it broken first (so ops are told once, however many hours it stays broken). One
-        call: `broken_since` is set only if absent, and the old values say whether it was."""
+        found it broken first (so ops are told once, however many hours it stays broken). No
+        ReturnValues: the item's answer would carry the store refs (secret ARNs), which the
+        puller's grant doesn't cover."""
         with aws_errors("connection write"):
-            old = self._table.update_item(
+            self._table.update_item(
                 Key={"connection_id": connection_id},
-                UpdateExpression="SET last_pull_at = :at, last_pull_error = :error,"
-                " broken_since = if_not_exists(broken_since, :at)",
+                UpdateExpression="SET last_pull_at = :at, last_pull_error = :error",
                 ConditionExpression="attribute_exists(connection_id)",
                 ExpressionAttributeValues={":at": iso(at), ":error": error},
-                ReturnValues="ALL_OLD",
-            ).get("Attributes", {})
-        return "broken_since" not in old
+            )
+        return self._set_once(connection_id, "broken_since", at)
+
+    def store_failed(self, connection_id: str, at: datetime, error: str, progressed: bool) -> None:
+        """The buyer's store said no midway through a pull: recorded, with since when it has made no
+        progress (reset to now when this pull read pages first)."""
+        since = ":at" if progressed else "if_not_exists(store_failing_since, :at)"
+        with aws_errors("connection write"):
+            self._table.update_item(
+                Key={"connection_id": connection_id},
+                UpdateExpression=f"SET last_pull_at = :at, last_pull_error = :error, store_failing_since = {since}",
+                ConditionExpression="attribute_exists(connection_id)",
+                ExpressionAttributeValues={":at": iso(at), ":error": error[:500]},
+            )
+
+    def failing_reported(self, connection_id: str, at: datetime) -> bool:
+        """True for the one pull that first finds the store failing past the budget (ops are told
+        once until a pull goes through again)."""
+        return self._set_once(connection_id, "failing_reported_at", at)
+
+    def _set_once(self, connection_id: str, attribute: str, at: datetime) -> bool:
+        """Sets `attribute` to `at` unless it is set: True for the one call that set it."""
+        try:
+            with aws_errors("connection write"):
+                self._table.update_item(
+                    Key={"connection_id": connection_id},
+                    UpdateExpression="SET #a = :at",
+                    ConditionExpression="attribute_exists(connection_id) AND attribute_not_exists(#a)",
+                    ExpressionAttributeNames={"#a": attribute},
+                    ExpressionAttributeValues={":at": iso(at)},
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def save_cursor(self, connection_id: str, cursor: datetime) -> None:
         """Only ever moves forward (ISO 8601 UTC strings sort as times)."""

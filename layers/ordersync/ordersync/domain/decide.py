@@ -2,6 +2,8 @@
 
 1. invalid payload      -> FAILED / INVALID_ORDER              (decided before this module: no order)
 2. cancelled            -> CANCELLED, nothing posted
+   not paid yet         -> AWAITING_PAYMENT (no alert; decided again when the order comes back
+                           paid), or DISREGARDED / PAYMENT_NOT_RECEIVED once past the time limit
 3. no shipping address  -> DISREGARDED / MISSING_SHIPPING_ADDRESS
 4. SKU problems         -> FAILED / SKU_MISMATCH or DUPLICATE_SKU, every failing line at once
    (stale duplicates, where only one candidate is still in the seller's store, are retired and matched)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant
@@ -81,11 +84,15 @@ def decide(
     present_in_store: Mapping[str, frozenset[str]] | None = None,
     seller_active_skus: Iterable[str] = (),
     auto_post_platforms: frozenset[Platform] = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE}),
+    unpaid_past_limit: bool = False,
 ) -> Decision:
     """present_in_store: per duplicated SKU, the candidate variant ids the seller's store still has.
-    seller_active_skus: the seller's active SKUs, for suggestions on a mismatch (may be empty)."""
+    seller_active_skus: the seller's active SKUs, for suggestions on a mismatch (may be empty).
+    unpaid_past_limit: the order has waited for payment longer than the limit (see unpaid_too_long)."""
     if order.cancelled:
         return Decision(OrderStatus.CANCELLED, detail="the buyer cancelled the order before it was posted")
+    if order.awaiting_payment:
+        return _awaiting_payment(unpaid_past_limit)
     if order.shipping_address is None:
         return Decision(OrderStatus.DISREGARDED, FailureReason.MISSING_SHIPPING_ADDRESS, _missing_address_detail(order))
     matches = [_match_line(line, catalog, present_in_store or {}, list(seller_active_skus)) for line in order.lines]
@@ -107,6 +114,18 @@ def decide(
             OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM, detail, tuple(matches), retired
         )
     return Decision(OrderStatus.RECEIVED, lines=tuple(matches), retired=retired)
+
+
+def unpaid_too_long(order: CanonicalOrder, now: datetime, limit: timedelta) -> bool:
+    return order.awaiting_payment and now - order.created_at >= limit
+
+
+def _awaiting_payment(past_limit: bool) -> Decision:
+    if past_limit:
+        detail = "the buyer's store was never paid for the order within the time limit; it was not posted"
+        return Decision(OrderStatus.DISREGARDED, FailureReason.PAYMENT_NOT_RECEIVED, detail)
+    detail = "the buyer's store has not been paid for the order yet; it is posted once it is"
+    return Decision(OrderStatus.AWAITING_PAYMENT, detail=detail)
 
 
 def _shipped(lines: Iterable[OrderLine]) -> list[OrderLine]:

@@ -180,6 +180,8 @@ def connection_state(connection: Connection) -> str:
         return "paused"
     if connection.broken_since:
         return "broken"
+    if connection.store_failing_since:  # the store fails pulls midway; the pull goes on from its checkpoint
+        return "failing"
     if connection.last_pull_at is None:
         return "new"
     return "ok"

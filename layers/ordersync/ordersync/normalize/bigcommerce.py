@@ -10,6 +10,8 @@ from ordersync.normalize.common import address, mapping, money, quantity, text, 
 # Incomplete (an abandoned payment page), Refunded, Cancelled, Declined: nothing to ship.
 NOT_TO_SHIP_STATUS_IDS = frozenset({0, 4, 5, 6})
 NOT_SHIPPED_TYPES = frozenset({"digital", "giftcertificate"})
+# Pending, Awaiting Payment, Manual Verification Required: the payment is not (yet) the merchant's.
+UNPAID_STATUS_IDS = frozenset({1, 7, 12})
 
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +35,7 @@ def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
         "test": False,
         "source": text(order.get("order_source")),
         "cancelled": text(order.get("status")) == "Cancelled" or _status_id(order) in NOT_TO_SHIP_STATUS_IDS,
+        "awaiting_payment": _status_id(order) in UNPAID_STATUS_IDS,
         "shipping_address": _address(mapping(addresses[0], "shipping_addresses[]")) if addresses else None,
         "lines": [_line(mapping(product, "products[]")) for product in products],
     }

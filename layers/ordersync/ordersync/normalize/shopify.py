@@ -6,6 +6,9 @@ from typing import Any
 
 from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
 
+# Shopify's financial statuses that mean the retailer holds no payment (nor an authorisation) yet.
+UNPAID_FINANCIAL_STATUSES = frozenset({"pending", "expired", "voided"})
+
 
 def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
     return _from_graphql(order) if "lineItems" in order or "createdAt" in order else _from_rest(order)
@@ -31,6 +34,7 @@ def _from_rest(order: dict[str, Any]) -> dict[str, Any]:
         "test": bool(order.get("test")),
         "source": text(order.get("source_name")),
         "cancelled": order.get("cancelled_at") is not None,
+        "awaiting_payment": (text(order.get("financial_status")) or "").lower() in UNPAID_FINANCIAL_STATUSES,
         "shipping_address": None if ship is None else _rest_address(mapping(ship, "shipping_address")),
         "lines": [
             _rest_line(mapping(line, "line_items[]"), refunded) for line in items(order["line_items"], "line_items")
@@ -101,6 +105,7 @@ def _from_graphql(order: dict[str, Any]) -> dict[str, Any]:
         "test": bool(order.get("test")),
         "source": text(order.get("sourceName")),
         "cancelled": order.get("cancelledAt") is not None,
+        "awaiting_payment": (text(order.get("displayFinancialStatus")) or "").lower() in UNPAID_FINANCIAL_STATUSES,
         "shipping_address": None if ship is None else _graphql_address(mapping(ship, "shippingAddress")),
         "lines": [_graphql_line(mapping(node, "lineItems.nodes[]")) for node in items(nodes, "lineItems.nodes")],
     }

@@ -9,6 +9,9 @@ from ordersync.normalize.common import address, items, mapping, money, quantity,
 
 # created_via values that mean the order was not placed through the online checkout
 _CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
+# Not paid yet: pending payment (a redirect gateway), on-hold (awaiting confirmation, e.g. a bank
+# transfer), or a block checkout's draft.
+UNPAID_STATUSES = {"pending", "on-hold", "checkout-draft"}
 REFUNDS_KEY = "ordersync_refunds"  # what GET /orders/{id}/refunds returned, embedded by the pull
 _UNIT = Decimal("0.000001")
 
@@ -29,6 +32,7 @@ def to_canonical(order: dict[str, Any]) -> dict[str, Any]:
         "test": False,
         "source": text(order.get("created_via")),
         "cancelled": order.get("status") in _CANCELLED_STATUSES,
+        "awaiting_payment": order.get("status") in UNPAID_STATUSES,
         "shipping_address": None if ship is None else _address(mapping(ship, "shipping")),
         "lines": [_line(mapping(line, "line_items[]"), refunded) for line in items(order["line_items"], "line_items")],
     }

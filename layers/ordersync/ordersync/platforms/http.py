@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
@@ -21,21 +20,15 @@ READ_TIMEOUT = 20.0
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-def session(auth: Any = None, headers: dict[str, str] | None = None, retry_reads: bool = True) -> requests.Session:
-    """Reads are retried in place (honouring Retry-After); writes are not: a retried create could
-    post twice, so a failed write surfaces and the caller looks before it creates again."""
-    backoff = float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5"))
-    retry = Retry(
-        total=3 if retry_reads else 0,
-        backoff_factor=backoff,
-        status_forcelist=sorted(TRANSIENT_STATUSES),
-        allowed_methods=frozenset({"GET"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
+READ_RETRIES = 4  # a read answered 5xx, or timed out, is asked again this many times in place
+
+
+def session(auth: Any = None, headers: dict[str, str] | None = None) -> requests.Session:
+    """Retries are ours (`_send`), not urllib3's: urllib3 sleeps a whole Retry-After (minutes, hours)
+    before anything sees it, past the invocation's deadline."""
     http = requests.Session()
-    http.mount("http://", HTTPAdapter(max_retries=retry))
-    http.mount("https://", HTTPAdapter(max_retries=retry))
+    http.mount("http://", HTTPAdapter(max_retries=0))
+    http.mount("https://", HTTPAdapter(max_retries=0))
     http.auth = auth
     http.headers.update({"Accept": "application/json", "User-Agent": "ordersync/0.1"})
     http.headers.update(headers or {})
@@ -61,21 +54,42 @@ def probe(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
 
 
 def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One request, asked again in place while that is safe and the invocation has the time: a 429
+    (the store did nothing) whatever the method; a read also after a 5xx, a time-out or a dropped
+    connection. Never a write after those: a retried create could post twice, so a failed write
+    surfaces and the caller looks before it creates again. A wait the invocation can't afford is
+    not made: the answer goes up as it is (a 429 or a 503 with Retry-After is our throttle)."""
     timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
-    for _ in range(3):
+    backoff = float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5"))
+    read = method.upper() in ("GET", "HEAD")
+    for attempt in range(READ_RETRIES + 1):
         _pace(http)
+        last = attempt == READ_RETRIES
         try:
             response = http.request(method, url, timeout=timeout, **kwargs)
-        except requests.Timeout as error:
-            raise StoreUnavailable(f"{method} {_path(url)} timed out") from error
-        except requests.ConnectionError as error:
-            raise StoreUnavailable(f"{method} {_path(url)} could not connect") from error
+        except (requests.Timeout, requests.ConnectionError) as error:
+            what = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
+            wait = backoff * 2**attempt
+            if not read or last or not can_wait(wait):
+                raise StoreUnavailable(f"{method} {_path(url)} {what}") from error
+            time.sleep(wait)
+            continue
         _remember_quota(http, response)
-        wait = quota_wait(response)
-        if wait is None or not can_wait(wait):  # past the invocation's time: the 429 is the answer
-            break
-        time.sleep(wait)  # BigCommerce: the store's 30 s quota window resets in this long
-    return response
+        wait = _retry_wait(response, read, backoff * 2**attempt)
+        if wait is None or last or not can_wait(wait):
+            return response
+        time.sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _retry_wait(response: requests.Response, read: bool, backoff: float) -> float | None:
+    """How long before asking again, or None when this answer is the answer."""
+    if response.status_code == 429:
+        return quota_wait(response)
+    if read and response.status_code in TRANSIENT_STATUSES:
+        after = retry_after(response)
+        return max(backoff, after or 0.0) if after is None or after <= MAX_QUOTA_WAIT else None
+    return None
 
 
 def quota_wait(response: requests.Response) -> float | None:
@@ -87,15 +101,17 @@ def quota_wait(response: requests.Response) -> float | None:
 
 
 def retry_after(response: requests.Response) -> float | None:
-    """When a 429 says to come back (BigCommerce's X-Rate-Limit-Time-Reset-Ms or X-Retry-After, or
-    Retry-After in seconds), or None."""
-    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "")
-    after = response.headers.get("X-Retry-After") or response.headers.get("Retry-After") or ""
+    """When the store says to come back, in seconds (BigCommerce's X-Rate-Limit-Time-Reset-Ms and
+    X-Retry-After, or Retry-After), or None."""
+    said = []
+    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "").strip()
     if reset_ms.isdigit():
-        return int(reset_ms) / 1000
-    if after.isdigit():
-        return float(after)
-    return None
+        said.append(int(reset_ms) / 1000)
+    for header in ("X-Retry-After", "Retry-After"):
+        value = response.headers.get(header, "").strip()
+        if value.isdigit():
+            said.append(float(value))
+    return max(said) if said else None  # BigCommerce: the longer of its two words
 
 
 def _remember_quota(http: requests.Session, response: requests.Response) -> None:
@@ -127,6 +143,8 @@ def raise_for_store_status(response: requests.Response) -> None:
     where = f"{response.request.method} {_path(response.url)}"
     if status == 429:
         raise StoreThrottled(f"{where} answered 429", retry_after(response))
+    if status in TRANSIENT_STATUSES and retry_after(response) is not None:  # "come back then": a throttle
+        raise StoreThrottled(f"{where} answered {status}", retry_after(response))
     if status in TRANSIENT_STATUSES:
         raise StoreUnavailable(f"{where} answered {status}")
     if status in (401, 403):

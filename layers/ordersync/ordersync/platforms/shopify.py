@@ -20,6 +20,7 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.invocation import can_wait
 from ordersync.models import CanonicalOrder, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
@@ -42,7 +43,7 @@ _LINE_FIELDS = """
       originalUnitPriceSet { shopMoney { amount currencyCode } }"""
 
 _ORDER_FIELDS = f"""
-      id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt
+      id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt displayFinancialStatus
       shippingAddress {{ name company address1 address2 city provinceCode zip countryCodeV2 phone }}
       lineItems(first: $lines) {{
         pageInfo {{ hasNextPage endCursor }}
@@ -348,7 +349,8 @@ class ShopifyStore:
             try:
                 body = json_body(call(self._http, "POST", self._url, json={"query": query, "variables": variables}))
             except StoreUnavailable:
-                if write or attempt == _MAX_ATTEMPTS - 1:  # a mutation is never repeated blind: the caller looks first
+                # a mutation is never repeated blind (the caller looks first); a query, while there is time
+                if write or attempt == _MAX_ATTEMPTS - 1 or not can_wait(_backoff(attempt)):
                     raise
                 time.sleep(_backoff(attempt))
                 continue

@@ -229,7 +229,7 @@ class ConnectionRow:
     """One line of `connection list`."""
 
     connection_id: str
-    state: str  # ok, new, paused, broken
+    state: str  # ok, new, paused, broken, failing
     buyer: str
     seller: str
     cursor: str | None
@@ -245,6 +245,9 @@ def connection_rows(deps: OnboardingDependencies) -> list[ConnectionRow]:
     for c in deps.connections.all():
         if c.broken_since:
             last = f"refused since {iso(c.broken_since)}: {c.last_pull_error}"
+        elif c.store_failing_since:
+            told = ", ops told" if c.failing_reported_at else ""
+            last = f"failing since {iso(c.store_failing_since)}{told}: {c.last_pull_error} (read up to the cursor)"
         elif c.last_pull_at:
             last = f"{c.last_pull_orders or 0} order(s)"
         else:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ordersync.alerts.messages import compose_alert, dlq_message
-from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up
+from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
 from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
@@ -59,6 +59,7 @@ AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
 DEFAULT_LEASE = timedelta(seconds=30)  # without an invocation deadline: ProcessOrderFunction's timeout
 THROTTLE_BUDGET = timedelta(hours=24)  # the template's ThrottleBudgetHours
+UNPAID_LIMIT = timedelta(hours=168)  # the template's UnpaidOrderLimitHours
 
 
 @dataclass
@@ -74,6 +75,7 @@ class ProcessDependencies:
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     throttle_budget: timedelta = THROTTLE_BUDGET
+    unpaid_limit: timedelta = UNPAID_LIMIT  # an order still unpaid after this is disregarded
     pace: StorePace | None = None  # None: each invocation learns a store's pace on its own
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -264,6 +266,7 @@ def _decide(
             present_in_store=present,
             seller_active_skus=active_skus,
             auto_post_platforms=auto_post,
+            unpaid_past_limit=order.awaiting_payment and unpaid_too_long(order, deps.clock(), deps.unpaid_limit),
         )
 
     decision = _with(())

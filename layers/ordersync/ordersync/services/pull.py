@@ -11,7 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.errors import StoreThrottled
+from ordersync.alerts.connections import store_failing_email
+from ordersync.errors import StoreThrottled, StoreUnavailable
 from ordersync.models import Cause, Connection, OrderEnvelope, iso, utc_now
 from ordersync.normalize import OVERSIZED_KEY, order_ref
 from ordersync.observability import logger, metrics
@@ -30,10 +31,11 @@ ENQUEUE_BATCH = 10  # SendMessageBatch's most
 TIME_RESERVE_MS = 60_000
 # Or after this many pages (None: only the time left decides). The local campaign sets it.
 MAX_PAGES_PER_INVOCATION: int | None = None
-# A buyer store pacing us past the client's own waits: the rest of the pull is re-requested after
-# its Retry-After (StoreThrottled.delay_seconds), for this long; then the next hour's pull goes on
-# from the checkpointed cursor.
-THROTTLED_PULL_BUDGET = timedelta(hours=1)
+# A buyer store that says no for now (5xx, time-outs, 429 past the client's own waits): the rest of
+# the pull is asked again later, after its Retry-After or a backoff, while the store has made no
+# progress for less than the budget (PullFailureBudgetMinutes); past it, the pull fails to PullDLQ.
+DEFAULT_FAILURE_BUDGET = timedelta(hours=1)
+FAILURE_BACKOFF_SECONDS = (5, 900)  # the first delay, doubled per failure without progress, and SQS's most
 
 
 @dataclass
@@ -50,6 +52,7 @@ class PullDependencies:
     pull_queue: PullQueue
     ops_alerts: EmailSender | None = None  # a connection whose buyer store refuses its credentials
     clock: Callable[[], datetime] = field(default=utc_now)
+    failure_budget: timedelta = DEFAULT_FAILURE_BUDGET
 
 
 @dataclass
@@ -58,6 +61,7 @@ class PullResult:
     orders: int = 0
     pages: int = 0
     continued: bool = False
+    store_error: str | None = None  # the store said no midway; the rest is asked again later
 
 
 def fan_out(deps: FanOutDependencies) -> int:
@@ -81,7 +85,7 @@ def pull_connection(
     """Page by page, enqueued in full batches; the cursor is checkpointed once everything read is
     enqueued. When the invocation runs short of time, a follow-up pull is queued that resumes the
     same query at the next page (`resume`), and this one stops; when the store throttles past the
-    client's waits, one is queued for after the store's reset, at the page it refused."""
+    client's waits or fails (5xx, time-out), one is queued for later, at the page it refused."""
     now = deps.clock()
     if resume:
         since = datetime.fromisoformat(resume["since"])
@@ -92,7 +96,7 @@ def pull_connection(
     held: list[OrderEnvelope] = []  # sent in full batches of ten across pages, the rest at the end
     newest: datetime | None = None
     page_token = resume.get("page") if resume else None  # the page being read
-    throttled: StoreThrottled | None = None
+    refused: StoreUnavailable | None = None
     try:
         for page, next_page in store.orders_updated_since(since, page_token):
             envelopes = [envelope_for(connection, payload, now) for payload in page]
@@ -111,12 +115,13 @@ def pull_connection(
                 )
                 result.continued = True
                 break
-    except StoreThrottled as refused:  # what was read is kept; the rest comes after the store's reset
-        throttled = refused
+    except StoreUnavailable as error:  # what was read is kept; the rest is asked again later
+        refused = error
     deps.queue.enqueue(held)
     _checkpoint(connection, newest, now, deps)
-    if throttled is not None:
-        result.continued = _continue_after_throttling(connection, deps, since, page_token, resume, throttled)
+    if refused is not None:
+        result.store_error = str(refused)
+        result.continued = _continue_after_refusal(connection, deps, since, page_token, resume, refused, result)
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(
         "pulled",
@@ -125,33 +130,51 @@ def pull_connection(
     return result
 
 
-def _continue_after_throttling(
+def _continue_after_refusal(
     connection: Connection,
     deps: PullDependencies,
     since: datetime,
     page: str | None,
     resume: dict[str, str] | None,
-    throttled: StoreThrottled,
+    refused: StoreUnavailable,
+    result: PullResult,
 ) -> bool:
-    """What was read is enqueued and checkpointed; the page the store refused is asked again after
-    its Retry-After, as a delayed continuation (no failed delivery, no PullDLQ), while the store
-    has been pacing us for less than THROTTLED_PULL_BUDGET."""
+    """One mechanism for "the store said no for now": what was read is enqueued and checkpointed,
+    and the page the store refused is asked again as a delayed continuation (no failed delivery, no
+    PullDLQ) after its Retry-After, or a backoff that doubles with each failure in a row. The
+    connection records since when the store has made no progress; past the budget, ops are told
+    once and the pull fails (SQS's retries, then PullDLQ)."""
     now = deps.clock()
-    since_when = datetime.fromisoformat(resume["throttled_since"]) if resume and "throttled_since" in resume else now
-    metrics.add_metric(name="PullsThrottledDelayed", unit=MetricUnit.Count, value=1)
-    if now - since_when >= THROTTLED_PULL_BUDGET:
-        logger.warning(
-            "buyer store kept throttling: the next hour's pull goes on",
-            extra={"connection_id": connection.connection_id},
-        )
-        return False
-    delay = round(throttled.delay_seconds())
-    request = {"since": iso(since), "throttled_since": iso(since_when)} | ({"page": page} if page else {})
+    progressed = result.pages > 0
+    failing_since = now if progressed else (connection.store_failing_since or now)  # read fresh by the batch
+    deps.connections.store_failed(connection.connection_id, now, str(refused), progressed)
+    if now - failing_since >= deps.failure_budget:
+        metrics.add_metric(name="PullsFailedPastBudget", unit=MetricUnit.Count, value=1)
+        if deps.connections.failing_reported(connection.connection_id, now) and deps.ops_alerts is not None:
+            deps.ops_alerts.send(store_failing_email(connection, str(refused), failing_since, now))
+        logger.warning("buyer store kept failing past the budget", extra={"connection_id": connection.connection_id})
+        raise refused
+    failures = 0 if result.pages or not resume else int(resume.get("failures", "0"))
+    delay = _delay_after(refused, failures)
+    request = {"since": iso(since), "failures": str(failures + 1)} | ({"page": page} if page else {})
     deps.pull_queue.request_pulls([connection.connection_id], resume=request, delay_seconds=delay)
+    throttled = isinstance(refused, StoreThrottled)
+    metrics.add_metric(
+        name="PullsThrottledDelayed" if throttled else "PullsFailedDelayed", unit=MetricUnit.Count, value=1
+    )
     logger.info(
-        "buyer store throttled: pull continued later", extra={"connection_id": connection.connection_id, "delay": delay}
+        "buyer store said no for now: pull continued later",
+        extra={"connection_id": connection.connection_id, "delay": delay, "throttled": throttled},
     )
     return True
+
+
+def _delay_after(refused: StoreUnavailable, failures: int) -> int:
+    """The store's own word when it gave one (a throttle), else a backoff doubling per failure in a row."""
+    if isinstance(refused, StoreThrottled):
+        return round(refused.delay_seconds())
+    first, most = FAILURE_BACKOFF_SECONDS
+    return min(first * 2 ** min(failures, 10), most)
 
 
 def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, deps: PullDependencies) -> None:

@@ -24,8 +24,10 @@ _processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: PullDependencies) -> dict[str, Any]:
-    """A store that fails (down, throttling, refused credentials) fails its own record: SQS retries
-    it with backoff and, after MaxReceiveCount, keeps it in PullDLQ. Other connections go on."""
+    """A store that says no for now is asked again later by a delayed continuation (pull.py); one
+    that keeps failing past the budget fails its own record: SQS retries it and, after
+    MaxReceiveCount, keeps it in PullDLQ. Refused credentials mark the connection broken. Other
+    connections go on."""
 
     def handle(record: SQSRecord) -> None:
         request = json.loads(record.body)
@@ -39,7 +41,8 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
         except StoreCredentialsError as refused:
             _broken(connection, str(refused), deps)
             return
-        deps.connections.pulled(connection.connection_id, deps.clock(), result.orders)
+        if result.store_error is None:  # a pull the store cut short is recorded as failing, not as pulled
+            deps.connections.pulled(connection.connection_id, deps.clock(), result.orders)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
 

@@ -188,6 +188,12 @@ class FakeShopify:
         self.events.deliver("ORDERS_CANCELLED", node)
         self.events.deliver("ORDERS_UPDATED", node)
 
+    def mark_paid(self, order_id: int) -> None:
+        """The payment is captured (a pending order paid): orders/updated goes out."""
+        node = self.orders[gid("Order", order_id)]
+        node["displayFinancialStatus"], node["updatedAt"] = "PAID", _now()
+        self.events.deliver("ORDERS_UPDATED", node)
+
     def created_orders(self) -> list[dict[str, Any]]:
         """Orders created through orderCreate (the seller side)."""
         return [o for o in self.orders.values() if o.get("_created_by_api")]
@@ -479,6 +485,7 @@ def order_node(
     cancelled: bool = False,
     email: str | None = None,
     created_at: str | None = None,
+    financial_status: str = "PAID",
 ) -> dict[str, Any]:
     """A GraphQL Admin API order node, as Shopify returns it. lines: (sku, title, quantity, unit price)."""
     moment = created_at or _now()
@@ -494,6 +501,7 @@ def order_node(
         "test": test,
         "sourceName": source,
         "cancelledAt": moment if cancelled else None,
+        "displayFinancialStatus": financial_status,
         "tags": tags or [],
         "note": None,
         "sourceIdentifier": None,

@@ -142,6 +142,7 @@ def webhook_body(topic: str, node: dict[str, Any]) -> dict[str, Any]:
         processed_at=node["createdAt"],
         cancelled_at=node["cancelledAt"],
         cancel_reason="customer" if node["cancelledAt"] else None,
+        financial_status=str(node.get("displayFinancialStatus") or "PAID").lower(),
         currency=currency,
         presentment_currency=currency,
         test=bool(node["test"]),
