@@ -74,3 +74,39 @@ def test_the_sample_sqs_event_is_handled_as_lambda_would(stack: LocalStack, worl
     orders = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
     assert orders["acme--northwind#1001"].status is OrderStatus.SYNCED
     assert orders["unreadable#2e1424d4-f796-459a-8184-9c92662be6da"].reason == "INVALID_ORDER"
+
+
+def test_an_unpaid_order_waits_quietly_and_reaches_the_seller_once_paid(stack: LocalStack, world: World) -> None:
+    """A redirect gateway's order is `pending` when WooCommerce lists it; a Shopify order can be
+    payment-pending. Neither goes to the seller until the retailer is paid."""
+    brightside, peak = woocommerce_to_shopify(world)
+    acme, northwind = shopify_to_woocommerce(world)
+    world.subscribe_seller("peak", "orders@peak.example")
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    brightside.add_order(
+        woocommerce_order(2401, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS, status="pending")
+    )
+    acme.add_order(
+        order_node(1401, "#1401", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS, financial_status="PENDING")
+    )
+    run_hour(stack)
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    for key in ("brightside--peak#2401", "acme--northwind#1401"):
+        record = orders.get(key)
+        assert record is not None and (record.status, record.reason) == (OrderStatus.AWAITING_PAYMENT, None), key
+    assert peak.created_orders() == [] and northwind.created_orders() == []
+    assert world.delivered_emails() == []  # not a failure: nobody is told
+
+    brightside.update_order(2401, status="processing", date_paid_gmt="2026-11-27T10:00:00")
+    acme.mark_paid(1401)
+    run_hour(stack)
+    for key in ("brightside--peak#2401", "acme--northwind#1401"):
+        record = orders.get(key)
+        assert record is not None and record.status is OrderStatus.SYNCED, key
+        assert [e.status for e in record.timeline] == [
+            OrderStatus.RECEIVED,
+            OrderStatus.AWAITING_PAYMENT,
+            OrderStatus.SYNCED,
+        ]
+    assert len(peak.created_orders()) == 1 and len(northwind.created_orders()) == 1
+    assert world.delivered_emails() == []

@@ -14,6 +14,7 @@ import pytest
 from ordersync.cli import main
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.models import Platform
 from ordersync.normalize import describe_validation_error, normalize, order_ref, split_payloads
 from ordersync.normalize.common import money, quantity, text, timestamp
@@ -603,3 +604,26 @@ def test_what_woocommerce_and_bigcommerce_orders_may_carry() -> None:
             normalize(Platform.WOOCOMMERCE, _woo(line_items=line_items))
     unnamed = {"id": 1, "sku": "S", "quantity": 1, "price_inc_tax": "1.0000"}
     assert normalize(Platform.BIGCOMMERCE, _bigcommerce(products=[unnamed])).lines[0].title == ""
+
+
+def test_an_order_the_retailer_has_not_been_paid_for_is_read_as_awaiting_payment(platform_fixtures: Path) -> None:
+    """Only orders paid (captured or authorised) go to the seller (each platform's own words)."""
+    (rest,) = _orders(platform_fixtures / "shopify_order_shopify_python_api.json")  # financial_status: authorized
+    assert not normalize(Platform.SHOPIFY, rest).awaiting_payment
+    for status, unpaid in (("pending", True), ("expired", True), ("voided", True), ("paid", False)):
+        assert normalize(Platform.SHOPIFY, {**rest, "financial_status": status}).awaiting_payment is unpaid
+    node = order_node(1, "#1", [("S", "T", 1, "1.00")], {"name": "A", "countryCodeV2": "US"})
+    for display, unpaid in (("PENDING", True), ("AUTHORIZED", False), ("PARTIALLY_PAID", False), ("PAID", False)):
+        assert normalize(Platform.SHOPIFY, {**node, "displayFinancialStatus": display}).awaiting_payment is unpaid
+    woo = woocommerce_order(2, [("S", "T", 1, "1.00", 1, 0)], {"first_name": "A", "address_1": "1", "country": "US"})
+    for status, unpaid in (("pending", True), ("on-hold", True), ("processing", False), ("completed", False)):
+        assert normalize(Platform.WOOCOMMERCE, {**woo, "status": status}).awaiting_payment is unpaid
+    bc = {
+        "id": 5,
+        "date_created": "Fri, 27 Nov 2026 09:00:00 +0000",
+        "currency_code": "USD",
+        "shipping_addresses": [{"first_name": "A", "last_name": "B", "street_1": "1 Road", "city": "T", "zip": "1"}],
+        "products": [{"id": 1, "sku": "S", "name": "Tent", "quantity": 1, "price_inc_tax": "10.0000"}],
+    }
+    for status_id, unpaid in ((1, True), (7, True), (12, True), (11, False), (9, False), (10, False)):
+        assert normalize(Platform.BIGCOMMERCE, {**bc, "status_id": status_id}).awaiting_payment is unpaid

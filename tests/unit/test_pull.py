@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from ordersync.domain.onboarding import connection_state
 from ordersync.errors import StoreThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
+from ordersync.models import READ_FROM_STORE_KEY, Cause, Connection, OrderEnvelope, Platform, StoreRef, iso
 from ordersync.normalize import OVERSIZED_KEY
 from ordersync.observability import metrics
 from ordersync.services import pull
@@ -215,10 +215,13 @@ def test_the_envelope_names_both_stores_and_carries_the_order() -> None:
     )
 
 
-def test_an_oversized_order_is_still_carried_as_an_unreadable_one() -> None:
+def test_an_oversized_order_travels_as_a_read_request_and_one_with_no_id_as_an_unreadable_one() -> None:
     payload = shopify_order(1001, NOW) | {"note": "x" * pull.MAX_PAYLOAD_BYTES}
     envelope, _ = envelope_for(connection(), payload, NOW)
     assert envelope.order_id == "1001"
+    assert envelope.payload == {READ_FROM_STORE_KEY: "1001"}  # ProcessOrder reads it from the store
+    nameless = {"note": "x" * pull.MAX_PAYLOAD_BYTES}
+    envelope, _ = envelope_for(connection(), nameless, NOW)
     (why,) = envelope.payload.values()
     assert list(envelope.payload) == [OVERSIZED_KEY] and f"over the {pull.MAX_PAYLOAD_BYTES}-byte limit" in why
 

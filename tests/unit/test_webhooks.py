@@ -24,14 +24,27 @@ from ordersync.domain.webhooks import (
     woocommerce_signature,
 )
 from ordersync.errors import OnboardingRefused, StoreRejected, StoreUnavailable
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.shopify_webhooks import webhook_body
 from ordersync.local.fakes.woocommerce import woocommerce_order
-from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, Role, StoreRecord
+from ordersync.models import (
+    READ_FROM_STORE_KEY,
+    Cause,
+    Connection,
+    FailureReason,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    Role,
+    StoreRecord,
+    read_request,
+)
 from ordersync.observability import metrics
 from ordersync.services import webhooks
 from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
+from ordersync.services.pull import envelope_for
 from ordersync.services.webhook_subscriptions import (
     WebhookAdminDependencies,
     WebhookChange,
@@ -108,10 +121,9 @@ class BuyerStores:
         return self.orders[order_id]
 
 
-def _deps(*connections: Connection, stores: BuyerStores | None = None) -> WebhookDependencies:
+def _deps(*connections: Connection) -> WebhookDependencies:
     return WebhookDependencies(
         connections=InMemoryConnections({c.connection_id: c for c in connections}),
-        stores=stores or BuyerStores(),
         credentials=lambda arn, _fresh: {"consumer_key": "ck", "webhook_secret": SECRET} if "stores/" in arn else {},
         queue=RecordingQueue(),
         clock=lambda: NOW,
@@ -181,7 +193,7 @@ def test_refused_deliveries_enqueue_nothing_and_are_counted() -> None:
     assert receive_webhook("stranger", _woo(ORDER), ORDER, deps).status == 401
     assert counted_metrics()["WebhooksRejected"] == [1.0, 1.0, 1.0]
     huge = b"x" * (MAX_BODY_BYTES + 1)
-    assert receive_webhook("brightside", _woo(huge), huge, deps) == WebhookAnswer(413, "body over 262144 bytes")
+    assert receive_webhook("brightside", _woo(huge), huge, deps) == WebhookAnswer(413, "body over 200000 bytes")
     assert receive_webhook("brightside", _woo(b"x" * MAX_BODY_BYTES), b"x" * MAX_BODY_BYTES, deps).status == 202
     unknown = receive_webhook("brightside", _woo(ORDER, topic="coupon.created"), ORDER, deps)
     assert unknown == WebhookAnswer(200, "topic coupon.created acknowledged, not used")
@@ -190,32 +202,48 @@ def test_refused_deliveries_enqueue_nothing_and_are_counted() -> None:
     metrics.clear_metrics()
 
 
-def test_a_bigcommerce_webhook_s_order_is_read_from_the_store_and_a_store_in_trouble_is_asked_to_retry() -> None:
-    order = {"id": 250, "products": [], "shipping_addresses": []}
-    stores = BuyerStores({"250": order})
-    deps = _deps(_connection(BC_BUYER), stores=stores)
+def test_a_bigcommerce_webhook_is_answered_at_once_and_its_order_read_by_process_order() -> None:
+    """Nothing is read at the door: a store in trouble would have made it a 503 (WooCommerce never
+    delivers again, BigCommerce deactivates hooks that keep failing)."""
+    deps = _deps(_connection(BC_BUYER))
     body = b'{"scope": "store/order/created", "store_id": "1", "data": {"type": "order", "id": 250}}'
     headers = {BC_SECRET_HEADER.lower(): SECRET}
-    assert receive_webhook("delta", headers, body, deps).status == 202
-    assert stores.read == ["250"] and deps.queue.sent[0].payload == order  # type: ignore[attr-defined]
-    gone = b'{"scope": "store/order/updated", "data": {"type": "order", "id": 251}}'
-    assert receive_webhook("delta", headers, gone, deps) == WebhookAnswer(  # nothing to read: acknowledged
-        200, "acknowledged: GET /orders/251 answered 404"
-    )
-    stores.fail = StoreUnavailable("GET /v2/orders/250 answered 503")
-    assert receive_webhook("delta", headers, body, deps) == WebhookAnswer(  # BigCommerce delivers it again
-        503, "the store's order could not be read; deliver again"
-    )
-    assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
+    assert receive_webhook("delta", headers, body, deps) == WebhookAnswer(202, "accepted", 1)
+    (envelope,) = deps.queue.sent  # type: ignore[attr-defined]
+    assert (envelope.order_key, envelope.payload) == ("delta--northwind#250", {READ_FROM_STORE_KEY: "250"})
 
 
-def test_a_woocommerce_order_with_refunds_is_read_again_as_the_pull_reads_it() -> None:
+def test_a_woocommerce_order_with_refunds_is_read_again_as_the_pull_reads_it_unless_its_id_is_no_id() -> None:
     with_refund = {**json.loads(ORDER), "refunds": [{"id": 9, "total": "-10.00"}]}
     body = json.dumps(with_refund).encode()
-    stores = BuyerStores({"2001": {**with_refund, "read": "from the store"}})
-    deps = _deps(_connection(WOO_BUYER), stores=stores)
+    deps = _deps(_connection(WOO_BUYER))
     assert receive_webhook("brightside", _woo(body), body, deps).status == 202
-    assert deps.queue.sent[0].payload["read"] == "from the store"  # type: ignore[attr-defined]
+    assert deps.queue.sent[0].payload == {READ_FROM_STORE_KEY: "2001"}  # type: ignore[attr-defined]
+    for bad_id in ("abc", -1, True, None):  # travels as it is: recorded INVALID_ORDER, naming the id
+        odd = json.dumps({**with_refund, "id": bad_id}).encode()
+        assert receive_webhook("brightside", _woo(odd), odd, deps).status == 202
+        assert deps.queue.sent[-1].payload["id"] == bad_id  # type: ignore[attr-defined]
+
+
+def test_process_order_reads_a_requested_order_from_the_buyer_s_store() -> None:
+    order = bigcommerce_order(250) | {"products": [], "shipping_addresses": []}
+    stores = BuyerStores({"250": order})
+    link = Connection(connection_id="delta--northwind", buyer=BC_BUYER, seller=SELLER)
+    deps = _process_deps(link)
+    deps.stores = stores  # type: ignore[assignment]
+
+    def request(order_id: str) -> str:
+        return envelope_for(link, read_request(order_id), NOW, Cause.WEBHOOK)[0].model_dump_json()
+
+    record = process_message(request("250"), "m1", 1, deps)
+    assert stores.read == ["250"] and record.order_number == "250"
+    assert record.status is OrderStatus.DISREGARDED  # read, normalized and decided: it has no lines to ship
+    gone = process_message(request("251"), "m2", 1, deps)  # the store has no such order: said so, not retried
+    assert (gone.status, gone.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
+    assert "could not give order 251: GET /orders/251 answered 404" in gone.detail
+    stores.fail = StoreUnavailable("GET /v2/orders/252 answered 503")
+    with pytest.raises(StoreUnavailable):  # SQS delivers it again
+        process_message(request("252"), "m3", 1, deps)
 
 
 def test_registering_makes_only_what_is_missing_and_a_new_secret_replaces_what_was_made_with_another() -> None:
@@ -545,3 +573,38 @@ def test_the_batch_gives_a_shopify_event_its_message_s_delivery_count_id_and_dea
     assert last == {"batchItemFailures": []}  # the last delivery ends quietly: the DLQ holds the order with why
     failed = deps.orders.get("acme--northwind#1006")
     assert failed is not None and (failed.status, failed.in_dlq) == (OrderStatus.FAILED, True)
+
+
+def test_bad_input_at_the_door_gets_its_named_4xx_never_a_500() -> None:
+    deps = _deps(_connection(WOO_BUYER), _connection(BC_BUYER))
+    metrics.clear_metrics()
+    forged = {"x-wc-webhook-topic": "order.created", "x-wc-webhook-signature": "sig\u00e9"}  # one non-ASCII byte
+    assert receive_webhook("brightside", forged, ORDER, deps).status == 401
+    bc_forged = {BC_SECRET_HEADER.lower(): SECRET + "\u00e9"}
+    assert (
+        receive_webhook("delta", bc_forged, b'{"scope": "store/order/created", "data": {"id": 1}}', deps).status == 401
+    )
+    assert counted_metrics()["WebhooksRejected"] == [1.0, 1.0]  # counted, as any refusal
+    metrics.clear_metrics()
+    deep = b"[" * 100_000 + b"]" * 100_000  # validly signed, nested past any parser's depth
+    assert receive_webhook("brightside", _woo(deep), deep, deps).status == 202
+    assert set(deps.queue.sent[-1].payload) == {"unparseable_body"}  # type: ignore[attr-defined]  # INVALID_ORDER
+    for name in ("x" * 3000, "Brightside", "../etc", "a"):  # the store-id rule, before any look-up
+        assert receive_webhook(name, _woo(ORDER), ORDER, deps) == WebhookAnswer(404, "no such store")
+    # one limit, in bytes, answered at the door: the body's bytes, and its JSON in an envelope
+    multibyte = json.dumps({**json.loads(ORDER), "customer_note": "\u20ac" * 70_000}, ensure_ascii=False).encode()
+    assert len(multibyte.decode()) < MAX_BODY_BYTES < len(multibyte)
+    assert receive_webhook("brightside", _woo(multibyte), multibyte, deps).status == 413
+    escaped = json.dumps({**json.loads(ORDER), "customer_note": "\u00e9" * 40_000}, ensure_ascii=False).encode()
+    assert len(escaped) < MAX_BODY_BYTES < len(json.dumps(json.loads(escaped)))
+    assert receive_webhook("brightside", _woo(escaped), escaped, deps).status == 413
+    assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_a_shopify_event_too_large_to_carry_its_order_is_read_from_the_shop() -> None:
+    event = _shopify_event(order_node(1001, "#1001", [("NW-STOVE", "Stove", 1, "89.50")], {"name": "A"}))
+    event["detail"]["payload"] = {"id": 1001, "admin_graphql_api_id": "gid://shopify/Order/1001"}
+    read = read_shopify_event(event)
+    assert (read.topic, read.payload, read.ignored) == ("orders/create", {READ_FROM_STORE_KEY: "1001"}, False)
+    event["detail"]["payload"] = {"id": "1001; drop"}
+    assert read_shopify_event(event).payload == {"id": "1001; drop"}  # no id: travels, recorded INVALID_ORDER

@@ -110,6 +110,28 @@ class OrderLine(BaseModel):
         return value
 
 
+# In place of an order the envelope can't carry (too large, or only its id was sent): ProcessOrder
+# reads it from the buyer's store by this id before anything else.
+READ_FROM_STORE_KEY = "ordersync_read_from_store"
+
+
+def read_request(order_id: str) -> dict[str, str]:
+    return {READ_FROM_STORE_KEY: order_id}
+
+
+def requested_read(payload: Any) -> str | None:
+    """The order id to read from the buyer's store, when the payload is a read request."""
+    if isinstance(payload, dict) and isinstance(payload.get(READ_FROM_STORE_KEY), str):
+        return str(payload[READ_FROM_STORE_KEY])
+    return None
+
+
+# The most an order's JSON may weigh in an envelope (SQS takes 256 KB a message, with the envelope
+# around it): past it the pull and the webhooks carry a read request instead, and the webhook door
+# answers 413.
+MAX_ORDER_PAYLOAD_BYTES = 200_000
+
+
 class CanonicalOrder(BaseModel):
     """One buyer order, whatever store it came from (DESIGN.md, "Canonical order")."""
 

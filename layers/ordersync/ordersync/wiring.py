@@ -55,14 +55,12 @@ def webhook_dependencies() -> WebhookDependencies:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.messaging import SqsOrderQueue
     from ordersync.aws.secrets import store_credentials
-    from ordersync.platforms import HttpStoreFactory
     from ordersync.services.webhooks import WebhookDependencies
     from ordersync.settings import webhook_settings
 
     settings = webhook_settings()
     return WebhookDependencies(
         connections=DynamoConnections(settings.connections_table),
-        stores=HttpStoreFactory(store_credentials),
         credentials=store_credentials,
         queue=SqsOrderQueue(settings.orders_queue_url),
     )

@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ordersync.models import Platform
+from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Platform, read_request
 
 WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's secret, beside its credentials
-MAX_BODY_BYTES = 256 * 1024  # what SQS would carry; a larger delivery is refused (413)
+MAX_BODY_BYTES = MAX_ORDER_PAYLOAD_BYTES  # a larger delivery is refused at the door (413)
 WOO_SIGNATURE = "x-wc-webhook-signature"
 WOO_TOPIC = "x-wc-webhook-topic"
 BC_SECRET_HEADER = "X-Ordersync-Webhook-Secret"  # registered with the hook; BigCommerce sends it back
@@ -83,11 +83,17 @@ def genuine(platform: Platform, secret: str, headers: Mapping[str, str], body: b
     """Compared in constant time; `headers` with lower-case names (as a function URL passes them)."""
     if platform is Platform.WOOCOMMERCE:
         signature = headers.get(WOO_SIGNATURE, "")
-        return bool(signature) and hmac.compare_digest(signature, woocommerce_signature(secret, body))
+        return bool(signature) and _same(signature, woocommerce_signature(secret, body))
     if platform is Platform.BIGCOMMERCE:
         sent = headers.get(BC_SECRET_HEADER.lower(), "")
-        return bool(sent) and hmac.compare_digest(sent, secret)
+        return bool(sent) and _same(sent, secret)
     return False
+
+
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time, as bytes: compare_digest refuses a str with a non-ASCII character (a forged
+    header may have one), which would have been a 500 instead of a counted refusal."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
 
 
 def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -> Delivery:
@@ -99,7 +105,7 @@ def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -
             return Delivery(topic or "(none)", ignored=True)
         try:
             payload: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what a parser should follow
             payload = {"unparseable_body": body[:2000].decode("utf-8", "replace")}
         return Delivery(topic, payload=payload)
     try:
@@ -151,4 +157,17 @@ def read_shopify_event(message: dict[str, Any]) -> ShopifyOrderEvent:
     payload = detail.get("payload")
     if topic not in SHOPIFY_EVENT_TOPICS or not shop or payload is None:
         return ShopifyOrderEvent(shop, topic or "(none)", None, ignored=True)
+    if _id_only(payload):  # an order too large for the event: ProcessOrder reads it from the shop
+        return ShopifyOrderEvent(shop, topic, read_request(str(payload["id"])))
     return ShopifyOrderEvent(shop, topic, payload)
+
+
+def _id_only(payload: Any) -> bool:
+    """Shopify's event for an order over its inline limit: the order's id, and nothing of the order."""
+    return (
+        isinstance(payload, dict)
+        and set(payload) <= {"id", "admin_graphql_api_id"}
+        and isinstance(payload.get("id"), int)
+        and not isinstance(payload.get("id"), bool)
+        and payload["id"] > 0
+    )

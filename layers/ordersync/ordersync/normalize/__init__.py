@@ -11,12 +11,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersync.errors import InvalidOrder
-from ordersync.models import CanonicalOrder, Platform
+from ordersync.models import READ_FROM_STORE_KEY, CanonicalOrder, Platform, requested_read
 from ordersync.normalize import bigcommerce, shopify, woocommerce
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 
 OVERSIZED_KEY = "ordersync_oversized"  # set by the pull in place of a payload too large to carry
+UNIDENTIFIED = "unidentified-"  # the prefix of the name a payload with no readable id travels under
+
 
 _NORMALIZERS: dict[Platform, Callable[[dict[str, Any]], dict[str, Any]]] = {
     Platform.SHOPIFY: shopify.to_canonical,
@@ -31,6 +33,8 @@ def normalize(platform: Platform, payload: Any) -> CanonicalOrder:
         raise InvalidOrder(f"a {platform} order must be a JSON object, got {type(payload).__name__}")
     if OVERSIZED_KEY in payload:
         raise InvalidOrder(str(payload[OVERSIZED_KEY]))
+    if READ_FROM_STORE_KEY in payload:
+        raise InvalidOrder(f"the order {payload[READ_FROM_STORE_KEY]!r} was never read from the buyer's store")
     try:
         fields = _NORMALIZERS[platform](payload)
         return CanonicalOrder.model_validate(fields)
@@ -86,12 +90,14 @@ _ID_NUMBER_UPDATED = {
 def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | None]:
     """The buyer platform's order id, number and last update, read leniently: a payload too broken
     to give them still travels (under a content hash) so that it is recorded as INVALID_ORDER."""
+    if (requested := requested_read(payload)) is not None:
+        return requested, "", None
     id_keys, number_keys, updated_keys = _ID_NUMBER_UPDATED[platform]
     fields = payload if isinstance(payload, dict) else {}
     raw_id = next((fields[k] for k in id_keys if fields.get(k) not in (None, "")), None)
     if raw_id is None or isinstance(raw_id, dict | list):
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        order_id = f"unidentified-{digest}"
+        order_id = f"{UNIDENTIFIED}{digest}"
     else:
         order_id = legacy_id(raw_id)[:200]
     number = next((str(fields[k])[:200] for k in number_keys if isinstance(fields.get(k), str | int)), "")

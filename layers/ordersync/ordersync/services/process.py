@@ -24,6 +24,7 @@ from ordersync.errors import (
     OrderClaimed,
     ResourceThrottled,
     RetryLater,
+    StoreCredentialsError,
     StoreRejected,
     StoreThrottled,
     StoreUnavailable,
@@ -31,12 +32,14 @@ from ordersync.errors import (
 from ordersync.models import (
     CanonicalOrder,
     Cause,
+    Connection,
     FailureReason,
     OrderEnvelope,
     OrderStatus,
     Platform,
     iso,
     platform_label,
+    requested_read,
     utc_now,
 )
 from ordersync.normalize import describe_validation_error, normalize
@@ -157,12 +160,12 @@ def process_message(
 
 
 def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, deps: ProcessDependencies) -> OrderRecord:
+    connection = deps.connections.get(envelope.connection_id)
     try:
-        order = normalize(envelope.buyer_platform, envelope.payload)
+        order = normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
     except InvalidOrder as error:
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
     record.order_number = order.order_number
-    connection = deps.connections.get(envelope.connection_id)
     if envelope.cause is Cause.PULL and record.version == 1 and connection.buyer.webhooks:
         # first seen by the pull although the buyer store sends webhooks: the fast path missed it
         metrics.add_metric(name="OrdersMissedByWebhooks", unit=MetricUnit.Count, value=1)
@@ -207,6 +210,24 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
     count_outcome(synced)
     logger.info("order synced", extra={"order_key": synced.order_key, "seller_order_id": seller_order_id})
     return synced
+
+
+def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: ProcessDependencies) -> Any:
+    """The order as the envelope carries it, or, where it carries only a read request (a webhook
+    that named the order, a Shopify event too large to hold it, an order too large to carry), as
+    the buyer's store answers now. The store's trouble is transient (SQS retries; a throttle comes
+    back later without using a delivery); an order the store doesn't have is INVALID_ORDER."""
+    order_id = requested_read(envelope.payload)
+    if order_id is None:
+        return envelope.payload
+    try:
+        return deps.stores.buyer(connection.buyer).order(order_id)
+    except StoreCredentialsError:
+        raise
+    except StoreThrottled as throttled:  # the buyer's pace, not the seller's: not shared as the seller's
+        raise RetryLater(f"the buyer's store is throttling: {throttled}", throttled.delay_seconds()) from None
+    except StoreRejected as error:
+        raise InvalidOrder(f"the buyer's store could not give order {order_id}: {error}") from None
 
 
 def _wait_for_the_store_s_pace(envelope: OrderEnvelope, deps: ProcessDependencies) -> None:

@@ -13,8 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.alerts.connections import store_failing_email
 from ordersync.errors import StoreThrottled, StoreUnavailable
-from ordersync.models import Cause, Connection, OrderEnvelope, iso, utc_now
-from ordersync.normalize import OVERSIZED_KEY, order_ref
+from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Cause, Connection, OrderEnvelope, iso, read_request, utc_now
+from ordersync.normalize import OVERSIZED_KEY, UNIDENTIFIED, order_ref
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, EmailSender, OrderQueue, PullQueue, StoreFactory
 
@@ -24,7 +24,7 @@ OVERLAP = timedelta(minutes=10)
 FIRST_PULL_LOOKBACK = timedelta(days=1)
 
 
-MAX_PAYLOAD_BYTES = 200_000
+MAX_PAYLOAD_BYTES = MAX_ORDER_PAYLOAD_BYTES
 ENQUEUE_BATCH = 10  # SendMessageBatch's most
 
 # Stop taking pages when less than this is left of the invocation, and continue in a new one.
@@ -184,12 +184,19 @@ def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, 
         deps.connections.save_cursor(connection.connection_id, min(newest, now))
 
 
+def payload_size(payload: Any) -> int:
+    """What the payload weighs in an envelope (SQS takes 256 KB a message, the record 400 KB)."""
+    return len(json.dumps(payload, default=str))
+
+
 def envelope_for(
     connection: Connection, payload: Any, now: datetime, cause: Cause = Cause.PULL
 ) -> tuple[OrderEnvelope, datetime | None]:
     order_id, order_number, updated = order_ref(connection.buyer.platform, payload)
-    size = len(json.dumps(payload, default=str))
-    if size > MAX_PAYLOAD_BYTES:  # SQS takes 256 KB; the order is still carried, as an invalid one
+    size = payload_size(payload)
+    if size > MAX_PAYLOAD_BYTES and not order_id.startswith(UNIDENTIFIED):  # read again when processed
+        payload = read_request(order_id)
+    elif size > MAX_PAYLOAD_BYTES:  # nothing to read it again by: carried as an invalid one
         payload = {OVERSIZED_KEY: f"the order payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"}
     envelope = OrderEnvelope(
         connection_id=connection.connection_id,

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ordersync.domain.onboarding import STORE_ID
 from ordersync.domain.webhooks import (
     MAX_BODY_BYTES,
     WEBHOOK_SECRET_KEY,
@@ -21,13 +22,12 @@ from ordersync.domain.webhooks import (
     read_delivery,
     read_shopify_event,
 )
-from ordersync.errors import StoreRejected, StoreThrottled, StoreUnavailable
-from ordersync.models import Cause, Connection, Platform, StoreRef, utc_now
+from ordersync.models import Cause, Platform, StoreRef, read_request, utc_now
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, OrderQueue, StoreFactory
+from ordersync.ports import ConnectionRepository, OrderQueue
 from ordersync.records import OrderRecord
 from ordersync.services.process import ProcessDependencies, process_message
-from ordersync.services.pull import envelope_for
+from ordersync.services.pull import envelope_for, payload_size
 
 WEBHOOK_PLATFORMS = (Platform.WOOCOMMERCE, Platform.BIGCOMMERCE)  # Shopify's come through EventBridge
 REFRESH_AT_MOST_EVERY = timedelta(minutes=1)
@@ -39,7 +39,6 @@ SecretReader = Callable[[str, bool], dict[str, Any]]
 @dataclass
 class WebhookDependencies:
     connections: ConnectionRepository
-    stores: StoreFactory
     credentials: SecretReader
     queue: OrderQueue
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -54,8 +53,13 @@ class WebhookAnswer:
 
 def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps: WebhookDependencies) -> WebhookAnswer:
     """One delivery to /hooks/{store_id}: refused unless the store's secret vouches for it; then the
-    order enqueued for every connection of that buyer store. The answer's status is the platform's
-    cue: 2xx done, 401/413 never retried by us, 503 retried by the store later."""
+    order enqueued for every connection of that buyer store, and answered 2xx at once. Nothing is
+    read from the store here: WooCommerce never delivers again (and disables a hook after five
+    failures), so an order that must be read (BigCommerce names only its id; a WooCommerce order
+    with refunds) travels as a read request, read by ProcessOrder with SQS's retries behind it.
+    Bad input gets its named 4xx, never a 500."""
+    if not STORE_ID.fullmatch(store_id):  # before any look-up: DynamoDB refuses long keys
+        return WebhookAnswer(404, "no such store")
     if len(body) > MAX_BODY_BYTES:
         return WebhookAnswer(413, f"body over {MAX_BODY_BYTES} bytes")
     connections = [c for c in deps.connections.of_buyer(store_id) if c.buyer.platform in WEBHOOK_PLATFORMS]
@@ -70,14 +74,9 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     if delivery.ignored:
         logger.info("webhook topic not taken: acknowledged", extra={"store_id": store_id, "topic": delivery.topic})
         return WebhookAnswer(200, f"topic {delivery.topic} acknowledged, not used")
-    try:
-        payload = _order(delivery.payload, delivery.order_id, connections[0], deps)
-    except (StoreUnavailable, StoreThrottled) as error:  # the store delivers again later
-        logger.warning("webhook's order not readable yet", extra={"store_id": store_id, "error": str(error)})
-        return WebhookAnswer(503, "the store's order could not be read; deliver again")
-    except StoreRejected as error:
-        logger.warning("webhook names an order the store does not have", extra={"store_id": store_id})
-        return WebhookAnswer(200, f"acknowledged: {error}")
+    payload = _order(delivery.payload, delivery.order_id)
+    if payload_size(payload) > MAX_BODY_BYTES:  # the body's bytes fit, its JSON in an envelope would not
+        return WebhookAnswer(413, f"body over {MAX_BODY_BYTES} bytes")
     now = deps.clock()
     envelopes = [envelope_for(c, payload, now, Cause.WEBHOOK)[0] for c in connections if not c.paused]
     deps.queue.enqueue(envelopes)
@@ -102,12 +101,16 @@ def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps:
     return bool(fresh) and fresh != secret and genuine(buyer.platform, str(fresh), headers, body)
 
 
-def _order(payload: Any, order_id: str | None, connection: Connection, deps: WebhookDependencies) -> Any:
-    """BigCommerce named the order: read it as the pull would. A WooCommerce order with refunds is
-    read again too (its refunded units live at /orders/{id}/refunds, as the pull reads them)."""
-    if order_id is None and not (isinstance(payload, dict) and payload.get("refunds") and payload.get("id")):
-        return payload
-    return deps.stores.buyer(connection.buyer).order(str(order_id or payload["id"]))
+def _order(payload: Any, order_id: str | None) -> Any:
+    """BigCommerce named the order: ProcessOrder reads it as the pull would. A WooCommerce order with
+    refunds is read again too (its refunded units live at /orders/{id}/refunds, as the pull reads
+    them), when its id is an order id at all (else it travels as it is, and is recorded INVALID_ORDER)."""
+    if order_id is not None:
+        return read_request(order_id)
+    woo_id = payload.get("id") if isinstance(payload, dict) and payload.get("refunds") else None
+    if isinstance(woo_id, int) and not isinstance(woo_id, bool) and woo_id > 0:
+        return read_request(str(woo_id))
+    return payload
 
 
 def shopify_event(body: str) -> dict[str, Any] | None:
