@@ -48,7 +48,22 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}
     watched = {d["Value"].rsplit("-", 1)[-1].rsplit(":", 1)[-1] for a in alarms for d in a["Dimensions"]}
-    assert watched == {"OrdersDLQ", "PullDLQ", "CatalogSyncDLQ", "ManualPostingStateMachine"}
+    assert watched == {"OrdersDLQ", "PullDLQ", "CatalogSyncDLQ", "ShopifyEventsDLQ", "ManualPostingStateMachine"}
+    # an event EventBridge can't deliver to OrdersQueue is kept, not dropped
+    events = boto3.client("events")
+    bus = stack.deployment.ref("ShopifyEventBus")
+    (target,) = events.list_targets_by_rule(Rule=stack.deployment.ref("ShopifyOrderEventsRule"), EventBusName=bus)[
+        "Targets"
+    ]
+    assert target["DeadLetterConfig"]["Arn"].endswith(":ordersync-local-ShopifyEventsDLQ")
+    # the manual posting flow logs its failures to its own log group, kept LogRetentionDays
+    flow = boto3.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.output("ManualPostingStateMachineArn")
+    )
+    (destination,) = flow["loggingConfiguration"]["destinations"]
+    group = destination["cloudWatchLogsLogGroup"]["logGroupArn"].split(":log-group:")[1].removesuffix(":*")
+    (described,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert flow["loggingConfiguration"]["level"] == "ERROR" and described["retentionInDays"] == 30
     sources = {
         (s.function, s.queue_url.rsplit("-", 1)[-1], s.batch_size, s.report_batch_item_failures)
         for s in stack.deployment.queue_sources
@@ -75,6 +90,15 @@ def test_ops_email_parameter_subscribes_ops_with_a_mail_sink() -> None:
         ("ThrottleBudgetHours", "0", "Parameter 'ThrottleBudgetHours' must be a number not less than 1"),
         ("ThrottleBudgetHours", "1000", "Parameter 'ThrottleBudgetHours' must be a number not greater than 336"),
         ("MaxReceiveCount", "many", "Parameter 'MaxReceiveCount' must be a number"),
+        # past what SQS's redrive policy takes, past the open task message's 14 days
+        ("MaxReceiveCount", "1001", "Parameter 'MaxReceiveCount' must be a number not greater than 1000"),
+        (
+            "ManualPostingTimeoutSeconds",
+            "1209601",
+            "Parameter 'ManualPostingTimeoutSeconds' must be a number not greater than 1209600",
+        ),
+        ("PullFailureBudgetMinutes", "1", "Parameter 'PullFailureBudgetMinutes' must be a number not less than 5"),
+        ("WebhookReservedConcurrency", "0", "Parameter 'WebhookReservedConcurrency' must be a number not less than 1"),
     ],
 )
 def test_bad_configuration_is_refused_before_anything_starts(parameter: str, value: str, refusal: str) -> None:

@@ -64,8 +64,12 @@ def _refers_to(value: Any, logical_id: str) -> bool:
 def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_iam_cannot_scope(
     resources: dict[str, Any],
 ) -> None:
-    # X-Ray has no resources; task tokens of service integrations can't be scoped (IAM reference)
-    unscoped = {"xray:", "states:SendTaskSuccess", "states:SendTaskFailure"}
+    # X-Ray has no resources; task tokens of service integrations can't be scoped (IAM reference);
+    # nor can CloudWatch Logs' log delivery, which Step Functions uses to write a flow's logs
+    log_delivery = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery")
+    described = ("logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies")
+    unscoped = {"xray:", "states:SendTaskSuccess", "states:SendTaskFailure", *log_delivery, *described}
+    unscoped.add("logs:DescribeLogGroups")
     documents = []
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
@@ -196,13 +200,30 @@ def test_the_state_machine_role_grants_each_task_and_nothing_more(resources: dic
     granted = {
         (action, json.dumps(resource))
         for s in _role_statements(resources, _role_of(resources["ManualPostingStateMachine"]))
-        if s.get("Sid") not in ("AlertsKey", "Tracing")
+        if s.get("Sid") not in ("AlertsKey", "Tracing", "ExecutionLogs")
         for action in _list(s["Action"])
         for resource in _list(s["Resource"])
     }
     # the table is named by Ref in the flow and by its ARN in the grant
     granted = {(a, r.replace('{"Fn::GetAtt": ["OrdersTable", "Arn"]}', '{"Ref": "OrdersTable"}')) for a, r in granted}
     assert granted == needed
+    # and its logs: the log delivery the Step Functions guide lists, for a flow that logs at all
+    assert machine["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
+        "Fn::GetAtt": ["ManualPostingLogs", "Arn"]
+    }
+    (logs,) = [s for s in _role_statements(resources, "ManualPostingRole") if s.get("Sid") == "ExecutionLogs"]
+    assert sorted(_list(logs["Action"])) == sorted(
+        [
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ]
+    )
 
 
 def test_every_task_of_the_flow_retries_transient_errors_and_a_failure_is_caught() -> None:

@@ -145,6 +145,41 @@ def test_the_processing_concurrency_is_bounded_by_a_parameter(cloudformation: di
     assert cloudformation["Parameters"]["OrdersMaxConcurrency"]["MinValue"] == 2  # SQS mappings' least
 
 
+def test_the_public_webhook_url_and_the_pulls_and_catalog_runs_are_bounded_by_parameters(cloudformation: dict) -> None:
+    """A flood of forged deliveries to the public URL takes at most its reserved concurrency, never
+    ProcessOrderFunction's; the pulls and the catalog runs fan out no wider than their parameters."""
+    resources = cloudformation["Resources"]
+    webhook = resources["ReceiveWebhookFunction"]["Properties"]
+    assert webhook["ReservedConcurrentExecutions"] == {"Ref": "WebhookReservedConcurrency"}
+    for function, parameter in (
+        ("PullConnectionFunction", "PullMaxConcurrency"),
+        ("SyncSellerCatalogFunction", "CatalogSyncMaxConcurrency"),
+    ):
+        (mapping,) = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": function}
+        ]
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": parameter}}
+        assert cloudformation["Parameters"][parameter]["MinValue"] == 2
+    # parameters that would deploy broken are bounded
+    parameters = cloudformation["Parameters"]
+    assert parameters["MaxReceiveCount"]["MaxValue"] == 1000  # SQS's redrive policy's most
+    retention = resources["ManualTasksQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert parameters["ManualPostingTimeoutSeconds"]["MaxValue"] <= retention
+
+
+def test_undeliverable_shopify_events_are_kept_and_alarmed(cloudformation: dict) -> None:
+    resources = cloudformation["Resources"]
+    (target,) = resources["ShopifyOrderEventsRule"]["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ShopifyEventsDLQ", "Arn"]}}
+    (statement,) = resources["ShopifyEventsDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ShopifyOrderEventsRule", "Arn"]}}}
+    alarm = resources["ShopifyEventsDLQDepthAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ShopifyEventsDLQ", "QueueName"]}}]
+
+
 def test_the_dashboard_shows_only_metrics_the_code_emits(sam: dict) -> None:
     """A renamed metric would leave a flat line nobody notices: every OrderSync metric on the
     dashboard is one the code names (or makes per status / reason, as count_outcome does)."""

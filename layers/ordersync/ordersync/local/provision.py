@@ -337,7 +337,8 @@ class Provisioner:
         arn = events.put_rule(
             Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props.get("State", "ENABLED"), **on
         )["RuleArn"]
-        targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
+        kept = ("Id", "Arn", "DeadLetterConfig", "RetryPolicy")  # where undeliverable events go, and how long tried
+        targets = [{key: target[key] for key in kept if key in target} for target in props.get("Targets", [])]
         events.put_targets(Rule=name, Targets=targets, **on)
         deployment.resolver.refs[logical_id] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = arn
@@ -349,9 +350,11 @@ class Provisioner:
         text = json.dumps(definition)
         for key, value in substitutions.items():
             text = text.replace("${" + key + "}", str(value))
-        arn = self.client("stepfunctions").create_state_machine(name=name, definition=text, roleArn=props["RoleArn"])[
-            "stateMachineArn"
-        ]
+        logging = props.get("LoggingConfiguration")
+        logs = {"loggingConfiguration": _lower_keys(logging)} if logging else {}
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name, definition=text, roleArn=props["RoleArn"], **logs
+        )["stateMachineArn"]
         deployment.resolver.refs[logical_id] = arn
         deployment.resolver.attributes[(logical_id, "Name")] = name
         deployment.resolver.attributes[(logical_id, "Arn")] = arn
@@ -367,6 +370,15 @@ class Provisioner:
         name = props.get("DashboardName") or self._name(deployment, logical_id)
         self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
         deployment.resolver.refs[logical_id] = name
+
+
+def _lower_keys(value: Any) -> Any:
+    """CloudFormation's PascalCase property names as the Step Functions API's camelCase ones."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _lower_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(item) for item in value]
+    return value
 
 
 MAIL_SINK_PREFIX = "mailsink-"
