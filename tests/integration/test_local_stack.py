@@ -107,3 +107,30 @@ def test_bad_configuration_is_refused_before_anything_starts(parameter: str, val
     with pytest.raises(ValueError) as refused:
         LocalStack.boot({parameter: value})
     assert str(refused.value) == refusal
+
+
+def test_the_local_sqs_answers_short_polls_empty_now_and_then_and_ops_reads_still_see_every_message(
+    stack: LocalStack,
+) -> None:
+    """As real SQS may (it samples its servers for a short poll): a read that stopped at the first
+    empty answer would miss messages; ops' DLQ listing and the alert outbox don't."""
+    from ordersync.aws.messaging import SqsAlertOutbox, SqsDlqAdmin
+    from ordersync.local import iam, short_polls
+
+    sqs = boto3.client("sqs")
+    dlq = stack.output("OrdersDLQUrl")
+    for n in range(3):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"n": n}))
+    before = short_polls.answered_empty[dlq]
+    with iam.acting_as(stack.deployment.principal("OpsPolicy")):
+        naive = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)  # a short poll that is sampled
+        naive_again = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)
+        assert [] in (naive.get("Messages", []), naive_again.get("Messages", []))  # one of two answered empty
+        for message in naive.get("Messages", []) + naive_again.get("Messages", []):
+            sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        listed = SqsDlqAdmin(dlq, stack.output("OrdersQueueUrl")).messages()
+    assert sorted(json.loads(m["Body"])["n"] for m in listed) == [0, 1, 2]
+    assert short_polls.answered_empty[dlq] > before
+    alerts = SqsAlertOutbox(stack.deployment.ref("AlertsQueue"))
+    with iam.acting_as(stack.deployment.principal("AlertDispatchFunction")):
+        assert alerts.take_all() == ([], [])  # empty, and said so only after several empty answers

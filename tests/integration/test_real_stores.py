@@ -12,7 +12,7 @@ import pytest
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
-from ordersync.errors import StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import RESERVE_SECONDS, invocation_ends_in
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.server import Fault
@@ -286,3 +286,20 @@ def test_bigcommerce_is_waited_the_longer_of_its_two_headers(started: list[Any])
     with invocation_ends_in(30), pytest.raises(StoreThrottled) as refused:
         list(client.orders_updated_since(NOW - timedelta(hours=1)))
     assert refused.value.retry_after == 120
+
+
+# --- onboarding's WooCommerce probe ---------------------------------------------------------------
+
+
+def test_woocommerce_access_is_read_from_its_codes_and_statuses_never_from_its_english(started: list[Any]) -> None:
+    german = start_fake(started, FakeWooCommerce("kaufhaus", "ck_k", "cs_k", permissions="read", locale="de_DE"))
+    access = WooCommerceStore(german.base_url, "ck_k", "cs_k").check_access()
+    assert access.granted == frozenset({"read", "manage_woocommerce"})  # not "the key is refused"
+    with pytest.raises(StoreCredentialsError):  # a key the store doesn't know: both probes refused
+        WooCommerceStore(german.base_url, "ck_wrong", "cs_wrong").check_access()
+    # the key's user is no shop manager: it authenticates, and every controller answers 403
+    customer = start_fake(started, FakeWooCommerce("corner", "ck_c", "cs_c", user_role="customer"))
+    assert WooCommerceStore(customer.base_url, "ck_c", "cs_c").check_access().granted == frozenset({"write"})
+    # a wrong base URL: the site's HTML 404, not a permission
+    with pytest.raises(StoreRejected, match="check the store's URL"):
+        WooCommerceStore(customer.base_url + "/shop", "ck_c", "cs_c").check_access()

@@ -89,6 +89,7 @@ def test_every_setting_the_code_reads_is_set_by_the_template(cloudformation: dic
     optional = {
         "ORDERSYNC_HTTP_BACKOFF",
         "ORDERSYNC_HTTP_READ_TIMEOUT",
+        "ORDERSYNC_SQS_WAIT_SECONDS",  # 1 (a long poll) unless a local stack says otherwise
         "POWERTOOLS_LOG_LEVEL",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",

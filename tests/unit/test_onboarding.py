@@ -479,8 +479,15 @@ def test_refusals_say_what_is_wrong_and_what_to_do_word_for_word() -> None:
         "WooCommerce credentials need consumer_key, consumer_secret; missing or empty: consumer_secret"
     )
     assert credential_problem(Platform.BIGCOMMERCE, {"access_token": "t", "client_id": "c", "api": "a"}) == (
-        "BigCommerce credentials hold only access_token; unexpected: api, client_id"
+        "BigCommerce credentials hold only access_token, client_secret; unexpected: api, client_id"
     )
+    # a key that looks like a token (pasted where a name goes) is counted, never printed
+    leaked = credential_problem(Platform.SHOPIFY, {"access_token": "t", "shpat_0a1b2c3d4e5f": "x", "url": "u"})
+    assert leaked == (
+        "Shopify credentials hold only access_token; unexpected: url, 1 more not shown (a key like that may be a"
+        " secret itself)"
+    )
+    assert credential_problem(Platform.BIGCOMMERCE, {"access_token": "t", "client_secret": "s"}) is None
 
 
 @pytest.mark.parametrize(

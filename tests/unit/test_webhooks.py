@@ -3,6 +3,7 @@ what registering changes, and the measure of the fast path (OrdersMissedByWebhoo
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Iterator, Sequence
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.webhooks import (
     BC_SECRET_HEADER,
     MAX_BODY_BYTES,
@@ -20,6 +22,7 @@ from ordersync.domain.webhooks import (
     genuine,
     read_delivery,
     read_shopify_event,
+    standard_signature,
     subscriptions_to_make,
     woocommerce_signature,
 )
@@ -268,6 +271,15 @@ class FakeWebhookApi:
     secrets: dict[str, str] = field(default_factory=dict)
     domain: str | None = None
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
+    granted: frozenset[str] = frozenset({"read", "write", "manage_woocommerce", "read_orders"})
+    reactivated: list[str] = field(default_factory=list)
+
+    def check_access(self) -> StoreAccess:
+        return StoreAccess("Buyer", self.granted)
+
+    def reactivate(self, subscription_id: str) -> None:
+        self.reactivated.append(subscription_id)
+        self.hooks[subscription_id] = dataclasses.replace(self.hooks[subscription_id], active=True, state="active")
 
     def webhooks(self) -> list[WebhookSubscription]:
         return list(self.hooks.values())
@@ -286,7 +298,7 @@ class FakeWebhookApi:
 
 
 def _admin(
-    platform: Platform, api: FakeWebhookApi, source_arn: str = ""
+    platform: Platform, api: FakeWebhookApi, source_arn: str = "", role: Role = Role.BOTH
 ) -> tuple[WebhookAdminDependencies, InMemoryConnections]:
     vault = InMemoryVault()
     arn = vault.create("buyer", {"consumer_key": "ck", "consumer_secret": "cs"})
@@ -296,7 +308,7 @@ def _admin(
         platform=platform,
         base_url="https://buyer.example",
         secret_arn=arn,
-        role=Role.BOTH,
+        role=role,
         added_at=NOW,
         checked_at=NOW,
     )
@@ -608,3 +620,55 @@ def test_a_shopify_event_too_large_to_carry_its_order_is_read_from_the_shop() ->
     assert (read.topic, read.payload, read.ignored) == ("orders/create", {READ_FROM_STORE_KEY: "1001"}, False)
     event["detail"]["payload"] = {"id": "1001; drop"}
     assert read_shopify_event(event).payload == {"id": "1001; drop"}  # no id: travels, recorded INVALID_ORDER
+
+
+def test_register_brings_back_a_webhook_the_store_disabled_and_refuses_what_could_never_deliver() -> None:
+    url = "https://abc.lambda-url.us-east-1.on.aws/hooks/buyer"
+    disabled = WebhookSubscription("7", "order.created", url, active=False, state="disabled")
+    api = FakeWebhookApi({"7": disabled, "8": WebhookSubscription("8", "order.updated", url)})
+    deps, _ = _admin(Platform.WOOCOMMERCE, api)
+    deps.vault.replace(deps.stores.get("buyer").secret_arn, {"consumer_key": "ck", "webhook_secret": "kept"})  # type: ignore[union-attr]
+    change = register_webhooks("buyer", deps)
+    assert (change.made, change.removed, change.reactivated) == ([], [], ["order.created"])
+    assert api.reactivated == ["7"] and all(s.active for s in api.hooks.values())
+    assert register_webhooks("buyer", deps).reactivated == []  # nothing left to bring back
+    # a store used only as a seller: every delivery would name no connection (a 401 each time)
+    seller_only, _ = _admin(Platform.WOOCOMMERCE, FakeWebhookApi(), role=Role.SELLER)
+    with pytest.raises(OnboardingRefused, match="seller store only: webhooks bring a buyer's orders"):
+        register_webhooks("buyer", seller_only)
+    # a key without the shop-manager capability can't use WooCommerce's webhooks API: said so first
+    weak = FakeWebhookApi(granted=frozenset({"read", "write"}))
+    deps, _ = _admin(Platform.WOOCOMMERCE, weak)
+    with pytest.raises(OnboardingRefused, match="make the REST API key's user a Shop manager"):
+        register_webhooks("buyer", deps)
+    assert weak.hooks == {}
+
+
+def test_a_signed_bigcommerce_delivery_is_checked_against_the_app_s_client_secret() -> None:
+    """Standard Webhooks: the spec's own example first, then a delivery to the door."""
+    assert (
+        standard_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            b'{"test": 2432232314}',
+        )
+        == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+    body = b'{"scope": "store/order/created", "data": {"type": "order", "id": 250}}'
+    stamp = str(int(NOW.timestamp()))
+    signed = {
+        BC_SECRET_HEADER.lower(): SECRET,
+        "webhook-id": "msg_1",
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1,bm90IGl0 " + standard_signature("app-client-secret", "msg_1", stamp, body),
+    }
+    deps = _deps(_connection(BC_BUYER))
+    deps.credentials = lambda arn, _fresh: {"webhook_secret": SECRET, "client_secret": "app-client-secret"}
+    assert receive_webhook("delta", signed, body, deps).status == 202
+    forged = {**signed, "webhook-signature": standard_signature("another-app", "msg_1", stamp, body)}
+    assert receive_webhook("delta", forged, body, deps).status == 401
+    replayed = {**signed, "webhook-timestamp": str(int(NOW.timestamp()) - 3600)}
+    assert receive_webhook("delta", replayed, body, deps).status == 401
+    unsigned = {BC_SECRET_HEADER.lower(): SECRET}  # a store whose hooks are not signed: our header suffices
+    assert receive_webhook("delta", unsigned, body, deps).status == 202

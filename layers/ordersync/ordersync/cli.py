@@ -637,6 +637,8 @@ def _webhooks_register(args: argparse.Namespace, echo: Echo) -> int:
     echo(f"{change.store_id}: webhooks to {change.url}: subscribed {made}")
     if change.removed:
         echo(f"  replaced (made with another secret or topic): {', '.join(change.removed)}")
+    if change.reactivated:
+        echo(f"  re-enabled (the store had stopped delivering to them): {', '.join(change.reactivated)}")
     echo(f"  {len(change.connections)} connection(s) marked as fed by webhooks; the hourly pull stays the safety net")
     return 0
 
@@ -655,7 +657,8 @@ def _webhooks_list(args: argparse.Namespace, echo: Echo) -> int:
     url, subscriptions = list_webhooks(args.store_id, _webhook_admin(args))
     for subscription in subscriptions:
         mark = "*" if subscription.url == url else " "
-        echo(f"{mark} {subscription.subscription_id:<10} {subscription.topic:<24} {subscription.url}")
+        state = subscription.state + ("" if subscription.active else " (register again to re-enable)")
+        echo(f"{mark} {subscription.subscription_id:<10} {subscription.topic:<24} {state:<10} {subscription.url}")
     echo(f"{len(subscriptions)} webhook(s); * = to this stack ({url})")
     return 0
 

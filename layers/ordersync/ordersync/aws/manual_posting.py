@@ -11,7 +11,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ordersync.alerts.messages import compose_alert, manual_posting_instructions, manual_posting_subjects
-from ordersync.aws.errors import aws_errors, error_code
+from ordersync.aws.errors import aws_errors, drain_receive, error_code
 from ordersync.domain.decide import Decision
 from ordersync.models import CanonicalOrder
 from ordersync.records import OrderRecord
@@ -88,19 +88,17 @@ class SfnManualTasks:
         """The newest task of the order (an escalation makes a new one); every task message of it."""
         mine: list[dict[str, Any]] = []
         others: list[dict[str, Any]] = []
-        while True:
-            batch = self._sqs.receive_message(
-                QueueUrl=self._url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=60,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["SentTimestamp"],
-            ).get("Messages", [])
-            if not batch:
-                break
-            for message in batch:
-                key = message.get("MessageAttributes", {}).get("order_key", {}).get("StringValue")
-                (mine if key == order_key else others).append(message)
+        tasks = drain_receive(
+            self._sqs,
+            self._url,
+            "manual task read",
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["SentTimestamp"],
+        )
+        for message in tasks:
+            key = message.get("MessageAttributes", {}).get("order_key", {}).get("StringValue")
+            (mine if key == order_key else others).append(message)
         for message in others:
             self._sqs.change_message_visibility(
                 QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0

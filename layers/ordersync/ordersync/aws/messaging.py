@@ -10,7 +10,7 @@ import boto3
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.alerts.messages import email_subject
-from ordersync.aws.errors import aws_errors
+from ordersync.aws.errors import aws_errors, drain_receive
 from ordersync.errors import ResourceThrottled
 from ordersync.models import CatalogSyncRequest, FailureReason, OrderEnvelope
 from ordersync.records import OrderRecord
@@ -131,19 +131,12 @@ class SqsAlertOutbox:
         """Every queued alert (up to `limit`) and the receipt handles to delete once they are sent."""
         alerts: list[QueuedAlert] = []
         handles: list[str] = []
-        while len(handles) < limit:
-            with aws_errors("alert read"):
-                batch = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                    "Messages", []
-                )
-            if not batch:
-                break
-            for message in batch:
-                handles.append(message["ReceiptHandle"])
-                try:
-                    alerts.append(QueuedAlert.model_validate_json(message["Body"]))
-                except ValueError:
-                    continue  # not an alert: dropped with the batch rather than blocking the outbox
+        for message in drain_receive(self._sqs, self._url, "alert read", limit):
+            handles.append(message["ReceiptHandle"])
+            try:
+                alerts.append(QueuedAlert.model_validate_json(message["Body"]))
+            except ValueError:
+                continue  # not an alert: dropped with the batch rather than blocking the outbox
         return alerts, handles
 
     def delete(self, handles: list[str]) -> None:
@@ -229,20 +222,9 @@ class SqsDlqAdmin:
         return chosen
 
     def _receive_all(self, limit: int | None = None) -> list[dict[str, Any]]:
-        received: list[dict[str, Any]] = []
-        while limit is None or len(received) < limit:
-            with aws_errors("dlq read"):
-                batch = self._sqs.receive_message(
-                    QueueUrl=self._dlq,
-                    MaxNumberOfMessages=10,
-                    VisibilityTimeout=60,
-                    MessageAttributeNames=["All"],
-                    WaitTimeSeconds=0,
-                ).get("Messages", [])
-            if not batch:
-                return received
-            received.extend(batch)
-        return received
+        return drain_receive(
+            self._sqs, self._dlq, "dlq read", limit, VisibilityTimeout=60, MessageAttributeNames=["All"]
+        )
 
     def _release(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:

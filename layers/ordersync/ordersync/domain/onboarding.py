@@ -65,6 +65,22 @@ NEEDS = {
 }
 
 
+# Registering a buyer store's order webhooks through its own API (`store webhooks register`).
+WEBHOOK_NEEDS = {
+    Platform.WOOCOMMERCE: (
+        Need("write", "to register the store's order webhooks", Role.BUYER),
+        Need("manage_woocommerce", "to register the store's order webhooks (WooCommerce's webhooks API)", Role.BUYER),
+    ),
+    Platform.SHOPIFY: (Need("read_orders", "to subscribe to the shop's order webhooks", Role.BUYER),),
+    Platform.BIGCOMMERCE: (),  # /v3/hooks needs no scope; the orders read the pull needs is checked by store add
+}
+
+
+def missing_for_webhooks(platform: Platform, granted: Iterable[str]) -> list[Need]:
+    have = set(granted)
+    return [need for need in WEBHOOK_NEEDS[platform] if need.grant not in have]
+
+
 def needed(platform: Platform, role: Role) -> tuple[Need, ...]:
     return tuple(need for need in NEEDS[platform] if role.includes(need.role) or need.role is Role.BOTH)
 
@@ -88,19 +104,36 @@ def missing_in_words(platform: Platform, missing_needs: Iterable[Need]) -> list[
         Platform.WOOCOMMERCE: "give the REST API key {grant} permission (WooCommerce > Settings > Advanced > REST API)",
         Platform.BIGCOMMERCE: "give the API account the `{grant}` OAuth scope (Settings > API > Store-level API accounts)",
     }[platform]
-    return [f"{where.format(grant=need.grant)}: needed {need.why}" for need in missing_needs]
+    manager = "make the REST API key's user a Shop manager (or create the key as one)"
+    return [
+        f"{manager if need.grant == 'manage_woocommerce' else where.format(grant=need.grant)}: needed {need.why}"
+        for need in missing_needs
+    ]
+
+
+# Keys a credentials document may also hold: BigCommerce's app client secret, which signs its
+# webhooks (Standard Webhooks) when the store's hooks come from an app.
+OPTIONAL_CREDENTIAL_KEYS: dict[Platform, tuple[str, ...]] = {Platform.BIGCOMMERCE: ("client_secret",)}
 
 
 def credential_problem(platform: Platform, credentials: Mapping[str, object]) -> str | None:
-    """The credentials document's shape (never its values): the keys the platform's client reads."""
+    """The credentials document's shape (never its values, nor an unexpected key's name: a key
+    pasted in the wrong place may be the secret itself): the keys the platform's client reads."""
     wanted = CREDENTIAL_KEYS[platform]
     absent = [key for key in wanted if not isinstance(credentials.get(key), str) or not credentials.get(key)]
     if absent:
         return f"{platform.label} credentials need {', '.join(wanted)}; missing or empty: {', '.join(absent)}"
-    extra = sorted(set(credentials) - set(wanted))
-    if extra:
-        return f"{platform.label} credentials hold only {', '.join(wanted)}; unexpected: {', '.join(extra)}"
-    return None
+    allowed = (*wanted, *OPTIONAL_CREDENTIAL_KEYS.get(platform, ()))
+    extra = set(credentials) - set(allowed)
+    if not extra:
+        return None
+    named = sorted(key for key in extra if _PLAIN_KEY.fullmatch(key))
+    hidden = len(extra) - len(named)
+    parts = named + ([f"{hidden} more not shown (a key like that may be a secret itself)"] if hidden else [])
+    return f"{platform.label} credentials hold only {', '.join(allowed)}; unexpected: {', '.join(parts)}"
+
+
+_PLAIN_KEY = re.compile(r"[a-z][a-z_]{0,24}")  # a field's name, not a token pasted where a name goes
 
 
 def store_id_problem(store_id: str) -> str | None:

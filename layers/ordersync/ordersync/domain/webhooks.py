@@ -47,6 +47,10 @@ class WebhookSubscription:
     subscription_id: str
     topic: str
     url: str
+    # False: the store stopped delivering to it (WooCommerce disables a webhook after more than five
+    # failed deliveries in a row; BigCommerce deactivates a hook that keeps failing)
+    active: bool = True
+    state: str = "active"  # as the store words it (WooCommerce: active, paused, disabled)
 
 
 def topics_for(platform: Platform) -> tuple[str, ...]:
@@ -79,15 +83,49 @@ def is_ping(platform: Platform, body: bytes) -> bool:
     return platform is Platform.WOOCOMMERCE and _WOO_PING.fullmatch(body) is not None
 
 
-def genuine(platform: Platform, secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-    """Compared in constant time; `headers` with lower-case names (as a function URL passes them)."""
+def genuine(
+    platform: Platform,
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    signing_key: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """Compared in constant time; `headers` with lower-case names (as a function URL passes them).
+    BigCommerce: our registered header, and where the delivery is signed (Standard Webhooks, with
+    the app's client secret, `signing_key`) the signature too."""
     if platform is Platform.WOOCOMMERCE:
         signature = headers.get(WOO_SIGNATURE, "")
         return bool(signature) and _same(signature, woocommerce_signature(secret, body))
     if platform is Platform.BIGCOMMERCE:
         sent = headers.get(BC_SECRET_HEADER.lower(), "")
-        return bool(sent) and _same(sent, secret)
+        if not sent or not _same(sent, secret):
+            return False
+        if STANDARD_SIGNATURE in headers and signing_key:
+            return standard_signature_holds(signing_key, headers, body, now)
+        return True
     return False
+
+
+STANDARD_SIGNATURE = "webhook-signature"  # Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature
+STANDARD_TOLERANCE_SECONDS = 300  # a delivery older (or newer) than this is a replay
+
+
+def standard_signature(key: str, webhook_id: str, timestamp: str, body: bytes) -> str:
+    """v1,<base64 HMAC-SHA256 over "id.timestamp.body">; a `whsec_` key is base64, any other its bytes."""
+    secret = base64.b64decode(key.removeprefix("whsec_")) if key.startswith("whsec_") else key.encode()
+    signed = webhook_id.encode() + b"." + timestamp.encode() + b"." + body
+    return "v1," + base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
+
+
+def standard_signature_holds(key: str, headers: Mapping[str, str], body: bytes, now: float | None) -> bool:
+    webhook_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    if not webhook_id or not timestamp.isdigit():
+        return False
+    if now is not None and abs(now - int(timestamp)) > STANDARD_TOLERANCE_SECONDS:
+        return False
+    expected = standard_signature(key, webhook_id, timestamp, body)
+    return any(_same(sent, expected) for sent in headers.get(STANDARD_SIGNATURE, "").split())
 
 
 def _same(sent: str, expected: str) -> bool:

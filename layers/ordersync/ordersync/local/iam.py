@@ -8,6 +8,7 @@ a missing grant shows only on a real account, and an unused one never shows."""
 from __future__ import annotations
 
 import fnmatch
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import botocore.client
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 
 from ordersync.local.template import ACCOUNT_ID
 
@@ -32,11 +34,16 @@ class Principal:
 _principal: ContextVar[Principal | None] = ContextVar("ordersync_iam_principal", default=None)
 
 
+# The request's condition keys, as IAM evaluates a statement's Condition block against them.
+Context = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class AwsCall:
     principal: Principal
     action: str  # as IAM names it: "dynamodb:PutItem"
     resources: tuple[str, ...]
+    context: Context = ()
 
 
 @dataclass
@@ -73,6 +80,10 @@ def acting_as(principal: Principal | None) -> Iterator[None]:
         _principal.reset(token)
 
 
+def acting_principal() -> Principal | None:
+    return _principal.get()
+
+
 def install() -> AwsCallLog:
     """Records every boto3 call made while a principal acts (every client, every session)."""
     global _installed
@@ -88,6 +99,7 @@ def install() -> AwsCallLog:
                         principal,
                         f"{model.signing_name}:{_BATCH_ACTIONS.get(operation_name, operation_name)}",
                         resources_of(model.signing_name, api_params, self.meta.region_name),
+                        context_of(model.signing_name, operation_name, api_params),
                     )
                 )
             return original(self, operation_name, api_params)
@@ -129,30 +141,110 @@ def resources_of(service: str, params: dict[str, Any], region: str) -> tuple[str
     return ("*",)  # actions IAM can't scope to a resource (task tokens, list calls)
 
 
+UNREADABLE = "ordersync:unreadable-request"
+_EXPRESSION_WORDS = frozenset(
+    {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN"}
+    | {"if_not_exists", "list_append", "attribute_exists", "attribute_not_exists", "attribute_type"}
+    | {"begins_with", "contains", "size"}
+)
+_NAME = re.compile(r"(?<![.:#\w])#?[A-Za-z_][A-Za-z0-9_]*")
+
+
+def context_of(service: str, operation: str, params: dict[str, Any]) -> Context:
+    """The condition keys DynamoDB puts in a request's context (its fine-grained access control):
+    dynamodb:Attributes, the top-level attribute names the request names (its key, projection,
+    update and condition); dynamodb:Select; dynamodb:ReturnValues when the request asks for any."""
+    if service != "dynamodb" or "TableName" not in params:
+        return ()
+    try:
+        attributes = _attributes_named(params)
+    except Exception as error:  # never break the call: a context no condition admits, named in the refusal
+        return ((UNREADABLE, (f"{type(error).__name__}: {error}",)),)
+    context: dict[str, tuple[str, ...]] = {"dynamodb:Attributes": tuple(sorted(attributes))}
+
+    if operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
+        select = params.get("Select") or (
+            "SPECIFIC_ATTRIBUTES" if "ProjectionExpression" in params else "ALL_ATTRIBUTES"
+        )
+        context["dynamodb:Select"] = (select,)
+    if "ReturnValues" in params:
+        context["dynamodb:ReturnValues"] = (params["ReturnValues"],)
+    return tuple(sorted(context.items()))
+
+
+def _attributes_named(params: dict[str, Any]) -> set[str]:
+    """The top-level attribute names of a request. The Table resource's condition objects are still
+    objects here (boto3 builds their expressions later, inside the call): built the same way."""
+    names = dict(params.get("ExpressionAttributeNames", {}))
+    attributes = set(params.get("Key", {}))
+    for field_name in ("ProjectionExpression", "UpdateExpression", "ConditionExpression", "KeyConditionExpression"):
+        expression = params.get(field_name, "")
+        if isinstance(expression, ConditionBase):
+            built = ConditionExpressionBuilder().build_expression(
+                expression, is_key_condition=field_name == "KeyConditionExpression"
+            )
+            expression, names = built.condition_expression, {**names, **built.attribute_name_placeholders}
+        for token in _NAME.findall(expression):
+            if token not in _EXPRESSION_WORDS and token.upper() not in _EXPRESSION_WORDS:
+                attributes.add(names.get(token, token))
+    return attributes
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
-    """Whether Allow statements (no Deny, no conditions in ours) grant `action` on `resource`."""
+def allows(statements: list[dict[str, Any]], action: str, resource: str, context: Context = ()) -> bool:
+    """Whether Allow statements (no Deny in ours) grant `action` on `resource` for a request with
+    these condition keys: every condition of the statement must hold, as IAM evaluates them."""
     return any(
         statement.get("Effect") == "Allow"
         and any(fnmatch.fnmatchcase(action.lower(), str(granted).lower()) for granted in _as_list(statement["Action"]))
         and any(fnmatch.fnmatchcase(resource, str(granted)) for granted in _as_list(statement["Resource"]))
+        and conditions_hold(statement.get("Condition", {}), dict(context))
         for statement in statements
     )
+
+
+def conditions_hold(condition: dict[str, dict[str, Any]], context: dict[str, tuple[str, ...]]) -> bool:
+    """The operators our statements use. A key the request doesn't carry: ...IfExists and
+    ForAllValues hold, the plain operators don't (IAM's rules for a missing key). A request this
+    checker could not read meets no condition: refused, with what went wrong, rather than passed."""
+    if condition and UNREADABLE in context:
+        return False
+    for operator, keys in condition.items():
+        for key, wanted in keys.items():
+            allowed = [str(value) for value in _as_list(wanted)]
+            values = context.get(key)
+            if operator == "ForAllValues:StringEquals":
+                holds = values is None or set(values) <= set(allowed)
+            elif operator == "StringEqualsIfExists":
+                holds = values is None or all(value in allowed for value in values)
+            elif operator in ("StringEquals", "ArnEquals"):
+                holds = values is not None and all(value in allowed for value in values)
+            elif operator in ("StringLike", "ArnLike"):
+                holds = values is not None and all(any(fnmatch.fnmatchcase(v, a) for a in allowed) for v in values)
+            else:
+                raise ValueError(f"condition operator {operator} is not evaluated here: teach ordersync.local.iam")
+            if not holds:
+                return False
+    return True
 
 
 def refused(calls: list[AwsCall]) -> list[str]:
     """The calls their principal's statements don't allow, one line each."""
     return sorted(
         {
-            f"{call.principal.name}: {call.action} on {resource} is not granted"
+            f"{call.principal.name}: {call.action} on {resource} is not granted" + _with(call.context)
             for call in calls
             for resource in call.resources
-            if not allows(list(call.principal.statements), call.action, resource)
+            if not allows(list(call.principal.statements), call.action, resource, call.context)
         }
     )
+
+
+def _with(context: Context) -> str:
+    return f" (with {dict(context)})" if context else ""
 
 
 def unused(statements: Statements, calls: list[AwsCall]) -> list[str]:
@@ -161,7 +253,7 @@ def unused(statements: Statements, calls: list[AwsCall]) -> list[str]:
     for statement in statements:
         for action in _as_list(statement["Action"]):
             needed = any(
-                allows([{**statement, "Action": action}], call.action, resource)
+                allows([{**statement, "Action": action}], call.action, resource, call.context)
                 for call in calls
                 for resource in call.resources
             )

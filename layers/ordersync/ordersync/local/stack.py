@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from ordersync.local import short_polls
 from ordersync.local.moto_server import MotoServer, point_boto3_at, restore_environment
 from ordersync.local.provision import Deployment, Provisioner
 from ordersync.local.runner import Runner
@@ -41,6 +42,9 @@ LOCAL_OVERRIDES = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "ORDERSYNC_HTTP_BACKOFF": "0.01",
     "ORDERSYNC_HTTP_READ_TIMEOUT": "2",
+    # Short polls, which the local SQS answers empty now and then as AWS may (local/short_polls.py):
+    # the code meets that here, and drained reads cost no long-poll wait.
+    "ORDERSYNC_SQS_WAIT_SECONDS": "0",
 }
 
 
@@ -70,6 +74,7 @@ class LocalStack:
         _parameter_values(sam, values)  # bad parameters are refused before anything starts
         moto = MotoServer().start()
         previous = point_boto3_at(moto.endpoint, REGION)
+        short_polls.install()  # an empty answer now and then, as real SQS gives a short poll
         for name, value in LOCAL_OVERRIDES.items():
             previous.setdefault(name, os.environ.get(name))
             os.environ[name] = value

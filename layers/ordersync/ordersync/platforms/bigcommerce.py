@@ -79,7 +79,16 @@ class BigCommerceStore:
         found, page = [], 1
         while True:
             body = json_body(call(self._http, "GET", f"{self._v3}/hooks", params={"page": page, "limit": 250}))
-            found += [WebhookSubscription(str(h["id"]), h["scope"], h["destination"]) for h in body["data"]]
+            found += [
+                WebhookSubscription(
+                    str(h["id"]),
+                    h["scope"],
+                    h["destination"],
+                    active=bool(h.get("is_active")),
+                    state="active" if h.get("is_active") else "inactive",
+                )
+                for h in body["data"]
+            ]
             if page >= int(body.get("meta", {}).get("pagination", {}).get("total_pages", 1)):
                 return found
             page += 1
@@ -91,6 +100,10 @@ class BigCommerceStore:
 
     def unsubscribe(self, subscription_id: str) -> None:
         call(self._http, "DELETE", f"{self._v3}/hooks/{int(subscription_id)}")
+
+    def reactivate(self, subscription_id: str) -> None:
+        """A hook BigCommerce deactivated (deliveries kept failing) delivers again."""
+        call(self._http, "PUT", f"{self._v3}/hooks/{int(subscription_id)}", json={"is_active": True})
 
     def shop_domain(self) -> str | None:
         return None

@@ -335,6 +335,10 @@ class ShopifyStore:
     def shop_domain(self) -> str | None:
         return str(self._graphql(SHOP_DOMAIN_QUERY, {})["shop"]["myshopifyDomain"])
 
+    def reactivate(self, subscription_id: str) -> None:
+        """Shopify's subscriptions have no off state: one that exists delivers."""
+        raise StoreRejected(f"Shopify subscription {subscription_id} has no state to change")
+
     # --- onboarding --------------------------------------------------------------------------
     def check_access(self) -> StoreAccess:
         """The shop's name and the access scopes the merchant granted the app."""

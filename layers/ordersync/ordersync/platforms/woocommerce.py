@@ -67,10 +67,20 @@ class WooCommerceStore:
     # --- webhooks ---------------------------------------------------------------------------
     def webhooks(self) -> list[WebhookSubscription]:
         return [
-            WebhookSubscription(str(hook["id"]), hook["topic"], hook["delivery_url"])
+            WebhookSubscription(
+                str(hook["id"]),
+                hook["topic"],
+                hook["delivery_url"],
+                active=hook.get("status") == "active",
+                state=str(hook.get("status") or "unknown"),
+            )
             for page in self._pages(f"{self._api}/webhooks", {})
             for hook in page
         ]
+
+    def reactivate(self, subscription_id: str) -> None:
+        """A webhook WooCommerce disabled (or someone paused) delivers again."""
+        call(self._http, "PUT", f"{self._api}/webhooks/{int(subscription_id)}", json={"status": "active"})
 
     def subscribe(self, topic: str, url: str, secret: str) -> str:
         body = {"name": f"ordersync {topic}", "topic": topic, "delivery_url": url, "secret": secret, "status": "active"}
@@ -183,14 +193,28 @@ class WooCommerceStore:
     def check_access(self) -> StoreAccess:
         """WooCommerce checks a key's permission for the request's method before it looks for the
         route: a read of one order shows the read permission, a POST to a route that doesn't exist
-        the write permission (404 once allowed) without writing anything."""
+        the write permission (404 `rest_no_route` once allowed) without writing anything; a list of
+        the webhooks, the shop-manager capability (manage_woocommerce) that registering them needs.
+        Only an answer of WooCommerce's own counts (JSON with its code): a 403 (the key's user lacks
+        the shop's capabilities) grants nothing, an HTML page means the URL is not the REST API, and
+        no message is read (WooCommerce translates them)."""
+        read = probe(self._http, "GET", f"{self._api}/orders", params={"per_page": 1})
+        write = probe(self._http, "POST", f"{self._api}/ordersync-access-check")
+        for response in (read, write):
+            if _woo_code(response) is None:
+                raise StoreRejected(
+                    f"{urlsplit(self._api).path} answered {response.status_code} with no WooCommerce REST answer:"
+                    " check the store's URL (the site's address, where /wp-json/wc/v3 is served)"
+                )
+        if read.status_code == 401 and write.status_code == 401:  # a valid key has one permission at least
+            raise StoreCredentialsError(f"WooCommerce refused the key: {_woo_message(read)}")
         granted = set()
-        for grant, method, path in (("read", "GET", "orders"), ("write", "POST", "ordersync-access-check")):
-            response = probe(self._http, method, f"{self._api}/{path}", params={"per_page": 1})
-            if response.status_code == 401 and f"does not have {grant} permission" not in response.text:
-                raise StoreCredentialsError(f"WooCommerce refused the key: {_woo_message(response)}")
-            if response.status_code != 401:
-                granted.add(grant)
+        if read.ok:
+            granted.add("read")
+        if write.status_code == 404 and _woo_code(write) == "rest_no_route":
+            granted.add("write")
+        if read.ok and probe(self._http, "GET", f"{self._api}/webhooks", params={"per_page": 1}).ok:
+            granted.add("manage_woocommerce")
         return StoreAccess(urlsplit(self._api).hostname or self._api, frozenset(granted))
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
@@ -241,6 +265,15 @@ def _total_pages(response: Any) -> int:
     if total is None or not total.isdigit():
         raise StoreUnavailable(f"{urlsplit(response.url).path} answered without X-WP-TotalPages")
     return int(total)
+
+
+def _woo_code(response: Any) -> str | None:
+    """WooCommerce's error code (`code` in its JSON), "" for a JSON answer without one, None for no JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("code") or "") if isinstance(body, dict) else ""
 
 
 def _woo_message(response: Any) -> str:

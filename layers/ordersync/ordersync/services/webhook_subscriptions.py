@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ordersync.domain.onboarding import StoreAccess, missing_for_webhooks, missing_in_words
 from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY, WebhookSubscription, hook_url, subscriptions_to_make
 from ordersync.errors import OnboardingRefused
-from ordersync.models import Platform, StoreRecord
+from ordersync.models import Platform, Role, StoreRecord
 from ordersync.ports import CredentialsVault, StoreRegistry
 
 
@@ -23,8 +24,13 @@ class WebhookApi(Protocol):
     def webhooks(self) -> list[WebhookSubscription]: ...
     def subscribe(self, topic: str, url: str, secret: str) -> str: ...
     def unsubscribe(self, subscription_id: str) -> None: ...
+    def reactivate(self, subscription_id: str) -> None:
+        """A subscription the store stopped delivering to (disabled, deactivated) is made active."""
+
     def shop_domain(self) -> str | None:
         """Shopify: the shop's myshopify.com domain (its events name it); others: None."""
+
+    def check_access(self) -> StoreAccess: ...
 
 
 class BuyerWebhookFlag(Protocol):
@@ -49,25 +55,41 @@ class WebhookChange:
     removed: list[str]
     subscriptions: list[WebhookSubscription]
     connections: list[str]
+    reactivated: list[str] = field(default_factory=list)  # topics whose subscription the store had stopped
 
 
 def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookChange:
     store, credentials, api = _store(store_id, deps)
     url = _destination(store, deps)
+    if not store.role.includes(Role.BUYER):  # its deliveries would name no connection: every one a 401
+        raise OnboardingRefused(
+            f"{store_id} is added as a {store.role.value} store only: webhooks bring a buyer's orders."
+            f" If it sells too: ordersync store add {store_id} ... --role both"
+        )
+    lacking = missing_for_webhooks(store.platform, api.check_access().granted)
+    if lacking:
+        raise OnboardingRefused(
+            f"{store_id}'s credentials can't register webhooks: " + "; ".join(missing_in_words(store.platform, lacking))
+        )
     secret = str(credentials.get(WEBHOOK_SECRET_KEY) or "")
     secret_is_new = store.platform is not Platform.SHOPIFY and not secret
     if secret_is_new:
         secret = secrets.token_urlsafe(32)
         deps.vault.replace(store.secret_arn, {**credentials, WEBHOOK_SECRET_KEY: secret})  # before any store uses it
-    stale, topics = subscriptions_to_make(store.platform, api.webhooks(), url, secret_is_new)
+    existing = api.webhooks()
+    stale, topics = subscriptions_to_make(store.platform, existing, url, secret_is_new)
     for subscription in stale:
         api.unsubscribe(subscription.subscription_id)
     for topic in topics:
         api.subscribe(topic, url, secret)
+    stopped = [s for s in existing if s.url == url and not s.active and s not in stale]
+    for subscription in stopped:  # disabled by the store after failed deliveries: brought back
+        api.reactivate(subscription.subscription_id)
     domain = api.shop_domain()
     deps.stores.set_webhooks(store_id, True, domain)
     connections = deps.connections.set_buyer_webhooks(store_id, True, domain)
-    return WebhookChange(store_id, url, topics, [s.topic for s in stale], _ours(api, url), connections)
+    reactivated = [s.topic for s in stopped]
+    return WebhookChange(store_id, url, topics, [s.topic for s in stale], _ours(api, url), connections, reactivated)
 
 
 def unregister_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookChange:

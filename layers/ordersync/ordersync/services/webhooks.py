@@ -89,16 +89,26 @@ def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps:
     """Checked with the secret as cached (five minutes); if it does not vouch, with the secret read
     afresh (registered since it was cached?), at most once a minute per store: a stream of forged
     deliveries costs no more reads than that."""
-    secret = deps.credentials(buyer.secret_arn, False).get(WEBHOOK_SECRET_KEY)
-    if secret and genuine(buyer.platform, str(secret), headers, body):
-        return True
+    cached = deps.credentials(buyer.secret_arn, False)
+    secret = cached.get(WEBHOOK_SECRET_KEY)
     now = deps.clock()
+    if secret and _genuine(buyer, cached, headers, body, now):
+        return True
     last = _REFRESHED.get(buyer.secret_arn)
     if last is not None and now - last < REFRESH_AT_MOST_EVERY:
         return False
     _REFRESHED[buyer.secret_arn] = now
-    fresh = deps.credentials(buyer.secret_arn, True).get(WEBHOOK_SECRET_KEY)
-    return bool(fresh) and fresh != secret and genuine(buyer.platform, str(fresh), headers, body)
+    fresh = deps.credentials(buyer.secret_arn, True)
+    changed = fresh.get(WEBHOOK_SECRET_KEY) != secret or fresh.get("client_secret") != cached.get("client_secret")
+    return bool(fresh.get(WEBHOOK_SECRET_KEY)) and changed and _genuine(buyer, fresh, headers, body, now)
+
+
+def _genuine(
+    buyer: StoreRef, credentials: dict[str, Any], headers: Mapping[str, str], body: bytes, now: datetime
+) -> bool:
+    signing_key = credentials.get("client_secret")
+    secret = str(credentials[WEBHOOK_SECRET_KEY])
+    return genuine(buyer.platform, secret, headers, body, str(signing_key) if signing_key else None, now.timestamp())
 
 
 def _order(payload: Any, order_id: str | None) -> Any:

@@ -7,6 +7,7 @@ X-Rate-Limit-* headers; past it, 429 with X-Rate-Limit-Time-Reset-Ms and X-Retry
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -31,7 +32,7 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v2/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>", endpoint="order", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/hooks", endpoint="hooks", methods=["GET", "POST"]),
-        Rule("/stores/<store_hash>/v3/hooks/<int:hook_id>", endpoint="hook", methods=["GET", "DELETE"]),
+        Rule("/stores/<store_hash>/v3/hooks/<int:hook_id>", endpoint="hook", methods=["GET", "PUT", "DELETE"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/catalog/products", endpoint="catalog", methods=["GET"]),
@@ -49,6 +50,11 @@ _FORBIDDEN = {
     "errors": {},
 }
 WINDOW_SECONDS = 30.0
+FAILURES_BEFORE_DEACTIVATION = 5  # the fake's stand-in for two days of failed retries
+
+
+def _public_hook(hook: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in hook.items() if k != "failures"}
 
 
 def contract(name: str) -> Draft202012Validator:
@@ -197,11 +203,23 @@ class FakeBigCommerce:
         for hook in list(self.hooks.values()):
             if hook["is_active"] and hook["scope"] == scope:
                 headers = {"Content-Type": "application/json", **hook["headers"]}
-                self.deliveries.post(scope, hook["destination"], headers, json.dumps(body).encode())
+                answered = functools.partial(self._answered, hook["id"])
+                self.deliveries.post(scope, hook["destination"], headers, json.dumps(body).encode(), 0.0, answered)
+
+    def _answered(self, hook_id: int, status: int) -> None:
+        """BigCommerce retries a failed delivery for about two days, then deactivates the hook
+        (is_active false) and emails the store owner; here a run of failures stands for that."""
+        with self._lock:
+            hook = self.hooks.get(hook_id)
+            if hook is None:
+                return
+            hook["failures"] = 0 if 200 <= status <= 299 else hook.get("failures", 0) + 1
+            if hook["failures"] >= FAILURES_BEFORE_DEACTIVATION:
+                hook["is_active"] = False
 
     def _hooks(self, request: Request, hook_id: int | None) -> Response:
         if hook_id is None and request.method == "GET":
-            hooks = [self.hooks[i] for i in sorted(self.hooks)]
+            hooks = [_public_hook(self.hooks[i]) for i in sorted(self.hooks)]
             meta = {
                 "pagination": {
                     "total": len(hooks),
@@ -235,13 +253,22 @@ class FakeBigCommerce:
                 "updated_at": now,
             }
             self.hooks[new_id] = hook
-            return self._json({"data": hook, "meta": {}})
+            return self._json({"data": _public_hook(hook), "meta": {}})
         found = self.hooks.get(hook_id)
         if found is None:
             return self._json({"status": 404, "title": "Webhook not found"}, 404)
         if request.method == "DELETE":
             del self.hooks[hook_id]
-        return self._json({"data": found, "meta": {}})
+        if request.method == "PUT":
+            changes = request.get_json(silent=True) or {}
+            with self._lock:
+                if changes.get("is_active") and not found["is_active"]:
+                    found["failures"] = 0
+                for name in ("is_active", "destination", "headers"):
+                    if name in changes:
+                        found[name] = changes[name]
+                found["updated_at"] = int(time.time())
+        return self._json({"data": _public_hook(found), "meta": {}})
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
@@ -285,11 +312,10 @@ class FakeBigCommerce:
         )
 
     def _in_scope(self, endpoint: str, method: str) -> bool:
+        if endpoint in ("hooks", "hook"):  # /v3/hooks needs no OAuth scope (BigCommerce's webhooks guide)
+            return True
         scope = _SCOPE_OF.get(endpoint, "store_v2_orders")
-        writes = method not in ("GET", "HEAD") and endpoint not in (
-            "hooks",
-            "hook",
-        )  # a hook needs its resource's read scope
+        writes = method not in ("GET", "HEAD")
         return scope in self.scopes or (not writes and f"{scope}_read_only" in self.scopes)
 
     def _information(self) -> dict[str, Any]:
@@ -355,7 +381,7 @@ class FakeBigCommerce:
         order = bigcommerce_order(order_id, status="Awaiting Fulfillment")
         order.update(
             external_source=body.get("external_source"),
-            external_order_id=body.get("external_order_id"),
+            external_order_id=body.get("external_order_id") or "",
             staff_notes=body.get("staff_notes", ""),
             billing_address=body["billing_address"],
         )
@@ -484,10 +510,20 @@ def bigcommerce_order(
         "currency_code": display_currency or currency,
         "default_currency_code": currency,
         "external_source": None,
-        "external_order_id": None,
+        "external_order_id": "",  # order_Shared: a string; "" when no other system named it
         "staff_notes": "",
         "order_source": "www",
-        "billing_address": {"email": ""},
+        "billing_address": {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "street_1": "123 Main Street",
+            "city": "Austin",
+            "state": "Texas",
+            "zip": "78751",  # billingAddress_Base: required
+            "country": "United States",
+            "country_iso2": "US",
+            "email": "",
+        },
         "products": {"url": f"/v2/orders/{order_id}/products", "resource": f"/orders/{order_id}/products"},
         "shipping_addresses": {
             "url": f"/v2/orders/{order_id}/shipping_addresses",

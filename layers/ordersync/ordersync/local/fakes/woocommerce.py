@@ -6,6 +6,7 @@ not hidden), a store timezone other than UTC, and a `currency` on create that on
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import math
@@ -30,7 +31,7 @@ _ROUTES = Map(
         Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
-        Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "DELETE"]),
+        Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>", endpoint="product", methods=["GET"]),
         Rule("/wp-json/wc/v3/products/<int:product_id>/variations", endpoint="variations", methods=["GET"]),
@@ -74,9 +75,15 @@ class FakeWooCommerce:
         utc_offset: timedelta = DEFAULT_UTC_OFFSET,
         currency: str = "USD",
         permissions: str = "read_write",
+        user_role: str = "shop_manager",
+        locale: str = "en_US",
     ) -> None:
         self.name = name
         self.permissions = permissions  # the REST API key's: "read", "write" or "read_write"
+        # The WordPress user the key belongs to: only a shop manager (or administrator) has the shop's
+        # capabilities; any other user's key authenticates, and each controller answers it 403.
+        self.user_role = user_role
+        self.locale = locale  # WooCommerce translates its messages; its error codes stay
         self.utc_offset = utc_offset
         self.currency = currency
         self._credentials = (consumer_key, consumer_secret)
@@ -93,6 +100,11 @@ class FakeWooCommerce:
         self.webhooks: dict[int, dict[str, Any]] = {}
         self._webhook_ids = itertools.count(1)
         self.deliveries = Deliveries()
+        # Action Scheduler runs a delivery a moment after the order changed; one still pending for a
+        # webhook and an order takes the next change with it (WC_Webhook::enqueue schedules no second).
+        self.delivery_delay = 0.05
+        self.coalesced = 0
+        self._pending: set[tuple[int, int]] = set()
         self.server = FakeServer(self._handle)
 
     @property
@@ -101,24 +113,59 @@ class FakeWooCommerce:
 
     # --- webhooks ------------------------------------------------------------------------------------
     def _deliver(self, topic: str, order: dict[str, Any]) -> None:
-        """As WC_Webhook::deliver: the order as the REST API shows it, signed with the webhook's secret."""
-        body = json.dumps(order).encode()
+        """As WC_Webhook::process and ::deliver: a delivery is scheduled (Action Scheduler), unless one
+        for this webhook and order is still pending; when it runs, the order is read as the REST API
+        shows it then, and signed with the webhook's secret. Never delivered again if it fails."""
         for hook in list(self.webhooks.values()):
             if hook["status"] != "active" or hook["topic"] != topic:
                 continue
-            resource, _, event = topic.partition(".")
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
-                "X-WC-Webhook-Source": f"{self.base_url}/",
-                "X-WC-Webhook-Topic": topic,
-                "X-WC-Webhook-Resource": resource,
-                "X-WC-Webhook-Event": event,
-                "X-WC-Webhook-Signature": woocommerce_signature(hook["secret"], body),
-                "X-WC-Webhook-ID": str(hook["id"]),
-                "X-WC-Webhook-Delivery-ID": uuid.uuid4().hex,
-            }
-            self.deliveries.post(topic, hook["delivery_url"], headers, body)
+            key = (hook["id"], int(order["id"]))
+            with self._lock:
+                if key in self._pending:
+                    self.coalesced += 1
+                    continue
+                self._pending.add(key)
+            build = functools.partial(self._delivery, hook, topic, key)
+            answered = functools.partial(self._answered, hook["id"])
+            self.deliveries.post(topic, hook["delivery_url"], {}, build, self.delivery_delay, answered)
+
+    def _delivery(self, hook: dict[str, Any], topic: str, key: tuple[int, int]) -> tuple[dict[str, str], bytes]:
+        with self._lock:
+            self._pending.discard(key)
+        body = json.dumps(self.orders[key[1]]).encode()  # built at sending time
+        resource, _, event = topic.partition(".")
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+            "X-WC-Webhook-Source": f"{self.base_url}/",
+            "X-WC-Webhook-Topic": topic,
+            "X-WC-Webhook-Resource": resource,
+            "X-WC-Webhook-Event": event,
+            "X-WC-Webhook-Signature": woocommerce_signature(hook["secret"], body),
+            "X-WC-Webhook-ID": str(hook["id"]),
+            "X-WC-Webhook-Delivery-ID": uuid.uuid4().hex,
+        }
+        return headers, body
+
+    def _answered(self, webhook_id: int, status: int) -> None:
+        """WC_Webhook::deliver: a 2xx resets the failure count; any other answer (or none) is a failure,
+        and a webhook already past five failures in a row is disabled (failed_delivery)."""
+        with self._lock:
+            hook = self.webhooks.get(webhook_id)
+            if hook is None:
+                return
+            if 200 <= status <= 299:
+                hook["failure_count"] = 0
+            elif hook["failure_count"] > MAX_DELIVERY_FAILURES:
+                hook["status"] = "disabled"
+            else:
+                hook["failure_count"] += 1
+
+    def _ping(self, hook: dict[str, Any]) -> None:
+        """WC_Webhook::deliver_ping, when an active webhook is saved: `webhook_id=N`, unsigned."""
+        body = f"webhook_id={hook['id']}".encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "WooCommerce/9.4.2 Hookshot"}
+        self.deliveries.post("ping", hook["delivery_url"], headers, body)
 
     def update_order(self, order_id: int, **changes: Any) -> None:
         """A change in the store's admin (a status, a note): order.updated goes out."""
@@ -150,13 +197,29 @@ class FakeWooCommerce:
                 "delivery_url": body["delivery_url"],
                 "secret": body.get("secret") or uuid.uuid4().hex,
                 "date_created_gmt": _stamp(datetime.now(UTC)),
+                "failure_count": 0,
             }
             self.webhooks[new_id] = hook
+            if hook["status"] == "active":
+                self._ping(hook)
             return _json(_public_hook(hook), 201)
         found = self.webhooks.get(webhook_id)
         if found is None:
             return _error("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
         if request.method == "GET":
+            return _json(_public_hook(found))
+        if request.method == "PUT":
+            changes = request.get_json(silent=True) or {}
+            status = changes.get("status", found["status"])
+            if status not in WEBHOOK_STATUSES:
+                return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+            with self._lock:
+                if status == "active" and found["status"] != "active":
+                    found["failure_count"] = 0  # re-enabled: counted afresh
+                found["status"] = status
+                for name in ("name", "delivery_url", "secret"):
+                    if name in changes:
+                        found[name] = changes[name]
             return _json(_public_hook(found))
         if request.args.get("force") not in ("true", "1"):
             return _error("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
@@ -282,6 +345,9 @@ class FakeWooCommerce:
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
+        if not request.path.startswith("/wp-json/"):  # not the REST API: WordPress's theme answers, in HTML
+            page = "<!DOCTYPE html><html><head><title>Page not found</title></head><body>Nothing here</body></html>"
+            return Response(page, 404, content_type="text/html; charset=UTF-8")
         if not self._within_host_limit():
             self.throttled += 1
             body = {"code": "too_many_requests", "message": "Too Many Requests", "data": {"status": 429}}
@@ -297,14 +363,16 @@ class FakeWooCommerce:
             return _error("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
         needs = "read" if request.method in ("GET", "HEAD") else "write"
         if self.permissions not in (needs, "read_write"):
-            message = f"The API key provided does not have {needs} permissions."
-            return _error("woocommerce_rest_authentication_error", message, 401)
+            return _error("woocommerce_rest_authentication_error", self._words(f"no {needs} permission"), 401)
         try:
             endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except NotFound:
             return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
         except HTTPException as error:
             return _error("rest_no_route", str(error), error.code or 404)
+        if self.user_role not in SHOP_MANAGERS:  # the controller's permission callback (wc_rest_check_*)
+            code = "woocommerce_rest_cannot_view" if request.method == "GET" else "woocommerce_rest_cannot_create"
+            return _error(code, self._words("cannot " + ("list" if request.method == "GET" else "create")), 403)
         per_page = request.args.get("per_page", "10")
         if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
             return _error("rest_invalid_param", "Invalid parameter(s): per_page", 400)
@@ -339,6 +407,9 @@ class FakeWooCommerce:
             if variation
             else _error("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404)
         )
+
+    def _words(self, what: str) -> str:
+        return MESSAGES[what][self.locale if self.locale in MESSAGES[what] else "en_US"]
 
     def _authorized(self, request: Request) -> bool | None:
         """None: no credentials given; False: given, not this store's key."""
@@ -473,9 +544,32 @@ def variation_id_of(variation: dict[str, Any] | None) -> int:
     return int(variation["id"]) if variation else 0
 
 
+WEBHOOK_STATUSES = ("active", "paused", "disabled")
+SHOP_MANAGERS = ("administrator", "shop_manager")  # the roles with manage_woocommerce
+MESSAGES = {  # WooCommerce's strings, as its translations give them
+    "no read permission": {
+        "en_US": "The API key provided does not have read permissions.",
+        "de_DE": "Der angegebene API-Schlüssel hat keine Leseberechtigungen.",
+    },
+    "no write permission": {
+        "en_US": "The API key provided does not have write permissions.",
+        "de_DE": "Der angegebene API-Schlüssel hat keine Schreibberechtigungen.",
+    },
+    "cannot list": {
+        "en_US": "Sorry, you cannot list resources.",
+        "de_DE": "Du kannst leider keine Ressourcen auflisten.",
+    },
+    "cannot create": {
+        "en_US": "Sorry, you are not allowed to create resources.",
+        "de_DE": "Du bist leider nicht berechtigt, Ressourcen zu erstellen.",
+    },
+}
+MAX_DELIVERY_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
+
+
 def _public_hook(hook: dict[str, Any]) -> dict[str, Any]:
-    """As the REST API answers a webhook: its secret is not read back."""
-    return {k: v for k, v in hook.items() if k != "secret"}
+    """As the REST API answers a webhook: its secret and failure count are not read back."""
+    return {k: v for k, v in hook.items() if k not in ("secret", "failure_count")}
 
 
 def _public(product: dict[str, Any]) -> dict[str, Any]:
