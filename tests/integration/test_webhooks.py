@@ -258,6 +258,7 @@ def test_quick_changes_to_one_order_are_delivered_once_as_the_order_is_when_sent
     """WC_Webhook::enqueue schedules no second delivery for a webhook and order while one is pending,
     and the body is built when the delivery runs."""
     buyer, seller = woocommerce_to_shopify(world)
+    assert seller.created_orders() == []
     world.register_webhooks("brightside")
     buyer.deliveries.wait()
     buyer.delivery_delay = 0.5
@@ -270,6 +271,7 @@ def test_quick_changes_to_one_order_are_delivered_once_as_the_order_is_when_sent
     stack.runner.drain()
     record = _orders(stack).get("brightside--peak#2201")
     assert record is not None and record.status is OrderStatus.SYNCED  # the delivery carried the paid order
+    assert len(seller.created_orders()) == 1
 
 
 def test_a_shopify_order_too_large_for_its_event_is_read_from_the_shop_and_a_bigcommerce_one_by_process_order(
