@@ -117,3 +117,28 @@ def test_missing_address_seller_may_disregard_and_ops_confirm(
     assert seller.created_orders() == [] and len(_inbox("orders@northwind.example")) == 1
     code, out = cli("order", "disregard", "1401x")
     assert code == 1 and "names 0 orders" in out
+
+
+def test_a_seller_whose_id_is_a_prefix_or_substring_of_another_s_never_gets_the_other_s_alerts(
+    stack: LocalStack, world: World, cli, ops_inbox: str
+) -> None:
+    """SNS filter policies match exactly; a prefix or substring match would send "north" the alerts
+    of "north-west" (buyer names, order numbers, SKUs)."""
+    buyer = world.add_shopify("acme", "Acme Outfitters")
+    for seller_id in ("north", "north-west", "far-north"):
+        world.add_woocommerce(seller_id, seller_id.title())
+        world.add_catalog(seller_id, [("1", "1", f"{seller_id.upper()}-SKU", "Thing", "")])
+        world.connect("acme", seller_id)
+        assert cli("seller", "add", seller_id, "--email", f"{seller_id}@example.com")[0] == 0
+    buyer.add_order(order_node(1201, "#1201", [("GONE-SKU", "Old tent", 1, "10.00")], ADDRESS))
+    run_hour(stack)  # one order, three connections: each seller's copy fails on its own
+    for seller_id in ("north", "north-west", "far-north"):
+        subjects = [e["subject"] for e in _inbox(f"{seller_id}@example.com")]
+        assert subjects == [
+            "Order #1201 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)"
+        ]
+        (email,) = _inbox(f"{seller_id}@example.com")
+        assert f"Hello {seller_id.title()}" in email["body"]
+    code, out = cli("seller", "remove", "north")
+    assert code == 0 and "north@example.com" in out and "north-west@example.com" not in out
+    assert cli("seller", "remove", "north-west")[0] == 0  # still subscribed: "north" took only its own

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -18,10 +19,10 @@ from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.provision import subscribe_with_sink
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World, delivered_emails
-from ordersync.models import OrderStatus, Platform
+from ordersync.models import OrderStatus, Platform, utc_now
 from ordersync.records import OrderRecord
 
-from .marketplace import ADDRESS, run_hour
+from .marketplace import ADDRESS, pull_only, run_hour
 
 OPS = "ops@example.com"
 SELLER = "orders@summit.example"
@@ -186,3 +187,43 @@ def test_repeated_timeouts_fail_the_order(hurried: tuple[LocalStack, World]) -> 
     assert _record(stack).detail == "nobody posted the order by hand: 1 escalations timed out"
     _until(lambda: any("was not posted by hand" in e["subject"] for e in _inbox(OPS)))
     assert _executions(stack)[0]["status"] == "FAILED"
+
+
+def test_an_order_delivered_again_before_its_flow_recorded_itself_starts_one_flow_only(
+    patient: tuple[LocalStack, World],
+) -> None:
+    """Twice in one batch (the pull's overlap), and twice at the same moment (two containers): the
+    record says MANUAL_POSTING_PENDING before the flow writes its execution ARN, and each delivery
+    starts the flow by the same name. One task for ops, one email each, the order entered once."""
+    import threading
+
+    from ordersync.services.process import process_message
+    from ordersync.wiring import process_dependencies
+
+    stack, world = patient
+    _bigcommerce_seller(world)
+    pull_only(stack)
+    pull_only(stack)  # the next pull's overlap: the same order, a second message, before any is processed
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.output("OrdersQueueUrl"), MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 2
+    deps = process_dependencies.__wrapped__()
+    deadline = utc_now() + timedelta(seconds=3)  # a short claim: a retried delivery waits no longer
+    with iam.acting_as(stack.deployment.principal("ProcessOrderFunction")):
+        twins = [
+            threading.Thread(target=process_message, args=(m["Body"], m["MessageId"], 1, deps, deadline))
+            for m in messages
+        ]
+        for twin in twins:
+            twin.start()
+        for twin in twins:
+            twin.join()
+        for message in messages:  # and once more each, one after the other (SQS delivers at least once)
+            process_message(message["Body"], message["MessageId"] + "-again", 2, deps, deadline)
+    for message in messages:  # done with, as the event source mapping deletes what succeeded
+        sqs.delete_message(QueueUrl=stack.output("OrdersQueueUrl"), ReceiptHandle=message["ReceiptHandle"])
+    stack.runner.drain()  # whatever was sent back for later
+    _until(lambda: _record(stack).execution_arn is not None and len(_inbox(OPS)) == 1)
+    time.sleep(1)  # a second flow would have emailed by now
+    assert len(_executions(stack)) == 1
+    assert len(_inbox(OPS)) == 1 and len(_inbox(SELLER)) == 1

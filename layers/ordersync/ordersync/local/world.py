@@ -15,6 +15,7 @@ import boto3
 
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.connections import DynamoConnections
+from ordersync.aws.messaging import SnsSellerSubscriptions
 from ordersync.aws.stores import DynamoStores
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
@@ -177,7 +178,7 @@ class World:
             self.stack.output("SellerAlertsTopicArn"),
             "email",
             email,
-            {"seller_id": [seller_id]},
+            SnsSellerSubscriptions.filter_policy(seller_id),  # the production policy, as `seller add` makes it
         )
 
     def add_catalog(self, seller_id: str, entries: list[tuple[str, str, str, str, str]]) -> None:

@@ -6,7 +6,7 @@ import hashlib
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,8 @@ class FakeServer:
         self.random_faults: RandomFaults | None = None
         self.listing_lag: ListingLag | None = None
         self.requests = 0
+        # What the store was sent, as it was sent (method, path, body): the tests compare whole bodies
+        self.received: deque[tuple[str, str, bytes]] = deque(maxlen=500)
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -141,6 +143,7 @@ class FakeServer:
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         self.requests += 1
         request = Request(environ)
+        self.received.append((request.method, request.path, request.get_data()))
         fault = self.faults.take() or (self.random_faults.draw(request) if self.random_faults else None)
         if fault and not fault.after_write:
             time.sleep(fault.stall_seconds)

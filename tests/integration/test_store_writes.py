@@ -1,0 +1,245 @@
+"""What we write into a seller's store, whole, and how we find it again (issue: tests that bite).
+
+Each create is compared, body for body, with what the buyer's canonical order says (the expected
+body is derived from that order, field by field, not retyped), so a dropped state or phone shows.
+Each exact-key look-up is tried at its edges on every platform: the copy on a later page, a key
+that is a prefix of another, a copy of another order with the same customer and items."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ordersync.domain.catalog import CatalogVariant, VariantStatus
+from ordersync.domain.decide import LineMatch, LineOutcome
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce
+from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.models import CanonicalOrder, OrderLine, Platform, ShippingAddress
+from ordersync.platforms.bigcommerce import BigCommerceStore
+from ordersync.platforms.shopify import ShopifyStore, variant_gid
+from ordersync.platforms.woocommerce import WooCommerceStore
+
+from .marketplace import start_fake
+
+NOW = datetime.now(UTC)
+KEY = "ordersync-acme--seller-1"
+
+
+def _order(number: str = "1001") -> CanonicalOrder:
+    return CanonicalOrder(
+        order_id=number,
+        platform=Platform.SHOPIFY,
+        order_number=f"#{number}",
+        created_at=NOW,
+        updated_at=NOW,
+        currency="AUD",
+        shipping_address=ShippingAddress(
+            name="Grace Brewster Hopper",
+            company="Navy Yard",
+            address1="12 George St",
+            address2="Level 3",
+            city="Sydney",
+            province_code="NSW",
+            postal_code="2000",
+            country_code="AU",
+            phone="+61 2 9999 0000",
+        ),
+        lines=[
+            OrderLine(line_id="1", sku="S-1", title="Tent", quantity=2, unit_price=Decimal("10.00")),
+            OrderLine(line_id="2", sku="S-2", title="Pegs", quantity=5, unit_price=Decimal("1.50")),
+        ],
+    )
+
+
+def _matches(order: CanonicalOrder, variants: list[tuple[str, str]]) -> list[LineMatch]:
+    return [
+        LineMatch(
+            line,
+            LineOutcome.MATCHED,
+            line.sku,
+            CatalogVariant("s", p, v, line.sku or "", "", "", VariantStatus.ACTIVE, NOW),
+        )
+        for line, (p, v) in zip(order.lines, variants, strict=True)
+    ]
+
+
+def _last_body(fake: Any, method: str, path_end: str) -> Any:
+    (method_sent, path, body) = [r for r in fake.server.received if r[0] == method and r[1].endswith(path_end)][-1]
+    return json.loads(body)
+
+
+# --- what a create sends, whole ----------------------------------------------------------------------
+
+
+def test_a_woocommerce_create_carries_the_whole_address_every_line_and_the_key(started: list[Any]) -> None:
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.add_product(55, "S-1", "Tent", "10.00")
+    woo.add_product(56, "S-2", "Pegs", "1.50", 561, "S-2", "Steel")
+    order = _order()
+    WooCommerceStore(woo.base_url, "ck", "cs").create_order(order, _matches(order, [("55", "55"), ("56", "561")]), KEY)
+    ship = order.shipping_address
+    assert ship is not None and ship.name is not None
+    first, _, last = ship.name.rpartition(" ")
+    assert _last_body(woo, "POST", "/orders") == {
+        "status": "processing",
+        "set_paid": False,
+        "customer_note": f"Dropship order {order.order_number} (synced by ordersync)",
+        "shipping": {
+            "first_name": first,
+            "last_name": last,
+            "company": ship.company,
+            "address_1": ship.address1,
+            "address_2": ship.address2,
+            "city": ship.city,
+            "state": ship.province_code,
+            "postcode": ship.postal_code,
+            "country": ship.country_code,
+            "phone": ship.phone,
+        },
+        "line_items": [
+            {"product_id": 55, "quantity": order.lines[0].quantity},
+            {"product_id": 56, "variation_id": 561, "quantity": order.lines[1].quantity},
+        ],
+        "meta_data": [{"key": "_ordersync_source", "value": KEY}],
+    }
+
+
+def test_a_bigcommerce_create_carries_the_whole_address_every_line_and_the_key(started: list[Any]) -> None:
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
+    order = _order()
+    BigCommerceStore(bc.base_url, "bc_ridge").create_order(
+        order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY
+    )
+    ship = order.shipping_address
+    assert ship is not None and ship.name is not None
+    first, _, last = ship.name.rpartition(" ")
+    address = {
+        "first_name": first,
+        "last_name": last,
+        "company": ship.company,
+        "street_1": ship.address1,
+        "street_2": ship.address2,
+        "city": ship.city,
+        "state": ship.province_code,
+        "zip": ship.postal_code,
+        "country_iso2": ship.country_code,
+        "country": ship.country_code,
+        "phone": ship.phone,
+    }
+    assert _last_body(bc, "POST", "/v2/orders") == {
+        "billing_address": {**address, "email": "dropship-orders@ordersync.invalid"},
+        "shipping_addresses": [address],
+        "products": [
+            {"product_id": 501, "variant_id": 5011, "quantity": order.lines[0].quantity},
+            {"product_id": 502, "variant_id": 5021, "quantity": order.lines[1].quantity},
+        ],
+        "external_source": "ordersync",
+        "external_order_id": KEY,
+        "staff_notes": KEY,
+        "customer_message": f"Dropship order {order.order_number} (synced by ordersync)",
+        "status_id": 11,
+    }
+
+
+def test_a_shopify_create_carries_the_whole_address_every_line_and_the_key(started: list[Any]) -> None:
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    order = _order()
+    ShopifyStore(shop.base_url, "shpat_peak").create_order(
+        order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY
+    )
+    ship = order.shipping_address
+    assert ship is not None and ship.name is not None
+    first, _, last = ship.name.rpartition(" ")
+    variables = _last_body(shop, "POST", "/graphql.json")["variables"]
+    assert variables == {
+        "order": {
+            "sourceIdentifier": KEY,
+            "tags": [KEY],
+            "note": f"Dropship order {order.order_number} (synced by ordersync)",
+            "lineItems": [
+                {"variantId": variant_gid("7001"), "quantity": order.lines[0].quantity},
+                {"variantId": variant_gid("7002"), "quantity": order.lines[1].quantity},
+            ],
+            "shippingAddress": {
+                "firstName": first,
+                "lastName": last,
+                "company": ship.company,
+                "address1": ship.address1,
+                "address2": ship.address2,
+                "city": ship.city,
+                "provinceCode": ship.province_code,
+                "zip": ship.postal_code,
+                "countryCode": ship.country_code,
+                "phone": ship.phone,
+            },
+        },
+        "options": {
+            "sendReceipt": False,
+            "sendFulfillmentReceipt": False,
+            "inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
+        },
+    }
+
+
+# --- the exact-key look-up at its edges ------------------------------------------------------------
+
+
+def test_woocommerce_finds_its_copy_on_a_later_page_by_the_exact_key_only(started: list[Any]) -> None:
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.add_product(55, "S-1", "Tent", "10.00")
+    woo.add_product(56, "S-2", "Pegs", "1.50")
+    client = WooCommerceStore(woo.base_url, "ck", "cs")
+    order = _order()
+    lines = _matches(order, [("55", "55"), ("56", "56")])
+    first_attempt = datetime.now(UTC)
+    same_customer_same_items = client.create_order(order, lines, "ordersync-acme--seller-2")  # another order's copy
+    prefixed = client.create_order(order, lines, KEY + "0")  # ...-10: the key's prefix is ours
+    for n in range(105):  # other buyers' orders: ours lands past the first page of 100 (oldest first)
+        client.create_order(order, lines, f"ordersync-other-{n}")
+    ours = client.create_order(order, lines, KEY)
+    assert client.find_posted_order(KEY, first_attempt) == ours
+    assert client.find_posted_order(KEY + "0", first_attempt) == prefixed
+    assert client.find_posted_order("ordersync-acme--seller-2", first_attempt) == same_customer_same_items
+    assert client.find_posted_order("ordersync-acme--seller-3", first_attempt) is None
+
+
+def test_shopify_finds_its_copy_on_a_later_page_by_the_exact_key_only(started: list[Any]) -> None:
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    client = ShopifyStore(shop.base_url, "shpat_peak")
+    order = _order()
+    lines = _matches(order, [("700", "7001"), ("701", "7002")])
+    first_attempt = datetime.now(UTC) - timedelta(seconds=1)
+    ours = client.create_order(order, lines, KEY)
+    prefixed = client.create_order(order, lines, KEY + "0")
+    for n in range(105):  # newer orders: ours is past the first page of 100 (newest first)
+        client.create_order(order, lines, f"ordersync-other-{n}")
+    assert client.find_posted_order(KEY, first_attempt) == ours
+    assert client.find_posted_order(KEY + "0", first_attempt) == prefixed
+    assert client.find_posted_order("ordersync-acme--seller-3", first_attempt) is None
+
+
+def test_bigcommerce_finds_its_copy_by_the_exact_key_only(started: list[Any]) -> None:
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
+    client = BigCommerceStore(bc.base_url, "bc_ridge")
+    order = _order()
+    lines = _matches(order, [("501", "5011"), ("502", "5021")])
+    prefixed = client.create_order(order, lines, KEY + "0")
+    other = client.create_order(order, lines, "ordersync-acme--seller-2")
+    assert client.find_posted_order(KEY, NOW) is None  # ...-10's copy is not ...-1's
+    ours = client.create_order(order, lines, KEY)
+    assert {client.find_posted_order(k, NOW) for k in (KEY, KEY + "0", "ordersync-acme--seller-2")} == {
+        ours,
+        prefixed,
+        other,
+    }
