@@ -67,8 +67,8 @@ def _matches(order: CanonicalOrder, variants: list[tuple[str, str]]) -> list[Lin
 
 
 def _last_body(fake: Any, method: str, path_end: str) -> Any:
-    (method_sent, path, body) = [r for r in fake.server.received if r[0] == method and r[1].endswith(path_end)][-1]
-    return json.loads(body)
+    bodies = [body for sent, path, body in fake.server.received if sent == method and path.endswith(path_end)]
+    return json.loads(bodies[-1])
 
 
 # --- what a create sends, whole ----------------------------------------------------------------------
