@@ -672,3 +672,21 @@ def test_a_signed_bigcommerce_delivery_is_checked_against_the_app_s_client_secre
     assert receive_webhook("delta", replayed, body, deps).status == 401
     unsigned = {BC_SECRET_HEADER.lower(): SECRET}  # a store whose hooks are not signed: our header suffices
     assert receive_webhook("delta", unsigned, body, deps).status == 202
+
+
+def test_one_store_s_valid_signature_does_not_open_another_store_s_door() -> None:
+    other = store_ref("harbour", Platform.WOOCOMMERCE)
+    deps = _deps(_connection(WOO_BUYER), _connection(other))
+    secrets_by_arn = {WOO_BUYER.secret_arn: "brightside-secret", other.secret_arn: "harbour-secret"}
+    deps.credentials = lambda arn, _fresh: {"webhook_secret": secrets_by_arn[arn]}
+    signed_by_harbour = _woo(ORDER, "harbour-secret")
+    assert receive_webhook("harbour", signed_by_harbour, ORDER, deps).status == 202
+    assert receive_webhook("brightside", signed_by_harbour, ORDER, deps).status == 401  # B's signature, A's URL
+    assert [e.connection_id for e in deps.queue.sent] == ["harbour--northwind"]  # type: ignore[attr-defined]
+    bc_other = store_ref("cove", Platform.BIGCOMMERCE)
+    deps = _deps(_connection(BC_BUYER), _connection(bc_other))
+    secrets_by_arn = {BC_BUYER.secret_arn: "delta-secret", bc_other.secret_arn: "cove-secret"}
+    deps.credentials = lambda arn, _fresh: {"webhook_secret": secrets_by_arn[arn]}
+    body = b'{"scope": "store/order/created", "data": {"type": "order", "id": 250}}'
+    assert receive_webhook("delta", {BC_SECRET_HEADER.lower(): "cove-secret"}, body, deps).status == 401
+    assert receive_webhook("cove", {BC_SECRET_HEADER.lower(): "cove-secret"}, body, deps).status == 202
