@@ -62,6 +62,8 @@ bench: install
 
 # Mutation testing of domain/, normalize/, services/, alerts/ with the unit tests (slow: a report,
 # not part of `make test`). Last line: {"killed", "survived", "score", "by_package"} as JSON.
+# Then the hand-written semantic mutants (tools/semantic_mutants.py), each expected killed.
 mutate: install
 	$(BIN)/pip install --quiet --disable-pip-version-check "mutmut>=3.8,<4"
 	$(BIN)/python tools/mutate.py
+	$(BIN)/python tools/semantic_mutants.py

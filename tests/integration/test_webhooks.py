@@ -266,7 +266,7 @@ def test_quick_changes_to_one_order_are_delivered_once_as_the_order_is_when_sent
     buyer.update_order(2201, status="processing")  # paid a moment later: order.updated
     buyer.update_order(2201, customer_note="ring twice")  # and again, while that one is pending
     sent = buyer.deliveries.wait()
-    assert [t for t, _ in sent if t.startswith("order.")] == ["order.created", "order.updated"]
+    assert sorted(t for t, _ in sent if t.startswith("order.")) == ["order.created", "order.updated"]
     assert buyer.coalesced == 1
     stack.runner.drain()
     record = _orders(stack).get("brightside--peak#2201")

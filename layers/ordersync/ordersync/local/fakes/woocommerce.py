@@ -154,12 +154,13 @@ class FakeWooCommerce:
             hook = self.webhooks.get(webhook_id)
             if hook is None:
                 return
+            failures = int(hook.get("failure_count") or 0)
             if 200 <= status <= 299:
                 hook["failure_count"] = 0
-            elif hook["failure_count"] > MAX_DELIVERY_FAILURES:
+            elif failures > MAX_DELIVERY_FAILURES:
                 hook["status"] = "disabled"
             else:
-                hook["failure_count"] += 1
+                hook["failure_count"] = failures + 1
 
     def _ping(self, hook: dict[str, Any]) -> None:
         """WC_Webhook::deliver_ping, when an active webhook is saved: `webhook_id=N`, unsigned."""
