@@ -35,3 +35,32 @@ def _fresh_metrics() -> Any:
 
     yield
     metrics.clear_metrics()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Across workers (pytest-xdist), the integration suite's unused-grant check needs every
+    worker's calls: the controller names a folder for them before the workers start."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        import tempfile
+
+        os.environ["ORDERSYNC_IAM_CALLS_DIR"] = tempfile.mkdtemp(prefix="ordersync-iam-calls-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The controller of a run across workers: judges every worker's calls together."""
+    folder = os.environ.get("ORDERSYNC_IAM_CALLS_DIR")
+    if not folder or hasattr(session.config, "workerinput"):
+        return
+    import json
+    import shutil
+
+    from tests.integration.conftest import unused_grants
+
+    workers = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
+    shutil.rmtree(folder, ignore_errors=True)
+    problems = unused_grants(workers, int(exitstatus)) if workers else []
+    if problems:
+        print(
+            "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

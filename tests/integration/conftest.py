@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ordersync.local.world import World
 # logs and the event source mapping, SNS's use of the topic key, X-Ray when on) and ops' actions
 # outside the local stack (finding a deployed stack; the console procedures of docs/runbook.md).
 NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "AlertsKey", "FindTheStack", "Console")
+CALLS_DIR = "ORDERSYNC_IAM_CALLS_DIR"  # set by tests/conftest.py for a run across workers (pytest-xdist)
 _deselected: list[pytest.Item] = []
 
 
@@ -24,16 +26,40 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After the whole integration suite: every grant was needed by some call (least privilege)."""
+    """After the whole integration suite: every grant was needed by some call (least privilege).
+    Across workers, each worker leaves what it saw; the controller judges them together
+    (tests/conftest.py); alone, this process judges its own."""
     here = Path(__file__).parent
-    modules = {Path(str(item.path)).name for item in session.items if Path(str(item.path)).parent == here}
-    everything = {path.name for path in here.glob("test_*.py")}
-    if _deselected or modules != everything or exitstatus != 0:
-        return  # a part of the suite can't tell an unused grant from an unexercised one
+    modules = sorted({Path(str(item.path)).name for item in session.items if Path(str(item.path)).parent == here})
+    seen = {"deselected": len(_deselected), "modules": modules, "calls": [_as_json(c) for c in iam.LOG.calls]}
+    if os.environ.get(CALLS_DIR):
+        name = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        (Path(os.environ[CALLS_DIR]) / f"{name}.json").write_text(json.dumps(seen))
+        return
+    problems = unused_grants([seen], exitstatus)
+    if problems:
+        print(
+            "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def unused_grants(workers: list[dict[str, Any]], exitstatus: int) -> list[str]:
+    """The grants no call needed, from every worker's calls; none when the run can't tell (a part of
+    the suite, a deselection, a failure: an unused grant and an unexercised one look alike)."""
+    everything = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
+    ran = sorted({module for seen in workers for module in seen["modules"]})
+    if exitstatus != 0 or ran != everything or any(seen["deselected"] for seen in workers):
+        return []
     by_principal: dict[str, list[iam.AwsCall]] = {}
-    for call in iam.LOG.calls:
-        by_principal.setdefault(call.principal.name, []).append(call)
-    unused = [
+    for seen in workers:
+        for call in seen["calls"]:
+            principal = iam.Principal(call["principal"], tuple(call["statements"]))
+            context = tuple((key, tuple(values)) for key, values in call["context"])
+            by_principal.setdefault(principal.name, []).append(
+                iam.AwsCall(principal, call["action"], tuple(call["resources"]), context)
+            )
+    return [
         f"{name}: {line}"
         for name, calls in sorted(by_principal.items())
         for line in iam.unused(
@@ -41,9 +67,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             calls,
         )
     ]
-    if unused:
-        print("\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(unused))
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _as_json(call: iam.AwsCall) -> dict[str, Any]:
+    return {
+        "principal": call.principal.name,
+        "statements": list(call.principal.statements),
+        "action": call.action,
+        "resources": list(call.resources),
+        "context": [[key, list(values)] for key, values in call.context],
+    }
 
 
 @pytest.fixture(autouse=True)

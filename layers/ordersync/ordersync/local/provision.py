@@ -401,7 +401,8 @@ def subscribe_with_sink(
     if protocol != "email":
         return None
     safe = "".join(c if c.isalnum() else "-" for c in f"{topic_arn.rsplit(':', 1)[-1]}-{endpoint}")[:70]
-    seller_id = ((filter_policy or {}).get("seller_id") or [""])[0]
+    wanted = ((filter_policy or {}).get("seller_id") or [""])[0]
+    seller_id = wanted if isinstance(wanted, str) else json.dumps(wanted)  # a tag is a string
     tags = {"ordersync:mail-sink": endpoint, "ordersync:topic": topic_arn, "ordersync:seller-id": seller_id}
     with acting_as(None):  # the sink is the local stack's plumbing, not something ops do
         url = sqs.create_queue(QueueName=f"{MAIL_SINK_PREFIX}{safe}", tags=tags)["QueueUrl"]
