@@ -110,3 +110,38 @@ def test_an_unpaid_order_waits_quietly_and_reaches_the_seller_once_paid(stack: L
         ]
     assert len(peak.created_orders()) == 1 and len(northwind.created_orders()) == 1
     assert world.delivered_emails() == []
+
+
+def test_an_edit_to_a_blocked_order_is_kept_and_the_fix_posts_the_latest_version(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """Reproduced on main: an order fails on SKU_MISMATCH, the buyer changes its address and its
+    quantity (1 -> 3), ops add the alias, and the replay posted the old address and one unit."""
+    from datetime import UTC, datetime
+
+    from ordersync.models import FailureReason, iso
+
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1301, "#1301", [("NW-STOVE-OLD", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    record = orders.get("acme--northwind#1301")
+    assert record is not None and record.reason is FailureReason.SKU_MISMATCH
+
+    node = buyer.orders["gid://shopify/Order/1301"]  # the buyer's edit, in their shop's admin
+    node["lineItems"]["nodes"][0]["quantity"] = node["lineItems"]["nodes"][0]["currentQuantity"] = 3
+    node["shippingAddress"] = {**node["shippingAddress"], "address1": "1 New Street", "city": "Portland"}
+    node["updatedAt"] = iso(datetime.now(UTC))
+    run_hour(stack)  # the edit is pulled: the order still fails the same way, and its latest version is kept
+    kept = orders.get("acme--northwind#1301")
+    assert kept is not None and kept.status is OrderStatus.FAILED
+    assert kept.envelope["payload"]["shippingAddress"]["address1"] == "1 New Street"
+
+    code, out = cli("sku", "alias", "add", "northwind", "NW-STOVE-OLD", "NW-STOVE")
+    assert code == 0 and "replayed 1" in out
+    stack.runner.drain()
+    synced = orders.get("acme--northwind#1301")
+    assert synced is not None and synced.status is OrderStatus.SYNCED
+    (posted,) = seller.created_orders()
+    assert posted["shipping"]["address_1"] == "1 New Street" and posted["shipping"]["city"] == "Portland"
+    assert [line["quantity"] for line in posted["line_items"]] == [3]

@@ -569,3 +569,27 @@ def test_an_order_unpaid_past_the_limit_is_disregarded_quietly_and_a_cancelled_o
     record = process_message(message("A", number=2, financial_status="PENDING", created_at=young), "m2", 1, deps)
     assert record.status is OrderStatus.AWAITING_PAYMENT
     assert deps.alerts.published == [] and deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
+
+
+def test_the_record_keeps_the_latest_version_and_an_older_one_arriving_late_is_never_acted_on(
+    deps: ProcessDependencies,
+) -> None:
+    def version(quantity: int, updated: datetime, cause: Cause = Cause.PULL) -> str:
+        body = json.loads(message("GONE", number=7, cause=cause))
+        node = body["payload"]
+        node["updatedAt"] = iso(updated)
+        for line in node["lineItems"]["nodes"]:
+            line["quantity"] = line["currentQuantity"] = quantity
+        return json.dumps(body)
+
+    first, edited = datetime(2026, 11, 27, 10, 0, tzinfo=UTC), datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    assert process_message(version(1, first), "m1", 1, deps).reason is FailureReason.SKU_MISMATCH
+    kept = process_message(version(3, edited), "m2", 1, deps)  # the edit: fails the same way, and is kept
+    assert kept.envelope["payload"]["lineItems"]["nodes"][0]["quantity"] == 3
+    late = process_message(version(1, first), "m3", 1, deps)  # the first version again (a late page, a redrive)
+    assert late.envelope["payload"]["lineItems"]["nodes"][0]["quantity"] == 3
+    deps.catalog.aliases["GONE"] = "A"  # type: ignore[attr-defined]  # ops fix the SKU ...
+    synced = process_message(version(1, first, Cause.REDRIVE), "m4", 1, deps)  # ... and an old copy comes first
+    assert synced.status is OrderStatus.SYNCED
+    ((_, posted_lines),) = deps.stores.seller_store.posted.values()  # type: ignore[attr-defined]
+    assert [quantity for _, _, quantity in posted_lines] == [3]  # the latest version was posted

@@ -113,7 +113,7 @@ class OrderRecord(BaseModel):
     dlq_message_id: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     updated_at: datetime | None = None  # the last timeline entry's: `connection list` counts the last day by it
-    envelope: dict[str, Any]
+    envelope: dict[str, Any]  # the buyer's latest version of the order seen (what a replay posts)
     version: int = 0
     # The claim: the attempt that holds the order now (written by the claim, removed by the record).
     claimed_by: str | None = None

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,7 @@ from ordersync.models import (
     requested_read,
     utc_now,
 )
-from ordersync.normalize import describe_validation_error, normalize
+from ordersync.normalize import describe_validation_error, normalize, order_ref
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
     Alerts,
@@ -123,10 +123,12 @@ def process_message(
     record: OrderRecord | None = None
     try:
         record = deps.orders.claim(envelope, attempt)
-        record.envelope = record.envelope or envelope.model_dump(mode="json")  # a claim carries none
+        envelope, newer = latest_version(envelope, record)
+        if newer:  # kept on the record whatever the outcome, so that a replay posts this version
+            record.envelope = envelope.model_dump(mode="json")
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-        return _process(envelope, record, attempt, deps)
+        return _process(envelope, record, attempt, deps, newer)
     except OrderClaimed as claimed:
         if claimed.record.settled_for(envelope.cause):
             logger.info(
@@ -159,7 +161,32 @@ def process_message(
         raise
 
 
-def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, deps: ProcessDependencies) -> OrderRecord:
+def latest_version(incoming: OrderEnvelope, record: OrderRecord) -> tuple[OrderEnvelope, bool]:
+    """The version of the buyer's order to act on: the one this message brings, or the one the record
+    holds when that is newer (a late pull page, a redriven DLQ message, an overlap's copy), carried
+    under this message's cause. True when the message's is newer than the record's."""
+    if not record.envelope:
+        return incoming, True
+    stored = OrderEnvelope.model_validate(record.envelope)
+    if _version(incoming) > _version(stored):
+        return incoming, True
+    if incoming.model_dump(mode="json") == record.envelope:
+        return incoming, False
+    return stored.model_copy(update={"cause": incoming.cause, "throttled_since": incoming.throttled_since}), False
+
+
+def _version(envelope: OrderEnvelope) -> tuple[int, datetime]:
+    """Orders versions by the buyer store's last update; a read request (read when processed) is as
+    new as the store itself; a payload without a readable date comes last."""
+    if requested_read(envelope.payload) is not None:
+        return 2, datetime.min.replace(tzinfo=UTC)
+    updated = order_ref(envelope.buyer_platform, envelope.payload)[2]
+    return (1, updated) if updated is not None else (0, datetime.min.replace(tzinfo=UTC))
+
+
+def _process(
+    envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, deps: ProcessDependencies, newer: bool = False
+) -> OrderRecord:
     connection = deps.connections.get(envelope.connection_id)
     try:
         order = normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
@@ -177,11 +204,11 @@ def _process(envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, dep
         stale = ", ".join(f"variant {v.variant_id} (SKU {v.sku})" for v in decision.retired)
         record.note(deps.clock(), record.status, None, f"retired stale duplicate {stale}", Cause.PROCESS)
     if decision.status is OrderStatus.FAILED:
-        return _fail(record, envelope, decision, deps)
+        return _fail(record, envelope, decision, deps, newer)
     if decision.status is OrderStatus.MANUAL_POSTING_PENDING:
         return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
-        return _settle(record, envelope, decision, deps)
+        return _settle(record, envelope, decision, deps, newer)
     _wait_for_the_store_s_pace(envelope, deps)
     try:
         seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope))
@@ -296,10 +323,12 @@ def _decide(
     return decision
 
 
-def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
+def _fail(
+    record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies, newer: bool = False
+) -> OrderRecord:
     if record.in_dlq and record.same_failure_as(decision.reason, decision.detail):
         logger.info("order still fails the same way; already in the DLQ", extra={"order_key": record.order_key})
-        deps.orders.release(record)
+        _release_keeping(record, newer, deps)
         return record
     record.apply(decision, deps.clock(), envelope.cause)
     body, attributes = dlq_message(record, envelope)
@@ -312,16 +341,27 @@ def _fail(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps
     return record
 
 
-def _settle(record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies) -> OrderRecord:
+def _settle(
+    record: OrderRecord, envelope: OrderEnvelope, decision: Decision, deps: ProcessDependencies, newer: bool = False
+) -> OrderRecord:
     """Cancelled, disregarded, or handed to the manual posting flow: recorded, alerted where useful."""
     if record.status is decision.status and record.reason == decision.reason:
-        deps.orders.release(record)
+        _release_keeping(record, newer, deps)
         return record
     record.apply(decision, deps.clock(), envelope.cause)
     _alert_once(record, deps)
     _record(record, deps)
     count_outcome(record)
     return record
+
+
+def _release_keeping(record: OrderRecord, newer: bool, deps: ProcessDependencies) -> None:
+    """Nothing new to record, but a newer version of the buyer's order is kept (the replay after the
+    fix posts it): the write that keeps it frees the order; else the claim is simply released."""
+    if newer:
+        _record(record, deps)
+    else:
+        deps.orders.release(record)
 
 
 def _hand_over(
