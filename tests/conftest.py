@@ -51,14 +51,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     folder = os.environ.get("ORDERSYNC_IAM_CALLS_DIR")
     if not folder or hasattr(session.config, "workerinput"):
         return
+    import importlib.util
     import json
     import shutil
 
-    from tests.integration.conftest import unused_grants
-
+    spec = importlib.util.spec_from_file_location(
+        "ordersync_iam_audit", ROOT / "tests" / "integration" / "iam_audit.py"
+    )
+    assert spec is not None and spec.loader is not None
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)
     workers = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
     shutil.rmtree(folder, ignore_errors=True)
-    problems = unused_grants(workers, int(exitstatus)) if workers else []
+    problems = audit.unused_grants(workers, int(exitstatus)) if workers else []
     if problems:
         print(
             "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)

@@ -13,10 +13,8 @@ from ordersync.local import iam
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
-# Statements the suite's calls can't use: the platform's own calls made with the role (Lambda's
-# logs and the event source mapping, SNS's use of the topic key, X-Ray when on) and ops' actions
-# outside the local stack (finding a deployed stack; the console procedures of docs/runbook.md).
-NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "AlertsKey", "FindTheStack", "Console")
+from .iam_audit import as_json, unused_grants
+
 CALLS_DIR = "ORDERSYNC_IAM_CALLS_DIR"  # set by tests/conftest.py for a run across workers (pytest-xdist)
 _deselected: list[pytest.Item] = []
 
@@ -31,7 +29,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     (tests/conftest.py); alone, this process judges its own."""
     here = Path(__file__).parent
     modules = sorted({Path(str(item.path)).name for item in session.items if Path(str(item.path)).parent == here})
-    seen = {"deselected": len(_deselected), "modules": modules, "calls": [_as_json(c) for c in iam.LOG.calls]}
+    seen = {"deselected": len(_deselected), "modules": modules, "calls": [as_json(c) for c in iam.LOG.calls]}
     if os.environ.get(CALLS_DIR):
         name = getattr(session.config, "workerinput", {}).get("workerid", "main")
         (Path(os.environ[CALLS_DIR]) / f"{name}.json").write_text(json.dumps(seen))
@@ -42,41 +40,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def unused_grants(workers: list[dict[str, Any]], exitstatus: int) -> list[str]:
-    """The grants no call needed, from every worker's calls; none when the run can't tell (a part of
-    the suite, a deselection, a failure: an unused grant and an unexercised one look alike)."""
-    everything = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
-    ran = sorted({module for seen in workers for module in seen["modules"]})
-    if exitstatus != 0 or ran != everything or any(seen["deselected"] for seen in workers):
-        return []
-    by_principal: dict[str, list[iam.AwsCall]] = {}
-    for seen in workers:
-        for call in seen["calls"]:
-            principal = iam.Principal(call["principal"], tuple(call["statements"]))
-            context = tuple((key, tuple(values)) for key, values in call["context"])
-            by_principal.setdefault(principal.name, []).append(
-                iam.AwsCall(principal, call["action"], tuple(call["resources"]), context)
-            )
-    return [
-        f"{name}: {line}"
-        for name, calls in sorted(by_principal.items())
-        for line in iam.unused(
-            tuple(s for s in calls[-1].principal.statements if not s.get("Sid", "").startswith(NOT_CALLED_BY_OUR_CODE)),
-            calls,
-        )
-    ]
-
-
-def _as_json(call: iam.AwsCall) -> dict[str, Any]:
-    return {
-        "principal": call.principal.name,
-        "statements": list(call.principal.statements),
-        "action": call.action,
-        "resources": list(call.resources),
-        "context": [[key, list(values)] for key, values in call.context],
-    }
 
 
 @pytest.fixture(autouse=True)
