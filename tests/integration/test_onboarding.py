@@ -128,6 +128,12 @@ def test_a_connection_from_add_to_remove(
     code, out = cli("connection", "add", "acme", "north", "--since", "2026-01-01")
     assert code == 0, out
     assert "catalog synced: 1 variant(s)" in out and "the first pull (at :20) will bring 1 order(s)" in out
+    assert '"level"' not in out and "{" not in out  # sentences for people, no JSON log line
+    # a typo in a seller's id: said, and nothing stored
+    code, out = cli("sku", "alias", "add", "nrth", "OLD-SKU", "NW-STOVE")
+    said = "'nrth' is no store ordersync knows: `ordersync store list` shows the stores and their roles"
+    assert (code, out.strip()) == (1, f"ordersync: {said}")
+    assert cli("sku", "alias", "list", "nrth")[1].strip() == "no aliases for nrth"
     code, out = cli("connection", "add", "acme", "north")
     assert code == 1 and "already sells through" in out
     (row,) = _listed(cli, "connection")

@@ -295,6 +295,7 @@ def test_woocommerce_access_is_read_from_its_codes_and_statuses_never_from_its_e
     german = start_fake(started, FakeWooCommerce("kaufhaus", "ck_k", "cs_k", permissions="read", locale="de_DE"))
     access = WooCommerceStore(german.base_url, "ck_k", "cs_k").check_access()
     assert access.granted == frozenset({"read", "manage_woocommerce"})  # not "the key is refused"
+    assert access.name == "kaufhaus"  # the site's title (WordPress's REST index), not "127.0.0.1"
     with pytest.raises(StoreCredentialsError):  # a key the store doesn't know: both probes refused
         WooCommerceStore(german.base_url, "ck_wrong", "cs_wrong").check_access()
     # the key's user is no shop manager: it authenticates, and every controller answers 403

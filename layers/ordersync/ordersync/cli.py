@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.errors import InvalidOrder, OrderSyncError
-from ordersync.models import Platform, Role
+from ordersync.models import FailureReason, Platform, Role
 
 LOCAL_STATE = Path(".ordersync/local.json")
 Echo = Callable[[str], None]
@@ -24,8 +24,9 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet()
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_targets_last(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.run(args, print) or 0)
     except OSError as error:
@@ -35,6 +36,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if error.args else type(error).__name__
         print(f"ordersync: {message}", file=sys.stderr)
         return 1
+    except Exception as error:
+        sentence = _aws_setup_problem(error, args)
+        if sentence is None:
+            raise
+        print(f"ordersync: {sentence}", file=sys.stderr)
+        return 1
+
+
+def _targets_last(argv: list[str]) -> list[str]:
+    """`--local` and `--stack NAME` may come before the subcommand too: moved after it, where the
+    subcommands that act on a stack take them."""
+    moved: list[str] = []
+    while argv and argv[0] in ("--local", "--stack"):
+        take = 2 if argv[0] == "--stack" and len(argv) > 1 else 1
+        moved += argv[:take]
+        argv = argv[take:]
+    return argv + moved
+
+
+def _aws_setup_problem(error: Exception, args: argparse.Namespace) -> str | None:
+    """What is wrong with the AWS set-up, in one sentence, or None for anything else."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    local_hint = " (for the local stack started by `ordersync local up`, add --local)"
+    if isinstance(error, NoRegionError):
+        return "no AWS region is set: set AWS_DEFAULT_REGION (or a profile with a region)" + local_hint
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found: set AWS_PROFILE or the AWS_ACCESS_KEY_ID pair" + local_hint
+    if isinstance(error, EndpointConnectionError):
+        if getattr(args, "local", False):
+            return (
+                f"no local stack answers at {error.kwargs.get('endpoint_url', 'its address')}: it has stopped;"
+                " start one with `ordersync local up`"
+            )
+        return f"could not reach {error.kwargs.get('endpoint_url', 'AWS')}: check the network and the region"
+    if isinstance(error, ClientError) and "does not exist" in str(error) and "Stack" in str(error):
+        return f"no stack named {getattr(args, 'stack', '?')!r} in this account and region: give --stack NAME" + (
+            local_hint
+        )
+    return None
+
+
+def _quiet() -> None:
+    """Only what people should read reaches the terminal: the services' JSON log lines stay below
+    warnings, and Powertools' "no metrics" warning (the CLI publishes none) is not shown."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from ordersync.observability import logger
+
+    logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     seller_add = seller.add_parser("add", parents=[target], help="subscribe a seller's email to their own alerts")
     seller_add.add_argument("seller_id", metavar="SELLER_ID")
-    seller_add.add_argument("--email", required=True)
+    seller_add.add_argument("--email", required=True, type=_email)
     seller_add.add_argument("--platform", choices=[p.value for p in Platform], help="the seller's store platform")
     seller_add.set_defaults(run=_seller_add)
     seller_remove = seller.add_parser("remove", parents=[target], help="remove a seller's alert subscriptions")
@@ -175,7 +228,9 @@ def _parser() -> argparse.ArgumentParser:
     dlq_list.add_argument("--json", action="store_true")
     dlq_list.set_defaults(run=_dlq_list)
     redrive = dlq.add_parser("redrive", parents=[target], help="move DLQ messages back to OrdersQueue")
-    redrive.add_argument("--reason", help="only messages failed for this reason")
+    redrive.add_argument(
+        "--reason", choices=[r.value for r in FailureReason], help="only messages failed for this reason"
+    )
     redrive.set_defaults(run=_dlq_redrive)
     return parser
 
@@ -378,6 +433,14 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
 
 
 # --- ops -------------------------------------------------------------------------------------------
+def _email(value: str) -> str:
+    """An address SNS can deliver to: someone@somewhere.tld, no spaces."""
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain.strip(".") or any(c.isspace() for c in value) or "@" in domain:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an email address (someone@example.com)")
+    return value
+
+
 def outputs_for(args: argparse.Namespace) -> dict[str, str]:
     """The stack outputs: the local stack's (pointing boto3 at it), or a deployed stack's."""
     if getattr(args, "outputs", None):

@@ -10,7 +10,8 @@ from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.manual_posting import SfnManualTasks
 from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue
 from ordersync.aws.orders import DynamoOrders
-from ordersync.models import Cause, FailureReason, OrderStatus, Platform, utc_now
+from ordersync.aws.stores import DynamoStores
+from ordersync.models import Cause, FailureReason, OrderStatus, Platform, Role, utc_now
 from ordersync.records import OrderRecord
 from ordersync.services.onboarding import OnboardingDependencies
 from ordersync.services.replay import replay
@@ -34,6 +35,7 @@ class Ops:
     dlq: SqsDlqAdmin
     sellers: SnsSellerSubscriptions
     manual_tasks: SfnManualTasks | None = None
+    stores: DynamoStores | None = None  # to tell a typo from a seller (stacks without the output: not checked)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Ops:
@@ -47,6 +49,7 @@ class Ops:
             dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
             sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
             manual_tasks=SfnManualTasks(outputs["ManualTasksQueueUrl"]) if "ManualTasksQueueUrl" in outputs else None,
+            stores=DynamoStores(outputs["StoresTableName"]) if "StoresTableName" in outputs else None,
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -69,9 +72,22 @@ class Ops:
 
     def add_alias(self, seller_id: str, old_sku: str, new_sku: str) -> list[OrderRecord]:
         """Stores the alias, then replays every FAILED order of the seller that the old SKU blocked."""
+        self.known_seller(seller_id)
         self.catalog.add_alias(seller_id, old_sku, new_sku)
         blocked = [r for r in self.orders.by_seller_status(seller_id, OrderStatus.FAILED) if old_sku in r.blocked_skus]
         return replay(blocked, self.queue, self.dlq)
+
+    def known_seller(self, seller_id: str) -> None:
+        """A seller ops added (`store add`), or one whose catalog is synced: else a typo, refused."""
+        if self.stores is None:
+            return
+        store = self.stores.get(seller_id)
+        if store is not None and store.role.includes(Role.SELLER):
+            return
+        if store is None and self.catalog.active_skus(seller_id):
+            return  # a seller from before `store add`
+        what = "is not a seller store" if store is not None else "is no store ordersync knows"
+        raise LookupError(f"{seller_id!r} {what}: `ordersync store list` shows the stores and their roles")
 
     def dlq_list(self) -> list[dict[str, Any]]:
         return [message_fields(message) for message in self.dlq.messages()]

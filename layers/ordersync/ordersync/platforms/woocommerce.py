@@ -215,7 +215,16 @@ class WooCommerceStore:
             granted.add("write")
         if read.ok and probe(self._http, "GET", f"{self._api}/webhooks", params={"per_page": 1}).ok:
             granted.add("manage_woocommerce")
-        return StoreAccess(urlsplit(self._api).hostname or self._api, frozenset(granted))
+        return StoreAccess(self._site_name() or urlsplit(self._api).hostname or self._api, frozenset(granted))
+
+    def _site_name(self) -> str | None:
+        """The site's title, as the WordPress REST index (/wp-json/) gives it to anyone."""
+        index = probe(self._http, "GET", self._api.removesuffix("/wc/v3") + "/")
+        try:
+            name = index.json().get("name") if index.ok else None
+        except (ValueError, AttributeError):
+            return None
+        return str(name).strip() or None if isinstance(name, str) else None
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address

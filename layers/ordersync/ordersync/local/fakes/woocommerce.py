@@ -349,6 +349,9 @@ class FakeWooCommerce:
         if not request.path.startswith("/wp-json/"):  # not the REST API: WordPress's theme answers, in HTML
             page = "<!DOCTYPE html><html><head><title>Page not found</title></head><body>Nothing here</body></html>"
             return Response(page, 404, content_type="text/html; charset=UTF-8")
+        if request.path in ("/wp-json", "/wp-json/"):  # WordPress's REST index: public, the site's title
+            index = {"name": self.name, "description": "", "url": self.base_url, "namespaces": ["wc/v3", "wp/v2"]}
+            return _json(index)
         if not self._within_host_limit():
             self.throttled += 1
             body = {"code": "too_many_requests", "message": "Too Many Requests", "data": {"status": 429}}
