@@ -172,6 +172,9 @@ def test_the_public_webhook_url_and_the_pulls_and_catalog_runs_are_bounded_by_pa
 
 def test_undeliverable_shopify_events_are_kept_and_alarmed(cloudformation: dict) -> None:
     resources = cloudformation["Resources"]
+    # Shopify puts an order inline in its event up to 1 MB: OrdersQueue (and its DLQ) take what the rule delivers
+    for queue in ("OrdersQueue", "OrdersDLQ"):
+        assert resources[queue]["Properties"]["MaximumMessageSize"] == 1048576, queue
     (target,) = resources["ShopifyOrderEventsRule"]["Properties"]["Targets"]
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ShopifyEventsDLQ", "Arn"]}}
     (statement,) = resources["ShopifyEventsDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
