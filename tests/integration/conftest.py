@@ -82,7 +82,9 @@ def cli(
     """Runs `ordersync ... --local` against this test's stack: (exit code, what it printed)."""
     monkeypatch.chdir(tmp_path)
     LOCAL_STATE.parent.mkdir()
-    LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+    LOCAL_STATE.write_text(
+        json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()})
+    )
 
     def run(*argv: str) -> tuple[int, str]:
         with iam.acting_as(stack.deployment.principal("OpsPolicy")):

@@ -4,6 +4,7 @@ ASL file the template deploys: completion, rejection, escalation, giving up, one
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -60,7 +61,9 @@ def cli(
 
     def run(stack: LocalStack, *argv: str) -> tuple[int, str]:
         LOCAL_STATE.parent.mkdir(exist_ok=True)
-        LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+        LOCAL_STATE.write_text(
+            json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()})
+        )
         with iam.acting_as(stack.deployment.principal("OpsPolicy")):
             code = main([*argv, "--local"])
         captured = capsys.readouterr()

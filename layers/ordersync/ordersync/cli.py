@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-import time
+import threading
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -155,6 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     peak.add_argument("--hot-seller", choices=("ridge", "peak", "summit", "northwind"), default="ridge")
     peak.set_defaults(run=_peak)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
+    up.add_argument(
+        "--hour-seconds", type=float, default=3600.0, help="how long the schedules' hour lasts (compress it for demos)"
+    )
     up.set_defaults(run=_up)
 
     order = commands.add_parser("order", help="one order").add_subparsers(dest="order_command", required=True)
@@ -411,25 +414,46 @@ def _at_least(least: int) -> Callable[[str], int]:
     return parse
 
 
+# Set to stop a running `local up` (its SIGTERM and SIGINT handlers set it; so can a test).
+LOCAL_UP_STOP = threading.Event()
+
+
 def _up(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.local.demo import build_world
+    from ordersync.local.running import keep_running, running_stack
     from ordersync.local.stack import LocalStack
 
+    live = running_stack(LOCAL_STATE)
+    if live is not None:
+        raise CliError(
+            f"a local stack is already running here (pid {live['pid']}, {live['endpoint']}): use it with --local,"
+            " or stop it first (Ctrl-C in its terminal, or kill it)"
+        )
+    LOCAL_UP_STOP.clear()
+    _stop_on_signals()
     with LocalStack.start({"LogLevel": "ERROR"}) as stack:
         world = build_world(stack)
-        stack.runner.run_hour()
         LOCAL_STATE.parent.mkdir(exist_ok=True)
-        LOCAL_STATE.write_text(json.dumps({"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs}))
+        state = {"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()}
+        LOCAL_STATE.write_text(json.dumps(state))
         echo(f"local stack on {stack.moto.endpoint}; `ordersync ... --local` talks to it. Ctrl-C stops it.")
+        echo(f"the schedules run on an hour of {args.hour_seconds:g} s; every queue is consumed as it fills")
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+            keep_running(stack, args.hour_seconds, LOCAL_UP_STOP, echo)
         finally:
             world.stop()
             LOCAL_STATE.unlink(missing_ok=True)
     return 0
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM cleans up as Ctrl-C does (only the main thread may set handlers: a test's thread can't)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: LOCAL_UP_STOP.set())
 
 
 # --- ops -------------------------------------------------------------------------------------------
@@ -446,9 +470,12 @@ def outputs_for(args: argparse.Namespace) -> dict[str, str]:
     if getattr(args, "outputs", None):
         return dict(args.outputs)
     if args.local:
-        if not LOCAL_STATE.exists():
+        from ordersync.local.running import running_stack
+
+        state = running_stack(LOCAL_STATE)
+        if state is None:
+            LOCAL_STATE.unlink(missing_ok=True)  # left by a stack that died: it says nothing now
             raise CliError("no local stack running here: start one with `ordersync local up`")
-        state = json.loads(LOCAL_STATE.read_text())
         from ordersync.local.moto_server import point_boto3_at
 
         point_boto3_at(state["endpoint"], "us-east-1")
