@@ -227,13 +227,13 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
 def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_the_pull_dlq(
     stack: LocalStack, world: World
 ) -> None:
-    """The buyer answers 429 to 60 reads in a row (3 deliveries try 36 times in place), with 3
-    deliveries allowed: the pull is continued after the store's reset, never failed."""
+    """The buyer answers 429 to 20 reads in a row: four invocations' worth of in-place tries (five
+    each), with 3 deliveries allowed: the pull is continued after the store's reset, never failed."""
     import time
 
     buyer, seller = woocommerce_to_shopify(world)
     buyer.add_order(woocommerce_order(2301, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
-    buyer.server.faults.add(*[Fault(status=429, retry_after="0") for _ in range(60)])
+    buyer.server.faults.add(*[Fault(status=429, retry_after="0") for _ in range(20)])
     deadline = time.monotonic() + 120
     run_hour(stack)
     while _record(stack, "brightside--peak#2301") is None or buyer.server.faults.pending:

@@ -168,10 +168,10 @@ def latest_version(incoming: OrderEnvelope, record: OrderRecord) -> tuple[OrderE
     if not record.envelope:
         return incoming, True
     stored = OrderEnvelope.model_validate(record.envelope)
-    if _version(incoming) > _version(stored):
-        return incoming, True
-    if incoming.model_dump(mode="json") == record.envelope:
+    if incoming.payload == stored.payload:
         return incoming, False
+    if _version(incoming) >= _version(stored):  # the same second, read later: at least as new
+        return incoming, True
     return stored.model_copy(update={"cause": incoming.cause, "throttled_since": incoming.throttled_since}), False
 
 
