@@ -241,8 +241,21 @@ def test_up_to_the_threshold_each_alert_is_its_own_email_once() -> None:
     alerts = [queued("1"), queued("1"), queued("2", FailureReason.INVALID_ORDER)]
     assert plan_emails(alerts, digest_threshold=2) == [
         OutgoingEmail("seller", "northwind", "subject 1", "body 1", "SKU_MISMATCH"),
-        OutgoingEmail("ops", "northwind", "[ops] subject 1", "ops 1", "SKU_MISMATCH"),
-        OutgoingEmail("ops", "northwind", "[ops] subject 2", "ops 2", "INVALID_ORDER"),
+        # ops' own subject: whose store, not "your store"
+        OutgoingEmail(
+            "ops",
+            "northwind",
+            "[ops] Order #1 from Acme Outfitters to Northwind's WooCommerce store: SKU mismatch",
+            "ops 1",
+            "SKU_MISMATCH",
+        ),
+        OutgoingEmail(
+            "ops",
+            "northwind",
+            "[ops] Order #2 from Acme Outfitters to Northwind's WooCommerce store: unreadable order",
+            "ops 2",
+            "INVALID_ORDER",
+        ),
     ]
 
 

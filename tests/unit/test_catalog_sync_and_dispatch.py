@@ -450,8 +450,8 @@ def test_alerts_are_sent_before_the_outbox_forgets_them() -> None:
     assert outbox.events == [
         "send seller about 1",
         "send seller about 2",
-        "send ops [ops] about 1",
-        "send ops [ops] about 2",
+        "send ops [ops] Order #1 from Acme to Northwind's WooCommerce store: SKU mismatch",
+        "send ops [ops] Order #2 from Acme to Northwind's WooCommerce store: SKU mismatch",
         "delete ['h0', 'h1']",
     ]
     digest = Outbox([_alert("1"), _alert("2")])

@@ -88,6 +88,10 @@ class LineView(BaseModel):
         )
 
 
+# How an order's first sight is worded in its timeline, by what brought it.
+_ARRIVED_BY = {Cause.PULL: "pulled from", Cause.WEBHOOK: "sent by a webhook of"}
+
+
 class OrderRecord(BaseModel):
     order_key: str
     connection_id: str
@@ -144,7 +148,7 @@ class OrderRecord(BaseModel):
             at,
             OrderStatus.RECEIVED,
             None,
-            f"pulled from the buyer's {platform_label(envelope.buyer_platform)} store",
+            f"{_ARRIVED_BY.get(envelope.cause, 'received from')} the buyer's {platform_label(envelope.buyer_platform)} store",
             envelope.cause,
         )
         return record

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ordersync.alerts.messages import REASON_LABEL, SELLER_GUIDANCE
+from ordersync.alerts.messages import REASON_LABEL, SELLER_GUIDANCE, email_subject
 from ordersync.models import FailureReason, platform_label
 
 
@@ -36,6 +36,13 @@ class OutgoingEmail:
     reason: str
 
 
+def ops_subject(alert: QueuedAlert) -> str:
+    """Ops' own words (the seller's subject says "your store"): whose order, whose store, and why."""
+    number = f"#{alert.order_number.lstrip('#')}" if alert.order_number else alert.order_key
+    store = f"{alert.seller_name}'s {platform_label(alert.seller_platform)} store"
+    return email_subject(f"[ops] Order {number} from {alert.buyer_name} to {store}: {REASON_LABEL[alert.reason]}")
+
+
 def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[OutgoingEmail]:
     unique = list({(a.order_key, a.reason): a for a in alerts}.values())  # at-least-once delivery
     emails: list[OutgoingEmail] = []
@@ -54,7 +61,7 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
         emails.append(_ops_digest(unique))
     else:
         emails.extend(
-            OutgoingEmail("ops", a.seller_id, f"[ops] {a.subject}", a.ops_body, a.reason.value) for a in unique
+            OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body, a.reason.value) for a in unique
         )
     return emails
 
