@@ -57,7 +57,7 @@ def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: Loca
     record = _record(stack, "acme--northwind#1002")
     assert record.status is OrderStatus.SYNCED and record.timeline[-1].cause == "replay"
     assert len(seller.created_orders()) == 1
-    assert cli("dlq", "list")[1].strip().endswith("0 message(s) in OrdersDLQ")
+    assert "0 message(s) in OrdersDLQ" in cli("dlq", "list")[1]
 
     run_hour(stack)  # the buyer's order still carries the old SKU; the alias survives the re-pull
     assert _record(stack, "acme--northwind#1002").status is OrderStatus.SYNCED
@@ -247,3 +247,19 @@ def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_t
         QueueUrl=stack.deployment.ref("PullDLQ"), AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert pull_dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_dlq_list_shows_why_what_to_do_and_the_payload_the_invalid_order_email_sends_ops_to(
+    stack: LocalStack, world: World, cli
+) -> None:
+    buyer, _ = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1601, "#1601", [("NW-STOVE", "Camp Stove", 1, "call us")], ADDRESS))
+    run_hour(stack)
+    code, out = cli("dlq", "list")
+    assert code == 0 and "INVALID_ORDER" in out and "acme--northwind#1601" in out
+    assert "   why: unreadable shopify order: amount 'call us' is not a decimal number" in out
+    assert "   fix: " in out and "dlq redrive" in out
+    code, out = cli("dlq", "list", "--json")
+    (listed,) = json.loads(out)
+    nodes = listed["payload"]["lineItems"]["nodes"]
+    assert nodes[0]["originalUnitPriceSet"]["shopMoney"]["amount"] == "call us"  # the order as it came

@@ -167,7 +167,11 @@ def test_dlq_messages_are_read_back_whoever_wrote_them() -> None:
         "seller_id": "northwind",
         "reason": "SKU_MISMATCH",
         "summary": "Order #1001 from Acme Outfitters to Northwind Supply failed: SKU_MISMATCH",
+        "detail": ours["detail"],  # why, and what to do: `dlq list` shows both
+        "what_to_do": ours["what_to_do"],
+        "payload": ours["envelope"].get("payload"),  # the buyer's order, which the INVALID_ORDER email sends ops to
     }
+    assert "TENT" in ours["detail"] and "sku alias add" in ours["what_to_do"]
     # moved there by SQS after maxReceiveCount: the bare envelope, a transient failure
     bare = {
         "MessageId": "m-2",
@@ -180,6 +184,9 @@ def test_dlq_messages_are_read_back_whoever_wrote_them() -> None:
         "seller_id": "n",
         "reason": "PLATFORM_UNAVAILABLE",
         "summary": "",
+        "detail": "",
+        "what_to_do": "",
+        "payload": None,
     }
     for garbage in ("not json", "[1, 2]"):
         fields = message_fields({"MessageId": "m-3", "Body": garbage})
@@ -366,6 +373,9 @@ def test_a_dlq_message_is_read_from_its_attributes_first_then_its_body() -> None
         "seller_id": "northwind",
         "reason": "DUPLICATE_SKU",
         "summary": "",
+        "detail": "",
+        "what_to_do": "",
+        "payload": None,
     }
     body_only = {"MessageId": "m-2", "Body": json.dumps({"order_id": "5", "seller_id": "s", "reason": "SKU_MISMATCH"})}
     fields = message_fields(body_only)

@@ -604,7 +604,11 @@ def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
         return 0
     for message in messages:
         echo(f"{message['reason']:<26} {message['order_key']}  {message['summary']}")
-    echo(f"{len(messages)} message(s) in OrdersDLQ")
+        if message["detail"]:
+            echo(f"{'':<26}   why: {message['detail']}")
+        if message["what_to_do"]:
+            echo(f"{'':<26}   fix: {message['what_to_do']}")
+    echo(f"{len(messages)} message(s) in OrdersDLQ (--json shows each one's payload too)")
     return 0
 
 

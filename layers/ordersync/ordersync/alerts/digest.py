@@ -60,9 +60,7 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
     if len(unique) > digest_threshold:
         emails.append(_ops_digest(unique))
     else:
-        emails.extend(
-            OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body, a.reason.value) for a in unique
-        )
+        emails.extend(OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body, a.reason.value) for a in unique)
     return emails
 
 

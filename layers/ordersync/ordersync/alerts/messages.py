@@ -249,4 +249,8 @@ def message_fields(message: dict[str, Any]) -> dict[str, Any]:
         "seller_id": attributes.get("seller_id") or body.get("seller_id"),
         "reason": attributes.get("reason") or body.get("reason") or "PLATFORM_UNAVAILABLE",
         "summary": body.get("summary", ""),
+        "detail": body.get("detail", ""),  # why, in the record's words (which field, which SKU)
+        "what_to_do": body.get("what_to_do", ""),
+        # the buyer's order as it came (INVALID_ORDER: what ops inspect); a bare envelope is one itself
+        "payload": envelope.get("payload") if isinstance(envelope, dict) else None,
     }

@@ -98,8 +98,9 @@ class World:
         if self.onboard and store.fake:
             base_url = store.fake.base_url
             auto = " --auto-post" if store.auto_post else ""
-            self.echo(
+            self.echo(  # as ops type it, the credentials in a file (the command never prompts then)
                 f"-> ops: ordersync store add {store.store_id} --platform {store.platform} --url {base_url}{auto}"
+                f" --name '{store.name}' --credentials-file {store.store_id}.json"
             )
             with self._as_ops() as deps:
                 added = add_store(
