@@ -157,6 +157,12 @@ def test_a_connection_from_add_to_remove(
     assert cli("store", "remove", "north")[0] == 0
     assert [s["store_id"] for s in _listed(cli, "store")] == ["acme"] and _listed(cli, "connection") == []
 
+    # added back within the secret's recovery window: the secret is restored and holds the new key
+    code, out = cli("store", "add", "north", "--platform", "woocommerce", "--url", woo_url, "--credentials-file", keys)
+    assert code == 0, out
+    assert sorted(s["store_id"] for s in _listed(cli, "store")) == ["acme", "north"]
+    assert cli("connection", "add", "acme", "north")[0] == 0  # and it works: its catalog is read with it
+
 
 def test_a_buyer_store_refusing_its_credentials_breaks_its_connection_with_one_email_to_ops(
     stack: LocalStack, cli: Cli, started: list, credentials: Callable[..., str]

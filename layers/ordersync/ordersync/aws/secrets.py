@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import aws_errors, error_code
+from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY
 from ordersync.errors import OnboardingRefused
 
 _MAX_AGE_SECONDS = 300
@@ -44,16 +45,29 @@ class StoreSecrets:
                 )
             return str(created["ARN"])
         except ClientError as error:
-            if error_code(error) == "ResourceExistsException":
-                raise OnboardingRefused(
-                    f"secret {name} exists already: `ordersync store rotate {store_id}` replaces its value"
-                ) from None
-            if error_code(error) == "InvalidRequestException":  # scheduled for deletion by `store remove`
-                raise OnboardingRefused(
-                    f"secret {name} was removed and is scheduled for deletion: restore it"
-                    f" (aws secretsmanager restore-secret --secret-id {name}) or wait for it to go"
-                ) from None
+            # ours by its name, and no store uses it: `store remove` scheduled it for deletion (AWS
+            # answers InvalidRequestException for that) or left it (ResourceExistsException)
+            if error_code(error) in ("InvalidRequestException", "ResourceExistsException"):
+                return self._reuse(name, credentials)
             raise
+
+    def _reuse(self, name: str, credentials: dict[str, str]) -> str:
+        """The store's secret kept from before (`store remove`, then `store add` again): restored if it
+        is scheduled for deletion (the 7-day recovery window), then it holds the credentials just
+        tried, and keeps the webhooks' secret the store's subscriptions sign with."""
+        try:
+            with aws_errors("secret read"):
+                found = self._secrets.get_secret_value(SecretId=name)
+        except ClientError as error:
+            if error_code(error) != "InvalidRequestException":  # "marked deleted": within its window
+                raise
+            with aws_errors("secret restore"):
+                self._secrets.restore_secret(SecretId=name)
+                found = self._secrets.get_secret_value(SecretId=name)
+        kept = {k: v for k, v in json.loads(found["SecretString"]).items() if k == WEBHOOK_SECRET_KEY}
+        with aws_errors("secret write"):
+            self._secrets.put_secret_value(SecretId=name, SecretString=json.dumps({**credentials, **kept}))
+        return str(found["ARN"])
 
     def read(self, secret_arn: str, fresh: bool = True) -> dict[str, Any]:
         """Always read afresh (ops' commands don't cache)."""
