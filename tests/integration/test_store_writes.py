@@ -243,3 +243,33 @@ def test_bigcommerce_finds_its_copy_by_the_exact_key_only(started: list[Any]) ->
         prefixed,
         other,
     }
+
+
+def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted_again(started: list[Any]) -> None:
+    """A retry after a lost answer finds our copy even if the seller cancelled it meanwhile: that is
+    the seller's decision about our order, not a reason to create a second one."""
+    order = _order()
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.add_product(55, "S-1", "Tent", "10.00")
+    woo.add_product(56, "S-2", "Pegs", "1.50")
+    woo_client = WooCommerceStore(woo.base_url, "ck", "cs")
+    since = datetime.now(UTC)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    woo.update_order(int(copy), status="cancelled")
+    assert woo_client.find_posted_order(KEY, since) == copy
+
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
+    bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    bc.update_order(int(copy), status="Cancelled", status_id=5)
+    assert bc_client.find_posted_order(KEY, since) == copy
+
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    shop_client = ShopifyStore(shop.base_url, "shpat_peak")
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    shop.cancel_order(int(copy))
+    assert shop_client.find_posted_order(KEY, since - timedelta(seconds=1)) == copy
