@@ -16,12 +16,21 @@ NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "AlertsKey", 
 HERE = Path(__file__).parent
 
 
+def not_judged(workers: list[dict[str, Any]], exitstatus: int) -> str | None:
+    """Why this run can't tell an unused grant from an unexercised one, or None when it can."""
+    everything = sorted(path.name for path in HERE.glob("test_*.py"))
+    ran = sorted({module for seen in workers for module in seen["modules"]})
+    if exitstatus != 0:
+        return "the run failed"
+    if ran != everything or any(seen["deselected"] for seen in workers):
+        return f"a part of the integration suite ran ({len(ran)} of {len(everything)} modules, some tests deselected?)"
+    return None
+
+
 def unused_grants(workers: list[dict[str, Any]], exitstatus: int) -> list[str]:
     """The grants no call needed, from every worker's calls; none when the run can't tell (a part of
     the suite, a deselection, a failure: an unused grant and an unexercised one look alike)."""
-    everything = sorted(path.name for path in HERE.glob("test_*.py"))
-    ran = sorted({module for seen in workers for module in seen["modules"]})
-    if exitstatus != 0 or ran != everything or any(seen["deselected"] for seen in workers):
+    if not_judged(workers, exitstatus):
         return []
     by_principal: dict[str, list[iam.AwsCall]] = {}
     for seen in workers:
