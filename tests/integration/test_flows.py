@@ -145,3 +145,47 @@ def test_an_edit_to_a_blocked_order_is_kept_and_the_fix_posts_the_latest_version
     (posted,) = seller.created_orders()
     assert posted["shipping"]["address_1"] == "1 New Street" and posted["shipping"]["city"] == "Portland"
     assert [line["quantity"] for line in posted["line_items"]] == [3]
+
+
+def test_a_cancellation_after_posting_reaches_the_seller_s_store_or_is_told_too_late(
+    stack: LocalStack, world: World
+) -> None:
+    """Reproduced on main: a buyer's cancellation of a posted order changed nothing and told nobody."""
+    from ordersync.models import FailureReason
+
+    acme, northwind = shopify_to_woocommerce(world)  # Shopify buyer -> WooCommerce seller
+    brightside, peak = woocommerce_to_shopify(world)  # WooCommerce buyer -> Shopify seller
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    world.subscribe_seller("peak", "orders@peak.example")
+    acme.add_order(order_node(1401, "#1401", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    brightside.add_order(woocommerce_order(2401, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    (copy,) = northwind.created_orders()
+    (shipped,) = peak.created_orders()
+    peak.fulfil(int(shipped["legacyResourceId"]))  # the Shopify seller ships before the buyer cancels
+
+    acme.cancel_order(1401)
+    brightside.update_order(2401, status="cancelled")
+    run_hour(stack)  # the pull brings both cancellations
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    cancelled = orders.get("acme--northwind#1401")
+    assert cancelled is not None and (cancelled.status, cancelled.reason) == (
+        OrderStatus.CANCELLED,
+        FailureReason.BUYER_CANCELLED,
+    )
+    assert northwind.orders[copy["id"]]["status"] == "cancelled"  # the seller's copy, in the seller's store
+    too_late = orders.get("brightside--peak#2401")
+    assert too_late is not None and (too_late.status, too_late.reason) == (
+        OrderStatus.SYNCED,
+        FailureReason.CANCEL_TOO_LATE,
+    )
+    assert peak.orders[shipped["id"]]["cancelledAt"] is None  # told, not touched
+    subjects = {e["to"][0]: e["subject"] for e in world.delivered_emails()}
+    assert (
+        subjects["orders@northwind.example"]
+        == "Order #1401 from Acme Outfitters was cancelled - don't ship it (cancelled in your store)"
+    )
+    assert subjects["orders@peak.example"] == "Order #2401 from Brightside Home was cancelled after it shipped"
+    told = len(world.delivered_emails())
+    run_hour(stack)  # seen again: nothing more, nobody told twice
+    assert len(world.delivered_emails()) == told and len(northwind.created_orders()) == 1

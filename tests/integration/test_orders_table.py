@@ -83,20 +83,22 @@ def orders() -> DynamoOrders:
 def test_the_claim_refuses_exactly_the_records_the_service_calls_settled(orders: DynamoOrders, entry: str) -> None:
     """Both ways in: the claim (which reads the record from the refused put) and the guarded update
     alone (what holds when the record was settled between that read and the update)."""
-    for (status, reason, execution_arn, confirmed), cause in itertools.product(STATES, list(Cause)):
+    cases = itertools.product(STATES, list(Cause), (False, True))  # reopen: a change to a posted order
+    for (status, reason, execution_arn, confirmed), cause, reopen in cases:
         envelope = _envelope(cause)
         record = orders.claim(envelope, _attempt("first", T0))
         record.release()
         record.note(T0, status, reason, "set up", Cause.PROCESS)
         record.execution_arn, record.disregard_confirmed = execution_arn, confirmed
         orders.save(record)
+        case = (status, reason, execution_arn, confirmed, cause, reopen)
         try:
-            claimed = getattr(orders, entry)(envelope, _attempt("second", T0 + timedelta(seconds=1)))
+            claimed = getattr(orders, entry)(envelope, _attempt("second", T0 + timedelta(seconds=1)), reopen)
         except OrderClaimed as refused:
-            assert refused.record.settled_for(cause), (status, reason, execution_arn, confirmed, cause)
+            assert refused.record.settled_for(cause, reopen), case
             assert refused.record.status is status  # the refusal answers the record, without a read
         else:
-            assert not claimed.settled_for(cause), (status, reason, execution_arn, confirmed, cause)
+            assert not claimed.settled_for(cause, reopen), case
             assert claimed.status is status and claimed.claimed_by == "second"
 
 

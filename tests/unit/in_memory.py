@@ -20,7 +20,7 @@ from ordersync.errors import (
     StoreThrottled,
     StoreUnavailable,
 )
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, StoreRecord, StoreRef
+from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, SellerOrderState, StoreRecord, StoreRef
 from ordersync.records import Attempt, OrderRecord
 
 
@@ -37,10 +37,10 @@ class InMemoryOrders:
             self.throttle_next[call] -= 1
             raise ResourceThrottled(f"order {call}: ProvisionedThroughputExceededException")
 
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
         self._throttled("claim")
         old = self.get(envelope.order_key)
-        if old is not None and (attempt.blocked_by(old) or old.settled_for(envelope.cause)):
+        if old is not None and (attempt.blocked_by(old) or old.settled_for(envelope.cause, reopen)):
             raise OrderClaimed(old)
         record = old or OrderRecord.first_seen(envelope, attempt.started_at)
         record.take_over(attempt)
@@ -258,7 +258,19 @@ class FakeSellerStore:
     retry_after: float | None = 30.0
     reject_next: int = 0  # answer the next creates with a refusal (a 4xx): retrying won't help
     timeout_after_create: int = 0
+    shipped: set[str] = field(default_factory=set)  # seller order ids some of which has left
+    cancelled: list[str] = field(default_factory=list)  # seller order ids cancelled, in order
+    refuse_cancel: str | None = None  # the store's words when it refuses to cancel
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        gone = order_id in self.cancelled
+        return SellerOrderState(gone, order_id in self.shipped, "cancelled" if gone else "open")
+
+    def cancel_order(self, order_id: str) -> None:
+        if self.refuse_cancel:
+            raise StoreRejected(self.refuse_cancel)
+        self.cancelled.append(order_id)
 
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:
         self.lookups += 1

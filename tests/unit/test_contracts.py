@@ -76,6 +76,8 @@ SHOPIFY_DOCUMENTS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("webhook delete", shopify.WEBHOOK_DELETE_MUTATION, {"id": "gid://shopify/WebhookSubscription/1"}),
     ("shop domain", shopify.SHOP_DOMAIN_QUERY, {}),
+    ("order state", shopify.ORDER_STATE_QUERY, {"id": "gid://shopify/Order/1"}),
+    ("order cancel", shopify.ORDER_CANCEL_MUTATION, {"orderId": "gid://shopify/Order/1", "staffNote": "n"}),
 ]
 
 

@@ -348,9 +348,9 @@ def test_a_claim_lasts_until_the_invocation_s_deadline(deps: ProcessDependencies
     seen: list[int | None] = []
     original = deps.orders.claim
 
-    def claim(envelope: OrderEnvelope, attempt: Attempt):  # type: ignore[no-untyped-def]
+    def claim(envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False):  # type: ignore[no-untyped-def]
         seen.append(attempt.until_ms)
-        return original(envelope, attempt)
+        return original(envelope, attempt, reopen)
 
     deps.orders.claim = claim  # type: ignore[method-assign]
     clock_before = deps.clock.now  # type: ignore[attr-defined]
@@ -593,3 +593,51 @@ def test_the_record_keeps_the_latest_version_and_an_older_one_arriving_late_is_n
     assert synced.status is OrderStatus.SYNCED
     ((_, posted_lines),) = deps.stores.seller_store.posted.values()  # type: ignore[attr-defined]
     assert [quantity for _, _, quantity in posted_lines] == [3]  # the latest version was posted
+
+
+def _cancelled(number: int = 1001) -> str:
+    """The buyer's order again, cancelled (orders/cancelled, or the pull's next read)."""
+    body = json.loads(message("A", number=number))
+    later = iso(datetime.now(UTC) + timedelta(minutes=5))  # after the version that was posted
+    body["payload"]["cancelledAt"] = body["payload"]["updatedAt"] = later
+    return json.dumps(body)
+
+
+def test_a_cancellation_after_posting_cancels_the_seller_s_copy_once_and_tells_the_seller(
+    deps: ProcessDependencies,
+) -> None:
+    """Reproduced on main: the record stayed SYNCED, nobody was told, the seller's copy stayed open."""
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    record = process_message(_cancelled(), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.BUYER_CANCELLED)
+    assert store.cancelled == ["S1"] and "was cancelled in the seller's WooCommerce store" in record.detail
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["subject"] == "Order #1001 from Acme was cancelled - don't ship it (cancelled in your store)"
+    assert "Please don't ship it" in alert["seller"]
+    again = process_message(_cancelled(), "m3", 1, deps)  # the pull sees it again: nothing more
+    assert again.status is OrderStatus.CANCELLED and store.cancelled == ["S1"] and len(deps.alerts.published) == 1  # type: ignore[attr-defined]
+    unchanged = process_message(message("A", number=1002), "m4", 1, deps)  # an ordinary order is not touched
+    assert process_message(message("A", number=1002), "m5", 1, deps).status is unchanged.status
+
+
+def test_a_cancellation_after_shipment_is_too_late_told_and_touches_nothing(deps: ProcessDependencies) -> None:
+    process_message(message("A"), "m1", 1, deps)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.shipped.add("S1")
+    record = process_message(_cancelled(), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.CANCEL_TOO_LATE)
+    assert store.cancelled == [] and "after the seller's WooCommerce store shipped it" in record.detail
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["subject"] == "Order #1001 from Acme was cancelled after it shipped" and "return" in alert["ops"]
+    process_message(_cancelled(), "m3", 1, deps)  # told once
+    assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
+
+
+def test_a_cancellation_the_seller_s_store_refuses_is_recorded_in_its_words(deps: ProcessDependencies) -> None:
+    process_message(message("A"), "m1", 1, deps)
+    deps.stores.seller_store.refuse_cancel = "PUT /orders/S1 answered 400: Invalid parameter(s): status"  # type: ignore[attr-defined]
+    record = process_message(_cancelled(), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.CANCEL_REFUSED)
+    assert "Invalid parameter(s): status" in record.detail
+    assert "please cancel it in your store" in deps.alerts.published[0]["subject"]  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -49,6 +50,10 @@ class FailureReason(StrEnum):
     INVALID_ORDER = "INVALID_ORDER"
     PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
     PAYMENT_NOT_RECEIVED = "PAYMENT_NOT_RECEIVED"  # disregarded: still unpaid past UnpaidOrderLimitHours
+    # After posting: the buyer cancelled the order (CANCELLED: the seller's copy cancelled too) ...
+    BUYER_CANCELLED = "BUYER_CANCELLED"
+    CANCEL_TOO_LATE = "CANCEL_TOO_LATE"  # ... after some of it had shipped: told, not touched (stays SYNCED)
+    CANCEL_REFUSED = "CANCEL_REFUSED"  # ... and the seller's store refused to cancel it (its words in the detail)
 
 
 class Cause(StrEnum):
@@ -130,6 +135,15 @@ def requested_read(payload: Any) -> str | None:
 # around it): past it the pull and the webhooks carry a read request instead, and the webhook door
 # answers 413.
 MAX_ORDER_PAYLOAD_BYTES = 200_000
+
+
+@dataclass(frozen=True)
+class SellerOrderState:
+    """What a seller's store says of an order we posted."""
+
+    cancelled: bool
+    shipped: bool  # some of it has left (fulfilled, shipped, completed)
+    words: str  # the store's own status, as ops read it
 
 
 class CanonicalOrder(BaseModel):

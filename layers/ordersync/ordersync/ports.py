@@ -17,6 +17,7 @@ from ordersync.models import (
     OrderEnvelope,
     OrderStatus,
     Platform,
+    SellerOrderState,
     StoreRecord,
     StoreRef,
 )
@@ -33,7 +34,7 @@ class CatalogRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
         """Claims the order for `attempt` (creating its record on first sight) and returns the record
         as it was, with this attempt's claim on it; raises OrderClaimed while another claim is live."""
         ...
@@ -152,6 +153,15 @@ class SellerStore(Protocol):
         ...
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        """What became of an order we posted: cancelled in the store, or shipped (some of it)."""
+        ...
+
+    def cancel_order(self, order_id: str) -> None:
+        """Cancels an order we posted, its stock restored, without emailing the end customer;
+        StoreRejected with the store's words when it refuses."""
+        ...
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
         """Which of these variant ids still exist in the store."""

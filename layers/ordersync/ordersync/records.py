@@ -165,8 +165,12 @@ class OrderRecord(BaseModel):
         self.lines = [LineView.of(m) for m in decision.lines]
         self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
 
-    def settled_for(self, cause: Cause) -> bool:
-        """True when nothing a message with this cause brings may change the order."""
+    def settled_for(self, cause: Cause, reopen: bool = False) -> bool:
+        """True when nothing a message with this cause brings may change the order. `reopen`: the
+        message may change an order already posted (the buyer cancelled it, or it must be read to
+        know): a SYNCED order is open to it."""
+        if reopen and self.status is OrderStatus.SYNCED:
+            return False
         if self.status is OrderStatus.MANUAL_POSTING_PENDING:
             return self.execution_arn is not None  # not yet: the flow still has to be started
         if self.status in SETTLED:

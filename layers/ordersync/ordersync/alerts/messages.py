@@ -18,6 +18,9 @@ REASON_LABEL = {
     FailureReason.INVALID_ORDER: "unreadable order",
     FailureReason.PLATFORM_UNAVAILABLE: "store unavailable",
     FailureReason.PAYMENT_NOT_RECEIVED: "never paid",
+    FailureReason.BUYER_CANCELLED: "cancelled by the buyer",
+    FailureReason.CANCEL_TOO_LATE: "cancelled after it shipped",
+    FailureReason.CANCEL_REFUSED: "cancellation refused by the store",
 }
 
 # What ops do, per reason: the same words go in the DLQ message and the ops email.
@@ -47,6 +50,21 @@ OPS_FIX = {
     FailureReason.PAYMENT_NOT_RECEIVED: (
         "Nothing, unless the buyer says it was paid after all: then ordersync order replay {order_key}."
     ),
+    FailureReason.BUYER_CANCELLED: "Nothing: the seller's copy is cancelled, its stock restored; no money moved.",
+    FailureReason.CANCEL_TOO_LATE: (
+        "Settle it between buyer and seller: the parcel left (a return, or a refund decided by people); "
+        "ordersync changed nothing in either store. ordersync order show {order_key}"
+    ),
+    FailureReason.CANCEL_REFUSED: (
+        "Cancel the seller's copy by hand (the store's words are in the detail), or have the seller do it: "
+        "ordersync order show {order_key}"
+    ),
+}
+# After posting: what the seller is told, in the subject and the body.
+AFTER_POSTING_SUBJECT = {
+    FailureReason.BUYER_CANCELLED: "Order {order} from {buyer} was cancelled - don't ship it (cancelled in your store)",
+    FailureReason.CANCEL_TOO_LATE: "Order {order} from {buyer} was cancelled after it shipped",
+    FailureReason.CANCEL_REFUSED: "Order {order} from {buyer} was cancelled - please cancel it in your store",
 }
 # Reasons nobody is emailed about: the seller never saw the order, and nothing is wrong.
 SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
@@ -70,8 +88,25 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     )
     if reason is FailureReason.UNSUPPORTED_PLATFORM:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
+    if reason in AFTER_POSTING_SUBJECT:
+        subject = AFTER_POSTING_SUBJECT[reason].format(order=order, buyer=record.buyer_name)
+        body = f"Hello {record.seller_name},\n\n{record.detail}.\n\n{AFTER_POSTING_GUIDANCE[reason]}\n\n- The ordersync team\n"
+        return Alert(email_subject(subject), body, _ops_body(record))
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
     return Alert(email_subject(subject), seller_body, _ops_body(record))
+
+
+AFTER_POSTING_GUIDANCE = {
+    FailureReason.BUYER_CANCELLED: "Please don't ship it. Nothing else to do: no money was moved.",
+    FailureReason.CANCEL_TOO_LATE: (
+        "Part or all of it had already shipped, so nothing was changed in your store. If the parcel can still be\n"
+        "stopped, stop it; otherwise the retailer and you settle a return. Our team has been told too."
+    ),
+    FailureReason.CANCEL_REFUSED: (
+        "Your store refused the cancellation (its words are above). Please cancel the order in your store and\n"
+        "don't ship it; our team has been told too."
+    ),
+}
 
 
 SUBJECT_LIMIT = 100  # SNS refuses a longer Subject (InvalidParameter), and one with a line break

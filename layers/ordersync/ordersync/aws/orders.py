@@ -34,17 +34,17 @@ _SETTLED_VALUES = {
 _deserialize = TypeDeserializer().deserialize
 
 
-def _claim_condition(cause: Cause) -> tuple[str, dict[str, Any]]:
+def _claim_condition(cause: Cause, reopen: bool = False) -> tuple[str, dict[str, Any]]:
     """An existing record is claimable when free (no live claim) and not settled for this cause. The
     settled part is OrderRecord.settled_for in DynamoDB's words (a test holds the two together): a
     record settled since it was read refuses the claim, and nothing is written. Returns the
     expression and the values it names."""
     settled = [
-        "#status IN (:synced, :posted, :cancelled)",
+        "#status IN (:posted, :cancelled)" if reopen else "#status IN (:synced, :posted, :cancelled)",
         "(#status = :pending AND attribute_type(execution_arn, :string))",
         "(#status = :disregarded AND disregard_confirmed = :true)",
     ]
-    values = {k: v for k, v in _SETTLED_VALUES.items() if k != ":failed"}
+    values = {k: v for k, v in _SETTLED_VALUES.items() if k != ":failed" and not (reopen and k == ":synced")}
     if cause is not Cause.REPLAY:  # a manual flow that ended is only restarted by ops
         settled.append("(#status = :failed AND attribute_type(execution_arn, :string))")
         values[":failed"] = _SETTLED_VALUES[":failed"]
@@ -55,7 +55,7 @@ class DynamoOrders:
     def __init__(self, table_name: str, resource: Any = None) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
 
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
         """Claims the order for `attempt` and answers the record as it was, with this attempt's claim
         on it; raises OrderClaimed, carrying the record, when it is settled or another attempt's
         claim is live. A new order costs one call: its RECEIVED record, claimed, put if absent. An
@@ -74,16 +74,16 @@ class DynamoOrders:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
             seen = _record({name: _deserialize(value) for name, value in error.response["Item"].items()})
-            if seen.settled_for(envelope.cause) or attempt.blocked_by(seen):
+            if seen.settled_for(envelope.cause, reopen) or attempt.blocked_by(seen):
                 raise OrderClaimed(seen) from None
-            return self.claim_seen(envelope, attempt)
+            return self.claim_seen(envelope, attempt, reopen)
         record.version = 1
         return record
 
-    def claim_seen(self, envelope: OrderEnvelope, attempt: Attempt) -> OrderRecord:
+    def claim_seen(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
         """The claim on an existing record, guarded in DynamoDB against a claim or a settling write
         that came in since it was read."""
-        condition, settled_values = _claim_condition(envelope.cause)
+        condition, settled_values = _claim_condition(envelope.cause, reopen)
         values: dict[str, Any] = {
             ":started": attempt.started_ms,
             ":attempt": attempt.attempt_id,

@@ -15,7 +15,7 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import CanonicalOrder, iso
+from ordersync.models import CanonicalOrder, SellerOrderState, iso
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
@@ -97,6 +97,15 @@ class BigCommerceStore:
         """BigCommerce signs nothing: the hook carries a header of ours, sent back with each delivery."""
         body = {"scope": topic, "destination": url, "is_active": True, "headers": {BC_SECRET_HEADER: secret}}
         return str(json_body(call(self._http, "POST", f"{self._v3}/hooks", json=body))["data"]["id"])
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        """status_id 5 Cancelled (4 Refunded); 2 Shipped, 3 Partially Shipped, 10 Completed have left."""
+        order = json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))
+        status_id = int(order.get("status_id") or 0)
+        return SellerOrderState(status_id in (4, 5), status_id in (2, 3, 10), str(order.get("status") or status_id))
+
+    def cancel_order(self, order_id: str) -> None:
+        call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json={"status_id": 5})
 
     def unsubscribe(self, subscription_id: str) -> None:
         call(self._http, "DELETE", f"{self._v3}/hooks/{int(subscription_id)}")

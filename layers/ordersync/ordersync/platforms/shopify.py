@@ -21,7 +21,7 @@ from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
-from ordersync.models import CanonicalOrder, iso
+from ordersync.models import CanonicalOrder, SellerOrderState, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session, wait_in_place
@@ -146,7 +146,26 @@ mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOption
   }
 }"""
 
+ORDER_STATE_QUERY = """
+query OrderState($id: ID!) {
+  order(id: $id) { id cancelledAt displayFulfillmentStatus }
+}"""
+
+# Restock, no refund (money moves only by a person), and no email to the end customer from the
+# seller's shop: the buyer's store speaks to its customer.
+ORDER_CANCEL_MUTATION = """
+mutation OrderCancel($orderId: ID!, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: CUSTOMER, restock: true, refund: false, notifyCustomer: false, staffNote: $staffNote) {
+    job { id done }
+    orderCancelUserErrors { field message code }
+  }
+}"""
+
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # codes people use that ISO 3166 (and Shopify's enum) don't
+
+
+def _order_gid(order_id: str) -> str:
+    return order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
 
 
 def variant_gid(variant_id: str) -> str:
@@ -307,6 +326,21 @@ class ShopifyStore:
             problems = "; ".join(f"{'.'.join(e.get('field') or [])}: {e['message']}" for e in result["userErrors"])
             raise StoreRejected(f"Shopify orderCreate refused the order: {problems}")
         return str(result["order"]["legacyResourceId"])
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        found = self._graphql(ORDER_STATE_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {order_id}")
+        fulfilment = str(found.get("displayFulfillmentStatus") or "")
+        shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED")
+        return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment)
+
+    def cancel_order(self, order_id: str) -> None:
+        """orderCancel runs as a job; its refusals come back at once."""
+        variables = {"orderId": _order_gid(order_id), "staffNote": "cancelled by the buyer (ordersync)"}
+        result = self._graphql(ORDER_CANCEL_MUTATION, variables, write=True)["orderCancel"]
+        if result["orderCancelUserErrors"]:
+            raise StoreRejected(f"Shopify orderCancel refused: {_messages(result['orderCancelUserErrors'])}")
 
     # --- webhooks ---------------------------------------------------------------------------
     def webhooks(self) -> list[WebhookSubscription]:

@@ -17,7 +17,7 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
-from ordersync.models import CanonicalOrder
+from ordersync.models import CanonicalOrder, SellerOrderState
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
@@ -116,6 +116,16 @@ class WooCommerceStore:
             if number >= _LOOKBACK_PAGES:
                 raise StoreUnavailable(f"more than {_LOOKBACK_PAGES * PAGE_SIZE} orders since the first attempt")
         return None
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        """WooCommerce's order statuses: `cancelled`; `completed` is what a shipped order becomes."""
+        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+        status = str(order.get("status") or "")
+        return SellerOrderState(status in ("cancelled", "refunded"), status == "completed", status)
+
+    def cancel_order(self, order_id: str) -> None:
+        """Status `cancelled`: WooCommerce restores the lines' stock (wc_maybe_increase_stock_levels)."""
+        call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "cancelled"})
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
         """Still in the store and for sale: a trashed or draft product answers 200, with its status."""

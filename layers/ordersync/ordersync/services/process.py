@@ -57,6 +57,7 @@ from ordersync.ports import (
     StorePace,
 )
 from ordersync.records import Attempt, OrderRecord
+from ordersync.services.after_posting import apply_to_posted
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -122,7 +123,7 @@ def process_message(
     attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, _epoch_ms(deadline or started + DEFAULT_LEASE))
     record: OrderRecord | None = None
     try:
-        record = deps.orders.claim(envelope, attempt)
+        record = deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope))
         envelope, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
             record.envelope = envelope.model_dump(mode="json")
@@ -161,6 +162,17 @@ def process_message(
         raise
 
 
+def _may_change_a_posted_order(envelope: OrderEnvelope) -> bool:
+    """A cancelled order (or one that must be read to know) may change an order already posted: its
+    claim may take a SYNCED record. Anything else leaves a posted order alone, at no cost."""
+    if requested_read(envelope.payload) is not None:
+        return True
+    try:
+        return normalize(envelope.buyer_platform, envelope.payload).cancelled
+    except InvalidOrder:
+        return False
+
+
 def latest_version(incoming: OrderEnvelope, record: OrderRecord) -> tuple[OrderEnvelope, bool]:
     """The version of the buyer's order to act on: the one this message brings, or the one the record
     holds when that is newer (a late pull page, a redriven DLQ message, an overlap's copy), carried
@@ -191,7 +203,12 @@ def _process(
     try:
         order = normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
     except InvalidOrder as error:
+        if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
+            deps.orders.release(record)
+            return record
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
+    if record.status is OrderStatus.SYNCED:  # in the seller's store already: the buyer's change to it
+        return apply_to_posted(order, envelope, record, deps)
     record.order_number = order.order_number
     if envelope.cause is Cause.PULL and record.version == 1 and connection.buyer.webhooks:
         # first seen by the pull although the buyer store sends webhooks: the fast path missed it

@@ -30,7 +30,7 @@ _ROUTES = Map(
     [
         Rule("/stores/<store_hash>/v2/store", endpoint="store", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders", endpoint="orders", methods=["GET", "POST"]),
-        Rule("/stores/<store_hash>/v2/orders/<int:order_id>", endpoint="order", methods=["GET"]),
+        Rule("/stores/<store_hash>/v2/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT"]),
         Rule("/stores/<store_hash>/v3/hooks", endpoint="hooks", methods=["GET", "POST"]),
         Rule("/stores/<store_hash>/v3/hooks/<int:hook_id>", endpoint="hook", methods=["GET", "PUT", "DELETE"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
@@ -296,6 +296,12 @@ class FakeBigCommerce:
             order = self.orders.get(args["order_id"])
             if order is None:
                 return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
+            if request.method == "PUT":  # order_Put: the status by its id (the order statuses table)
+                status_id = (request.get_json(silent=True) or {}).get("status_id")
+                names = {number: name for name, number in STATUS_IDS.items()}
+                if not isinstance(status_id, int) or status_id not in names:
+                    return self._json([{"status": 400, "message": "The field 'status_id' is invalid."}], 400)
+                order.update(status_id=status_id, status=names[status_id], date_modified=rfc2822())
             return self._json(order, item=None if args["order_id"] in self.malformed else "order")
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)
@@ -486,7 +492,10 @@ STATUS_IDS = {
     "Cancelled": 5,
     "Declined": 6,
     "Awaiting Payment": 7,
+    "Awaiting Shipment": 9,
+    "Completed": 10,
     "Awaiting Fulfillment": 11,
+    "Partially Shipped": 3,
 }
 
 

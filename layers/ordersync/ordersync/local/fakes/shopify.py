@@ -38,6 +38,7 @@ REQUIRED_SCOPE = {
     "nodes": "read_products",  # our client asks nodes() for product variants only
     "productVariants": "read_products",
     "orderCreate": "write_orders",
+    "orderCancel": "write_orders",
     # a subscription to an orders topic needs the orders read scope
     "webhookSubscriptions": "read_orders",
     "webhookSubscriptionCreate": "read_orders",
@@ -303,6 +304,34 @@ class FakeShopify:
         self.server.created(node["id"])
         return {"order": _order_view(node), "userErrors": []}
 
+    def _order_cancel(self, _info: Any, orderId: str, reason: str, restock: bool, **_: Any) -> dict[str, Any]:
+        """orderCancel: a job (done at once here); the order's stock back when `restock`."""
+        order = self.orders.get(orderId)
+        refused = None
+        if order is None:
+            refused = {"field": ["orderId"], "message": "Order does not exist", "code": "NOT_FOUND"}
+        elif order.get("cancelledAt"):
+            refused = {"field": ["orderId"], "message": "Order has already been cancelled", "code": "INVALID"}
+        if refused:
+            return {"job": None, "orderCancelUserErrors": [refused], "userErrors": [refused]}
+        assert order is not None
+        order["cancelledAt"] = order["updatedAt"] = _now()
+        order["cancelReason"] = reason
+        if restock and order.get("_inventory_behaviour") != "BYPASS":
+            for line in order["lineItems"]["nodes"]:
+                for variant in self.variants.values():
+                    if variant["sku"] == line["sku"]:
+                        variant["inventoryQuantity"] = int(variant.get("inventoryQuantity") or 0) + line["quantity"]
+        with self._lock:
+            job = gid("Job", next(self._ids))
+        return {"job": {"id": job, "done": True}, "orderCancelUserErrors": [], "userErrors": []}
+
+    def fulfil(self, order_id: int, partly: bool = False) -> None:
+        """The seller ships (some of) the order in the admin."""
+        node = self.orders[gid("Order", order_id)]
+        node["displayFulfillmentStatus"] = "PARTIALLY_FULFILLED" if partly else "FULFILLED"
+        node["updatedAt"] = _now()
+
     def _scoped(self, field: str, resolve: Any) -> Any:
         """Shopify answers a field the app's scopes don't cover with ACCESS_DENIED (write_x covers read_x)."""
         required = REQUIRED_SCOPE[field]
@@ -371,6 +400,7 @@ class FakeShopify:
             "nodes": self._scoped("nodes", self._nodes),
             "productVariants": self._scoped("productVariants", self._product_variants),
             "orderCreate": self._scoped("orderCreate", self._order_create),
+            "orderCancel": self._scoped("orderCancel", self._order_cancel),
             "webhookSubscriptions": self._scoped("webhookSubscriptions", self.events.list),
             "webhookSubscriptionCreate": self._scoped("webhookSubscriptionCreate", self.events.create),
             "webhookSubscriptionDelete": self._scoped("webhookSubscriptionDelete", self.events.delete),
@@ -502,6 +532,7 @@ def order_node(
         "sourceName": source,
         "cancelledAt": moment if cancelled else None,
         "displayFinancialStatus": financial_status,
+        "displayFulfillmentStatus": "UNFULFILLED",
         "tags": tags or [],
         "note": None,
         "sourceIdentifier": None,

@@ -28,7 +28,7 @@ from ordersync.local.fakes.webhooks import Deliveries
 _ROUTES = Map(
     [
         Rule("/wp-json/wc/v3/orders", endpoint="orders", methods=["GET", "POST"]),
-        Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET"]),
+        Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
@@ -386,7 +386,11 @@ class FakeWooCommerce:
             return self._list_orders(request) if request.method == "GET" else self._create_order(request)
         if endpoint == "order":
             order = self.orders.get(args["order_id"])
-            return _json(order) if order else _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+            if order is None:
+                return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+            if request.method == "PUT":
+                return self._update_order(order, request.get_json(silent=True) or {})
+            return _json(order)
         if endpoint == "refunds":
             if args["order_id"] not in self.orders:
                 return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
@@ -411,6 +415,15 @@ class FakeWooCommerce:
             if variation
             else _error("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404)
         )
+
+    def _update_order(self, order: dict[str, Any], changes: dict[str, Any]) -> Response:
+        """PUT /orders/{id}: a status among WooCommerce's (wc_get_order_statuses), else 400."""
+        status = changes.get("status", order["status"])
+        if status not in ORDER_STATUSES:
+            return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+        order["status"] = status
+        order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+        return _json(order)
 
     def _words(self, what: str) -> str:
         return MESSAGES[what][self.locale if self.locale in MESSAGES[what] else "en_US"]
@@ -549,6 +562,7 @@ def variation_id_of(variation: dict[str, Any] | None) -> int:
 
 
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
+ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "checkout-draft")
 SHOP_MANAGERS = ("administrator", "shop_manager")  # the roles with manage_woocommerce
 MESSAGES = {  # WooCommerce's strings, as its translations give them
     "no read permission": {
