@@ -76,5 +76,8 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "Order #3001 from Canyon Trading is ready to process - our team will post it for you",
     ]
     ops = sorted(e["subject"] for e in report["emails"] if e["seller_id"] is None)
-    assert [s.split()[2] for s in ops if "couldn't be synced" in s] == ["#1002", "#1003", "#1005", "#1006"]
+    # ops' own subjects: whose order, to whose store, why ("your store" is the seller's word)
+    assert [s.split()[2] for s in ops if s.startswith("[ops] Order ")] == ["#1002", "#1003", "#1005", "#1006"]
+    assert "[ops] Order #1003 from Acme Outfitters to Northwind Supply's WooCommerce store: duplicate SKU" in ops
+    assert not [s for s in ops if "your" in s]
     assert "[ops] Post order #3001 to Summit Supply's BigCommerce store by hand" in ops
