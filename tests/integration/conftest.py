@@ -13,7 +13,7 @@ from ordersync.local import iam
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
-from .iam_audit import as_json, not_judged, unused_grants
+from .iam_audit import as_json, judge
 
 CALLS_DIR = "ORDERSYNC_IAM_CALLS_DIR"  # set by tests/conftest.py for a run across workers (pytest-xdist)
 _deselected: list[pytest.Item] = []
@@ -34,15 +34,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         name = getattr(session.config, "workerinput", {}).get("workerid", "main")
         (Path(os.environ[CALLS_DIR]) / f"{name}.json").write_text(json.dumps(seen))
         return
-    problems = unused_grants([seen], exitstatus)
-    why = not_judged([seen], exitstatus)
-    if why:  # said, never silently skipped
-        print(f"\n(the unused-grant check did not run: {why})")
-    if problems:
-        print(
-            "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)
-        )
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    judge(session, [seen], exitstatus)
 
 
 @pytest.fixture(autouse=True)

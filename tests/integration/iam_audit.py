@@ -16,6 +16,20 @@ NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "AlertsKey", 
 HERE = Path(__file__).parent
 
 
+def judge(session: Any, workers: list[dict[str, Any]], exitstatus: int) -> None:
+    """Says why the check did not run, or fails the session with every grant no call needed."""
+    why = not_judged(workers, exitstatus)
+    if why:  # said, never silently skipped
+        print(f"\n(the unused-grant check did not run: {why})")
+        return
+    problems = unused_grants(workers, exitstatus)
+    if problems:
+        print(
+            "\ngrants no call of the integration suite needed (remove them, or exercise them):\n" + "\n".join(problems)
+        )
+        session.exitstatus = 1  # pytest.ExitCode.TESTS_FAILED
+
+
 def not_judged(workers: list[dict[str, Any]], exitstatus: int) -> str | None:
     """Why this run can't tell an unused grant from an unexercised one, or None when it can."""
     everything = sorted(path.name for path in HERE.glob("test_*.py"))
