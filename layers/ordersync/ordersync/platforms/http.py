@@ -86,10 +86,12 @@ def _retry_wait(response: requests.Response, read: bool, backoff: float) -> floa
     """How long before asking again, or None when this answer is the answer."""
     if response.status_code == 429:
         return quota_wait(response)
-    if read and response.status_code in TRANSIENT_STATUSES:
-        after = retry_after(response)
-        return max(backoff, after or 0.0) if after is None or after <= MAX_QUOTA_WAIT else None
-    return None
+    if not read or response.status_code not in TRANSIENT_STATUSES:
+        return None
+    after = retry_after(response)
+    if after is not None and after > MAX_QUOTA_WAIT:  # "come back later" than we wait here: our throttle
+        return None
+    return max(backoff, after or 0.0)
 
 
 def quota_wait(response: requests.Response) -> float | None:
@@ -141,10 +143,9 @@ def raise_for_store_status(response: requests.Response) -> None:
     if status < 400:
         return
     where = f"{response.request.method} {_path(response.url)}"
-    if status == 429:
-        raise StoreThrottled(f"{where} answered 429", retry_after(response))
-    if status in TRANSIENT_STATUSES and retry_after(response) is not None:  # "come back then": a throttle
-        raise StoreThrottled(f"{where} answered {status}", retry_after(response))
+    after = retry_after(response)
+    if status == 429 or (status in TRANSIENT_STATUSES and after is not None):  # "come back then": a throttle
+        raise StoreThrottled(f"{where} answered {status}", after)
     if status in TRANSIENT_STATUSES:
         raise StoreUnavailable(f"{where} answered {status}")
     if status in (401, 403):

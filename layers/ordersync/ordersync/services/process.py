@@ -57,7 +57,7 @@ from ordersync.ports import (
     StorePace,
 )
 from ordersync.records import Attempt, OrderRecord
-from ordersync.services.after_posting import apply_to_posted
+from ordersync.services.after_posting import cancel_seller_copy, to_act_on
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -123,13 +123,16 @@ def process_message(
     attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, _epoch_ms(deadline or started + DEFAULT_LEASE))
     record: OrderRecord | None = None
     try:
-        record = deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope))
-        envelope, newer = latest_version(envelope, record)
+        message_order = _readable(envelope)
+        record = deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope, message_order))
+        acted_on, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
-            record.envelope = envelope.model_dump(mode="json")
+            record.envelope = acted_on.model_dump(mode="json")
+        known = message_order if acted_on is envelope else None  # read once, not again
+        envelope = acted_on
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
-        return _process(envelope, record, attempt, deps, newer)
+        return _process(envelope, record, attempt, deps, newer, known)
     except OrderClaimed as claimed:
         if claimed.record.settled_for(envelope.cause):
             logger.info(
@@ -162,15 +165,19 @@ def process_message(
         raise
 
 
-def _may_change_a_posted_order(envelope: OrderEnvelope) -> bool:
+def _readable(envelope: OrderEnvelope) -> CanonicalOrder | None:
+    """The message's own order, or None (a read request, or a payload that doesn't read: both are
+    read again where they are acted on, and an unreadable one fails there with its reason)."""
+    try:
+        return normalize(envelope.buyer_platform, envelope.payload)
+    except InvalidOrder:
+        return None
+
+
+def _may_change_a_posted_order(envelope: OrderEnvelope, order: CanonicalOrder | None) -> bool:
     """A cancelled order (or one that must be read to know) may change an order already posted: its
     claim may take a SYNCED record. Anything else leaves a posted order alone, at no cost."""
-    if requested_read(envelope.payload) is not None:
-        return True
-    try:
-        return normalize(envelope.buyer_platform, envelope.payload).cancelled
-    except InvalidOrder:
-        return False
+    return requested_read(envelope.payload) is not None or (order is not None and order.cancelled)
 
 
 def latest_version(incoming: OrderEnvelope, record: OrderRecord) -> tuple[OrderEnvelope, bool]:
@@ -197,18 +204,28 @@ def _version(envelope: OrderEnvelope) -> tuple[int, datetime]:
 
 
 def _process(
-    envelope: OrderEnvelope, record: OrderRecord, attempt: Attempt, deps: ProcessDependencies, newer: bool = False
+    envelope: OrderEnvelope,
+    record: OrderRecord,
+    attempt: Attempt,
+    deps: ProcessDependencies,
+    newer: bool = False,
+    known: CanonicalOrder | None = None,
 ) -> OrderRecord:
+    """`known`: the envelope's order, when the caller has read it already."""
     connection = deps.connections.get(envelope.connection_id)
     try:
-        order = normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
+        order = (
+            known
+            if known is not None
+            else normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
+        )
     except InvalidOrder as error:
         if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
             deps.orders.release(record)
             return record
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
     if record.status is OrderStatus.SYNCED:  # in the seller's store already: the buyer's change to it
-        return apply_to_posted(order, envelope, record, deps)
+        return _after_posting(order, envelope, record, connection, deps)
     record.order_number = order.order_number
     if envelope.cause is Cause.PULL and record.version == 1 and connection.buyer.webhooks:
         # first seen by the pull although the buyer store sends webhooks: the fast path missed it
@@ -254,6 +271,28 @@ def _process(
     count_outcome(synced)
     logger.info("order synced", extra={"order_key": synced.order_key, "seller_order_id": seller_order_id})
     return synced
+
+
+def _after_posting(
+    order: CanonicalOrder,
+    envelope: OrderEnvelope,
+    record: OrderRecord,
+    connection: Connection,
+    deps: ProcessDependencies,
+) -> OrderRecord:
+    """The buyer's latest version of an order already in the seller's store (after_posting.py)."""
+    if not to_act_on(order, record):
+        deps.orders.release(record)
+        return record
+    assert record.seller_order_id is not None  # to_act_on says so
+    where = f"the seller's {platform_label(envelope.seller_platform)} store"
+    outcome = cancel_seller_copy(deps.stores.seller(connection.seller), record.seller_order_id, where)
+    record.note(deps.clock(), outcome.status, outcome.reason, outcome.detail, envelope.cause)
+    _alert_once(record, deps)
+    _record(record, deps)
+    count_outcome(record)
+    logger.info("buyer's cancellation applied", extra={"order_key": record.order_key, "reason": outcome.reason})
+    return record
 
 
 def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: ProcessDependencies) -> Any:

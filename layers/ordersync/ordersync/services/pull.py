@@ -154,7 +154,7 @@ def _continue_after_refusal(
             deps.ops_alerts.send(store_failing_email(connection, str(refused), failing_since, now))
         logger.warning("buyer store kept failing past the budget", extra={"connection_id": connection.connection_id})
         raise refused
-    failures = 0 if result.pages or not resume else int(resume.get("failures", "0"))
+    failures = 0 if progressed or not resume else int(resume.get("failures", "0"))
     delay = _delay_after(refused, failures)
     request = {"since": iso(since), "failures": str(failures + 1)} | ({"page": page} if page else {})
     deps.pull_queue.request_pulls([connection.connection_id], resume=request, delay_seconds=delay)
