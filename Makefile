@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench mutate lint typecheck check build validate clean
+.PHONY: install demo test grants bench mutate lint typecheck check build validate clean
 
 install: $(STAMP)
 
@@ -56,6 +56,11 @@ build: validate
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache demo-report.json
+
+# The whole integration suite, writing tests/integration/proven_grants.json: the grants its calls
+# needed, by which test_permissions judges the template in any selection. Review the diff.
+grants: install
+	ORDERSYNC_RECORD_GRANTS=1 $(BIN)/pytest -q -n 2 --dist worksteal tests/integration
 
 bench: install
 	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json

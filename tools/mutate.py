@@ -33,20 +33,36 @@ ADAPTERS = (
     "platforms/bigcommerce.py",
     "platforms/shopify.py",
 )
-ADAPTER_TESTS = ("tests/integration/test_orders_table.py", "tests/integration/test_store_paging.py")
-# Of the store clients, only their paging is in scope (reading every page of a pull, of an order's
-# lines, of a catalog), driven by tests/integration/test_store_paging.py over the fake stores' HTTP;
-# the rest of each client is checked by the integration tests, too slow to run per mutant.
-PAGING = {
+ADAPTER_TESTS = (
+    "tests/integration/test_orders_table.py",
+    "tests/integration/test_store_paging.py",
+    "tests/integration/test_store_writes.py",
+)
+# Of the store clients, what a slip in would reach a user unseen: their paging (every page of a
+# pull, of an order's lines, of a catalog), their writes into a seller's store (the create's whole
+# body, the cancel) and the exact-key look-up that keeps a retry from posting twice — driven over
+# the fake stores' HTTP by test_store_paging.py and test_store_writes.py. The rest of each client
+# is checked by the integration tests, too slow to run per mutant.
+WRITES = ("create_order", "find_posted_order", "order_state", "cancel_order")
+CLIENT_METHODS = {
     "platforms.woocommerce": (
         "WooCommerceStore",
-        ("orders_updated_since", "_pages", "catalog", "catalog_pages", "_variants_of"),
+        ("orders_updated_since", "_pages", "catalog", "catalog_pages", "_variants_of", *WRITES),
     ),
     "platforms.bigcommerce": (
         "BigCommerceStore",
-        ("orders_updated_since", "_every", "_list", "catalog", "catalog_pages"),
+        ("orders_updated_since", "_every", "_list", "catalog", "catalog_pages", *WRITES),
     ),
-    "platforms.shopify": ("ShopifyStore", ("orders_updated_since", "_with_every_line", "catalog", "catalog_pages")),
+    "platforms.shopify": (
+        "ShopifyStore",
+        ("orders_updated_since", "_with_every_line", "catalog", "catalog_pages", *WRITES),
+    ),
+}
+# The module functions that build what is written, and the look-up's key test.
+CLIENT_FUNCTIONS = {
+    "platforms.woocommerce": ("_line_item", "_carries_key"),
+    "platforms.bigcommerce": ("order_body",),
+    "platforms.shopify": ("order_create_variables", "country_code"),
 }
 
 
@@ -54,11 +70,17 @@ def in_scope() -> list[str]:
     """mutmut's name patterns for the mutants this run tries (every other mutant is left alone)."""
     whole = [f"ordersync.{package}.*" for package in PACKAGES] + ["ordersync.aws.*"]
     sep = "\u01c1"  # how mutmut 3 joins a class and its method in a mutant's name
-    return whole + [
+    methods = [
         f"ordersync.{module}.x{sep}{cls}{sep}{method}__mutmut_*"
-        for module, (cls, methods) in PAGING.items()
-        for method in methods
+        for module, (cls, names) in CLIENT_METHODS.items()
+        for method in names
     ]
+    functions = [
+        f"ordersync.{module}.x_{function}__mutmut_*"
+        for module, names in CLIENT_FUNCTIONS.items()
+        for function in names
+    ]
+    return whole + methods + functions
 
 
 TARGETS = {"domain": 0.90, "normalize": 0.90}  # and 0.80 overall

@@ -46,11 +46,20 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     for order in report["orders"]:
         assert set(order) == {
             "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",
-            "status", "reason", "seller_order_id", "timeline",
+            "status", "reason", "seller_order_id", "by", "timeline",
         }  # fmt: skip
         assert (order["seller_order_id"] is not None) == (order["status"] in ("SYNCED", "POSTED_MANUALLY"))
         for entry in order["timeline"]:
-            assert set(entry) == {"at", "status", "reason", "detail"}
+            assert set(entry) == {"at", "status", "reason", "detail", "cause"}
+        assert order["by"] == order["timeline"][-1]["cause"]
+    # what brought each one's latest change: the fix's replay, the webhook, the pull
+    assert (by_number["#1002"]["by"], by_number["#1008"]["by"], by_number["#1001"]["by"]) == (
+        "replay",
+        "webhook",
+        "pull",
+    )
+    header = next(line for line in printed.splitlines() if line.startswith("ORDER_NUMBER"))
+    assert header.split()[-1] == "BY"
     mismatch = [(t["status"], t["reason"]) for t in by_number["#1002"]["timeline"]]
     assert mismatch == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
     assert any("retired stale duplicate" in t["detail"] for t in by_number["#1004"]["timeline"])
@@ -68,7 +77,9 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         assert set(email) == {"to", "seller_id", "subject", "body"}
     northwind = [e for e in report["emails"] if e["to"] == ["orders@northwind-supply.example"]]
     assert {e["seller_id"] for e in northwind} == {"northwind-supply"}
-    assert sorted(e["subject"].split()[1] for e in northwind) == ["#1002", "#1003", "#1005"]
+    assert sorted(e["subject"].split()[1] for e in northwind) == ["#1002", "#1002", "#1003", "#1005"]
+    # told #1002 couldn't be synced, then (after ops' alias) that it is in their store after all
+    assert "Order #1002 from Acme Outfitters is now in your WooCommerce store" in [e["subject"] for e in northwind]
     assert all("Acme Outfitters" in e["subject"] for e in northwind)
     summit = [e for e in report["emails"] if e["to"] == ["orders@summit-supply.example"]]
     assert sorted(e["subject"] for e in summit) == [

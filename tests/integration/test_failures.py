@@ -263,3 +263,35 @@ def test_dlq_list_shows_why_what_to_do_and_the_payload_the_invalid_order_email_s
     (listed,) = json.loads(out)
     nodes = listed["payload"]["lineItems"]["nodes"]
     assert nodes[0]["originalUnitPriceSet"]["shopMoney"]["amount"] == "call us"  # the order as it came
+
+
+def test_one_sellers_dlq_messages_and_replays_never_reach_a_seller_whose_id_it_prefixes(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """Sellers `north` and `north-supply` (one id the prefix of the other), both missing the SKU the
+    buyer's order names: what ops list, alias and redrive for one is that one's only."""
+    buyer = world.add_shopify("acme", "Acme Outfitters")
+    for seller_id in ("north", "north-supply"):
+        world.add_woocommerce(seller_id, seller_id.title()).add_product(102, "NW-STOVE", "Camp Stove", "89.50")
+        world.add_catalog(seller_id, [("102", "102", "NW-STOVE", "Camp Stove", "")])
+        world.connect("acme", seller_id)
+    buyer.add_order(order_node(1002, "#1002", [("nw-stove-v1", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+
+    code, out = cli("dlq", "list", "--seller", "north", "--json")
+    assert code == 0 and [m["order_key"] for m in json.loads(out)] == ["acme--north#1002"]
+    code, out = cli("dlq", "list", "--seller", "north-supply")
+    assert code == 0 and "acme--north-supply#1002" in out and "acme--north#1002" not in out
+    assert "1 message(s) for north-supply in OrdersDLQ" in out
+    code, out = cli("dlq", "list", "--seller", "North")
+    assert code == 1 and "no store ordersync knows" in out
+
+    code, out = cli("sku", "alias", "add", "north", "nw-stove-v1", "NW-STOVE")
+    assert code == 0 and "replayed 1 order(s)" in out and "north-supply" not in out
+    stack.runner.drain()
+    assert _record(stack, "acme--north#1002").status is OrderStatus.SYNCED
+    assert _record(stack, "acme--north-supply#1002").status is OrderStatus.FAILED
+
+    code, out = cli("dlq", "redrive", "--seller", "north-supply")
+    assert code == 0 and "moved 1 message(s)" in out
+    assert Ops.from_outputs(stack.deployment.outputs).dlq_list() == []

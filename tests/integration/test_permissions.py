@@ -3,11 +3,13 @@ alarms publish with, and a manual posting flow that survives a throttle.
 
 Every AWS call a function or ops' CLI makes in the integration tests is also judged against its
 statements (conftest.every_aws_call_is_granted), and after the whole suite every grant must have
-been needed by some call (conftest.pytest_sessionfinish)."""
+been needed by some call (conftest.pytest_sessionfinish) — which a whole run records, so that the
+template is judged by it here whatever part of the suite runs."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from ordersync.local.iam import allows
 from ordersync.local.template import load_sam_template, translate
 from ordersync.models import STORE_SECRET_ARN
 from ordersync.records import OrderRecord
+
+from .iam_audit import PROVEN, RECORD_ENV, grant_names
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachines" / "manual_posting.asl.json").read_text())
@@ -299,3 +303,24 @@ def test_stateful_resources_survive_a_stack_deletion_and_subscriptions_wait_for_
             assert "RetentionInDays" in resource["Properties"], logical_id
         if resource["Type"] == "AWS::SNS::Subscription" and resource["Properties"]["Protocol"] == "sqs":
             assert "ManualTasksQueuePolicy" in _list(resource.get("DependsOn", [])), logical_id
+
+
+def test_every_grant_of_the_template_was_needed_by_a_call_of_a_whole_run(resources: dict[str, Any]) -> None:
+    """A grant added to the template without a test whose call needs it fails here, in any selection
+    of the suite (the whole run that writes proven_grants.json judges the calls themselves)."""
+    if os.environ.get(RECORD_ENV):
+        pytest.skip("this run writes the record it would judge by")
+    proven = json.loads(PROVEN.read_text())
+    principals = {name: _role_statements(resources, _role_of(r)) for name, r in _functions(resources).items()}
+    principals |= {
+        name: _statements(r["Properties"]["PolicyDocument"])
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    }
+    unproven = [
+        f"{name}: {grant}"
+        for name, statements in sorted(principals.items())
+        for grant in grant_names(statements)
+        if grant not in proven.get(name, [])
+    ]
+    assert not unproven, "grants no call of the recorded whole run needed:\n" + "\n".join(unproven)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import requests
+
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
@@ -69,6 +71,13 @@ def _matches(order: CanonicalOrder, variants: list[tuple[str, str]]) -> list[Lin
 def _last_body(fake: Any, method: str, path_end: str) -> Any:
     bodies = [body for sent, path, body in fake.server.received if sent == method and path.endswith(path_end)]
     return json.loads(bodies[-1])
+
+
+def _woo_seller(started: list[Any]) -> tuple[FakeWooCommerce, WooCommerceStore]:
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.add_product(55, "S-1", "Tent", "10.00")
+    woo.add_product(56, "S-2", "Pegs", "1.50")
+    return woo, WooCommerceStore(woo.base_url, "ck", "cs")
 
 
 # --- what a create sends, whole ----------------------------------------------------------------------
@@ -249,10 +258,7 @@ def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted
     """A retry after a lost answer finds our copy even if the seller cancelled it meanwhile: that is
     the seller's decision about our order, not a reason to create a second one."""
     order = _order()
-    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
-    woo.add_product(55, "S-1", "Tent", "10.00")
-    woo.add_product(56, "S-2", "Pegs", "1.50")
-    woo_client = WooCommerceStore(woo.base_url, "ck", "cs")
+    woo, woo_client = _woo_seller(started)
     since = datetime.now(UTC)
     copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
     woo.update_order(int(copy), status="cancelled")
@@ -273,3 +279,17 @@ def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted
     copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
     shop.cancel_order(int(copy))
     assert shop_client.find_posted_order(KEY, since - timedelta(seconds=1)) == copy
+
+
+def test_a_copy_the_seller_moved_to_the_bin_is_still_found_and_reads_as_cancelled(started: list[Any]) -> None:
+    """WooCommerce's lists leave the bin out: a look-up that did not ask it would post the order again."""
+    order = _order()
+    woo, client = _woo_seller(started)
+    since = datetime.now(UTC)
+    copy = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    other = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY + "0")
+    binned = requests.delete(f"{woo.base_url}/wp-json/wc/v3/orders/{copy}", auth=("ck", "cs"), timeout=5)
+    assert binned.json()["status"] == "trash"
+    assert client.find_posted_order(KEY, since) == copy
+    assert client.find_posted_order(KEY + "0", since) == other
+    assert client.order_state(copy).cancelled

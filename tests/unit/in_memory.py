@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ordersync.alerts.messages import Alert
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch
 from ordersync.errors import (
@@ -238,9 +239,14 @@ class RecordingRetries:
 class RecordingAlerts:
     published: list[dict[str, Any]] = field(default_factory=list)
 
-    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
+    def publish(self, record: OrderRecord, alert: Alert) -> None:
         self.published.append(
-            {"seller_id": record.seller_id, "subject": subject, "seller": seller_body, "ops": ops_body}
+            {
+                "seller_id": record.seller_id,
+                "subject": alert.subject,
+                "seller": alert.seller_body,
+                "ops": alert.ops_body,
+            }
         )
 
 

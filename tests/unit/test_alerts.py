@@ -266,6 +266,17 @@ def test_up_to_the_threshold_each_alert_is_its_own_email_once() -> None:
     ]
 
 
+def test_an_all_clear_is_the_sellers_own_email_never_in_a_digest_and_nothing_for_ops() -> None:
+    cleared = queued("7").model_copy(
+        update={"kind": "SYNCED", "subject": "now in", "seller_body": "in", "ops_body": None}
+    )
+    failures = [queued("1"), queued("2"), queued("3")]
+    emails = plan_emails([*failures, cleared, cleared], digest_threshold=2)
+    assert emails[0] == OutgoingEmail("seller", "northwind", "now in", "in", "SYNCED")  # once, though queued twice
+    assert [(e.audience, e.reason) for e in emails[1:]] == [("seller", "DIGEST"), ("ops", "DIGEST")]
+    assert "#7" not in emails[1].body and "3 order alerts" in emails[2].body
+
+
 def test_over_the_threshold_a_seller_gets_one_digest_and_ops_one_summary() -> None:
     alerts = [queued("1"), queued("2", FailureReason.DUPLICATE_SKU), queued(""), queued("9", seller="other")]
     emails = plan_emails(alerts, digest_threshold=2)

@@ -140,6 +140,24 @@ def test_a_redriven_dlq_message_is_processed_from_its_body_alone(deps: ProcessDe
     assert record.timeline[-1].cause is Cause.REDRIVE
 
 
+def test_a_seller_told_an_order_failed_hears_once_that_it_synced_after_the_fix(deps: ProcessDependencies) -> None:
+    process_message(message("GONE"), "m1", 1, deps)
+    body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]
+    deps.catalog.aliases["GONE"] = "A"  # type: ignore[attr-defined]
+    record = process_message(json.dumps(body), "m2", 1, deps)
+    process_message(json.dumps(body), "m3", 1, deps)  # the redrive delivered again: told once
+    failure, synced = deps.alerts.published  # type: ignore[attr-defined]
+    assert "couldn't be synced" in failure["subject"]
+    assert synced["seller_id"] == "northwind" and synced["ops"] is None  # ops have nothing to do
+    assert synced["subject"] == "Order #1001 from Acme is now in your WooCommerce store"
+    assert f"(SKU mismatch),\nis now in your WooCommerce store as order {record.seller_order_id}" in (synced["seller"])
+
+
+def test_an_order_synced_at_its_first_try_sends_no_all_clear(deps: ProcessDependencies) -> None:
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+    assert deps.alerts.published == []  # type: ignore[attr-defined]
+
+
 def test_still_broken_after_redrive_goes_back_to_the_dlq(deps: ProcessDependencies) -> None:
     process_message(message("GONE"), "m1", 1, deps)
     body, _ = deps.dead_letters.sent[0]  # type: ignore[attr-defined]

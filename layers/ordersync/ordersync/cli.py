@@ -229,11 +229,13 @@ def _parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="OrdersDLQ").add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq.add_parser("list", parents=[target], help="what is in the DLQ, and why")
     dlq_list.add_argument("--json", action="store_true")
+    dlq_list.add_argument("--seller", metavar="SELLER", help="only this seller's orders")
     dlq_list.set_defaults(run=_dlq_list)
     redrive = dlq.add_parser("redrive", parents=[target], help="move DLQ messages back to OrdersQueue")
     redrive.add_argument(
         "--reason", choices=[r.value for r in FailureReason], help="only messages failed for this reason"
     )
+    redrive.add_argument("--seller", metavar="SELLER", help="only this seller's orders")
     redrive.set_defaults(run=_dlq_redrive)
     return parser
 
@@ -598,7 +600,7 @@ def _alias_remove(args: argparse.Namespace, echo: Echo) -> int:
 
 
 def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
-    messages = _ops(args).dlq_list()
+    messages = _ops(args).dlq_list(args.seller)
     if args.json:
         echo(json.dumps(messages, indent=2, default=str))
         return 0
@@ -608,12 +610,13 @@ def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
             echo(f"{'':<26}   why: {message['detail']}")
         if message["what_to_do"]:
             echo(f"{'':<26}   fix: {message['what_to_do']}")
-    echo(f"{len(messages)} message(s) in OrdersDLQ (--json shows each one's payload too)")
+    whose = f" for {args.seller}" if args.seller else ""
+    echo(f"{len(messages)} message(s){whose} in OrdersDLQ (--json shows each one's payload too)")
     return 0
 
 
 def _dlq_redrive(args: argparse.Namespace, echo: Echo) -> int:
-    moved = _ops(args).redrive(args.reason)
+    moved = _ops(args).redrive(args.reason, args.seller)
     echo(f"moved {len(moved)} message(s) back to OrdersQueue")
     return 0
 

@@ -89,12 +89,22 @@ class Ops:
         what = "is not a seller store" if store is not None else "is no store ordersync knows"
         raise LookupError(f"{seller_id!r} {what}: `ordersync store list` shows the stores and their roles")
 
-    def dlq_list(self) -> list[dict[str, Any]]:
-        return [message_fields(message) for message in self.dlq.messages()]
+    def dlq_list(self, seller_id: str | None = None) -> list[dict[str, Any]]:
+        """What is in OrdersDLQ; with a seller, that seller's orders only (its id exactly)."""
+        if seller_id is not None:
+            self.known_seller(seller_id)
+        fields = [message_fields(message) for message in self.dlq.messages()]
+        return [f for f in fields if seller_id is None or f["seller_id"] == seller_id]
 
-    def redrive(self, reason: str | None = None) -> list[dict[str, Any]]:
-        moved = self.dlq.move(lambda m: reason is None or message_fields(m)["reason"] == reason)
-        return [message_fields(message) for message in moved]
+    def redrive(self, reason: str | None = None, seller_id: str | None = None) -> list[dict[str, Any]]:
+        if seller_id is not None:
+            self.known_seller(seller_id)
+
+        def chosen(message: dict[str, Any]) -> bool:
+            fields = message_fields(message)
+            return reason in (None, fields["reason"]) and seller_id in (None, fields["seller_id"])
+
+        return [message_fields(message) for message in self.dlq.move(chosen)]
 
     def disregard(self, order_ref: str) -> OrderRecord:
         """Ops confirm that an order without a shipping address was a test or in-store order."""

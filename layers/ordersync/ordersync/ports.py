@@ -25,6 +25,7 @@ from ordersync.records import Attempt, OrderRecord
 
 if TYPE_CHECKING:  # annotations only: the alert models stay out of functions that send none
     from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
+    from ordersync.alerts.messages import Alert
 
 
 class CatalogRepository(Protocol):
@@ -134,7 +135,7 @@ class DeadLetters(Protocol):
 
 
 class Alerts(Protocol):
-    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None: ...
+    def publish(self, record: OrderRecord, alert: Alert) -> None: ...
 
 
 class ManualPosting(Protocol):

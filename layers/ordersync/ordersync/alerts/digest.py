@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ordersync.alerts.messages import REASON_LABEL, SELLER_GUIDANCE, email_subject
+from ordersync.alerts.messages import REASON_LABEL, SELLER_GUIDANCE, SYNCED_NOTICE, email_subject
 from ordersync.models import FailureReason, platform_label
 
 
@@ -21,10 +21,11 @@ class QueuedAlert(BaseModel):
     seller_id: str
     seller_name: str
     seller_platform: str
-    reason: FailureReason
+    reason: FailureReason  # a failure's; an all-clear's, the failure that is over
+    kind: str = "failure"  # or SYNCED_NOTICE
     subject: str
     seller_body: str | None
-    ops_body: str
+    ops_body: str | None = None  # None: nothing for ops (an all-clear)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,14 @@ def ops_subject(alert: QueuedAlert) -> str:
 
 
 def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[OutgoingEmail]:
-    unique = list({(a.order_key, a.reason): a for a in alerts}.values())  # at-least-once delivery
-    emails: list[OutgoingEmail] = []
+    every = list({(a.order_key, a.reason, a.kind): a for a in alerts}.values())  # at-least-once delivery
+    # an all-clear is its own email to the seller, never in a digest of failures, nothing for ops
+    emails = [
+        OutgoingEmail("seller", a.seller_id, a.subject, a.seller_body or "", a.kind)
+        for a in every
+        if a.kind == SYNCED_NOTICE
+    ]
+    unique = [a for a in every if a.kind != SYNCED_NOTICE]
     by_seller: dict[str, list[QueuedAlert]] = defaultdict(list)
     for alert in unique:
         if alert.seller_body is not None:
@@ -60,7 +67,9 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
     if len(unique) > digest_threshold:
         emails.append(_ops_digest(unique))
     else:
-        emails.extend(OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body, a.reason.value) for a in unique)
+        emails.extend(
+            OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body or "", a.reason.value) for a in unique
+        )
     return emails
 
 
@@ -85,7 +94,9 @@ def _ops_digest(alerts: list[QueuedAlert]) -> OutgoingEmail:
     for alert in alerts:
         counts[alert.reason.value] += 1
     summary = ", ".join(f"{reason} x{count}" for reason, count in sorted(counts.items()))
-    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + "\n---\n".join(a.ops_body for a in alerts)
+    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + "\n---\n".join(
+        a.ops_body or "" for a in alerts
+    )
     return OutgoingEmail("ops", None, f"[ops] {len(alerts)} order alerts: {summary}", body, "DIGEST")
 
 

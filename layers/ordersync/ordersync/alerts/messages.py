@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ordersync.domain.decide import Decision
-from ordersync.models import CanonicalOrder, FailureReason, OrderEnvelope, platform_label
+from ordersync.models import CanonicalOrder, FailureReason, OrderEnvelope, OrderStatus, platform_label
 from ordersync.records import LineView, OrderRecord
 
 REASON_LABEL = {
@@ -74,7 +74,9 @@ SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
 class Alert:
     subject: str
     seller_body: str | None  # None: the seller can't act on it, only ops hear of it
-    ops_body: str
+    ops_body: str | None  # None: ops have nothing to do (a seller's all-clear)
+    about: FailureReason  # the reason it tells of (an all-clear: the reason that is over)
+    kind: str = "failure"  # or SYNCED_NOTICE: the order a seller was told of is in their store now
 
 
 def compose_alert(record: OrderRecord) -> Alert | None:
@@ -91,9 +93,36 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     if reason in AFTER_POSTING_SUBJECT:
         subject = AFTER_POSTING_SUBJECT[reason].format(order=order, buyer=record.buyer_name)
         body = f"Hello {record.seller_name},\n\n{record.detail}.\n\n{AFTER_POSTING_GUIDANCE[reason]}\n\n- The ordersync team\n"
-        return Alert(email_subject(subject), body, _ops_body(record))
+        return Alert(email_subject(subject), body, _ops_body(record), reason)
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
-    return Alert(email_subject(subject), seller_body, _ops_body(record))
+    return Alert(email_subject(subject), seller_body, _ops_body(record), reason)
+
+
+SYNCED_NOTICE = "SYNCED"  # its key in a record's `alerted`: sent once
+
+
+def compose_synced_notice(record: OrderRecord) -> Alert | None:
+    """The seller was emailed that this order couldn't be synced, and now it is: tell them, once, so
+    they don't enter it by hand too. (The manual posting flow says so itself for BigCommerce.)"""
+    told = [
+        reason
+        for reason in FailureReason
+        if reason.value in record.alerted
+        and reason in SELLER_GUIDANCE
+        and reason is not FailureReason.UNSUPPORTED_PLATFORM
+    ]
+    if not told or SYNCED_NOTICE in record.alerted or record.status is not OrderStatus.SYNCED:
+        return None
+    order = f"#{record.order_number.lstrip('#')}" if record.order_number else record.order_id
+    store = f"{platform_label(record.seller_platform)} store"
+    body = (
+        f"Hello {record.seller_name},\n\n"
+        f"Order {order} from {record.buyer_name}, which we told you couldn't be synced ({REASON_LABEL[told[-1]]}),\n"
+        f"is now in your {store} as order {record.seller_order_id}. Process it as usual; there is\n"
+        "nothing to enter by hand.\n\n- The ordersync team\n"
+    )
+    subject = f"Order {order} from {record.buyer_name} is now in your {store}"
+    return Alert(email_subject(subject), body, None, told[-1], SYNCED_NOTICE)
 
 
 AFTER_POSTING_GUIDANCE = {

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
-from ordersync.alerts.messages import email_subject
+from ordersync.alerts.messages import Alert, email_subject
 from ordersync.aws.errors import aws_errors, drain_receive
 from ordersync.errors import ResourceThrottled
-from ordersync.models import CatalogSyncRequest, FailureReason, OrderEnvelope
+from ordersync.models import CatalogSyncRequest, OrderEnvelope
 from ordersync.records import OrderRecord
 
 _SQS_BATCH = 10
@@ -111,21 +111,22 @@ class SqsAlertOutbox:
         self._url = queue_url
         self._sqs = client or boto3.client("sqs")
 
-    def publish(self, record: OrderRecord, subject: str, seller_body: str | None, ops_body: str) -> None:
-        alert = QueuedAlert(
+    def publish(self, record: OrderRecord, alert: Alert) -> None:
+        queued = QueuedAlert(
             order_key=record.order_key,
             order_number=record.order_number,
             buyer_name=record.buyer_name,
             seller_id=record.seller_id,
             seller_name=record.seller_name,
             seller_platform=record.seller_platform,
-            reason=record.reason or FailureReason.INVALID_ORDER,
-            subject=subject,
-            seller_body=seller_body,
-            ops_body=ops_body,
+            reason=alert.about,
+            kind=alert.kind,
+            subject=alert.subject,
+            seller_body=alert.seller_body,
+            ops_body=alert.ops_body,
         )
         with aws_errors("alert"):
-            self._sqs.send_message(QueueUrl=self._url, MessageBody=alert.model_dump_json())
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=queued.model_dump_json())
 
     def take_all(self, limit: int = 1000) -> tuple[list[QueuedAlert], list[str]]:
         """Every queued alert (up to `limit`) and the receipt handles to delete once they are sent."""

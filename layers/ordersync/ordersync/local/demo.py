@@ -242,8 +242,15 @@ def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:
                 "status": r.status.value,
                 "reason": r.reason.value if r.reason else None,
                 "seller_order_id": r.seller_order_id,
+                "by": r.timeline[-1].cause if r.timeline else None,  # what brought its latest change
                 "timeline": [
-                    {"at": t.at.isoformat(), "status": t.status.value, "reason": t.reason, "detail": t.detail}
+                    {
+                        "at": t.at.isoformat(),
+                        "status": t.status.value,
+                        "reason": t.reason,
+                        "detail": t.detail,
+                        "cause": t.cause,
+                    }
                     for t in r.timeline
                 ],
             }
@@ -264,6 +271,7 @@ def print_report(report: dict[str, Any], echo: Any = print) -> None:
         "status",
         "reason",
         "seller_order_id",
+        "by",
     )
     rows = [[str(order[c] if order[c] is not None else "-") for c in columns] for order in report["orders"]]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]

@@ -190,7 +190,7 @@ def _attributes_named(params: dict[str, Any]) -> set[str]:
     return attributes
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
@@ -199,8 +199,8 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str, context
     these condition keys: every condition of the statement must hold, as IAM evaluates them."""
     return any(
         statement.get("Effect") == "Allow"
-        and any(fnmatch.fnmatchcase(action.lower(), str(granted).lower()) for granted in _as_list(statement["Action"]))
-        and any(fnmatch.fnmatchcase(resource, str(granted)) for granted in _as_list(statement["Resource"]))
+        and any(fnmatch.fnmatchcase(action.lower(), str(granted).lower()) for granted in as_list(statement["Action"]))
+        and any(fnmatch.fnmatchcase(resource, str(granted)) for granted in as_list(statement["Resource"]))
         and conditions_hold(statement.get("Condition", {}), dict(context))
         for statement in statements
     )
@@ -214,7 +214,7 @@ def conditions_hold(condition: dict[str, dict[str, Any]], context: dict[str, tup
         return False
     for operator, keys in condition.items():
         for key, wanted in keys.items():
-            allowed = [str(value) for value in _as_list(wanted)]
+            allowed = [str(value) for value in as_list(wanted)]
             values = context.get(key)
             if operator == "ForAllValues:StringEquals":
                 holds = values is None or set(values) <= set(allowed)
@@ -251,7 +251,7 @@ def unused(statements: Statements, calls: list[AwsCall]) -> list[str]:
     """Each (statement, action) no call needed: a grant the code never uses."""
     lines = []
     for statement in statements:
-        for action in _as_list(statement["Action"]):
+        for action in as_list(statement["Action"]):
             needed = any(
                 allows([{**statement, "Action": action}], call.action, resource, call.context)
                 for call in calls

@@ -104,24 +104,23 @@ class WooCommerceStore:
 
     # --- seller side -------------------------------------------------------------------------
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:
-        """The order created since the first attempt whose `_ordersync_source` meta is exactly this key."""
+        """The order created since the first attempt whose `_ordersync_source` meta is exactly this key;
+        in the bin too (lists leave it out unless asked): a copy the seller deleted is still ours."""
         params = {"after": gmt(since - _CLOCK_SKEW), "dates_are_gmt": "true", "orderby": "date", "order": "asc"}
-        for number, orders in enumerate(self._pages(f"{self._api}/orders", params)):
-            for order in orders:
-                if any(
-                    m.get("key") == SOURCE_META_KEY and m.get("value") == source_key
-                    for m in order.get("meta_data") or []
-                ):
-                    return str(order["id"])
-            if number >= _LOOKBACK_PAGES:
-                raise StoreUnavailable(f"more than {_LOOKBACK_PAGES * PAGE_SIZE} orders since the first attempt")
+        for status in ("any", "trash"):
+            for number, orders in enumerate(self._pages(f"{self._api}/orders", {**params, "status": status})):
+                found = next((o for o in orders if _carries_key(o, source_key)), None)
+                if found is not None:
+                    return str(found["id"])
+                if number >= _LOOKBACK_PAGES:
+                    raise StoreUnavailable(f"more than {_LOOKBACK_PAGES * PAGE_SIZE} orders since the first attempt")
         return None
 
     def order_state(self, order_id: str) -> SellerOrderState:
         """WooCommerce's order statuses: `cancelled`; `completed` is what a shipped order becomes."""
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         status = str(order.get("status") or "")
-        return SellerOrderState(status in ("cancelled", "refunded"), status == "completed", status)
+        return SellerOrderState(status in ("cancelled", "refunded", "trash"), status == "completed", status)
 
     def cancel_order(self, order_id: str) -> None:
         """Status `cancelled`: WooCommerce restores the lines' stock (wc_maybe_increase_stock_levels)."""
@@ -308,3 +307,7 @@ def _line_item(match: LineMatch) -> dict[str, Any]:
     if match.variant.variant_id != match.variant.product_id:
         item["variation_id"] = int(match.variant.variant_id)
     return item
+
+
+def _carries_key(order: dict[str, Any], source_key: str) -> bool:
+    return any(m.get("key") == SOURCE_META_KEY and m.get("value") == source_key for m in order.get("meta_data") or [])

@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from ordersync.alerts.messages import compose_alert, dlq_message
+from ordersync.alerts.messages import SYNCED_NOTICE, compose_alert, compose_synced_notice, dlq_message
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
 from ordersync.errors import (
     ConcurrentUpdate,
@@ -266,6 +266,7 @@ def _process(
     synced.seller_order_id = seller_order_id
     synced.post_unconfirmed_at = None  # confirmed: the store answered with its order
     synced.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
+    _tell_seller_it_synced(synced, deps)
     record.seller_order_id = seller_order_id  # if the write fails, what gives the order up says so
     _record(synced, deps)
     count_outcome(synced)
@@ -453,8 +454,15 @@ def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:
     alert = compose_alert(record)
     if alert is None:
         return
-    deps.alerts.publish(record, alert.subject, alert.seller_body, alert.ops_body)
+    deps.alerts.publish(record, alert)
     record.alerted.append(key)
+
+
+def _tell_seller_it_synced(record: OrderRecord, deps: ProcessDependencies) -> None:
+    notice = compose_synced_notice(record)
+    if notice is not None:
+        deps.alerts.publish(record, notice)
+        record.alerted.append(SYNCED_NOTICE)
 
 
 def _record(record: OrderRecord, deps: ProcessDependencies) -> None:

@@ -28,7 +28,7 @@ from ordersync.local.fakes.webhooks import Deliveries
 _ROUTES = Map(
     [
         Rule("/wp-json/wc/v3/orders", endpoint="orders", methods=["GET", "POST"]),
-        Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT"]),
+        Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT", "DELETE"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
@@ -390,6 +390,8 @@ class FakeWooCommerce:
                 return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
             if request.method == "PUT":
                 return self._update_order(order, request.get_json(silent=True) or {})
+            if request.method == "DELETE":
+                return self._delete_order(order, request.args.get("force", "false").lower() in ("true", "1"))
             return _json(order)
         if endpoint == "refunds":
             if args["order_id"] not in self.orders:
@@ -423,6 +425,15 @@ class FakeWooCommerce:
             return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
         order["status"] = status
         order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+        return _json(order)
+
+    def _delete_order(self, order: dict[str, Any], force: bool) -> Response:
+        """DELETE /orders/{id}: to the bin (status "trash", still readable) unless force=true."""
+        if force:
+            del self.orders[order["id"]]
+        else:
+            order["status"] = "trash"
+            order["date_modified_gmt"] = _stamp(datetime.now(UTC))
         return _json(order)
 
     def _words(self, what: str) -> str:
@@ -493,7 +504,16 @@ class FakeWooCommerce:
         if isinstance(checked, Response):
             return checked
         orderby, gmt = checked
-        orders = self._dated(request, [o for o in self.orders.values() if self.server.listed(o["id"])], gmt)
+        # `any` (the default) is every status of wc_get_order_statuses(): the bin is listed only when asked
+        status = request.args.get("status", "any")
+        if status not in (*ORDER_STATUSES, "any", "trash"):
+            return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+        listed = [
+            o
+            for o in self.orders.values()
+            if self.server.listed(o["id"]) and (o["status"] == status or (status == "any" and o["status"] != "trash"))
+        ]
+        orders = self._dated(request, listed, gmt)
         if isinstance(orders, Response):
             return orders
         search = request.args.get("search")
