@@ -158,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--hour-seconds", type=float, default=3600.0, help="how long the schedules' hour lasts (compress it for demos)"
     )
+    up.add_argument(
+        "--bare",
+        action="store_true",
+        help="the demo's stores run, but nothing is onboarded: do it with README's commands (credentials files in .ordersync/)",
+    )
     up.set_defaults(run=_up)
 
     order = commands.add_parser("order", help="one order").add_subparsers(dest="order_command", required=True)
@@ -434,9 +439,11 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
     LOCAL_UP_STOP.clear()
     _stop_on_signals()
     with LocalStack.start({"LogLevel": "ERROR"}) as stack:
-        world = build_world(stack)
+        world = build_world(stack, echo if not args.bare else lambda _line: None, bare=args.bare)
         LOCAL_STATE.parent.mkdir(exist_ok=True)
         state = {"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()}
+        if args.bare:
+            state["stores"] = _bare_stores(world, echo)
         LOCAL_STATE.write_text(json.dumps(state))
         echo(f"local stack on {stack.moto.endpoint}; `ordersync ... --local` talks to it. Ctrl-C stops it.")
         echo(f"the schedules run on an hour of {args.hour_seconds:g} s; every queue is consumed as it fills")
@@ -446,6 +453,24 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
             world.stop()
             LOCAL_STATE.unlink(missing_ok=True)
     return 0
+
+
+def _bare_stores(world: Any, echo: Echo) -> dict[str, dict[str, str]]:
+    """Each running store's URL and a credentials file beside the state file, as ops onboard them."""
+    stores = {}
+    for store in world.stores.values():
+        if store.fake is None:
+            continue
+        credentials = LOCAL_STATE.parent / f"{store.store_id}.json"
+        credentials.write_text(json.dumps(store.credentials))
+        credentials.chmod(0o600)
+        stores[store.store_id] = {"platform": store.platform.value, "url": store.fake.base_url, "name": store.name}
+        echo(
+            f"  ordersync store add {store.store_id} --platform {store.platform} --url {store.fake.base_url}"
+            f" --name '{store.name}' --credentials-file {credentials} --local"
+        )
+    echo("nothing is onboarded: add the stores above, then connections, as README's 'After the first deploy' says")
+    return stores
 
 
 def _stop_on_signals() -> None:

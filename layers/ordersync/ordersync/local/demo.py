@@ -59,11 +59,11 @@ BC_ADDRESS = {
 }
 
 
-def build_world(stack: LocalStack, echo: Any = print) -> World:
+def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> World:
     """Four buyer -> seller connections: every platform as a buyer and as a seller. Set up as ops
     do it: `ordersync store add` (credentials tried against each store) and `connection add`
     (the seller's first catalog sync), echoed as the commands they are."""
-    world = World(stack, onboard=True, echo=echo, since=datetime.now(UTC) - timedelta(days=1))
+    world = World(stack, onboard=True, echo=echo, since=datetime.now(UTC) - timedelta(days=1), bare=bare)
     acme = world.add_shopify("acme-outfitters", "Acme Outfitters")
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
@@ -93,16 +93,17 @@ def build_world(stack: LocalStack, echo: Any = print) -> World:
         "summit-supply": "canyon-trading",
         "ridge-outdoor": "delta-goods",
     }
-    for seller, buyer in buyers.items():
-        world.connect(buyer, seller)  # runs the seller's first catalog sync
-        world.subscribe_seller(seller, f"orders@{seller}.example")
+    if not bare:  # bare: ops onboard the stores themselves (README), nothing is in the stack yet
+        for seller, buyer in buyers.items():
+            world.connect(buyer, seller)  # runs the seller's first catalog sync
+            world.subscribe_seller(seller, f"orders@{seller}.example")
 
-    # Since that sync, Northwind deleted the bottle (106) and recreated it (107): until the next
-    # hourly sync the catalog still holds both, so the bottle's SKU is a duplicate for now.
-    world.add_catalog(
-        "northwind-supply",
-        [("106", "106", "NW-BOTTLE", "Water Bottle", ""), ("107", "107", "NW-BOTTLE", "Water Bottle", "")],
-    )
+        # Since that sync, Northwind deleted the bottle (106) and recreated it (107): until the next
+        # hourly sync the catalog still holds both, so the bottle's SKU is a duplicate for now.
+        world.add_catalog(
+            "northwind-supply",
+            [("106", "106", "NW-BOTTLE", "Water Bottle", ""), ("107", "107", "NW-BOTTLE", "Water Bottle", "")],
+        )
 
     # Buyer orders, one per case.
     acme.add_order(

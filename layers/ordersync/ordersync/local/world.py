@@ -40,6 +40,7 @@ class Store:
     fake: FakeStore | None  # None: a store nobody calls (a BigCommerce seller whose orders are posted by hand)
     secret_arn: str = ""
     auto_post: bool = False
+    credentials: dict[str, str] = field(default_factory=dict)
 
     def ref(self) -> StoreRef:
         base_url = self.fake.base_url if self.fake else f"https://{self.store_id}.example.invalid"
@@ -65,6 +66,9 @@ class World:
     onboard: bool = False
     echo: Callable[[str], None] = field(default=lambda _line: None)
     since: datetime | None = None  # onboard: each connection's --since (default: now)
+    # bare: the fake stores run, with their products and orders, and nothing of them is in the
+    # stack: ops onboard them with README's commands (`local up --bare`)
+    bare: bool = False
 
     @property
     def catalog(self) -> DynamoCatalog:
@@ -95,6 +99,10 @@ class World:
     def _register(self, store: Store, credentials: dict[str, str]) -> None:
         if store.fake:
             store.fake.server.start()
+        store.credentials = credentials
+        if self.bare:  # nothing in the stack: ops add it as README says
+            self.stores[store.store_id] = store
+            return
         if self.onboard and store.fake:
             base_url = store.fake.base_url
             auto = " --auto-post" if store.auto_post else ""
