@@ -76,9 +76,7 @@ def in_scope() -> list[str]:
         for method in names
     ]
     functions = [
-        f"ordersync.{module}.x_{function}__mutmut_*"
-        for module, names in CLIENT_FUNCTIONS.items()
-        for function in names
+        f"ordersync.{module}.x_{function}__mutmut_*" for module, names in CLIENT_FUNCTIONS.items() for function in names
     ]
     return whole + methods + functions
 
