@@ -53,7 +53,7 @@ WOO_KEYS = {"consumer_key": "ck_secret", "consumer_secret": "cs_secret"}
 
 # --- the rules -------------------------------------------------------------------------------------
 def test_a_shopify_write_scope_includes_its_read_scope() -> None:
-    granted = granted_shopify_scopes(["write_orders", "read_products"])
+    granted = granted_shopify_scopes(["write_orders", "read_products", "write_merchant_managed_fulfillment_orders"])
     assert missing(Platform.SHOPIFY, Role.BOTH, granted) == []
     assert [n.grant for n in missing(Platform.SHOPIFY, Role.SELLER, granted_shopify_scopes(["read_orders"]))] == [
         "read_products",
@@ -64,13 +64,14 @@ def test_a_shopify_write_scope_includes_its_read_scope() -> None:
 @pytest.mark.parametrize(
     ("platform", "role", "granted", "wanting"),
     [
-        (Platform.SHOPIFY, Role.BUYER, {"read_orders"}, []),
-        (Platform.SHOPIFY, Role.BUYER, {"read_products"}, ["read_orders"]),
+        (Platform.SHOPIFY, Role.BUYER, {"read_orders", "write_merchant_managed_fulfillment_orders"}, []),
+        (Platform.SHOPIFY, Role.BUYER, {"read_products"}, ["read_orders", "write_merchant_managed_fulfillment_orders"]),
         (Platform.SHOPIFY, Role.SELLER, {"read_products", "read_orders"}, ["write_orders"]),
-        (Platform.WOOCOMMERCE, Role.BUYER, {"read"}, []),
+        (Platform.WOOCOMMERCE, Role.BUYER, {"read", "write"}, []),
+        (Platform.WOOCOMMERCE, Role.BUYER, {"read"}, ["write"]),  # the sellers' parcels are written there
         (Platform.WOOCOMMERCE, Role.SELLER, {"read"}, ["write"]),
         (Platform.WOOCOMMERCE, Role.BOTH, {"write"}, ["read"]),
-        (Platform.BIGCOMMERCE, Role.BUYER, {"Orders: read-only"}, []),
+        (Platform.BIGCOMMERCE, Role.BUYER, {"Orders: read-only", "Orders: modify"}, []),
         (Platform.BIGCOMMERCE, Role.SELLER, {"Orders: read-only", "Products: read-only"}, ["Orders: modify"]),
         (Platform.BIGCOMMERCE, Role.BOTH, set(), ["Orders: read-only", "Products: read-only", "Orders: modify"]),
     ],
@@ -167,7 +168,7 @@ class Activity:
         return self.by_connection.get(connection_id, [])
 
 
-FULL_SHOPIFY = frozenset({"read_orders", "write_orders", "read_products"})
+FULL_SHOPIFY = frozenset({"read_orders", "write_orders", "read_products", "write_merchant_managed_fulfillment_orders"})
 
 
 def world() -> tuple[OnboardingDependencies, StoresThatAnswer]:
@@ -225,7 +226,9 @@ def test_missing_scopes_are_named_with_what_to_do_and_nothing_is_saved() -> None
     assert "`read_products` access scope" in message and "`write_orders` access scope" in message
     assert "to create orders in the seller's shop" in message and "shpat" not in message
     assert deps.stores.all() == [] and deps.vault.secrets == {}  # type: ignore[attr-defined]
-    # the same credentials are enough for a buyer
+    # a buyer's needs are others: its orders read, the sellers' parcels written
+    buyer = frozenset({"read_orders", "write_merchant_managed_fulfillment_orders"})
+    answers.accepted["https://acme.myshopify.com"] = (SHOPIFY_TOKEN, StoreAccess("Acme", buyer))
     assert add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BUYER, SHOPIFY_TOKEN, deps)
 
 
@@ -560,7 +563,8 @@ def test_the_services_refusals_word_for_word() -> None:
         "could not reach the Shopify store at https://acme.myshopify.com: GET /admin/api/2025-10/graphql.json timed out"
     )
     answers.down.clear()
-    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_products", "write_orders"})))
+    no_orders_read = frozenset({"read_products", "write_orders", "write_merchant_managed_fulfillment_orders"})
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", no_orders_read))
     assert refusal(lambda: add_store("new", Platform.SHOPIFY, url, Role.BUYER, SHOPIFY_TOKEN, deps)) == (
         "the credentials of Acme can't do all a buyer store needs: add the `read_orders` access scope to the"
         " app and reinstall it in the shop: needed to pull the buyer's orders"
@@ -627,7 +631,7 @@ def test_every_check_and_rotation_is_dated_and_a_store_keeps_its_role_path_and_p
     deps, answers = world()
     deps.clock = Clock()
     woo = "https://north.example.com/shopX"  # WordPress in a subdirectory
-    answers.accepted[woo] = (WOO_KEYS, StoreAccess("north", frozenset({"read"})))
+    answers.accepted[woo] = (WOO_KEYS, StoreAccess("north", frozenset({"read", "write"})))
     store = add_store("north", Platform.WOOCOMMERCE, woo + "/", Role.BUYER, WOO_KEYS, deps)
     assert (store.base_url, store.role, store.auto_post) == (woo, Role.BUYER, False)
     assert answers.tries == [(Platform.WOOCOMMERCE, woo)]
@@ -709,7 +713,7 @@ def test_more_of_what_ops_are_told_and_what_is_kept() -> None:
     deps, answers = world()
     deps.clock = Clock()
     url = "https://acme.myshopify.com"
-    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset()))
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_orders"})))
     with pytest.raises(OnboardingRefused) as refused:
         add_store("acme", Platform.SHOPIFY, url, Role.BUYER, SHOPIFY_TOKEN, deps)
     assert str(refused.value).count("; ") == 0  # one missing grant for a buyer

@@ -54,6 +54,12 @@ class FailureReason(StrEnum):
     BUYER_CANCELLED = "BUYER_CANCELLED"
     CANCEL_TOO_LATE = "CANCEL_TOO_LATE"  # ... after some of it had shipped: told, not touched (stays SYNCED)
     CANCEL_REFUSED = "CANCEL_REFUSED"  # ... and the seller's store refused to cancel it (its words in the detail)
+    # The seller shipped a parcel that could not be written into the buyer's store (the order stays
+    # as it was; the parcel is recorded with the reason and kept in ShipmentsDLQ):
+    PARCEL_FOR_CANCELLED_ORDER = "PARCEL_FOR_CANCELLED_ORDER"  # the buyer had cancelled the order
+    PARCEL_DOESNT_FIT = "PARCEL_DOESNT_FIT"  # more than the buyer's order has left to ship, or an unknown line
+    PARCEL_REFUSED = "PARCEL_REFUSED"  # the buyer's store refused the shipment (its words in the detail)
+    FULFILLED_BY_HAND = "FULFILLED_BY_HAND"  # already fulfilled in the buyer's store, with other tracking
 
 
 class Cause(StrEnum):
@@ -138,12 +144,56 @@ MAX_ORDER_PAYLOAD_BYTES = 200_000
 
 
 @dataclass(frozen=True)
+class ParcelLine:
+    """Units of one of the seller's lines in a parcel, by the variant we posted it as."""
+
+    variant_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One shipment in the seller's store, as its store records it."""
+
+    parcel_id: str  # the seller store's shipment id: what makes a parcel the same one again
+    lines: tuple[ParcelLine, ...]  # empty with whole_order
+    carrier: str | None = None  # as the seller's store names it
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+    whole_order: bool = False  # the store only says the order left (WooCommerce `completed`)
+
+
+@dataclass(frozen=True)
 class SellerOrderState:
     """What a seller's store says of an order we posted."""
 
     cancelled: bool
     shipped: bool  # some of it has left (fulfilled, shipped, completed)
     words: str  # the store's own status, as ops read it
+    parcels: tuple[Parcel, ...] = ()
+
+
+class PostedLine(BaseModel):
+    """A buyer line as it was posted: which seller variant, how many (kept on the order record, so
+    that the seller's parcels map back to the buyer's lines)."""
+
+    buyer_line_id: str
+    variant_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class BuyerParcel:
+    """A parcel as it is written into the buyer's store: its lines the buyer's own."""
+
+    key: str  # ours, exact: "<seller store>:<parcel id>"
+    lines: tuple[tuple[str, int], ...]  # (buyer line id, units)
+    carrier: str | None  # the carrier's name in the vocabulary (domain/carriers.py) or as the seller gave it
+    tracking_number: str | None
+    tracking_url: str | None
+    notify_customer: bool
+    completes_order: bool = False  # with it, every posted unit is in the buyer's store
 
 
 class CanonicalOrder(BaseModel):
@@ -227,6 +277,21 @@ class Connection(BaseModel):
     # through clears both.
     store_failing_since: datetime | None = None
     failing_reported_at: datetime | None = None
+    # Whether the buyer's store emails its customer when a parcel is written there (the buyer's
+    # choice; default: as the buyer's store would when it ships itself).
+    notify_customer: bool = True
+
+
+class ShipmentRequest(BaseModel):
+    """A ShipmentsQueue message: one seller order's parcels to look at (a check), or — without an
+    order — the seller's orders changed since `since` to look through (a sweep, which resumes at
+    `resume` where an invocation ran short of time)."""
+
+    seller: StoreRef
+    seller_order_id: str | None = None
+    since: datetime | None = None
+    resume: str | None = None
+    started: datetime | None = None  # the sweep's start: its cursor once it got to the end
 
 
 class CatalogSyncRequest(BaseModel):
@@ -270,6 +335,8 @@ class StoreRecord(BaseModel):
     catalog_full_at: datetime | None = None
     catalog_variants: int | None = None
     catalog_running_since: datetime | None = None  # a run began and has not got to its end
+    # A seller's shipment sweep (SyncShipmentsFunction): its orders changed since then are looked at next.
+    shipments_swept_at: datetime | None = None
     # A buyer whose order webhooks ops registered (`ordersync store webhooks register`).
     webhooks: bool = False
     shop_domain: str | None = None

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.shipments import BuyerShipments
 from ordersync.models import (
+    BuyerParcel,
     CanonicalOrder,
     CatalogSyncRequest,
     Connection,
@@ -18,6 +20,7 @@ from ordersync.models import (
     OrderStatus,
     Platform,
     SellerOrderState,
+    ShipmentRequest,
     StoreRecord,
     StoreRef,
 )
@@ -48,6 +51,35 @@ class OrderRepository(Protocol):
     def save(self, record: OrderRecord) -> None:
         """Writes the record if nobody else wrote it since it was read (optimistic, by version)."""
         ...
+
+
+class PostedOrders(Protocol):
+    """The orders table as the shipment sync uses it: orders already in a seller's store."""
+
+    def key_of_seller_copy(self, seller_id: str, seller_order_id: str) -> str | None:
+        """The order whose copy in this seller's store this is, or None (not one we posted)."""
+        ...
+
+    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
+        """Claims an order that is in the seller's store (posted, or cancelled after): raises
+        OrderClaimed while another attempt holds it, LookupError when it is not posted."""
+        ...
+
+    def release(self, record: OrderRecord) -> None: ...
+    def save(self, record: OrderRecord) -> None: ...
+
+
+class ShipmentRequests(Protocol):
+    def request(self, requests: Sequence[ShipmentRequest]) -> None:
+        """Checks and sweeps, on ShipmentsQueue."""
+        ...
+
+
+class SweepLedger(Protocol):
+    """Where each seller store's shipment sweep left off (the stores table)."""
+
+    def all(self) -> list[StoreRecord]: ...
+    def swept(self, store_id: str, cursor: datetime) -> None: ...
 
 
 class CatalogStore(Protocol):
@@ -186,6 +218,15 @@ class BuyerStore(Protocol):
 
     def order(self, order_id: str) -> dict[str, Any]:
         """One order's raw payload, as the pull reads it (a webhook named only its id)."""
+        ...
+
+    def shipments(self, order_id: str) -> BuyerShipments:
+        """The shipments the store holds for the order, and what it leaves unfulfilled per line
+        (None where the platform doesn't say)."""
+        ...
+
+    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+        """Records the parcel as the platform's shipment; its id. StoreRejected with the store's words."""
         ...
 
 

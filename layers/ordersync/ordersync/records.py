@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ordersync.domain.decide import Decision, LineMatch, LineOutcome
-from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, platform_label
+from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, PostedLine, platform_label
 
 # Once here, a new pull or a redelivered message changes nothing.
 SETTLED = frozenset(
@@ -88,6 +88,22 @@ class LineView(BaseModel):
         )
 
 
+class ParcelEntry(BaseModel):
+    """One of the seller's parcels, as the order record keeps it: what left, and where it is in the
+    buyer's store (or why it isn't)."""
+
+    key: str  # "<seller store>:<its shipment id>"
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    lines: list[tuple[str, int]] = Field(default_factory=list)  # (buyer line id, units)
+    shipped_at: datetime | None = None
+    in_buyer_store_at: datetime | None = None  # written (or found there) at
+    buyer_shipment_id: str | None = None
+    reason: FailureReason | None = None  # why it is not in the buyer's store
+    detail: str = ""
+
+
 # How an order's first sight is worded in its timeline, by what brought it.
 _ARRIVED_BY = {Cause.PULL: "pulled from", Cause.WEBHOOK: "sent by a webhook of"}
 
@@ -127,6 +143,9 @@ class OrderRecord(BaseModel):
     # outcome being recorded: the latest moment that create could have happened. The next post
     # looks in the store before creating anything, once the store's look-up can show it.
     post_unconfirmed_at: datetime | None = None
+    # After posting: the buyer lines as posted (seller variant, units), and the seller's parcels.
+    posted_lines: list[PostedLine] = Field(default_factory=list)
+    parcels: list[ParcelEntry] = Field(default_factory=list)
 
     @classmethod
     def first_seen(cls, envelope: OrderEnvelope, at: datetime) -> OrderRecord:
@@ -157,6 +176,11 @@ class OrderRecord(BaseModel):
         self.status, self.reason, self.detail, self.updated_at = status, reason, detail, at
         self.timeline.append(TimelineEntry(at=at, status=status, reason=reason, detail=detail, cause=cause))
 
+    def log(self, at: datetime, detail: str, cause: Cause) -> None:
+        """A timeline entry that changes neither the status nor the reason (a parcel written)."""
+        self.updated_at = at
+        self.timeline.append(TimelineEntry(at=at, status=self.status, reason=None, detail=detail, cause=cause))
+
     def apply(self, decision: Decision, at: datetime, cause: Cause) -> None:
         self.show_lines(decision)
         self.note(at, decision.status, decision.reason, decision.detail, cause)
@@ -164,6 +188,11 @@ class OrderRecord(BaseModel):
     def show_lines(self, decision: Decision) -> None:
         self.lines = [LineView.of(m) for m in decision.lines]
         self.blocked_skus = sorted({m.line.sku or "" for m in decision.failing_lines})
+        self.posted_lines = [  # what a post sends: the seller's parcels map back through these
+            PostedLine(buyer_line_id=m.line.line_id, variant_id=m.variant.variant_id, quantity=m.line.quantity)
+            for m in decision.lines
+            if m.outcome is LineOutcome.MATCHED and m.variant is not None
+        ]
 
     def settled_for(self, cause: Cause, reopen: bool = False) -> bool:
         """True when nothing a message with this cause brings may change the order. `reopen`: the
@@ -191,6 +220,27 @@ class OrderRecord(BaseModel):
     def release(self) -> None:
         """The attempt is about to record its outcome: the write that records it frees the order."""
         self.claimed_by = self.claimed_at = self.claim_until_ms = None
+
+    def parcel(self, key: str) -> ParcelEntry | None:
+        return next((p for p in self.parcels if p.key == key), None)
+
+    def units_in_buyer_store(self, but: str | None = None) -> dict[str, int]:
+        """Units of each buyer line our parcels put in the buyer's store (all but `but`'s)."""
+        sent: dict[str, int] = {}
+        for entry in self.parcels:
+            if entry.in_buyer_store_at is not None and entry.key != but:
+                for line_id, units in entry.lines:
+                    sent[line_id] = sent.get(line_id, 0) + units
+        return sent
+
+    @property
+    def shipping(self) -> str | None:
+        """ "shipped" (every posted unit in a parcel in the buyer's store), "partly shipped", or None."""
+        sent = self.units_in_buyer_store()
+        if not sent:
+            return None
+        whole = all(sent.get(line.buyer_line_id, 0) >= line.quantity for line in self.posted_lines)
+        return "shipped" if whole else "partly shipped"
 
     def same_failure_as(self, reason: FailureReason | None, detail: str) -> bool:
         return self.status is OrderStatus.FAILED and self.reason == reason and self.detail == detail

@@ -62,6 +62,21 @@ class CatalogSyncSettings(_Env):
     orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
 
 
+class SweepFanOutSettings(_Env):
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    stores_table: str = Field(alias="STORES_TABLE")
+    shipments_queue_url: str = Field(alias="SHIPMENTS_QUEUE_URL")
+
+
+class ShipmentSyncSettings(_Env):
+    orders_table: str = Field(alias="ORDERS_TABLE")
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    stores_table: str = Field(alias="STORES_TABLE")
+    shipments_queue_url: str = Field(alias="SHIPMENTS_QUEUE_URL")
+    shipments_dlq_url: str = Field(alias="SHIPMENTS_DLQ_URL")
+    alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
+
+
 class DispatchSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
@@ -102,3 +117,13 @@ def catalog_fan_out_settings() -> CatalogFanOutSettings:
 @cache
 def catalog_sync_settings() -> CatalogSyncSettings:
     return CatalogSyncSettings.model_validate(dict(os.environ))
+
+
+@cache
+def sweep_fan_out_settings() -> SweepFanOutSettings:
+    return SweepFanOutSettings.model_validate(dict(os.environ))
+
+
+@cache
+def shipment_sync_settings() -> ShipmentSyncSettings:
+    return ShipmentSyncSettings.model_validate(dict(os.environ))

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ordersync.services.dispatch import DispatchDependencies
     from ordersync.services.process import ProcessDependencies
     from ordersync.services.pull import FanOutDependencies, PullDependencies
+    from ordersync.services.shipment_sync import ShipmentSyncDependencies, SweepFanOutDependencies
     from ordersync.services.webhooks import WebhookDependencies
 
 # Each function imports the adapters it uses and nothing else (a cold start pays for every import):
@@ -154,4 +155,50 @@ def catalog_sync_dependencies() -> CatalogSyncDependencies:
         dlq=SqsDlqAdmin(settings.orders_dlq_url, settings.orders_queue_url),
         ledger=DynamoStores(settings.stores_table),
         sync_queue=SqsCatalogSyncQueue(settings.catalog_sync_queue_url),
+    )
+
+
+@cache
+def sweep_fan_out_dependencies() -> SweepFanOutDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsShipmentRequests
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.services.shipment_sync import SweepFanOutDependencies
+    from ordersync.settings import sweep_fan_out_settings
+
+    settings = sweep_fan_out_settings()
+    return SweepFanOutDependencies(
+        connections=DynamoConnections(settings.connections_table),
+        ledger=DynamoStores(settings.stores_table),
+        requests=SqsShipmentRequests(settings.shipments_queue_url),
+    )
+
+
+@cache
+def shipment_sync_dependencies() -> ShipmentSyncDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SqsAlertOutbox, SqsDeadLetters, SqsShipmentRequests
+    from ordersync.aws.orders import DynamoOrders
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.models import utc_now
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.shipment_sync import ShipmentSyncDependencies
+    from ordersync.services.shipments import ShipmentDependencies
+    from ordersync.settings import shipment_sync_settings
+
+    settings = shipment_sync_settings()
+    stores = HttpStoreFactory(store_credentials)
+    return ShipmentSyncDependencies(
+        shipments=ShipmentDependencies(
+            orders=DynamoOrders(settings.orders_table),
+            connections=DynamoConnections(settings.connections_table),
+            stores=stores,
+            alerts=SqsAlertOutbox(settings.alerts_queue_url),
+            clock=utc_now,
+        ),
+        stores=stores,
+        ledger=DynamoStores(settings.stores_table),
+        requests=SqsShipmentRequests(settings.shipments_queue_url),
+        dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
     )

@@ -21,6 +21,10 @@ REASON_LABEL = {
     FailureReason.BUYER_CANCELLED: "cancelled by the buyer",
     FailureReason.CANCEL_TOO_LATE: "cancelled after it shipped",
     FailureReason.CANCEL_REFUSED: "cancellation refused by the store",
+    FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
+    FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
+    FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
+    FailureReason.FULFILLED_BY_HAND: "already fulfilled by hand, other tracking",
 }
 
 # What ops do, per reason: the same words go in the DLQ message and the ops email.
@@ -59,12 +63,32 @@ OPS_FIX = {
         "Cancel the seller's copy by hand (the store's words are in the detail), or have the seller do it: "
         "ordersync order show {order_key}"
     ),
+    FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
+        "A parcel left for an order the buyer cancelled: settle the return between buyer and seller; nothing "
+        "was written into the buyer's store. ordersync order show {order_key}"
+    ),
+    FailureReason.PARCEL_DOESNT_FIT: (
+        "Compare the seller's shipment with the buyer's order (ordersync order show {order_key}); once the "
+        "buyer's order can take it (or the seller corrected the shipment), redrive ShipmentsDLQ."
+    ),
+    FailureReason.PARCEL_REFUSED: (
+        "Fix what the buyer's store said (the detail; a missing scope: ordersync store check BUYER), then "
+        "redrive ShipmentsDLQ (console: SQS -> ShipmentsDLQ -> Start DLQ redrive)."
+    ),
+    FailureReason.FULFILLED_BY_HAND: (
+        "Someone fulfilled the order in the buyer's store with other tracking: check which tracking the end "
+        "customer should have and correct it there by hand. ordersync order show {order_key}"
+    ),
 }
 # After posting: what the seller is told, in the subject and the body.
 AFTER_POSTING_SUBJECT = {
     FailureReason.BUYER_CANCELLED: "Order {order} from {buyer} was cancelled - don't ship it (cancelled in your store)",
     FailureReason.CANCEL_TOO_LATE: "Order {order} from {buyer} was cancelled after it shipped",
     FailureReason.CANCEL_REFUSED: "Order {order} from {buyer} was cancelled - please cancel it in your store",
+    FailureReason.PARCEL_FOR_CANCELLED_ORDER: "A parcel left for order {order} from {buyer}, which was cancelled",
+    FailureReason.PARCEL_DOESNT_FIT: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
+    FailureReason.PARCEL_REFUSED: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
+    FailureReason.FULFILLED_BY_HAND: "Order {order} from {buyer} shows other tracking at the retailer",
 }
 # Reasons nobody is emailed about: the seller never saw the order, and nothing is wrong.
 SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
@@ -92,7 +116,8 @@ def compose_alert(record: OrderRecord) -> Alert | None:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
     if reason in AFTER_POSTING_SUBJECT:
         subject = AFTER_POSTING_SUBJECT[reason].format(order=order, buyer=record.buyer_name)
-        body = f"Hello {record.seller_name},\n\n{record.detail}.\n\n{AFTER_POSTING_GUIDANCE[reason]}\n\n- The ordersync team\n"
+        said = record.detail[:1].upper() + record.detail[1:]
+        body = f"Hello {record.seller_name},\n\n{said}.\n\n{AFTER_POSTING_GUIDANCE[reason]}\n\n- The ordersync team\n"
         return Alert(email_subject(subject), body, _ops_body(record), reason)
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
     return Alert(email_subject(subject), seller_body, _ops_body(record), reason)
@@ -134,6 +159,22 @@ AFTER_POSTING_GUIDANCE = {
     FailureReason.CANCEL_REFUSED: (
         "Your store refused the cancellation (its words are above). Please cancel the order in your store and\n"
         "don't ship it; our team has been told too."
+    ),
+    FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
+        "The retailer had cancelled this order. If the parcel can still be stopped, stop it; otherwise the\n"
+        "retailer and you settle a return. Our team has been told too."
+    ),
+    FailureReason.PARCEL_DOESNT_FIT: (
+        "Its lines or quantities don't match what the retailer's order has left to ship, so the retailer's store\n"
+        "doesn't show it yet. Please check the shipment in your store; our team has been told and will follow up."
+    ),
+    FailureReason.PARCEL_REFUSED: (
+        "The retailer's store refused it (its words are above), so the end customer has no tracking yet. Our\n"
+        "team has been told and will write it once that is fixed; nothing to do on your side."
+    ),
+    FailureReason.FULFILLED_BY_HAND: (
+        "Someone at the retailer had already marked it shipped with other tracking. Nothing was changed; our\n"
+        "team has been told and will check which tracking is right."
     ),
 }
 

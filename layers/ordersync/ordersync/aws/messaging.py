@@ -12,7 +12,7 @@ from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.alerts.messages import Alert, email_subject
 from ordersync.aws.errors import aws_errors, drain_receive
 from ordersync.errors import ResourceThrottled
-from ordersync.models import CatalogSyncRequest, OrderEnvelope
+from ordersync.models import CatalogSyncRequest, OrderEnvelope, ShipmentRequest
 from ordersync.records import OrderRecord
 
 _SQS_BATCH = 10
@@ -80,13 +80,26 @@ class SqsCatalogSyncQueue:
         self._sqs = client or boto3.client("sqs")
 
     def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None:
-        for start in range(0, len(requests), _SQS_BATCH):
-            chunk = requests[start : start + _SQS_BATCH]
-            entries = [{"Id": str(i), "MessageBody": r.model_dump_json()} for i, r in enumerate(chunk)]
-            with aws_errors("catalog sync request"):
-                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-            if response.get("Failed"):
-                raise ResourceThrottled(f"SQS refused {len(response['Failed'])} catalog sync requests")
+        _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "catalog sync request")
+
+
+class SqsShipmentRequests:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or boto3.client("sqs")
+
+    def request(self, requests: Sequence[ShipmentRequest]) -> None:
+        _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "shipment request")
+
+
+def _send_all(sqs: Any, url: str, bodies: Sequence[str], what: str) -> None:
+    """In batches of ten; a batch with a failed entry raises (the caller's message is retried)."""
+    for start in range(0, len(bodies), _SQS_BATCH):
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + _SQS_BATCH])]
+        with aws_errors(what):
+            response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        if response.get("Failed"):
+            raise ResourceThrottled(f"SQS refused {len(response['Failed'])} {what}s")
 
 
 class SqsDeadLetters:

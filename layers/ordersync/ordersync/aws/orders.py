@@ -114,6 +114,56 @@ class DynamoOrders:
         record.version += 1
         return record
 
+    def key_of_seller_copy(self, seller_id: str, seller_order_id: str) -> str | None:
+        """By the by_seller_copy index (keys only): the order posted as this seller order."""
+        with aws_errors("order query"):
+            items = self._table.query(
+                IndexName="by_seller_copy",
+                KeyConditionExpression=Key("seller_copy").eq(seller_copy(seller_id, seller_order_id)),
+                Limit=1,
+            )["Items"]
+        return str(items[0]["order_key"]) if items else None
+
+    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
+        """The claim on an order in a seller's store (SYNCED, POSTED_MANUALLY, or CANCELLED after
+        it): free, and with its seller order. OrderClaimed while another claim is live; LookupError
+        when the order is not in a seller's store."""
+        values: dict[str, Any] = {
+            ":started": attempt.started_ms,
+            ":attempt": attempt.attempt_id,
+            ":claimed_at": attempt.started_at.isoformat(),
+            ":until": attempt.until_ms,
+            ":one": 1,
+            ":synced": OrderStatus.SYNCED.value,
+            ":posted": OrderStatus.POSTED_MANUALLY.value,
+            ":cancelled": OrderStatus.CANCELLED.value,
+        }
+        try:
+            with aws_errors("order claim"):
+                old = self._table.update_item(
+                    Key={"order_key": order_key},
+                    UpdateExpression="SET claimed_by = :attempt, claimed_at = :claimed_at, claim_until_ms = :until"
+                    " ADD version :one",
+                    ConditionExpression=f"attribute_exists(seller_order_id) AND {_NO_LIVE_CLAIM}"
+                    " AND #status IN (:synced, :posted, :cancelled)",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )["Attributes"]
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            item = {name: _deserialize(value) for name, value in (error.response.get("Item") or {}).items()}
+            seen = _record(item) if item else None
+            if seen is not None and seen.seller_order_id and attempt.blocked_by(seen):
+                raise OrderClaimed(seen) from None
+            raise LookupError(f"order {order_key} is not in a seller's store") from None
+        record = _record(old)
+        record.take_over(attempt)
+        record.version += 1
+        return record
+
     def release(self, record: OrderRecord) -> None:
         """Frees the order without recording anything new (the attempt found nothing to change)."""
         attempt = record.claimed_by
@@ -189,6 +239,8 @@ def table_item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any
     # Defaults (None, "", [], 0, False) are left out: absent, not NULL, for the conditions that test
     # them, and a smaller item (DynamoDB bills every attribute name); reading restores them.
     item = record.model_dump(mode="json", exclude={"envelope"}, exclude_defaults=True)
+    if record.seller_order_id:  # the by_seller_copy index: a seller's order back to ours
+        item["seller_copy"] = seller_copy(record.seller_id, record.seller_order_id)
     # The buyer's payload is kept for replays (compressed, it costs a third of the write units), and
     # only while the order may be replayed: a synced order never is, and the claim doesn't need it
     # (the message carries it until an outcome is recorded).
@@ -197,8 +249,13 @@ def table_item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any
     return item
 
 
+def seller_copy(seller_id: str, seller_order_id: str) -> str:
+    return f"{seller_id}#{seller_order_id}"
+
+
 def _record(item: dict[str, Any]) -> OrderRecord:
     fields = dict(item)
+    fields.pop("seller_copy", None)
     packed = fields.pop("envelope_z", None)
     fields["envelope"] = json.loads(zlib.decompress(bytes(packed)).decode()) if packed is not None else {}
     return OrderRecord.model_validate(fields)

@@ -64,6 +64,12 @@ class DynamoStores:
     def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
         return _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
 
+    def swept(self, store_id: str, cursor: datetime) -> None:
+        """A seller's shipment sweep got to its end: the next one reads what changed since `cursor`."""
+        _update_store(
+            self._table, store_id, "SET shipments_swept_at = :at", "attribute_exists(store_id)", {":at": iso(cursor)}
+        )
+
     def set_webhooks(self, store_id: str, on: bool, shop_domain: str | None) -> None:
         values: dict[str, Any] = {":on": on}
         update = "SET webhooks = :on"

@@ -46,17 +46,24 @@ SHOPIFY_NEEDS = (
     Need("read_orders", "to pull the buyer's orders", Role.BUYER),
     Need("read_products", "to read the seller's catalog", Role.SELLER),
     Need("write_orders", "to create orders in the seller's shop (and find those already created)", Role.SELLER),
+    Need(
+        "write_merchant_managed_fulfillment_orders",
+        "to write the sellers' parcels and tracking into the buyer's shop (fulfilments)",
+        Role.BUYER,
+    ),
 )
 # WooCommerce: a REST API key's permission (Read, Write or Read/Write).
 WOOCOMMERCE_NEEDS = (
     Need("read", "to pull the buyer's orders and read the seller's catalog", Role.BOTH),
-    Need("write", "to create orders in the seller's store", Role.SELLER),
+    Need("write", "to create orders in the seller's store, and write the sellers' parcels into the buyer's", Role.BOTH),
 )
 # BigCommerce: an API account's OAuth scopes, named as the control panel shows them.
 BIGCOMMERCE_NEEDS = (
     Need("Orders: read-only", "to pull the buyer's orders", Role.BUYER),
     Need("Products: read-only", "to read the seller's catalog", Role.SELLER),
-    Need("Orders: modify", "to create orders in the seller's store", Role.SELLER),
+    Need(
+        "Orders: modify", "to create orders in the seller's store, and the sellers' shipments in the buyer's", Role.BOTH
+    ),
 )
 NEEDS = {
     Platform.SHOPIFY: SHOPIFY_NEEDS,

@@ -140,21 +140,8 @@ def reset_cached_clients() -> None:
 
     from ordersync import settings, wiring
 
-    for cached in (
-        wiring.pull_dependencies,
-        wiring.fan_out_dependencies,
-        wiring.catalog_sync_dependencies,
-        wiring.catalog_fan_out_dependencies,
-        wiring.process_dependencies,
-        wiring.dispatch_dependencies,
-        wiring.webhook_dependencies,
-        settings.pull_settings,
-        settings.fan_out_settings,
-        settings.catalog_sync_settings,
-        settings.catalog_fan_out_settings,
-        settings.process_settings,
-        settings.dispatch_settings,
-        settings.webhook_settings,
-    ):
-        cached.cache_clear()
+    for module in (wiring, settings):  # every cached builder: a new one can't be forgotten here
+        for cached in vars(module).values():
+            if callable(getattr(cached, "cache_clear", None)):
+                cached.cache_clear()
     parameters.clear_caches()

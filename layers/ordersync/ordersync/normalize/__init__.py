@@ -109,3 +109,20 @@ def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | No
         except (ValueError, TypeError):
             continue
     return order_id, number, updated
+
+
+def seller_copy_id(platform: Platform, payload: dict[str, Any]) -> str | None:
+    """The seller store's id of an order in its orders list, when we posted it (it carries the key
+    our create gave it: Shopify's sourceIdentifier, WooCommerce's meta, BigCommerce's external id)."""
+    if platform is Platform.SHOPIFY:
+        ours = str(payload.get("sourceIdentifier") or "").startswith(SOURCE_KEY_PREFIX)
+        return legacy_id(payload["legacyResourceId"]) if ours and payload.get("legacyResourceId") else None
+    if platform is Platform.WOOCOMMERCE:
+        meta = payload.get("meta_data") or []
+        ours = any(isinstance(m, dict) and m.get("key") == "_ordersync_source" for m in meta)
+        return str(payload["id"]) if ours and payload.get("id") is not None else None
+    ours = str(payload.get("external_order_id") or "").startswith(SOURCE_KEY_PREFIX)
+    return str(payload["id"]) if ours and payload.get("id") is not None else None
+
+
+SOURCE_KEY_PREFIX = "ordersync-"  # every key our creates give a seller's order begins so

@@ -5,17 +5,20 @@ finds them (the newest-orders scan it replaces could not see past 1,000 orders).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import CanonicalOrder, SellerOrderState, iso
+from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, iso
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
@@ -99,10 +102,60 @@ class BigCommerceStore:
         return str(json_body(call(self._http, "POST", f"{self._v3}/hooks", json=body))["data"]["id"])
 
     def order_state(self, order_id: str) -> SellerOrderState:
-        """status_id 5 Cancelled (4 Refunded); 2 Shipped, 3 Partially Shipped, 10 Completed have left."""
+        """status_id 5 Cancelled (4 Refunded); 2 Shipped, 3 Partially Shipped, 10 Completed have left.
+        Its parcels: the order's shipments, their items by order product (mapped to the variant)."""
         order = json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))
         status_id = int(order.get("status_id") or 0)
-        return SellerOrderState(status_id in (4, 5), status_id in (2, 3, 10), str(order.get("status") or status_id))
+        shipments = (
+            self._every(f"{self._v2}/orders/{int(order_id)}/shipments")
+            if int(order.get("items_shipped") or 0) or status_id in (2, 3, 10)
+            else []
+        )
+        parcels: tuple[Parcel, ...] = ()
+        if shipments:
+            products = self._every(f"{self._v2}/orders/{int(order_id)}/products")
+            variant_of = {int(p["id"]): str(p.get("variant_id") or p.get("product_id")) for p in products}
+            parcels = tuple(_parcel(shipment, variant_of) for shipment in shipments)
+        words = str(order.get("status") or status_id)
+        return SellerOrderState(status_id in (4, 5), status_id in (2, 3, 10) or bool(parcels), words, parcels)
+
+    # --- buyer side: the seller's parcels ----------------------------------------------------
+    def shipments(self, order_id: str) -> BuyerShipments:
+        """The order's shipments (our key in their comments) and each order product's units not shipped."""
+        found = tuple(
+            BuyerShipment(
+                str(s["id"]),
+                s.get("tracking_number") or None,
+                _key_in(str(s.get("comments") or "")),
+                tuple((str(i["order_product_id"]), int(i["quantity"])) for i in s.get("items") or []),
+            )
+            for s in self._every(f"{self._v2}/orders/{int(order_id)}/shipments")
+        )
+        products = self._every(f"{self._v2}/orders/{int(order_id)}/products")
+        left = {str(p["id"]): int(p.get("quantity") or 0) - int(p.get("quantity_shipped") or 0) for p in products}
+        return BuyerShipments(found, left)
+
+    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+        """POST /v2/orders/{id}/shipments: to the order's (first) shipping address, items by order
+        product id; a known carrier by BigCommerce's provider code and AfterShip slug, any other by
+        its tracking link. BigCommerce emails the customer itself, as its settings say."""
+        addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")
+        if not addresses:
+            raise StoreRejected(f"order {order_id} has no shipping address to ship to")
+        carrier = carrier_named(parcel.carrier)
+        body: dict[str, Any] = {
+            "order_address_id": int(addresses[0]["id"]),
+            "items": [{"order_product_id": int(line_id), "quantity": units} for line_id, units in parcel.lines],
+            "tracking_number": (parcel.tracking_number or "")[:50],
+            "shipping_provider": carrier.bigcommerce_provider if carrier else "",
+            "tracking_carrier": carrier.bigcommerce_carrier if carrier else "",
+            "comments": f"{parcel.carrier or 'Shipped'} [{parcel.key}] (synced by ordersync)"
+            if not carrier
+            else f"[{parcel.key}] (synced by ordersync)",
+        }
+        if parcel.tracking_url:
+            body["tracking_link"] = parcel.tracking_url[:500]
+        return str(json_body(call(self._http, "POST", f"{self._v2}/orders/{int(order_id)}/shipments", json=body))["id"])
 
     def cancel_order(self, order_id: str) -> None:
         call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json={"status_id": 5})
@@ -199,6 +252,29 @@ class BigCommerceStore:
         body = order_body(order, lines, source_key)
         response = call(self._http, "POST", f"{self._v2}/orders", json=body)
         return str(json_body(response)["id"])
+
+
+def _parcel(shipment: dict[str, Any], variant_of: dict[int, str]) -> Parcel:
+    carrier = shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None
+    return Parcel(
+        f"shipment-{shipment['id']}",
+        tuple(
+            ParcelLine(
+                variant_of.get(int(item["order_product_id"]), f"product {item['order_product_id']}"),
+                int(item["quantity"]),
+            )
+            for item in shipment.get("items") or []
+        ),
+        carrier=carrier,
+        tracking_number=shipment.get("tracking_number") or None,
+        tracking_url=shipment.get("tracking_link") or shipment.get("generated_tracking_link") or None,
+    )
+
+
+def _key_in(comments: str) -> str | None:
+    """Our parcel's key, as write_shipment puts it in the comments: "[<seller store>:<shipment id>]"."""
+    match = re.search(r"\[([a-z0-9-]+:[^\]\s]+)\]", comments)
+    return match.group(1) if match else None
 
 
 def order_body(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:

@@ -15,13 +15,15 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
+from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
-from ordersync.models import CanonicalOrder, SellerOrderState, iso
+from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, iso
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session, wait_in_place
@@ -43,7 +45,8 @@ _LINE_FIELDS = """
       originalUnitPriceSet { shopMoney { amount currencyCode } }"""
 
 _ORDER_FIELDS = f"""
-      id legacyResourceId name createdAt updatedAt currencyCode email test sourceName cancelledAt displayFinancialStatus
+      id legacyResourceId name createdAt updatedAt currencyCode email test sourceName sourceIdentifier cancelledAt
+      displayFinancialStatus
       shippingAddress {{ name company address1 address2 city provinceCode zip countryCodeV2 phone }}
       lineItems(first: $lines) {{
         pageInfo {{ hasNextPage endCursor }}
@@ -146,9 +149,40 @@ mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOption
   }
 }"""
 
+# The seller's copy: cancelled?, and its fulfilments (parcels), each line by the variant we posted.
 ORDER_STATE_QUERY = """
 query OrderState($id: ID!) {
-  order(id: $id) { id cancelledAt displayFulfillmentStatus }
+  order(id: $id) {
+    id cancelledAt displayFulfillmentStatus
+    fulfillments(first: 10) {
+      id createdAt status
+      trackingInfo(first: 1) { company number url }
+      fulfillmentLineItems(first: 20) { nodes { quantity lineItem { variant { id } } } }
+    }
+  }
+}"""
+
+# The buyer's order: the fulfilments it holds, and its fulfillment orders' lines left to fulfil.
+SHIPMENTS_QUERY = """
+query OrderShipments($id: ID!) {
+  order(id: $id) {
+    fulfillments(first: 10) {
+      id createdAt status
+      trackingInfo(first: 1) { number }
+      fulfillmentLineItems(first: 20) { nodes { quantity lineItem { id } } }
+    }
+    fulfillmentOrders(first: 5) {
+      nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } }
+    }
+  }
+}"""
+
+FULFILLMENT_CREATE_MUTATION = """
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id legacyResourceId }
+    userErrors { field message }
+  }
 }"""
 
 # Restock, no refund (money moves only by a person), and no email to the end customer from the
@@ -332,8 +366,73 @@ class ShopifyStore:
         if found is None:
             raise StoreRejected(f"Shopify has no order {order_id}")
         fulfilment = str(found.get("displayFulfillmentStatus") or "")
-        shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED")
-        return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment)
+        parcels = tuple(_parcel(f) for f in found.get("fulfillments") or [] if f.get("status") == "SUCCESS")
+        shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED") or bool(parcels)
+        return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment, parcels)
+
+    # --- buyer side: the seller's parcels ----------------------------------------------------
+    def shipments(self, order_id: str) -> BuyerShipments:
+        """The order's fulfilments (no room for our key: found by tracking number, or by lines and
+        time after a lost answer) and what its open fulfillment orders leave to fulfil."""
+        found = self._graphql(SHIPMENTS_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {order_id}")
+        shipments = tuple(
+            BuyerShipment(
+                legacy_id(f["id"]),
+                next((t.get("number") for t in f.get("trackingInfo") or [] if t.get("number")), None),
+                None,
+                tuple(
+                    (legacy_id(n["lineItem"]["id"]), int(n.get("quantity") or 0))
+                    for n in f["fulfillmentLineItems"]["nodes"]
+                ),
+                timestamp(f["createdAt"]),
+            )
+            for f in found.get("fulfillments") or []
+            if f.get("status") == "SUCCESS"
+        )
+        left: dict[str, int] = {}
+        for line_id, _, units in _open_lines(found):
+            left[line_id] = left.get(line_id, 0) + units
+        return BuyerShipments(shipments, left)
+
+    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+        """fulfillmentCreate on the order's open fulfillment orders, for exactly the parcel's lines
+        and units; a known carrier by Shopify's company name (it builds the link), any other by its
+        name and tracking URL. Whether the customer is emailed is the buyer's setting."""
+        found = self._graphql(SHIPMENTS_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {order_id}")
+        by_order: dict[str, list[dict[str, Any]]] = {}
+        wanted = dict(parcel.lines)
+        for line_id, fulfillment_line, units in _open_lines(found):
+            take = min(wanted.get(line_id, 0), units)
+            if take > 0:
+                fulfillment_order, line_item = fulfillment_line
+                by_order.setdefault(fulfillment_order, []).append({"id": line_item, "quantity": take})
+                wanted[line_id] -= take
+        short = {line_id: units for line_id, units in wanted.items() if units > 0}
+        if short:
+            raise StoreRejected(f"Shopify's fulfillment orders leave too little to fulfil of line(s) {short}")
+        carrier = carrier_named(parcel.carrier)
+        tracking = {
+            "company": carrier.shopify if carrier else parcel.carrier,
+            "number": parcel.tracking_number,
+            "url": parcel.tracking_url if parcel.tracking_number else None,
+        }
+        fulfillment = {
+            "lineItemsByFulfillmentOrder": [
+                {"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": items} for fo, items in by_order.items()
+            ],
+            "notifyCustomer": parcel.notify_customer,
+            "trackingInfo": {k: v for k, v in tracking.items() if v},
+        }
+        result = self._graphql(FULFILLMENT_CREATE_MUTATION, {"fulfillment": fulfillment}, write=True)[
+            "fulfillmentCreate"
+        ]
+        if result["userErrors"]:
+            raise StoreRejected(f"Shopify fulfillmentCreate refused the parcel: {_messages(result['userErrors'])}")
+        return str(result["fulfillment"]["legacyResourceId"])
 
     def cancel_order(self, order_id: str) -> None:
         """orderCancel runs as a job; its refusals come back at once."""
@@ -438,6 +537,41 @@ def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], so
         }
     options = {"sendReceipt": False, "sendFulfillmentReceipt": False, "inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
     return {"order": payload, "options": options}
+
+
+def _parcel(fulfillment: dict[str, Any]) -> Parcel:
+    tracking: dict[str, Any] = next(iter(fulfillment.get("trackingInfo") or []), {})
+    return Parcel(
+        f"fulfillment-{legacy_id(fulfillment['id'])}",
+        tuple(
+            ParcelLine(
+                legacy_id((n["lineItem"].get("variant") or {}).get("id") or "gid://shopify/ProductVariant/0"),
+                int(n.get("quantity") or 0),
+            )
+            for n in fulfillment["fulfillmentLineItems"]["nodes"]
+        ),
+        carrier=tracking.get("company") or None,
+        tracking_number=tracking.get("number") or None,
+        tracking_url=tracking.get("url") or None,
+        shipped_at=timestamp(fulfillment["createdAt"]),
+    )
+
+
+_OPEN = ("OPEN", "IN_PROGRESS")  # fulfillment orders that can take a fulfilment
+
+
+def _open_lines(order: dict[str, Any]) -> Iterator[tuple[str, tuple[str, str], int]]:
+    """(buyer line id, (fulfillment order id, its line item id), units left) of each open line."""
+    for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+        if fulfillment_order.get("status") not in _OPEN:
+            continue
+        for line in fulfillment_order["lineItems"]["nodes"]:
+            if int(line.get("remainingQuantity") or 0) > 0:
+                yield (
+                    legacy_id(line["lineItem"]["id"]),
+                    (fulfillment_order["id"], line["id"]),
+                    int(line["remainingQuantity"]),
+                )
 
 
 def _messages(errors: list[Any]) -> str:

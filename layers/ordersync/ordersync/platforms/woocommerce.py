@@ -7,21 +7,26 @@ the first attempt and compares that meta value exactly. Dates go out as naive UT
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.shipments import BuyerShipment, BuyerShipments, parcel_ref
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
-from ordersync.models import CanonicalOrder, SellerOrderState
+from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
+PARCEL_META_KEY = "_ordersync_parcel"  # on a fulfilment we wrote: the parcel's key
 REFUNDS_KEY = "ordersync_refunds"  # GET /orders/{id}/refunds, embedded in the payload by the pull
 SELLABLE = "publish"  # drafts, pending, private and trashed products can't be bought
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -117,10 +122,104 @@ class WooCommerceStore:
         return None
 
     def order_state(self, order_id: str) -> SellerOrderState:
-        """WooCommerce's order statuses: `cancelled`; `completed` is what a shipped order becomes."""
+        """WooCommerce's order statuses: `cancelled`; `completed` is what a shipped order becomes.
+        Its parcels: core fulfilments where the store has them on, else Shipment Tracking's items
+        (no lines: the order), else `completed` (the order, untracked) — the fact sheet's order."""
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         status = str(order.get("status") or "")
-        return SellerOrderState(status in ("cancelled", "refunded", "trash"), status == "completed", status)
+        parcels = self._fulfilments(order) if self._fulfilments_on else ()
+        if not parcels:
+            parcels = _tracking_items(order)
+        if not parcels and status == "completed":
+            parcels = (Parcel("completed", (), whole_order=True),)
+        shipped = status == "completed" or bool(parcels)
+        return SellerOrderState(status in ("cancelled", "refunded", "trash"), shipped, status, parcels)
+
+    def _fulfilments(self, order: dict[str, Any]) -> tuple[Parcel, ...]:
+        variant_of = {
+            int(item["id"]): str(item.get("variation_id") or item.get("product_id"))
+            for item in order.get("line_items") or []
+        }
+        parcels = []
+        for fulfilment in json_body(call(self._http, "GET", f"{self._api}/orders/{int(order['id'])}/fulfillments")):
+            if not fulfilment.get("is_fulfilled"):
+                continue  # a draft: not shipped
+            meta = _meta(fulfilment)
+            lines = tuple(
+                ParcelLine(variant_of.get(int(item["item_id"]), f"item {item['item_id']}"), int(item["qty"]))
+                for item in meta.get("_items") or []
+            )
+            parcels.append(
+                Parcel(
+                    f"fulfillment-{fulfilment['id']}",
+                    lines,
+                    carrier=meta.get("_shipment_provider") or meta.get("_shipping_provider") or None,
+                    tracking_number=meta.get("_tracking_number") or None,
+                    tracking_url=meta.get("_tracking_url") or None,
+                )
+            )
+        return tuple(parcels)
+
+    @functools.cached_property
+    def _fulfilments_on(self) -> bool:
+        """Core Order Fulfillments is off by default; on, its routes are in the wc/v3 index."""
+        routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
+        return any(route.endswith("/fulfillments") for route in routes)
+
+    # --- buyer side: the seller's parcels ----------------------------------------------------
+    def shipments(self, order_id: str) -> BuyerShipments:
+        """Core fulfilments (our key in their meta) where the store has them, else our notes (our
+        parcel's ref in their text); what is left unfulfilled only where fulfilments say it."""
+        if not self._fulfilments_on:
+            notes = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/notes"))
+            return BuyerShipments(
+                tuple(
+                    BuyerShipment(str(note["id"]), None, ref.group(0), ())
+                    for note in notes
+                    if (ref := _REF.search(str(note.get("note") or "")))
+                ),
+                None,
+            )
+        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+        left = {str(item["id"]): int(item.get("quantity") or 0) for item in order.get("line_items") or []}
+        found = []
+        for fulfilment in json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/fulfillments")):
+            meta = _meta(fulfilment)
+            lines = tuple((str(item["item_id"]), int(item["qty"])) for item in meta.get("_items") or [])
+            for line_id, units in lines:
+                left[line_id] = left.get(line_id, 0) - units
+            found.append(
+                BuyerShipment(
+                    str(fulfilment["id"]), meta.get("_tracking_number") or None, meta.get(PARCEL_META_KEY), lines
+                )
+            )
+        return BuyerShipments(tuple(found), left)
+
+    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+        """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them),
+        else a note to the customer with the tracking, and `completed` once every line has shipped."""
+        carrier = carrier_named(parcel.carrier)
+        provider = carrier.woocommerce if carrier else (parcel.carrier or "")
+        if self._fulfilments_on:
+            meta = {
+                "_items": [{"item_id": int(line_id), "qty": units} for line_id, units in parcel.lines],
+                "_tracking_number": parcel.tracking_number or "",
+                "_shipment_provider": provider,
+                "_tracking_url": parcel.tracking_url or "",
+                PARCEL_META_KEY: parcel.key,
+            }
+            body = {"status": "fulfilled", "meta_data": [{"id": 0, "key": k, "value": v} for k, v in meta.items() if v]}
+            url = f"{self._api}/orders/{int(order_id)}/fulfillments"
+            params = {"notify_customer": "true" if parcel.notify_customer else "false"}
+            return str(json_body(call(self._http, "POST", url, params=params, json=body))["id"])
+        tracking = " ".join(p for p in (provider, parcel.tracking_number, parcel.tracking_url) if p)
+        text = f"Shipped: {', '.join(f'{units} x item {line_id}' for line_id, units in parcel.lines)}."
+        note = f"{text} Tracking: {tracking or 'none given'}. [{parcel_ref(parcel.key)}]"
+        customer_note = {"note": note, "customer_note": parcel.notify_customer}
+        written = json_body(call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=customer_note))
+        if parcel.completes_order:
+            call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
+        return f"note-{written['id']}"
 
     def cancel_order(self, order_id: str) -> None:
         """Status `cancelled`: WooCommerce restores the lines' stock (wc_maybe_increase_stock_levels)."""
@@ -307,6 +406,33 @@ def _line_item(match: LineMatch) -> dict[str, Any]:
     if match.variant.variant_id != match.variant.product_id:
         item["variation_id"] = int(match.variant.variant_id)
     return item
+
+
+_REF = re.compile(r"ordersync-[0-9a-f]{12}")
+
+
+def _meta(resource: dict[str, Any]) -> dict[str, Any]:
+    return {str(m.get("key")): m.get("value") for m in resource.get("meta_data") or [] if isinstance(m, dict)}
+
+
+def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
+    """Shipment Tracking's items (order meta `_wc_shipment_tracking_items`): tracking, no lines."""
+    items = _meta(order).get("_wc_shipment_tracking_items") or []
+    return tuple(
+        Parcel(
+            f"tracking-{item.get('tracking_id')}",
+            (),
+            carrier=item.get("custom_tracking_provider") or item.get("tracking_provider") or None,
+            tracking_number=item.get("tracking_number") or None,
+            tracking_url=item.get("custom_tracking_link") or None,
+            shipped_at=datetime.fromtimestamp(int(item["date_shipped"]), UTC)
+            if str(item.get("date_shipped") or "").isdigit()
+            else None,
+            whole_order=True,
+        )
+        for item in items
+        if isinstance(item, dict) and item.get("tracking_number")
+    )
 
 
 def _carries_key(order: dict[str, Any], source_key: str) -> bool:

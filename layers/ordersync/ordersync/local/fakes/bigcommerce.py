@@ -35,6 +35,7 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v3/hooks/<int:hook_id>", endpoint="hook", methods=["GET", "PUT", "DELETE"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
+        Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipments", endpoint="shipments", methods=["GET", "POST"]),
         Rule("/stores/<store_hash>/v3/catalog/products", endpoint="catalog", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/catalog/products/<int:product_id>/variants/<int:variant_id>", endpoint="variant"),
     ]
@@ -128,6 +129,7 @@ class FakeBigCommerce:
         self.orders: dict[int, dict[str, Any]] = {}
         self.order_products: dict[int, list[dict[str, Any]]] = {}
         self.order_addresses: dict[int, list[dict[str, Any]]] = {}
+        self.order_shipments: dict[int, list[dict[str, Any]]] = {}
         self.variants: dict[tuple[int, int], dict[str, Any]] = {}  # (product id, variant id) -> variant
         self.product_modified: dict[int, datetime] = {}  # product id -> its date_modified
         self._ids = itertools.count(100)
@@ -308,6 +310,12 @@ class FakeBigCommerce:
         if endpoint == "products":
             checked = None if args["order_id"] in self.malformed else "order_product"
             return self._page(request, self.order_products.get(args["order_id"], []), checked)
+        if endpoint == "shipments":
+            if args["order_id"] not in self.orders:
+                return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
+            if request.method == "GET":
+                return self._page(request, self.order_shipments.get(args["order_id"], []), "shipment")
+            return self._ship_by_api(request, args["order_id"])
         if endpoint == "addresses":
             return self._page(request, self.order_addresses.get(args["order_id"], []), "shipping_address")
         if endpoint == "catalog":
@@ -403,6 +411,80 @@ class FakeBigCommerce:
         self.add_order(order, products, addresses)
         self.server.created(order_id)
         return self._json(order, 201, item="order")
+
+    def _ship_by_api(self, request: Request, order_id: int) -> Response:
+        """POST /orders/{id}/shipments: the body as orderShipment_Post allows it; the address one of
+        the order's; each item one of its products, for no more than is left to ship."""
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError:
+            return self._json([{"status": 400, "message": "The request body is not valid JSON."}], 400)
+        problem = contract_problem("shipment_post", body)
+        if problem:
+            return self._json([{"status": 400, "message": f"The field is invalid: {problem}"}], 400)
+        if body["order_address_id"] not in {a["id"] for a in self.order_addresses.get(order_id, [])}:
+            return self._json([{"status": 400, "message": "The field 'order_address_id' is invalid."}], 400)
+        products = {p["id"]: p for p in self.order_products.get(order_id, [])}
+        for item in body["items"]:
+            product = products.get(item["order_product_id"])
+            if product is None:
+                return self._json([{"status": 400, "message": "The field 'order_product_id' is invalid."}], 400)
+            if item["quantity"] > product["quantity"] - product.get("quantity_shipped", 0):
+                message = (
+                    "The quantity specified is greater than the quantity of the product that is available to ship."
+                )
+                return self._json([{"status": 400, "message": message}], 400)
+        shipment = self._ship(order_id, {i["order_product_id"]: i["quantity"] for i in body["items"]}, body)
+        return self._json(shipment, 201, item="shipment")
+
+    def ship(
+        self,
+        order_id: int,
+        items: dict[int, int] | None = None,
+        tracking: tuple[str | None, str | None, str | None] = (None, None, None),
+    ) -> dict[str, Any]:
+        """The shop ships in its control panel: `items` (order product id: units; all left when None)."""
+        products = self.order_products[order_id]
+        chosen = items or {p["id"]: p["quantity"] - p.get("quantity_shipped", 0) for p in products}
+        provider, number, url = tracking
+        return self._ship(
+            order_id,
+            chosen,
+            {
+                "order_address_id": self.order_addresses[order_id][0]["id"],
+                "shipping_provider": provider or "",
+                "tracking_number": number or "",
+                "tracking_link": url or "",
+            },
+        )
+
+    def _ship(self, order_id: int, items: dict[int, int], body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            shipment_id = next(self._ids)
+        products = {p["id"]: p for p in self.order_products[order_id]}
+        for product_id, units in items.items():
+            products[product_id]["quantity_shipped"] = products[product_id].get("quantity_shipped", 0) + units
+        shipment = {
+            "id": shipment_id,
+            "order_id": order_id,
+            "order_address_id": body["order_address_id"],
+            "date_created": rfc2822(),
+            "tracking_number": body.get("tracking_number", ""),
+            "shipping_provider": body.get("shipping_provider", ""),
+            "tracking_carrier": body.get("tracking_carrier", ""),
+            "tracking_link": body.get("tracking_link", ""),
+            "comments": body.get("comments", ""),
+            "items": [
+                {"order_product_id": k, "product_id": products[k]["product_id"], "quantity": v}
+                for k, v in items.items()
+            ],
+        }
+        self.order_shipments.setdefault(order_id, []).append(shipment)
+        shipped = sum(p.get("quantity_shipped", 0) for p in products.values())
+        whole = all(p.get("quantity_shipped", 0) >= p["quantity"] for p in products.values())
+        status = "Shipped" if whole else "Partially Shipped"
+        self.update_order(order_id, items_shipped=shipped, status=status, status_id=STATUS_IDS[status])
+        return shipment
 
     def _catalog(self, request: Request) -> Response:
         """V3: products with their variants, {"data": [...], "meta": {"pagination": ...}}."""

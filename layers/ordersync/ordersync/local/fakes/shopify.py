@@ -31,7 +31,7 @@ STANDARD_RESTORE_RATE = 100.0
 
 
 # The access scopes a merchant grants an app, and the one each root field we serve requires.
-FULL_ACCESS = frozenset({"read_orders", "write_orders", "read_products"})
+FULL_ACCESS = frozenset({"read_orders", "write_orders", "read_products", "write_merchant_managed_fulfillment_orders"})
 REQUIRED_SCOPE = {
     "orders": "read_orders",
     "order": "read_orders",
@@ -39,6 +39,7 @@ REQUIRED_SCOPE = {
     "productVariants": "read_products",
     "orderCreate": "write_orders",
     "orderCancel": "write_orders",
+    "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
     # a subscription to an orders topic needs the orders read scope
     "webhookSubscriptions": "read_orders",
     "webhookSubscriptionCreate": "read_orders",
@@ -293,6 +294,8 @@ class FakeShopify:
             source="shopify_draft_order",
             tags=list(order.get("tags") or []),
         )
+        for line, (variant, _) in zip(node["lineItems"]["nodes"], lines, strict=True):
+            line["variant"] = variant  # an order created from variants knows them
         node.update(
             note=order.get("note"),
             sourceIdentifier=order.get("sourceIdentifier"),
@@ -326,11 +329,105 @@ class FakeShopify:
             job = gid("Job", next(self._ids))
         return {"job": {"id": job, "done": True}, "orderCancelUserErrors": [], "userErrors": []}
 
-    def fulfil(self, order_id: int, partly: bool = False) -> None:
-        """The seller ships (some of) the order in the admin."""
+    def fulfil(
+        self,
+        order_id: int,
+        partly: bool = False,
+        lines: dict[int, int] | None = None,
+        tracking: tuple[str | None, str | None, str | None] = (None, None, None),
+    ) -> str:
+        """The shop ships (some of) the order in its admin: a fulfilment of `lines` ({line item
+        index from 1: units}; all that is left when None) with (company, number, url)."""
         node = self.orders[gid("Order", order_id)]
-        node["displayFulfillmentStatus"] = "PARTIALLY_FULFILLED" if partly else "FULFILLED"
+        left = _unfulfilled(node)
+        nodes = node["lineItems"]["nodes"]
+        wanted = {nodes[i - 1]["id"]: units for i, units in lines.items()} if lines else dict(left)
+        if partly and lines is None:  # half of the first line
+            first = nodes[0]["id"]
+            wanted = {first: max(left.get(first, 0) // 2, 1)}
+        return self._fulfil(node, wanted, tracking, notify=False)
+
+    def _fulfil(
+        self,
+        node: dict[str, Any],
+        wanted: dict[str, int],
+        tracking: tuple[str | None, str | None, str | None],
+        notify: bool,
+    ) -> str:
+        with self._lock:
+            number = next(self._ids)
+        company, tracking_number, url = tracking
+        fulfillment = {
+            "__typename": "Fulfillment",
+            "id": gid("Fulfillment", number),
+            "legacyResourceId": str(number),
+            "name": f"{node['name']}-F{len(node.get('fulfillments') or []) + 1}",
+            "createdAt": _now(),
+            "status": "SUCCESS",
+            "_tracking": [{"company": company, "number": tracking_number, "url": url}]
+            if tracking_number or company
+            else [],
+            "_lines": [
+                {
+                    "quantity": units,
+                    "lineItem": next(line for line in node["lineItems"]["nodes"] if line["id"] == line_id),
+                }
+                for line_id, units in wanted.items()
+                if units > 0
+            ],
+            "_notified": notify,
+        }
+        node.setdefault("fulfillments", []).append(fulfillment)
+        left = _unfulfilled(node)
+        node["displayFulfillmentStatus"] = "FULFILLED" if not any(left.values()) else "PARTIALLY_FULFILLED"
         node["updatedAt"] = _now()
+        return str(number)
+
+    def _fulfillment_create(self, _info: Any, fulfillment: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """fulfillmentCreate: every fulfillment order named must be open and the order's; each line
+        item its own, for no more than it has left; the order's fulfillments then hold it."""
+        groups = fulfillment.get("lineItemsByFulfillmentOrder") or []
+        orders = {self._order_of_fulfillment_order(str(g.get("fulfillmentOrderId"))) for g in groups}
+        if not groups or None in orders or len(orders) != 1:
+            message = "Fulfillment order does not exist." if None in orders else "Invalid fulfillment order line items."
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+        node = self.orders[orders.pop()]  # type: ignore[index]
+        left = _unfulfilled(node)
+        if node.get("cancelledAt") or not any(left.values()):
+            message = "Fulfillment order has an unfulfillable status= closed."
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+        wanted: dict[str, int] = {}
+        for group in groups:
+            items = group.get("fulfillmentOrderLineItems")
+            chosen: list[dict[str, Any]] = (
+                items if items is not None else [{"id": _fo_line_gid(k), "quantity": v} for k, v in left.items() if v]
+            )
+            for item in chosen:
+                line_id = _line_of_fo_line(str(item["id"]))
+                units = int(item["quantity"])
+                if line_id not in left or units <= 0 or wanted.get(line_id, 0) + units > left[line_id]:
+                    message = "Invalid fulfillment order line item quantity requested."
+                    return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+                wanted[line_id] = wanted.get(line_id, 0) + units
+        info = fulfillment.get("trackingInfo") or {}
+        if info.get("url") and not info.get("number"):
+            message = "Tracking number must be present when a tracking url is provided."
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment", "trackingInfo"], "message": message}]}
+        number = self._fulfil(
+            node,
+            wanted,
+            (info.get("company"), info.get("number"), info.get("url")),
+            bool(fulfillment.get("notifyCustomer")),
+        )
+        return {"fulfillment": _fulfillment_view(node["fulfillments"][-1]), "userErrors": [], "_number": number}
+
+    def _order_of_fulfillment_order(self, fulfillment_order_id: str) -> str | None:
+        order = gid("Order", fulfillment_order_id.rsplit("/", 1)[-1])
+        return order if order in self.orders else None
+
+    def notified_fulfilments(self, order_id: int) -> int:
+        """How many shipping confirmations the shop sent its customer for the order."""
+        return sum(1 for f in self.orders[gid("Order", order_id)].get("fulfillments") or [] if f["_notified"])
 
     def _scoped(self, field: str, resolve: Any) -> Any:
         """Shopify answers a field the app's scopes don't cover with ACCESS_DENIED (write_x covers read_x)."""
@@ -401,6 +498,7 @@ class FakeShopify:
             "productVariants": self._scoped("productVariants", self._product_variants),
             "orderCreate": self._scoped("orderCreate", self._order_create),
             "orderCancel": self._scoped("orderCancel", self._order_cancel),
+            "fulfillmentCreate": self._scoped("fulfillmentCreate", self._fulfillment_create),
             "webhookSubscriptions": self._scoped("webhookSubscriptions", self.events.list),
             "webhookSubscriptionCreate": self._scoped("webhookSubscriptionCreate", self.events.create),
             "webhookSubscriptionDelete": self._scoped("webhookSubscriptionDelete", self.events.delete),
@@ -451,13 +549,76 @@ def _answer(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def _order_view(order: dict[str, Any]) -> dict[str, Any]:
-    """An order as the resolvers see it: its line items a connection with its own paging."""
+    """An order as the resolvers see it: its line items a connection with its own paging; its
+    fulfilments; one fulfillment order (the shop's one location) with what is left to fulfil."""
     nodes = order["lineItems"]["nodes"]
 
     def line_items(_info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any):
         return _connection(nodes, after, _page_size(first, last))
 
-    return {**order, "lineItems": line_items}
+    def fulfillments(_info: Any, first: int | None = None, **_: Any) -> list[dict[str, Any]]:
+        return [_fulfillment_view(f) for f in (order.get("fulfillments") or [])[: first or 250]]
+
+    def fulfillment_orders(
+        _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
+    ):
+        left = _unfulfilled(order)
+        status = "CLOSED" if not any(left.values()) else ("IN_PROGRESS" if order.get("fulfillments") else "OPEN")
+        if order.get("cancelledAt"):
+            status = "CLOSED"
+        fo_lines = [
+            {
+                "id": _fo_line_gid(line["id"]),
+                "remainingQuantity": left[line["id"]],
+                "totalQuantity": line["quantity"],
+                "lineItem": line,
+            }
+            for line in nodes
+        ]
+
+        def fo_line_items(
+            _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
+        ):
+            return _connection(fo_lines, after, _page_size(first, last))
+
+        fulfillment_order = {
+            "id": gid("FulfillmentOrder", order["legacyResourceId"]),
+            "status": status,
+            "lineItems": fo_line_items,
+        }
+        return _connection([fulfillment_order], after, _page_size(first, last))
+
+    return {**order, "lineItems": line_items, "fulfillments": fulfillments, "fulfillmentOrders": fulfillment_orders}
+
+
+def _fulfillment_view(fulfillment: dict[str, Any]) -> dict[str, Any]:
+    lines = fulfillment["_lines"]
+
+    def tracking_info(_info: Any, first: int | None = None, **_: Any) -> list[dict[str, Any]]:
+        return fulfillment["_tracking"][: first or 250]
+
+    def line_items(_info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any):
+        return _connection(lines, after, _page_size(first, last))
+
+    return {**fulfillment, "trackingInfo": tracking_info, "fulfillmentLineItems": line_items}
+
+
+def _unfulfilled(order: dict[str, Any]) -> dict[str, int]:
+    """Each line item's units not yet in a successful fulfilment."""
+    left = {line["id"]: int(line["quantity"]) for line in order["lineItems"]["nodes"]}
+    for fulfillment in order.get("fulfillments") or []:
+        if fulfillment["status"] == "SUCCESS":
+            for line in fulfillment["_lines"]:
+                left[line["lineItem"]["id"]] -= int(line["quantity"])
+    return left
+
+
+def _fo_line_gid(line_item_gid: str) -> str:
+    return gid("FulfillmentOrderLineItem", line_item_gid.rsplit("/", 1)[-1])
+
+
+def _line_of_fo_line(fo_line_gid: str) -> str:
+    return gid("LineItem", fo_line_gid.rsplit("/", 1)[-1])
 
 
 def _connection(items: list[dict[str, Any]], after: str | None, size: int) -> dict[str, Any]:

@@ -30,6 +30,9 @@ _ROUTES = Map(
         Rule("/wp-json/wc/v3/orders", endpoint="orders", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT", "DELETE"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
+        Rule("/wp-json/wc/v3/orders/<int:order_id>/notes", endpoint="notes", methods=["GET", "POST"]),
+        Rule("/wp-json/wc/v3/orders/<int:order_id>/fulfillments", endpoint="fulfillments", methods=["GET", "POST"]),
+        Rule("/wp-json/wc/v3", endpoint="index", methods=["GET"]),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
@@ -77,8 +80,15 @@ class FakeWooCommerce:
         permissions: str = "read_write",
         user_role: str = "shop_manager",
         locale: str = "en_US",
+        fulfilments: bool = False,
     ) -> None:
         self.name = name
+        # Core "Order Fulfillments": off by default (woocommerce_feature_fulfillments_enabled); off,
+        # its routes don't exist (rest_no_route) and the wc/v3 index doesn't list them.
+        self.fulfilments = fulfilments
+        self.fulfilment_records: dict[int, list[dict[str, Any]]] = {}  # order id -> its fulfilments
+        self.notes: dict[int, list[dict[str, Any]]] = {}  # order id -> its notes, oldest first
+        self.customer_emails: list[tuple[int, str]] = []  # (order id, which email) the store sent
         self.permissions = permissions  # the REST API key's: "read", "write" or "read_write"
         # The WordPress user the key belongs to: only a shop manager (or administrator) has the shop's
         # capabilities; any other user's key authenticates, and each controller answers it 403.
@@ -393,6 +403,14 @@ class FakeWooCommerce:
             if request.method == "DELETE":
                 return self._delete_order(order, request.args.get("force", "false").lower() in ("true", "1"))
             return _json(order)
+        if endpoint == "index":
+            return _json({"namespace": "wc/v3", "routes": {route: {} for route in self._routes()}})
+        if endpoint == "notes":
+            return self._notes(request, args["order_id"])
+        if endpoint == "fulfillments":
+            if not self.fulfilments:  # the feature off: the route is not registered
+                return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+            return self._fulfillments(request, args["order_id"])
         if endpoint == "refunds":
             if args["order_id"] not in self.orders:
                 return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
@@ -419,13 +437,144 @@ class FakeWooCommerce:
         )
 
     def _update_order(self, order: dict[str, Any], changes: dict[str, Any]) -> Response:
-        """PUT /orders/{id}: a status among WooCommerce's (wc_get_order_statuses), else 400."""
+        """PUT /orders/{id}: a status among WooCommerce's (wc_get_order_statuses), else 400.
+        Completed from any other status sends the customer the Completed Order email."""
         status = changes.get("status", order["status"])
         if status not in ORDER_STATUSES:
             return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+        if status == "completed" and order["status"] != "completed":
+            self.customer_emails.append((int(order["id"]), "customer_completed_order"))
         order["status"] = status
         order["date_modified_gmt"] = _stamp(datetime.now(UTC))
         return _json(order)
+
+    def _routes(self) -> list[str]:
+        routes = ["/wc/v3", "/wc/v3/orders", "/wc/v3/orders/(?P<id>[\\d]+)", "/wc/v3/orders/(?P<order_id>[\\d]+)/notes"]
+        if self.fulfilments:
+            routes += [
+                "/wc/v3/orders/(?P<order_id>[\\d]+)/fulfillments",
+                "/wc/v3/orders/(?P<order_id>[\\d]+)/fulfillments/(?P<fulfillment_id>[\\d]+)",
+            ]
+        return routes
+
+    def _notes(self, request: Request, order_id: int) -> Response:
+        """GET/POST /orders/{id}/notes; a customer note emails the billing address."""
+        if order_id not in self.orders:
+            return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+        if request.method == "GET":
+            return _json(list(reversed(self.notes.get(order_id, []))))  # newest first
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("note"), str) or not body["note"]:
+            return _error("rest_missing_callback_param", "Missing parameter(s): note", 400)
+        with self._lock:
+            note_id = next(self._ids)
+        note = {
+            "id": note_id,
+            "author": "system",
+            "date_created": _stamp(datetime.now(UTC) + self.utc_offset),
+            "date_created_gmt": _stamp(datetime.now(UTC)),
+            "note": body["note"],
+            "customer_note": bool(body.get("customer_note")),
+        }
+        self.notes.setdefault(order_id, []).append(note)
+        if note["customer_note"]:
+            self.customer_emails.append((order_id, "customer_note"))
+        return _json(note, status=201)
+
+    def _fulfillments(self, request: Request, order_id: int) -> Response:
+        """Core fulfilments, as the fact sheet reads the controller: meta entries without an id are
+        dropped, validation errors carry the integer code 0, no quantity is checked, the customer is
+        emailed only with notify_customer (query or body) on a fulfilled one."""
+        if order_id not in self.orders:
+            return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+        if request.method == "GET":
+            return _json(self.fulfilment_records.get(order_id, []))
+        body = request.get_json(silent=True) or {}
+        meta = [m for m in body.get("meta_data") or [] if isinstance(m, dict) and {"id", "key", "value"} <= set(m)]
+        items = next((m["value"] for m in meta if m["key"] == "_items"), None)
+        if body.get("status") is None:
+            return _error_code_zero("Invalid fulfillment status.")
+        if not items:
+            return _error_code_zero("The fulfillment should contain at least one item.")
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("item_id"), int) or item["item_id"] <= 0:
+                return _error_code_zero("Invalid item.")
+            if not isinstance(item.get("qty"), int | float) or item["qty"] <= 0:
+                return _error_code_zero("Invalid item.")
+        fulfilled = body["status"] == "fulfilled"
+        with self._lock:
+            fulfilment_id = next(self._ids)
+        record = {
+            "id": fulfilment_id,
+            "entity_type": "WC_Order",
+            "entity_id": str(order_id),
+            "status": "fulfilled" if fulfilled else "unfulfilled",
+            "is_fulfilled": fulfilled,
+            "date_updated": _stamp(datetime.now(UTC) + self.utc_offset),
+            "meta_data": [{**m, "id": i + 1} for i, m in enumerate(meta)],
+        }
+        self.fulfilment_records.setdefault(order_id, []).append(record)
+        notify = str(request.args.get("notify_customer", body.get("notify_customer", "false"))).lower() in ("true", "1")
+        if fulfilled and notify:
+            self.customer_emails.append((order_id, "customer_fulfillment_created"))
+        self.update_order(order_id)  # the order is saved again: order.updated goes out
+        return _json(record, status=201)
+
+    def ship(
+        self,
+        order_id: int,
+        items: dict[int, int] | None = None,
+        tracking: tuple[str | None, str | None, str | None] = (None, None, None),
+    ) -> None:
+        """The shop ships in its admin: with fulfilments on, a fulfilment of `items` (line item id:
+        units; all when None) and its tracking; without, a Shipment Tracking item when tracking is
+        given; and `completed` once it all left (a partial shipment without fulfilments leaves no trace)."""
+        order = self.orders[order_id]
+        lines = {int(line["id"]): int(line["quantity"]) for line in order["line_items"]}
+        chosen = items or lines
+        provider, number, url = tracking
+        if self.fulfilments:
+            meta = [{"id": 0, "key": "_items", "value": [{"item_id": k, "qty": v} for k, v in chosen.items()]}]
+            meta += [
+                {"id": 0, "key": key, "value": value}
+                for key, value in (
+                    ("_tracking_number", number),
+                    ("_shipment_provider", provider),
+                    ("_tracking_url", url),
+                )
+                if value
+            ]
+            with self._lock:
+                fulfilment_id = next(self._ids)
+            self.fulfilment_records.setdefault(order_id, []).append(
+                {
+                    "id": fulfilment_id,
+                    "entity_type": "WC_Order",
+                    "entity_id": str(order_id),
+                    "status": "fulfilled",
+                    "is_fulfilled": True,
+                    "date_updated": _stamp(datetime.now(UTC)),
+                    "meta_data": [{**m, "id": i + 1} for i, m in enumerate(meta)],
+                }
+            )
+        elif number:
+            tracked = [m for m in order["meta_data"] if m.get("key") == "_wc_shipment_tracking_items"]
+            entry = {
+                "tracking_provider": (provider or "").lower(),
+                "custom_tracking_provider": "",
+                "custom_tracking_link": url or "",
+                "tracking_number": number,
+                "date_shipped": int(datetime.now(UTC).timestamp()),
+                "tracking_id": uuid.uuid4().hex,
+            }
+            if tracked:
+                tracked[0]["value"].append(entry)
+            else:
+                order["meta_data"].append(
+                    {"id": len(order["meta_data"]) + 1, "key": "_wc_shipment_tracking_items", "value": [entry]}
+                )
+        whole = items is None or all(chosen.get(k, 0) >= v for k, v in lines.items())
+        self.update_order(order_id, **({"status": "completed"} if whole else {}))
 
     def _delete_order(self, order: dict[str, Any], force: bool) -> Response:
         """DELETE /orders/{id}: to the bin (status "trash", still readable) unless force=true."""
@@ -567,6 +716,13 @@ class FakeWooCommerce:
         self.orders[order_id] = order
         self.server.created(order_id)
         return _json(order, status=201)
+
+
+def _error_code_zero(message: str) -> Response:
+    """The fulfilments controller's validation errors: the integer code 0."""
+    return Response(
+        json.dumps({"code": 0, "message": message, "data": {"status": 400}}), 400, content_type="application/json"
+    )
 
 
 def _paged(request: Request, items: list[dict[str, Any]]) -> Response:

@@ -1,0 +1,116 @@
+"""A seller's parcel, as the buyer's store must record it: its lines mapped back to the buyer's
+lines it was posted from, never more than the buyer's order has left to ship; and, before anything
+is written, whether the buyer's store holds it already. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ordersync.models import Parcel, PostedLine
+
+
+def parcel_key(seller_id: str, parcel_id: str) -> str:
+    return f"{seller_id}:{parcel_id}"
+
+
+def parcel_ref(key: str) -> str:
+    """What the buyer's store may show of the key (a customer reads it): no seller's name in it."""
+    return "ordersync-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """The parcel does not fit the buyer's order: why, in a sentence."""
+
+    why: str
+
+
+def buyer_lines(
+    parcel: Parcel, posted: Sequence[PostedLine], sent: Mapping[str, int]
+) -> tuple[tuple[str, int], ...] | Misfit:
+    """(buyer line id, units) of the parcel: each seller line back to the buyer lines posted as its
+    variant, in order, up to what each has left after `sent` (units already in the buyer's store by
+    our other parcels). A whole-order parcel is whatever is left."""
+    left = {line.buyer_line_id: line.quantity - sent.get(line.buyer_line_id, 0) for line in posted}
+    if parcel.whole_order:
+        return tuple((line_id, units) for line_id, units in left.items() if units > 0)
+    taken: dict[str, int] = {}
+    for line in parcel.lines:
+        units = line.quantity
+        for candidate in (p for p in posted if p.variant_id == line.variant_id):
+            take = min(units, left[candidate.buyer_line_id] - taken.get(candidate.buyer_line_id, 0))
+            if take > 0:
+                taken[candidate.buyer_line_id] = taken.get(candidate.buyer_line_id, 0) + take
+                units -= take
+        if units > 0:
+            if not any(p.variant_id == line.variant_id for p in posted):
+                return Misfit(f"variant {line.variant_id} is on no line of the buyer's order")
+            return Misfit(f"{units} unit(s) of variant {line.variant_id} more than the buyer's order has left to ship")
+    return tuple((line_id, units) for line_id, units in taken.items())
+
+
+class Found(StrEnum):
+    NOTHING = "nothing"  # write it
+    OURS = "ours"  # written before (an answer lost): record it, write nothing
+    BY_HAND = "by_hand"  # fulfilled in the buyer's store with the same tracking: matched, no alert
+    OTHER_TRACKING = "other_tracking"  # fulfilled there with other tracking: alert, write nothing
+
+
+@dataclass(frozen=True)
+class BuyerShipment:
+    """A shipment the buyer's store holds for the order."""
+
+    shipment_id: str
+    tracking_number: str | None
+    key: str | None  # ours, where the platform keeps it (a comment, a meta entry, a note's ref)
+    lines: tuple[tuple[str, int], ...]
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BuyerShipments:
+    shipments: tuple[BuyerShipment, ...]
+    unfulfilled: Mapping[str, int] | None  # units left to ship per buyer line; None: the store doesn't say
+
+
+def already_there(
+    key: str,
+    tracking_number: str | None,
+    lines: Sequence[tuple[str, int]],
+    shipments: Sequence[BuyerShipment],
+    unfulfilled: Mapping[str, int] | None,
+    unconfirmed_since: datetime | None = None,
+) -> tuple[Found, BuyerShipment | None]:
+    """Whether the buyer's store holds this parcel: by our key, else by its tracking number, else —
+    when what it leaves unfulfilled can't take the parcel — fulfilled by hand with other tracking.
+    `unconfirmed_since`: an earlier attempt may have written since then without recording it; where
+    the platform keeps no key of ours (Shopify), a shipment since then of exactly these lines and
+    this tracking is that write."""
+    for shipment in shipments:
+        if shipment.key in (key, parcel_ref(key)):
+            return Found.OURS, shipment
+    if unconfirmed_since is not None:
+        for shipment in shipments:
+            recent = shipment.created_at is not None and shipment.created_at >= unconfirmed_since - _CLOCK_SKEW
+            same_tracking = _same_number(shipment.tracking_number or "", tracking_number or "")
+            if shipment.key is None and recent and same_tracking and sorted(shipment.lines) == sorted(lines):
+                return Found.OURS, shipment
+    if tracking_number:
+        for shipment in shipments:
+            if shipment.tracking_number and _same_number(shipment.tracking_number, tracking_number):
+                return Found.BY_HAND, shipment
+    if unfulfilled is not None and any(unfulfilled.get(line_id, 0) < units for line_id, units in lines):
+        others = [s for s in shipments if s.key is None]
+        return Found.OTHER_TRACKING, (others[-1] if others else None)
+    return Found.NOTHING, None
+
+
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _same_number(a: str, b: str) -> bool:
+    return "".join(a.split()).upper() == "".join(b.split()).upper()

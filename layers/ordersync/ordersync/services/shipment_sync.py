@@ -1,0 +1,133 @@
+"""How the seller's parcels are noticed: the hourly sweep of each seller store (the net) reads its
+orders changed since the last sweep and asks a check of each one we posted; a check
+(shipments.check_seller_copy) writes the order's new parcels into the buyer's store. A check that
+leaves a parcel out with a reason is kept in ShipmentsDLQ with it; one that fails (a store down)
+is retried by SQS and, after MaxReceiveCount, moved there by the redrive policy."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from ordersync.models import ShipmentRequest, StoreRef, utc_now
+from ordersync.normalize import seller_copy_id
+from ordersync.observability import logger, metrics
+from ordersync.ports import ConnectionRepository, DeadLetters, ShipmentRequests, StoreFactory, SweepLedger
+from ordersync.records import Attempt
+from ordersync.services.shipments import ShipmentCheck, ShipmentDependencies, check_seller_copy
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+FIRST_SWEEP = timedelta(days=1)  # a seller store never swept: its orders changed in the last day
+_SKEW = timedelta(minutes=5)  # a store's clock, and an order saved while the sweep read its list
+TIME_RESERVE_MS = 60_000  # past this, a sweep leaves the rest to its continuation
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@dataclass
+class SweepFanOutDependencies:
+    connections: ConnectionRepository
+    ledger: SweepLedger
+    requests: ShipmentRequests
+    clock: Callable[[], datetime] = utc_now
+
+
+@dataclass
+class ShipmentSyncDependencies:
+    shipments: ShipmentDependencies
+    stores: StoreFactory
+    ledger: SweepLedger
+    requests: ShipmentRequests
+    dead_letters: DeadLetters
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def request_sweeps(deps: SweepFanOutDependencies) -> list[ShipmentRequest]:
+    """The scheduled run: one sweep per seller store of an active connection, from its last sweep."""
+    sellers: dict[str, StoreRef] = {c.seller.store_id: c.seller for c in deps.connections.all() if not c.paused}
+    swept = {record.store_id: record.shipments_swept_at for record in deps.ledger.all()}
+    now = deps.clock()
+    requests = [
+        ShipmentRequest(seller=seller, since=swept.get(seller.store_id) or now - FIRST_SWEEP, started=now)
+        for seller in sellers.values()
+    ]
+    deps.requests.request(requests)
+    logger.info("shipment sweeps requested", extra={"sellers": len(requests)})
+    return requests
+
+
+def sync_shipments_batch(
+    event: dict[str, Any], context: LambdaContext, deps: ShipmentSyncDependencies
+) -> dict[str, Any]:
+    """ShipmentsQueue's batch: each record a check or a sweep; one that fails fails alone."""
+
+    def handle(record: SQSRecord) -> None:
+        request = ShipmentRequest.model_validate(json.loads(record.body))
+        if request.seller_order_id is None:
+            sweep(request, deps, context.get_remaining_time_in_millis)
+            return
+        deadline = deps.clock() + timedelta(milliseconds=max(context.get_remaining_time_in_millis() - 5_000, 1_000))
+        check(request, record.message_id, deadline, deps)
+
+    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+
+
+def check(
+    request: ShipmentRequest, message_id: str, deadline: datetime, deps: ShipmentSyncDependencies
+) -> ShipmentCheck:
+    assert request.seller_order_id is not None
+    started = deps.clock()
+    attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, int(deadline.timestamp() * 1000))
+    result = check_seller_copy(request.seller.store_id, request.seller_order_id, attempt, deps.shipments)
+    if result.problems:  # kept with its reason, to be redriven once the cause is fixed
+        body = {
+            "order_key": result.order_key,
+            "reason": result.problems[0].value,
+            "request": request.model_dump(mode="json"),
+        }
+        attributes = {"order_key": result.order_key or "", "seller_id": request.seller.store_id}
+        deps.dead_letters.send(body, attributes | {"reason": result.problems[0].value})
+    return result
+
+
+@dataclass
+class Sweep:
+    seller_id: str
+    orders: int = 0
+    ours: int = 0
+    continued: bool = False
+
+
+def sweep(
+    request: ShipmentRequest, deps: ShipmentSyncDependencies, time_left_ms: Callable[[], int] = lambda: sys.maxsize
+) -> Sweep:
+    """The seller's orders changed since `since`, page by page: a check asked for each one we
+    posted. At the end the store's cursor moves to the sweep's start (less the clock skew)."""
+    started = request.started or deps.clock()
+    since = (request.since or started - FIRST_SWEEP) - _SKEW
+    result = Sweep(request.seller.store_id)
+    store = deps.stores.buyer(request.seller)  # its orders list, as the pull reads a buyer's
+    for page, next_page in store.orders_updated_since(since, request.resume):
+        ours = [i for i in (seller_copy_id(request.seller.platform, raw) for raw in page) if i is not None]
+        deps.requests.request([ShipmentRequest(seller=request.seller, seller_order_id=i) for i in ours])
+        result.orders += len(page)
+        result.ours += len(ours)
+        if next_page and time_left_ms() < TIME_RESERVE_MS:
+            deps.requests.request([request.model_copy(update={"resume": next_page, "started": started})])
+            result.continued = True
+            break
+    else:
+        deps.ledger.swept(request.seller.store_id, started)
+    metrics.add_metric(name="ShipmentChecksRequested", unit=MetricUnit.Count, value=result.ours)
+    logger.info("seller swept", extra={"seller_id": result.seller_id, "orders": result.orders, "ours": result.ours})
+    return result

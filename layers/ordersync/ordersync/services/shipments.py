@@ -1,0 +1,220 @@
+"""The seller ships: each parcel of an order we posted goes into the buyer's store as that
+platform's shipment, exactly once. Under the order's claim (the one the post and the buyer's
+cancellation take): the seller's copy read, each parcel not yet in the buyer's store looked for
+there by an exact key (a lost answer, a fulfilment by hand) and only then written, and the order
+record written with every parcel's result before the claim is freed. A parcel that can't go in is
+recorded with its reason, the seller and ops told once, and the check kept in ShipmentsDLQ."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ordersync.alerts.messages import compose_alert
+from ordersync.domain.carriers import carrier_named
+from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
+from ordersync.errors import StoreCredentialsError, StoreRejected
+from ordersync.models import BuyerParcel, Cause, Connection, FailureReason, OrderStatus, Parcel, platform_label
+from ordersync.observability import logger, metrics
+from ordersync.ports import Alerts, BuyerStore, ConnectionRepository, PostedOrders, StoreFactory
+from ordersync.records import Attempt, OrderRecord, ParcelEntry
+
+
+@dataclass
+class ShipmentDependencies:
+    orders: PostedOrders
+    connections: ConnectionRepository
+    stores: StoreFactory
+    alerts: Alerts
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ShipmentCheck:
+    """What one check did: parcels written (or found there), parcels that could not go in."""
+
+    order_key: str | None
+    written: int = 0
+    problems: tuple[FailureReason, ...] = ()  # every parcel that can't go in, newly or still
+
+
+def check_seller_copy(
+    seller_id: str, seller_order_id: str, attempt: Attempt, deps: ShipmentDependencies
+) -> ShipmentCheck:
+    """The seller's order `seller_order_id`: its parcels into the buyer's store. Not one of ours
+    (an order the seller took elsewhere): nothing."""
+    order_key = deps.orders.key_of_seller_copy(seller_id, seller_order_id)
+    if order_key is None:
+        return ShipmentCheck(None)
+    try:
+        record = deps.orders.claim_posted(order_key, attempt)
+    except LookupError:  # posted by hand and not recorded yet, or gone: nothing to map parcels to
+        return ShipmentCheck(order_key)
+    try:
+        return _sync_parcels(record, deps)
+    except BaseException:
+        deps.orders.release(record)
+        raise
+
+
+def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCheck:
+    connection = deps.connections.get(record.connection_id)
+    assert record.seller_order_id is not None  # claim_posted says so
+    state = deps.stores.seller(connection.seller).order_state(record.seller_order_id)
+    buyer = functools.cache(lambda: deps.stores.buyer(connection.buyer))  # built only when a parcel needs it
+    written, problems, seen = 0, [], len(record.timeline)
+    for parcel in state.parcels:
+        outcome = _sync_parcel(record, parcel, connection, buyer, deps)
+        if outcome is True:
+            written += 1
+        elif isinstance(outcome, FailureReason):
+            problems.append(outcome)
+    if len(record.timeline) > seen or record.post_unconfirmed_at is not None:  # something new to record
+        record.post_unconfirmed_at = None  # whatever an earlier attempt wrote is found and recorded now
+        release_and_save(record, deps)
+    else:
+        deps.orders.release(record)
+    return ShipmentCheck(record.order_key, written, tuple(problems))
+
+
+def release_and_save(record: OrderRecord, deps: ShipmentDependencies) -> None:
+    outcome = record.model_copy()
+    outcome.release()
+    deps.orders.save(outcome)
+    record.version = outcome.version
+    record.release()
+
+
+def _sync_parcel(
+    record: OrderRecord,
+    parcel: Parcel,
+    connection: Connection,
+    buyer: Callable[[], BuyerStore],
+    deps: ShipmentDependencies,
+) -> bool | FailureReason | None:
+    """True: written into (or found in) the buyer's store now; a reason: it can't go in; None:
+    nothing to do (in the buyer's store already, or nothing of the order left to ship)."""
+    key = parcel_key(connection.seller.store_id, parcel.parcel_id)
+    entry = record.parcel(key)
+    if entry is not None and entry.in_buyer_store_at is not None:
+        return None
+    entry = entry or ParcelEntry(key=key)
+    entry.carrier, entry.tracking_number, entry.tracking_url = (
+        parcel.carrier,
+        parcel.tracking_number,
+        parcel.tracking_url,
+    )
+    entry.shipped_at = parcel.shipped_at
+    where = f"the buyer's {platform_label(connection.buyer.platform)} store"
+    if record.status is OrderStatus.CANCELLED:
+        return _cannot(
+            record,
+            entry,
+            FailureReason.PARCEL_FOR_CANCELLED_ORDER,
+            _parcel_words(parcel) + " left for an order the buyer had cancelled; nothing was written into " + where,
+            deps,
+        )
+    lines = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=key))
+    if isinstance(lines, Misfit):
+        return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, f"{_parcel_words(parcel)}: {lines.why}", deps)
+    if not lines:
+        return None  # a whole-order parcel with nothing left: our other parcels carried it all
+    entry.lines = list(lines)
+    store = buyer()
+    try:
+        there = store.shipments(record.order_id)
+        found, shipment = already_there(
+            key, parcel.tracking_number, lines, there.shipments, there.unfulfilled, record.post_unconfirmed_at
+        )
+        if found is Found.OTHER_TRACKING:
+            other = f" ({shipment.tracking_number})" if shipment and shipment.tracking_number else ""
+            return _cannot(
+                record,
+                entry,
+                FailureReason.FULFILLED_BY_HAND,
+                f"{_parcel_words(parcel)}: {where} shows it fulfilled already with other tracking{other}; nothing was written",
+                deps,
+            )
+        if found is Found.NOTHING:
+            carrier = carrier_named(parcel.carrier)
+            written = BuyerParcel(
+                key=key,
+                lines=lines,
+                carrier=carrier.key if carrier else parcel.carrier,
+                tracking_number=parcel.tracking_number,
+                tracking_url=parcel.tracking_url,
+                notify_customer=connection.notify_customer,
+                completes_order=_completes(record, key, lines),
+            )
+            entry.buyer_shipment_id = store.write_shipment(record.order_id, written)
+            how = f"written into {where} as shipment {entry.buyer_shipment_id}"
+        else:
+            assert shipment is not None
+            entry.buyer_shipment_id = shipment.shipment_id
+            how = f"found in {where} already (shipment {shipment.shipment_id}" + (
+                ", fulfilled by hand)" if found is Found.BY_HAND else ")"
+            )
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        return _cannot(
+            record, entry, FailureReason.PARCEL_REFUSED, f"{_parcel_words(parcel)}: {where} refused it: {refused}", deps
+        )
+    now = deps.clock()
+    entry.in_buyer_store_at, entry.reason, entry.detail = now, None, how
+    _keep(record, entry)
+    record.log(now, f"{_parcel_words(parcel)} {_units(lines)}: {how}", Cause.PROCESS)
+    metrics.add_metric(name="ParcelsSynced", unit=MetricUnit.Count, value=1)
+    if parcel.shipped_at is not None:
+        metrics.add_metric(
+            name="ParcelLatencySeconds",
+            unit=MetricUnit.Seconds,
+            value=max((now - parcel.shipped_at).total_seconds(), 0.0),
+        )
+    logger.info("parcel synced", extra={"order_key": record.order_key, "parcel": key, "found": found.value})
+    return True
+
+
+def _cannot(
+    record: OrderRecord, entry: ParcelEntry, reason: FailureReason, detail: str, deps: ShipmentDependencies
+) -> FailureReason:
+    """Recorded on the parcel and the order (its status unchanged), alerted once per parcel and reason."""
+    if (entry.reason, entry.detail) == (reason, detail):
+        return reason  # as the last check found it: nothing new to record or tell
+    entry.reason, entry.detail = reason, detail
+    _keep(record, entry)
+    record.note(deps.clock(), record.status, reason, detail, Cause.PROCESS)
+    alerted = f"{reason.value}:{entry.key}"
+    if alerted not in record.alerted:
+        alert = compose_alert(record)
+        if alert is not None:
+            deps.alerts.publish(record, alert)
+        record.alerted.append(alerted)
+    metrics.add_metric(name=f"Parcel{reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    logger.warning("parcel not synced", extra={"order_key": record.order_key, "parcel": entry.key, "reason": reason})
+    return reason
+
+
+def _completes(record: OrderRecord, key: str, lines: tuple[tuple[str, int], ...]) -> bool:
+    sent = record.units_in_buyer_store(but=key)
+    for line_id, units in lines:
+        sent[line_id] = sent.get(line_id, 0) + units
+    return all(sent.get(line.buyer_line_id, 0) >= line.quantity for line in record.posted_lines)
+
+
+def _keep(record: OrderRecord, entry: ParcelEntry) -> None:
+    record.parcels = [p for p in record.parcels if p.key != entry.key] + [entry]
+
+
+def _parcel_words(parcel: Parcel) -> str:
+    tracking = f" {parcel.tracking_number}" if parcel.tracking_number else ""
+    carrier = f" ({parcel.carrier})" if parcel.carrier else ""
+    return f"the parcel{tracking}{carrier}"
+
+
+def _units(lines: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{units} x line {line_id}" for line_id, units in lines)

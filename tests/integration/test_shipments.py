@@ -1,0 +1,143 @@
+"""The seller ships, and the retailer's store knows: each parcel written into the buyer's store as
+that platform's shipment, exactly once, on the real stack (the sweep at :40, ShipmentsQueue drained
+by SyncShipmentsFunction) against the fake stores over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
+from ordersync.local.fakes.shopify import gid, order_node
+from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import FailureReason, OrderStatus
+
+from .marketplace import ADDRESS, WOO_ADDRESS, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
+
+
+def _record(stack: LocalStack, key: str):  # type: ignore[no-untyped-def]
+    record = DynamoOrders(stack.output("OrdersTableName")).get(key)
+    assert record is not None, key
+    return record
+
+
+def sweep(stack: LocalStack) -> None:
+    """The :40 sweep: each seller store's changed orders looked through, every check drained."""
+    stack.runner.fire_schedules("SweepShipmentsFunction")
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+
+
+def _fulfilments(shop, order_id: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    return list(shop.orders[gid("Order", order_id)].get("fulfillments") or [])
+
+
+def test_a_woocommerce_sellers_two_parcels_reach_the_shopify_buyer_once_each_with_tracking(
+    stack: LocalStack, world: World
+) -> None:
+    buyer, seller = shopify_to_woocommerce(world)
+    seller.fulfilments = True  # the seller's store has core Order Fulfillments on
+    buyer.add_order(
+        order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 2, "89.50"), ("NW-LAMP", "Lamp", 1, "34.00")], ADDRESS)
+    )
+    world.add_catalog("northwind", [("104", "104", "NW-LAMP", "Headlamp", "")])
+    seller.delete_product(105)  # one headlamp only: the order posts
+    run_hour(stack)
+    record = _record(stack, "acme--northwind#1001")
+    assert record.status is OrderStatus.SYNCED, record.detail
+    (copy,) = seller.created_orders()
+    stove, lamp = copy["line_items"]
+
+    seller.ship(copy["id"], {stove["id"]: 1}, ("UPS", "1Z999AA10123456784", None))  # one stove first
+    sweep(stack)
+    (first,) = _fulfilments(buyer, 1001)
+    assert first["_tracking"] == [{"company": "UPS", "number": "1Z999AA10123456784", "url": None}]
+    assert [(line["lineItem"]["sku"], line["quantity"]) for line in first["_lines"]] == [("NW-STOVE", 1)]
+    assert buyer.notified_fulfilments(1001) == 1  # the buyer's own shipping confirmation, once
+    record = _record(stack, "acme--northwind#1001")
+    assert record.shipping == "partly shipped"
+    assert record.parcels[0].tracking_number == "1Z999AA10123456784" and record.parcels[0].in_buyer_store_at
+
+    seller.ship(
+        copy["id"], {stove["id"]: 1, lamp["id"]: 1}, ("Royal Mail", "RM123456785GB", "https://track.example/RM1")
+    )
+    sweep(stack)
+    sweep(stack)  # the next hour's sweep (and the order touched again): nothing written twice
+    first, second = _fulfilments(buyer, 1001)
+    assert second["_tracking"][0]["company"] == "Royal Mail" and second["_tracking"][0]["number"] == "RM123456785GB"
+    assert sorted((line["lineItem"]["sku"], line["quantity"]) for line in second["_lines"]) == [
+        ("NW-LAMP", 1),
+        ("NW-STOVE", 1),
+    ]
+    assert buyer.orders[gid("Order", 1001)]["displayFulfillmentStatus"] == "FULFILLED"
+    assert _record(stack, "acme--northwind#1001").shipping == "shipped"
+
+
+def test_a_shopify_sellers_parcel_reaches_the_woocommerce_buyer_as_a_note_and_completed(
+    stack: LocalStack, world: World
+) -> None:
+    buyer, seller = woocommerce_to_shopify(world)
+    seller.search_lag_seconds = 0  # the sweep comes 20 minutes after the post, long past Shopify's index lag
+    buyer.add_order(woocommerce_order(2001, [("PK-JACKET-M", "Storm Jacket", 1, "180.00", 55, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    assert _record(stack, "brightside--peak#2001").status is OrderStatus.SYNCED
+    (copy,) = seller.created_orders()
+    seller.fulfil(int(copy["legacyResourceId"]), tracking=("Canada Post", "7023 2109 9999 1234", None))
+    sweep(stack)
+    sweep(stack)
+    (note,) = buyer.notes[2001]
+    assert "Canada Post 7023 2109 9999 1234" in note["note"] and note["customer_note"]
+    assert "peak" not in note["note"]  # the end customer never reads the supplier's name
+    assert buyer.orders[2001]["status"] == "completed"
+    assert buyer.customer_emails.count((2001, "customer_completed_order")) == 1
+
+
+def test_a_bigcommerce_buyer_gets_the_shipment_and_a_parcel_that_doesnt_fit_is_named(
+    stack: LocalStack, world: World
+) -> None:
+    buyer = world.add_bigcommerce("delta", "Delta Goods")
+    seller = world.add_shopify("peak", "Peak Gear")
+    seller.search_lag_seconds = 0
+    seller.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
+    world.add_catalog("peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M")])
+    world.connect("delta", "peak")
+    world.subscribe_seller("peak", "orders@peak.example")
+    product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "PK-JACKET-M", "name": "Storm Jacket",
+               "quantity": 2, "price_inc_tax": "180.0000", "type": "physical"}  # fmt: skip
+    address = {"id": 7, "order_id": 4001, "first_name": "Ada", "last_name": "L", "street_1": "1 Main St",
+               "city": "Austin", "state": "Texas", "zip": "78751", "country": "United States", "country_iso2": "US"}  # fmt: skip
+    buyer.add_order(bigcommerce_order(4001), [product], [address])
+    run_hour(stack)
+    assert _record(stack, "delta--peak#4001").status is OrderStatus.SYNCED
+    (copy,) = seller.created_orders()
+    seller.fulfil(int(copy["legacyResourceId"]), lines={1: 1}, tracking=("FedEx", "123456789012", None))
+    sweep(stack)
+    (shipment,) = buyer.order_shipments[4001]
+    assert (shipment["tracking_number"], shipment["shipping_provider"], shipment["tracking_carrier"]) == (
+        "123456789012",
+        "fedex",
+        "fedex",
+    )
+    assert shipment["items"] == [{"order_product_id": 1, "product_id": 1, "quantity": 1}]
+    assert shipment["order_address_id"] == 7 and "[peak:fulfillment-" in shipment["comments"]
+    assert buyer.orders[4001]["status"] == "Partially Shipped"
+
+    # The seller's second parcel claims three jackets where one is left: named, told, kept in the DLQ.
+    node = seller.orders[gid("Order", int(copy["legacyResourceId"]))]
+    node["lineItems"]["nodes"][0]["quantity"] = 4  # edited by hand in the seller's admin
+    seller.fulfil(int(copy["legacyResourceId"]), lines={1: 3}, tracking=("FedEx", "999999999999", None))
+    sweep(stack)
+    assert len(buyer.order_shipments[4001]) == 1
+    record = _record(stack, "delta--peak#4001")
+    assert record.reason is FailureReason.PARCEL_DOESNT_FIT and "more than the buyer's order has left" in record.detail
+    (dead,) = boto3.client("sqs").receive_message(
+        QueueUrl=stack.output("ShipmentsDLQUrl"), MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    assert json.loads(dead["Body"])["reason"] == "PARCEL_DOESNT_FIT"
+    (told,) = [e for e in world.delivered_emails() if e["seller_id"] == "peak"]
+    assert told["subject"] == "Your parcel for order #4001 from Delta Goods hasn't reached the retailer"
+    assert "The parcel 999999999999 (FedEx): 2 unit(s) of variant 7001 more than the buyer's order" in told["body"]
