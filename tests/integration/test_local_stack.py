@@ -44,6 +44,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         "PullOrdersFunction": "cron(20 * * * ? *)",
         "CatalogSyncFunction": "cron(5 * * * ? *)",
         "AlertDispatchFunction": "rate(5 minutes)",
+        "SweepShipmentsFunction": "cron(40 * * * ? *)",
     }
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}

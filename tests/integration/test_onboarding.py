@@ -87,12 +87,12 @@ def test_a_read_only_woocommerce_key_and_a_read_only_bigcommerce_account_are_tol
     keys = credentials(consumer_key=WOO_KEY, consumer_secret=WOO_SECRET)
     code, out = cli("store", "add", "north", "--platform", "woocommerce", "--url", woo_url, "--credentials-file", keys)
     assert code == 1 and "give the REST API key write permission" in out and WOO_SECRET not in out
-    # the same key is enough for a buyer: it only reads
+    # nor for a buyer: the sellers' parcels are written into its orders
     code, out = cli(
         "store", "add", "north", "--platform", "woocommerce", "--url", woo_url, "--role", "buyer",
         "--credentials-file", keys,
     )  # fmt: skip
-    assert code == 0, out
+    assert code == 1 and "write the sellers' parcels into the buyer's" in out
     scopes = frozenset({"store_v2_orders_read_only", "store_v2_products_read_only"})
     bc = FakeBigCommerce("hashdelta", "bc_token_1", scopes=scopes, name="Delta Goods")
     bc_url = start_fake(started, bc).base_url

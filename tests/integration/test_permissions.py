@@ -82,7 +82,7 @@ def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_
             documents += [(logical_id, policy["PolicyDocument"]) for policy in props["Policies"]]
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             documents.append((logical_id, props["PolicyDocument"]))
-    assert len(documents) == 9  # seven functions, the state machine, ops
+    assert len(documents) == 11  # nine functions, the state machine, ops
     for logical_id, document in documents:
         for statement in _statements(document):
             actions = _list(statement["Action"])
@@ -96,13 +96,18 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
 ) -> None:
     functions = _functions(resources)
     roles = [_role_of(f) for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 7
+    assert len(set(roles)) == len(functions) == 9
     mappings = {
         r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
         for r in resources.values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
     }
-    assert set(mappings) == {"PullConnectionFunction", "ProcessOrderFunction", "SyncSellerCatalogFunction"}
+    assert set(mappings) == {
+        "PullConnectionFunction",
+        "ProcessOrderFunction",
+        "SyncSellerCatalogFunction",
+        "SyncShipmentsFunction",
+    }
     for logical_id, function in functions.items():
         statements = {s.get("Sid"): s for s in _role_statements(resources, _role_of(function))}
         log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
@@ -126,6 +131,9 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
     assert not _refers_to(_role_statements(resources, "PullConnectionRole"), "CatalogTable")
     assert not _refers_to(_role_statements(resources, "AlertDispatchRole"), "OrdersTable")
     assert not _refers_to(_role_statements(resources, "ProcessOrderRole"), "SellerAlertsTopic")
+    # the shipment sync reads no catalog and posts no order: it records parcels and reads connections
+    assert not _refers_to(_role_statements(resources, "SyncShipmentsRole"), "CatalogTable")
+    assert not _refers_to(_role_statements(resources, "SyncShipmentsRole"), "OrdersQueue")
 
 
 def test_the_puller_may_move_a_connections_cursor_and_report_its_pull_and_nothing_else_of_it(

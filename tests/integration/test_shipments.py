@@ -37,7 +37,7 @@ def _fulfilments(shop, order_id: int) -> list[dict]:  # type: ignore[no-untyped-
 
 
 def test_a_woocommerce_sellers_two_parcels_reach_the_shopify_buyer_once_each_with_tracking(
-    stack: LocalStack, world: World
+    stack: LocalStack, world: World, cli
 ) -> None:
     buyer, seller = shopify_to_woocommerce(world)
     seller.fulfilments = True  # the seller's store has core Order Fulfillments on
@@ -61,6 +61,10 @@ def test_a_woocommerce_sellers_two_parcels_reach_the_shopify_buyer_once_each_wit
     record = _record(stack, "acme--northwind#1001")
     assert record.shipping == "partly shipped"
     assert record.parcels[0].tracking_number == "1Z999AA10123456784" and record.parcels[0].in_buyer_store_at
+    code, shown = cli("order", "show", "1001")
+    assert code == 0 and "status SYNCED, partly shipped" in shown
+    assert "northwind:fulfillment-" in shown and "UPS 1Z999AA10123456784  [1 x line 100101]" in shown
+    assert "in the buyer's store at" in shown
 
     seller.ship(
         copy["id"], {stove["id"]: 1, lamp["id"]: 1}, ("Royal Mail", "RM123456785GB", "https://track.example/RM1")

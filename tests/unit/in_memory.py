@@ -21,7 +21,16 @@ from ordersync.errors import (
     StoreThrottled,
     StoreUnavailable,
 )
-from ordersync.models import CanonicalOrder, Connection, OrderEnvelope, SellerOrderState, StoreRecord, StoreRef
+from ordersync.models import (
+    CanonicalOrder,
+    Connection,
+    OrderEnvelope,
+    OrderStatus,
+    Parcel,
+    SellerOrderState,
+    StoreRecord,
+    StoreRef,
+)
 from ordersync.records import Attempt, OrderRecord
 
 
@@ -51,6 +60,30 @@ class InMemoryOrders:
             item["envelope"] = {}
         self.items[record.order_key] = item
         return record
+
+    def key_of_seller_copy(self, seller_id: str, seller_order_id: str) -> str | None:
+        return next(
+            (
+                k
+                for k, i in self.items.items()
+                if (i["seller_id"], i.get("seller_order_id")) == (seller_id, seller_order_id)
+            ),
+            None,
+        )
+
+    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
+        """As DynamoOrders: an order in a seller's store, free; its record with this attempt's claim."""
+        self._throttled("claim")
+        old = self.get(order_key)
+        posted = (OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.CANCELLED)
+        if old is None or old.seller_order_id is None or old.status not in posted:
+            raise LookupError(order_key)
+        if attempt.blocked_by(old):
+            raise OrderClaimed(old)
+        old.take_over(attempt)
+        old.version += 1
+        self.items[order_key] = old.model_dump(mode="json")
+        return old
 
     def release(self, record: OrderRecord) -> None:
         self._throttled("release")
@@ -267,11 +300,13 @@ class FakeSellerStore:
     shipped: set[str] = field(default_factory=set)  # seller order ids some of which has left
     cancelled: list[str] = field(default_factory=list)  # seller order ids cancelled, in order
     refuse_cancel: str | None = None  # the store's words when it refuses to cancel
+    parcels: dict[str, list[Parcel]] = field(default_factory=dict)  # seller order id -> its shipments
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def order_state(self, order_id: str) -> SellerOrderState:
         gone = order_id in self.cancelled
-        return SellerOrderState(gone, order_id in self.shipped, "cancelled" if gone else "open")
+        shipped = order_id in self.shipped or bool(self.parcels.get(order_id))
+        return SellerOrderState(gone, shipped, "cancelled" if gone else "open", tuple(self.parcels.get(order_id, [])))
 
     def cancel_order(self, order_id: str) -> None:
         if self.refuse_cancel:

@@ -525,8 +525,9 @@ def _order_show(args: argparse.Namespace, echo: Echo) -> int:
     echo(f"  buyer  {record.buyer_name} [{record.buyer_id}, {record.buyer_platform}]")
     echo(f"  seller {record.seller_name} [{record.seller_id}, {record.seller_platform}]")
     reason = f" / {record.reason}" if record.reason else ""
+    shipping = f", {record.shipping}" if record.shipping else ""
     echo(
-        f"  status {record.status}{reason}"
+        f"  status {record.status}{shipping}{reason}"
         + (f"  seller order {record.seller_order_id}" if record.seller_order_id else "")
     )
     if record.detail:
@@ -540,6 +541,18 @@ def _order_show(args: argparse.Namespace, echo: Echo) -> int:
             echo(f"          candidate: product {product} variant {variant} {candidate['title']}")
         if line.suggestions:
             echo(f"          closest SKUs: {', '.join(line.suggestions)}")
+    if record.parcels:
+        echo("  parcels (the seller's shipments):")
+    for parcel in record.parcels:
+        lines = ", ".join(f"{units} x line {line_id}" for line_id, units in parcel.lines) or "-"
+        tracking = " ".join(p for p in (parcel.carrier, parcel.tracking_number) if p) or "no tracking"
+        shipped = parcel.shipped_at.isoformat() if parcel.shipped_at else "-"
+        there = (
+            f"in the buyer's store at {parcel.in_buyer_store_at.isoformat()} ({parcel.buyer_shipment_id})"
+            if parcel.in_buyer_store_at
+            else f"NOT in the buyer's store: {parcel.reason}"
+        )
+        echo(f"    {parcel.key}  {tracking}  [{lines}]  shipped {shipped}  {there}")
     echo("  timeline:")
     for entry in record.timeline:
         why = f" {entry.reason}" if entry.reason else ""

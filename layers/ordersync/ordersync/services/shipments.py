@@ -194,7 +194,7 @@ def _cannot(
         if alert is not None:
             deps.alerts.publish(record, alert)
         record.alerted.append(alerted)
-    metrics.add_metric(name=f"Parcel{reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Reason{reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     logger.warning("parcel not synced", extra={"order_key": record.order_key, "parcel": entry.key, "reason": reason})
     return reason
 

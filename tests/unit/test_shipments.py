@@ -1,0 +1,212 @@
+"""The seller's parcels into the buyer's store: the pure mapping and look-up (domain/shipments.py,
+domain/carriers.py) and the service's discipline (services/shipments.py) on in-memory ports."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ordersync.domain.carriers import carrier_named
+from ordersync.domain.shipments import (
+    BuyerShipment,
+    BuyerShipments,
+    Found,
+    Misfit,
+    already_there,
+    buyer_lines,
+    parcel_ref,
+)
+from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.models import BuyerParcel, FailureReason, OrderStatus, Parcel, ParcelLine, PostedLine, StoreRef
+from ordersync.records import Attempt
+from ordersync.services.process import ProcessDependencies, process_message
+from ordersync.services.shipments import ShipmentDependencies, check_seller_copy
+
+from .in_memory import FakeStores
+from .test_process import deps as process_deps  # noqa: F401  (the fixture)
+from .test_process import message
+
+POSTED = [
+    PostedLine(buyer_line_id="1", variant_id="V1", quantity=2),
+    PostedLine(buyer_line_id="2", variant_id="V1", quantity=1),
+]
+
+
+# --- the mapping ----------------------------------------------------------------------------------
+
+
+def test_a_parcel_maps_back_line_by_line_through_the_variant_it_was_posted_as() -> None:
+    parcel = Parcel("p1", (ParcelLine("V1", 3),))
+    assert buyer_lines(parcel, POSTED, {}) == (("1", 2), ("2", 1))  # two buyer lines of one variant, in order
+    assert buyer_lines(parcel, POSTED, {"1": 1}) == Misfit(
+        "1 unit(s) of variant V1 more than the buyer's order has left to ship"
+    )
+    assert buyer_lines(Parcel("p2", (ParcelLine("V9", 1),)), POSTED, {}) == Misfit(
+        "variant V9 is on no line of the buyer's order"
+    )
+    assert buyer_lines(Parcel("c", (), whole_order=True), POSTED, {"1": 2}) == (("2", 1),)  # what is left
+    assert buyer_lines(Parcel("c", (), whole_order=True), POSTED, {"1": 2, "2": 1}) == ()
+
+
+def test_the_buyer_store_holds_a_parcel_by_our_key_its_tracking_or_else_by_hand() -> None:
+    lines = (("1", 2),)
+    ours = BuyerShipment("s1", None, "northwind:p1", lines)
+    assert already_there("northwind:p1", None, lines, [ours], None) == (Found.OURS, ours)
+    by_ref = BuyerShipment("n1", None, parcel_ref("northwind:p1"), ())
+    assert already_there("northwind:p1", None, lines, [by_ref], None)[0] is Found.OURS
+    by_hand = BuyerShipment("s2", "1z 999 aa1", None, lines)
+    assert already_there("northwind:p1", "1Z999AA1", lines, [by_hand], {"1": 0}) == (Found.BY_HAND, by_hand)
+    other = BuyerShipment("s3", "OTHER", None, lines)
+    assert already_there("northwind:p1", "1Z999AA1", lines, [other], {"1": 0}) == (Found.OTHER_TRACKING, other)
+    assert already_there("northwind:p1", "1Z999AA1", lines, [other], {"1": 2}) == (Found.NOTHING, None)
+    # no key on the platform (Shopify): after a lost answer, the same lines and tracking since then
+    since = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    written = BuyerShipment("f1", None, None, lines, since + timedelta(seconds=3))
+    assert already_there("northwind:p1", None, lines, [written], {"1": 0}, since) == (Found.OURS, written)
+    older = dataclasses.replace(written, created_at=since - timedelta(hours=1))
+    assert already_there("northwind:p1", None, lines, [older], {"1": 2}, since) == (Found.NOTHING, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("UPS", "ups"), ("upsready", "ups"), ("FedEx", "fedex"), ("fedex", "fedex"), ("Australia Post", "australia-post"),
+     ("auspost", "australia-post"), ("australia-post", "australia-post"), ("DHL Express", "dhl-express"),
+     ("dhl", "dhl-express"), ("Royal  Mail", "royal-mail"), ("canadapost", "canada-post")],
+)  # fmt: skip
+def test_each_platforms_name_for_a_carrier_is_one_carrier(name: str, key: str) -> None:
+    carrier = carrier_named(name)
+    assert carrier is not None and carrier.key == key
+
+
+def test_an_unknown_carrier_is_none_never_a_guess() -> None:
+    assert carrier_named("Bob's Couriers") is None and carrier_named(None) is None and carrier_named("") is None
+
+
+# --- the service ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeBuyerStore:
+    """The buyer's store: its shipments, what it leaves unfulfilled; can lose the next answer."""
+
+    ordered: dict[str, int]  # buyer line id -> units
+    written: list[BuyerParcel] = field(default_factory=list)
+    by_hand: list[BuyerShipment] = field(default_factory=list)
+    lose_next_answer: int = 0
+    refuse_next: str | None = None
+
+    def shipments(self, order_id: str) -> BuyerShipments:
+        ours = [BuyerShipment(f"S{i}", p.tracking_number, p.key, p.lines) for i, p in enumerate(self.written)]
+        left = dict(self.ordered)
+        for shipment in [*ours, *self.by_hand]:
+            for line_id, units in shipment.lines:
+                left[line_id] -= units
+        return BuyerShipments(tuple([*self.by_hand, *ours]), left)
+
+    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+        if self.refuse_next:
+            words, self.refuse_next = self.refuse_next, None
+            raise StoreRejected(words)
+        self.written.append(parcel)
+        if self.lose_next_answer:
+            self.lose_next_answer -= 1
+            raise StoreUnavailable("POST timed out")
+        return f"S{len(self.written) - 1}"
+
+
+@dataclass
+class BothStores(FakeStores):
+    buyer_store: Any = None
+
+    def buyer(self, store: StoreRef) -> Any:
+        assert store.store_id == "acme", store.store_id
+        return self.buyer_store
+
+
+@pytest.fixture
+def posted(process_deps: ProcessDependencies) -> tuple[ShipmentDependencies, Any, Any]:  # noqa: F811
+    """Order #1001 (2 x A) posted to Northwind as S1; the stores and the shipment service's ports."""
+    process_deps.orders.items.clear()  # type: ignore[attr-defined]
+    record = process_message(message("A", "A"), "m1", 1, process_deps)
+    assert record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    seller = process_deps.stores.seller_store  # type: ignore[attr-defined]
+    buyer = FakeBuyerStore({line.buyer_line_id: line.quantity for line in record.posted_lines})
+    stores = BothStores(seller, buyer_store=buyer)
+    deps = ShipmentDependencies(
+        process_deps.orders, process_deps.connections, stores, process_deps.alerts, process_deps.clock
+    )  # type: ignore[arg-type]
+    return deps, seller, buyer
+
+
+def _check(deps: ShipmentDependencies, n: int = 1) -> Any:
+    now = deps.clock()
+    return check_seller_copy(
+        "northwind", "S1", Attempt(f"a{n}", now, int((now + timedelta(minutes=5)).timestamp() * 1000)), deps
+    )
+
+
+def test_a_parcel_is_written_once_however_often_it_is_checked(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1", None)]
+    assert _check(deps, 1).written == 1
+    assert _check(deps, 2).written == 0
+    (written,) = buyer.written
+    assert (written.key, written.carrier, written.tracking_number) == ("northwind:f1", "ups", "1Z1")
+    assert written.notify_customer and not written.completes_order  # one of two units: not the whole order
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.shipping == "partly shipped" and record.status is OrderStatus.SYNCED and record.claimed_by is None
+
+
+def test_a_write_whose_answer_was_lost_is_found_not_written_again(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "Bob's Couriers", "B-1", "https://bob.example/B-1")]
+    buyer.lose_next_answer = 1
+    with pytest.raises(StoreUnavailable):
+        _check(deps, 1)
+    assert _check(deps, 2).written == 1  # found by its key: recorded, not written
+    assert len(buyer.written) == 1 and buyer.written[0].carrier == "Bob's Couriers"  # unknown: its own name
+    assert deps.orders.get("acme--northwind#1001").shipping == "shipped"
+
+
+def test_a_parcel_for_a_cancelled_order_is_told_once_and_written_nowhere(posted: Any) -> None:
+    deps, seller, buyer = posted
+    record = deps.orders.get("acme--northwind#1001")
+    record.status = OrderStatus.CANCELLED
+    deps.orders.items[record.order_key] = record.model_dump(mode="json")
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]
+    assert _check(deps, 1).problems == (FailureReason.PARCEL_FOR_CANCELLED_ORDER,)
+    assert _check(deps, 2).problems == (FailureReason.PARCEL_FOR_CANCELLED_ORDER,)  # still: for the DLQ
+    assert buyer.written == []
+    (alert,) = deps.alerts.published
+    assert alert["subject"] == "A parcel left for order #1001 from Acme, which was cancelled"
+    assert "The parcel 1Z1 (UPS) left for an order the buyer had cancelled" in alert["seller"]
+
+
+def test_a_refused_parcel_is_named_with_the_stores_words_and_written_once_the_cause_is_fixed(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    buyer.refuse_next = "fulfillmentCreate: access denied"
+    assert _check(deps, 1).problems == (FailureReason.PARCEL_REFUSED,)
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.parcels[0].reason is FailureReason.PARCEL_REFUSED and "access denied" in record.parcels[0].detail
+    assert _check(deps, 2).written == 1 and len(buyer.written) == 1
+    assert deps.orders.get("acme--northwind#1001").parcels[0].reason is None
+
+
+def test_a_parcel_fulfilled_by_hand_with_its_tracking_is_matched_silently_with_other_tracking_told(posted: Any) -> None:
+    deps, seller, buyer = posted
+    buyer.by_hand.append(BuyerShipment("H1", "1Z1", None, (("100101", 1),)))
+    seller.parcels["S1"] = [
+        Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1"),
+        Parcel("f2", (ParcelLine("1", 1),), "UPS", "1Z2"),
+    ]
+    buyer.by_hand.append(BuyerShipment("H2", "9X9", None, (("100102", 1),)))
+    result = _check(deps, 1)
+    assert (result.written, result.problems) == (1, (FailureReason.FULFILLED_BY_HAND,))
+    assert buyer.written == []
+    (alert,) = deps.alerts.published
+    assert "other tracking (9X9)" in alert["ops"]
