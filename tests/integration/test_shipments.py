@@ -145,3 +145,39 @@ def test_a_bigcommerce_buyer_gets_the_shipment_and_a_parcel_that_doesnt_fit_is_n
     (told,) = [e for e in world.delivered_emails() if e["seller_id"] == "peak"]
     assert told["subject"] == "Your parcel for order #4001 from Delta Goods hasn't reached the retailer"
     assert "The parcel 999999999999 (FedEx): 2 unit(s) of variant 7001 more than the buyer's order" in told["body"]
+
+
+def test_each_seller_platforms_own_webhook_brings_its_parcel_to_the_buyer_without_the_sweep(
+    stack: LocalStack, world: World
+) -> None:
+    """The fast path back: WooCommerce's order.updated (a fulfilment re-saves the order), BigCommerce's
+    store/shipment/created, Shopify's fulfillments/create through EventBridge — each a check on
+    ShipmentsQueue, drained as its event source mapping runs it; no sweep fires."""
+    acme, northwind = shopify_to_woocommerce(world)  # Woo seller
+    brightside, peak = woocommerce_to_shopify(world)  # Shopify seller
+    peak.search_lag_seconds = 0
+    for seller_id in ("northwind", "peak"):
+        change = world.register_webhooks(seller_id)
+        assert change.connections == []  # a seller's webhooks change no connection's pull
+    assert "FULFILLMENTS_CREATE" in {s["topic"] for s in peak.events.subscriptions.values()}
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    brightside.add_order(woocommerce_order(2001, [("PK-JACKET-M", "Storm Jacket", 1, "180.00", 55, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    northwind.deliveries.wait()  # order.created of our copy: acknowledged, nothing to look at
+    stack.runner.drain()
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+
+    northwind.ship(woo_copy["id"], tracking=("USPS", "9400100000000000000000", None))
+    peak.fulfil(int(shop_copy["legacyResourceId"]), tracking=("DHL Express", "JD014600003828", None))
+    assert [topic for topic, _ in northwind.deliveries.wait()][-1] == "order.updated"
+    stack.runner.drain()
+    (fulfilment,) = _fulfilments(acme, 1001)
+    assert (
+        fulfilment["_tracking"][0]["company"] == "USPS"
+        and fulfilment["_tracking"][0]["number"] == "9400100000000000000000"
+    )
+    (note,) = brightside.notes[2001]
+    assert "DHL JD014600003828" in note["note"]  # Shopify's "DHL Express" is WooCommerce's "DHL"
+    sweep(stack)  # the net finds both already there: nothing twice
+    assert len(_fulfilments(acme, 1001)) == 1 and len(brightside.notes[2001]) == 1

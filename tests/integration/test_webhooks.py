@@ -164,7 +164,12 @@ def test_a_bigcommerce_webhook_names_the_order_and_the_order_is_read_from_the_st
     world.add_catalog("northwind", [("102", "102", "NW-STOVE", "Camp Stove", "")])
     world.connect("delta", "northwind")
     world.register_webhooks("delta")
-    assert sorted(h["scope"] for h in buyer.hooks.values()) == ["store/order/created", "store/order/updated"]
+    assert sorted(h["scope"] for h in buyer.hooks.values()) == [
+        "store/order/created",
+        "store/order/updated",
+        "store/shipment/created",  # added as both buyer and seller: its parcels too
+        "store/shipment/updated",
+    ]
     assert all(BC_SECRET_HEADER in h["headers"] for h in buyer.hooks.values())
 
     line = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "NW-STOVE", "name": "Stove", "quantity": 2}
@@ -188,6 +193,8 @@ def test_a_shopify_order_comes_through_eventbridge_and_a_cancel_settles_an_unpos
     change = world.register_webhooks("acme")
     assert change.url == stack.output("ShopifyEventSourceArn")
     assert sorted(s["topic"] for s in buyer.events.subscriptions.values()) == [
+        "FULFILLMENTS_CREATE",  # added as both buyer and seller: its parcels too
+        "FULFILLMENTS_UPDATE",
         "ORDERS_CANCELLED",
         "ORDERS_CREATE",
         "ORDERS_UPDATED",

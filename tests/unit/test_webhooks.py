@@ -392,7 +392,13 @@ def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain
     api = FakeWebhookApi(domain="acme.myshopify.com")
     deps, connections = _admin(Platform.SHOPIFY, api, arn)
     change = register_webhooks("buyer", deps)
-    assert change.url == arn and change.made == ["ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED"]
+    assert change.url == arn and change.made == [
+        "ORDERS_CREATE",
+        "ORDERS_UPDATED",
+        "ORDERS_CANCELLED",
+        "FULFILLMENTS_CREATE",  # it sells too: its parcels
+        "FULFILLMENTS_UPDATE",
+    ]
     assert "webhook_secret" not in deps.vault.read(deps.stores.get("buyer").secret_arn)  # type: ignore[union-attr]
     assert [c.connection_id for c in connections.of_shop("acme.myshopify.com")] == ["buyer--northwind"]
     stored = deps.stores.get("buyer")
@@ -632,10 +638,13 @@ def test_register_brings_back_a_webhook_the_store_disabled_and_refuses_what_coul
     assert (change.made, change.removed, change.reactivated) == ([], [], ["order.created"])
     assert api.reactivated == ["7"] and all(s.active for s in api.hooks.values())
     assert register_webhooks("buyer", deps).reactivated == []  # nothing left to bring back
-    # a store used only as a seller: every delivery would name no connection (a 401 each time)
-    seller_only, _ = _admin(Platform.WOOCOMMERCE, FakeWebhookApi(), role=Role.SELLER)
-    with pytest.raises(OnboardingRefused, match="seller store only: webhooks bring a buyer's orders"):
-        register_webhooks("buyer", seller_only)
+    # a store used only as a seller: its shipments' topic only, and no connection's pull changes
+    seller_api = FakeWebhookApi()
+    seller_only, _ = _admin(Platform.WOOCOMMERCE, seller_api, role=Role.SELLER)
+    change = register_webhooks("buyer", seller_only)
+    assert change.made == ["order.updated"] and change.connections == []
+    bc_seller, _ = _admin(Platform.BIGCOMMERCE, FakeWebhookApi(), role=Role.SELLER)
+    assert register_webhooks("buyer", bc_seller).made == ["store/shipment/created", "store/shipment/updated"]
     # a key without the shop-manager capability can't use WooCommerce's webhooks API: said so first
     weak = FakeWebhookApi(granted=frozenset({"read", "write"}))
     deps, _ = _admin(Platform.WOOCOMMERCE, weak)

@@ -75,6 +75,16 @@ class ShipmentRequests(Protocol):
         ...
 
 
+class StoreLookup(Protocol):
+    def get(self, store_id: str) -> StoreRecord | None: ...
+
+
+class ShopLookup(Protocol):
+    def of_shop(self, shop_domain: str) -> StoreRecord | None:
+        """The store of a Shopify shop whose webhooks were registered, or None."""
+        ...
+
+
 class SweepLedger(Protocol):
     """Where each seller store's shipment sweep left off (the stores table)."""
 

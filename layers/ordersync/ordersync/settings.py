@@ -28,6 +28,8 @@ class PullSettings(_Env):
 class WebhookSettings(_Env):
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+    stores_table: str = Field(alias="STORES_TABLE")
+    shipments_queue_url: str = Field(alias="SHIPMENTS_QUEUE_URL")
 
 
 class ProcessSettings(_Env):

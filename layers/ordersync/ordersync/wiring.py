@@ -54,8 +54,9 @@ def pull_dependencies() -> PullDependencies:
 @cache
 def webhook_dependencies() -> WebhookDependencies:
     from ordersync.aws.connections import DynamoConnections
-    from ordersync.aws.messaging import SqsOrderQueue
+    from ordersync.aws.messaging import SqsOrderQueue, SqsShipmentRequests
     from ordersync.aws.secrets import store_credentials
+    from ordersync.aws.stores import DynamoStores
     from ordersync.services.webhooks import WebhookDependencies
     from ordersync.settings import webhook_settings
 
@@ -64,6 +65,8 @@ def webhook_dependencies() -> WebhookDependencies:
         connections=DynamoConnections(settings.connections_table),
         credentials=store_credentials,
         queue=SqsOrderQueue(settings.orders_queue_url),
+        stores=DynamoStores(settings.stores_table),
+        shipments=SqsShipmentRequests(settings.shipments_queue_url),
     )
 
 
@@ -189,6 +192,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
 
     settings = shipment_sync_settings()
     stores = HttpStoreFactory(store_credentials)
+    store_table = DynamoStores(settings.stores_table)
     return ShipmentSyncDependencies(
         shipments=ShipmentDependencies(
             orders=DynamoOrders(settings.orders_table),
@@ -198,7 +202,8 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
             clock=utc_now,
         ),
         stores=stores,
-        ledger=DynamoStores(settings.stores_table),
+        ledger=store_table,
         requests=SqsShipmentRequests(settings.shipments_queue_url),
         dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
+        shops=store_table,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
@@ -24,6 +25,14 @@ class DynamoStores:
             item = self._table.get_item(Key={"store_id": store_id}, ConsistentRead=True).get("Item")
         return None if item is None else StoreRecord.model_validate(item)
 
+    def of_shop(self, shop_domain: str) -> StoreRecord | None:
+        """The store whose Shopify shop this is (its webhooks registered: the domain is on its item)."""
+        with aws_errors("store query"):
+            keys = self._table.query(
+                IndexName="by_shop_domain", KeyConditionExpression=Key("shop_domain").eq(shop_domain), Limit=1
+            )["Items"]
+        return self.get(str(keys[0]["store_id"])) if keys else None
+
     def all(self) -> list[StoreRecord]:
         items = all_items(self._table.scan, "store scan")
         return sorted((StoreRecord.model_validate(item) for item in items), key=lambda s: s.store_id)
@@ -32,8 +41,9 @@ class DynamoStores:
         """Only a store not there yet: two ops adding one id at once can't overwrite each other."""
         try:
             with aws_errors("store write"):
-                self._table.put_item(
-                    Item=store.model_dump(mode="json"), ConditionExpression="attribute_not_exists(store_id)"
+                self._table.put_item(  # no NULLs: shop_domain keys an index, and an index key is a string or absent
+                    Item=store.model_dump(mode="json", exclude_none=True),
+                    ConditionExpression="attribute_not_exists(store_id)",
                 )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":

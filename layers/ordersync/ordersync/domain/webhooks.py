@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Platform, read_request
+from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Platform, Role, read_request
 
 WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's secret, beside its credentials
 MAX_BODY_BYTES = MAX_ORDER_PAYLOAD_BYTES  # a larger delivery is refused at the door (413)
@@ -27,6 +27,11 @@ WOO_TOPICS = ("order.created", "order.updated")
 BC_SCOPES = ("store/order/created", "store/order/updated")
 SHOPIFY_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED")  # WebhookSubscriptionTopic values
 SHOPIFY_EVENT_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")  # as the events name them
+# A seller store's: its shipments (WooCommerce has no shipment topic: a fulfilment re-saves the order).
+WOO_SELLER_TOPICS = ("order.updated",)
+BC_SELLER_SCOPES = ("store/shipment/created", "store/shipment/updated")
+SHOPIFY_SELLER_TOPICS = ("FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE")
+SHOPIFY_FULFILLMENT_EVENT_TOPICS = ("fulfillments/create", "fulfillments/update")
 _WOO_PING = re.compile(rb"webhook_id=\d+")  # WooCommerce's unsigned test delivery when a webhook is saved
 
 
@@ -38,6 +43,7 @@ class Delivery:
     payload: Any = None  # WooCommerce: the order as its REST API shows it
     order_id: str | None = None  # BigCommerce: read the order from the store
     ignored: bool = False  # a topic we don't take, or a ping: acknowledged so the store stops retrying
+    seller_order_id: str | None = None  # a seller store's shipment: its order's parcels to look at
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,19 @@ class WebhookSubscription:
     state: str = "active"  # as the store words it (WooCommerce: active, paused, disabled)
 
 
-def topics_for(platform: Platform) -> tuple[str, ...]:
-    """What each platform's API calls the order topics we subscribe to."""
-    return {Platform.WOOCOMMERCE: WOO_TOPICS, Platform.BIGCOMMERCE: BC_SCOPES, Platform.SHOPIFY: SHOPIFY_TOPICS}[
-        platform
-    ]
+def topics_for(platform: Platform, role: Role = Role.BUYER) -> tuple[str, ...]:
+    """What each platform's API calls the topics we subscribe to: a buyer's orders, a seller's shipments."""
+    buyer = {Platform.WOOCOMMERCE: WOO_TOPICS, Platform.BIGCOMMERCE: BC_SCOPES, Platform.SHOPIFY: SHOPIFY_TOPICS}
+    seller = {
+        Platform.WOOCOMMERCE: WOO_SELLER_TOPICS,
+        Platform.BIGCOMMERCE: BC_SELLER_SCOPES,
+        Platform.SHOPIFY: SHOPIFY_SELLER_TOPICS,
+    }
+    topics = (
+        *(buyer[platform] if role.includes(Role.BUYER) else ()),
+        *(seller[platform] if role.includes(Role.SELLER) else ()),
+    )
+    return tuple(dict.fromkeys(topics))
 
 
 def hook_url(base_url: str, store_id: str) -> str:
@@ -65,14 +79,15 @@ def hook_url(base_url: str, store_id: str) -> str:
 
 
 def subscriptions_to_make(
-    platform: Platform, existing: list[WebhookSubscription], url: str, secret_is_new: bool
+    platform: Platform, existing: list[WebhookSubscription], url: str, secret_is_new: bool, role: Role = Role.BUYER
 ) -> tuple[list[WebhookSubscription], list[str]]:
     """What registering changes: the subscriptions of ours to remove (all of them when the secret is
     new: they were made with another), and the topics to subscribe. Nothing when all are there."""
+    wanted = topics_for(platform, role)
     ours = [s for s in existing if s.url == url]
-    stale = ours if secret_is_new else [s for s in ours if s.topic not in topics_for(platform)]
+    stale = ours if secret_is_new else [s for s in ours if s.topic not in wanted]
     kept = {s.topic for s in ours if s not in stale}
-    return stale, [t for t in topics_for(platform) if t not in kept]
+    return stale, [t for t in wanted if t not in kept]
 
 
 def woocommerce_signature(secret: str, body: bytes) -> str:
@@ -150,6 +165,8 @@ def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -
         hook = BigCommerceHook.model_validate_json(body)
     except ValidationError:
         return Delivery("(unreadable)", ignored=True)
+    if hook.scope in BC_SELLER_SCOPES and hook.data.type == "shipment" and hook.data.orderId:
+        return Delivery(hook.scope, seller_order_id=str(hook.data.orderId))
     if hook.scope not in BC_SCOPES:
         return Delivery(hook.scope or "(none)", ignored=True)
     return Delivery(hook.scope, order_id=str(hook.data.id))
@@ -158,6 +175,7 @@ def read_delivery(platform: Platform, headers: Mapping[str, str], body: bytes) -
 class _HookData(BaseModel):
     type: str = "order"
     id: int = Field(ge=1, strict=True)
+    orderId: int | None = Field(default=None, ge=1, strict=True)
 
 
 class BigCommerceHook(BaseModel):
@@ -198,6 +216,29 @@ def read_shopify_event(message: dict[str, Any]) -> ShopifyOrderEvent:
     if _id_only(payload):  # an order too large for the event: ProcessOrder reads it from the shop
         return ShopifyOrderEvent(shop, topic, read_request(str(payload["id"])))
     return ShopifyOrderEvent(shop, topic, payload)
+
+
+def woo_copy_moved(payload: dict[str, Any]) -> bool:
+    """A WooCommerce seller's copy worth a look: shipped, cancelled or refunded by status, or with a
+    fulfilment or a Shipment Tracking item recorded on it (WooCommerce has no shipment topic: every
+    save of the order is an order.updated, our own create's among them)."""
+    meta = {m.get("key") for m in payload.get("meta_data") or [] if isinstance(m, dict)}
+    moved_status = payload.get("status") in ("completed", "cancelled", "refunded", "trash")
+    return moved_status or bool(meta & {"_fulfillment_status", "_wc_shipment_tracking_items"})
+
+
+def read_fulfillment_event(message: dict[str, Any]) -> tuple[str, str] | None:
+    """A seller shop's fulfilments/* event: (shop domain, the order's id), or None."""
+    detail: dict[str, Any] = message["detail"] if isinstance(message.get("detail"), dict) else {}
+    metadata: dict[str, Any] = detail["metadata"] if isinstance(detail.get("metadata"), dict) else {}
+    payload = detail.get("payload")
+    order_id = payload.get("order_id") if isinstance(payload, dict) else None
+    shop = str(metadata.get("X-Shopify-Shop-Domain") or "")
+    if metadata.get("X-Shopify-Topic") not in SHOPIFY_FULFILLMENT_EVENT_TOPICS or not shop:
+        return None
+    if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+        return None
+    return shop, str(order_id)
 
 
 def _id_only(payload: Any) -> bool:

@@ -114,9 +114,11 @@ def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | No
 def seller_copy_id(platform: Platform, payload: dict[str, Any]) -> str | None:
     """The seller store's id of an order in its orders list, when we posted it (it carries the key
     our create gave it: Shopify's sourceIdentifier, WooCommerce's meta, BigCommerce's external id)."""
-    if platform is Platform.SHOPIFY:
-        ours = str(payload.get("sourceIdentifier") or "").startswith(SOURCE_KEY_PREFIX)
-        return legacy_id(payload["legacyResourceId"]) if ours and payload.get("legacyResourceId") else None
+    if platform is Platform.SHOPIFY:  # GraphQL's names, or the REST shape of a webhook's body
+        key = payload.get("sourceIdentifier") or payload.get("source_identifier")
+        order_id = payload.get("legacyResourceId") or payload.get("id")
+        ours = str(key or "").startswith(SOURCE_KEY_PREFIX)
+        return legacy_id(order_id) if ours and order_id else None
     if platform is Platform.WOOCOMMERCE:
         meta = payload.get("meta_data") or []
         ours = any(isinstance(m, dict) and m.get("key") == "_ordersync_source" for m in meta)

@@ -42,7 +42,7 @@ from ordersync.models import (
     requested_read,
     utc_now,
 )
-from ordersync.normalize import describe_validation_error, normalize, order_ref
+from ordersync.normalize import describe_validation_error, normalize, order_ref, seller_copy_id
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
     Alerts,
@@ -214,11 +214,10 @@ def _process(
     """`known`: the envelope's order, when the caller has read it already."""
     connection = deps.connections.get(envelope.connection_id)
     try:
-        order = (
-            known
-            if known is not None
-            else normalize(envelope.buyer_platform, _buyer_payload(envelope, connection, deps))
-        )
+        payload = envelope.payload if known is not None else _buyer_payload(envelope, connection, deps)
+        if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
+            return _not_a_buyer_order(record, envelope, deps)
+        order = known if known is not None else normalize(envelope.buyer_platform, payload)
     except InvalidOrder as error:
         if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
             deps.orders.release(record)
@@ -272,6 +271,16 @@ def _process(
     count_outcome(synced)
     logger.info("order synced", extra={"order_key": synced.order_key, "seller_order_id": seller_order_id})
     return synced
+
+
+def _not_a_buyer_order(record: OrderRecord, envelope: OrderEnvelope, deps: ProcessDependencies) -> OrderRecord:
+    """An order ordersync posted into this store, which sells too (its webhook, or a read of it):
+    the seller's copy of another buyer's order, never posted anywhere as this store's own."""
+    detail = "an order ordersync posted into this store as a seller: not one of its buyer orders"
+    record.note(deps.clock(), OrderStatus.DISREGARDED, None, detail, envelope.cause)
+    record.disregard_confirmed = True  # settled: nothing to confirm, nothing to replay
+    _record(record, deps)
+    return record
 
 
 def _after_posting(

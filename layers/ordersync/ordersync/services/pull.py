@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ordersync.alerts.connections import store_failing_email
 from ordersync.errors import StoreThrottled, StoreUnavailable
 from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Cause, Connection, OrderEnvelope, iso, read_request, utc_now
-from ordersync.normalize import OVERSIZED_KEY, UNIDENTIFIED, order_ref
+from ordersync.normalize import OVERSIZED_KEY, UNIDENTIFIED, order_ref, seller_copy_id
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, EmailSender, OrderQueue, PullQueue, StoreFactory
 
@@ -100,7 +100,8 @@ def pull_connection(
     try:
         for page, next_page in store.orders_updated_since(since, page_token):
             envelopes = [envelope_for(connection, payload, now) for payload in page]
-            held += [envelope for envelope, _ in envelopes]
+            # an order ordersync posted into this store (it sells too) is a seller's copy, not a buyer's order
+            held += [envelope for envelope, _ in envelopes if not _our_copy(connection, envelope.payload)]
             full = len(held) - len(held) % ENQUEUE_BATCH
             deps.queue.enqueue(held[:full])
             held = held[full:]
@@ -187,6 +188,10 @@ def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, 
 def payload_size(payload: Any) -> int:
     """What the payload weighs in an envelope (SQS takes 256 KB a message, the record 400 KB)."""
     return len(json.dumps(payload, default=str))
+
+
+def _our_copy(connection: Connection, payload: Any) -> bool:
+    return isinstance(payload, dict) and seller_copy_id(connection.buyer.platform, payload) is not None
 
 
 def envelope_for(

@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ordersync.models import ShipmentRequest, StoreRef, utc_now
+from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
+from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import seller_copy_id
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, DeadLetters, ShipmentRequests, StoreFactory, SweepLedger
+from ordersync.ports import (
+    ConnectionRepository,
+    DeadLetters,
+    ShipmentRequests,
+    ShopLookup,
+    StoreFactory,
+    SweepLedger,
+)
 from ordersync.records import Attempt
 from ordersync.services.shipments import ShipmentCheck, ShipmentDependencies, check_seller_copy
 
@@ -50,6 +58,7 @@ class ShipmentSyncDependencies:
     requests: ShipmentRequests
     dead_letters: DeadLetters
     clock: Callable[[], datetime] = field(default=utc_now)
+    shops: ShopLookup | None = None  # a Shopify seller's fulfilment events name its shop
 
 
 def request_sweeps(deps: SweepFanOutDependencies) -> list[ShipmentRequest]:
@@ -72,7 +81,10 @@ def sync_shipments_batch(
     """ShipmentsQueue's batch: each record a check or a sweep; one that fails fails alone."""
 
     def handle(record: SQSRecord) -> None:
-        request = ShipmentRequest.model_validate(json.loads(record.body))
+        message = json.loads(record.body)
+        request = _from_shopify(message, deps) if is_shopify_event(message) else ShipmentRequest.model_validate(message)
+        if request is None:
+            return  # a fulfilment of a shop that is no seller of ours, or not one of our orders' topics
         if request.seller_order_id is None:
             sweep(request, deps, context.get_remaining_time_in_millis)
             return
@@ -80,6 +92,17 @@ def sync_shipments_batch(
         check(request, record.message_id, deadline, deps)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+
+
+def _from_shopify(message: dict[str, Any], deps: ShipmentSyncDependencies) -> ShipmentRequest | None:
+    """A Shopify seller's fulfilments/* event (EventBridge, as the shop sent it): a check of its order."""
+    read = read_fulfillment_event(message)
+    store = deps.shops.of_shop(read[0]) if read and deps.shops is not None else None
+    if read is None or store is None or not store.role.includes(Role.SELLER):
+        logger.info("fulfilment event not ours: acknowledged", extra={"shop": read[0] if read else None})
+        return None
+    seller = StoreRef.model_validate(store.model_dump(include=set(StoreRef.model_fields)))
+    return ShipmentRequest(seller=seller, seller_order_id=read[1])
 
 
 def check(

@@ -59,13 +59,9 @@ class WebhookChange:
 
 
 def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookChange:
+    """A buyer's order topics and a seller's shipment topics, as the store's role says."""
     store, credentials, api = _store(store_id, deps)
     url = _destination(store, deps)
-    if not store.role.includes(Role.BUYER):  # its deliveries would name no connection: every one a 401
-        raise OnboardingRefused(
-            f"{store_id} is added as a {store.role.value} store only: webhooks bring a buyer's orders."
-            f" If it sells too: ordersync store add {store_id} ... --role both"
-        )
     lacking = missing_for_webhooks(store.platform, api.check_access().granted)
     if lacking:
         raise OnboardingRefused(
@@ -77,7 +73,7 @@ def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookC
         secret = secrets.token_urlsafe(32)
         deps.vault.replace(store.secret_arn, {**credentials, WEBHOOK_SECRET_KEY: secret})  # before any store uses it
     existing = api.webhooks()
-    stale, topics = subscriptions_to_make(store.platform, existing, url, secret_is_new)
+    stale, topics = subscriptions_to_make(store.platform, existing, url, secret_is_new, store.role)
     for subscription in stale:
         api.unsubscribe(subscription.subscription_id)
     for topic in topics:
@@ -87,7 +83,8 @@ def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookC
         api.reactivate(subscription.subscription_id)
     domain = api.shop_domain()
     deps.stores.set_webhooks(store_id, True, domain)
-    connections = deps.connections.set_buyer_webhooks(store_id, True, domain)
+    buyer = store.role.includes(Role.BUYER)  # a seller's webhooks change nothing of the pull
+    connections = deps.connections.set_buyer_webhooks(store_id, True, domain) if buyer else []
     reactivated = [s.topic for s in stopped]
     return WebhookChange(store_id, url, topics, [s.topic for s in stale], _ours(api, url), connections, reactivated)
 

@@ -21,10 +21,12 @@ from ordersync.domain.webhooks import (
     is_shopify_event,
     read_delivery,
     read_shopify_event,
+    woo_copy_moved,
 )
-from ordersync.models import Cause, Platform, StoreRef, read_request, utc_now
+from ordersync.models import Cause, Platform, Role, ShipmentRequest, StoreRef, read_request, utc_now
+from ordersync.normalize import seller_copy_id
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, OrderQueue
+from ordersync.ports import ConnectionRepository, OrderQueue, ShipmentRequests, StoreLookup
 from ordersync.records import OrderRecord
 from ordersync.services.process import ProcessDependencies, process_message
 from ordersync.services.pull import envelope_for, payload_size
@@ -42,6 +44,8 @@ class WebhookDependencies:
     credentials: SecretReader
     queue: OrderQueue
     clock: Callable[[], datetime] = field(default=utc_now)
+    stores: StoreLookup | None = None  # a seller store's deliveries (its shipments)
+    shipments: ShipmentRequests | None = None
 
 
 @dataclass(frozen=True)
@@ -63,15 +67,22 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     if len(body) > MAX_BODY_BYTES:
         return WebhookAnswer(413, f"body over {MAX_BODY_BYTES} bytes")
     connections = [c for c in deps.connections.of_buyer(store_id) if c.buyer.platform in WEBHOOK_PLATFORMS]
-    buyer = connections[0].buyer if connections else None
-    if buyer is not None and is_ping(buyer.platform, body):
+    store = connections[0].buyer if connections else _seller(store_id, deps)
+    if store is not None and is_ping(store.platform, body):
         return WebhookAnswer(200, "ping acknowledged")
-    if buyer is None or not _vouched_for(buyer, headers, body, deps):
+    if store is None or not _vouched_for(store, headers, body, deps):
         metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook refused: not signed by a known store", extra={"store_id": store_id})
         return WebhookAnswer(401, "not signed by a store ordersync knows")
-    delivery = read_delivery(buyer.platform, headers, body)
-    if delivery.ignored:
+    delivery = read_delivery(store.platform, headers, body)
+    seller_order = delivery.seller_order_id or (
+        seller_copy_id(store.platform, delivery.payload) if isinstance(delivery.payload, dict) else None
+    )
+    if seller_order is not None:  # the seller's copy of an order we posted: its parcels to look at
+        if delivery.seller_order_id is None and not woo_copy_moved(delivery.payload):
+            return WebhookAnswer(200, f"topic {delivery.topic} acknowledged: nothing shipped")
+        return _check_parcels(store, seller_order, delivery.topic, deps)
+    if delivery.ignored or not connections:
         logger.info("webhook topic not taken: acknowledged", extra={"store_id": store_id, "topic": delivery.topic})
         return WebhookAnswer(200, f"topic {delivery.topic} acknowledged, not used")
     payload = _order(delivery.payload, delivery.order_id)
@@ -83,6 +94,25 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     metrics.add_metric(name="OrdersFromWebhooks", unit=MetricUnit.Count, value=len(envelopes))
     logger.info("webhook enqueued", extra={"store_id": store_id, "topic": delivery.topic, "orders": len(envelopes)})
     return WebhookAnswer(202, "accepted", len(envelopes))
+
+
+def _seller(store_id: str, deps: WebhookDependencies) -> StoreRef | None:
+    """A store that sells (its shipments' deliveries), as ops added it; None for any other id."""
+    record = deps.stores.get(store_id) if deps.stores is not None else None
+    if record is None or not record.role.includes(Role.SELLER) or record.platform not in WEBHOOK_PLATFORMS:
+        return None
+    return StoreRef.model_validate(record.model_dump(include=set(StoreRef.model_fields)))
+
+
+def _check_parcels(seller: StoreRef, seller_order_id: str, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
+    """A check on ShipmentsQueue: SyncShipmentsFunction finds the order we posted as this one (a
+    seller order of nobody's is nothing there) and writes its new parcels into the buyer's store."""
+    if deps.shipments is None:
+        return WebhookAnswer(200, f"topic {topic} acknowledged, not used")
+    deps.shipments.request([ShipmentRequest(seller=seller, seller_order_id=seller_order_id)])
+    metrics.add_metric(name="ShipmentChecksFromWebhooks", unit=MetricUnit.Count, value=1)
+    logger.info("seller's order to check", extra={"store_id": seller.store_id, "topic": topic})
+    return WebhookAnswer(202, "accepted")
 
 
 def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps: WebhookDependencies) -> bool:

@@ -191,9 +191,10 @@ class FakeBigCommerce:
         self._deliver("store/order/updated", order_id)
 
     # --- webhooks ------------------------------------------------------------------------------------
-    def _deliver(self, scope: str, order_id: int) -> None:
-        """As BigCommerce sends a hook: the order's id only, with the headers the hook was made with."""
-        data = {"type": "order", "id": order_id}
+    def _deliver(self, scope: str, order_id: int, data: dict[str, Any] | None = None) -> None:
+        """As BigCommerce sends a hook: the order's id only (a shipment's: its id and its order's),
+        with the headers the hook was made with."""
+        data = data or {"type": "order", "id": order_id}
         body = {
             "scope": scope,
             "store_id": "1025646",
@@ -480,6 +481,9 @@ class FakeBigCommerce:
             ],
         }
         self.order_shipments.setdefault(order_id, []).append(shipment)
+        hook = {"type": "shipment", "id": shipment_id, "orderId": order_id}
+        assert contract_problem("shipment_hook", {"scope": "store/shipment/created", "data": hook}) is None
+        self._deliver("store/shipment/created", order_id, hook)
         shipped = sum(p.get("quantity_shipped", 0) for p in products.values())
         whole = all(p.get("quantity_shipped", 0) >= p["quantity"] for p in products.values())
         status = "Shipped" if whole else "Partially Shipped"

@@ -381,6 +381,7 @@ class FakeShopify:
         left = _unfulfilled(node)
         node["displayFulfillmentStatus"] = "FULFILLED" if not any(left.values()) else "PARTIALLY_FULFILLED"
         node["updatedAt"] = _now()
+        self.events.deliver("FULFILLMENTS_CREATE", node, fulfillment)
         return str(number)
 
     def _fulfillment_create(self, _info: Any, fulfillment: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -26,7 +26,13 @@ from jsonschema import Draft202012Validator
 from ordersync.local.contracts import json_contract
 
 EVENT_SOURCE_ARN = re.compile(r"arn:aws:events:[a-z0-9-]+::event-source/(aws\.partner/shopify\.com/\d+/[\w.-]+)")
-TOPICS = {"ORDERS_CREATE": "orders/create", "ORDERS_UPDATED": "orders/updated", "ORDERS_CANCELLED": "orders/cancelled"}
+TOPICS = {
+    "ORDERS_CREATE": "orders/create",
+    "ORDERS_UPDATED": "orders/updated",
+    "ORDERS_CANCELLED": "orders/cancelled",
+    "FULFILLMENTS_CREATE": "fulfillments/create",
+    "FULFILLMENTS_UPDATE": "fulfillments/update",
+}
 APP_SECRET = "shpss_local_app_secret"  # signs X-Shopify-Hmac-Sha256, as Shopify signs with the app's secret
 
 
@@ -91,15 +97,16 @@ class ShopifyEventBridge:
         return {"id": subscription_id, "topic": subscription["topic"], "uri": subscription["uri"], "format": "JSON"}
 
     # --- deliveries ------------------------------------------------------------------------------------
-    def deliver(self, topic_enum: str, node: dict[str, Any]) -> None:
-        """Every subscription to `topic_enum` gets the event on its partner event source."""
+    def deliver(self, topic_enum: str, node: dict[str, Any], fulfillment: dict[str, Any] | None = None) -> None:
+        """Every subscription to `topic_enum` gets the event on its partner event source: the order
+        (orders/*), or the fulfilment of that order (fulfillments/*)."""
         for subscription in list(self.subscriptions.values()):
             if subscription["topic"] != topic_enum:
                 continue
             source = EVENT_SOURCE_ARN.fullmatch(subscription["uri"])
             assert source is not None
             topic = TOPICS[topic_enum]
-            payload = webhook_body(topic, node)
+            payload = fulfillment_body(topic, node, fulfillment) if fulfillment else webhook_body(topic, node)
             raw = json.dumps(payload).encode()
             if len(raw) > self.inline_limit:
                 payload = {"id": payload["id"], "admin_graphql_api_id": payload["admin_graphql_api_id"]}
@@ -195,6 +202,42 @@ def webhook_body(topic: str, node: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise AssertionError(
             f"fake Shopify's {topic} body breaks the webhook schema: {problems[0].message} at {list(problems[0].path)}"
+        )
+    return body
+
+
+def fulfillment_body(topic: str, node: dict[str, Any], fulfillment: dict[str, Any]) -> dict[str, Any]:
+    """A fulfilment as the fulfillments/* schemas carry it: the example, with this one's values."""
+    body = deepcopy(json_contract("shopify", "webhooks-2025-10", f"{topic.replace('/', '-')}.example.json")["response"])
+    template_line = body["line_items"][0]
+    tracking = (fulfillment["_tracking"] or [{}])[0]
+    number, url = tracking.get("number") or "", tracking.get("url") or ""
+    body.update(
+        id=int(fulfillment["legacyResourceId"]),
+        admin_graphql_api_id=fulfillment["id"],
+        order_id=int(node["legacyResourceId"]),
+        name=fulfillment["name"],
+        status="success",
+        created_at=fulfillment["createdAt"],
+        updated_at=fulfillment["createdAt"],
+        tracking_company=tracking.get("company") or "",
+        tracking_number=number,
+        tracking_numbers=[number] if number else [],
+        tracking_url=url,
+        tracking_urls=[url] if url else [],
+        line_items=[
+            {
+                **_line(template_line, line["lineItem"], node["currencyCode"]),
+                "quantity": int(line["quantity"]),
+                "variant_id": int((line["lineItem"].get("variant") or {}).get("legacyResourceId") or 0) or None,
+            }
+            for line in fulfillment["_lines"]
+        ],
+    )
+    problem = next(iter(_schema(topic).iter_errors(body)), None)
+    if problem is not None:
+        raise AssertionError(
+            f"fake Shopify's {topic} body breaks the webhook schema: {problem.message} at {list(problem.path)}"
         )
     return body
 

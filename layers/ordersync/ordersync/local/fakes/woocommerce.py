@@ -514,6 +514,7 @@ class FakeWooCommerce:
             "meta_data": [{**m, "id": i + 1} for i, m in enumerate(meta)],
         }
         self.fulfilment_records.setdefault(order_id, []).append(record)
+        self._fulfilment_status(order_id)
         notify = str(request.args.get("notify_customer", body.get("notify_customer", "false"))).lower() in ("true", "1")
         if fulfilled and notify:
             self.customer_emails.append((order_id, "customer_fulfillment_created"))
@@ -557,6 +558,7 @@ class FakeWooCommerce:
                     "meta_data": [{**m, "id": i + 1} for i, m in enumerate(meta)],
                 }
             )
+            self._fulfilment_status(order_id)
         elif number:
             tracked = [m for m in order["meta_data"] if m.get("key") == "_wc_shipment_tracking_items"]
             entry = {
@@ -575,6 +577,18 @@ class FakeWooCommerce:
                 )
         whole = items is None or all(chosen.get(k, 0) >= v for k, v in lines.items())
         self.update_order(order_id, **({"status": "completed"} if whole else {}))
+
+    def _fulfilment_status(self, order_id: int) -> None:
+        """The order meta `_fulfillment_status` the feature recomputes after each fulfilment."""
+        order = self.orders[order_id]
+        left = {int(line["id"]): int(line["quantity"]) for line in order["line_items"]}
+        for record in self.fulfilment_records.get(order_id, []):
+            items: list[dict[str, Any]] = next((m["value"] for m in record["meta_data"] if m["key"] == "_items"), [])
+            for item in items if record["is_fulfilled"] else []:
+                left[int(item["item_id"])] = left.get(int(item["item_id"]), 0) - int(item["qty"])
+        status = "fulfilled" if all(v <= 0 for v in left.values()) else "partially_fulfilled"
+        kept = [m for m in order["meta_data"] if m.get("key") != "_fulfillment_status"]
+        order["meta_data"] = [*kept, {"id": len(kept) + 1, "key": "_fulfillment_status", "value": status}]
 
     def _delete_order(self, order: dict[str, Any], force: bool) -> Response:
         """DELETE /orders/{id}: to the bin (status "trash", still readable) unless force=true."""
