@@ -46,20 +46,37 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     for order in report["orders"]:
         assert set(order) == {
             "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",
-            "status", "reason", "seller_order_id", "by", "timeline",
+            "status", "reason", "seller_order_id", "by", "shipping", "parcels", "timeline",
         }  # fmt: skip
         assert (order["seller_order_id"] is not None) == (order["status"] in ("SYNCED", "POSTED_MANUALLY"))
         for entry in order["timeline"]:
             assert set(entry) == {"at", "status", "reason", "detail", "cause"}
         assert order["by"] == order["timeline"][-1]["cause"]
     # what brought each one's latest change: the fix's replay, the webhook, the pull
-    assert (by_number["#1002"]["by"], by_number["#1008"]["by"], by_number["#1001"]["by"]) == (
+    assert (by_number["#1002"]["by"], by_number["#1008"]["by"], by_number["#1003"]["by"]) == (
         "replay",
         "webhook",
         "pull",
     )
     header = next(line for line in printed.splitlines() if line.startswith("ORDER_NUMBER"))
-    assert header.split()[-1] == "BY"
+    assert header.split()[-2:] == ["BY", "SHIPPING"]
+    # the sellers shipped: every parcel in the buyer's store once, by the sellers' webhooks
+    parcels = {
+        n: [(p["carrier"], p["tracking_number"], p["lines"]) for p in o["parcels"]] for n, o in by_number.items()
+    }
+    assert parcels["#1001"] == [
+        ("UPS", "1Z999AA10123456784", [["100101", 1]]),
+        ("Bob's Couriers", "BC-000123", [["100102", 2]]),  # a carrier no platform knows: its own name
+    ]
+    assert parcels["2001"] == [("DHL Express", "JD014600003828", [["200101", 1]])]
+    assert parcels["4001"] == [("fedex", "123456789012", [["1", 2]])]
+    assert {n: o["shipping"] for n, o in by_number.items() if o["shipping"]} == {
+        "#1001": "shipped",
+        "2001": "partly shipped",
+        "4001": "shipped",
+    }
+    assert all(p["in_buyer_store_at"] and p["reason"] is None for o in report["orders"] for p in o["parcels"])
+    assert "parcel northwind-supply:fulfillment-" in printed
     mismatch = [(t["status"], t["reason"]) for t in by_number["#1002"]["timeline"]]
     assert mismatch == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
     assert any("retired stale duplicate" in t["detail"] for t in by_number["#1004"]["timeline"])

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from ordersync.local.fakes.bigcommerce import FakeBigCommerce
-from ordersync.local.fakes.shopify import FakeShopify
-from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
+from ordersync.local.fakes.shopify import FakeShopify, order_node
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 
 from .marketplace import start_fake
 
@@ -100,3 +100,55 @@ def test_the_fake_shopify_validates_every_document_against_the_2025_10_schema(st
     assert wrong_token.status_code == 401
     cursor = base64.b64encode(b"not a cursor").decode()
     assert ask("query($a: String) { orders(first: 1, after: $a) { nodes { id } } }", {"a": cursor}).get("errors")
+
+
+def test_the_fakes_refuse_a_shipment_their_contracts_refuse(started: list[Any]) -> None:
+    """BigCommerce: orderShipment_Post (items required, tracking_number at most 50 characters, a
+    standard provider code), an address and a product of the order, no more than is left to ship.
+    WooCommerce: fulfilments only where the feature is on; validation errors with the integer code 0;
+    a meta entry without an id dropped. Shopify: fulfillmentCreate for no more than is left."""
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "S", "name": "T", "quantity": 1,
+               "price_inc_tax": "1.0000", "type": "physical"}  # fmt: skip
+    address = {"id": 7, "order_id": 4001, "first_name": "A", "last_name": "L", "street_1": "1", "city": "C",
+               "zip": "12", "country": "US", "country_iso2": "US"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [address])
+    url, headers = f"{bc.base_url}/v2/orders/4001/shipments", {"X-Auth-Token": "bc_delta"}
+    item = [{"order_product_id": 1, "quantity": 1}]
+    for body in (
+        {"order_address_id": 7},  # no items
+        {"order_address_id": 7, "items": item, "tracking_number": "1" * 51},
+        {"order_address_id": 7, "items": item, "shipping_provider": "dhl"},  # not a provider code
+        {"order_address_id": 8, "items": item},  # not the order's address
+        {"order_address_id": 7, "items": [{"order_product_id": 1, "quantity": 2}]},  # more than is left
+    ):
+        assert requests.post(url, json=body, headers=headers, timeout=5).status_code == 400, body
+    assert (
+        requests.post(url, json={"order_address_id": 7, "items": item}, headers=headers, timeout=5).status_code == 201
+    )
+
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.orders[2001] = woocommerce_order(2001, [("S", "T", 1, "1.00", 55, 0)], None)
+    api, auth = f"{woo.base_url}/wp-json/wc/v3", ("ck", "cs")
+    off = requests.post(f"{api}/orders/2001/fulfillments", json={"status": "fulfilled"}, auth=auth, timeout=5)
+    assert (off.status_code, off.json()["code"]) == (404, "rest_no_route")  # off by default
+    woo.fulfilments = True
+    no_id = [{"key": "_items", "value": [{"item_id": 200101, "qty": 1}]}]  # dropped: no "id"
+    refused = requests.post(
+        f"{api}/orders/2001/fulfillments", json={"status": "fulfilled", "meta_data": no_id}, auth=auth, timeout=5
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == 0
+    assert refused.json()["message"] == "The fulfillment should contain at least one item."
+
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S", "T", 1, "1.00")], None))
+    mutation = "mutation F($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) { fulfillment { id } userErrors { message } } }"
+    too_many = {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/1001",
+                "fulfillmentOrderLineItems": [{"id": "gid://shopify/FulfillmentOrderLineItem/100101", "quantity": 2}]}]}  # fmt: skip
+    answer = requests.post(
+        f"{shop.base_url}/admin/api/2025-10/graphql.json",
+        json={"query": mutation, "variables": {"f": too_many}},
+        headers={"X-Shopify-Access-Token": "shpat_acme"},
+        timeout=5,
+    ).json()["data"]["fulfillmentCreate"]
+    assert answer["fulfillment"] is None and "quantity" in answer["userErrors"][0]["message"]

@@ -49,7 +49,14 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}
     watched = {d["Value"].rsplit("-", 1)[-1].rsplit(":", 1)[-1] for a in alarms for d in a["Dimensions"]}
-    assert watched == {"OrdersDLQ", "PullDLQ", "CatalogSyncDLQ", "ShopifyEventsDLQ", "ManualPostingStateMachine"}
+    assert watched == {
+        "OrdersDLQ",
+        "PullDLQ",
+        "CatalogSyncDLQ",
+        "ShipmentsDLQ",
+        "ShopifyEventsDLQ",
+        "ManualPostingStateMachine",
+    }
     # an event EventBridge can't deliver to OrdersQueue is kept, not dropped
     events = boto3.client("events")
     bus = stack.deployment.ref("ShopifyEventBus")
@@ -73,6 +80,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         ("ProcessOrderFunction", "OrdersQueue", 10, True),
         ("PullConnectionFunction", "PullQueue", 1, True),
         ("SyncSellerCatalogFunction", "CatalogSyncQueue", 1, True),
+        ("SyncShipmentsFunction", "ShipmentsQueue", 10, True),
     }
 
 

@@ -7,6 +7,7 @@ that is a prefix of another, a copy of another order with the same customer and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,10 +17,11 @@ import requests
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
-from ordersync.local.fakes.bigcommerce import FakeBigCommerce
-from ordersync.local.fakes.shopify import FakeShopify
-from ordersync.local.fakes.woocommerce import FakeWooCommerce
-from ordersync.models import CanonicalOrder, OrderLine, Platform, ShippingAddress
+from ordersync.domain.shipments import parcel_ref
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
+from ordersync.local.fakes.shopify import FakeShopify, order_node
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
+from ordersync.models import BuyerParcel, CanonicalOrder, OrderLine, Platform, ShippingAddress
 from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore, variant_gid
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -293,3 +295,104 @@ def test_a_copy_the_seller_moved_to_the_bin_is_still_found_and_reads_as_cancelle
     assert client.find_posted_order(KEY, since) == copy
     assert client.find_posted_order(KEY + "0", since) == other
     assert client.order_state(copy).cancelled
+
+
+# --- what a parcel sends into a buyer's store, whole -----------------------------------------------
+
+
+def _parcel(lines: tuple[tuple[str, int], ...], carrier: str = "UPS") -> BuyerParcel:
+    return BuyerParcel(
+        key="northwind:fulfillment-77",
+        lines=lines,
+        carrier=carrier,
+        tracking_number="1Z999AA10123456784",
+        tracking_url="https://track.example/1Z999AA10123456784",
+        notify_customer=False,
+        completes_order=False,
+    )
+
+
+def test_a_bigcommerce_shipment_carries_exactly_the_parcel_and_our_key(started: list[Any]) -> None:
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "S-1", "name": "Tent", "quantity": 3,
+               "price_inc_tax": "10.0000", "type": "physical"}  # fmt: skip
+    address = {"id": 7, "order_id": 4001, "first_name": "Ada", "last_name": "L", "street_1": "1 Main St",
+               "city": "Austin", "zip": "78751", "country": "United States", "country_iso2": "US"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [address])
+    client = BigCommerceStore(bc.base_url, "bc_delta")
+    for carrier, provider, slug in (("UPS", "ups", "ups"), ("Bob's Couriers", "", "")):
+        parcel = _parcel((("1", 1),), carrier)
+        client.write_shipment("4001", parcel)
+        sent = _last_body(bc, "POST", "/shipments")
+        assert sent == {
+            "order_address_id": 7,  # the order's own shipping address
+            "items": [{"order_product_id": int(line_id), "quantity": units} for line_id, units in parcel.lines],
+            "tracking_number": parcel.tracking_number,
+            "shipping_provider": provider,
+            "tracking_carrier": slug,
+            "tracking_link": parcel.tracking_url,
+            "comments": f"[{parcel.key}] (synced by ordersync)"
+            if provider
+            else f"{carrier} [{parcel.key}] (synced by ordersync)",  # an unknown carrier: named, never guessed
+        }
+    shipments = client.shipments("4001")
+    assert [s.key for s in shipments.shipments] == ["northwind:fulfillment-77"] * 2
+    assert shipments.unfulfilled == {"1": 1}
+
+
+def test_a_woocommerce_fulfilment_carries_exactly_the_parcel_and_our_key_or_a_note_without_the_feature(
+    started: list[Any],
+) -> None:
+    order = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
+    woo = start_fake(started, FakeWooCommerce("bright", "ck", "cs", fulfilments=True))
+    woo.orders[2001] = order
+    client = WooCommerceStore(woo.base_url, "ck", "cs")
+    line_id = str(order["line_items"][0]["id"])
+    parcel = _parcel(((line_id, 1),))
+    client.write_shipment("2001", parcel)
+    assert _last_body(woo, "POST", "/fulfillments") == {
+        "status": "fulfilled",
+        "meta_data": [  # each entry with "id": 0, or WooCommerce drops it
+            {"id": 0, "key": "_items", "value": [{"item_id": int(line_id), "qty": 1}]},
+            {"id": 0, "key": "_tracking_number", "value": parcel.tracking_number},
+            {"id": 0, "key": "_shipment_provider", "value": "UPS"},
+            {"id": 0, "key": "_tracking_url", "value": parcel.tracking_url},
+            {"id": 0, "key": "_ordersync_parcel", "value": parcel.key},
+        ],
+    }
+    assert woo.customer_emails == []  # notify_customer false: WooCommerce sends nothing
+    assert client.shipments("2001").unfulfilled == {line_id: 1}
+
+    plain = start_fake(started, FakeWooCommerce("plain", "ck", "cs"))  # the feature off (the default)
+    plain.orders[2001] = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
+    whole = dataclasses.replace(parcel, lines=((line_id, 2),), notify_customer=True, completes_order=True)
+    WooCommerceStore(plain.base_url, "ck", "cs").write_shipment("2001", whole)
+    note = _last_body(plain, "POST", "/notes")
+    assert note == {
+        "note": f"Shipped: 2 x item {line_id}. Tracking: UPS {whole.tracking_number} {whole.tracking_url}."
+        f" [{parcel_ref(whole.key)}]",
+        "customer_note": True,
+    }
+    assert _last_body(plain, "PUT", "/orders/2001") == {"status": "completed"}
+
+
+def test_a_shopify_fulfilment_carries_exactly_the_parcel_on_the_open_fulfillment_order(started: list[Any]) -> None:
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S-1", "Tent", 2, "10.00"), ("S-2", "Pegs", 5, "1.50")], None))
+    client = ShopifyStore(shop.base_url, "shpat_acme")
+    parcel = _parcel((("100102", 3),))
+    client.write_shipment("1001", parcel)
+    sent = json.loads([b for m, p, b in shop.server.received if m == "POST" and b"fulfillmentCreate" in b][-1])[
+        "variables"
+    ]["fulfillment"]
+    assert sent == {
+        "lineItemsByFulfillmentOrder": [
+            {
+                "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/1001",
+                "fulfillmentOrderLineItems": [{"id": "gid://shopify/FulfillmentOrderLineItem/100102", "quantity": 3}],
+            }
+        ],
+        "notifyCustomer": False,
+        "trackingInfo": {"company": "UPS", "number": parcel.tracking_number, "url": parcel.tracking_url},
+    }
+    assert client.shipments("1001").unfulfilled == {"100101": 2, "100102": 2}

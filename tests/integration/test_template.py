@@ -175,11 +175,13 @@ def test_undeliverable_shopify_events_are_kept_and_alarmed(cloudformation: dict)
     # Shopify puts an order inline in its event up to 1 MB: OrdersQueue (and its DLQ) take what the rule delivers
     for queue in ("OrdersQueue", "OrdersDLQ"):
         assert resources[queue]["Properties"]["MaximumMessageSize"] == 1048576, queue
-    (target,) = resources["ShopifyOrderEventsRule"]["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ShopifyEventsDLQ", "Arn"]}}
+    rules = ("ShopifyOrderEventsRule", "ShopifyFulfillmentEventsRule")  # orders, and sellers' fulfilments
+    for rule in rules:
+        (target,) = resources[rule]["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ShopifyEventsDLQ", "Arn"]}}, rule
     (statement,) = resources["ShopifyEventsDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ShopifyOrderEventsRule", "Arn"]}}}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": [r, "Arn"]} for r in rules]}}
     alarm = resources["ShopifyEventsDLQDepthAlarm"]["Properties"]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ShopifyEventsDLQ", "QueueName"]}}]
 

@@ -68,6 +68,7 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
     northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
+    northwind.fulfilments = True  # its core Order Fulfillments switched on (off by default): parcels by line
     peak = world.add_shopify("peak-gear", "Peak Gear")
     summit = world.add_bigcommerce("summit-supply", "Summit Supply")  # orders posted by hand
     delta = world.add_bigcommerce("delta-goods", "Delta Goods")
@@ -147,6 +148,41 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     return world
 
 
+def shipments(stack: LocalStack, world: World, echo: Any = print) -> None:
+    """The sellers ship, each store as its platform does it; their own webhooks (registered as ops do
+    it) bring every parcel into the buyer's store within seconds; the :40 sweep then writes nothing."""
+    echo("-> ops: the sellers' webhooks too (a seller's shipments come back the moment they are made)")
+    for seller in ("northwind-supply", "peak-gear", "ridge-outdoor"):
+        world.register_webhooks(seller)
+    northwind, peak, ridge = (world.stores[s].fake for s in ("northwind-supply", "peak-gear", "ridge-outdoor"))
+    assert isinstance(northwind, FakeWooCommerce) and isinstance(peak, FakeShopify)
+    assert isinstance(ridge, FakeBigCommerce)
+    copy_1001 = next(o for o in northwind.created_orders() if _source(o).endswith("-1001"))
+    stove, socks = copy_1001["line_items"]
+    echo("-> Northwind (WooCommerce) ships #1001 in two parcels: UPS, then a courier no platform knows")
+    northwind.ship(copy_1001["id"], {stove["id"]: 1}, ("UPS", "1Z999AA10123456784", None))
+    northwind.ship(
+        copy_1001["id"], {socks["id"]: 2}, ("Bob's Couriers", "BC-000123", "https://bobs-couriers.example/t/BC-000123")
+    )
+    copy_2001 = next(o for o in peak.created_orders() if str(o.get("sourceIdentifier") or "").endswith("-2001"))
+    echo("-> Peak Gear (Shopify) ships part of 2001 (the jacket) with DHL Express")
+    peak.fulfil(int(copy_2001["legacyResourceId"]), lines={1: 1}, tracking=("DHL Express", "JD014600003828", None))
+    copy_4001 = next(o for o in ridge.created_orders() if str(o.get("external_order_id")).endswith("-4001"))
+    echo("-> Ridge Outdoor (BigCommerce) ships 4001 whole with FedEx")
+    ridge.ship(int(copy_4001["id"]), tracking=("fedex", "123456789012", None))
+    northwind.deliveries.wait()
+    ridge.deliveries.wait()
+    stack.runner.drain()  # ShipmentsQueue's event source mapping, as the webhooks arrive
+    echo("-> :40, the sweep of the seller stores: every parcel is in the buyer's store already, nothing twice")
+    stack.runner.fire_schedules("SweepShipmentsFunction")
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+
+
+def _source(order: dict[str, Any]) -> str:
+    return next((str(m["value"]) for m in order.get("meta_data") or [] if m.get("key") == "_ordersync_source"), "")
+
+
 def fast_path(stack: LocalStack, world: World, echo: Any = print) -> list[dict[str, Any]]:
     """The buyers' order webhooks registered as ops do it; then three checkouts after the :20 pull,
     each in the seller's store within seconds, the next hourly pull not waited for."""
@@ -202,6 +238,7 @@ def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str 
             with acting_as(as_ops):
                 complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             fast = fast_path(stack, world, echo)
+            shipments(stack, world, echo)
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
             stack.runner.run_hour()
             report = build_report(stack, world, ops) | {"fast_path": fast}
@@ -244,6 +281,19 @@ def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:
                 "reason": r.reason.value if r.reason else None,
                 "seller_order_id": r.seller_order_id,
                 "by": r.timeline[-1].cause if r.timeline else None,  # what brought its latest change
+                "shipping": r.shipping,
+                "parcels": [
+                    {
+                        "key": p.key,
+                        "carrier": p.carrier,
+                        "tracking_number": p.tracking_number,
+                        "lines": [list(line) for line in p.lines],
+                        "in_buyer_store_at": p.in_buyer_store_at.isoformat() if p.in_buyer_store_at else None,
+                        "buyer_shipment_id": p.buyer_shipment_id,
+                        "reason": p.reason,
+                    }
+                    for p in r.parcels
+                ],
                 "timeline": [
                     {
                         "at": t.at.isoformat(),
@@ -273,6 +323,7 @@ def print_report(report: dict[str, Any], echo: Any = print) -> None:
         "reason",
         "seller_order_id",
         "by",
+        "shipping",
     )
     rows = [[str(order[c] if order[c] is not None else "-") for c in columns] for order in report["orders"]]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
@@ -280,6 +331,16 @@ def print_report(report: dict[str, Any], echo: Any = print) -> None:
     echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in rows:
         echo("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)))
+    echo("")
+    for order in report["orders"]:  # each parcel the sellers shipped, and where it is
+        for parcel in order["parcels"]:
+            where = (
+                f"in the buyer's store ({parcel['buyer_shipment_id']})"
+                if parcel["in_buyer_store_at"]
+                else parcel["reason"]
+            )
+            tracking = " ".join(p for p in (parcel["carrier"], parcel["tracking_number"]) if p)
+            echo(f"  {order['order_number']} parcel {parcel['key']}: {tracking}, lines {parcel['lines']}: {where}")
     echo("")
     dlq = ", ".join(f"{m['order_id']} ({m['reason']})" for m in report["dlq"])
     echo(f"DLQ: {dlq or 'empty'}")

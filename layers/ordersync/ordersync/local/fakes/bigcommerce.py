@@ -179,7 +179,10 @@ class FakeBigCommerce:
             self.malformed.add(int(order["id"]))
         self.orders[int(order["id"])] = order
         self.order_products[int(order["id"])] = products
-        self.order_addresses[int(order["id"])] = addresses
+        # every address the store keeps has its id (orderShippingAddress): a shipment names it
+        self.order_addresses[int(order["id"])] = [
+            {"id": index, "order_id": int(order["id"]), **address} for index, address in enumerate(addresses, start=1)
+        ]
         self._deliver("store/order/created", int(order["id"]))
 
     def created_orders(self) -> list[dict[str, Any]]:
