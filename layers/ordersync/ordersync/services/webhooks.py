@@ -81,7 +81,7 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     if seller_order is not None:  # the seller's copy of an order we posted: its parcels to look at
         if delivery.seller_order_id is None and not woo_copy_moved(delivery.payload):
             return WebhookAnswer(200, f"topic {delivery.topic} acknowledged: nothing shipped")
-        return _check_parcels(store, seller_order, delivery.topic, deps)
+        return _parcels_to_look_at(store, seller_order, delivery.topic, deps)
     if delivery.ignored or not connections:
         logger.info("webhook topic not taken: acknowledged", extra={"store_id": store_id, "topic": delivery.topic})
         return WebhookAnswer(200, f"topic {delivery.topic} acknowledged, not used")
@@ -104,7 +104,7 @@ def _seller(store_id: str, deps: WebhookDependencies) -> StoreRef | None:
     return StoreRef.model_validate(record.model_dump(include=set(StoreRef.model_fields)))
 
 
-def _check_parcels(seller: StoreRef, seller_order_id: str, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
+def _parcels_to_look_at(seller: StoreRef, seller_order_id: str, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
     """A check on ShipmentsQueue: SyncShipmentsFunction finds the order we posted as this one (a
     seller order of nobody's is nothing there) and writes its new parcels into the buyer's store."""
     if deps.shipments is None:
