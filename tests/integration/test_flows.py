@@ -189,3 +189,39 @@ def test_a_cancellation_after_posting_reaches_the_seller_s_store_or_is_told_too_
     told = len(world.delivered_emails())
     run_hour(stack)  # seen again: nothing more, nobody told twice
     assert len(world.delivered_emails()) == told and len(northwind.created_orders()) == 1
+
+
+def test_a_new_address_after_posting_reaches_the_seller_s_copy_and_a_quantity_change_is_told(
+    stack: LocalStack, world: World
+) -> None:
+    """Issue 25.3 on the stack: the buyer changes a posted order; the pull brings each change."""
+    from ordersync.models import FailureReason
+
+    acme, northwind = shopify_to_woocommerce(world)  # Shopify buyer -> WooCommerce seller
+    brightside, peak = woocommerce_to_shopify(world)  # WooCommerce buyer -> Shopify seller
+    world.subscribe_seller("peak", "orders@peak.example")
+    acme.add_order(order_node(1501, "#1501", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    brightside.add_order(woocommerce_order(2501, [("PK-PACK-30", "Daypack", 2, "95.00", 56, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+
+    node = acme.orders["gid://shopify/Order/1501"]
+    node["shippingAddress"] = {**node["shippingAddress"], "address1": "99 New Rd", "city": "Portland"}
+    acme.mark_paid(1501)  # any save of the order: orders/updated, updatedAt moves
+    brightside.orders[2501]["line_items"][0]["quantity"] = 1  # the buyer reduced 2 -> 1 in its admin
+    brightside.update_order(2501)
+    run_hour(stack)
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    moved = orders.get("acme--northwind#1501")
+    assert moved is not None and (moved.status, moved.reason) == (OrderStatus.SYNCED, FailureReason.ADDRESS_UPDATED)
+    assert northwind.orders[woo_copy["id"]]["shipping"]["address_1"] == "99 New Rd"  # in the seller's store
+    changed = orders.get("brightside--peak#2501")
+    assert changed is not None and changed.reason is FailureReason.LINES_CHANGED and ": 2 -> 1" in changed.detail
+    assert peak.orders[shop_copy["id"]]["lineItems"]["nodes"][0]["quantity"] == 2  # told, never applied
+    (told,) = [e for e in world.delivered_emails() if e["to"] == ["orders@peak.example"]]
+    assert told["subject"] == "Order #2501 from Brightside Home was changed - please adjust your copy"
+    emails = len(world.delivered_emails())
+    run_hour(stack)  # seen again: nothing more, nobody told twice
+    assert len(world.delivered_emails()) == emails
+    assert orders.get("acme--northwind#1501").timeline == moved.timeline  # type: ignore[union-attr]

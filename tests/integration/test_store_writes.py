@@ -396,3 +396,76 @@ def test_a_shopify_fulfilment_carries_exactly_the_parcel_on_the_open_fulfillment
         "trackingInfo": {"company": "UPS", "number": parcel.tracking_number, "url": parcel.tracking_url},
     }
     assert client.shipments("1001").unfulfilled == {"100101": 2, "100102": 2}
+
+
+# --- a new address onto the seller's copy, whole ----------------------------------------------------
+
+
+def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -> None:
+    order = _order()
+    moved = order.shipping_address.model_copy(
+        update={"address1": "99 New Rd", "city": "Newcastle", "postal_code": "2300"}
+    )  # type: ignore[union-attr]
+    woo, woo_client = _woo_seller(started)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    woo_client.update_shipping_address(copy, moved)
+    assert _last_body(woo, "PUT", f"/orders/{copy}") == {
+        "shipping": {
+            "first_name": "Grace Brewster",
+            "last_name": "Hopper",
+            "company": moved.company,
+            "address_1": moved.address1,
+            "address_2": moved.address2,
+            "city": moved.city,
+            "state": moved.province_code,
+            "postcode": moved.postal_code,
+            "country": moved.country_code,
+            "phone": moved.phone,
+        }
+    }
+    assert woo.orders[int(copy)]["shipping"]["address_1"] == "99 New Rd"
+
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
+    bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    bc_client.update_shipping_address(copy, moved)
+    assert _last_body(bc, "PUT", f"/orders/{copy}/shipping_addresses/1") == {
+        "first_name": "Grace Brewster",
+        "last_name": "Hopper",
+        "company": moved.company,
+        "street_1": moved.address1,
+        "street_2": moved.address2,
+        "city": moved.city,
+        "state": moved.province_code,
+        "zip": moved.postal_code,
+        "country_iso2": moved.country_code,
+        "country": moved.country_code,
+        "phone": moved.phone,
+    }
+
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    shop_client = ShopifyStore(shop.base_url, "shpat_peak")
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    shop_client.update_shipping_address(copy, moved)
+    sent = json.loads([b for m, p, b in shop.server.received if m == "POST" and b"orderUpdate" in b][-1])["variables"]
+    assert sent == {
+        "input": {
+            "id": f"gid://shopify/Order/{copy}",
+            "shippingAddress": {
+                "firstName": "Grace Brewster",
+                "lastName": "Hopper",
+                "company": moved.company,
+                "address1": moved.address1,
+                "address2": moved.address2,
+                "city": moved.city,
+                "provinceCode": moved.province_code,
+                "zip": moved.postal_code,
+                "countryCode": moved.country_code,
+                "phone": moved.phone,
+            },
+        }
+    }

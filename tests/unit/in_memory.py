@@ -301,12 +301,19 @@ class FakeSellerStore:
     cancelled: list[str] = field(default_factory=list)  # seller order ids cancelled, in order
     refuse_cancel: str | None = None  # the store's words when it refuses to cancel
     parcels: dict[str, list[Parcel]] = field(default_factory=dict)  # seller order id -> its shipments
+    addresses: dict[str, Any] = field(default_factory=dict)  # seller order id -> the address last put on it
+    refuse_address: str | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def order_state(self, order_id: str) -> SellerOrderState:
         gone = order_id in self.cancelled
         shipped = order_id in self.shipped or bool(self.parcels.get(order_id))
         return SellerOrderState(gone, shipped, "cancelled" if gone else "open", tuple(self.parcels.get(order_id, [])))
+
+    def update_shipping_address(self, order_id: str, address: Any) -> None:
+        if self.refuse_address:
+            raise StoreRejected(self.refuse_address)
+        self.addresses[order_id] = address
 
     def cancel_order(self, order_id: str) -> None:
         if self.refuse_cancel:

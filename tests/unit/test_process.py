@@ -659,3 +659,63 @@ def test_a_cancellation_the_seller_s_store_refuses_is_recorded_in_its_words(deps
     assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.CANCEL_REFUSED)
     assert "Invalid parameter(s): status" in record.detail
     assert "please cancel it in your store" in deps.alerts.published[0]["subject"]  # type: ignore[attr-defined]
+
+
+def _edited(minutes: int, address: dict | None = None, quantity: int = 1, number: int = 1001) -> str:
+    """The buyer's order again, `minutes` after the posted version, with another address or quantity."""
+    body = json.loads(message("A", number=number))
+    payload = body["payload"]
+    payload["updatedAt"] = iso(datetime.now(UTC) + timedelta(minutes=minutes))
+    if address is not None:
+        payload["shippingAddress"] = address
+    payload["lineItems"]["nodes"][0]["quantity"] = payload["lineItems"]["nodes"][0]["currentQuantity"] = quantity
+    return json.dumps(body)
+
+
+MOVED = {**ADDRESS, "address1": "99 New Rd", "city": "Portland"}
+
+
+def test_a_new_address_after_posting_goes_onto_the_seller_s_copy_once_and_a_late_older_version_changes_nothing(
+    deps: ProcessDependencies,
+) -> None:
+    assert process_message(message("A"), "m1", 1, deps).status is OrderStatus.SYNCED
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    record = process_message(_edited(5, MOVED), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.ADDRESS_UPDATED)
+    assert store.addresses["S1"].address1 == "99 New Rd" and store.addresses["S1"].city == "Portland"
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["subject"] == "The shipping address of order #1001 from Acme changed - updated in your store"
+    assert "print it\nagain" in alert["seller"] and "99 New Rd" not in alert["seller"]  # no address in email
+    process_message(_edited(5, MOVED), "m3", 1, deps)  # the same version again: nothing
+    process_message(message("A"), "m4", 1, deps)  # the posted version, arriving late: no edit back
+    assert len(deps.alerts.published) == 1 and store.addresses["S1"].address1 == "99 New Rd"  # type: ignore[attr-defined]
+    assert len(deps.orders.get("acme--northwind#1001").timeline) == 3
+
+
+def test_a_new_address_after_a_parcel_left_is_told_not_applied_and_a_refusal_keeps_the_store_s_words(
+    deps: ProcessDependencies,
+) -> None:
+    process_message(message("A"), "m1", 1, deps)
+    process_message(message("A", number=1002), "m2", 1, deps)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.shipped.add("S1")
+    record = process_message(_edited(5, MOVED), "m3", 1, deps)
+    assert record.reason is FailureReason.ADDRESS_CHANGE_TOO_LATE and "S1" not in store.addresses
+    store.refuse_address = "PUT /orders/2 answered 400: Invalid parameter(s): shipping"
+    refused = process_message(_edited(5, MOVED, number=1002), "m4", 1, deps)
+    assert refused.reason is FailureReason.ADDRESS_CHANGE_REFUSED and "Invalid parameter(s): shipping" in refused.detail
+    assert [a["subject"].split(" - ")[0] for a in deps.alerts.published] == [  # type: ignore[attr-defined]
+        "The shipping address of order #1001 from Acme changed after it shipped",
+        "Order #1002 from Acme has a new shipping address",
+    ]
+
+
+def test_changed_lines_after_posting_are_told_to_the_seller_once_and_never_applied(deps: ProcessDependencies) -> None:
+    process_message(message("A"), "m1", 1, deps)
+    record = process_message(_edited(5, quantity=3), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.LINES_CHANGED)
+    assert "A A: 1 -> 3 (a rise or a new line: not to ship until our team confirms)" in record.detail
+    process_message(_edited(6, quantity=3), "m3", 1, deps)  # a later read of the same change: told already
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["subject"] == "Order #1001 from Acme was changed - please adjust your copy" and alert["ops"]
+    assert deps.stores.seller_store.addresses == {}  # type: ignore[attr-defined]

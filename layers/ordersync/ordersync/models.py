@@ -54,6 +54,11 @@ class FailureReason(StrEnum):
     BUYER_CANCELLED = "BUYER_CANCELLED"
     CANCEL_TOO_LATE = "CANCEL_TOO_LATE"  # ... after some of it had shipped: told, not touched (stays SYNCED)
     CANCEL_REFUSED = "CANCEL_REFUSED"  # ... and the seller's store refused to cancel it (its words in the detail)
+    # After posting: the buyer changed the order (it stays SYNCED; the seller is told each time) ...
+    ADDRESS_UPDATED = "ADDRESS_UPDATED"  # ... its shipping address: the seller's copy updated
+    ADDRESS_CHANGE_TOO_LATE = "ADDRESS_CHANGE_TOO_LATE"  # ... after some of it had shipped: told, not touched
+    ADDRESS_CHANGE_REFUSED = "ADDRESS_CHANGE_REFUSED"  # ... and the seller's store refused the new address
+    LINES_CHANGED = "LINES_CHANGED"  # ... its lines or quantities: the seller told what to change, ops decide a rise
     # The seller shipped a parcel that could not be written into the buyer's store (the order stays
     # as it was; the parcel is recorded with the reason and kept in ShipmentsDLQ):
     PARCEL_FOR_CANCELLED_ORDER = "PARCEL_FOR_CANCELLED_ORDER"  # the buyer had cancelled the order

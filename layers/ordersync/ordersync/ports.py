@@ -21,6 +21,7 @@ from ordersync.models import (
     Platform,
     SellerOrderState,
     ShipmentRequest,
+    ShippingAddress,
     StoreRecord,
     StoreRef,
 )
@@ -204,6 +205,10 @@ class SellerStore(Protocol):
     def cancel_order(self, order_id: str) -> None:
         """Cancels an order we posted, its stock restored, without emailing the end customer;
         StoreRejected with the store's words when it refuses."""
+        ...
+
+    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
+        """The buyer's new address onto an order we posted; StoreRejected with the store's words."""
         ...
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:

@@ -145,6 +145,11 @@ class OrderRecord(BaseModel):
     post_unconfirmed_at: datetime | None = None
     # After posting: the buyer lines as posted (seller variant, units), and the seller's parcels.
     posted_lines: list[PostedLine] = Field(default_factory=list)
+    posted_address: str | None = None  # a digest of the shipping address as the seller's copy has it
+    lines_told: str | None = None  # the buyer's line changes the seller was last told of (a digest)
+    # The buyer store's last update of the version posted or last acted on: an older version that
+    # arrives late (a pull page after a webhook) is no edit.
+    acted_version: datetime | None = None
     parcels: list[ParcelEntry] = Field(default_factory=list)
 
     @classmethod

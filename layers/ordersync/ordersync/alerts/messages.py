@@ -21,6 +21,10 @@ REASON_LABEL = {
     FailureReason.BUYER_CANCELLED: "cancelled by the buyer",
     FailureReason.CANCEL_TOO_LATE: "cancelled after it shipped",
     FailureReason.CANCEL_REFUSED: "cancellation refused by the store",
+    FailureReason.ADDRESS_UPDATED: "shipping address changed (updated)",
+    FailureReason.ADDRESS_CHANGE_TOO_LATE: "shipping address changed after it shipped",
+    FailureReason.ADDRESS_CHANGE_REFUSED: "new shipping address refused by the store",
+    FailureReason.LINES_CHANGED: "lines changed after posting",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
     FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
@@ -63,6 +67,20 @@ OPS_FIX = {
         "Cancel the seller's copy by hand (the store's words are in the detail), or have the seller do it: "
         "ordersync order show {order_key}"
     ),
+    FailureReason.ADDRESS_UPDATED: "Nothing: the seller's copy has the new address; the seller was told.",
+    FailureReason.ADDRESS_CHANGE_TOO_LATE: (
+        "Some of it had shipped to the old address: buyer and seller settle a redirection or a reship; "
+        "ordersync changed nothing. ordersync order show {order_key}"
+    ),
+    FailureReason.ADDRESS_CHANGE_REFUSED: (
+        "Put the new address on the seller's copy by hand (the store's words are in the detail), or have the "
+        "seller do it: ordersync order show {order_key}"
+    ),
+    FailureReason.LINES_CHANGED: (
+        "The seller was told what to change in their copy. A quantity raised or a line added is not applied: "
+        "decide with buyer and seller whether it ships (a new order, or the seller adds it). "
+        "ordersync order show {order_key}"
+    ),
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
         "A parcel left for an order the buyer cancelled: settle the return between buyer and seller; nothing "
         "was written into the buyer's store. ordersync order show {order_key}"
@@ -85,6 +103,10 @@ AFTER_POSTING_SUBJECT = {
     FailureReason.BUYER_CANCELLED: "Order {order} from {buyer} was cancelled - don't ship it (cancelled in your store)",
     FailureReason.CANCEL_TOO_LATE: "Order {order} from {buyer} was cancelled after it shipped",
     FailureReason.CANCEL_REFUSED: "Order {order} from {buyer} was cancelled - please cancel it in your store",
+    FailureReason.ADDRESS_UPDATED: "The shipping address of order {order} from {buyer} changed - updated in your store",
+    FailureReason.ADDRESS_CHANGE_TOO_LATE: "The shipping address of order {order} from {buyer} changed after it shipped",
+    FailureReason.ADDRESS_CHANGE_REFUSED: "Order {order} from {buyer} has a new shipping address - please update it",
+    FailureReason.LINES_CHANGED: "Order {order} from {buyer} was changed - please adjust your copy",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "A parcel left for order {order} from {buyer}, which was cancelled",
     FailureReason.PARCEL_DOESNT_FIT: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
     FailureReason.PARCEL_REFUSED: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
@@ -159,6 +181,22 @@ AFTER_POSTING_GUIDANCE = {
     FailureReason.CANCEL_REFUSED: (
         "Your store refused the cancellation (its words are above). Please cancel the order in your store and\n"
         "don't ship it; our team has been told too."
+    ),
+    FailureReason.ADDRESS_UPDATED: (
+        "The order in your store has the new address already. If you printed a label for the old one, print it\n"
+        "again. Nothing else to do."
+    ),
+    FailureReason.ADDRESS_CHANGE_TOO_LATE: (
+        "Part or all of it had already shipped to the old address, so nothing was changed in your store. If the\n"
+        "parcel can still be redirected, please do; our team has been told too."
+    ),
+    FailureReason.ADDRESS_CHANGE_REFUSED: (
+        "Your store refused the new address (its words are above). Please put it on the order by hand before you\n"
+        "ship; our team has been told too."
+    ),
+    FailureReason.LINES_CHANGED: (
+        "Please change your copy as listed above before you ship (fewer units or a line removed: ship less; a\n"
+        "line added or more units: wait for our team, who will confirm with the retailer)."
     ),
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
         "The retailer had cancelled this order. If the parcel can still be stopped, stop it; otherwise the\n"

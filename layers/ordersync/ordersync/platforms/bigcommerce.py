@@ -18,7 +18,7 @@ from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, iso
+from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, ShippingAddress, iso
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
@@ -157,6 +157,14 @@ class BigCommerceStore:
             body["tracking_link"] = parcel.tracking_url[:500]
         return str(json_body(call(self._http, "POST", f"{self._v2}/orders/{int(order_id)}/shipments", json=body))["id"])
 
+    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
+        """PUT the order's (first) shipping address: BigCommerce recalculates neither shipping nor tax."""
+        addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")
+        if not addresses:
+            raise StoreRejected(f"order {order_id} has no shipping address to change")
+        url = f"{self._v2}/orders/{int(order_id)}/shipping_addresses/{int(addresses[0]['id'])}"
+        call(self._http, "PUT", url, json=_address(address))
+
     def cancel_order(self, order_id: str) -> None:
         call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json={"status_id": 5})
 
@@ -277,23 +285,27 @@ def _key_in(comments: str) -> str | None:
     return match.group(1) if match else None
 
 
-def order_body(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:
-    """POST /v2/orders, as the compact schema (order_Post) allows it."""
-    ship = order.shipping_address
-    first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
-    address = {
+def _address(ship: ShippingAddress) -> dict[str, str]:
+    """shippingAddress_Base, as order_Post and the shipping address PUT take it."""
+    first, _, last = (ship.name or "").rpartition(" ")
+    return {
         "first_name": first or last,
         "last_name": last,
-        "company": (ship.company if ship else None) or "",
-        "street_1": (ship.address1 if ship else None) or "",
-        "street_2": (ship.address2 if ship else None) or "",
-        "city": (ship.city if ship else None) or "",
-        "state": (ship.province_code if ship else None) or "",
-        "zip": (ship.postal_code if ship else None) or "",
-        "country_iso2": ((ship.country_code if ship else None) or "").upper(),
-        "country": (ship.country_code if ship else None) or "",
-        "phone": (ship.phone if ship else None) or "",
+        "company": ship.company or "",
+        "street_1": ship.address1 or "",
+        "street_2": ship.address2 or "",
+        "city": ship.city or "",
+        "state": ship.province_code or "",
+        "zip": ship.postal_code or "",
+        "country_iso2": (ship.country_code or "").upper(),
+        "country": ship.country_code or "",
+        "phone": ship.phone or "",
     }
+
+
+def order_body(order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> dict[str, Any]:
+    """POST /v2/orders, as the compact schema (order_Post) allows it."""
+    address = _address(order.shipping_address or ShippingAddress())
     billing_zip = address["zip"] if len(address["zip"]) >= 2 else NO_POSTCODE
     return {
         # The marketplace is the paying customer of a dropship order; the end customer's email stays with the buyer.

@@ -23,7 +23,15 @@ from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
-from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, iso
+from ordersync.models import (
+    BuyerParcel,
+    CanonicalOrder,
+    Parcel,
+    ParcelLine,
+    SellerOrderState,
+    ShippingAddress,
+    iso,
+)
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session, wait_in_place
@@ -174,6 +182,14 @@ query OrderShipments($id: ID!) {
     fulfillmentOrders(first: 5) {
       nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } }
     }
+  }
+}"""
+
+ORDER_UPDATE_MUTATION = """
+mutation OrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) {
+    order { id }
+    userErrors { field message }
   }
 }"""
 
@@ -434,6 +450,13 @@ class ShopifyStore:
             raise StoreRejected(f"Shopify fulfillmentCreate refused the parcel: {_messages(result['userErrors'])}")
         return str(result["fulfillment"]["legacyResourceId"])
 
+    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
+        """orderUpdate with the new shippingAddress (Shopify recalculates nothing: no email, no money)."""
+        variables = {"input": {"id": _order_gid(order_id), "shippingAddress": mailing_address(address)}}
+        result = self._graphql(ORDER_UPDATE_MUTATION, variables, write=True)["orderUpdate"]
+        if result["userErrors"]:
+            raise StoreRejected(f"Shopify orderUpdate refused the address: {_messages(result['userErrors'])}")
+
     def cancel_order(self, order_id: str) -> None:
         """orderCancel runs as a job; its refusals come back at once."""
         variables = {"orderId": _order_gid(order_id), "staffNote": "cancelled by the buyer (ordersync)"}
@@ -520,23 +543,28 @@ def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], so
         ],
     }
     if ship is not None:
-        first, _, last = (ship.name or "").rpartition(" ")
-        code = country_code(ship.country_code)
-        payload["shippingAddress"] = {
-            "firstName": first or None,
-            "lastName": last or None,
-            "company": ship.company,
-            "address1": ship.address1,
-            "address2": ship.address2,
-            "city": ship.city,
-            "provinceCode": (ship.province_code or "").upper() or None,
-            "zip": ship.postal_code,
-            "countryCode": code,
-            **({} if code or not ship.country_code else {"country": ship.country_code}),
-            "phone": ship.phone,
-        }
+        payload["shippingAddress"] = mailing_address(ship)
     options = {"sendReceipt": False, "sendFulfillmentReceipt": False, "inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
     return {"order": payload, "options": options}
+
+
+def mailing_address(ship: ShippingAddress) -> dict[str, Any]:
+    """An address as orderCreate and orderUpdate take it (a country Shopify's enum lacks, by name)."""
+    first, _, last = (ship.name or "").rpartition(" ")
+    code = country_code(ship.country_code)
+    return {
+        "firstName": first or None,
+        "lastName": last or None,
+        "company": ship.company,
+        "address1": ship.address1,
+        "address2": ship.address2,
+        "city": ship.city,
+        "provinceCode": (ship.province_code or "").upper() or None,
+        "zip": ship.postal_code,
+        "countryCode": code,
+        **({} if code or not ship.country_code else {"country": ship.country_code}),
+        "phone": ship.phone,
+    }
 
 
 def _parcel(fulfillment: dict[str, Any]) -> Parcel:

@@ -21,7 +21,7 @@ from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments, parcel_ref
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
-from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState
+from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, ShippingAddress
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
@@ -221,6 +221,9 @@ class WooCommerceStore:
             call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
         return f"note-{written['id']}"
 
+    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
+        call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"shipping": _shipping(address)})
+
     def cancel_order(self, order_id: str) -> None:
         """Status `cancelled`: WooCommerce restores the lines' stock (wc_maybe_increase_stock_levels)."""
         call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "cancelled"})
@@ -336,26 +339,12 @@ class WooCommerceStore:
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         ship = order.shipping_address
-        first, _, last = (ship.name or "").rpartition(" ") if ship else ("", "", "")
         body = {
             "status": "processing",
             "set_paid": False,
             # No currency: on create it only relabels the order, converting nothing; the store's own applies.
             "customer_note": f"Dropship order {order.order_number} (synced by ordersync)",
-            "shipping": {}
-            if ship is None
-            else {
-                "first_name": first,
-                "last_name": last,
-                "company": ship.company or "",
-                "address_1": ship.address1 or "",
-                "address_2": ship.address2 or "",
-                "city": ship.city or "",
-                "state": ship.province_code or "",
-                "postcode": ship.postal_code or "",
-                "country": ship.country_code or "",
-                "phone": ship.phone or "",
-            },
+            "shipping": {} if ship is None else _shipping(ship),
             # Line sku and price are read-only in WooCommerce: lines name the product / variation.
             "line_items": [_line_item(m) for m in lines if m.variant],
             "meta_data": [{"key": SOURCE_META_KEY, "value": source_key}],
@@ -433,6 +422,22 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
         for item in items
         if isinstance(item, dict) and item.get("tracking_number")
     )
+
+
+def _shipping(ship: ShippingAddress) -> dict[str, str]:
+    first, _, last = (ship.name or "").rpartition(" ")
+    return {
+        "first_name": first,
+        "last_name": last,
+        "company": ship.company or "",
+        "address_1": ship.address1 or "",
+        "address_2": ship.address2 or "",
+        "city": ship.city or "",
+        "state": ship.province_code or "",
+        "postcode": ship.postal_code or "",
+        "country": ship.country_code or "",
+        "phone": ship.phone or "",
+    }
 
 
 def _carries_key(order: dict[str, Any], source_key: str) -> bool:

@@ -1,4 +1,4 @@
-"""An order's life after it was posted: the buyer cancels it. Under the same discipline as the
+"""An order's life after it was posted: the buyer cancels it, or changes its address or its lines. Under the same discipline as the
 post — claimed, the seller's copy read first (a retry after a lost answer finds it cancelled and
 calls that matched), written, recorded — each change ends in one result on the record: applied
 (the copy cancelled), matched (it was already), too late (some of it had shipped: told, not
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ordersync.domain.edits import Edit, edits_after_posting
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import CanonicalOrder, FailureReason, OrderStatus
+from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, ShippingAddress
 from ordersync.ports import SellerStore
 from ordersync.records import OrderRecord
 
@@ -30,8 +31,62 @@ class Outcome:
 
 
 def to_act_on(order: CanonicalOrder, record: OrderRecord) -> bool:
-    """A cancellation of a posted order not yet acted on (an edit after posting is not acted on yet)."""
+    """A cancellation of a posted order not yet acted on."""
     return order.cancelled and record.reason not in FINAL and record.seller_order_id is not None
+
+
+def edit_to_act_on(order: CanonicalOrder, record: OrderRecord) -> Edit:
+    """The buyer's edit of a posted order not yet acted on (nothing, for a cancelled one: that path
+    is the cancellation's): a new address, or line changes the seller has not been told of."""
+    if order.cancelled or record.seller_order_id is None or record.status is not OrderStatus.SYNCED:
+        return Edit(None)
+    if record.acted_version is not None and order.updated_at <= record.acted_version:
+        return Edit(None)  # this version, or an older one arriving late
+    edit = edits_after_posting(order, record.posted_lines, record.posted_address)
+    told = edit.lines and record.lines_told == edit.lines_digest()
+    return Edit(edit.address, () if told else edit.lines)
+
+
+def apply_edit(store: SellerStore, seller_order: str, edit: Edit, where: str) -> list[Outcome]:
+    """A new address onto the seller's copy, unless some of it has left (then told, not touched);
+    line changes are told, never applied: fewer units may be the seller's to ship less, more units
+    are a decision for people."""
+    outcomes = []
+    if edit.address is not None:
+        outcomes.append(_new_address(store, seller_order, edit.address, where))
+    if edit.lines:
+        changes = "; ".join(change.words() for change in edit.lines)
+        rise = (
+            " (a rise or a new line: not to ship until our team confirms)"
+            if any(c.increase for c in edit.lines)
+            else ""
+        )
+        detail = f"the buyer changed the order after it was posted: {changes}{rise}; order {seller_order} in {where} was not changed"
+        outcomes.append(Outcome(FailureReason.LINES_CHANGED, detail))
+    return outcomes
+
+
+def _new_address(store: SellerStore, seller_order: str, address: ShippingAddress, where: str) -> Outcome:
+    try:
+        state = store.order_state(seller_order)
+        if state.shipped or state.cancelled:
+            return Outcome(
+                FailureReason.ADDRESS_CHANGE_TOO_LATE,
+                f"the buyer changed the shipping address after {where} shipped (or cancelled) order {seller_order}"
+                f" ({state.words}); nothing was changed",
+            )
+        store.update_shipping_address(seller_order, address)
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        return Outcome(
+            FailureReason.ADDRESS_CHANGE_REFUSED,
+            f"the buyer changed the shipping address; {where} refused it on order {seller_order}: {refused}",
+        )
+    return Outcome(
+        FailureReason.ADDRESS_UPDATED,
+        f"the buyer changed the shipping address; order {seller_order} in {where} has the new one",
+    )
 
 
 def cancel_seller_copy(store: SellerStore, seller_order: str, where: str) -> Outcome:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ordersync.alerts.messages import SYNCED_NOTICE, compose_alert, compose_synced_notice, dlq_message
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
+from ordersync.domain.edits import Edit, address_digest
 from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
@@ -57,7 +58,7 @@ from ordersync.ports import (
     StorePace,
 )
 from ordersync.records import Attempt, OrderRecord
-from ordersync.services.after_posting import cancel_seller_copy, to_act_on
+from ordersync.services.after_posting import apply_edit, cancel_seller_copy, edit_to_act_on, to_act_on
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -124,7 +125,7 @@ def process_message(
     record: OrderRecord | None = None
     try:
         message_order = _readable(envelope)
-        record = deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope, message_order))
+        record = _claim(envelope, attempt, message_order, deps)
         acted_on, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
             record.envelope = acted_on.model_dump(mode="json")
@@ -163,6 +164,21 @@ def process_message(
         if record is not None:
             _give_up_claim(record, deps)
         raise
+
+
+def _claim(
+    envelope: OrderEnvelope, attempt: Attempt, message_order: CanonicalOrder | None, deps: ProcessDependencies
+) -> OrderRecord:
+    """The claim, open to a posted order only when the message may change it: a cancellation, an
+    order to read, or — seen only once the refused claim answered the record — an edit of the
+    address or the lines not yet acted on (no write at all for the usual re-read of a posted order)."""
+    try:
+        return deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope, message_order))
+    except OrderClaimed as claimed:
+        seen = claimed.record
+        if message_order is None or not seen.settled_for(envelope.cause) or not edit_to_act_on(message_order, seen):
+            raise
+        return deps.orders.claim(envelope, attempt, True)
 
 
 def _readable(envelope: OrderEnvelope) -> CanonicalOrder | None:
@@ -262,6 +278,8 @@ def _process(
     # changed in place by the outcome: it is the one thing copied (not the buyer's payload).
     synced = record.model_copy(update={"timeline": list(record.timeline)})
     synced.show_lines(decision)
+    synced.posted_address = address_digest(order.shipping_address)  # what an edit after the post is held to
+    synced.acted_version = order.updated_at
     synced.seller_order_id = seller_order_id
     synced.post_unconfirmed_at = None  # confirmed: the store answered with its order
     synced.note(deps.clock(), OrderStatus.SYNCED, None, detail, envelope.cause)
@@ -271,6 +289,34 @@ def _process(
     count_outcome(synced)
     logger.info("order synced", extra={"order_key": synced.order_key, "seller_order_id": seller_order_id})
     return synced
+
+
+def _edited_after_posting(
+    order: CanonicalOrder,
+    edit: Edit,
+    envelope: OrderEnvelope,
+    record: OrderRecord,
+    connection: Connection,
+    deps: ProcessDependencies,
+) -> OrderRecord:
+    """Each change's result on the record and told once: a new address applied (or too late, or
+    refused), line changes told to the seller (and ops)."""
+    assert record.seller_order_id is not None  # edit_to_act_on says so
+    where = f"the seller's {platform_label(envelope.seller_platform)} store"
+    for outcome in apply_edit(deps.stores.seller(connection.seller), record.seller_order_id, edit, where):
+        record.note(deps.clock(), OrderStatus.SYNCED, outcome.reason, outcome.detail, envelope.cause)
+        told = edit.lines_digest() if outcome.reason is FailureReason.LINES_CHANGED else address_digest(edit.address)
+        _alert_once(record, deps, f"{outcome.reason.value}:{told}")
+        count_outcome(record)
+    if edit.address is not None:
+        # applied, or told: either way this address is acted on (the next edit is another one)
+        record.posted_address = address_digest(edit.address)
+    if edit.lines:
+        record.lines_told = edit.lines_digest()
+    record.acted_version = order.updated_at
+    _record(record, deps)
+    logger.info("buyer's edit acted on", extra={"order_key": record.order_key, "reason": record.reason})
+    return record
 
 
 def _not_a_buyer_order(record: OrderRecord, envelope: OrderEnvelope, deps: ProcessDependencies) -> OrderRecord:
@@ -291,6 +337,9 @@ def _after_posting(
     deps: ProcessDependencies,
 ) -> OrderRecord:
     """The buyer's latest version of an order already in the seller's store (after_posting.py)."""
+    edit = edit_to_act_on(order, record)
+    if edit:
+        return _edited_after_posting(order, edit, envelope, record, connection, deps)
     if not to_act_on(order, record):
         deps.orders.release(record)
         return record
@@ -456,8 +505,8 @@ def count_outcome(record: OrderRecord) -> None:
         metrics.add_metric(name=f"Reason{record.reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
 
 
-def _alert_once(record: OrderRecord, deps: ProcessDependencies) -> None:
-    key = (record.reason or record.status).value
+def _alert_once(record: OrderRecord, deps: ProcessDependencies, key: str | None = None) -> None:
+    key = key or (record.reason or record.status).value
     if key in record.alerted:
         return
     alert = compose_alert(record)

@@ -36,6 +36,11 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/products", endpoint="products", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipments", endpoint="shipments", methods=["GET", "POST"]),
+        Rule(
+            "/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses/<int:address_id>",
+            endpoint="address",
+            methods=["GET", "PUT"],
+        ),
         Rule("/stores/<store_hash>/v3/catalog/products", endpoint="catalog", methods=["GET"]),
         Rule("/stores/<store_hash>/v3/catalog/products/<int:product_id>/variants/<int:variant_id>", endpoint="variant"),
     ]
@@ -320,6 +325,8 @@ class FakeBigCommerce:
             if request.method == "GET":
                 return self._page(request, self.order_shipments.get(args["order_id"], []), "shipment")
             return self._ship_by_api(request, args["order_id"])
+        if endpoint == "address":
+            return self._address(request, args["order_id"], args["address_id"])
         if endpoint == "addresses":
             return self._page(request, self.order_addresses.get(args["order_id"], []), "shipping_address")
         if endpoint == "catalog":
@@ -415,6 +422,20 @@ class FakeBigCommerce:
         self.add_order(order, products, addresses)
         self.server.created(order_id)
         return self._json(order, 201, item="order")
+
+    def _address(self, request: Request, order_id: int, address_id: int) -> Response:
+        """GET / PUT one of an order's shipping addresses (shippingAddress_Put: the address's fields)."""
+        found = next((a for a in self.order_addresses.get(order_id, []) if a["id"] == address_id), None)
+        if found is None:
+            return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
+        if request.method == "PUT":
+            body = request.get_json(silent=True)
+            problem = contract_problem("shipping_address_post", body)
+            if problem:
+                return self._json([{"status": 400, "message": f"The field is invalid: {problem}"}], 400)
+            found.update(body or {})
+            self.orders[order_id]["date_modified"] = rfc2822()
+        return self._json(found, item="shipping_address")
 
     def _ship_by_api(self, request: Request, order_id: int) -> Response:
         """POST /orders/{id}/shipments: the body as orderShipment_Post allows it; the address one of

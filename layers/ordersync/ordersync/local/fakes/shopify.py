@@ -39,6 +39,7 @@ REQUIRED_SCOPE = {
     "productVariants": "read_products",
     "orderCreate": "write_orders",
     "orderCancel": "write_orders",
+    "orderUpdate": "write_orders",
     "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
     # a subscription to an orders topic needs the orders read scope
     "webhookSubscriptions": "read_orders",
@@ -329,6 +330,29 @@ class FakeShopify:
             job = gid("Job", next(self._ids))
         return {"job": {"id": job, "done": True}, "orderCancelUserErrors": [], "userErrors": []}
 
+    def _order_update(self, _info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        """orderUpdate: the fields given replace the order's (here its shipping address)."""
+        order = self.orders.get(str(input.get("id")))
+        if order is None:
+            return {"order": None, "userErrors": [{"field": ["id"], "message": "Order does not exist"}]}
+        ship = input.get("shippingAddress")
+        if ship is not None:
+            name = " ".join(p for p in (ship.get("firstName"), ship.get("lastName")) if p)
+            order["shippingAddress"] = {
+                "name": name,
+                "company": ship.get("company"),
+                "address1": ship.get("address1"),
+                "address2": ship.get("address2"),
+                "city": ship.get("city"),
+                "provinceCode": ship.get("provinceCode"),
+                "zip": ship.get("zip"),
+                "countryCodeV2": ship.get("countryCode"),
+                "phone": ship.get("phone"),
+            }
+        order["updatedAt"] = _now()
+        self.events.deliver("ORDERS_UPDATED", order)
+        return {"order": _order_view(order), "userErrors": []}
+
     def fulfil(
         self,
         order_id: int,
@@ -499,6 +523,7 @@ class FakeShopify:
             "productVariants": self._scoped("productVariants", self._product_variants),
             "orderCreate": self._scoped("orderCreate", self._order_create),
             "orderCancel": self._scoped("orderCancel", self._order_cancel),
+            "orderUpdate": self._scoped("orderUpdate", self._order_update),
             "fulfillmentCreate": self._scoped("fulfillmentCreate", self._fulfillment_create),
             "webhookSubscriptions": self._scoped("webhookSubscriptions", self.events.list),
             "webhookSubscriptionCreate": self._scoped("webhookSubscriptionCreate", self.events.create),

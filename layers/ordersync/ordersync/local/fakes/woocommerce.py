@@ -442,6 +442,11 @@ class FakeWooCommerce:
         status = changes.get("status", order["status"])
         if status not in ORDER_STATUSES:
             return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+        shipping = changes.get("shipping")
+        if shipping is not None:
+            if not isinstance(shipping, dict) or set(shipping) - {*ADDRESS_FIELDS, "phone"}:
+                return _error("rest_invalid_param", "Invalid parameter(s): shipping", 400)
+            order["shipping"] = {**order.get("shipping", {}), **shipping}
         if status == "completed" and order["status"] != "completed":
             self.customer_emails.append((int(order["id"]), "customer_completed_order"))
         order["status"] = status

@@ -1,0 +1,73 @@
+"""What the buyer changed in an order after it was posted: its shipping address, and its lines
+(a quantity reduced or raised, a line removed or added), against what the post sent. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ordersync.models import CanonicalOrder, PostedLine, ShippingAddress
+
+
+def address_digest(address: ShippingAddress | None) -> str | None:
+    """A digest of the address as posted: the record keeps this, never the address (no PII at rest
+    after the post); equal addresses, equal digests."""
+    if address is None:
+        return None
+    canonical = json.dumps(address.model_dump(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LineChange:
+    buyer_line_id: str
+    sku: str | None
+    title: str
+    posted: int  # 0: a line the buyer added after the post
+    now: int  # 0: removed (or refunded whole)
+
+    @property
+    def increase(self) -> bool:
+        return self.now > self.posted
+
+    def words(self) -> str:
+        what = f"{self.sku or '(no SKU)'} {self.title}".strip()
+        if self.posted == 0:
+            return f"new line: {self.now} x {what}"
+        if self.now == 0:
+            return f"line removed: {self.posted} x {what}"
+        return f"{what}: {self.posted} -> {self.now}"
+
+
+@dataclass(frozen=True)
+class Edit:
+    address: ShippingAddress | None  # the new address, when it changed
+    lines: tuple[LineChange, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.address is not None or bool(self.lines)
+
+    def lines_digest(self) -> str:
+        """One per distinct set of line changes: each is told once."""
+        text = ";".join(f"{c.buyer_line_id}:{c.posted}>{c.now}" for c in self.lines)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def edits_after_posting(order: CanonicalOrder, posted: Sequence[PostedLine], posted_address: str | None) -> Edit:
+    """The buyer's latest version against the post: None of either when nothing changed. Lines that
+    ship nothing (tips, gift cards) are not the seller's business; an address or lines not recorded
+    at the post (orders posted before they were) are taken as unchanged rather than guessed."""
+    digest = address_digest(order.shipping_address)
+    moved = posted_address is not None and digest != posted_address and order.shipping_address is not None
+    sent = {line.buyer_line_id: line.quantity for line in posted}
+    changes = []
+    for line in order.lines:
+        if not line.requires_shipping:
+            continue
+        before = sent.pop(line.line_id, 0)
+        if before != line.quantity:
+            changes.append(LineChange(line.line_id, line.sku, line.title, before, line.quantity))
+    changes += [LineChange(line_id, None, "", units, 0) for line_id, units in sent.items() if units]
+    return Edit(order.shipping_address if moved else None, tuple(changes) if posted else ())
