@@ -147,21 +147,28 @@ def test_an_edit_to_a_blocked_order_is_kept_and_the_fix_posts_the_latest_version
     assert [line["quantity"] for line in posted["line_items"]] == [3]
 
 
+def _two_posted_orders(stack: LocalStack, world: World, shopify_number: int, woo_number: int, packs: int = 1) -> tuple:  # type: ignore[type-arg]
+    """Acme (Shopify) -> Northwind (WooCommerce) and Brightside (WooCommerce) -> Peak (Shopify), one
+    order each, posted; both sellers' alert emails subscribed. The stores and the sellers' copies."""
+    acme, northwind = shopify_to_woocommerce(world)
+    brightside, peak = woocommerce_to_shopify(world)
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    world.subscribe_seller("peak", "orders@peak.example")
+    acme.add_order(order_node(shopify_number, f"#{shopify_number}", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    brightside.add_order(woocommerce_order(woo_number, [("PK-PACK-30", "Daypack", packs, "95.00", 56, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+    return acme, northwind, brightside, peak, woo_copy, shop_copy
+
+
 def test_a_cancellation_after_posting_reaches_the_seller_s_store_or_is_told_too_late(
     stack: LocalStack, world: World
 ) -> None:
     """Reproduced on main: a buyer's cancellation of a posted order changed nothing and told nobody."""
     from ordersync.models import FailureReason
 
-    acme, northwind = shopify_to_woocommerce(world)  # Shopify buyer -> WooCommerce seller
-    brightside, peak = woocommerce_to_shopify(world)  # WooCommerce buyer -> Shopify seller
-    world.subscribe_seller("northwind", "orders@northwind.example")
-    world.subscribe_seller("peak", "orders@peak.example")
-    acme.add_order(order_node(1401, "#1401", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
-    brightside.add_order(woocommerce_order(2401, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
-    run_hour(stack)
-    (copy,) = northwind.created_orders()
-    (shipped,) = peak.created_orders()
+    acme, northwind, brightside, peak, copy, shipped = _two_posted_orders(stack, world, 1401, 2401)
     peak.fulfil(int(shipped["legacyResourceId"]))  # the Shopify seller ships before the buyer cancels
 
     acme.cancel_order(1401)
@@ -197,14 +204,7 @@ def test_a_new_address_after_posting_reaches_the_seller_s_copy_and_a_quantity_ch
     """Issue 25.3 on the stack: the buyer changes a posted order; the pull brings each change."""
     from ordersync.models import FailureReason
 
-    acme, northwind = shopify_to_woocommerce(world)  # Shopify buyer -> WooCommerce seller
-    brightside, peak = woocommerce_to_shopify(world)  # WooCommerce buyer -> Shopify seller
-    world.subscribe_seller("peak", "orders@peak.example")
-    acme.add_order(order_node(1501, "#1501", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
-    brightside.add_order(woocommerce_order(2501, [("PK-PACK-30", "Daypack", 2, "95.00", 56, 0)], WOO_ADDRESS))
-    run_hour(stack)
-    (woo_copy,) = northwind.created_orders()
-    (shop_copy,) = peak.created_orders()
+    acme, northwind, brightside, peak, woo_copy, shop_copy = _two_posted_orders(stack, world, 1501, 2501, packs=2)
 
     node = acme.orders["gid://shopify/Order/1501"]
     node["shippingAddress"] = {**node["shippingAddress"], "address1": "99 New Rd", "city": "Portland"}

@@ -278,19 +278,7 @@ class FakeShopify:
             number,
             f"#{number}",
             [(v["sku"], f"{v['product']['title']} - {v['title']}", qty, v["price"]) for v, qty in lines],
-            None
-            if ship is None
-            else {
-                "name": " ".join(p for p in (ship.get("firstName"), ship.get("lastName")) if p),
-                "company": ship.get("company"),
-                "address1": ship.get("address1"),
-                "address2": ship.get("address2"),
-                "city": ship.get("city"),
-                "provinceCode": ship.get("provinceCode"),
-                "zip": ship.get("zip"),
-                "countryCodeV2": ship.get("countryCode"),
-                "phone": ship.get("phone"),
-            },
+            None if ship is None else _stored_address(ship),
             currency=currency,
             source="shopify_draft_order",
             tags=list(order.get("tags") or []),
@@ -337,18 +325,7 @@ class FakeShopify:
             return {"order": None, "userErrors": [{"field": ["id"], "message": "Order does not exist"}]}
         ship = input.get("shippingAddress")
         if ship is not None:
-            name = " ".join(p for p in (ship.get("firstName"), ship.get("lastName")) if p)
-            order["shippingAddress"] = {
-                "name": name,
-                "company": ship.get("company"),
-                "address1": ship.get("address1"),
-                "address2": ship.get("address2"),
-                "city": ship.get("city"),
-                "provinceCode": ship.get("provinceCode"),
-                "zip": ship.get("zip"),
-                "countryCodeV2": ship.get("countryCode"),
-                "phone": ship.get("phone"),
-            }
+            order["shippingAddress"] = _stored_address(ship)
         order["updatedAt"] = _now()
         self.events.deliver("ORDERS_UPDATED", order)
         return {"order": _order_view(order), "userErrors": []}
@@ -615,6 +592,21 @@ def _order_view(order: dict[str, Any]) -> dict[str, Any]:
         return _connection([fulfillment_order], after, _page_size(first, last))
 
     return {**order, "lineItems": line_items, "fulfillments": fulfillments, "fulfillmentOrders": fulfillment_orders}
+
+
+def _stored_address(ship: dict[str, Any]) -> dict[str, Any]:
+    """A MailingAddressInput as the order's shippingAddress then reads."""
+    return {
+        "name": " ".join(p for p in (ship.get("firstName"), ship.get("lastName")) if p),
+        "company": ship.get("company"),
+        "address1": ship.get("address1"),
+        "address2": ship.get("address2"),
+        "city": ship.get("city"),
+        "provinceCode": ship.get("provinceCode"),
+        "zip": ship.get("zip"),
+        "countryCodeV2": ship.get("countryCode"),
+        "phone": ship.get("phone"),
+    }
 
 
 def _fulfillment_view(fulfillment: dict[str, Any]) -> dict[str, Any]:
