@@ -68,7 +68,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         ("UPS", "1Z999AA10123456784", [["100101", 1]]),
         ("Bob's Couriers", "BC-000123", [["100102", 2]]),  # a carrier no platform knows: its own name
     ]
-    assert parcels["2001"] == [("DHL Express", "JD014600003828", [["200101", 1]])]
+    assert parcels["2001"] == [("DHL Express", "JD014600003829", [["200101", 1]])]  # corrected after it went across
     assert parcels["4001"] == [("fedex", "123456789012", [["1", 2]])]
     assert {n: o["shipping"] for n, o in by_number.items() if o["shipping"]} == {
         "#1001": "shipped",

@@ -100,21 +100,27 @@ def test_a_shopify_sellers_parcel_reaches_the_woocommerce_buyer_as_a_note_and_co
     assert buyer.customer_emails.count((2001, "customer_completed_order")) == 1
 
 
-def test_a_bigcommerce_buyer_gets_the_shipment_and_a_parcel_that_doesnt_fit_is_named(
-    stack: LocalStack, world: World
-) -> None:
+def _delta_buys_jackets_from_peak(world: World, jackets: int):  # type: ignore[no-untyped-def]
+    """Delta (BigCommerce buyer) -> Peak (Shopify seller), order 4001 of `jackets` storm jackets."""
     buyer = world.add_bigcommerce("delta", "Delta Goods")
     seller = world.add_shopify("peak", "Peak Gear")
-    seller.search_lag_seconds = 0
+    seller.search_lag_seconds = 0  # the sweep comes long after the post: past Shopify's index lag
     seller.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
     world.add_catalog("peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M")])
     world.connect("delta", "peak")
-    world.subscribe_seller("peak", "orders@peak.example")
     product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "PK-JACKET-M", "name": "Storm Jacket",
-               "quantity": 2, "price_inc_tax": "180.0000", "type": "physical"}  # fmt: skip
-    address = {"id": 7, "order_id": 4001, "first_name": "Ada", "last_name": "L", "street_1": "1 Main St",
-               "city": "Austin", "state": "Texas", "zip": "78751", "country": "United States", "country_iso2": "US"}  # fmt: skip
+               "quantity": jackets, "price_inc_tax": "180.0000", "type": "physical"}  # fmt: skip
+    address = {"first_name": "Ada", "last_name": "L", "street_1": "1 Main St", "city": "Austin", "state": "Texas",
+               "zip": "78751", "country": "United States", "country_iso2": "US"}  # fmt: skip
     buyer.add_order(bigcommerce_order(4001), [product], [address])
+    return buyer, seller
+
+
+def test_a_bigcommerce_buyer_gets_the_shipment_and_a_parcel_that_doesnt_fit_is_named(
+    stack: LocalStack, world: World
+) -> None:
+    buyer, seller = _delta_buys_jackets_from_peak(world, 2)
+    world.subscribe_seller("peak", "orders@peak.example")
     run_hour(stack)
     assert _record(stack, "delta--peak#4001").status is OrderStatus.SYNCED
     (copy,) = seller.created_orders()
@@ -127,7 +133,7 @@ def test_a_bigcommerce_buyer_gets_the_shipment_and_a_parcel_that_doesnt_fit_is_n
         "fedex",
     )
     assert shipment["items"] == [{"order_product_id": 1, "product_id": 1, "quantity": 1}]
-    assert shipment["order_address_id"] == 7 and "[peak:fulfillment-" in shipment["comments"]
+    assert shipment["order_address_id"] == 1 and "[peak:fulfillment-" in shipment["comments"]
     assert buyer.orders[4001]["status"] == "Partially Shipped"
 
     # The seller's second parcel claims three jackets where one is left: named, told, kept in the DLQ.
@@ -181,3 +187,32 @@ def test_each_seller_platforms_own_webhook_brings_its_parcel_to_the_buyer_withou
     assert "DHL JD014600003828" in note["note"]  # Shopify's "DHL Express" is WooCommerce's "DHL"
     sweep(stack)  # the net finds both already there: nothing twice
     assert len(_fulfilments(acme, 1001)) == 1 and len(brightside.notes[2001]) == 1
+
+
+def test_a_corrected_tracking_number_updates_the_same_shipment_never_a_second_one(
+    stack: LocalStack, world: World
+) -> None:
+    """WooCommerce seller -> Shopify buyer (fulfillmentTrackingInfoUpdate) and Shopify seller ->
+    BigCommerce buyer (PUT the shipment): each correction lands on the shipment written before."""
+    acme, northwind = shopify_to_woocommerce(world)
+    northwind.fulfilments = True
+    delta, peak = _delta_buys_jackets_from_peak(world, 1)
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+    northwind.ship(woo_copy["id"], tracking=("UPS", "1Z-WRONG", None))
+    peak.fulfil(int(shop_copy["legacyResourceId"]), tracking=("FedEx", "FX-WRONG", None))
+    sweep(stack)
+    northwind.correct_tracking(woo_copy["id"], "1Z999AA10123456784")
+    peak.correct_tracking(int(shop_copy["legacyResourceId"]), ("FedEx", "123456789012", None))
+    sweep(stack)
+    sweep(stack)  # again: the correction is recorded, nothing written twice
+    (fulfilment,) = _fulfilments(acme, 1001)
+    assert fulfilment["_tracking"][0]["number"] == "1Z999AA10123456784" and fulfilment["_tracking_updates"] == 1
+    (shipment,) = delta.order_shipments[4001]
+    assert shipment["tracking_number"] == "123456789012" and shipment["shipping_provider"] == "fedex"
+    record = _record(stack, "acme--northwind#1001")
+    assert record.parcels[0].tracking_number == "1Z999AA10123456784"
+    corrected = "the parcel 1Z-WRONG (UPS): the seller corrected its tracking to 1Z999AA10123456784 (UPS)"
+    assert any(e.detail.startswith(corrected) for e in record.timeline)

@@ -469,3 +469,58 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
             },
         }
     }
+
+
+def test_a_corrected_tracking_number_goes_onto_the_shipment_written_before_whole(started: list[Any]) -> None:
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "S-1", "name": "Tent", "quantity": 3,
+               "price_inc_tax": "10.0000", "type": "physical"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [{"first_name": "A", "last_name": "L", "street_1": "1",
+                 "city": "C", "zip": "12", "country": "US", "country_iso2": "US"}])  # fmt: skip
+    bc_client = BigCommerceStore(bc.base_url, "bc_delta")
+    parcel = _parcel((("1", 1),))
+    written = bc_client.write_shipment("4001", parcel)
+    corrected = dataclasses.replace(parcel, tracking_number="1Z999AA10123456785", tracking_url=None)
+    bc_client.update_tracking("4001", written, corrected)
+    assert _last_body(bc, "PUT", f"/shipments/{written}") == {
+        "tracking_number": "1Z999AA10123456785",
+        "shipping_provider": "ups",
+        "tracking_carrier": "ups",
+        "comments": f"[{parcel.key}] (synced by ordersync)",  # the key stays: it is how the shipment is found
+    }
+    assert len(bc.order_shipments[4001]) == 1
+
+    woo = start_fake(started, FakeWooCommerce("bright", "ck", "cs", fulfilments=True))
+    woo.orders[2001] = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
+    woo_client = WooCommerceStore(woo.base_url, "ck", "cs")
+    line_id = str(woo.orders[2001]["line_items"][0]["id"])
+    fulfilment = woo_client.write_shipment("2001", _parcel(((line_id, 2),)))
+    woo_client.update_tracking(
+        "2001", fulfilment, dataclasses.replace(_parcel(((line_id, 2),)), tracking_number="NEW1")
+    )
+    sent = _last_body(woo, "PUT", f"/fulfillments/{fulfilment}")
+    assert [m["key"] for m in sent["meta_data"]] == [  # the complete set again: those left out are deleted
+        "_items",
+        "_tracking_number",
+        "_shipment_provider",
+        "_tracking_url",
+        "_ordersync_parcel",
+    ]
+    assert sent["meta_data"][1] == {"id": 0, "key": "_tracking_number", "value": "NEW1"}
+
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S-1", "Tent", 2, "10.00")], None))
+    shop_client = ShopifyStore(shop.base_url, "shpat_acme")
+    fulfilled = shop_client.write_shipment("1001", _parcel((("100101", 2),)))
+    shop_client.update_tracking(
+        "1001", fulfilled, dataclasses.replace(_parcel((("100101", 2),)), tracking_number="NEW2")
+    )
+    sent = json.loads(
+        [b for m, p, b in shop.server.received if m == "POST" and b"fulfillmentTrackingInfoUpdate" in b][-1]
+    )
+    assert sent["variables"] == {
+        "fulfillmentId": f"gid://shopify/Fulfillment/{fulfilled}",
+        "trackingInfoInput": {"company": "UPS", "number": "NEW2", "url": _parcel(()).tracking_url},
+        "notifyCustomer": False,
+    }
+    assert len(shop.orders["gid://shopify/Order/1001"]["fulfillments"]) == 1

@@ -244,6 +244,10 @@ class BuyerStore(Protocol):
         """Records the parcel as the platform's shipment; its id. StoreRejected with the store's words."""
         ...
 
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+        """The seller corrected the parcel's tracking: the same shipment gets it, never a second one."""
+        ...
+
 
 class StoreFactory(Protocol):
     def seller(self, store: StoreRef) -> SellerStore: ...

@@ -173,6 +173,9 @@ def shipments(stack: LocalStack, world: World, echo: Any = print) -> None:
     northwind.deliveries.wait()
     ridge.deliveries.wait()
     stack.runner.drain()  # ShipmentsQueue's event source mapping, as the webhooks arrive
+    echo("-> Peak Gear corrects 2001's tracking number: the same shipment gets it (a note, at a WooCommerce buyer)")
+    peak.correct_tracking(int(copy_2001["legacyResourceId"]), ("DHL Express", "JD014600003829", None))
+    stack.runner.drain()
     echo("-> :40, the sweep of the seller stores: every parcel is in the buyer's store already, nothing twice")
     stack.runner.fire_schedules("SweepShipmentsFunction")
     stack.runner.drain()

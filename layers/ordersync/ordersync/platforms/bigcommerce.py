@@ -142,20 +142,17 @@ class BigCommerceStore:
         addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")
         if not addresses:
             raise StoreRejected(f"order {order_id} has no shipping address to ship to")
-        carrier = carrier_named(parcel.carrier)
         body: dict[str, Any] = {
             "order_address_id": int(addresses[0]["id"]),
             "items": [{"order_product_id": int(line_id), "quantity": units} for line_id, units in parcel.lines],
-            "tracking_number": (parcel.tracking_number or "")[:50],
-            "shipping_provider": carrier.bigcommerce_provider if carrier else "",
-            "tracking_carrier": carrier.bigcommerce_carrier if carrier else "",
-            "comments": f"{parcel.carrier or 'Shipped'} [{parcel.key}] (synced by ordersync)"
-            if not carrier
-            else f"[{parcel.key}] (synced by ordersync)",
+            **_tracking(parcel),
         }
-        if parcel.tracking_url:
-            body["tracking_link"] = parcel.tracking_url[:500]
         return str(json_body(call(self._http, "POST", f"{self._v2}/orders/{int(order_id)}/shipments", json=body))["id"])
+
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+        """PUT the shipment we wrote (orderShipment_Put) with the corrected tracking."""
+        url = f"{self._v2}/orders/{int(order_id)}/shipments/{int(shipment_id)}"
+        call(self._http, "PUT", url, json=_tracking(parcel))
 
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
         """PUT the order's (first) shipping address: BigCommerce recalculates neither shipping nor tax."""
@@ -260,6 +257,23 @@ class BigCommerceStore:
         body = order_body(order, lines, source_key)
         response = call(self._http, "POST", f"{self._v2}/orders", json=body)
         return str(json_body(response)["id"])
+
+
+def _tracking(parcel: BuyerParcel) -> dict[str, Any]:
+    """A known carrier by BigCommerce's provider code and AfterShip slug, any other by its tracking
+    link and its name in the comments (beside our key, which is how the shipment is found again)."""
+    carrier = carrier_named(parcel.carrier)
+    fields: dict[str, Any] = {
+        "tracking_number": (parcel.tracking_number or "")[:50],
+        "shipping_provider": carrier.bigcommerce_provider if carrier else "",
+        "tracking_carrier": carrier.bigcommerce_carrier if carrier else "",
+        "comments": f"[{parcel.key}] (synced by ordersync)"
+        if carrier
+        else f"{parcel.carrier or 'Shipped'} [{parcel.key}] (synced by ordersync)",
+    }
+    if parcel.tracking_url:
+        fields["tracking_link"] = parcel.tracking_url[:500]
+    return fields
 
 
 def _parcel(shipment: dict[str, Any], variant_of: dict[int, str]) -> Parcel:

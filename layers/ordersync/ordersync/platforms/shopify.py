@@ -193,6 +193,16 @@ mutation OrderUpdate($input: OrderInput!) {
   }
 }"""
 
+FULFILLMENT_TRACKING_MUTATION = """
+mutation FulfillmentTracking($fulfillmentId: ID!, $trackingInfoInput: FulfillmentTrackingInput!, $notifyCustomer: Boolean) {
+  fulfillmentTrackingInfoUpdate(
+    fulfillmentId: $fulfillmentId, trackingInfoInput: $trackingInfoInput, notifyCustomer: $notifyCustomer
+  ) {
+    fulfillment { id }
+    userErrors { field message }
+  }
+}"""
+
 FULFILLMENT_CREATE_MUTATION = """
 mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
@@ -430,18 +440,12 @@ class ShopifyStore:
         short = {line_id: units for line_id, units in wanted.items() if units > 0}
         if short:
             raise StoreRejected(f"Shopify's fulfillment orders leave too little to fulfil of line(s) {short}")
-        carrier = carrier_named(parcel.carrier)
-        tracking = {
-            "company": carrier.shopify if carrier else parcel.carrier,
-            "number": parcel.tracking_number,
-            "url": parcel.tracking_url if parcel.tracking_number else None,
-        }
         fulfillment = {
             "lineItemsByFulfillmentOrder": [
                 {"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": items} for fo, items in by_order.items()
             ],
             "notifyCustomer": parcel.notify_customer,
-            "trackingInfo": {k: v for k, v in tracking.items() if v},
+            "trackingInfo": _tracking_input(parcel),
         }
         result = self._graphql(FULFILLMENT_CREATE_MUTATION, {"fulfillment": fulfillment}, write=True)[
             "fulfillmentCreate"
@@ -456,6 +460,18 @@ class ShopifyStore:
         result = self._graphql(ORDER_UPDATE_MUTATION, variables, write=True)["orderUpdate"]
         if result["userErrors"]:
             raise StoreRejected(f"Shopify orderUpdate refused the address: {_messages(result['userErrors'])}")
+
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+        """fulfillmentTrackingInfoUpdate on the fulfilment we wrote (Shopify emails the customer the
+        new number when notifyCustomer, as the buyer's setting says)."""
+        variables = {
+            "fulfillmentId": f"gid://shopify/Fulfillment/{int(shipment_id)}",
+            "trackingInfoInput": _tracking_input(parcel),
+            "notifyCustomer": parcel.notify_customer,
+        }
+        result = self._graphql(FULFILLMENT_TRACKING_MUTATION, variables, write=True)["fulfillmentTrackingInfoUpdate"]
+        if result["userErrors"]:
+            raise StoreRejected(f"Shopify fulfillmentTrackingInfoUpdate refused: {_messages(result['userErrors'])}")
 
     def cancel_order(self, order_id: str) -> None:
         """orderCancel runs as a job; its refusals come back at once."""
@@ -546,6 +562,17 @@ def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], so
         payload["shippingAddress"] = mailing_address(ship)
     options = {"sendReceipt": False, "sendFulfillmentReceipt": False, "inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
     return {"order": payload, "options": options}
+
+
+def _tracking_input(parcel: BuyerParcel) -> dict[str, Any]:
+    """A known carrier by Shopify's company name (it builds the link); any other by its name and URL."""
+    carrier = carrier_named(parcel.carrier)
+    tracking = {
+        "company": carrier.shopify if carrier else parcel.carrier,
+        "number": parcel.tracking_number,
+        "url": parcel.tracking_url if parcel.tracking_number else None,
+    }
+    return {k: v for k, v in tracking.items() if v}
 
 
 def mailing_address(ship: ShippingAddress) -> dict[str, Any]:

@@ -198,28 +198,31 @@ class WooCommerceStore:
     def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
         """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them),
         else a note to the customer with the tracking, and `completed` once every line has shipped."""
-        carrier = carrier_named(parcel.carrier)
-        provider = carrier.woocommerce if carrier else (parcel.carrier or "")
         if self._fulfilments_on:
-            meta = {
-                "_items": [{"item_id": int(line_id), "qty": units} for line_id, units in parcel.lines],
-                "_tracking_number": parcel.tracking_number or "",
-                "_shipment_provider": provider,
-                "_tracking_url": parcel.tracking_url or "",
-                PARCEL_META_KEY: parcel.key,
-            }
-            body = {"status": "fulfilled", "meta_data": [{"id": 0, "key": k, "value": v} for k, v in meta.items() if v]}
             url = f"{self._api}/orders/{int(order_id)}/fulfillments"
             params = {"notify_customer": "true" if parcel.notify_customer else "false"}
-            return str(json_body(call(self._http, "POST", url, params=params, json=body))["id"])
-        tracking = " ".join(p for p in (provider, parcel.tracking_number, parcel.tracking_url) if p)
+            return str(json_body(call(self._http, "POST", url, params=params, json=_fulfilment(parcel)))["id"])
         text = f"Shipped: {', '.join(f'{units} x item {line_id}' for line_id, units in parcel.lines)}."
-        note = f"{text} Tracking: {tracking or 'none given'}. [{parcel_ref(parcel.key)}]"
-        customer_note = {"note": note, "customer_note": parcel.notify_customer}
-        written = json_body(call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=customer_note))
+        written = self._note(
+            order_id, f"{text} Tracking: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel
+        )
         if parcel.completes_order:
             call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
-        return f"note-{written['id']}"
+        return f"note-{written}"
+
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+        """A fulfilment's meta entries are replaced whole on update (those left out are deleted): sent
+        whole again. A note can't be changed: a second note says the tracking was corrected."""
+        if shipment_id.startswith("note-"):
+            self._note(order_id, f"Tracking corrected: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel)
+            return
+        url = f"{self._api}/orders/{int(order_id)}/fulfillments/{int(shipment_id)}"
+        params = {"notify_customer": "true" if parcel.notify_customer else "false"}
+        call(self._http, "PUT", url, params=params, json=_fulfilment(parcel))
+
+    def _note(self, order_id: str, text: str, parcel: BuyerParcel) -> str:
+        body = {"note": text, "customer_note": parcel.notify_customer}
+        return str(json_body(call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=body))["id"])
 
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
         call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"shipping": _shipping(address)})
@@ -422,6 +425,25 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
         for item in items
         if isinstance(item, dict) and item.get("tracking_number")
     )
+
+
+def _fulfilment(parcel: BuyerParcel) -> dict[str, Any]:
+    """A core fulfilment's body: status fulfilled, every meta entry with "id": 0 (or it is dropped)."""
+    carrier = carrier_named(parcel.carrier)
+    meta = {
+        "_items": [{"item_id": int(line_id), "qty": units} for line_id, units in parcel.lines],
+        "_tracking_number": parcel.tracking_number or "",
+        "_shipment_provider": carrier.woocommerce if carrier else (parcel.carrier or ""),
+        "_tracking_url": parcel.tracking_url or "",
+        PARCEL_META_KEY: parcel.key,
+    }
+    return {"status": "fulfilled", "meta_data": [{"id": 0, "key": k, "value": v} for k, v in meta.items() if v]}
+
+
+def _tracking_words(parcel: BuyerParcel) -> str:
+    carrier = carrier_named(parcel.carrier)
+    provider = carrier.woocommerce if carrier else (parcel.carrier or "")
+    return " ".join(p for p in (provider, parcel.tracking_number, parcel.tracking_url) if p) or "none given"
 
 
 def _shipping(ship: ShippingAddress) -> dict[str, str]:

@@ -101,6 +101,8 @@ def _sync_parcel(
     key = parcel_key(connection.seller.store_id, parcel.parcel_id)
     entry = record.parcel(key)
     if entry is not None and entry.in_buyer_store_at is not None:
+        if entry.buyer_shipment_id and _tracking_corrected(entry, parcel):
+            return _correct_tracking(record, entry, parcel, connection, buyer, deps)
         return None
     entry = entry or ParcelEntry(key=key)
     entry.carrier, entry.tracking_number, entry.tracking_url = (
@@ -176,6 +178,59 @@ def _sync_parcel(
             value=max((now - parcel.shipped_at).total_seconds(), 0.0),
         )
     logger.info("parcel synced", extra={"order_key": record.order_key, "parcel": key, "found": found.value})
+    return True
+
+
+def _tracking_corrected(entry: ParcelEntry, parcel: Parcel) -> bool:
+    """The seller changed the parcel's tracking number (or carrier) after it went across."""
+    return bool(parcel.tracking_number) and (parcel.tracking_number, parcel.carrier) != (
+        entry.tracking_number,
+        entry.carrier,
+    )
+
+
+def _correct_tracking(
+    record: OrderRecord,
+    entry: ParcelEntry,
+    parcel: Parcel,
+    connection: Connection,
+    buyer: Callable[[], BuyerStore],
+    deps: ShipmentDependencies,
+) -> bool | FailureReason:
+    """The same shipment in the buyer's store gets the new tracking: never a second one."""
+    assert entry.buyer_shipment_id is not None
+    carrier = carrier_named(parcel.carrier)
+    corrected = BuyerParcel(
+        key=entry.key,
+        lines=tuple(entry.lines),
+        carrier=carrier.key if carrier else parcel.carrier,
+        tracking_number=parcel.tracking_number,
+        tracking_url=parcel.tracking_url,
+        notify_customer=connection.notify_customer,
+    )
+    where = f"the buyer's {platform_label(connection.buyer.platform)} store"
+    try:
+        buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        return _cannot(
+            record,
+            entry,
+            FailureReason.PARCEL_REFUSED,
+            f"{_parcel_words(parcel)}: {where} refused the corrected tracking: {refused}",
+            deps,
+        )
+    before = _parcel_words(Parcel(entry.key, (), entry.carrier, entry.tracking_number))
+    entry.carrier, entry.tracking_number, entry.tracking_url = (
+        parcel.carrier,
+        parcel.tracking_number,
+        parcel.tracking_url,
+    )
+    entry.reason, entry.detail = None, f"tracking corrected in {where} (shipment {entry.buyer_shipment_id})"
+    now = f"{parcel.tracking_number}" + (f" ({parcel.carrier})" if parcel.carrier else "")
+    record.log(deps.clock(), f"{before}: the seller corrected its tracking to {now}; {entry.detail}", Cause.PROCESS)
+    logger.info("parcel tracking corrected", extra={"order_key": record.order_key, "parcel": entry.key})
     return True
 
 

@@ -37,6 +37,11 @@ _ROUTES = Map(
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses", endpoint="addresses", methods=["GET"]),
         Rule("/stores/<store_hash>/v2/orders/<int:order_id>/shipments", endpoint="shipments", methods=["GET", "POST"]),
         Rule(
+            "/stores/<store_hash>/v2/orders/<int:order_id>/shipments/<int:shipment_id>",
+            endpoint="shipment",
+            methods=["GET", "PUT"],
+        ),
+        Rule(
             "/stores/<store_hash>/v2/orders/<int:order_id>/shipping_addresses/<int:address_id>",
             endpoint="address",
             methods=["GET", "PUT"],
@@ -325,6 +330,8 @@ class FakeBigCommerce:
             if request.method == "GET":
                 return self._page(request, self.order_shipments.get(args["order_id"], []), "shipment")
             return self._ship_by_api(request, args["order_id"])
+        if endpoint == "shipment":
+            return self._shipment(request, args["order_id"], args["shipment_id"])
         if endpoint == "address":
             return self._address(request, args["order_id"], args["address_id"])
         if endpoint == "addresses":
@@ -422,6 +429,29 @@ class FakeBigCommerce:
         self.add_order(order, products, addresses)
         self.server.created(order_id)
         return self._json(order, 201, item="order")
+
+    def _shipment(self, request: Request, order_id: int, shipment_id: int) -> Response:
+        """GET / PUT one shipment (orderShipment_Put: no items; tracking, provider, comments)."""
+        found = next((s for s in self.order_shipments.get(order_id, []) if s["id"] == shipment_id), None)
+        if found is None:
+            return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
+        if request.method == "PUT":
+            body = request.get_json(silent=True)
+            problem = contract_problem("shipment_put", body)
+            if problem:
+                return self._json([{"status": 400, "message": f"The field is invalid: {problem}"}], 400)
+            found.update(body or {})
+            self.orders[order_id]["date_modified"] = rfc2822()
+        return self._json(found, item="shipment")
+
+    def correct_tracking(
+        self, order_id: int, shipment_id: int, tracking: tuple[str | None, str | None, str | None]
+    ) -> None:
+        """The store's staff change a shipment's tracking: store/shipment/updated goes out."""
+        found = next(s for s in self.order_shipments[order_id] if s["id"] == shipment_id)
+        provider, number, url = tracking
+        found.update(shipping_provider=provider or "", tracking_number=number or "", tracking_link=url or "")
+        self._deliver("store/shipment/updated", order_id, {"type": "shipment", "id": shipment_id, "orderId": order_id})
 
     def _address(self, request: Request, order_id: int, address_id: int) -> Response:
         """GET / PUT one of an order's shipping addresses (shippingAddress_Put: the address's fields)."""

@@ -41,6 +41,7 @@ REQUIRED_SCOPE = {
     "orderCancel": "write_orders",
     "orderUpdate": "write_orders",
     "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
+    "fulfillmentTrackingInfoUpdate": "write_merchant_managed_fulfillment_orders",
     # a subscription to an orders topic needs the orders read scope
     "webhookSubscriptions": "read_orders",
     "webhookSubscriptionCreate": "read_orders",
@@ -423,6 +424,47 @@ class FakeShopify:
         )
         return {"fulfillment": _fulfillment_view(node["fulfillments"][-1]), "userErrors": [], "_number": number}
 
+    def _tracking_update(
+        self, _info: Any, fulfillmentId: str, trackingInfoInput: dict[str, Any], notifyCustomer: bool | None = None
+    ) -> dict[str, Any]:
+        """fulfillmentTrackingInfoUpdate: the fulfilment's tracking replaced; the customer told again when asked."""
+        found = self._fulfillment(fulfillmentId)
+        if found is None:
+            return {
+                "fulfillment": None,
+                "userErrors": [{"field": ["fulfillmentId"], "message": "Fulfillment not found."}],
+            }
+        node, fulfillment = found
+        info = trackingInfoInput
+        if info.get("url") and not info.get("number"):
+            message = "Tracking number must be present when a tracking url is provided."
+            return {"fulfillment": None, "userErrors": [{"field": ["trackingInfoInput"], "message": message}]}
+        fulfillment["_tracking"] = [
+            {"company": info.get("company"), "number": info.get("number"), "url": info.get("url")}
+        ]
+        fulfillment["_tracking_updates"] = fulfillment.get("_tracking_updates", 0) + 1
+        fulfillment["_notified"] = fulfillment["_notified"] or bool(notifyCustomer)
+        node["updatedAt"] = _now()
+        return {"fulfillment": _fulfillment_view(fulfillment), "userErrors": []}
+
+    def correct_tracking(
+        self, order_id: int, tracking: tuple[str | None, str | None, str | None], index: int = 0
+    ) -> None:
+        """The shop's staff change a fulfilment's tracking in the admin: fulfillments/update goes out."""
+        node = self.orders[gid("Order", order_id)]
+        fulfillment = node["fulfillments"][index]
+        company, number, url = tracking
+        fulfillment["_tracking"] = [{"company": company, "number": number, "url": url}]
+        node["updatedAt"] = _now()
+        self.events.deliver("FULFILLMENTS_UPDATE", node, fulfillment)
+
+    def _fulfillment(self, fulfillment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        for node in self.orders.values():
+            for fulfillment in node.get("fulfillments") or []:
+                if fulfillment["id"] == fulfillment_id:
+                    return node, fulfillment
+        return None
+
     def _order_of_fulfillment_order(self, fulfillment_order_id: str) -> str | None:
         order = gid("Order", fulfillment_order_id.rsplit("/", 1)[-1])
         return order if order in self.orders else None
@@ -502,6 +544,7 @@ class FakeShopify:
             "orderCancel": self._scoped("orderCancel", self._order_cancel),
             "orderUpdate": self._scoped("orderUpdate", self._order_update),
             "fulfillmentCreate": self._scoped("fulfillmentCreate", self._fulfillment_create),
+            "fulfillmentTrackingInfoUpdate": self._scoped("fulfillmentTrackingInfoUpdate", self._tracking_update),
             "webhookSubscriptions": self._scoped("webhookSubscriptions", self.events.list),
             "webhookSubscriptionCreate": self._scoped("webhookSubscriptionCreate", self.events.create),
             "webhookSubscriptionDelete": self._scoped("webhookSubscriptionDelete", self.events.delete),

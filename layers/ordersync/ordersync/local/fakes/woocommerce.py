@@ -32,6 +32,11 @@ _ROUTES = Map(
         Rule("/wp-json/wc/v3/orders/<int:order_id>/refunds", endpoint="refunds", methods=["GET"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/notes", endpoint="notes", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/orders/<int:order_id>/fulfillments", endpoint="fulfillments", methods=["GET", "POST"]),
+        Rule(
+            "/wp-json/wc/v3/orders/<int:order_id>/fulfillments/<int:fulfillment_id>",
+            endpoint="fulfillment",
+            methods=["GET", "PUT", "POST", "PATCH"],
+        ),
         Rule("/wp-json/wc/v3", endpoint="index", methods=["GET"]),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
@@ -407,9 +412,11 @@ class FakeWooCommerce:
             return _json({"namespace": "wc/v3", "routes": {route: {} for route in self._routes()}})
         if endpoint == "notes":
             return self._notes(request, args["order_id"])
-        if endpoint == "fulfillments":
+        if endpoint in ("fulfillments", "fulfillment"):
             if not self.fulfilments:  # the feature off: the route is not registered
                 return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+            if endpoint == "fulfillment":
+                return self._fulfillment(request, args["order_id"], args["fulfillment_id"])
             return self._fulfillments(request, args["order_id"])
         if endpoint == "refunds":
             if args["order_id"] not in self.orders:
@@ -525,6 +532,36 @@ class FakeWooCommerce:
             self.customer_emails.append((order_id, "customer_fulfillment_created"))
         self.update_order(order_id)  # the order is saved again: order.updated goes out
         return _json(record, status=201)
+
+    def _fulfillment(self, request: Request, order_id: int, fulfillment_id: int) -> Response:
+        """One fulfilment; an update's meta entries become its complete set (those left out are
+        deleted), entries without an id dropped, as on create."""
+        if order_id not in self.orders:
+            return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+        found = next((f for f in self.fulfilment_records.get(order_id, []) if f["id"] == fulfillment_id), None)
+        if found is None:
+            return _error_code_zero("Fulfillment not found.")
+        if request.method != "GET":
+            body = request.get_json(silent=True) or {}
+            meta = [m for m in body.get("meta_data") or [] if isinstance(m, dict) and {"id", "key", "value"} <= set(m)]
+            found["meta_data"] = [{**m, "id": i + 1} for i, m in enumerate(meta)]
+            found["date_updated"] = _stamp(datetime.now(UTC) + self.utc_offset)
+            notify = str(request.args.get("notify_customer", body.get("notify_customer", "false"))).lower() in (
+                "true",
+                "1",
+            )
+            if found["is_fulfilled"] and notify:
+                self.customer_emails.append((order_id, "customer_fulfillment_updated"))
+            self.update_order(order_id)
+        return _json(found)
+
+    def correct_tracking(self, order_id: int, number: str, index: int = 0) -> None:
+        """The shop's staff change a fulfilment's tracking number: the order is saved (order.updated)."""
+        record = self.fulfilment_records[order_id][index]
+        for entry in record["meta_data"]:
+            if entry["key"] == "_tracking_number":
+                entry["value"] = number
+        self.update_order(order_id)
 
     def ship(
         self,
