@@ -216,3 +216,28 @@ def test_a_corrected_tracking_number_updates_the_same_shipment_never_a_second_on
     assert record.parcels[0].tracking_number == "1Z999AA10123456784"
     corrected = "the parcel 1Z-WRONG (UPS): the seller corrected its tracking to 1Z999AA10123456784 (UPS)"
     assert any(e.detail.startswith(corrected) for e in record.timeline)
+
+
+def test_a_seller_cancelling_its_copy_is_told_to_the_retailer_by_a_note_on_its_order_and_an_email(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """The seller cancels in its own store (WooCommerce order.updated, by its webhook): the buyer's
+    Shopify order gets a staff note, the retailer's own subscription an email, ops too; nothing else moves."""
+    acme, northwind = shopify_to_woocommerce(world)
+    world.register_webhooks("northwind")
+    code, out = cli("buyer", "add", "acme", "--email", "orders@acme.example")
+    assert code == 0 and "acme: alerts for its orders, and only those, go to orders@acme.example" in out
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    northwind.deliveries.wait()
+    (copy,) = northwind.created_orders()
+    northwind.update_order(copy["id"], status="cancelled")  # in the seller's admin
+    northwind.deliveries.wait()
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+    record = _record(stack, "acme--northwind#1001")
+    assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.SELLER_CANCELLED)
+    buyer_order = acme.orders[gid("Order", 1001)]
+    assert "Northwind Supply cancelled order" in buyer_order["note"] and buyer_order["cancelledAt"] is None
+    (told,) = [e for e in world.delivered_emails() if e["to"] == ["orders@acme.example"]]
+    assert told["subject"] == "Order #1001 was cancelled by its supplier (Northwind Supply)"

@@ -279,6 +279,7 @@ class RecordingAlerts:
                 "subject": alert.subject,
                 "seller": alert.seller_body,
                 "ops": alert.ops_body,
+                "buyer": alert.buyer_body,
             }
         )
 

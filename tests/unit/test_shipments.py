@@ -98,6 +98,10 @@ class FakeBuyerStore:
     by_hand: list[BuyerShipment] = field(default_factory=list)
     lose_next_answer: int = 0
     refuse_next: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def add_note(self, order_id: str, text: str) -> None:
+        self.notes.append(text)
 
     def shipments(self, order_id: str) -> BuyerShipments:
         ours = [BuyerShipment(f"S{i}", p.tracking_number, p.key, p.lines) for i, p in enumerate(self.written)]
@@ -210,3 +214,31 @@ def test_a_parcel_fulfilled_by_hand_with_its_tracking_is_matched_silently_with_o
     assert buyer.written == []
     (alert,) = deps.alerts.published
     assert "other tracking (9X9)" in alert["ops"]
+
+
+def test_a_seller_who_cancels_of_its_own_accord_has_the_retailer_told_once_by_a_note_and_an_email(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.cancelled.append("S1")
+    _check(deps, 1)
+    _check(deps, 2)  # seen again: nothing more
+    record = deps.orders.get("acme--northwind#1001")
+    assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.SELLER_CANCELLED)
+    (note,) = buyer.notes
+    assert note.startswith("Northwind cancelled order S1 in the seller's WooCommerce store") and "refunded" in note
+    (alert,) = deps.alerts.published
+    assert alert["seller"] is None and alert["ops"] and "nothing was refunded" in alert["buyer"]
+    assert alert["buyer"].startswith("Hello Acme,\n\nNorthwind cancelled order S1")
+
+
+def test_a_seller_cancelling_by_hand_what_its_store_refused_to_cancel_completes_the_buyer_s_cancellation(
+    posted: Any,
+) -> None:
+    deps, seller, buyer = posted
+    record = deps.orders.get("acme--northwind#1001")
+    record.reason = FailureReason.CANCEL_REFUSED
+    deps.orders.items[record.order_key] = record.model_dump(mode="json")
+    seller.cancelled.append("S1")
+    _check(deps, 1)
+    record = deps.orders.get("acme--northwind#1001")
+    assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.BUYER_CANCELLED)
+    assert buyer.notes == [] and deps.alerts.published == []

@@ -199,6 +199,18 @@ def _parser() -> argparse.ArgumentParser:
     seller_remove = seller.add_parser("remove", parents=[target], help="remove a seller's alert subscriptions")
     seller_remove.add_argument("seller_id", metavar="SELLER_ID")
     seller_remove.set_defaults(run=_seller_remove)
+    # A retailer is told what concerns it (a seller cancelled its order): the same topic, filtered on its store's id.
+    buyer = commands.add_parser("buyer", help="retailers' alert emails").add_subparsers(
+        dest="buyer_command", required=True
+    )
+    buyer_add = buyer.add_parser("add", parents=[target], help="subscribe a retailer's email to its own alerts")
+    buyer_add.add_argument("seller_id", metavar="BUYER_ID")
+    buyer_add.add_argument("--email", required=True, type=_email)
+    buyer_add.add_argument("--platform", choices=[p.value for p in Platform], help="the buyer's store platform")
+    buyer_add.set_defaults(run=_seller_add)
+    buyer_remove = buyer.add_parser("remove", parents=[target], help="remove a retailer's alert subscriptions")
+    buyer_remove.add_argument("seller_id", metavar="BUYER_ID")
+    buyer_remove.set_defaults(run=_seller_remove)
 
     sku = commands.add_parser("sku", help="SKU aliases").add_subparsers(dest="sku_command", required=True)
     alias = sku.add_parser("alias", help="a seller's old SKU -> new SKU").add_subparsers(
@@ -605,7 +617,7 @@ def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
 def _seller_remove(args: argparse.Namespace, echo: Echo) -> int:
     removed = _ops(args).sellers.unsubscribe_seller(args.seller_id)
     if not removed:
-        raise CliError(f"no alert subscription for seller {args.seller_id}")
+        raise CliError(f"no alert subscription for {args.seller_id}")
     for subscription in removed:
         echo(f"unsubscribed {subscription['protocol']} {subscription['endpoint']}")
     return 0

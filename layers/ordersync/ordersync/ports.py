@@ -244,6 +244,10 @@ class BuyerStore(Protocol):
         """Records the parcel as the platform's shipment; its id. StoreRejected with the store's words."""
         ...
 
+    def add_note(self, order_id: str, text: str) -> None:
+        """A note for the retailer's staff on its order (never shown to its customer)."""
+        ...
+
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
         """The seller corrected the parcel's tracking: the same shipment gets it, never a second one."""
         ...

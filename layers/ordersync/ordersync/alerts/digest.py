@@ -26,6 +26,9 @@ class QueuedAlert(BaseModel):
     subject: str
     seller_body: str | None
     ops_body: str | None = None  # None: nothing for ops (an all-clear)
+    buyer_id: str = ""  # the retailer's store, when it is told too (its own subscription, filtered on its id)
+    buyer_subject: str | None = None
+    buyer_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
         OutgoingEmail("seller", a.seller_id, a.subject, a.seller_body or "", a.kind)
         for a in every
         if a.kind == SYNCED_NOTICE
+    ]
+    # the retailer's own email: SellerAlertsTopic, filtered on the buyer store's id as a seller's is
+    emails += [
+        OutgoingEmail("seller", a.buyer_id, a.buyer_subject or a.subject, a.buyer_body, a.reason.value)
+        for a in every
+        if a.buyer_body and a.buyer_id
     ]
     unique = [a for a in every if a.kind != SYNCED_NOTICE]
     by_seller: dict[str, list[QueuedAlert]] = defaultdict(list)

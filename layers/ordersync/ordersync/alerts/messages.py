@@ -25,6 +25,7 @@ REASON_LABEL = {
     FailureReason.ADDRESS_CHANGE_TOO_LATE: "shipping address changed after it shipped",
     FailureReason.ADDRESS_CHANGE_REFUSED: "new shipping address refused by the store",
     FailureReason.LINES_CHANGED: "lines changed after posting",
+    FailureReason.SELLER_CANCELLED: "cancelled by the seller",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
     FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
@@ -81,6 +82,11 @@ OPS_FIX = {
         "decide with buyer and seller whether it ships (a new order, or the seller adds it). "
         "ordersync order show {order_key}"
     ),
+    FailureReason.SELLER_CANCELLED: (
+        "The seller cancelled its copy: confirm with the seller why and with the retailer what the end customer "
+        "is told (ordersync refunded nothing, changed nothing in the retailer's store but a note). "
+        "ordersync order show {order_key}"
+    ),
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
         "A parcel left for an order the buyer cancelled: settle the return between buyer and seller; nothing "
         "was written into the buyer's store. ordersync order show {order_key}"
@@ -123,6 +129,8 @@ class Alert:
     ops_body: str | None  # None: ops have nothing to do (a seller's all-clear)
     about: FailureReason  # the reason it tells of (an all-clear: the reason that is over)
     kind: str = "failure"  # or SYNCED_NOTICE: the order a seller was told of is in their store now
+    buyer_subject: str | None = None  # the retailer's own email (its store's subscription), when it is told
+    buyer_body: str | None = None
 
 
 def compose_alert(record: OrderRecord) -> Alert | None:
@@ -136,6 +144,17 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     )
     if reason is FailureReason.UNSUPPORTED_PLATFORM:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
+    if reason is FailureReason.SELLER_CANCELLED:  # the seller did it: the retailer is the one to tell
+        buyer_subject = f"Order {order} was cancelled by its supplier ({record.seller_name})"
+        said = record.detail[:1].upper() + record.detail[1:]
+        buyer_body = (
+            f"Hello {record.buyer_name},\n\n{said}.\n\nThe order in your store is as it was, with a note saying so;"
+            " nothing was refunded\nor cancelled there. Please tell your customer and decide what to do; our team"
+            " has been told too.\n\n- The ordersync team\n"
+        )
+        return Alert(
+            email_subject(subject), None, _ops_body(record), reason, "failure", email_subject(buyer_subject), buyer_body
+        )
     if reason in AFTER_POSTING_SUBJECT:
         subject = AFTER_POSTING_SUBJECT[reason].format(order=order, buyer=record.buyer_name)
         said = record.detail[:1].upper() + record.detail[1:]

@@ -137,6 +137,9 @@ class SqsAlertOutbox:
             subject=alert.subject,
             seller_body=alert.seller_body,
             ops_body=alert.ops_body,
+            buyer_id=record.buyer_id if alert.buyer_body else "",
+            buyer_subject=alert.buyer_subject,
+            buyer_body=alert.buyer_body,
         )
         with aws_errors("alert"):
             self._sqs.send_message(QueueUrl=self._url, MessageBody=queued.model_dump_json())

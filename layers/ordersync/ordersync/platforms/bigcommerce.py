@@ -149,6 +149,12 @@ class BigCommerceStore:
         }
         return str(json_body(call(self._http, "POST", f"{self._v2}/orders/{int(order_id)}/shipments", json=body))["id"])
 
+    def add_note(self, order_id: str, text: str) -> None:
+        """Appended to the order's staff notes (the control panel's, never the customer's)."""
+        order = json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))
+        notes = "\n".join(n for n in (str(order.get("staff_notes") or ""), text) if n)
+        call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json={"staff_notes": notes})
+
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
         """PUT the shipment we wrote (orderShipment_Put) with the corrected tracking."""
         url = f"{self._v2}/orders/{int(order_id)}/shipments/{int(shipment_id)}"

@@ -185,6 +185,11 @@ query OrderShipments($id: ID!) {
   }
 }"""
 
+ORDER_NOTE_QUERY = """
+query OrderNote($id: ID!) {
+  order(id: $id) { id note }
+}"""
+
 ORDER_UPDATE_MUTATION = """
 mutation OrderUpdate($input: OrderInput!) {
   orderUpdate(input: $input) {
@@ -460,6 +465,18 @@ class ShopifyStore:
         result = self._graphql(ORDER_UPDATE_MUTATION, variables, write=True)["orderUpdate"]
         if result["userErrors"]:
             raise StoreRejected(f"Shopify orderUpdate refused the address: {_messages(result['userErrors'])}")
+
+    def add_note(self, order_id: str, text: str) -> None:
+        """Appended to the order's note (staff-facing in the admin) with orderUpdate."""
+        found = self._graphql(ORDER_NOTE_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {order_id}")
+        note = "\n".join(n for n in (str(found.get("note") or ""), text) if n)
+        result = self._graphql(ORDER_UPDATE_MUTATION, {"input": {"id": _order_gid(order_id), "note": note}}, write=True)
+        if result["orderUpdate"]["userErrors"]:
+            raise StoreRejected(
+                f"Shopify orderUpdate refused the note: {_messages(result['orderUpdate']['userErrors'])}"
+            )
 
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
         """fulfillmentTrackingInfoUpdate on the fulfilment we wrote (Shopify emails the customer the

@@ -210,6 +210,11 @@ class WooCommerceStore:
             call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
         return f"note-{written}"
 
+    def add_note(self, order_id: str, text: str) -> None:
+        """A private order note (customer_note false: no email to the customer)."""
+        body = {"note": text, "customer_note": False}
+        call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=body)
+
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
         """A fulfilment's meta entries are replaced whole on update (those left out are deleted): sent
         whole again. A note can't be changed: a second note says the tracking was corrected."""

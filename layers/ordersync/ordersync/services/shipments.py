@@ -73,6 +73,8 @@ def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCh
             written += 1
         elif isinstance(outcome, FailureReason):
             problems.append(outcome)
+    if state.cancelled and record.status is OrderStatus.SYNCED:
+        _seller_cancelled(record, state.words, connection, buyer, deps)
     if len(record.timeline) > seen or record.post_unconfirmed_at is not None:  # something new to record
         record.post_unconfirmed_at = None  # whatever an earlier attempt wrote is found and recorded now
         release_and_save(record, deps)
@@ -179,6 +181,36 @@ def _sync_parcel(
         )
     logger.info("parcel synced", extra={"order_key": record.order_key, "parcel": key, "found": found.value})
     return True
+
+
+def _seller_cancelled(
+    record: OrderRecord, words: str, connection: Connection, buyer: Callable[[], BuyerStore], deps: ShipmentDependencies
+) -> None:
+    """The seller cancelled its copy. Asked to (the buyer's cancellation its store had refused): that
+    is now done. Of its own accord: the retailer gets a note on its order and an email, ops too; the
+    retailer's order itself is left as it is, and no money moves."""
+    seller_order = record.seller_order_id
+    where = f"the seller's {platform_label(connection.seller.platform)} store"
+    if record.reason is FailureReason.CANCEL_REFUSED:
+        detail = f"the buyer cancelled the order; order {seller_order} was cancelled in {where} by hand, as asked"
+        record.note(deps.clock(), OrderStatus.CANCELLED, FailureReason.BUYER_CANCELLED, detail, Cause.PROCESS)
+        return
+    detail = f"{connection.seller.name} cancelled order {seller_order} in {where} ({words}), the copy of this order"
+    note = f"{detail}. Nothing was refunded or cancelled in this store by ordersync. [ordersync]"
+    try:
+        buyer().add_note(record.order_id, note[:1].upper() + note[1:])
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        detail += f"; the note on the retailer's order was refused: {refused}"
+    record.note(deps.clock(), OrderStatus.CANCELLED, FailureReason.SELLER_CANCELLED, detail, Cause.PROCESS)
+    if FailureReason.SELLER_CANCELLED.value not in record.alerted:
+        alert = compose_alert(record)
+        if alert is not None:
+            deps.alerts.publish(record, alert)
+        record.alerted.append(FailureReason.SELLER_CANCELLED.value)
+    metrics.add_metric(name="ReasonSellerCancelled", unit=MetricUnit.Count, value=1)
+    logger.warning("seller cancelled a posted order", extra={"order_key": record.order_key})
 
 
 def _tracking_corrected(entry: ParcelEntry, parcel: Parcel) -> bool:

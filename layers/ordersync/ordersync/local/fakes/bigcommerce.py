@@ -312,12 +312,17 @@ class FakeBigCommerce:
             order = self.orders.get(args["order_id"])
             if order is None:
                 return self._json([{"status": 404, "message": "The requested resource was not found."}], 404)
-            if request.method == "PUT":  # order_Put: the status by its id (the order statuses table)
-                status_id = (request.get_json(silent=True) or {}).get("status_id")
+            if request.method == "PUT":  # order_Put: the status by its id (the order statuses table), staff notes
+                changes: dict[str, Any] = request.get_json(silent=True) or {}
+                status_id = changes.get("status_id", order["status_id"])
                 names = {number: name for name, number in STATUS_IDS.items()}
                 if not isinstance(status_id, int) or status_id not in names:
                     return self._json([{"status": 400, "message": "The field 'status_id' is invalid."}], 400)
+                if not isinstance(changes.get("staff_notes", ""), str):
+                    return self._json([{"status": 400, "message": "The field 'staff_notes' is invalid."}], 400)
                 order.update(status_id=status_id, status=names[status_id], date_modified=rfc2822())
+                if "staff_notes" in changes:
+                    order["staff_notes"] = changes["staff_notes"]
             return self._json(order, item=None if args["order_id"] in self.malformed else "order")
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)

@@ -327,6 +327,8 @@ class FakeShopify:
         ship = input.get("shippingAddress")
         if ship is not None:
             order["shippingAddress"] = _stored_address(ship)
+        if input.get("note") is not None:
+            order["note"] = input["note"]
         order["updatedAt"] = _now()
         self.events.deliver("ORDERS_UPDATED", order)
         return {"order": _order_view(order), "userErrors": []}
