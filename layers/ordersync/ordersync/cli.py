@@ -188,29 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("--reason", required=True)
     reject.set_defaults(run=_manual_reject)
 
-    seller = commands.add_parser("seller", help="sellers' alert emails").add_subparsers(
-        dest="seller_command", required=True
-    )
-    seller_add = seller.add_parser("add", parents=[target], help="subscribe a seller's email to their own alerts")
-    seller_add.add_argument("seller_id", metavar="SELLER_ID")
-    seller_add.add_argument("--email", required=True, type=_email)
-    seller_add.add_argument("--platform", choices=[p.value for p in Platform], help="the seller's store platform")
-    seller_add.set_defaults(run=_seller_add)
-    seller_remove = seller.add_parser("remove", parents=[target], help="remove a seller's alert subscriptions")
-    seller_remove.add_argument("seller_id", metavar="SELLER_ID")
-    seller_remove.set_defaults(run=_seller_remove)
+    _alert_email_commands(commands, target, "seller", "a seller")
     # A retailer is told what concerns it (a seller cancelled its order): the same topic, filtered on its store's id.
-    buyer = commands.add_parser("buyer", help="retailers' alert emails").add_subparsers(
-        dest="buyer_command", required=True
-    )
-    buyer_add = buyer.add_parser("add", parents=[target], help="subscribe a retailer's email to its own alerts")
-    buyer_add.add_argument("seller_id", metavar="BUYER_ID")
-    buyer_add.add_argument("--email", required=True, type=_email)
-    buyer_add.add_argument("--platform", choices=[p.value for p in Platform], help="the buyer's store platform")
-    buyer_add.set_defaults(run=_seller_add)
-    buyer_remove = buyer.add_parser("remove", parents=[target], help="remove a retailer's alert subscriptions")
-    buyer_remove.add_argument("seller_id", metavar="BUYER_ID")
-    buyer_remove.set_defaults(run=_seller_remove)
+    _alert_email_commands(commands, target, "buyer", "a retailer")
 
     sku = commands.add_parser("sku", help="SKU aliases").add_subparsers(dest="sku_command", required=True)
     alias = sku.add_parser("alias", help="a seller's old SKU -> new SKU").add_subparsers(
@@ -594,6 +574,21 @@ def _manual_reject(args: argparse.Namespace, echo: Echo) -> int:
     record = _ops(args).reject_manual_posting(args.order_ref, args.reason)
     echo(f"{record.order_key}: manual posting rejected ({args.reason})")
     return 0
+
+
+def _alert_email_commands(commands: Any, target: argparse.ArgumentParser, role: str, who: str) -> None:
+    """`ordersync seller|buyer add|remove`: a store's own alert emails (SellerAlertsTopic, filtered on its id)."""
+    group = commands.add_parser(role, help=f"{who}'s alert emails").add_subparsers(
+        dest=f"{role}_command", required=True
+    )
+    add = group.add_parser("add", parents=[target], help=f"subscribe {who}'s email to its own alerts")
+    add.add_argument("seller_id", metavar=f"{role.upper()}_ID")
+    add.add_argument("--email", required=True, type=_email)
+    add.add_argument("--platform", choices=[p.value for p in Platform], help=f"the {role}'s store platform")
+    add.set_defaults(run=_seller_add)
+    remove = group.add_parser("remove", parents=[target], help=f"remove {who}'s alert subscriptions")
+    remove.add_argument("seller_id", metavar=f"{role.upper()}_ID")
+    remove.set_defaults(run=_seller_remove)
 
 
 def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
