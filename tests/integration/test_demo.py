@@ -21,7 +21,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     by_number = {o["order_number"]: o for o in report["orders"]}
     outcome = {number: (o["status"], o["reason"]) for number, o in by_number.items()}
     assert outcome == {
-        "#1001": ("SYNCED", None),
+        "#1001": ("SYNCED", "CANCEL_TOO_LATE"),  # cancelled by the buyer after it shipped: told, not touched
         "#1002": ("SYNCED", None),  # SKU mismatch, fixed by ops' alias and replayed
         "#1003": ("FAILED", "DUPLICATE_SKU"),
         "#1004": ("SYNCED", None),  # stale duplicate, resolved by itself
@@ -32,8 +32,9 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "#3001": ("POSTED_MANUALLY", "UNSUPPORTED_PLATFORM"),  # BigCommerce seller, posted by ops by hand
         "4001": ("SYNCED", None),  # BigCommerce buyer -> BigCommerce seller with automated posting
         # after the pull, by webhook: in the seller's store without waiting for the next hour
-        "#1008": ("SYNCED", None),
-        "2002": ("SYNCED", None),
+        "#1008": ("CANCELLED", "PARCEL_FOR_CANCELLED_ORDER"),  # cancelled after posting; shipped anyway
+        "2002": ("SYNCED", "ADDRESS_UPDATED"),  # its new address on Peak Gear's copy
+        "#1009": ("SYNCED", None),  # blocked, edited (3 units), fixed by ops: the latest version posted
         "4002": ("SYNCED", None),
     }
     assert [(f["order_key"].split("#")[1], f["status"]) for f in report["fast_path"]] == [
@@ -48,12 +49,13 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
             "order_id", "order_number", "buyer", "seller", "buyer_platform", "seller_platform",
             "status", "reason", "seller_order_id", "by", "shipping", "parcels", "timeline",
         }  # fmt: skip
-        assert (order["seller_order_id"] is not None) == (order["status"] in ("SYNCED", "POSTED_MANUALLY"))
+        posted = order["status"] in ("SYNCED", "POSTED_MANUALLY") or order["reason"] in ("PARCEL_FOR_CANCELLED_ORDER",)
+        assert (order["seller_order_id"] is not None) == posted, order["order_number"]
         for entry in order["timeline"]:
             assert set(entry) == {"at", "status", "reason", "detail", "cause"}
         assert order["by"] == order["timeline"][-1]["cause"]
     # what brought each one's latest change: the fix's replay, the webhook, the pull
-    assert (by_number["#1002"]["by"], by_number["#1008"]["by"], by_number["#1003"]["by"]) == (
+    assert (by_number["#1002"]["by"], by_number["2002"]["by"], by_number["#1003"]["by"]) == (
         "replay",
         "webhook",
         "pull",
@@ -75,7 +77,10 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "2001": "partly shipped",
         "4001": "shipped",
     }
-    assert all(p["in_buyer_store_at"] and p["reason"] is None for o in report["orders"] for p in o["parcels"])
+    (refused,) = by_number["#1008"]["parcels"]  # shipped after the buyer cancelled: never written
+    assert refused["reason"] == "PARCEL_FOR_CANCELLED_ORDER" and refused["in_buyer_store_at"] is None
+    others = [p for n, o in by_number.items() if n != "#1008" for p in o["parcels"]]
+    assert all(p["in_buyer_store_at"] and p["reason"] is None for p in others)
     assert "parcel northwind-supply:fulfillment-" in printed
     mismatch = [(t["status"], t["reason"]) for t in by_number["#1002"]["timeline"]]
     assert mismatch == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
@@ -94,7 +99,19 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         assert set(email) == {"to", "seller_id", "subject", "body"}
     northwind = [e for e in report["emails"] if e["to"] == ["orders@northwind-supply.example"]]
     assert {e["seller_id"] for e in northwind} == {"northwind-supply"}
-    assert sorted(e["subject"].split()[1] for e in northwind) == ["#1002", "#1002", "#1003", "#1005"]
+    assert sorted(e["subject"] for e in northwind if e["subject"].startswith("Order #")) == [
+        "Order #1001 from Acme Outfitters was cancelled after it shipped",
+        "Order #1002 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)",
+        "Order #1002 from Acme Outfitters is now in your WooCommerce store",
+        "Order #1003 from Acme Outfitters couldn't be synced to your WooCommerce store (duplicate SKU)",
+        "Order #1005 from Acme Outfitters couldn't be synced to your WooCommerce store (no shipping address)",
+        "Order #1008 from Acme Outfitters was cancelled - don't ship it (cancelled in your store)",
+        "Order #1009 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)",
+        "Order #1009 from Acme Outfitters is now in your WooCommerce store",  # the edited version, after the fix
+    ]
+    assert "A parcel left for order #1008 from Acme Outfitters, which was cancelled" in [e["subject"] for e in northwind]
+    peak = [e["subject"] for e in report["emails"] if e["to"] == ["orders@peak-gear.example"]]
+    assert peak == ["The shipping address of order #2002 from Brightside Home changed - updated in your store"]
     # told #1002 couldn't be synced, then (after ops' alias) that it is in their store after all
     assert "Order #1002 from Acme Outfitters is now in your WooCommerce store" in [e["subject"] for e in northwind]
     assert all("Acme Outfitters" in e["subject"] for e in northwind)
@@ -105,7 +122,17 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     ]
     ops = sorted(e["subject"] for e in report["emails"] if e["seller_id"] is None)
     # ops' own subjects: whose order, to whose store, why ("your store" is the seller's word)
-    assert [s.split()[2] for s in ops if s.startswith("[ops] Order ")] == ["#1002", "#1003", "#1005", "#1006"]
+    assert [s.split()[2] for s in ops if s.startswith("[ops] Order ")] == [
+        "#1001",  # cancelled after it shipped
+        "#1002",
+        "#1003",
+        "#1005",
+        "#1006",
+        "#1008",  # cancelled; then a parcel for it anyway
+        "#1008",
+        "#1009",
+        "#2002",  # a new address
+    ]
     assert "[ops] Order #1003 from Acme Outfitters to Northwind Supply's WooCommerce store: duplicate SKU" in ops
     assert not [s for s in ops if "your" in s]
     assert "[ops] Post order #3001 to Summit Supply's BigCommerce store by hand" in ops

@@ -182,6 +182,39 @@ def shipments(stack: LocalStack, world: World, echo: Any = print) -> None:
     stack.runner.fire_schedules("AlertDispatchFunction")
 
 
+def after_posting(stack: LocalStack, world: World, ops: Ops, as_ops: Any, echo: Any = print) -> None:
+    """The buyers change orders already in the sellers' stores (by their webhooks): a cancellation
+    applied, one too late, a new address applied, a blocked order edited and then fixed by ops (its
+    latest version posted), and a parcel shipped anyway for the order cancelled."""
+    acme, brightside = world.stores["acme-outfitters"].fake, world.stores["brightside-home"].fake
+    northwind = world.stores["northwind-supply"].fake
+    assert isinstance(acme, FakeShopify) and isinstance(brightside, FakeWooCommerce)
+    assert isinstance(northwind, FakeWooCommerce)
+    echo("-> Acme cancels #1008 (not shipped: cancelled in Northwind's store) and #1001 (shipped: too late)")
+    acme.cancel_order(1008)
+    acme.cancel_order(1001)
+    echo("-> Brightside changes 2002's shipping address (Peak Gear's copy gets it)")
+    moved = {**brightside.orders[2002]["shipping"], "address_1": "77 Harbour St", "city": "Hobart", "postcode": "7000"}
+    brightside.update_order(2002, shipping=moved)
+    echo("-> Acme's #1009 names a SKU Northwind renamed (blocked); Acme then makes it 3 units; ops add the alias")
+    acme.add_order(order_node(1009, "#1009", [("NW-STOVE-OLD", "Camp Stove", 1, "89.50")], US_ADDRESS))
+    brightside.deliveries.wait()
+    stack.runner.drain()
+    node = acme.orders["gid://shopify/Order/1009"]
+    node["lineItems"]["nodes"][0]["quantity"] = node["lineItems"]["nodes"][0]["currentQuantity"] = 3
+    acme.mark_paid(1009)  # any save of the order: orders/updated carries the new version
+    stack.runner.drain()
+    with acting_as(as_ops):
+        ops.add_alias("northwind-supply", "NW-STOVE-OLD", "NW-STOVE")
+    stack.runner.drain()
+    copy_1008 = next(o for o in northwind.created_orders() if _source(o).endswith("-1008"))
+    echo("-> Northwind ships #1008 anyway: the retailer's store is not touched, seller and ops told")
+    northwind.ship(copy_1008["id"], tracking=("UPS", "1Z999AA10123456799", None))
+    northwind.deliveries.wait()
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+
+
 def _source(order: dict[str, Any]) -> str:
     return next((str(m["value"]) for m in order.get("meta_data") or [] if m.get("key") == "_ordersync_source"), "")
 
@@ -242,6 +275,7 @@ def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str 
                 complete_manual_posting(ops, "canyon-trading--summit-supply#3001", "100231")
             fast = fast_path(stack, world, echo)
             shipments(stack, world, echo)
+            after_posting(stack, world, ops, as_ops, echo)
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
             stack.runner.run_hour()
             report = build_report(stack, world, ops) | {"fast_path": fast}
