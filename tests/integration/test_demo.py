@@ -109,7 +109,9 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "Order #1009 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)",
         "Order #1009 from Acme Outfitters is now in your WooCommerce store",  # the edited version, after the fix
     ]
-    assert "A parcel left for order #1008 from Acme Outfitters, which was cancelled" in [e["subject"] for e in northwind]
+    assert "A parcel left for order #1008 from Acme Outfitters, which was cancelled" in [
+        e["subject"] for e in northwind
+    ]
     peak = [e["subject"] for e in report["emails"] if e["to"] == ["orders@peak-gear.example"]]
     assert peak == ["The shipping address of order #2002 from Brightside Home changed - updated in your store"]
     # told #1002 couldn't be synced, then (after ops' alias) that it is in their store after all
