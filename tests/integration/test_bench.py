@@ -47,3 +47,31 @@ def test_the_latency_benchmark_brings_every_order_by_webhook_then_by_the_pull() 
     assert latency["orders"] == 6
     assert set(latency["webhook_p95_s_by_buyer_platform"]) == {"lat-shop", "lat-woo", "lat-bc"}
     assert latency["pull_p95_s"] > latency["webhook_p95_s"]
+
+
+def test_a_parcel_costs_its_check_and_its_record_and_reaches_the_buyer_by_the_seller_s_webhook() -> None:
+    """What `make bench` reports of parcels (the timings printed, never asserted): each parcel in the
+    buyer's store once, and its AWS calls — the webhook door's look-ups (the buyer connections of
+    the store, its item), the check on ShipmentsQueue, the order found by its seller copy, claimed
+    and recorded."""
+    bench.install_call_counter()
+    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
+        world = World(stack)
+        try:
+            report = bench.measure_parcels(stack, world, 6)
+        finally:
+            world.stop()
+    assert report["parcels"] == 6
+    per = report["aws_calls_per_parcel_by_operation"]
+    assert (
+        per["dynamodb:Query"],
+        per["sqs:SendMessageBatch"],
+        per["dynamodb:UpdateItem"],
+        per["dynamodb:PutItem"],
+    ) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    assert per["dynamodb:GetItem"] <= 1.5  # the seller store's item per delivery; the connection once per container

@@ -271,6 +271,48 @@ def measure_latency(stack: LocalStack, world: World, orders: int, seed: int = 5)
     }
 
 
+def measure_parcels(stack: LocalStack, world: World, orders: int) -> dict[str, Any]:
+    """The seller ships each of `orders` posted orders (WooCommerce, Order Fulfillments on): ship to
+    the parcel in the buyer's Shopify shop by the seller's webhook (measured: the delivery, the
+    function URL, ShipmentsQueue, the check), and the AWS calls each parcel costs."""
+    buyer = world.add_shopify("par-shop", "Parcel Shop")
+    seller = world.add_woocommerce("par-seller", "Parcel Seller")
+    seller.fulfilments = True
+    seller.add_product(890, "PAR-1", "Thing", "10.00")
+    world.add_catalog("par-seller", [("890", "890", "PAR-1", "Thing", "")])
+    world.connect("par-shop", "par-seller")
+    world.register_webhooks("par-seller")
+    for number in range(1, orders + 1):
+        buyer.add_order(order_node(number, f"#{number}", [("PAR-1", "Thing", 1, "10.00")], US_ADDRESS))
+    stack.runner.run_hour()
+    seller.deliveries.wait()
+    stack.runner.drain()
+    shipped: dict[str, datetime] = {}
+    with counting_aws_calls() as calls:
+        for copy in seller.created_orders():
+            key = next(str(m["value"]) for m in copy["meta_data"] if m["key"] == "_ordersync_source")
+            shipped[key.rsplit("-", 1)[-1]] = utc_now()
+            seller.ship(copy["id"], tracking=("UPS", f"1Z{copy['id']}", None))
+        seller.deliveries.wait()
+        stack.runner.drain()
+    records = DynamoOrders(stack.output("OrdersTableName"))
+    seconds = []
+    for buyer_order, at in shipped.items():
+        record = records.get(f"par-shop--par-seller#{buyer_order}")
+        if record is not None and record.parcels and record.parcels[0].in_buyer_store_at:
+            seconds.append((record.parcels[0].in_buyer_store_at - at).total_seconds())
+    per_parcel = sum(calls.values()) / max(len(seconds), 1)
+    return {
+        "parcels": len(seconds),
+        "ship_to_buyer_p50_s": round(_percentile(seconds, 0.5), 2),
+        "ship_to_buyer_p95_s": round(_percentile(seconds, 0.95), 2),
+        "aws_calls_per_parcel": round(per_parcel, 2),
+        "aws_calls_per_parcel_by_operation": {
+            f"{s}:{o}": round(c / max(len(seconds), 1), 2) for (s, o), c in sorted(calls.items())
+        },
+    }
+
+
 def _synced_after(
     stack: LocalStack, placed: dict[str, tuple[str, datetime]], patience: float = 120.0
 ) -> dict[str, list[float]]:
@@ -391,6 +433,7 @@ def run_bench(
             growth = {count: measure(stack, world, 20, count, f"l{count}") for count in (1, 10, 100)}
             floor = floor_seconds_per_order(stack, main)
             latency = measure_latency(stack, world, min(orders, 60))
+            parcels = measure_parcels(stack, world, min(orders, 60))
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
             architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
         finally:
@@ -439,6 +482,8 @@ def run_bench(
         "cold_import_s": {"boto3": round(boto3_import, 3)} | {k: round(v, 3) for k, v in imports.items()},
         "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),
         "latency_checkout_to_seller": latency,
+        "parcels_seller_to_buyer": parcels
+        | {"aws_calls_per_order_life": round(main.calls_per_order + parcels["aws_calls_per_parcel"], 2)},
         "usd_per_million_orders": cost["total"],
         "usd_per_million_by_service": cost,
         "prices_assumed_usd": PRICES
@@ -480,6 +525,15 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
     echo(
         f"                    by the pull p50 {latency['pull_p50_s']} s, p95 {latency['pull_p95_s']} s"
         f" (the wait for :20 modelled; after it, measured p95 {latency['pull_processing_p95_s']} s)"
+    )
+    parcels = report["parcels_seller_to_buyer"]
+    echo(
+        f"  ship->buyer store by the seller's webhook p50 {parcels['ship_to_buyer_p50_s']} s,"
+        f" p95 {parcels['ship_to_buyer_p95_s']} s (target p95 < 60 s; {parcels['parcels']} parcels)"
+    )
+    echo(
+        f"  AWS calls/parcel  {parcels['aws_calls_per_parcel']} {parcels['aws_calls_per_parcel_by_operation']};"
+        f" an order's life with one parcel {parcels['aws_calls_per_order_life']} (target <= 6.2)"
     )
     echo(f"  USD per million   {report['usd_per_million_by_service']} (target total <= 3.0)")
     echo(f"  prices assumed    {report['prices_assumed_usd']}")
