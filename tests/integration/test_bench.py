@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ordersync.local import bench
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
@@ -38,12 +41,7 @@ def test_aws_calls_per_synced_order_stay_flat_as_orders_grow() -> None:
 def test_the_latency_benchmark_brings_every_order_by_webhook_then_by_the_pull() -> None:
     """What `make bench` measures checkout to seller with: each order synced once, from each
     platform's webhook path, then the pull's (the timings it reports are not asserted)."""
-    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
-        world = World(stack)
-        try:
-            latency = bench.measure_latency(stack, world, 6)
-        finally:
-            world.stop()
+    latency = _on_a_stack(lambda stack, world: bench.measure_latency(stack, world, 6))
     assert latency["orders"] == 6
     assert set(latency["webhook_p95_s_by_buyer_platform"]) == {"lat-shop", "lat-woo", "lat-bc"}
     assert latency["pull_p95_s"] > latency["webhook_p95_s"]
@@ -55,12 +53,7 @@ def test_a_parcel_costs_its_check_and_its_record_and_reaches_the_buyer_by_the_se
     the store, its item), the check on ShipmentsQueue, the order found by its seller copy, claimed
     and recorded."""
     bench.install_call_counter()
-    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
-        world = World(stack)
-        try:
-            report = bench.measure_parcels(stack, world, 6)
-        finally:
-            world.stop()
+    report = _on_a_stack(lambda stack, world: bench.measure_parcels(stack, world, 6))
     assert report["parcels"] == 6
     per = report["aws_calls_per_parcel_by_operation"]
     assert (
@@ -75,3 +68,12 @@ def test_a_parcel_costs_its_check_and_its_record_and_reaches_the_buyer_by_the_se
         1,
     )
     assert per["dynamodb:GetItem"] <= 1.5  # the seller store's item per delivery; the connection once per container
+
+
+def _on_a_stack(measure: Callable[[LocalStack, World], dict[str, Any]]) -> dict[str, Any]:
+    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
+        world = World(stack)
+        try:
+            return measure(stack, world)
+        finally:
+            world.stop()
