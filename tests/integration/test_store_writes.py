@@ -1,7 +1,9 @@
-"""What we write into a seller's store, whole, and how we find it again (issue: tests that bite).
+"""What we write into a store, whole, and how we find it again (issue: tests that bite).
 
 Each create is compared, body for body, with what the buyer's canonical order says (the expected
-body is derived from that order, field by field, not retyped), so a dropped state or phone shows.
+body is derived from that order, field by field, not retyped), so a dropped state or phone shows;
+so are the writes after it: a cancellation, a new address, a parcel into a buyer's store and its
+corrected tracking.
 Each exact-key look-up is tried at its edges on every platform: the copy on a later page, a key
 that is a prefix of another, a copy of another order with the same customer and items."""
 
@@ -524,3 +526,34 @@ def test_a_corrected_tracking_number_goes_onto_the_shipment_written_before_whole
         "notifyCustomer": False,
     }
     assert len(shop.orders["gid://shopify/Order/1001"]["fulfillments"]) == 1
+
+
+def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding_nothing(started: list[Any]) -> None:
+    order = _order()
+    woo, woo_client = _woo_seller(started)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    woo_client.cancel_order(copy)
+    assert _last_body(woo, "PUT", f"/orders/{copy}") == {"status": "cancelled"}  # WooCommerce restocks on it
+
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
+    bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    bc_client.cancel_order(copy)
+    assert _last_body(bc, "PUT", f"/orders/{copy}") == {"status_id": 5}  # Cancelled
+
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    shop_client = ShopifyStore(shop.base_url, "shpat_peak")
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    shop_client.cancel_order(copy)
+    sent = json.loads([b for m, p, b in shop.server.received if m == "POST" and b"orderCancel" in b][-1])
+    assert sent["variables"] == {
+        "orderId": f"gid://shopify/Order/{copy}",
+        "staffNote": "cancelled by the buyer (ordersync)",
+    }
+    # restock, no refund, no email to the end customer: in the document itself, checked on the schema
+    assert "restock: true, refund: false, notifyCustomer: false" in sent["query"]
+    assert shop.orders[f"gid://shopify/Order/{copy}"]["cancelledAt"] is not None
