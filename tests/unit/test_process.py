@@ -719,3 +719,13 @@ def test_changed_lines_after_posting_are_told_to_the_seller_once_and_never_appli
     (alert,) = deps.alerts.published  # type: ignore[attr-defined]
     assert alert["subject"] == "Order #1001 from Acme was changed - please adjust your copy" and alert["ops"]
     assert deps.stores.seller_store.addresses == {}  # type: ignore[attr-defined]
+
+
+def test_an_edit_in_the_same_second_as_the_posted_version_is_acted_on(deps: ProcessDependencies) -> None:
+    """Stores date an order to the second (WooCommerce's date_modified): an edit made in the second
+    the order was posted carries the same date, and is still an edit."""
+    posted = json.loads(message("A"))
+    process_message(json.dumps(posted), "m1", 1, deps)
+    posted["payload"]["shippingAddress"] = MOVED  # the same updatedAt
+    record = process_message(json.dumps(posted), "m2", 1, deps)
+    assert record.reason is FailureReason.ADDRESS_UPDATED

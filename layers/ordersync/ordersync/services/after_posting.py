@@ -40,8 +40,8 @@ def edit_to_act_on(order: CanonicalOrder, record: OrderRecord) -> Edit:
     is the cancellation's): a new address, or line changes the seller has not been told of."""
     if order.cancelled or record.seller_order_id is None or record.status is not OrderStatus.SYNCED:
         return Edit(None)
-    if record.acted_version is not None and order.updated_at <= record.acted_version:
-        return Edit(None)  # this version, or an older one arriving late
+    if record.acted_version is not None and order.updated_at < record.acted_version:
+        return Edit(None)  # an older version arriving late (the same second is compared: stores date to the second)
     edit = edits_after_posting(order, record.posted_lines, record.posted_address)
     told = edit.lines and record.lines_told == edit.lines_digest()
     return Edit(edit.address, () if told else edit.lines)
