@@ -111,7 +111,7 @@ class FakeBuyerStore:
                 left[line_id] -= units
         return BuyerShipments(tuple([*self.by_hand, *ours]), left)
 
-    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+    def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         if self.refuse_next:
             words, self.refuse_next = self.refuse_next, None
             raise StoreRejected(words)

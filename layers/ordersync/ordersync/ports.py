@@ -240,8 +240,9 @@ class BuyerStore(Protocol):
         (None where the platform doesn't say)."""
         ...
 
-    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
-        """Records the parcel as the platform's shipment; its id. StoreRejected with the store's words."""
+    def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
+        """Records the parcel as the platform's shipment; its id. StoreRejected with the store's words.
+        `there`: what shipments() just answered for the order (read again when not given)."""
         ...
 
     def add_note(self, order_id: str, text: str) -> None:

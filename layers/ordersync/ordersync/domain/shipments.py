@@ -75,6 +75,10 @@ class BuyerShipment:
 class BuyerShipments:
     shipments: tuple[BuyerShipment, ...]
     unfulfilled: Mapping[str, int] | None  # units left to ship per buyer line; None: the store doesn't say
+    # Where a platform fulfils through fulfillment orders (Shopify): (buyer line id, (fulfillment
+    # order id, its line item id), units left) of each open line, as read with the shipments, so a
+    # write right after needs no second read.
+    open_lines: tuple[tuple[str, tuple[str, str], int], ...] = ()
 
 
 def already_there(

@@ -135,7 +135,7 @@ class BigCommerceStore:
         left = {str(p["id"]): int(p.get("quantity") or 0) - int(p.get("quantity_shipped") or 0) for p in products}
         return BuyerShipments(found, left)
 
-    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+    def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """POST /v2/orders/{id}/shipments: to the order's (first) shipping address, items by order
         product id; a known carrier by BigCommerce's provider code and AfterShip slug, any other by
         its tracking link. BigCommerce emails the customer itself, as its settings say."""

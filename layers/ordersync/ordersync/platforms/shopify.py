@@ -422,21 +422,20 @@ class ShopifyStore:
             for f in found.get("fulfillments") or []
             if f.get("status") == "SUCCESS"
         )
+        open_lines = tuple(_open_lines(found))
         left: dict[str, int] = {}
-        for line_id, _, units in _open_lines(found):
+        for line_id, _, units in open_lines:
             left[line_id] = left.get(line_id, 0) + units
-        return BuyerShipments(shipments, left)
+        return BuyerShipments(shipments, left, open_lines)
 
-    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+    def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """fulfillmentCreate on the order's open fulfillment orders, for exactly the parcel's lines
         and units; a known carrier by Shopify's company name (it builds the link), any other by its
         name and tracking URL. Whether the customer is emailed is the buyer's setting."""
-        found = self._graphql(SHIPMENTS_QUERY, {"id": _order_gid(order_id)})["order"]
-        if found is None:
-            raise StoreRejected(f"Shopify has no order {order_id}")
+        open_lines = there.open_lines if there is not None else self.shipments(order_id).open_lines
         by_order: dict[str, list[dict[str, Any]]] = {}
         wanted = dict(parcel.lines)
-        for line_id, fulfillment_line, units in _open_lines(found):
+        for line_id, fulfillment_line, units in open_lines:
             take = min(wanted.get(line_id, 0), units)
             if take > 0:
                 fulfillment_order, line_item = fulfillment_line

@@ -195,7 +195,7 @@ class WooCommerceStore:
             )
         return BuyerShipments(tuple(found), left)
 
-    def write_shipment(self, order_id: str, parcel: BuyerParcel) -> str:
+    def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them),
         else a note to the customer with the tracking, and `completed` once every line has shipped."""
         if self._fulfilments_on:

@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from ordersync.alerts.messages import SYNCED_NOTICE, compose_alert, compose_synced_notice, dlq_message
+from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_message
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
 from ordersync.domain.edits import Edit, address_digest
 from ordersync.errors import (
@@ -59,6 +59,7 @@ from ordersync.ports import (
 )
 from ordersync.records import Attempt, OrderRecord
 from ordersync.services.after_posting import apply_edit, cancel_seller_copy, edit_to_act_on, to_act_on
+from ordersync.services.alerting import alert_once
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -506,14 +507,7 @@ def count_outcome(record: OrderRecord) -> None:
 
 
 def _alert_once(record: OrderRecord, deps: ProcessDependencies, key: str | None = None) -> None:
-    key = key or (record.reason or record.status).value
-    if key in record.alerted:
-        return
-    alert = compose_alert(record)
-    if alert is None:
-        return
-    deps.alerts.publish(record, alert)
-    record.alerted.append(key)
+    alert_once(record, deps.alerts, key)
 
 
 def _tell_seller_it_synced(record: OrderRecord, deps: ProcessDependencies) -> None:

@@ -101,8 +101,7 @@ def _from_shopify(message: dict[str, Any], deps: ShipmentSyncDependencies) -> Sh
     if read is None or store is None or not store.role.includes(Role.SELLER):
         logger.info("fulfilment event not ours: acknowledged", extra={"shop": read[0] if read else None})
         return None
-    seller = StoreRef.model_validate(store.model_dump(include=set(StoreRef.model_fields)))
-    return ShipmentRequest(seller=seller, seller_order_id=read[1])
+    return ShipmentRequest(seller=store.ref(), seller_order_id=read[1])
 
 
 def check(

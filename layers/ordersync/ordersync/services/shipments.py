@@ -14,7 +14,6 @@ from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.alerts.messages import compose_alert
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
 from ordersync.errors import StoreCredentialsError, StoreRejected
@@ -22,6 +21,7 @@ from ordersync.models import BuyerParcel, Cause, Connection, FailureReason, Orde
 from ordersync.observability import logger, metrics
 from ordersync.ports import Alerts, BuyerStore, ConnectionRepository, PostedOrders, StoreFactory
 from ordersync.records import Attempt, OrderRecord, ParcelEntry
+from ordersync.services.alerting import alert_once
 
 
 @dataclass
@@ -154,7 +154,7 @@ def _sync_parcel(
                 notify_customer=connection.notify_customer,
                 completes_order=_completes(record, key, lines),
             )
-            entry.buyer_shipment_id = store.write_shipment(record.order_id, written)
+            entry.buyer_shipment_id = store.write_shipment(record.order_id, written, there)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
         else:
             assert shipment is not None
@@ -204,11 +204,7 @@ def _seller_cancelled(
     except StoreRejected as refused:
         detail += f"; the note on the retailer's order was refused: {refused}"
     record.note(deps.clock(), OrderStatus.CANCELLED, FailureReason.SELLER_CANCELLED, detail, Cause.PROCESS)
-    if FailureReason.SELLER_CANCELLED.value not in record.alerted:
-        alert = compose_alert(record)
-        if alert is not None:
-            deps.alerts.publish(record, alert)
-        record.alerted.append(FailureReason.SELLER_CANCELLED.value)
+    alert_once(record, deps.alerts)
     metrics.add_metric(name="ReasonSellerCancelled", unit=MetricUnit.Count, value=1)
     logger.warning("seller cancelled a posted order", extra={"order_key": record.order_key})
 
@@ -275,12 +271,7 @@ def _cannot(
     entry.reason, entry.detail = reason, detail
     _keep(record, entry)
     record.note(deps.clock(), record.status, reason, detail, Cause.PROCESS)
-    alerted = f"{reason.value}:{entry.key}"
-    if alerted not in record.alerted:
-        alert = compose_alert(record)
-        if alert is not None:
-            deps.alerts.publish(record, alert)
-        record.alerted.append(alerted)
+    alert_once(record, deps.alerts, f"{reason.value}:{entry.key}")
     metrics.add_metric(name=f"Reason{reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     logger.warning("parcel not synced", extra={"order_key": record.order_key, "parcel": entry.key, "reason": reason})
     return reason

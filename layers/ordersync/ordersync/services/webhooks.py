@@ -101,7 +101,7 @@ def _seller(store_id: str, deps: WebhookDependencies) -> StoreRef | None:
     record = deps.stores.get(store_id) if deps.stores is not None else None
     if record is None or not record.role.includes(Role.SELLER) or record.platform not in WEBHOOK_PLATFORMS:
         return None
-    return StoreRef.model_validate(record.model_dump(include=set(StoreRef.model_fields)))
+    return record.ref()
 
 
 def _parcels_to_look_at(seller: StoreRef, seller_order_id: str, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
