@@ -49,25 +49,18 @@ def test_the_latency_benchmark_brings_every_order_by_webhook_then_by_the_pull() 
 
 def test_a_parcel_costs_its_check_and_its_record_and_reaches_the_buyer_by_the_seller_s_webhook() -> None:
     """What `make bench` reports of parcels (the timings printed, never asserted): each parcel in the
-    buyer's store once, and its AWS calls — the webhook door's look-ups (the buyer connections of
-    the store, its item), the check on ShipmentsQueue, the order found by its seller copy, claimed
-    and recorded."""
+    buyer's store once, and its AWS calls — the check on ShipmentsQueue, the order claimed by the
+    key its seller copy carries, and recorded. No query: the webhook door reads a seller's delivery
+    by the store's own item (kept a minute), and the check names the order."""
     bench.install_call_counter()
     report = _on_a_stack(lambda stack, world: bench.measure_parcels(stack, world, 6))
     assert report["parcels"] == 6
     per = report["aws_calls_per_parcel_by_operation"]
-    assert (
-        per["dynamodb:Query"],
-        per["sqs:SendMessageBatch"],
-        per["dynamodb:UpdateItem"],
-        per["dynamodb:PutItem"],
-    ) == (
-        2,
-        1,
-        1,
-        1,
-    )
-    assert per["dynamodb:GetItem"] <= 1.5  # the seller store's item per delivery; the connection once per container
+    assert "dynamodb:Query" not in per
+    assert (per["sqs:SendMessageBatch"], per["dynamodb:UpdateItem"], per["dynamodb:PutItem"]) == (1, 1, 1)
+    # the seller store's item and the connection: read once by a container, kept a minute
+    assert per.get("dynamodb:GetItem", 0) * report["parcels"] <= 2
+    assert set(per) <= {"sqs:SendMessageBatch", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"}
 
 
 def _on_a_stack(measure: Callable[[LocalStack, World], dict[str, Any]]) -> dict[str, Any]:

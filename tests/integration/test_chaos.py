@@ -4,7 +4,11 @@ its message is in the DLQ), duplicate and concurrent deliveries, crashed invocat
 the post and the record) — nothing lost, nothing posted twice, every order in one terminal state.
 
 Faults are decided by the seed and by what they hit (the order, the call, how often it came
-before), not by timing; still, only what must hold for every interleaving is asserted."""
+before), not by timing; still, only what must hold for every interleaving is asserted.
+
+Then the sellers ship every synced order under faults of their own: the buyer-side writes' answers
+lost, seller webhooks delivered twice, checks handed to two consumers at once and delivered again,
+the sweep racing the webhooks' checks — each parcel ends in its buyer's store once."""
 
 from __future__ import annotations
 
@@ -23,5 +27,8 @@ def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) 
     assert result["not_terminal"] == 0 and result["failed_without_dlq_message"] == 0
     assert result["dlq_without_reason"] == 0 and result["overruns"] == 0
     assert result["synced"] == result["should_sync"] > 25  # after ops redrive what the outage failed
+    # every synced order shipped: each parcel in its buyer's store exactly once
+    assert result["parcels"] == result["synced"]
+    assert result["parcels_lost"] == 0 and result["parcels_written_twice"] == 0, result["parcels_twice"]
     fired = {name: count for name, count in result["faults"].items() if count > 0}
     assert fired.keys() == result["faults"].keys(), f"faults that never fired: {result['faults']}"

@@ -473,6 +473,47 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
     }
 
 
+def test_a_woocommerce_buyer_with_shipment_tracking_gets_a_tracking_item_found_again_by_its_number(
+    started: list[Any],
+) -> None:
+    """Without core fulfilments but with the Shipment Tracking extension: its tracking item (a
+    provider it knows by name, else the carrier as a custom provider with its link), `completed`
+    once every line shipped, the item found again by its number (a lost answer writes nothing
+    twice), and a corrected number replacing the item, never a second one."""
+    woo = start_fake(started, FakeWooCommerce("bright", "ck", "cs", shipment_tracking=True))
+    woo.orders[2001] = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
+    client = WooCommerceStore(woo.base_url, "ck", "cs")
+    line_id = str(woo.orders[2001]["line_items"][0]["id"])
+    parcel = dataclasses.replace(_parcel(((line_id, 2),)), completes_order=True)
+    written = client.write_shipment("2001", parcel)
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    assert _last_body(woo, "POST", "/shipment-trackings") == {
+        "tracking_number": parcel.tracking_number,
+        "date_shipped": today,
+        "tracking_provider": "UPS",
+    }
+    assert _last_body(woo, "PUT", "/orders/2001") == {"status": "completed"}
+    assert woo.notes.get(2001, []) == []  # the tracking item says it: no note besides
+    (there,) = client.shipments("2001").shipments
+    assert (there.shipment_id, there.tracking_number) == (written, parcel.tracking_number)
+
+    unknown = dataclasses.replace(parcel, key="northwind:fulfillment-78", carrier="Speedy Couriers",
+                                  tracking_number="SC-1", tracking_url="https://speedy.example/SC-1")  # fmt: skip
+    client.write_shipment("2001", unknown)
+    assert _last_body(woo, "POST", "/shipment-trackings") == {
+        "tracking_number": "SC-1",
+        "date_shipped": today,
+        "custom_tracking_provider": "Speedy Couriers",
+        "custom_tracking_link": "https://speedy.example/SC-1",
+    }
+
+    corrected = dataclasses.replace(parcel, tracking_number="1Z999AA10123456785")
+    replaced = client.update_tracking("2001", written, corrected)
+    again = client.update_tracking("2001", written, corrected)  # its answer lost: asked again
+    numbers = sorted(s.tracking_number or "" for s in client.shipments("2001").shipments)
+    assert numbers == ["1Z999AA10123456785", "SC-1"] and again == replaced != written
+
+
 def test_a_corrected_tracking_number_goes_onto_the_shipment_written_before_whole(started: list[Any]) -> None:
     bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
     product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "S-1", "name": "Tent", "quantity": 3,

@@ -71,12 +71,12 @@ class InMemoryOrders:
             None,
         )
 
-    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
-        """As DynamoOrders: an order in a seller's store, free; its record with this attempt's claim."""
+    def claim_posted(self, order_key: str, attempt: Attempt, copy: tuple[str, str]) -> OrderRecord:
+        """As DynamoOrders: an order in a seller's store as `copy`, free; its record with this attempt's claim."""
         self._throttled("claim")
         old = self.get(order_key)
         posted = (OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.CANCELLED)
-        if old is None or old.seller_order_id is None or old.status not in posted:
+        if old is None or (old.seller_id, old.seller_order_id) != copy or old.status not in posted:
             raise LookupError(order_key)
         if attempt.blocked_by(old):
             raise OrderClaimed(old)

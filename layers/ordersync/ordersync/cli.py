@@ -354,6 +354,8 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
         or report.dlq_without_reason
         or report.synced != report.should_sync
         or report.overruns
+        or report.parcels_lost
+        or report.parcels_written_twice
     )
     return 1 if broken else 0
 

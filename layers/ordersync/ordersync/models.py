@@ -296,6 +296,7 @@ class ShipmentRequest(BaseModel):
 
     seller: StoreRef
     seller_order_id: str | None = None
+    order_key: str | None = None  # ours, as the seller's copy names it: checked against the record
     since: datetime | None = None
     resume: str | None = None
     started: datetime | None = None  # the sweep's start: its cursor once it got to the end

@@ -61,9 +61,10 @@ class PostedOrders(Protocol):
         """The order whose copy in this seller's store this is, or None (not one we posted)."""
         ...
 
-    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
-        """Claims an order that is in the seller's store (posted, or cancelled after): raises
-        OrderClaimed while another attempt holds it, LookupError when it is not posted."""
+    def claim_posted(self, order_key: str, attempt: Attempt, copy: tuple[str, str]) -> OrderRecord:
+        """Claims an order that is in the seller's store (posted, or cancelled after) as `copy`
+        (seller id, seller order id): raises OrderClaimed while another attempt holds it,
+        LookupError when it is not that copy's."""
         ...
 
     def release(self, record: OrderRecord) -> None: ...
@@ -71,8 +72,8 @@ class PostedOrders(Protocol):
 
 
 class ShipmentRequests(Protocol):
-    def request(self, requests: Sequence[ShipmentRequest]) -> None:
-        """Checks and sweeps, on ShipmentsQueue."""
+    def request(self, requests: Sequence[ShipmentRequest], delay_seconds: int = 0) -> None:
+        """Checks and sweeps, on ShipmentsQueue (after `delay_seconds`: a check retried later)."""
         ...
 
 
@@ -249,8 +250,9 @@ class BuyerStore(Protocol):
         """A note for the retailer's staff on its order (never shown to its customer)."""
         ...
 
-    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
-        """The seller corrected the parcel's tracking: the same shipment gets it, never a second one."""
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
+        """The seller corrected the parcel's tracking: the same shipment gets it, never a second one
+        (where the platform can only replace it, the old is removed first); the shipment's id after."""
         ...
 
 

@@ -56,7 +56,7 @@ def webhook_dependencies() -> WebhookDependencies:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.messaging import SqsOrderQueue, SqsShipmentRequests
     from ordersync.aws.secrets import store_credentials
-    from ordersync.aws.stores import DynamoStores
+    from ordersync.aws.stores import DynamoStores, RecentStores
     from ordersync.services.webhooks import WebhookDependencies
     from ordersync.settings import webhook_settings
 
@@ -65,7 +65,7 @@ def webhook_dependencies() -> WebhookDependencies:
         connections=DynamoConnections(settings.connections_table),
         credentials=store_credentials,
         queue=SqsOrderQueue(settings.orders_queue_url),
-        stores=DynamoStores(settings.stores_table),
+        stores=RecentStores(DynamoStores(settings.stores_table)),
         shipments=SqsShipmentRequests(settings.shipments_queue_url),
     )
 
@@ -183,7 +183,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
     from ordersync.aws.messaging import SqsAlertOutbox, SqsDeadLetters, SqsShipmentRequests
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import store_credentials
-    from ordersync.aws.stores import DynamoStores
+    from ordersync.aws.stores import DynamoStores, RecentStores
     from ordersync.models import utc_now
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.shipment_sync import ShipmentSyncDependencies
@@ -205,5 +205,5 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
         ledger=store_table,
         requests=SqsShipmentRequests(settings.shipments_queue_url),
         dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
-        shops=store_table,
+        shops=RecentStores(store_table),
     )

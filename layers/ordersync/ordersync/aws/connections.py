@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -11,41 +10,49 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
+from ordersync.aws.recent import RecentReads
 from ordersync.errors import OnboardingRefused
 from ordersync.models import Connection, iso
-
-_CACHE_SECONDS = 60.0
 
 
 class DynamoConnections:
     def __init__(self, table_name: str, resource: Any = None) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
-        self._cache: dict[str, tuple[float, Connection]] = {}
+        self._recent: RecentReads[Connection | None] = RecentReads()
+        self._recent_lists: RecentReads[list[Connection]] = RecentReads()
 
     def get(self, connection_id: str, fresh: bool = False) -> Connection:
-        """Cached for a minute: every order of a batch names the same few connections."""
-        cached = self._cache.get(connection_id)
-        if cached and not fresh and time.monotonic() - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+        """Kept for a minute: every order of a batch names the same few connections."""
+        connection = self._recent.get(connection_id, lambda: self._read(connection_id), fresh)
+        if connection is None:
+            raise KeyError(f"no connection {connection_id!r}")
+        return connection
+
+    def _forget(self, connection_id: str) -> None:
+        self._recent.forget(connection_id)
+        self._recent_lists.forget()
+
+    def _read(self, connection_id: str) -> Connection | None:
         with aws_errors("connection read"):
             item = self._table.get_item(Key={"connection_id": connection_id}).get("Item")
-        if item is None:
-            raise KeyError(f"no connection {connection_id!r}")
-        connection = Connection.model_validate(item)
-        self._cache[connection_id] = (time.monotonic(), connection)
-        return connection
+        return None if item is None else Connection.model_validate(item)
 
     def all(self) -> list[Connection]:
         items = all_items(self._table.scan, "connection scan")
         return sorted((Connection.model_validate(item) for item in items), key=lambda c: c.connection_id)
 
-    def of_buyer(self, store_id: str) -> list[Connection]:
-        """By the by_buyer index (a webhook names its store, not a connection)."""
-        return self._indexed("by_buyer", "buyer_id", store_id)
+    def of_buyer(self, store_id: str, fresh: bool = False) -> list[Connection]:
+        """By the by_buyer index (a webhook names its store, not a connection); kept for a minute."""
+        return self._recent_lists.get(
+            f"buyer|{store_id}", lambda: self._indexed("by_buyer", "buyer_id", store_id), fresh
+        )
 
     def of_shop(self, shop_domain: str) -> list[Connection]:
-        """By the by_shop_domain index: a Shopify buyer's connections, once its webhooks are registered."""
-        return self._indexed("by_shop_domain", "shop_domain", shop_domain)
+        """By the by_shop_domain index: a Shopify buyer's connections, once its webhooks are
+        registered; kept for a minute."""
+        return self._recent_lists.get(
+            f"shop|{shop_domain}", lambda: self._indexed("by_shop_domain", "shop_domain", shop_domain)
+        )
 
     def _indexed(self, index: str, key: str, value: str) -> list[Connection]:
         condition = Key(key).eq(value)
@@ -56,7 +63,7 @@ class DynamoConnections:
         """Marks the buyer store's connections as fed by its webhooks (or no longer); the ids changed.
         A Shopify buyer's are also indexed by its shop's domain, which its events name."""
         changed = []
-        for connection in self.of_buyer(store_id):
+        for connection in self.of_buyer(store_id, fresh=True):
             values: dict[str, Any] = {":on": on}
             update = "SET buyer.webhooks = :on"
             if on and shop_domain:
@@ -71,7 +78,7 @@ class DynamoConnections:
                     ConditionExpression="attribute_exists(connection_id)",
                     ExpressionAttributeValues=values,
                 )
-            self._cache.pop(connection.connection_id, None)
+            self._forget(connection.connection_id)
             changed.append(connection.connection_id)
         return changed
 
@@ -117,12 +124,12 @@ class DynamoConnections:
             if error_code(error) == "ConditionalCheckFailedException":
                 raise OnboardingRefused(f"no connection {connection_id!r}") from None
             raise
-        self._cache.pop(connection_id, None)
+        self._forget(connection_id)
 
     def remove(self, connection_id: str) -> None:
         with aws_errors("connection delete"):
             self._table.delete_item(Key={"connection_id": connection_id})
-        self._cache.pop(connection_id, None)
+        self._forget(connection_id)
 
     # --- the pull's report -------------------------------------------------------------------------
     def pulled(self, connection_id: str, at: datetime, orders: int) -> None:

@@ -88,14 +88,17 @@ class SqsShipmentRequests:
         self._url = queue_url
         self._sqs = client or boto3.client("sqs")
 
-    def request(self, requests: Sequence[ShipmentRequest]) -> None:
-        _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "shipment request")
+    def request(self, requests: Sequence[ShipmentRequest], delay_seconds: int = 0) -> None:
+        _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "shipment request", delay_seconds)
 
 
-def _send_all(sqs: Any, url: str, bodies: Sequence[str], what: str) -> None:
+def _send_all(sqs: Any, url: str, bodies: Sequence[str], what: str, delay_seconds: int = 0) -> None:
     """In batches of ten; a batch with a failed entry raises (the caller's message is retried)."""
     for start in range(0, len(bodies), _SQS_BATCH):
-        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + _SQS_BATCH])]
+        entries = [
+            {"Id": str(i), "MessageBody": body} | ({"DelaySeconds": delay_seconds} if delay_seconds else {})
+            for i, body in enumerate(bodies[start : start + _SQS_BATCH])
+        ]
         with aws_errors(what):
             response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
         if response.get("Failed"):

@@ -124,10 +124,10 @@ class DynamoOrders:
             )["Items"]
         return str(items[0]["order_key"]) if items else None
 
-    def claim_posted(self, order_key: str, attempt: Attempt) -> OrderRecord:
+    def claim_posted(self, order_key: str, attempt: Attempt, copy: tuple[str, str]) -> OrderRecord:
         """The claim on an order in a seller's store (SYNCED, POSTED_MANUALLY, or CANCELLED after
-        it): free, and with its seller order. OrderClaimed while another claim is live; LookupError
-        when the order is not in a seller's store."""
+        it) as `copy` (seller id, seller order id): free, and with that seller order. OrderClaimed
+        while another claim is live; LookupError when the order is not that copy."""
         values: dict[str, Any] = {
             ":started": attempt.started_ms,
             ":attempt": attempt.attempt_id,
@@ -137,6 +137,7 @@ class DynamoOrders:
             ":synced": OrderStatus.SYNCED.value,
             ":posted": OrderStatus.POSTED_MANUALLY.value,
             ":cancelled": OrderStatus.CANCELLED.value,
+            ":copy": seller_copy(*copy),
         }
         try:
             with aws_errors("order claim"):
@@ -144,7 +145,7 @@ class DynamoOrders:
                     Key={"order_key": order_key},
                     UpdateExpression="SET claimed_by = :attempt, claimed_at = :claimed_at, claim_until_ms = :until"
                     " ADD version :one",
-                    ConditionExpression=f"attribute_exists(seller_order_id) AND {_NO_LIVE_CLAIM}"
+                    ConditionExpression=f"seller_copy = :copy AND {_NO_LIVE_CLAIM}"
                     " AND #status IN (:synced, :posted, :cancelled)",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=values,
@@ -156,9 +157,9 @@ class DynamoOrders:
                 raise
             item = {name: _deserialize(value) for name, value in (error.response.get("Item") or {}).items()}
             seen = _record(item) if item else None
-            if seen is not None and seen.seller_order_id and attempt.blocked_by(seen):
+            if seen is not None and (seen.seller_id, seen.seller_order_id) == copy and attempt.blocked_by(seen):
                 raise OrderClaimed(seen) from None
-            raise LookupError(f"order {order_key} is not in a seller's store") from None
+            raise LookupError(f"order {order_key} is not seller order {copy[1]}") from None
         record = _record(old)
         record.take_over(attempt)
         record.version += 1

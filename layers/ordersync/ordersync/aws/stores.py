@@ -12,6 +12,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ordersync.aws.errors import all_items, aws_errors, error_code
+from ordersync.aws.recent import RecentReads
 from ordersync.errors import OnboardingRefused
 from ordersync.models import StoreRecord, iso
 
@@ -149,3 +150,17 @@ class DynamoStorePace:
             "attribute_exists(store_id) AND (attribute_not_exists(paced_until_ms) OR paced_until_ms < :until)",
             {":until": int(until.timestamp() * 1000)},
         )
+
+
+class RecentStores:
+    """The stores a webhook door or a shipment check names, each read kept for a minute."""
+
+    def __init__(self, stores: DynamoStores) -> None:
+        self._stores = stores
+        self._recent: RecentReads[StoreRecord | None] = RecentReads()
+
+    def get(self, store_id: str) -> StoreRecord | None:
+        return self._recent.get(f"store|{store_id}", lambda: self._stores.get(store_id))
+
+    def of_shop(self, shop_domain: str) -> StoreRecord | None:
+        return self._recent.get(f"shop|{shop_domain}", lambda: self._stores.of_shop(shop_domain))

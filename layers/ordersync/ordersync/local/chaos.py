@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import random
@@ -39,10 +40,11 @@ from ordersync.alerts.messages import message_fields
 from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
-from ordersync.local.fakes.bigcommerce import bigcommerce_order
+from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.server import ListingLag, RandomFaults
 from ordersync.local.fakes.shopify import order_node
-from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.fakes.webhooks import Deliveries
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.runner import DeliveryChaos, InvocationCrashed
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
@@ -91,6 +93,10 @@ class ChaosReport:
     rounds: int
     faults: dict[str, int] = field(default_factory=dict)
     posted_twice: list[str] = field(default_factory=list)  # the seller orders' source keys, to look into
+    parcels: int = 0  # shipped by the sellers, one per synced order
+    parcels_lost: int = 0  # in no buyer store, and not kept in ShipmentsDLQ with a reason
+    parcels_written_twice: int = 0
+    parcels_twice: list[str] = field(default_factory=list)  # their tracking numbers, to look into
 
 
 PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
@@ -160,20 +166,32 @@ def run_chaos(
             )
             redriven = _ops_redrive(stack)
             echo(f"   after the faults: ops redrove {redriven} PLATFORM_UNAVAILABLE orders from the DLQ")
-            return _check(stack, seeded, sellers, rounds, faults)
+            report = _check(stack, seeded, sellers, rounds, faults)
+            shipped = ship_under_faults(stack, world, seeds, fault_rate, echo)
+            report.faults |= shipped.faults
+            report.parcels, report.parcels_lost = shipped.parcels, shipped.lost
+            report.parcels_written_twice, report.parcels_twice = len(shipped.twice), shipped.twice
+            return report
         finally:
             world.stop()
 
 
 def _second_consumer(overruns: list[str], record: dict[str, Any]) -> None:
-    """Another ProcessOrderFunction instance handed the same message at the same moment. Nothing
-    kills it at its deadline as Lambda would: running past it is counted as an overrun."""
+    """Another ProcessOrderFunction instance handed the same message at the same moment, with its
+    own deadline, as the batch handler sets one (without it, its store waits had no bound, and an
+    attempt that outlived its claim could post after another took the order over: a CI run posted
+    one order twice so). Nothing kills it at its deadline as Lambda would: running past it is
+    counted as an overrun."""
+    from ordersync.invocation import invocation_ends_in
     from ordersync.wiring import process_dependencies
 
     receive_count = int(record["attributes"].get("ApproximateReceiveCount", 1))
     started = time.perf_counter()
     deadline = utc_now() + timedelta(seconds=PROCESS_TIMEOUT)
-    with contextlib.suppress(Exception, InvocationCrashed):  # its failures are SQS's to retry, as for any delivery
+    with (
+        contextlib.suppress(Exception, InvocationCrashed),  # its failures are SQS's to retry, as for any delivery
+        invocation_ends_in(PROCESS_TIMEOUT),
+    ):
         process_message(record["body"], record["messageId"], receive_count, process_dependencies(), deadline)
     if (elapsed := time.perf_counter() - started) > PROCESS_TIMEOUT:
         overruns.append(f"ProcessOrderFunction (a concurrent delivery): {elapsed:.1f} s")
@@ -465,3 +483,128 @@ def _check(
         faults=faults,
         posted_twice=sorted(key for key, n in copies.items() if n > 1),
     )
+
+
+# --- the sellers ship ------------------------------------------------------------------------------
+BUYER_OF = {"northwind": "acme", "peak": "brightside", "ridge": "delta"}
+
+
+@dataclass
+class ShippingReport:
+    parcels: int
+    lost: int
+    twice: list[str]
+    faults: dict[str, int]
+
+
+def ship_under_faults(
+    stack: LocalStack, world: World, seeds: random.Random, fault_rate: float, echo: Callable[[str], None]
+) -> ShippingReport:
+    """Every synced order's seller ships it (one parcel, tracked) while the stores fail as before —
+    the buyer-side writes' answers lost too —, the seller stores deliver some webhooks twice, SQS
+    hands some checks to two consumers at once and delivers others again, and the hourly sweep runs
+    while the webhooks' checks are still queued. Then the faults stop, ops redrive ShipmentsDLQ's
+    store failures, and the net runs once more: every parcel must be in its buyer's store once."""
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    synced = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.seller_order_id]
+    stack.runner.timeouts["SyncShipmentsFunction"] = PROCESS_TIMEOUT  # shortened as ProcessOrder's: claims lapse soon
+    for seller_id in BUYER_OF:
+        world.register_webhooks(seller_id)
+    store_faults = RandomFaults(seeds.randrange(2**32), fault_rate, stall_seconds=0.7)
+    twice_seed = seeds.randrange(2**32)
+    for store in world.stores.values():
+        assert store.fake is not None
+        store.fake.server.random_faults = store_faults
+    for deliveries in _deliveries(world):
+        deliveries.twice = functools.partial(_delivered_twice, twice_seed, fault_rate / 2)
+    chaos = DeliveryChaos(
+        seeds.randrange(2**32),
+        duplicate_rate=fault_rate / 2,
+        crash_rate=fault_rate / 2,
+        concurrent_rate=fault_rate / 2,
+        twin=functools.partial(_second_shipment_consumer, stack),
+        twin_function="SyncShipmentsFunction",
+    )
+    stack.runner.chaos = chaos
+    tracking: dict[str, tuple[str, str]] = {}  # tracking number -> (buyer store, buyer order id)
+    for record in synced:
+        seller = world.stores[record.seller_id].fake
+        number = f"CH{record.seller_id.upper()}{int(record.seller_order_id):08d}"
+        tracking[number] = (BUYER_OF[record.seller_id], record.order_id)
+        if record.seller_id == "peak":
+            seller.fulfil(int(record.seller_order_id), tracking=("UPS", number, None))  # type: ignore[union-attr]
+        elif record.seller_id == "northwind":
+            seller.ship(int(record.seller_order_id), tracking=("USPS", number, None))  # type: ignore[union-attr]
+        else:
+            seller.ship(int(record.seller_order_id), tracking=("FedEx", number, None))  # type: ignore[union-attr]
+    sweeps_racing = 0
+    for _ in range(3):
+        for deliveries in _deliveries(world):
+            deliveries.wait()
+        stack.runner.fire_schedules("SweepShipmentsFunction")  # the net, while the webhooks' checks wait
+        sweeps_racing += 1
+        stack.runner.drain()
+    stack.runner.chaos = None
+    for store in world.stores.values():
+        assert store.fake is not None
+        store.fake.server.random_faults = None
+    for deliveries in _deliveries(world):
+        deliveries.twice = None
+    dlq = SqsDlqAdmin(stack.output("ShipmentsDLQUrl"), stack.output("ShipmentsQueueUrl"))
+    redriven = dlq.move(lambda m: message_fields(m).get("reason") in (None, "PLATFORM_UNAVAILABLE"))
+    stack.runner.fire_schedules("SweepShipmentsFunction")
+    stack.runner.drain()
+    echo(f"   shipped {len(tracking)} parcels; ops redrove {len(redriven)} checks from ShipmentsDLQ")
+    written = _parcels_in_buyer_stores(world, tracking)
+    kept = {message_fields(m).get("order_key") for m in dlq.messages()}
+    keys = {r.order_id: r.order_key for r in synced}
+    lost = [n for n, (_, order_id) in tracking.items() if not written[n] and keys.get(order_id) not in kept]
+    faults = {
+        "shipment_store_faults": store_faults.injected,
+        "buyer_write_answers_lost": store_faults.writes_lost,
+        "webhooks_delivered_twice": sum(d.sent_twice for d in _deliveries(world)),
+        "shipment_checks_delivered_again": chaos.duplicates,
+        "shipment_checks_at_once": chaos.concurrent,
+        "shipment_invocations_crashed": chaos.crashes,
+        "sweeps_racing_webhooks": sweeps_racing,
+    }
+    return ShippingReport(len(tracking), len(lost), sorted(n for n, count in written.items() if count > 1), faults)
+
+
+def _deliveries(world: World) -> list[Deliveries]:
+    """The webhook senders of the stores that send through one (Shopify's events go by EventBridge)."""
+    return [s.fake.deliveries for s in world.stores.values() if isinstance(s.fake, FakeWooCommerce | FakeBigCommerce)]
+
+
+def _delivered_twice(seed: int, rate: float, topic: str, body: bytes) -> bool:
+    digest = hashlib.sha256(body).hexdigest()
+    return random.Random(f"{seed}|{topic}|{digest}").random() < rate
+
+
+def _second_shipment_consumer(stack: LocalStack, record: dict[str, Any]) -> None:
+    """Another SyncShipmentsFunction instance handed the same check at the same moment."""
+    started = time.perf_counter()
+    with contextlib.suppress(Exception, InvocationCrashed):
+        stack.runner.invoke("SyncShipmentsFunction", {"Records": [record]})
+    timeout = (
+        stack.runner.timeouts.get("SyncShipmentsFunction")
+        or stack.deployment.functions["SyncShipmentsFunction"].timeout
+    )
+    if (elapsed := time.perf_counter() - started) > timeout:
+        stack.runner.overruns.append(f"SyncShipmentsFunction (a concurrent delivery): {elapsed:.1f} s")
+
+
+def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]]) -> Counter[str]:
+    """How many shipments in the buyer's store carry each tracking number."""
+    found: Counter[str] = Counter({number: 0 for number in tracking})
+    for number, (buyer_id, order_id) in tracking.items():
+        buyer = world.stores[buyer_id].fake
+        if buyer_id == "acme":
+            node = buyer.orders[f"gid://shopify/Order/{order_id}"]  # type: ignore[union-attr,index]
+            found[number] += sum(t["number"] == number for f in node.get("fulfillments") or [] for t in f["_tracking"])
+        elif buyer_id == "brightside":
+            found[number] += sum(number in n["note"] for n in buyer.notes.get(int(order_id), []))  # type: ignore[union-attr]
+        else:
+            shipments = buyer.order_shipments.get(int(order_id), [])  # type: ignore[union-attr]
+            found[number] += sum(s.get("tracking_number") == number for s in shipments)
+    return found

@@ -67,6 +67,7 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     acme = world.add_shopify("acme-outfitters", "Acme Outfitters")
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
+    brightside.shipment_tracking = True  # the Shipment Tracking extension installed: parcels come as its items
     northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
     northwind.fulfilments = True  # its core Order Fulfillments switched on (off by default): parcels by line
     peak = world.add_shopify("peak-gear", "Peak Gear")

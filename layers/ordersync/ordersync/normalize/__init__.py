@@ -112,19 +112,33 @@ def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | No
 
 
 def seller_copy_id(platform: Platform, payload: dict[str, Any]) -> str | None:
-    """The seller store's id of an order in its orders list, when we posted it (it carries the key
-    our create gave it: Shopify's sourceIdentifier, WooCommerce's meta, BigCommerce's external id)."""
+    """The seller store's id of an order in its orders list, when we posted it."""
+    copy = posted_copy(platform, payload)
+    return copy[0] if copy else None
+
+
+def posted_copy(platform: Platform, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(the seller store's order id, the key our create gave it) of an order we posted, or None: the
+    key is Shopify's sourceIdentifier, WooCommerce's meta, BigCommerce's external id."""
     if platform is Platform.SHOPIFY:  # GraphQL's names, or the REST shape of a webhook's body
         key = payload.get("sourceIdentifier") or payload.get("source_identifier")
         order_id = payload.get("legacyResourceId") or payload.get("id")
         ours = str(key or "").startswith(SOURCE_KEY_PREFIX)
-        return legacy_id(order_id) if ours and order_id else None
+        return (legacy_id(order_id), str(key)) if ours and order_id else None
     if platform is Platform.WOOCOMMERCE:
         meta = payload.get("meta_data") or []
-        ours = any(isinstance(m, dict) and m.get("key") == "_ordersync_source" for m in meta)
-        return str(payload["id"]) if ours and payload.get("id") is not None else None
-    ours = str(payload.get("external_order_id") or "").startswith(SOURCE_KEY_PREFIX)
-    return str(payload["id"]) if ours and payload.get("id") is not None else None
+        key = next((m.get("value") for m in meta if isinstance(m, dict) and m.get("key") == "_ordersync_source"), None)
+        return (str(payload["id"]), str(key)) if key is not None and payload.get("id") is not None else None
+    key = payload.get("external_order_id")
+    ours = str(key or "").startswith(SOURCE_KEY_PREFIX)
+    return (str(payload["id"]), str(key)) if ours and payload.get("id") is not None else None
+
+
+def order_key_of(source_key: str) -> str | None:
+    """The order key a source key was made from (`ordersync-{connection}-{order id}`), where it can
+    be told back: a guess that whoever uses it checks against the record."""
+    connection, _, order_id = source_key.removeprefix(SOURCE_KEY_PREFIX).rpartition("-")
+    return f"{connection}#{order_id}" if source_key.startswith(SOURCE_KEY_PREFIX) and connection and order_id else None
 
 
 SOURCE_KEY_PREFIX = "ordersync-"  # every key our creates give a seller's order begins so

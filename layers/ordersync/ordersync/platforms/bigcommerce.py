@@ -155,10 +155,11 @@ class BigCommerceStore:
         notes = "\n".join(n for n in (str(order.get("staff_notes") or ""), text) if n)
         call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json={"staff_notes": notes})
 
-    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
         """PUT the shipment we wrote (orderShipment_Put) with the corrected tracking."""
         url = f"{self._v2}/orders/{int(order_id)}/shipments/{int(shipment_id)}"
         call(self._http, "PUT", url, json=_tracking(parcel))
+        return shipment_id
 
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
         """PUT the order's (first) shipping address: BigCommerce recalculates neither shipping nor tax."""

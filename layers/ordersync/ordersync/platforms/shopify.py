@@ -477,7 +477,7 @@ class ShopifyStore:
                 f"Shopify orderUpdate refused the note: {_messages(result['orderUpdate']['userErrors'])}"
             )
 
-    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
         """fulfillmentTrackingInfoUpdate on the fulfilment we wrote (Shopify emails the customer the
         new number when notifyCustomer, as the buyer's setting says)."""
         variables = {
@@ -488,6 +488,7 @@ class ShopifyStore:
         result = self._graphql(FULFILLMENT_TRACKING_MUTATION, variables, write=True)["fulfillmentTrackingInfoUpdate"]
         if result["userErrors"]:
             raise StoreRejected(f"Shopify fulfillmentTrackingInfoUpdate refused: {_messages(result['userErrors'])}")
+        return shipment_id
 
     def cancel_order(self, order_id: str) -> None:
         """orderCancel runs as a job; its refusals come back at once."""

@@ -26,6 +26,7 @@ from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
+TRACKING_NAMESPACE = "wc-shipment-tracking/v3"  # the Shipment Tracking extension's routes
 PARCEL_META_KEY = "_ordersync_parcel"  # on a fulfilment we wrote: the parcel's key
 REFUNDS_KEY = "ordersync_refunds"  # GET /orders/{id}/refunds, embedded in the payload by the pull
 SELLABLE = "publish"  # drafts, pending, private and trashed products can't be bought
@@ -166,20 +167,33 @@ class WooCommerceStore:
         routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
         return any(route.endswith("/fulfillments") for route in routes)
 
+    @functools.cached_property
+    def _tracking_on(self) -> bool:
+        """The Shipment Tracking extension, where installed, names its namespace in WordPress's index."""
+        index = json_body(call(self._http, "GET", self._api.rsplit("/wc/v3", 1)[0] + "/"))
+        return TRACKING_NAMESPACE in (index.get("namespaces") or [])
+
     # --- buyer side: the seller's parcels ----------------------------------------------------
     def shipments(self, order_id: str) -> BuyerShipments:
-        """Core fulfilments (our key in their meta) where the store has them, else our notes (our
-        parcel's ref in their text); what is left unfulfilled only where fulfilments say it."""
+        """Core fulfilments (our key in their meta) where the store has them; else our notes (our
+        parcel's ref in their text) and Shipment Tracking's items (found by tracking number); what
+        is left unfulfilled only where fulfilments say it."""
         if not self._fulfilments_on:
             notes = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/notes"))
-            return BuyerShipments(
-                tuple(
-                    BuyerShipment(str(note["id"]), None, ref.group(0), ())
-                    for note in notes
-                    if (ref := _REF.search(str(note.get("note") or "")))
-                ),
-                None,
-            )
+            found = [
+                BuyerShipment(str(note["id"]), None, ref.group(0), ())
+                for note in notes
+                if (ref := _REF.search(str(note.get("note") or "")))
+            ]
+            if self._tracking_on:
+                items = json_body(call(self._http, "GET", self._trackings(order_id)))
+                found += [
+                    BuyerShipment(
+                        f"tracking-{item['tracking_id']}", str(item.get("tracking_number") or "") or None, None, ()
+                    )
+                    for item in items
+                ]
+            return BuyerShipments(tuple(found), None)
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         left = {str(item["id"]): int(item.get("quantity") or 0) for item in order.get("line_items") or []}
         found = []
@@ -196,34 +210,59 @@ class WooCommerceStore:
         return BuyerShipments(tuple(found), left)
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
-        """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them),
-        else a note to the customer with the tracking, and `completed` once every line has shipped."""
+        """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them);
+        else, for a parcel with a tracking number in a store with Shipment Tracking, its tracking
+        item (no lines there: its number finds it again); else a note with the tracking. Without
+        fulfilments, `completed` once every line has shipped (Shipment Tracking changes no status)."""
         if self._fulfilments_on:
             url = f"{self._api}/orders/{int(order_id)}/fulfillments"
             params = {"notify_customer": "true" if parcel.notify_customer else "false"}
             return str(json_body(call(self._http, "POST", url, params=params, json=_fulfilment(parcel)))["id"])
-        text = f"Shipped: {', '.join(f'{units} x item {line_id}' for line_id, units in parcel.lines)}."
-        written = self._note(
-            order_id, f"{text} Tracking: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel
-        )
+        if parcel.tracking_number and self._tracking_on:
+            item = json_body(call(self._http, "POST", self._trackings(order_id), json=_tracking_item(parcel)))
+            written = f"tracking-{item['tracking_id']}"
+        else:
+            text = f"Shipped: {', '.join(f'{units} x item {line_id}' for line_id, units in parcel.lines)}."
+            note = self._note(
+                order_id, f"{text} Tracking: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel
+            )
+            written = f"note-{note}"
         if parcel.completes_order:
             call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
-        return f"note-{written}"
+        return written
+
+    def _replace_tracking_item(self, order_id: str, tracking_id: str, parcel: BuyerParcel) -> str:
+        """Read first: an attempt whose answer was lost may have replaced it already."""
+        items = json_body(call(self._http, "GET", self._trackings(order_id)))
+        done = next((i for i in items if i.get("tracking_number") == parcel.tracking_number), None)
+        if done is not None:
+            return f"tracking-{done['tracking_id']}"
+        if any(item.get("tracking_id") == tracking_id for item in items):
+            call(self._http, "DELETE", f"{self._trackings(order_id)}/{tracking_id}")
+        item = json_body(call(self._http, "POST", self._trackings(order_id), json=_tracking_item(parcel)))
+        return f"tracking-{item['tracking_id']}"
+
+    def _trackings(self, order_id: str) -> str:
+        return f"{self._api.rsplit('/wc/v3', 1)[0]}/{TRACKING_NAMESPACE}/orders/{int(order_id)}/shipment-trackings"
 
     def add_note(self, order_id: str, text: str) -> None:
         """A private order note (customer_note false: no email to the customer)."""
         body = {"note": text, "customer_note": False}
         call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=body)
 
-    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> None:
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
         """A fulfilment's meta entries are replaced whole on update (those left out are deleted): sent
-        whole again. A note can't be changed: a second note says the tracking was corrected."""
+        whole again. A tracking item can't be changed: it is deleted and the new one added (its id
+        answered). A note can't be changed: a second note says the tracking was corrected."""
         if shipment_id.startswith("note-"):
             self._note(order_id, f"Tracking corrected: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel)
-            return
+            return shipment_id
+        if shipment_id.startswith("tracking-"):
+            return self._replace_tracking_item(order_id, shipment_id.removeprefix("tracking-"), parcel)
         url = f"{self._api}/orders/{int(order_id)}/fulfillments/{int(shipment_id)}"
         params = {"notify_customer": "true" if parcel.notify_customer else "false"}
         call(self._http, "PUT", url, params=params, json=_fulfilment(parcel))
+        return shipment_id
 
     def _note(self, order_id: str, text: str, parcel: BuyerParcel) -> str:
         body = {"note": text, "customer_note": parcel.notify_customer}
@@ -443,6 +482,19 @@ def _fulfilment(parcel: BuyerParcel) -> dict[str, Any]:
         PARCEL_META_KEY: parcel.key,
     }
     return {"status": "fulfilled", "meta_data": [{"id": 0, "key": k, "value": v} for k, v in meta.items() if v]}
+
+
+def _tracking_item(parcel: BuyerParcel) -> dict[str, str]:
+    """Shipment Tracking's create body: a provider it knows by name, else the seller's carrier as a
+    custom provider with its tracking link."""
+    carrier = carrier_named(parcel.carrier)
+    body = {"tracking_number": parcel.tracking_number or "", "date_shipped": f"{datetime.now(UTC):%Y-%m-%d}"}
+    if carrier is not None:
+        return body | {"tracking_provider": carrier.woocommerce}
+    return body | {
+        "custom_tracking_provider": parcel.carrier or "Other",
+        "custom_tracking_link": parcel.tracking_url or "",
+    }
 
 
 def _tracking_words(parcel: BuyerParcel) -> str:

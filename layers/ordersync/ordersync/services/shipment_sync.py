@@ -7,6 +7,7 @@ is retried by SQS and, after MaxReceiveCount, moved there by the redrive policy.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import uuid
 from collections.abc import Callable
@@ -18,8 +19,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
+from ordersync.errors import OrderClaimed
 from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
-from ordersync.normalize import seller_copy_id
+from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
     ConnectionRepository,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 FIRST_SWEEP = timedelta(days=1)  # a seller store never swept: its orders changed in the last day
 _SKEW = timedelta(minutes=5)  # a store's clock, and an order saved while the sweep read its list
 TIME_RESERVE_MS = 60_000  # past this, a sweep leaves the rest to its continuation
-_processor = BatchProcessor(event_type=EventType.SQS)
+CLAIMED_RETRY_SECONDS = 30  # a check that found the order held looks again then (held longer: again)
 
 
 @dataclass
@@ -91,7 +93,10 @@ def sync_shipments_batch(
         deadline = deps.clock() + timedelta(milliseconds=max(context.get_remaining_time_in_millis() - 5_000, 1_000))
         check(request, record.message_id, deadline, deps)
 
-    return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
+    # A processor per batch (it holds the batch's records): two invocations at once in one process
+    # (a local run's concurrent delivery) must not share one.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
 
 
 def _from_shopify(message: dict[str, Any], deps: ShipmentSyncDependencies) -> ShipmentRequest | None:
@@ -110,7 +115,15 @@ def check(
     assert request.seller_order_id is not None
     started = deps.clock()
     attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, int(deadline.timestamp() * 1000))
-    result = check_seller_copy(request.seller.store_id, request.seller_order_id, attempt, deps.shipments)
+    try:
+        result = check_seller_copy(
+            request.seller.store_id, request.seller_order_id, attempt, deps.shipments, request.order_key
+        )
+    except OrderClaimed as claimed:  # a check or the order's own processing at work: after it, not a failure
+        wait = ((claimed.record.claim_until_ms or 0) - attempt.started_ms) / 1000
+        deps.requests.request([request], delay_seconds=min(max(1, math.ceil(wait)), CLAIMED_RETRY_SECONDS))
+        metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
+        return ShipmentCheck(claimed.record.order_key)
     if result.problems:  # kept with its reason, to be redriven once the cause is fixed
         body = {
             "order_key": result.order_key,
@@ -140,8 +153,10 @@ def sweep(
     result = Sweep(request.seller.store_id)
     store = deps.stores.buyer(request.seller)  # its orders list, as the pull reads a buyer's
     for page, next_page in store.orders_updated_since(since, request.resume):
-        ours = [i for i in (seller_copy_id(request.seller.platform, raw) for raw in page) if i is not None]
-        deps.requests.request([ShipmentRequest(seller=request.seller, seller_order_id=i) for i in ours])
+        ours = [copy for copy in (posted_copy(request.seller.platform, raw) for raw in page) if copy is not None]
+        deps.requests.request(
+            [ShipmentRequest(seller=request.seller, seller_order_id=i, order_key=order_key_of(k)) for i, k in ours]
+        )
         result.orders += len(page)
         result.ours += len(ours)
         if next_page and time_left_ms() < TIME_RESERVE_MS:

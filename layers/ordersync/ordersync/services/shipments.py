@@ -43,17 +43,24 @@ class ShipmentCheck:
 
 
 def check_seller_copy(
-    seller_id: str, seller_order_id: str, attempt: Attempt, deps: ShipmentDependencies
+    seller_id: str, seller_order_id: str, attempt: Attempt, deps: ShipmentDependencies, named: str | None = None
 ) -> ShipmentCheck:
     """The seller's order `seller_order_id`: its parcels into the buyer's store. Not one of ours
-    (an order the seller took elsewhere): nothing."""
-    order_key = deps.orders.key_of_seller_copy(seller_id, seller_order_id)
-    if order_key is None:
-        return ShipmentCheck(None)
+    (an order the seller took elsewhere): nothing. `named`: the order key the seller's copy carries,
+    claimed only if its record is this very copy (else the index says whose it is)."""
+    copy = (seller_id, seller_order_id)
     try:
-        record = deps.orders.claim_posted(order_key, attempt)
-    except LookupError:  # posted by hand and not recorded yet, or gone: nothing to map parcels to
-        return ShipmentCheck(order_key)
+        record = deps.orders.claim_posted(named, attempt, copy) if named else None
+    except LookupError:  # not the record of this copy (a key the seller edited?): the index decides
+        record = None
+    if record is None:
+        order_key = deps.orders.key_of_seller_copy(seller_id, seller_order_id)
+        if order_key is None:
+            return ShipmentCheck(None)
+        try:
+            record = deps.orders.claim_posted(order_key, attempt, copy)
+        except LookupError:  # posted by hand and not recorded yet, or gone: nothing to map parcels to
+            return ShipmentCheck(order_key)
     try:
         return _sync_parcels(record, deps)
     except BaseException:
@@ -238,7 +245,7 @@ def _correct_tracking(
     )
     where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     try:
-        buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
+        entry.buyer_shipment_id = buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
     except StoreCredentialsError:
         raise
     except StoreRejected as refused:

@@ -24,7 +24,7 @@ from ordersync.domain.webhooks import (
     woo_copy_moved,
 )
 from ordersync.models import Cause, Platform, Role, ShipmentRequest, StoreRef, read_request, utc_now
-from ordersync.normalize import seller_copy_id
+from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, ShipmentRequests, StoreLookup
 from ordersync.records import OrderRecord
@@ -66,8 +66,12 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
         return WebhookAnswer(404, "no such store")
     if len(body) > MAX_BODY_BYTES:
         return WebhookAnswer(413, f"body over {MAX_BODY_BYTES} bytes")
-    connections = [c for c in deps.connections.of_buyer(store_id) if c.buyer.platform in WEBHOOK_PLATFORMS]
-    store = connections[0].buyer if connections else _seller(store_id, deps)
+    # A seller's delivery (its shipments) is asked of the store's own item first: no connections query
+    seller = _seller(store_id, deps) if _from_the_selling_side(body) else None
+    connections = (
+        [] if seller else [c for c in deps.connections.of_buyer(store_id) if c.buyer.platform in WEBHOOK_PLATFORMS]
+    )
+    store = seller or (connections[0].buyer if connections else _seller(store_id, deps))
     if store is not None and is_ping(store.platform, body):
         return WebhookAnswer(200, "ping acknowledged")
     if store is None or not _vouched_for(store, headers, body, deps):
@@ -75,13 +79,15 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
         logger.warning("webhook refused: not signed by a known store", extra={"store_id": store_id})
         return WebhookAnswer(401, "not signed by a store ordersync knows")
     delivery = read_delivery(store.platform, headers, body)
-    seller_order = delivery.seller_order_id or (
-        seller_copy_id(store.platform, delivery.payload) if isinstance(delivery.payload, dict) else None
-    )
+    copy = posted_copy(store.platform, delivery.payload) if isinstance(delivery.payload, dict) else None
+    seller_order = delivery.seller_order_id or (copy[0] if copy else None)
     if seller_order is not None:  # the seller's copy of an order we posted: its parcels to look at
         if delivery.seller_order_id is None and not woo_copy_moved(delivery.payload):
             return WebhookAnswer(200, f"topic {delivery.topic} acknowledged: nothing shipped")
-        return _parcels_to_look_at(store, seller_order, delivery.topic, deps)
+        order_key = order_key_of(copy[1]) if copy else None
+        return _parcels_to_look_at(
+            ShipmentRequest(seller=store, seller_order_id=seller_order, order_key=order_key), delivery.topic, deps
+        )
     if delivery.ignored or not connections:
         logger.info("webhook topic not taken: acknowledged", extra={"store_id": store_id, "topic": delivery.topic})
         return WebhookAnswer(200, f"topic {delivery.topic} acknowledged, not used")
@@ -96,6 +102,21 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     return WebhookAnswer(202, "accepted", len(envelopes))
 
 
+def _from_the_selling_side(body: bytes) -> bool:
+    """Whether a delivery looks like a seller store's (a BigCommerce shipment, or an order that
+    carries the key our create gave it), read before anything vouches for it: only which store
+    record is read first depends on it, never what is believed."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser: the door names it later
+        return False
+    if not isinstance(payload, dict):
+        return False
+    if str(payload.get("scope") or "").startswith("store/shipment/"):
+        return True
+    return any(posted_copy(platform, payload) is not None for platform in Platform)
+
+
 def _seller(store_id: str, deps: WebhookDependencies) -> StoreRef | None:
     """A store that sells (its shipments' deliveries), as ops added it; None for any other id."""
     record = deps.stores.get(store_id) if deps.stores is not None else None
@@ -104,14 +125,14 @@ def _seller(store_id: str, deps: WebhookDependencies) -> StoreRef | None:
     return record.ref()
 
 
-def _parcels_to_look_at(seller: StoreRef, seller_order_id: str, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
+def _parcels_to_look_at(request: ShipmentRequest, topic: str, deps: WebhookDependencies) -> WebhookAnswer:
     """A check on ShipmentsQueue: SyncShipmentsFunction finds the order we posted as this one (a
     seller order of nobody's is nothing there) and writes its new parcels into the buyer's store."""
     if deps.shipments is None:
         return WebhookAnswer(200, f"topic {topic} acknowledged, not used")
-    deps.shipments.request([ShipmentRequest(seller=seller, seller_order_id=seller_order_id)])
+    deps.shipments.request([request])
     metrics.add_metric(name="ShipmentChecksFromWebhooks", unit=MetricUnit.Count, value=1)
-    logger.info("seller's order to check", extra={"store_id": seller.store_id, "topic": topic})
+    logger.info("seller's order to check", extra={"store_id": request.seller.store_id, "topic": topic})
     return WebhookAnswer(202, "accepted")
 
 

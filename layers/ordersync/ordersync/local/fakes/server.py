@@ -52,6 +52,7 @@ class RandomFaults:
     rate: float
     stall_seconds: float
     injected: int = 0
+    writes_lost: int = 0  # the answer lost after a write the store made (a create, a shipment)
     by_kind: Counter[str] = field(default_factory=Counter)
     seen: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,6 +69,9 @@ class RandomFaults:
             )
             self.injected += 1
             self.by_kind[kind] += 1
+            graphql_read = request.path.endswith("graphql.json") and b"mutation" not in request.get_data()
+            if kind == "after_write" and not graphql_read:
+                self.writes_lost += 1
         if kind == "500":
             return Fault(status=500)
         if kind == "429":

@@ -18,6 +18,9 @@ Built = tuple[dict[str, str], bytes]
 @dataclass
 class Deliveries:
     sent: list[tuple[str, int]] = field(default_factory=list)  # (topic, HTTP status or 0 for no answer)
+    # Stores deliver at least once: with it, a delivery it picks is also sent a second time at once
+    twice: Callable[[str, bytes], bool] | None = None
+    sent_twice: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -33,10 +36,16 @@ class Deliveries:
         """`body`: the bytes, or what builds the headers and bytes at sending time; sent after `delay`
         (a store's job queue); `answered` is told the status (0: no answer)."""
         build = body if callable(body) else (lambda: (headers, body))
-        thread = threading.Thread(target=self._send, args=(topic, url, build, delay, answered), daemon=True)
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
+        copies = 1
+        if self.twice is not None and self.twice(topic, build()[1]):
+            copies = 2
+            with self._lock:
+                self.sent_twice += 1
+        for _ in range(copies):
+            thread = threading.Thread(target=self._send, args=(topic, url, build, delay, answered), daemon=True)
+            with self._lock:
+                self._threads.append(thread)
+            thread.start()
 
     def _send(
         self, topic: str, url: str, build: Callable[[], Built], delay: float, answered: Callable[[int], None] | None

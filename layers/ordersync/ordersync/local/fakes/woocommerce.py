@@ -10,6 +10,7 @@ import functools
 import itertools
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -38,6 +39,17 @@ _ROUTES = Map(
             methods=["GET", "PUT", "POST", "PATCH"],
         ),
         Rule("/wp-json/wc/v3", endpoint="index", methods=["GET"]),
+        # The Shipment Tracking extension's (fact sheet §2), there only where it is installed
+        Rule(
+            "/wp-json/wc-shipment-tracking/v3/orders/<int:order_id>/shipment-trackings",
+            endpoint="trackings",
+            methods=["GET", "POST"],
+        ),
+        Rule(
+            "/wp-json/wc-shipment-tracking/v3/orders/<int:order_id>/shipment-trackings/<tracking_id>",
+            endpoint="tracking",
+            methods=["GET", "DELETE"],
+        ),
         Rule("/wp-json/wc/v3/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
         Rule("/wp-json/wc/v3/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
         Rule("/wp-json/wc/v3/products", endpoint="products", methods=["GET"]),
@@ -86,8 +98,10 @@ class FakeWooCommerce:
         user_role: str = "shop_manager",
         locale: str = "en_US",
         fulfilments: bool = False,
+        shipment_tracking: bool = False,
     ) -> None:
         self.name = name
+        self.shipment_tracking = shipment_tracking  # the paid extension installed
         # Core "Order Fulfillments": off by default (woocommerce_feature_fulfillments_enabled); off,
         # its routes don't exist (rest_no_route) and the wc/v3 index doesn't list them.
         self.fulfilments = fulfilments
@@ -365,7 +379,8 @@ class FakeWooCommerce:
             page = "<!DOCTYPE html><html><head><title>Page not found</title></head><body>Nothing here</body></html>"
             return Response(page, 404, content_type="text/html; charset=UTF-8")
         if request.path in ("/wp-json", "/wp-json/"):  # WordPress's REST index: public, the site's title
-            index = {"name": self.name, "description": "", "url": self.base_url, "namespaces": ["wc/v3", "wp/v2"]}
+            namespaces = ["wc/v3", "wp/v2"] + (["wc-shipment-tracking/v3"] if self.shipment_tracking else [])
+            index = {"name": self.name, "description": "", "url": self.base_url, "namespaces": namespaces}
             return _json(index)
         if not self._within_host_limit():
             self.throttled += 1
@@ -418,6 +433,10 @@ class FakeWooCommerce:
             if endpoint == "fulfillment":
                 return self._fulfillment(request, args["order_id"], args["fulfillment_id"])
             return self._fulfillments(request, args["order_id"])
+        if endpoint in ("trackings", "tracking"):
+            if not self.shipment_tracking:
+                return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+            return self._trackings(request, args["order_id"], args.get("tracking_id"))
         if endpoint == "refunds":
             if args["order_id"] not in self.orders:
                 return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
@@ -459,6 +478,69 @@ class FakeWooCommerce:
         order["status"] = status
         order["date_modified_gmt"] = _stamp(datetime.now(UTC))
         return _json(order)
+
+    def _trackings(self, request: Request, order_id: int, tracking_id: str | None) -> Response:
+        """Shipment Tracking's routes as its order controller answers them (fact sheet §2)."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return _error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+        items = self._tracking_items(order)
+        if tracking_id is not None:
+            item = next((i for i in items if i["tracking_id"] == tracking_id), None)
+            if item is None or not re.fullmatch(r"[a-fA-F0-9]{0,32}", tracking_id):
+                return _error("woocommerce_rest_order_shipment_tracking_invalid_id", "Invalid tracking ID.", 404)
+            if request.method == "DELETE":
+                items.remove(item)
+            return _json(_tracking_view(item))
+        if request.method == "GET":
+            return _json([_tracking_view(i) for i in items])
+        body = request.get_json(silent=True) or {}
+        if body.get("tracking_id"):
+            return _error(
+                "woocommerce_rest_shop_order_shipment_tracking_exists", "Cannot create existing tracking item.", 400
+            )
+        if not str(body.get("tracking_number") or "").strip():
+            return _error("rest_missing_callback_param", "Missing parameter(s): tracking_number", 400)
+        shipped = body.get("date_shipped")
+        try:
+            when = datetime.strptime(shipped, "%Y-%m-%d").replace(tzinfo=UTC) if shipped else datetime.now(UTC)
+        except (TypeError, ValueError):
+            when = datetime.now(UTC)  # strtotime of something it can't read: false, then "now"
+        item = self._add_tracking_item(
+            order,
+            str(body.get("tracking_provider") or ""),
+            str(body.get("custom_tracking_provider") or ""),
+            str(body.get("custom_tracking_link") or ""),
+            str(body["tracking_number"]),
+            when,
+        )
+        return _json(_tracking_view(item), 201)
+
+    @staticmethod
+    def _tracking_items(order: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order meta `_wc_shipment_tracking_items`, made when first needed."""
+        tracked = next((m for m in order["meta_data"] if m.get("key") == "_wc_shipment_tracking_items"), None)
+        if tracked is None:
+            tracked = {"id": len(order["meta_data"]) + 1, "key": "_wc_shipment_tracking_items", "value": []}
+            order["meta_data"].append(tracked)
+        items: list[dict[str, Any]] = tracked["value"]
+        return items
+
+    def _add_tracking_item(
+        self, order: dict[str, Any], provider: str, custom: str, link: str, number: str, shipped: datetime
+    ) -> dict[str, Any]:
+        """add_tracking_item: the provider through sanitize_title, an md5 hex id; the order saved."""
+        item = {
+            "tracking_provider": re.sub(r"[^a-z0-9_-]+", "-", provider.strip().lower()).strip("-"),
+            "custom_tracking_provider": custom,
+            "custom_tracking_link": link,
+            "tracking_number": number,
+            "date_shipped": int(shipped.timestamp()),
+            "tracking_id": uuid.uuid4().hex,
+        }
+        self._tracking_items(order).append(item)
+        order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+        return item
 
     def _routes(self) -> list[str]:
         routes = ["/wc/v3", "/wc/v3/orders", "/wc/v3/orders/(?P<id>[\\d]+)", "/wc/v3/orders/(?P<order_id>[\\d]+)/notes"]
@@ -602,21 +684,7 @@ class FakeWooCommerce:
             )
             self._fulfilment_status(order_id)
         elif number:
-            tracked = [m for m in order["meta_data"] if m.get("key") == "_wc_shipment_tracking_items"]
-            entry = {
-                "tracking_provider": (provider or "").lower(),
-                "custom_tracking_provider": "",
-                "custom_tracking_link": url or "",
-                "tracking_number": number,
-                "date_shipped": int(datetime.now(UTC).timestamp()),
-                "tracking_id": uuid.uuid4().hex,
-            }
-            if tracked:
-                tracked[0]["value"].append(entry)
-            else:
-                order["meta_data"].append(
-                    {"id": len(order["meta_data"]) + 1, "key": "_wc_shipment_tracking_items", "value": [entry]}
-                )
+            self._add_tracking_item(order, provider or "", "", url or "", number, datetime.now(UTC))
         whole = items is None or all(chosen.get(k, 0) >= v for k, v in lines.items())
         self.update_order(order_id, **({"status": "completed"} if whole else {}))
 
@@ -824,6 +892,27 @@ def _public_hook(hook: dict[str, Any]) -> dict[str, Any]:
 
 def _public(product: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in product.items() if k != "variations"} | {"variations": sorted(product["variations"])}
+
+
+def _tracking_view(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the routes answer it: the date as YYYY-MM-DD, the provider's link filled in."""
+    link = item["custom_tracking_link"] or TRACKING_LINKS.get(item["tracking_provider"], "")
+    return {
+        "tracking_id": item["tracking_id"],
+        "tracking_provider": item["custom_tracking_provider"] or item["tracking_provider"],
+        "tracking_link": link.replace("%1$s", item["tracking_number"]),
+        "tracking_number": item["tracking_number"],
+        "date_shipped": f"{datetime.fromtimestamp(item['date_shipped'], UTC):%Y-%m-%d}",
+    }
+
+
+# A few of Shipment Tracking's providers (GET /shipment-trackings/providers), by sanitized name
+TRACKING_LINKS = {
+    "usps": "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=%1$s",
+    "ups": "https://www.ups.com/track?loc=en_US&tracknum=%1$s",
+    "fedex": "https://www.fedex.com/apps/fedextrack/?action=track&tracknumbers=%1$s",
+    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB=%1$s",
+}
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
