@@ -8,7 +8,9 @@ before), not by timing; still, only what must hold for every interleaving is ass
 
 Then the sellers ship every synced order under faults of their own: the buyer-side writes' answers
 lost, seller webhooks delivered twice, checks handed to two consumers at once and delivered again,
-the sweep racing the webhooks' checks — each parcel ends in its buyer's store once."""
+the sweep racing the webhooks' checks — each parcel ends in its buyer's store once. Last, a few
+orders are changed by hand in one store (no webhook says so), and the drift check must report
+exactly those."""
 
 from __future__ import annotations
 
@@ -30,5 +32,8 @@ def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) 
     # every synced order shipped: each parcel in its buyer's store exactly once
     assert result["parcels"] == result["synced"]
     assert result["parcels_lost"] == 0 and result["parcels_written_twice"] == 0, result["parcels_twice"]
+    # divergences made by hand in one store: the drift check reports each, and nothing else
+    assert result["divergences_planted"] >= 6
+    assert result["divergences_undetected"] == [] and result["divergences_invented"] == []
     fired = {name: count for name, count in result["faults"].items() if count > 0}
     assert fired.keys() == result["faults"].keys(), f"faults that never fired: {result['faults']}"

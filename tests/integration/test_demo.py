@@ -138,3 +138,17 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "[ops] Order #1003 from Acme Outfitters to Northwind Supply's WooCommerce store: duplicate SKU" in ops
     assert not [s for s in ops if "your" in s]
     assert "[ops] Post order #3001 to Summit Supply's BigCommerce store by hand" in ops
+
+    # the drift check: the address changed by hand in Northwind's store, and what the stores keep
+    # disagreeing on by design (a cancellation too late, a parcel for a cancelled order)
+    drift = {(d["order_key"].split("#")[1], d["kind"]) for d in report["drift"]}
+    assert drift == {
+        ("1004", "ADDRESS_DIFFERS"),
+        ("1001", "CANCELLED_BY_BUYER_ONLY"),
+        ("1008", "CANCELLED_BY_BUYER_ONLY"),
+        ("1008", "PARCEL_NOT_IN_BUYER_STORE"),
+    }
+    (moved,) = [d for d in report["drift"] if d["kind"] == "ADDRESS_DIFFERS"]
+    assert "9 Wrong Way" in moved["detail"] and "seller's store back to the buyer's" in moved["mend"]
+    assert "[ops] Drift check: 4 divergences in 3 orders" in ops
+    assert "3 orders from Acme Outfitters differ between your store and theirs" in [e["subject"] for e in northwind]

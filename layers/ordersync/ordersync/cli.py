@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordersync.cli_drift import add_drift_command
 from ordersync.errors import InvalidOrder, OrderSyncError
 from ordersync.models import FailureReason, Platform, Role
 
@@ -222,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _store_commands(commands, target)
     _connection_commands(commands, target)
+    add_drift_command(commands, target)
 
     dlq = commands.add_parser("dlq", help="OrdersDLQ").add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq.add_parser("list", parents=[target], help="what is in the DLQ, and why")
@@ -356,6 +358,8 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
         or report.overruns
         or report.parcels_lost
         or report.parcels_written_twice
+        or report.divergences_undetected
+        or report.divergences_invented
     )
     return 1 if broken else 0
 

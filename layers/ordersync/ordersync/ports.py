@@ -120,6 +120,14 @@ class AlertOutbox(Protocol):
     def delete(self, handles: list[str]) -> None: ...
 
 
+class OrderHistory(Protocol):
+    """The orders table as the drift check reads it."""
+
+    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
+        """A connection's orders in the seller's store, last touched since `since`."""
+        ...
+
+
 class EmailSender(Protocol):
     def send(self, email: OutgoingEmail) -> None: ...
 
@@ -198,6 +206,10 @@ class SellerStore(Protocol):
         ...
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...
+
+    def copy_address(self, order_id: str) -> ShippingAddress | None:
+        """The shipping address on our copy, as the seller's store has it now (the drift check)."""
+        ...
 
     def order_state(self, order_id: str) -> SellerOrderState:
         """What became of an order we posted: cancelled in the store, or shipped (some of it)."""

@@ -79,6 +79,14 @@ class ShipmentSyncSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
 
 
+class DriftSettings(_Env):
+    orders_table: str = Field(alias="ORDERS_TABLE")
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
+    ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
+    days: int = Field(alias="DRIFT_DAYS", ge=1, le=365)
+
+
 class DispatchSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
@@ -129,3 +137,8 @@ def sweep_fan_out_settings() -> SweepFanOutSettings:
 @cache
 def shipment_sync_settings() -> ShipmentSyncSettings:
     return ShipmentSyncSettings.model_validate(dict(os.environ))
+
+
+@cache
+def drift_settings() -> DriftSettings:
+    return DriftSettings.model_validate(dict(os.environ))

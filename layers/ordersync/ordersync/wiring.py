@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ordersync.services.catalog_sync import CatalogFanOutDependencies, CatalogSyncDependencies
     from ordersync.services.dispatch import DispatchDependencies
+    from ordersync.services.drift import DriftDependencies
     from ordersync.services.process import ProcessDependencies
     from ordersync.services.pull import FanOutDependencies, PullDependencies
     from ordersync.services.shipment_sync import ShipmentSyncDependencies, SweepFanOutDependencies
@@ -206,4 +207,23 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
         requests=SqsShipmentRequests(settings.shipments_queue_url),
         dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
         shops=RecentStores(store_table),
+    )
+
+
+@cache
+def drift_dependencies() -> DriftDependencies:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.messaging import SnsEmails
+    from ordersync.aws.orders import DynamoOrders
+    from ordersync.aws.secrets import store_credentials
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.drift import DriftDependencies
+    from ordersync.settings import drift_settings
+
+    settings = drift_settings()
+    return DriftDependencies(
+        orders=DynamoOrders(settings.orders_table),
+        connections=DynamoConnections(settings.connections_table),
+        stores=HttpStoreFactory(store_credentials),
+        emails=SnsEmails(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
     )

@@ -53,7 +53,8 @@ def _claim_condition(cause: Cause, reopen: bool = False) -> tuple[str, dict[str,
 
 class DynamoOrders:
     def __init__(self, table_name: str, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._resource = resource or boto3.resource("dynamodb")
+        self._table = self._resource.Table(table_name)
 
     def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
         """Claims the order for `attempt` and answers the record as it was, with this attempt's claim
@@ -231,6 +232,34 @@ class DynamoOrders:
             ExpressionAttributeNames={"#status": "status"},
         )
         return [OrderStatus(item["status"]) for item in items]
+
+    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
+        """A connection's orders in a seller's store (SYNCED, POSTED_MANUALLY, CANCELLED after it)
+        last touched since `since`: the by_connection index's keys, then the records by BatchGetItem."""
+        condition = Key("connection_id").eq(connection_id) & Key("updated_at").gte(iso(since))
+        items = all_items(
+            self._table.query,
+            "order query",
+            IndexName="by_connection",
+            KeyConditionExpression=condition,
+            ProjectionExpression="order_key, #status",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        posted = {OrderStatus.SYNCED.value, OrderStatus.POSTED_MANUALLY.value, OrderStatus.CANCELLED.value}
+        keys = [str(item["order_key"]) for item in items if item["status"] in posted]
+        records = [r for r in self._batch_get(keys) if r.seller_order_id]
+        return sorted(records, key=lambda r: r.order_key)
+
+    def _batch_get(self, keys: list[str]) -> list[OrderRecord]:
+        found: list[OrderRecord] = []
+        for start in range(0, len(keys), 100):  # BatchGetItem's most keys per call
+            request = {self._table.name: {"Keys": [{"order_key": k} for k in keys[start : start + 100]]}}
+            while request:
+                with aws_errors("order batch read"):
+                    answer = self._resource.batch_get_item(RequestItems=request)
+                found += [_record(item) for item in answer["Responses"].get(self._table.name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def all(self) -> list[OrderRecord]:
         return [_record(item) for item in all_items(self._table.scan, "order scan")]

@@ -97,6 +97,9 @@ class ChaosReport:
     parcels_lost: int = 0  # in no buyer store, and not kept in ShipmentsDLQ with a reason
     parcels_written_twice: int = 0
     parcels_twice: list[str] = field(default_factory=list)  # their tracking numbers, to look into
+    divergences_planted: int = 0  # changed by hand in one store, no webhook saying so
+    divergences_undetected: list[str] = field(default_factory=list)  # planted, not reported by the drift check
+    divergences_invented: list[str] = field(default_factory=list)  # reported, not planted
 
 
 PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
@@ -171,6 +174,12 @@ def run_chaos(
             report.faults |= shipped.faults
             report.parcels, report.parcels_lost = shipped.parcels, shipped.lost
             report.parcels_written_twice, report.parcels_twice = len(shipped.twice), shipped.twice
+            planted = plant_divergences(world, stack, seeds)
+            reported = _drift_reported(stack)
+            report.divergences_planted = len(planted)
+            report.divergences_undetected = sorted(planted - reported)
+            report.divergences_invented = sorted(reported - planted)
+            echo(f"   planted {len(planted)} divergences by hand; the drift check reported {len(reported)}")
             return report
         finally:
             world.stop()
@@ -608,3 +617,84 @@ def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]])
             shipments = buyer.order_shipments.get(int(order_id), [])  # type: ignore[union-attr]
             found[number] += sum(s.get("tracking_number") == number for s in shipments)
     return found
+
+
+# --- divergences made by hand, and the drift check ------------------------------------------------
+PLANTS = ("buyer_cancelled", "copy_address", "buyer_shipment_deleted", "buyer_tracking")
+
+
+def plant_divergences(world: World, stack: LocalStack, seeds: random.Random) -> set[str]:
+    """In a few shipped orders, someone changes one store by hand — the buyer cancels, the seller's
+    copy gets another address, the buyer's shipment is deleted or its tracking changed — and no
+    webhook says so. Answers "<order key> <kind>" as the drift check should report each."""
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    shipped = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.parcels]
+    chosen = seeds.sample(sorted(shipped, key=lambda r: r.order_key), min(len(shipped), 2 * len(PLANTS)))
+    planted: set[str] = set()
+    for index, record in enumerate(chosen):
+        plant = PLANTS[index % len(PLANTS)]
+        if plant == "buyer_tracking" and record.buyer_id == "brightside":
+            plant = "copy_address"  # a WooCommerce buyer's parcel is a note: no tracking field to change
+        kind = _plant(world, record, plant)
+        planted.add(f"{record.order_key} {kind}")
+    return planted
+
+
+def _plant(world: World, record: OrderRecord, plant: str) -> str:
+    buyer, seller = world.stores[record.buyer_id].fake, world.stores[record.seller_id].fake
+    order_id, copy_id = int(record.order_id), int(record.seller_order_id or 0)
+    if plant == "buyer_cancelled":
+        if isinstance(buyer, FakeWooCommerce):
+            buyer.orders[order_id]["status"] = "cancelled"
+        elif isinstance(buyer, FakeBigCommerce):
+            buyer.orders[order_id].update(status="Cancelled", status_id=5)
+        else:
+            buyer.orders[f"gid://shopify/Order/{order_id}"]["cancelledAt"] = utc_now().isoformat()  # type: ignore[union-attr]
+        return "CANCELLED_BY_BUYER_ONLY"
+    if plant == "copy_address":
+        if isinstance(seller, FakeWooCommerce):
+            seller.orders[copy_id]["shipping"]["address_1"] = "9 Wrong Way"
+        elif isinstance(seller, FakeBigCommerce):
+            seller.order_addresses[copy_id][0]["street_1"] = "9 Wrong Way"
+        else:
+            seller.orders[f"gid://shopify/Order/{copy_id}"]["shippingAddress"]["address1"] = "9 Wrong Way"  # type: ignore[union-attr]
+        return "ADDRESS_DIFFERS"
+    written = record.parcels[0].buyer_shipment_id
+    if isinstance(buyer, FakeWooCommerce):
+        notes = buyer.notes[order_id]
+        notes[:] = [n for n in notes if f"note-{n['id']}" != written]
+        return "PARCEL_NOT_IN_BUYER_STORE"
+    shipments = (
+        buyer.order_shipments[order_id]
+        if isinstance(buyer, FakeBigCommerce)
+        else buyer.orders[f"gid://shopify/Order/{order_id}"]["fulfillments"]  # type: ignore[union-attr]
+    )
+    if plant == "buyer_shipment_deleted":
+        shipments[:] = [s for s in shipments if str(s["id"]).rsplit("/", 1)[-1] != written]
+        return "PARCEL_NOT_IN_BUYER_STORE"
+    for shipment in shipments:
+        if isinstance(buyer, FakeBigCommerce):
+            shipment["tracking_number"] = "CHANGED-BY-HAND"
+        else:
+            shipment["_tracking"] = [{**t, "number": "CHANGED-BY-HAND"} for t in shipment["_tracking"]]
+    return "TRACKING_DIFFERS"
+
+
+def _drift_reported(stack: LocalStack) -> set[str]:
+    """`ordersync drift`, as ops run it: every divergence of every connection, "<order key> <kind>"."""
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.local.iam import acting_as
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.drift import DriftDependencies, check_drift
+
+    with acting_as(stack.deployment.principal("OpsPolicy")):
+        deps = DriftDependencies(
+            orders=DynamoOrders(stack.output("OrdersTableName")),
+            connections=DynamoConnections(stack.output("ConnectionsTableName")),
+            stores=HttpStoreFactory(StoreSecrets().read),
+        )
+        report = check_drift(deps)
+    return {f"{d.order_key} {d.kind.value}" for d in report.divergences} | {
+        f"unreadable {u}" for u in report.unreadable
+    }

@@ -216,6 +216,37 @@ def after_posting(stack: LocalStack, world: World, ops: Ops, as_ops: Any, echo: 
     stack.runner.fire_schedules("AlertDispatchFunction")
 
 
+def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> list[dict[str, Any]]:
+    """Someone at Northwind changes the address on the copy of #1004 by hand (no webhook says so):
+    ops run the drift check, and the daily run emails what it finds."""
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.platforms import HttpStoreFactory
+    from ordersync.services.drift import DriftDependencies, check_drift
+
+    northwind = world.stores["northwind-supply"].fake
+    assert isinstance(northwind, FakeWooCommerce)
+    copy_1004 = next(o for o in northwind.created_orders() if _source(o).endswith("-1004"))
+    echo("-> by hand in Northwind's store: the copy of #1004 now ships to 9 Wrong Way (no webhook says so)")
+    copy_1004["shipping"] = {**copy_1004["shipping"], "address_1": "9 Wrong Way"}
+    echo("-> ops: ordersync drift")
+    with acting_as(as_ops):
+        deps = DriftDependencies(
+            orders=DynamoOrders(stack.output("OrdersTableName")),
+            connections=DynamoConnections(stack.output("ConnectionsTableName")),
+            stores=HttpStoreFactory(StoreSecrets().read),
+        )
+        report = check_drift(deps)
+    echo(f"   compared {report.compared} posted orders: {len(report.divergences)} divergences")
+    for divergence in report.divergences:
+        echo(f"   {divergence.order_key} {divergence.kind.value}; mend: {divergence.mend}")
+    stack.runner.fire_schedules("CheckDriftFunction")  # the daily run: ops' digest, each seller its own
+    return [
+        {"order_key": d.order_key, "seller": d.seller_id, "kind": d.kind.value, "detail": d.detail, "mend": d.mend}
+        for d in report.divergences
+    ] + [{"unreadable": u} for u in report.unreadable]
+
+
 def _source(order: dict[str, Any]) -> str:
     return next((str(m["value"]) for m in order.get("meta_data") or [] if m.get("key") == "_ordersync_source"), "")
 
@@ -279,7 +310,8 @@ def run_demo(report_path: Path | None = None, echo: Any = print, log_level: str 
             after_posting(stack, world, ops, as_ops, echo)
             echo("-> the next hour's pull re-reads the same orders: nothing changes, nothing is sent twice")
             stack.runner.run_hour()
-            report = build_report(stack, world, ops) | {"fast_path": fast}
+            found = drift(stack, world, as_ops, echo)
+            report = build_report(stack, world, ops) | {"fast_path": fast, "drift": found}
         finally:
             world.stop()
     print_report(report, echo)

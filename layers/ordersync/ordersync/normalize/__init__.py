@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersync.errors import InvalidOrder
-from ordersync.models import READ_FROM_STORE_KEY, CanonicalOrder, Platform, requested_read
+from ordersync.models import READ_FROM_STORE_KEY, CanonicalOrder, Platform, ShippingAddress, requested_read
 from ordersync.normalize import bigcommerce, shopify, woocommerce
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
@@ -109,6 +109,20 @@ def order_ref(platform: Platform, payload: Any) -> tuple[str, str, datetime | No
         except (ValueError, TypeError):
             continue
     return order_id, number, updated
+
+
+def shipping_address_of(platform: Platform, fields: dict[str, Any] | None) -> ShippingAddress | None:
+    """A store's shipping address object (Shopify's GraphQL MailingAddress, WooCommerce's `shipping`,
+    a BigCommerce shipping address) as the canonical address; None when it is blank."""
+    if not fields:
+        return None
+    read = {
+        Platform.SHOPIFY: shopify._graphql_address,
+        Platform.WOOCOMMERCE: woocommerce._address,
+        Platform.BIGCOMMERCE: bigcommerce._address,
+    }[platform]
+    found = ShippingAddress.model_validate(read(fields))
+    return None if found.is_blank() else found
 
 
 def seller_copy_id(platform: Platform, payload: dict[str, Any]) -> str | None:

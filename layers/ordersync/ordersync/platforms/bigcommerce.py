@@ -18,7 +18,17 @@ from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, ShippingAddress, iso
+from ordersync.models import (
+    BuyerParcel,
+    CanonicalOrder,
+    Parcel,
+    ParcelLine,
+    Platform,
+    SellerOrderState,
+    ShippingAddress,
+    iso,
+)
+from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 50
@@ -160,6 +170,10 @@ class BigCommerceStore:
         url = f"{self._v2}/orders/{int(order_id)}/shipments/{int(shipment_id)}"
         call(self._http, "PUT", url, json=_tracking(parcel))
         return shipment_id
+
+    def copy_address(self, order_id: str) -> ShippingAddress | None:
+        addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")
+        return shipping_address_of(Platform.BIGCOMMERCE, addresses[0]) if addresses else None
 
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
         """PUT the order's (first) shipping address: BigCommerce recalculates neither shipping nor tax."""

@@ -28,10 +28,12 @@ from ordersync.models import (
     CanonicalOrder,
     Parcel,
     ParcelLine,
+    Platform,
     SellerOrderState,
     ShippingAddress,
     iso,
 )
+from ordersync.normalize import shipping_address_of
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session, wait_in_place
@@ -168,6 +170,11 @@ query OrderState($id: ID!) {
       fulfillmentLineItems(first: 20) { nodes { quantity lineItem { variant { id } } } }
     }
   }
+}"""
+
+COPY_ADDRESS_QUERY = """
+query CopyAddress($id: ID!) {
+  order(id: $id) { shippingAddress { name company address1 address2 city provinceCode zip countryCodeV2 phone } }
 }"""
 
 # The buyer's order: the fulfilments it holds, and its fulfillment orders' lines left to fulfil.
@@ -400,6 +407,12 @@ class ShopifyStore:
         parcels = tuple(_parcel(f) for f in found.get("fulfillments") or [] if f.get("status") == "SUCCESS")
         shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED") or bool(parcels)
         return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment, parcels)
+
+    def copy_address(self, order_id: str) -> ShippingAddress | None:
+        found = self._graphql(COPY_ADDRESS_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None:
+            raise StoreRejected(f"Shopify has no order {order_id}")
+        return shipping_address_of(Platform.SHOPIFY, found.get("shippingAddress"))
 
     # --- buyer side: the seller's parcels ----------------------------------------------------
     def shipments(self, order_id: str) -> BuyerShipments:

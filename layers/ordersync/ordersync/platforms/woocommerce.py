@@ -21,7 +21,16 @@ from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments, parcel_ref
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
-from ordersync.models import BuyerParcel, CanonicalOrder, Parcel, ParcelLine, SellerOrderState, ShippingAddress
+from ordersync.models import (
+    BuyerParcel,
+    CanonicalOrder,
+    Parcel,
+    ParcelLine,
+    Platform,
+    SellerOrderState,
+    ShippingAddress,
+)
+from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
 
 PAGE_SIZE = 100
@@ -167,6 +176,10 @@ class WooCommerceStore:
         routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
         return any(route.endswith("/fulfillments") for route in routes)
 
+    def copy_address(self, order_id: str) -> ShippingAddress | None:
+        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+        return shipping_address_of(Platform.WOOCOMMERCE, order.get("shipping"))
+
     @functools.cached_property
     def _tracking_on(self) -> bool:
         """The Shipment Tracking extension, where installed, names its namespace in WordPress's index."""
@@ -181,7 +194,7 @@ class WooCommerceStore:
         if not self._fulfilments_on:
             notes = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/notes"))
             found = [
-                BuyerShipment(str(note["id"]), None, ref.group(0), ())
+                BuyerShipment(f"note-{note['id']}", None, ref.group(0), ())  # as write_shipment names it
                 for note in notes
                 if (ref := _REF.search(str(note.get("note") or "")))
             ]

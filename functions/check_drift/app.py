@@ -1,0 +1,22 @@
+"""CheckDriftFunction: once a day, every order posted in the last DriftDays days compared in both
+stores; each divergence reported (ops' digest, each seller its own), nothing changed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ordersync.observability import logger, metrics, tracer
+from ordersync.services.drift import DriftDependencies, check_drift
+from ordersync.settings import drift_settings
+from ordersync.wiring import drift_dependencies
+
+if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext, deps: DriftDependencies | None = None) -> dict[str, Any]:
+    report = check_drift(deps or drift_dependencies(), drift_settings().days)
+    return {"compared": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)}

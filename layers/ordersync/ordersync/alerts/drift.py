@@ -1,0 +1,54 @@
+"""The drift check's emails: one digest for ops with every divergence and the command that mends
+it, and one for each seller with its own orders only. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ordersync.alerts.digest import OutgoingEmail
+from ordersync.domain.drift import Divergence, DriftKind
+
+KIND_WORDS = {
+    DriftKind.CANCELLED_BY_BUYER_ONLY: "cancelled by the buyer, not in the seller's store",
+    DriftKind.CANCELLED_BY_SELLER_ONLY: "cancelled in the seller's store, not by the buyer",
+    DriftKind.ADDRESS_DIFFERS: "shipping address differs",
+    DriftKind.PARCEL_NOT_IN_BUYER_STORE: "a parcel is not in the buyer's store",
+    DriftKind.TRACKING_DIFFERS: "tracking number differs",
+    DriftKind.SHIPPED_UNITS_DIFFER: "units shipped differ",
+}
+
+
+def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequence[str]) -> list[OutgoingEmail]:
+    """Nothing when both stores agree on every order compared and every order could be read."""
+    if not found and not unreadable:
+        return []
+    orders = len({d.order_key for d in found})
+    listing = "\n\n".join(
+        f"{d.order_key} [{d.seller_id}]: {KIND_WORDS[d.kind]} ({d.kind.value})\n  {d.detail}\n  mend: {d.mend}"
+        for d in found
+    )
+    skipped = "".join(f"\n  - {key}" for key in unreadable)
+    body = (
+        f"The drift check compared {compared} posted orders in both stores: {len(found)} divergences in"
+        f" {orders} orders. Nothing was changed in either store.\n\n{listing}\n"
+        + (f"\nCould not be compared (a store did not answer; the next run tries again):{skipped}\n" if skipped else "")
+    )
+    subject = f"[ops] Drift check: {len(found)} divergences in {orders} orders"
+    emails = [OutgoingEmail("ops", None, subject, body, "DRIFT")]
+    by_seller: dict[str, list[Divergence]] = defaultdict(list)
+    for divergence in found:
+        by_seller[divergence.seller_id].append(divergence)
+    for seller_id, own in by_seller.items():
+        lines = "\n".join(f"  - order {d.order_key.split('#', 1)[-1]}: {KIND_WORDS[d.kind]}: {d.detail}" for d in own)
+        text = (
+            f"Hello,\n\nOur daily check found {len(own)} difference(s) between your store and the retailer's"
+            f" for orders we synced:\n\n{lines}\n\nOur team is on it and will contact you if your store"
+            " needs a change. Nothing was changed in your store.\n\n- The ordersync team\n"
+        )
+        emails.append(
+            OutgoingEmail(
+                "seller", seller_id, f"{len(own)} orders differ between your store and the retailer's", text, "DRIFT"
+            )
+        )
+    return emails

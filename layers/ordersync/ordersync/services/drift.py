@@ -1,0 +1,100 @@
+"""The drift check: every order posted in the last N days, read in both stores and compared
+(domain/drift.py); ops get one digest, each seller its own orders. Read-only: nothing is written to
+either store or to the order records."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ordersync.alerts.drift import drift_emails
+from ordersync.domain.drift import DEFAULT_DAYS, BothStores, Divergence, Recorded, divergences
+from ordersync.errors import InvalidOrder, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.models import Connection, utc_now
+from ordersync.normalize import normalize
+from ordersync.observability import logger, metrics
+from ordersync.ports import ConnectionRepository, EmailSender, OrderHistory, StoreFactory
+from ordersync.records import OrderRecord
+
+PACED_TRIES = 4  # a store that asks to slow down is waited for, this many times an order
+MAX_PACE_WAIT = 60.0  # seconds
+
+
+@dataclass
+class DriftDependencies:
+    orders: OrderHistory
+    connections: ConnectionRepository
+    stores: StoreFactory
+    emails: EmailSender | None = None  # None: the report only (ops' CLI)
+    clock: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep  # a store's pace is waited out: the check is in no hurry
+
+
+@dataclass
+class DriftReport:
+    connections: int = 0
+    compared: int = 0
+    divergences: list[Divergence] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "<order key>: <what the store said>"
+
+
+def check_drift(deps: DriftDependencies, days: int = DEFAULT_DAYS, connection_id: str | None = None) -> DriftReport:
+    since = deps.clock() - timedelta(days=days)
+    connections = [deps.connections.get(connection_id)] if connection_id else deps.connections.all()
+    report = DriftReport(connections=len(connections))
+    for connection in connections:
+        for record in deps.orders.posted_since(connection.connection_id, since):
+            _compare(record, connection, deps, report)
+    if deps.emails is not None:
+        for email in drift_emails(report.divergences, report.compared, report.unreadable):
+            deps.emails.send(email)
+    metrics.add_metric(name="DriftDivergences", unit=MetricUnit.Count, value=len(report.divergences))
+    logger.info(
+        "drift checked",
+        extra={"orders": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)},
+    )
+    return report
+
+
+def _compare(record: OrderRecord, connection: Connection, deps: DriftDependencies, report: DriftReport) -> None:
+    for attempt in range(1, PACED_TRIES + 1):
+        try:
+            seen = _read_both(record, connection, deps)
+            break
+        except StoreThrottled as throttled:
+            if attempt == PACED_TRIES:
+                report.unreadable.append(f"{record.order_key}: the store kept asking to slow down: {throttled}")
+                return
+            deps.sleep(min(throttled.delay_seconds(), MAX_PACE_WAIT))
+        except (StoreUnavailable, StoreRejected, InvalidOrder) as error:
+            report.unreadable.append(f"{record.order_key}: {type(error).__name__}: {str(error)[:200]}")
+            return
+    report.compared += 1
+    report.divergences += divergences(_recorded(record), seen)
+
+
+def _read_both(record: OrderRecord, connection: Connection, deps: DriftDependencies) -> BothStores:
+    assert record.seller_order_id is not None  # posted_since answers posted orders only
+    buyer = deps.stores.buyer(connection.buyer)
+    seller = deps.stores.seller(connection.seller)
+    return BothStores(
+        buyer_order=normalize(connection.buyer.platform, buyer.order(record.order_id)),
+        buyer_shipments=buyer.shipments(record.order_id),
+        seller=seller.order_state(record.seller_order_id),
+        seller_address=seller.copy_address(record.seller_order_id),
+    )
+
+
+def _recorded(record: OrderRecord) -> Recorded:
+    return Recorded(
+        order_key=record.order_key,
+        seller_id=record.seller_id,
+        buyer_name=record.buyer_name,
+        posted_address=record.posted_address,
+        written={p.key: p.buyer_shipment_id for p in record.parcels if p.buyer_shipment_id},
+        reasons={p.key: p.reason.value for p in record.parcels if p.reason},
+    )
