@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ordersync.observability import logger, metrics, tracer
-from ordersync.services.drift import DriftDependencies, check_drift
+from ordersync.services.drift import DriftDependencies, compare_both_stores
 from ordersync.settings import drift_settings
 from ordersync.wiring import drift_dependencies
 
@@ -18,5 +18,5 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext, deps: DriftDependencies | None = None) -> dict[str, Any]:
-    report = check_drift(deps or drift_dependencies(), drift_settings().days)
+    report = compare_both_stores(deps or drift_dependencies(), drift_settings().days)
     return {"compared": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)}

@@ -30,8 +30,11 @@ def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) 
     assert result["dlq_without_reason"] == 0 and result["overruns"] == 0
     assert result["synced"] == result["should_sync"] > 25  # after ops redrive what the outage failed
     # every synced order shipped: each parcel in its buyer's store exactly once
-    assert result["parcels"] == result["synced"]
+    assert result["parcels"] == result["by_status"]["SYNCED"] > 20  # every order in a seller store then
     assert result["parcels_lost"] == 0 and result["parcels_written_twice"] == 0, result["parcels_twice"]
+    # buyers' cancellations and address changes during posts and shipments: each copy matches the
+    # buyer's final order, or the record names why (too late, refused), told
+    assert result["edits_unexplained"] == []
     # divergences made by hand in one store: the drift check reports each, and nothing else
     assert result["divergences_planted"] >= 6
     assert result["divergences_undetected"] == [] and result["divergences_invented"] == []

@@ -17,7 +17,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "ORDER_NUMBER" in printed and "SYNCED" in printed
 
     report = json.loads(report_path.read_text())
-    assert set(report) == {"orders", "emails", "dlq", "fast_path"}
+    assert set(report) == {"orders", "emails", "dlq", "fast_path", "drift"}
     by_number = {o["order_number"]: o for o in report["orders"]}
     outcome = {number: (o["status"], o["reason"]) for number, o in by_number.items()}
     assert outcome == {

@@ -152,3 +152,43 @@ def test_the_fakes_refuse_a_shipment_their_contracts_refuse(started: list[Any]) 
         timeout=5,
     ).json()["data"]["fulfillmentCreate"]
     assert answer["fulfillment"] is None and "quantity" in answer["userErrors"][0]["message"]
+
+
+def test_the_fakes_refuse_the_edits_and_tracking_items_their_contracts_refuse(started: list[Any]) -> None:
+    """WooCommerce: a line item id not on the order (woocommerce_rest_invalid_item_id); Shipment
+    Tracking's routes only where the extension is installed, a tracking number required.
+    BigCommerce order_Put: a product id not on the order. Shopify: an order edit can't set a line
+    below what has been fulfilled."""
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs"))
+    woo.orders[2001] = woocommerce_order(2001, [("S", "T", 2, "1.00", 55, 0)], None)
+    api, auth = f"{woo.base_url}/wp-json/wc/v3", ("ck", "cs")
+    wrong = requests.put(f"{api}/orders/2001", json={"line_items": [{"id": 1, "quantity": 1}]}, auth=auth, timeout=5)
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "woocommerce_rest_invalid_item_id")
+    trackings = f"{woo.base_url}/wp-json/wc-shipment-tracking/v3/orders/2001/shipment-trackings"
+    off = requests.post(trackings, json={"tracking_number": "1Z"}, auth=auth, timeout=5)
+    assert (off.status_code, off.json()["code"]) == (404, "rest_no_route")  # the extension not installed
+    woo.shipment_tracking = True
+    bare = requests.post(trackings, json={"tracking_provider": "UPS"}, auth=auth, timeout=5)
+    assert (bare.status_code, bare.json()["code"]) == (400, "rest_missing_callback_param")
+    again = requests.post(trackings, json={"tracking_number": "1Z", "tracking_id": "ab"}, auth=auth, timeout=5)
+    assert again.json()["code"] == "woocommerce_rest_shop_order_shipment_tracking_exists"
+
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "S", "name": "T", "quantity": 2,
+               "price_inc_tax": "1.0000", "type": "physical"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [])
+    put = requests.put(f"{bc.base_url}/v2/orders/4001", json={"products": [{"id": 9, "quantity": 1}]},
+                       headers={"X-Auth-Token": "bc_delta"}, timeout=5)  # fmt: skip
+    assert put.status_code == 400 and bc.order_products[4001][0]["quantity"] == 2
+
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S", "T", 2, "1.00")], None))
+    shop.fulfil(1001, lines={1: 1})
+    url, headers = f"{shop.base_url}/admin/api/2025-10/graphql.json", {"X-Shopify-Access-Token": "shpat_acme"}
+    begin = "mutation B($id: ID!) { orderEditBegin(id: $id) { calculatedOrder { id lineItems(first: 5) { nodes { id } } } userErrors { message } } }"
+    begun = requests.post(url, json={"query": begin, "variables": {"id": "gid://shopify/Order/1001"}},
+                          headers=headers, timeout=5).json()["data"]["orderEditBegin"]["calculatedOrder"]  # fmt: skip
+    below = "mutation S($id: ID!, $line: ID!) { orderEditSetQuantity(id: $id, lineItemId: $line, quantity: 0) { userErrors { message } } }"
+    variables = {"id": begun["id"], "line": begun["lineItems"]["nodes"][0]["id"]}
+    answer = requests.post(url, json={"query": below, "variables": variables}, headers=headers, timeout=5).json()
+    assert answer["data"]["orderEditSetQuantity"]["userErrors"][0]["message"].startswith("Cannot reduce")

@@ -198,9 +198,7 @@ def test_a_cancellation_after_posting_reaches_the_seller_s_store_or_is_told_too_
     assert len(world.delivered_emails()) == told and len(northwind.created_orders()) == 1
 
 
-def test_a_new_address_after_posting_reaches_the_seller_s_copy_and_a_quantity_change_is_told(
-    stack: LocalStack, world: World
-) -> None:
+def test_a_new_address_and_fewer_units_after_posting_reach_the_seller_s_copy(stack: LocalStack, world: World) -> None:
     """Issue 25.3 on the stack: the buyer changes a posted order; the pull brings each change."""
     from ordersync.models import FailureReason
 
@@ -217,10 +215,12 @@ def test_a_new_address_after_posting_reaches_the_seller_s_copy_and_a_quantity_ch
     assert moved is not None and (moved.status, moved.reason) == (OrderStatus.SYNCED, FailureReason.ADDRESS_UPDATED)
     assert northwind.orders[woo_copy["id"]]["shipping"]["address_1"] == "99 New Rd"  # in the seller's store
     changed = orders.get("brightside--peak#2501")
-    assert changed is not None and changed.reason is FailureReason.LINES_CHANGED and ": 2 -> 1" in changed.detail
-    assert peak.orders[shop_copy["id"]]["lineItems"]["nodes"][0]["quantity"] == 2  # told, never applied
+    assert changed is not None and changed.reason is FailureReason.LINES_REDUCED and ": 2 -> 1" in changed.detail
+    copy_line = peak.orders[shop_copy["id"]]["lineItems"]["nodes"][0]
+    assert (copy_line["quantity"], copy_line["currentQuantity"]) == (2, 1)  # Shopify's order edit: 1 left to ship
+    assert peak.orders[shop_copy["id"]]["_edit_notified_customer"] is False  # the end customer not emailed
     (told,) = [e for e in world.delivered_emails() if e["to"] == ["orders@peak.example"]]
-    assert told["subject"] == "Order #2501 from Brightside Home was changed - please adjust your copy"
+    assert told["subject"] == "Order #2501 from Brightside Home now has fewer units - reduced in your store"
     emails = len(world.delivered_emails())
     run_hour(stack)  # seen again: nothing more, nobody told twice
     assert len(world.delivered_emails()) == emails

@@ -45,6 +45,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         "CatalogSyncFunction": "cron(5 * * * ? *)",
         "AlertDispatchFunction": "rate(5 minutes)",
         "SweepShipmentsFunction": "cron(40 * * * ? *)",
+        "CheckDriftFunction": "cron(30 4 * * ? *)",
     }
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {a["AlarmActions"][0] for a in alarms} == {stack.output("OpsAlertsTopicArn")}

@@ -82,7 +82,7 @@ def test_no_wildcard_action_no_aws_managed_policy_and_star_resources_only_where_
             documents += [(logical_id, policy["PolicyDocument"]) for policy in props["Policies"]]
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             documents.append((logical_id, props["PolicyDocument"]))
-    assert len(documents) == 11  # nine functions, the state machine, ops
+    assert len(documents) == 12  # ten functions, the state machine, ops
     for logical_id, document in documents:
         for statement in _statements(document):
             actions = _list(statement["Action"])
@@ -96,7 +96,7 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
 ) -> None:
     functions = _functions(resources)
     roles = [_role_of(f) for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 9
+    assert len(set(roles)) == len(functions) == 10
     mappings = {
         r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
         for r in resources.values()
@@ -194,7 +194,7 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resources: dict[s
             kms = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [key, "Arn"]}]
             assert kms and set(_list(kms[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}, role
             checked += 1
-    assert checked == 5  # the dispatcher and the flow, each to both topics; the puller to ops
+    assert checked == 7  # the dispatcher, the flow and the drift check, each to both topics; the puller to ops
 
 
 def test_the_state_machine_role_grants_each_task_and_nothing_more(resources: dict[str, Any]) -> None:

@@ -601,3 +601,38 @@ def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding
     # restock, no refund, no email to the end customer: in the document itself, checked on the schema
     assert "restock: true, refund: false, notifyCustomer: false" in sent["query"]
     assert shop.orders[f"gid://shopify/Order/{copy}"]["cancelledAt"] is not None
+
+
+def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[Any]) -> None:
+    """A reduction before shipment: WooCommerce PUTs the line by its item id (0 removes it),
+    BigCommerce PUTs the order's products by their ids, Shopify edits the order (begin, set
+    quantity with restock, commit without emailing the customer)."""
+    woo, woo_client = _woo_seller(started)
+    woo_id = woo_client.create_order(_order(), _matches(_order(), [("55", "55"), ("56", "56")]), KEY)
+    items = {i["product_id"]: i["id"] for i in woo.orders[int(woo_id)]["line_items"]}
+    woo_client.reduce_lines(woo_id, [("55", 1), ("56", 0)])
+    assert _last_body(woo, "PUT", f"/orders/{woo_id}") == {
+        "line_items": [{"id": items[55], "quantity": 1}, {"id": items[56], "quantity": 0}]
+    }
+    assert [(i["product_id"], i["quantity"]) for i in woo.orders[int(woo_id)]["line_items"]] == [(55, 1)]
+
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 7, "product_id": 1, "variant_id": 11, "sku": "S-1", "name": "Tent", "quantity": 3,
+               "price_inc_tax": "10.0000", "type": "physical"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [{"first_name": "A", "last_name": "L", "street_1": "1",
+                 "city": "C", "zip": "12", "country": "US", "country_iso2": "US"}])  # fmt: skip
+    BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [("11", 2)])
+    assert _last_body(bc, "PUT", "/orders/4001") == {"products": [{"id": 7, "quantity": 2}]}
+    assert bc.order_products[4001][0]["quantity"] == 2
+
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    shop_client = ShopifyStore(shop.base_url, "shpat_peak")
+    copy = shop_client.create_order(_order(), _matches(_order(), [("700", "7001"), ("701", "7002")]), KEY)
+    shop_client.reduce_lines(copy, [("7001", 1)])
+    sent = [json.loads(b)["variables"] for m, p, b in shop.server.received if m == "POST" and b"orderEdit" in b]
+    assert sent[1]["quantity"] == 1 and sent[2]["staffNote"].endswith("(ordersync)")
+    node = shop.orders[f"gid://shopify/Order/{copy}"]
+    assert [line["currentQuantity"] for line in node["lineItems"]["nodes"]] == [1, 5]
+    assert node["_edit_notified_customer"] is False

@@ -304,12 +304,19 @@ class FakeSellerStore:
     parcels: dict[str, list[Parcel]] = field(default_factory=dict)  # seller order id -> its shipments
     addresses: dict[str, Any] = field(default_factory=dict)  # seller order id -> the address last put on it
     refuse_address: str | None = None
+    reduced: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # seller order id -> lines set lower
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def order_state(self, order_id: str) -> SellerOrderState:
         gone = order_id in self.cancelled
         shipped = order_id in self.shipped or bool(self.parcels.get(order_id))
         return SellerOrderState(gone, shipped, "cancelled" if gone else "open", tuple(self.parcels.get(order_id, [])))
+
+    def reduce_lines(self, order_id: str, quantities: Any) -> None:
+        self.reduced.setdefault(order_id, []).extend(quantities)
+
+    def copy_address(self, order_id: str) -> Any:
+        return self.addresses.get(order_id)
 
     def update_shipping_address(self, order_id: str, address: Any) -> None:
         if self.refuse_address:

@@ -721,6 +721,23 @@ def test_changed_lines_after_posting_are_told_to_the_seller_once_and_never_appli
     assert deps.stores.seller_store.addresses == {}  # type: ignore[attr-defined]
 
 
+def test_fewer_units_before_shipment_reduce_the_seller_s_copy_and_after_shipment_are_told(
+    deps: ProcessDependencies,
+) -> None:
+    process_message(_edited(0, quantity=3), "m1", 1, deps)  # posted with 3 units
+    record = process_message(_edited(5, quantity=1), "m2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.LINES_REDUCED)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    assert store.reduced == {"S1": [(record.posted_lines[0].variant_id, 1)]} and record.posted_lines[0].quantity == 1
+    (alert,) = deps.alerts.published  # type: ignore[attr-defined]
+    assert alert["subject"] == "Order #1001 from Acme now has fewer units - reduced in your store"
+    process_message(_edited(6, quantity=1), "m3", 1, deps)  # read again: reduced already, nothing more
+    assert len(store.reduced["S1"]) == 1 and len(deps.alerts.published) == 1  # type: ignore[attr-defined]
+    store.shipped.add("S1")
+    late = process_message(_edited(7, quantity=0), "m4", 1, deps)  # removed after a parcel left: told
+    assert late.reason is FailureReason.LINES_CHANGED and "shipped" in late.detail and len(store.reduced["S1"]) == 1
+
+
 def test_an_edit_in_the_same_second_as_the_posted_version_is_acted_on(deps: ProcessDependencies) -> None:
     """Stores date an order to the second (WooCommerce's date_modified): an edit made in the second
     the order was posted carries the same date, and is still an edit."""

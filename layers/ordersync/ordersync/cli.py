@@ -358,6 +358,7 @@ def _chaos(args: argparse.Namespace, echo: Echo) -> int:
         or report.overruns
         or report.parcels_lost
         or report.parcels_written_twice
+        or report.edits_unexplained
         or report.divergences_undetected
         or report.divergences_invented
     )

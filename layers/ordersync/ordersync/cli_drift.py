@@ -29,7 +29,7 @@ def _drift(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.aws.secrets import StoreSecrets
     from ordersync.cli import outputs_for
     from ordersync.platforms import HttpStoreFactory
-    from ordersync.services.drift import DriftDependencies, check_drift
+    from ordersync.services.drift import DriftDependencies, compare_both_stores
 
     outputs = outputs_for(args)
     deps = DriftDependencies(
@@ -37,7 +37,7 @@ def _drift(args: argparse.Namespace, echo: Echo) -> int:
         connections=DynamoConnections(outputs["ConnectionsTableName"]),
         stores=HttpStoreFactory(StoreSecrets().read),
     )
-    report = check_drift(deps, args.days, args.connection)
+    report = compare_both_stores(deps, args.days, args.connection)
     if args.json:
         echo(json.dumps(asdict(report), default=str))
         return 0

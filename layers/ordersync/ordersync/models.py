@@ -59,6 +59,7 @@ class FailureReason(StrEnum):
     ADDRESS_CHANGE_TOO_LATE = "ADDRESS_CHANGE_TOO_LATE"  # ... after some of it had shipped: told, not touched
     ADDRESS_CHANGE_REFUSED = "ADDRESS_CHANGE_REFUSED"  # ... and the seller's store refused the new address
     LINES_CHANGED = "LINES_CHANGED"  # ... its lines or quantities: the seller told what to change, ops decide a rise
+    LINES_REDUCED = "LINES_REDUCED"  # ... fewer units or a line removed, before shipment: the seller's copy reduced
     # The seller cancelled (or refused) its copy in its store: CANCELLED; the retailer and ops told, no money moved.
     SELLER_CANCELLED = "SELLER_CANCELLED"
     # The seller shipped a parcel that could not be written into the buyer's store (the order stays

@@ -207,6 +207,11 @@ class SellerStore(Protocol):
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...
 
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+        """Sets each posted variant's line on our copy to a lower quantity (0: removed).
+        StoreRejected with the store's words when it can't."""
+        ...
+
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         """The shipping address on our copy, as the seller's store has it now (the drift check)."""
         ...

@@ -25,6 +25,7 @@ REASON_LABEL = {
     FailureReason.ADDRESS_CHANGE_TOO_LATE: "shipping address changed after it shipped",
     FailureReason.ADDRESS_CHANGE_REFUSED: "new shipping address refused by the store",
     FailureReason.LINES_CHANGED: "lines changed after posting",
+    FailureReason.LINES_REDUCED: "fewer units after posting (reduced)",
     FailureReason.SELLER_CANCELLED: "cancelled by the seller",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
@@ -77,6 +78,7 @@ OPS_FIX = {
         "Put the new address on the seller's copy by hand (the store's words are in the detail), or have the "
         "seller do it: ordersync order show {order_key}"
     ),
+    FailureReason.LINES_REDUCED: "Nothing: the seller's copy was reduced to the buyer's order; the seller was told.",
     FailureReason.LINES_CHANGED: (
         "The seller was told what to change in their copy. A quantity raised or a line added is not applied: "
         "decide with buyer and seller whether it ships (a new order, or the seller adds it). "
@@ -113,6 +115,7 @@ AFTER_POSTING_SUBJECT = {
     FailureReason.ADDRESS_CHANGE_TOO_LATE: "The shipping address of order {order} from {buyer} changed after it shipped",
     FailureReason.ADDRESS_CHANGE_REFUSED: "Order {order} from {buyer} has a new shipping address - please update it",
     FailureReason.LINES_CHANGED: "Order {order} from {buyer} was changed - please adjust your copy",
+    FailureReason.LINES_REDUCED: "Order {order} from {buyer} now has fewer units - reduced in your store",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "A parcel left for order {order} from {buyer}, which was cancelled",
     FailureReason.PARCEL_DOESNT_FIT: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
     FailureReason.PARCEL_REFUSED: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
@@ -212,6 +215,10 @@ AFTER_POSTING_GUIDANCE = {
     FailureReason.ADDRESS_CHANGE_REFUSED: (
         "Your store refused the new address (its words are above). Please put it on the order by hand before you\n"
         "ship; our team has been told too."
+    ),
+    FailureReason.LINES_REDUCED: (
+        "The retailer's order now has fewer units, as listed above; your copy was reduced to match. Ship what it\n"
+        "says now."
     ),
     FailureReason.LINES_CHANGED: (
         "Please change your copy as listed above before you ship (fewer units or a line removed: ship less; a\n"

@@ -71,3 +71,13 @@ def edits_after_posting(order: CanonicalOrder, posted: Sequence[PostedLine], pos
             changes.append(LineChange(line.line_id, line.sku, line.title, before, line.quantity))
     changes += [LineChange(line_id, None, "", units, 0) for line_id, units in sent.items() if units]
     return Edit(order.shipping_address if moved else None, tuple(changes) if posted else ())
+
+
+def reduced(posted: Sequence[PostedLine], edit: Edit) -> list[PostedLine]:
+    """The posted lines once the seller's copy was reduced as `edit` says (a line at 0 is gone)."""
+    now = {change.buyer_line_id: change.now for change in edit.lines}
+    return [
+        line.model_copy(update={"quantity": now.get(line.buyer_line_id, line.quantity)})
+        for line in posted
+        if now.get(line.buyer_line_id, line.quantity) > 0
+    ]

@@ -49,6 +49,7 @@ from ordersync.local.runner import DeliveryChaos, InvocationCrashed
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import OrderStatus, Platform, utc_now
+from ordersync.normalize import order_key_of
 from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -97,6 +98,7 @@ class ChaosReport:
     parcels_lost: int = 0  # in no buyer store, and not kept in ShipmentsDLQ with a reason
     parcels_written_twice: int = 0
     parcels_twice: list[str] = field(default_factory=list)  # their tracking numbers, to look into
+    edits_unexplained: list[str] = field(default_factory=list)  # stores apart after the buyers' edits, no reason told
     divergences_planted: int = 0  # changed by hand in one store, no webhook saying so
     divergences_undetected: list[str] = field(default_factory=list)  # planted, not reported by the drift check
     divergences_invented: list[str] = field(default_factory=list)  # reported, not planted
@@ -140,12 +142,18 @@ def run_chaos(
             dynamodb = DynamoFaults(
                 seeds.randrange(2**32), fault_rate / 4, set(unwritable), stack.output("OrdersDLQUrl")
             )
+            edits = BuyerEdits(world, seeds.randrange(2**32), fault_rate)
+            for seller_id in sellers:
+                world.stores[seller_id].fake.server.on_create = functools.partial(edits.during_post, seller_id)  # type: ignore[union-attr]
             with (
                 dynamodb.installed(),
                 crashes_between_post_and_record(seeds.randrange(2**32), fault_rate / 4) as crashes,
                 few_pages_per_pull(),
             ):
                 rounds = _run_until_settled(stack, seeded, max_rounds, echo)
+                stack.runner.run_hour()  # the buyers' edits made during the last posts, pulled under the faults too
+            for seller_id in sellers:
+                world.stores[seller_id].fake.server.on_create = None  # type: ignore[union-attr]
             for store in world.stores.values():
                 assert store.fake is not None
                 store.fake.server.random_faults = None
@@ -161,6 +169,7 @@ def run_chaos(
                 "concurrent_deliveries": chaos.concurrent,
                 "crashed_invocations": chaos.crashes,
                 "crashes_between_post_and_record": crashes["count"],
+                "buyer_edits_during_the_post": len(edits.made),
             }
             echo(
                 f"   {dynamodb.retried_later} deliveries retried later (order held by another attempt, or the"
@@ -169,16 +178,22 @@ def run_chaos(
             )
             redriven = _ops_redrive(stack)
             echo(f"   after the faults: ops redrove {redriven} PLATFORM_UNAVAILABLE orders from the DLQ")
-            report = _check(stack, seeded, sellers, rounds, faults)
-            shipped = ship_under_faults(stack, world, seeds, fault_rate, echo)
+            report = _check(stack, seeded, sellers, rounds, faults, edits.cancelled)
+            shipped = ship_under_faults(stack, world, seeds, fault_rate, echo, edits)
+            stack.runner.run_hour()  # the cancellations made during the shipments, pulled
+            baseline = _drift_reported(stack)  # what the edits left apart: each must be explained
+            report.edits_unexplained = _unexplained(stack, baseline)
+            report.faults["buyer_cancellations_during_a_shipment"] = (
+                len(edits.made) - report.faults["buyer_edits_during_the_post"]
+            )
             report.faults |= shipped.faults
             report.parcels, report.parcels_lost = shipped.parcels, shipped.lost
             report.parcels_written_twice, report.parcels_twice = len(shipped.twice), shipped.twice
-            planted = plant_divergences(world, stack, seeds)
+            planted = plant_divergences(world, stack, seeds, {found.rsplit(" ", 1)[0] for found in baseline})
             reported = _drift_reported(stack)
             report.divergences_planted = len(planted)
             report.divergences_undetected = sorted(planted - reported)
-            report.divergences_invented = sorted(reported - planted)
+            report.divergences_invented = sorted(reported - planted - baseline)
             echo(f"   planted {len(planted)} divergences by hand; the drift check reported {len(reported)}")
             return report
         finally:
@@ -426,6 +441,13 @@ def _run_until_settled(stack: LocalStack, seeded: list[Seeded], max_rounds: int,
     return max_rounds
 
 
+def _in_seller_store(record: OrderRecord, cancelled_by_buyer: bool) -> bool:
+    """Synced; or, for an order the buyer cancelled while it was posted, posted and then cancelled."""
+    if record.status is OrderStatus.SYNCED:
+        return True
+    return cancelled_by_buyer and record.status is OrderStatus.CANCELLED and record.seller_order_id is not None
+
+
 def _all_without_throttling(orders: DynamoOrders) -> list[Any]:
     for _ in range(20):
         try:
@@ -436,7 +458,12 @@ def _all_without_throttling(orders: DynamoOrders) -> list[Any]:
 
 
 def _check(
-    stack: LocalStack, seeded: list[Seeded], sellers: dict[str, Any], rounds: int, faults: dict[str, int]
+    stack: LocalStack,
+    seeded: list[Seeded],
+    sellers: dict[str, Any],
+    rounds: int,
+    faults: dict[str, int],
+    cancelled: set[str] | None = None,
 ) -> ChaosReport:
     records = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
     dlq = SqsDlqAdmin(stack.output("OrdersDLQUrl"), stack.output("OrdersQueueUrl")).messages()
@@ -475,7 +502,7 @@ def _check(
             for s in seeded
             if s.should_sync
             and s.order_key in records
-            and records[s.order_key].status is OrderStatus.SYNCED
+            and _in_seller_store(records[s.order_key], s.order_key in (cancelled or set()))
             and copies[source_key(s.order_key)] == 1
         ),
         not_terminal=sum(1 for s in seeded if s.order_key in records and records[s.order_key].status not in TERMINAL),
@@ -507,7 +534,12 @@ class ShippingReport:
 
 
 def ship_under_faults(
-    stack: LocalStack, world: World, seeds: random.Random, fault_rate: float, echo: Callable[[str], None]
+    stack: LocalStack,
+    world: World,
+    seeds: random.Random,
+    fault_rate: float,
+    echo: Callable[[str], None],
+    edits: BuyerEdits | None = None,
 ) -> ShippingReport:
     """Every synced order's seller ships it (one parcel, tracked) while the stores fail as before —
     the buyer-side writes' answers lost too —, the seller stores deliver some webhooks twice, SQS
@@ -546,6 +578,8 @@ def ship_under_faults(
             seller.ship(int(record.seller_order_id), tracking=("USPS", number, None))  # type: ignore[union-attr]
         else:
             seller.ship(int(record.seller_order_id), tracking=("FedEx", number, None))  # type: ignore[union-attr]
+        if edits is not None:
+            edits.during_shipment(record.order_key)
     sweeps_racing = 0
     for _ in range(3):
         for deliveries in _deliveries(world):
@@ -623,12 +657,16 @@ def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]])
 PLANTS = ("buyer_cancelled", "copy_address", "buyer_shipment_deleted", "buyer_tracking")
 
 
-def plant_divergences(world: World, stack: LocalStack, seeds: random.Random) -> set[str]:
+def plant_divergences(world: World, stack: LocalStack, seeds: random.Random, apart: set[str]) -> set[str]:
     """In a few shipped orders, someone changes one store by hand — the buyer cancels, the seller's
     copy gets another address, the buyer's shipment is deleted or its tracking changed — and no
     webhook says so. Answers "<order key> <kind>" as the drift check should report each."""
     orders = DynamoOrders(stack.output("OrdersTableName"))
-    shipped = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.parcels]
+    shipped = [
+        r
+        for r in _all_without_throttling(orders)
+        if r.status is OrderStatus.SYNCED and r.parcels and r.order_key not in apart and not r.reason
+    ]
     chosen = seeds.sample(sorted(shipped, key=lambda r: r.order_key), min(len(shipped), 2 * len(PLANTS)))
     planted: set[str] = set()
     for index, record in enumerate(chosen):
@@ -686,7 +724,7 @@ def _drift_reported(stack: LocalStack) -> set[str]:
     from ordersync.aws.secrets import StoreSecrets
     from ordersync.local.iam import acting_as
     from ordersync.platforms import HttpStoreFactory
-    from ordersync.services.drift import DriftDependencies, check_drift
+    from ordersync.services.drift import DriftDependencies, compare_both_stores
 
     with acting_as(stack.deployment.principal("OpsPolicy")):
         deps = DriftDependencies(
@@ -694,7 +732,107 @@ def _drift_reported(stack: LocalStack) -> set[str]:
             connections=DynamoConnections(stack.output("ConnectionsTableName")),
             stores=HttpStoreFactory(StoreSecrets().read),
         )
-        report = check_drift(deps)
+        report = compare_both_stores(deps)
     return {f"{d.order_key} {d.kind.value}" for d in report.divergences} | {
         f"unreadable {u}" for u in report.unreadable
     }
+
+
+# --- the buyers change orders at random moments ---------------------------------------------------
+MOVED = "5 Moved St"
+
+
+@dataclass
+class BuyerEdits:
+    """A buyer cancels an order, or changes its shipping address, while its post is in flight (as
+    the seller's store creates the copy) or while its parcel ships. Decided by the seed and the
+    order, never by timing; each order is changed at most once."""
+
+    world: World
+    seed: int
+    rate: float
+    made: dict[str, str] = field(default_factory=dict)  # order key -> "cancel" or "address"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cancelled(self) -> set[str]:
+        return {key for key, kind in self.made.items() if kind == "cancel"}
+
+    def during_post(self, seller_id: str, copy_id: str) -> None:
+        key = _order_key_of_copy(self.world, seller_id, copy_id)
+        rng = random.Random(f"{self.seed}|post|{key}")
+        if key is not None and rng.random() < self.rate:
+            self._edit(key, rng.choice(["cancel", "address"]))
+
+    def during_shipment(self, order_key: str) -> None:
+        if random.Random(f"{self.seed}|ship|{order_key}").random() < self.rate / 2:
+            self._edit(order_key, "cancel")
+
+    def _edit(self, order_key: str, kind: str) -> None:
+        with self.lock:
+            if order_key in self.made:
+                return
+            self.made[order_key] = kind
+        buyer_id = order_key.split("--", 1)[0]
+        order_id = int(order_key.rsplit("#", 1)[1])
+        buyer = self.world.stores[buyer_id].fake
+        if isinstance(buyer, FakeWooCommerce):
+            if kind == "cancel":
+                buyer.update_order(order_id, status="cancelled")
+            else:
+                buyer.update_order(order_id, shipping={**buyer.orders[order_id]["shipping"], "address_1": MOVED})
+        elif isinstance(buyer, FakeBigCommerce):
+            if kind == "cancel":
+                buyer.update_order(order_id, status="Cancelled", status_id=5)
+            else:
+                buyer.order_addresses[order_id][0]["street_1"] = MOVED
+                buyer.update_order(order_id)
+        else:
+            assert buyer is not None
+            if kind == "cancel":
+                buyer.cancel_order(order_id)
+            else:
+                node = buyer.orders[f"gid://shopify/Order/{order_id}"]
+                node["shippingAddress"] = {**node["shippingAddress"], "address1": MOVED}
+                buyer.mark_paid(order_id)  # any save: updatedAt moves, orders/updated goes out
+
+
+def _order_key_of_copy(world: World, seller_id: str, copy_id: str) -> str | None:
+    """The buyer order a copy the seller's store just created was posted for (by its source key)."""
+    seller = world.stores[seller_id].fake
+    if isinstance(seller, FakeWooCommerce):
+        meta = seller.orders[int(copy_id)]["meta_data"]
+        source = next((m["value"] for m in meta if m["key"] == "_ordersync_source"), "")
+    elif isinstance(seller, FakeBigCommerce):
+        source = seller.orders[int(copy_id)].get("external_order_id") or ""
+    else:
+        assert seller is not None
+        source = (seller.orders.get(copy_id) or {}).get("sourceIdentifier") or ""
+    return order_key_of(str(source))
+
+
+# What explains each divergence the buyers' edits may leave: a reason on the record, told.
+EXPLAINED_BY = {
+    "CANCELLED_BY_BUYER_ONLY": ("CANCEL_TOO_LATE", "CANCEL_REFUSED"),
+    "ADDRESS_DIFFERS": ("ADDRESS_CHANGE_TOO_LATE", "ADDRESS_CHANGE_REFUSED"),
+    "PARCEL_NOT_IN_BUYER_STORE": ("PARCEL_FOR_CANCELLED_ORDER", "PARCEL_REFUSED", "PARCEL_DOESNT_FIT"),
+    "CANCELLED_BY_SELLER_ONLY": ("SELLER_CANCELLED",),
+}
+
+
+def _unexplained(stack: LocalStack, reported: set[str]) -> list[str]:
+    """After the edits: every copy matches the buyer's final order, or the record names why (a
+    reason on its timeline, alerted)."""
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    unexplained = []
+    for found in sorted(reported):
+        key, kind = found.rsplit(" ", 1)
+        record = orders.get(key) if not key.startswith("unreadable") else None
+        if record is None:
+            unexplained.append(found)
+            continue
+        reasons = {t.reason for t in record.timeline if t.reason} | {p.reason for p in record.parcels if p.reason}
+        told = {a.split(":", 1)[0] for a in record.alerted}
+        if not any(r in reasons and (r in told or r.startswith("PARCEL")) for r in EXPLAINED_BY.get(kind, ())):
+            unexplained.append(found)
+    return unexplained

@@ -222,7 +222,7 @@ def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> li
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.secrets import StoreSecrets
     from ordersync.platforms import HttpStoreFactory
-    from ordersync.services.drift import DriftDependencies, check_drift
+    from ordersync.services.drift import DriftDependencies, compare_both_stores
 
     northwind = world.stores["northwind-supply"].fake
     assert isinstance(northwind, FakeWooCommerce)
@@ -236,7 +236,7 @@ def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> li
             connections=DynamoConnections(stack.output("ConnectionsTableName")),
             stores=HttpStoreFactory(StoreSecrets().read),
         )
-        report = check_drift(deps)
+        report = compare_both_stores(deps)
     echo(f"   compared {report.compared} posted orders: {len(report.divergences)} divergences")
     for divergence in report.divergences:
         echo(f"   {divergence.order_key} {divergence.kind.value}; mend: {divergence.mend}")

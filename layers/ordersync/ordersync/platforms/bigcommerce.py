@@ -171,6 +171,17 @@ class BigCommerceStore:
         call(self._http, "PUT", url, json=_tracking(parcel))
         return shipment_id
 
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+        """PUT the order's products by their order product ids (0 removes one, as the OpenAPI file
+        says; BigCommerce clears the discounts of the lines it changes)."""
+        products = self._every(f"{self._v2}/orders/{int(order_id)}/products")
+        by_variant = {str(p.get("variant_id") or p.get("product_id")): p["id"] for p in products}
+        missing = [variant for variant, _ in quantities if variant not in by_variant]
+        if missing:
+            raise StoreRejected(f"order {order_id} has no product of variant {', '.join(missing)}")
+        body = {"products": [{"id": by_variant[variant], "quantity": quantity} for variant, quantity in quantities]}
+        call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json=body)
+
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")
         return shipping_address_of(Platform.BIGCOMMERCE, addresses[0]) if addresses else None

@@ -233,6 +233,32 @@ mutation OrderCancel($orderId: ID!, $staffNote: String) {
   }
 }"""
 
+# Order editing: a session begun, each line's quantity set (restocked), committed without emailing
+# the end customer from the seller's shop.
+ORDER_EDIT_BEGIN_MUTATION = """
+mutation OrderEditBegin($id: ID!) {
+  orderEditBegin(id: $id) {
+    calculatedOrder { id lineItems(first: 250) { nodes { id quantity variant { id } } } }
+    userErrors { field message }
+  }
+}"""
+
+ORDER_EDIT_SET_QUANTITY_MUTATION = """
+mutation OrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+    calculatedLineItem { id quantity }
+    userErrors { field message }
+  }
+}"""
+
+ORDER_EDIT_COMMIT_MUTATION = """
+mutation OrderEditCommit($id: ID!, $staffNote: String) {
+  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $staffNote) {
+    order { id }
+    userErrors { field message }
+  }
+}"""
+
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # codes people use that ISO 3166 (and Shopify's enum) don't
 
 
@@ -407,6 +433,26 @@ class ShopifyStore:
         parcels = tuple(_parcel(f) for f in found.get("fulfillments") or [] if f.get("status") == "SUCCESS")
         shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED") or bool(parcels)
         return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment, parcels)
+
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+        """Shopify's order editing: begin, set each line's quantity (restocked), commit (the end
+        customer not emailed). Needs the write_order_edits scope."""
+        begun = self._graphql(ORDER_EDIT_BEGIN_MUTATION, {"id": _order_gid(order_id)}, write=True)["orderEditBegin"]
+        if begun["userErrors"]:
+            raise StoreRejected(f"Shopify orderEditBegin refused: {_messages(begun['userErrors'])}")
+        session = begun["calculatedOrder"]
+        lines = {legacy_id((n.get("variant") or {}).get("id") or ""): n["id"] for n in session["lineItems"]["nodes"]}
+        for variant_id, quantity in quantities:
+            if variant_id not in lines:
+                raise StoreRejected(f"order {order_id} has no line of variant {variant_id}")
+            variables = {"id": session["id"], "lineItemId": lines[variant_id], "quantity": quantity}
+            set_ = self._graphql(ORDER_EDIT_SET_QUANTITY_MUTATION, variables, write=True)["orderEditSetQuantity"]
+            if set_["userErrors"]:
+                raise StoreRejected(f"Shopify orderEditSetQuantity refused: {_messages(set_['userErrors'])}")
+        variables = {"id": session["id"], "staffNote": "reduced as the buyer's order was (ordersync)"}
+        done = self._graphql(ORDER_EDIT_COMMIT_MUTATION, variables, write=True)["orderEditCommit"]
+        if done["userErrors"]:
+            raise StoreRejected(f"Shopify orderEditCommit refused: {_messages(done['userErrors'])}")
 
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         found = self._graphql(COPY_ADDRESS_QUERY, {"id": _order_gid(order_id)})["order"]

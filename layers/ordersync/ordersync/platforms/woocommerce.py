@@ -176,6 +176,17 @@ class WooCommerceStore:
         routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
         return any(route.endswith("/fulfillments") for route in routes)
 
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+        """PUT the lines by their item ids with the new quantities (0: the item removed, as the
+        orders controller's item_is_null_or_zero does)."""
+        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+        items = {str(i.get("variation_id") or i.get("product_id")): i["id"] for i in order.get("line_items") or []}
+        missing = [variant for variant, _ in quantities if variant not in items]
+        if missing:
+            raise StoreRejected(f"order {order_id} has no line of product {', '.join(missing)}")
+        body = {"line_items": [{"id": items[variant], "quantity": quantity} for variant, quantity in quantities]}
+        call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json=body)
+
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         return shipping_address_of(Platform.WOOCOMMERCE, order.get("shipping"))

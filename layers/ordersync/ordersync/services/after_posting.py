@@ -7,11 +7,12 @@ Recording the result is process.py's, as for every outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ordersync.domain.edits import Edit, edits_after_posting
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, ShippingAddress
+from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, PostedLine, ShippingAddress
 from ordersync.ports import SellerStore
 from ordersync.records import OrderRecord
 
@@ -47,14 +48,18 @@ def edit_to_act_on(order: CanonicalOrder, record: OrderRecord) -> Edit:
     return Edit(edit.address, () if told else edit.lines)
 
 
-def apply_edit(store: SellerStore, seller_order: str, edit: Edit, where: str) -> list[Outcome]:
-    """A new address onto the seller's copy, unless some of it has left (then told, not touched);
-    line changes are told, never applied: fewer units may be the seller's to ship less, more units
-    are a decision for people."""
+def apply_edit(
+    store: SellerStore, seller_order: str, edit: Edit, where: str, posted: Sequence[PostedLine] = ()
+) -> list[Outcome]:
+    """A new address onto the seller's copy, unless some of it has left (then told, not touched).
+    Fewer units or a line removed, before anything shipped: the copy reduced to match (where the
+    store refuses, told). A rise or a new line is never applied: told, for people to decide."""
     outcomes = []
     if edit.address is not None:
         outcomes.append(_new_address(store, seller_order, edit.address, where))
-    if edit.lines:
+    if edit.lines and not any(c.increase for c in edit.lines) and posted:
+        outcomes.append(_reduce(store, seller_order, edit, where, posted))
+    elif edit.lines:
         changes = "; ".join(change.words() for change in edit.lines)
         rise = (
             " (a rise or a new line: not to ship until our team confirms)"
@@ -64,6 +69,31 @@ def apply_edit(store: SellerStore, seller_order: str, edit: Edit, where: str) ->
         detail = f"the buyer changed the order after it was posted: {changes}{rise}; order {seller_order} in {where} was not changed"
         outcomes.append(Outcome(FailureReason.LINES_CHANGED, detail))
     return outcomes
+
+
+def _reduce(store: SellerStore, seller_order: str, edit: Edit, where: str, posted: Sequence[PostedLine]) -> Outcome:
+    changes = "; ".join(change.words() for change in edit.lines)
+    variants = {line.buyer_line_id: line.variant_id for line in posted}
+    try:
+        state = store.order_state(seller_order)
+        if state.shipped or state.cancelled:
+            return Outcome(
+                FailureReason.LINES_CHANGED,
+                f"the buyer reduced the order after {where} shipped (or cancelled) order {seller_order}"
+                f" ({state.words}): {changes}; nothing was changed",
+            )
+        store.reduce_lines(seller_order, [(variants[c.buyer_line_id], c.now) for c in edit.lines])
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        return Outcome(
+            FailureReason.LINES_CHANGED,
+            f"the buyer reduced the order: {changes}; {where} refused the change to order {seller_order}: {refused}",
+        )
+    return Outcome(
+        FailureReason.LINES_REDUCED,
+        f"the buyer reduced the order: {changes}; order {seller_order} in {where} reduced to match",
+    )
 
 
 def _new_address(store: SellerStore, seller_order: str, address: ShippingAddress, where: str) -> Outcome:

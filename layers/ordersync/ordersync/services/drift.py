@@ -42,7 +42,9 @@ class DriftReport:
     unreadable: list[str] = field(default_factory=list)  # "<order key>: <what the store said>"
 
 
-def check_drift(deps: DriftDependencies, days: int = DEFAULT_DAYS, connection_id: str | None = None) -> DriftReport:
+def compare_both_stores(
+    deps: DriftDependencies, days: int = DEFAULT_DAYS, connection_id: str | None = None
+) -> DriftReport:
     since = deps.clock() - timedelta(days=days)
     connections = [deps.connections.get(connection_id)] if connection_id else deps.connections.all()
     report = DriftReport(connections=len(connections))

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_message
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
-from ordersync.domain.edits import Edit, address_digest
+from ordersync.domain.edits import Edit, address_digest, reduced
 from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
@@ -304,9 +304,12 @@ def _edited_after_posting(
     refused), line changes told to the seller (and ops)."""
     assert record.seller_order_id is not None  # edit_to_act_on says so
     where = f"the seller's {platform_label(envelope.seller_platform)} store"
-    for outcome in apply_edit(deps.stores.seller(connection.seller), record.seller_order_id, edit, where):
+    store = deps.stores.seller(connection.seller)
+    outcomes = apply_edit(store, record.seller_order_id, edit, where, record.posted_lines)
+    for outcome in outcomes:
         record.note(deps.clock(), OrderStatus.SYNCED, outcome.reason, outcome.detail, envelope.cause)
-        told = edit.lines_digest() if outcome.reason is FailureReason.LINES_CHANGED else address_digest(edit.address)
+        on_lines = outcome.reason in (FailureReason.LINES_CHANGED, FailureReason.LINES_REDUCED)
+        told = edit.lines_digest() if on_lines else address_digest(edit.address)
         _alert_once(record, deps, f"{outcome.reason.value}:{told}")
         count_outcome(record)
     if edit.address is not None:
@@ -314,6 +317,10 @@ def _edited_after_posting(
         record.posted_address = address_digest(edit.address)
     if edit.lines:
         record.lines_told = edit.lines_digest()
+        if any(
+            o.reason is FailureReason.LINES_REDUCED for o in outcomes
+        ):  # the copy has these now: parcels map to them
+            record.posted_lines = reduced(record.posted_lines, edit)
     record.acted_version = order.updated_at
     _record(record, deps)
     logger.info("buyer's edit acted on", extra={"order_key": record.order_key, "reason": record.reason})

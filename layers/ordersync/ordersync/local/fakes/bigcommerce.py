@@ -320,6 +320,9 @@ class FakeBigCommerce:
                     return self._json([{"status": 400, "message": "The field 'status_id' is invalid."}], 400)
                 if not isinstance(changes.get("staff_notes", ""), str):
                     return self._json([{"status": 400, "message": "The field 'staff_notes' is invalid."}], 400)
+                refused = self._set_products(args["order_id"], changes.get("products") or [])
+                if refused is not None:
+                    return refused
                 order.update(status_id=status_id, status=names[status_id], date_modified=rfc2822())
                 if "staff_notes" in changes:
                     order["staff_notes"] = changes["staff_notes"]
@@ -434,6 +437,23 @@ class FakeBigCommerce:
         self.add_order(order, products, addresses)
         self.server.created(order_id)
         return self._json(order, 201, item="order")
+
+    def _set_products(self, order_id: int, posted: list[Any]) -> Response | None:
+        """order_Put's products: one with an `id` is updated (only the fields given), quantity 0
+        removes it; an id not on the order is refused."""
+        lines = self.order_products.get(order_id, [])
+        for item in posted:
+            line = next((p for p in lines if isinstance(item, dict) and p["id"] == item.get("id")), None)
+            if line is None:
+                return self._json([{"status": 400, "message": "The field 'products' is invalid."}], 400)
+            quantity = item.get("quantity", line["quantity"])
+            if not isinstance(quantity, int) or quantity < 0:
+                return self._json([{"status": 400, "message": "The field 'quantity' is invalid."}], 400)
+            if quantity == 0:
+                lines.remove(line)
+            else:
+                line["quantity"] = quantity
+        return None
 
     def _shipment(self, request: Request, order_id: int, shipment_id: int) -> Response:
         """GET / PUT one shipment (orderShipment_Put: no items; tracking, provider, comments)."""

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,7 @@ class FakeServer:
         self.faults = Faults()
         self.random_faults: RandomFaults | None = None
         self.listing_lag: ListingLag | None = None
+        self.on_create: Callable[[str], None] | None = None  # told of each create as it happens (a chaos hook)
         self.requests = 0
         # What the store was sent, as it was sent (method, path, body): the tests compare whole bodies
         self.received: deque[tuple[str, str, bytes]] = deque(maxlen=500)
@@ -140,6 +142,8 @@ class FakeServer:
         """A fake tells its server of each order created through the API (for the listing lag)."""
         if self.listing_lag is not None:
             self.listing_lag.created(str(order_id))
+        if self.on_create is not None:
+            self.on_create(str(order_id))
 
     def listed(self, order_id: Any) -> bool:
         return self.listing_lag is None or self.listing_lag.listed(str(order_id))

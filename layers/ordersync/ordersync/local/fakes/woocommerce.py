@@ -473,6 +473,10 @@ class FakeWooCommerce:
             if not isinstance(shipping, dict) or set(shipping) - {*ADDRESS_FIELDS, "phone"}:
                 return _error("rest_invalid_param", "Invalid parameter(s): shipping", 400)
             order["shipping"] = {**order.get("shipping", {}), **shipping}
+        for item in changes.get("line_items") or []:
+            refused = self._set_line_item(order, item)
+            if refused is not None:
+                return refused
         if status == "completed" and order["status"] != "completed":
             self.customer_emails.append((int(order["id"]), "customer_completed_order"))
         order["status"] = status
@@ -541,6 +545,29 @@ class FakeWooCommerce:
         self._tracking_items(order).append(item)
         order["date_modified_gmt"] = _stamp(datetime.now(UTC))
         return item
+
+    @staticmethod
+    def _set_line_item(order: dict[str, Any], posted: Any) -> Response | None:
+        """A line item by its id: quantity 0 (or product_id null) removes it (item_is_null_or_zero),
+        another quantity replaces it and the line's totals follow; an id not on the order is refused."""
+        if not isinstance(posted, dict) or not isinstance(posted.get("id"), int):
+            return _error("rest_invalid_param", "Invalid parameter(s): line_items", 400)
+        line = next((i for i in order["line_items"] if i["id"] == posted["id"]), None)
+        if line is None:
+            return _error(
+                "woocommerce_rest_invalid_item_id", "Order item ID provided is not associated with order.", 400
+            )
+        quantity = posted.get("quantity", line["quantity"])
+        if not isinstance(quantity, int) or quantity < 0:
+            return _error("rest_invalid_param", "Invalid parameter(s): line_items", 400)
+        if quantity == 0 or ("product_id" in posted and posted["product_id"] is None):
+            order["line_items"].remove(line)
+            return None
+        unit = Decimal(line["subtotal"]) / line["quantity"]
+        line["quantity"] = quantity
+        line["subtotal"] = line["total"] = f"{unit * quantity:.2f}"
+        line["price"] = float(unit)
+        return None
 
     def _routes(self) -> list[str]:
         routes = ["/wc/v3", "/wc/v3/orders", "/wc/v3/orders/(?P<id>[\\d]+)", "/wc/v3/orders/(?P<order_id>[\\d]+)/notes"]
