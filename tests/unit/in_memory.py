@@ -304,7 +304,9 @@ class FakeSellerStore:
     parcels: dict[str, list[Parcel]] = field(default_factory=dict)  # seller order id -> its shipments
     addresses: dict[str, Any] = field(default_factory=dict)  # seller order id -> the address last put on it
     refuse_address: str | None = None
+    address_timeouts: int = 0  # the next address updates time out
     reduced: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # seller order id -> lines set lower
+    created_with: dict[str, Any] = field(default_factory=dict)  # seller order id -> the address it was created with
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def order_state(self, order_id: str) -> SellerOrderState:
@@ -316,9 +318,12 @@ class FakeSellerStore:
         self.reduced.setdefault(order_id, []).extend(quantities)
 
     def copy_address(self, order_id: str) -> Any:
-        return self.addresses.get(order_id)
+        return self.addresses.get(order_id) or self.created_with.get(order_id)
 
     def update_shipping_address(self, order_id: str, address: Any) -> None:
+        if self.address_timeouts:
+            self.address_timeouts -= 1
+            raise StoreUnavailable(f"PUT /orders/{order_id} timed out")
         if self.refuse_address:
             raise StoreRejected(self.refuse_address)
         self.addresses[order_id] = address
@@ -344,6 +349,7 @@ class FakeSellerStore:
             self.reject_next -= 1
             raise StoreRejected("POST /orders answered 422: line 1 is out of stock")
         self.created[source_key] = f"S{next(self._ids)}"
+        self.created_with[self.created[source_key]] = order.shipping_address
         self.posted[source_key] = (
             order.order_id,
             [(m.line.sku, m.variant.variant_id, m.line.quantity) for m in lines if m.variant],

@@ -215,6 +215,40 @@ def test_a_create_that_timed_out_after_the_store_saved_it_is_not_posted_twice(de
     assert len(deps.stores.seller_store.created) == 1  # type: ignore[attr-defined]
 
 
+def test_a_copy_an_earlier_attempt_made_gets_the_address_the_buyer_gave_since(deps: ProcessDependencies) -> None:
+    """The buyer moved the order while the first create's answer was lost: the version found in
+    the store carries the old address, and the copy is given the new one (never posted twice)."""
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.timeout_after_create = 1
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 1, deps)
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+    record = process_message(_edited(5, MOVED), "m2", 1, deps)  # the next read brings the new version
+    assert record.status is OrderStatus.SYNCED and len(store.created) == 1
+    assert (
+        store.addresses["S1"].address1 == "99 New Rd" and "given the buyer's latest shipping address" in record.detail
+    )
+
+
+def test_a_posted_order_whose_edit_fails_every_delivery_stays_in_the_seller_store_and_is_never_posted_again(
+    deps: ProcessDependencies,
+) -> None:
+    """The store times out on the new address at every delivery: the change goes to the DLQ with its
+    reason, the order stays SYNCED with its copy, and the redrive applies the change, posting nothing."""
+    process_message(message("A"), "m1", 1, deps)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.address_timeouts = 1
+    record = process_message(_edited(5, MOVED), "m2", 3, deps)  # the last delivery
+    assert (record.status, record.reason, record.seller_order_id) == (
+        OrderStatus.SYNCED,
+        FailureReason.PLATFORM_UNAVAILABLE,
+        "S1",
+    )
+    ((body, _),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    redriven = process_message(json.dumps(body["envelope"] | {"cause": "redrive"}), "m3", 1, deps)
+    assert redriven.reason is FailureReason.ADDRESS_UPDATED and len(store.created) == 1
+
+
 def test_a_post_whose_record_could_not_be_written_on_the_last_delivery_is_not_posted_again_on_redrive(
     deps: ProcessDependencies,
 ) -> None:

@@ -46,9 +46,7 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
             f" for orders we synced:\n\n{lines}\n\nOur team is on it and will contact you if your store"
             " needs a change. Nothing was changed in your store.\n\n- The ordersync team\n"
         )
-        emails.append(
-            OutgoingEmail(
-                "seller", seller_id, f"{len(own)} orders differ between your store and the retailer's", text, "DRIFT"
-            )
-        )
+        buyers = ", ".join(sorted({d.buyer_name for d in own}))
+        subject = f"{len({d.order_key for d in own})} orders from {buyers} differ between your store and theirs"
+        emails.append(OutgoingEmail("seller", seller_id, subject, text, "DRIFT"))
     return emails

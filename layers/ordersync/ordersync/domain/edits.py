@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from ordersync.models import CanonicalOrder, PostedLine, ShippingAddress
 
+UNCONFIRMED_ADDRESS = "unconfirmed"  # the copy's address is not known to be the posted one: any version moves it
+
 
 def address_digest(address: ShippingAddress | None) -> str | None:
     """A digest of the address as posted: the record keeps this, never the address (no PII at rest

@@ -79,6 +79,7 @@ class BuyerShipments:
     # order id, its line item id), units left) of each open line, as read with the shipments, so a
     # write right after needs no second read.
     open_lines: tuple[tuple[str, tuple[str, str], int], ...] = ()
+    cancelled: bool = False  # the buyer's order is cancelled there (where the same read says so: Shopify)
 
 
 def already_there(
@@ -107,9 +108,9 @@ def already_there(
         for shipment in shipments:
             if shipment.tracking_number and _same_number(shipment.tracking_number, tracking_number):
                 return Found.BY_HAND, shipment
-    if unfulfilled is not None and any(unfulfilled.get(line_id, 0) < units for line_id, units in lines):
-        others = [s for s in shipments if s.key is None]
-        return Found.OTHER_TRACKING, (others[-1] if others else None)
+    others = [s for s in shipments if s.key is None]
+    if others and unfulfilled is not None and any(unfulfilled.get(line_id, 0) < units for line_id, units in lines):
+        return Found.OTHER_TRACKING, others[-1]
     return Found.NOTHING, None
 
 

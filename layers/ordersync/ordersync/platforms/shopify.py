@@ -181,6 +181,7 @@ query CopyAddress($id: ID!) {
 SHIPMENTS_QUERY = """
 query OrderShipments($id: ID!) {
   order(id: $id) {
+    cancelledAt
     fulfillments(first: 10) {
       id createdAt status
       trackingInfo(first: 1) { number }
@@ -485,7 +486,7 @@ class ShopifyStore:
         left: dict[str, int] = {}
         for line_id, _, units in open_lines:
             left[line_id] = left.get(line_id, 0) + units
-        return BuyerShipments(shipments, left, open_lines)
+        return BuyerShipments(shipments, left, open_lines, found.get("cancelledAt") is not None)
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """fulfillmentCreate on the order's open fulfillment orders, for exactly the parcel's lines

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_message
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
-from ordersync.domain.edits import Edit, address_digest, reduced
+from ordersync.domain.drift import same_address
+from ordersync.domain.edits import UNCONFIRMED_ADDRESS, Edit, address_digest, reduced
 from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
@@ -261,7 +262,7 @@ def _process(
         return _settle(record, envelope, decision, deps, newer)
     _wait_for_the_store_s_pace(envelope, deps)
     try:
-        seller_order_id = _post_once(store(), order, decision, record, attempt, source_key(envelope))
+        seller_order_id, created = _post_once(store(), order, decision, record, attempt, source_key(envelope))
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
@@ -280,6 +281,8 @@ def _process(
     synced = record.model_copy(update={"timeline": list(record.timeline)})
     synced.show_lines(decision)
     synced.posted_address = address_digest(order.shipping_address)  # what an edit after the post is held to
+    if not created:  # an earlier attempt's copy: it may carry an older version's address
+        detail += _bring_the_copy_up_to_date(store(), seller_order_id, order, synced)
     synced.acted_version = order.updated_at
     synced.seller_order_id = seller_order_id
     synced.post_unconfirmed_at = None  # confirmed: the store answered with its order
@@ -388,6 +391,21 @@ def _wait_for_the_store_s_pace(envelope: OrderEnvelope, deps: ProcessDependencie
         raise PacedByAnother(f"the store asked ordersync to come back at {iso(until)}", (until - now).total_seconds())
 
 
+def _bring_the_copy_up_to_date(store: SellerStore, copy: str, order: CanonicalOrder, synced: OrderRecord) -> str:
+    """The buyer may have changed the address while an earlier attempt's create was in flight: the
+    copy it made gets this version's. Where that fails, the address stays unconfirmed, so the next
+    version (or a replay) puts it on the copy."""
+    try:
+        there = store.copy_address(copy)
+        if there is None or order.shipping_address is None or same_address(there, order.shipping_address):
+            return "; found from an earlier attempt"
+        store.update_shipping_address(copy, order.shipping_address)
+    except (StoreRejected, StoreUnavailable) as error:
+        synced.posted_address = UNCONFIRMED_ADDRESS
+        return f"; found from an earlier attempt with an older address, not updated ({type(error).__name__})"
+    return "; found from an earlier attempt, and given the buyer's latest shipping address"
+
+
 def _post_once(
     store: SellerStore,
     order: CanonicalOrder,
@@ -395,10 +413,12 @@ def _post_once(
     record: OrderRecord,
     attempt: Attempt,
     key: str,
-) -> str:
+) -> tuple[str, bool]:
     """Creates the order unless an earlier attempt may have: then the store is read first, by the
     exact key it indexes, from the order's first sight on, and only once the store's look-up can
     see an order that attempt made (a younger one waits: the look could miss it)."""
+    if record.seller_order_id is not None:  # a record that names its copy (an exhausted write said so): never again
+        return record.seller_order_id, False
     unconfirmed = record.post_unconfirmed_at
     if unconfirmed is not None:
         age = (attempt.started_at - unconfirmed).total_seconds()
@@ -409,10 +429,10 @@ def _post_once(
             )
         found = store.find_posted_order(key, record.timeline[0].at if record.timeline else unconfirmed)
         if found:
-            return found
+            return found, False
     record.post_unconfirmed_at = attempt.ends_at  # stays with any outcome but SYNCED: the next post looks
     try:
-        return store.create_order(order, decision.postable_lines, key)
+        return store.create_order(order, decision.postable_lines, key), True
     except (StoreRejected, StoreThrottled):
         record.post_unconfirmed_at = unconfirmed  # refused, or not taken yet: nothing was created
         raise
@@ -575,7 +595,9 @@ def _record_exhausted(
             f" {record.seller_order_id} before that (a redrive finds it there and posts nothing)"
         )
     record = record or OrderRecord.first_seen(envelope, deps.clock())
-    record.note(deps.clock(), OrderStatus.FAILED, reason, detail, envelope.cause)
+    # An order in the seller's store stays there: what failed is the change to it, kept in the DLQ
+    posted = record.status in (OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY) and record.seller_order_id
+    record.note(deps.clock(), record.status if posted else OrderStatus.FAILED, reason, detail, envelope.cause)
     body, attributes = dlq_message(record, envelope)
     record.dlq_message_id = deps.dead_letters.send(body, attributes)  # if this fails, SQS moves the message
     record.in_dlq = True

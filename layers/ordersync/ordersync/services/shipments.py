@@ -122,13 +122,7 @@ def _sync_parcel(
     entry.shipped_at = parcel.shipped_at
     where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     if record.status is OrderStatus.CANCELLED:
-        return _cannot(
-            record,
-            entry,
-            FailureReason.PARCEL_FOR_CANCELLED_ORDER,
-            _parcel_words(parcel) + " left for an order the buyer had cancelled; nothing was written into " + where,
-            deps,
-        )
+        return _for_a_cancelled_order(record, entry, parcel, where, deps)
     lines = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=key))
     if isinstance(lines, Misfit):
         return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, f"{_parcel_words(parcel)}: {lines.why}", deps)
@@ -138,6 +132,8 @@ def _sync_parcel(
     store = buyer()
     try:
         there = store.shipments(record.order_id)
+        if there.cancelled:  # cancelled in the buyer's store, not yet pulled: a parcel for a cancelled order
+            return _for_a_cancelled_order(record, entry, parcel, where, deps)
         found, shipment = already_there(
             key, parcel.tracking_number, lines, there.shipments, there.unfulfilled, record.post_unconfirmed_at
         )
@@ -222,6 +218,13 @@ def _tracking_corrected(entry: ParcelEntry, parcel: Parcel) -> bool:
         entry.tracking_number,
         entry.carrier,
     )
+
+
+def _for_a_cancelled_order(
+    record: OrderRecord, entry: ParcelEntry, parcel: Parcel, where: str, deps: ShipmentDependencies
+) -> FailureReason:
+    words = f"{_parcel_words(parcel)} left for an order the buyer had cancelled; nothing was written into {where}"
+    return _cannot(record, entry, FailureReason.PARCEL_FOR_CANCELLED_ORDER, words, deps)
 
 
 def _correct_tracking(
