@@ -18,5 +18,7 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext, deps: DriftDependencies | None = None) -> dict[str, Any]:
-    report = compare_both_stores(deps or drift_dependencies(), drift_settings().days)
+    report = compare_both_stores(
+        deps or drift_dependencies(), drift_settings().days, time_left_ms=context.get_remaining_time_in_millis
+    )
     return {"compared": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)}

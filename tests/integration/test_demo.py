@@ -119,6 +119,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert all("Acme Outfitters" in e["subject"] for e in northwind)
     summit = [e for e in report["emails"] if e["to"] == ["orders@summit-supply.example"]]
     assert sorted(e["subject"] for e in summit) == [
+        "1 order from Canyon Trading differs between your store and theirs",
         "Order #3001 from Canyon Trading is now in your BigCommerce store",
         "Order #3001 from Canyon Trading is ready to process - our team will post it for you",
     ]
@@ -147,8 +148,9 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         ("1001", "CANCELLED_BY_BUYER_ONLY"),
         ("1008", "CANCELLED_BY_BUYER_ONLY"),
         ("1008", "PARCEL_NOT_IN_BUYER_STORE"),
+        ("3001", "COPY_NOT_IN_SELLER_STORE"),  # ops' `manual complete` named an order Summit's store doesn't hold
     }
     (moved,) = [d for d in report["drift"] if d["kind"] == "ADDRESS_DIFFERS"]
     assert "9 Wrong Way" in moved["detail"] and "seller's store back to the buyer's" in moved["mend"]
-    assert "[ops] Drift check: 4 divergences in 3 orders" in ops
+    assert "[ops] Drift check: 5 divergences in 4 orders" in ops
     assert "3 orders from Acme Outfitters differ between your store and theirs" in [e["subject"] for e in northwind]

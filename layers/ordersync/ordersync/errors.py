@@ -38,6 +38,10 @@ class StoreRejected(OrderSyncError):
     """A store refused the request for good: 404, 422 validation. Retrying will not help."""
 
 
+class StoreNotFound(StoreRejected):
+    """404: the store has no such thing (an order deleted, or an id that was never its)."""
+
+
 class StoreCredentialsError(StoreRejected):
     """401 / 403: the connection's credentials are wrong or lack a scope (alerts ops, not the seller)."""
 

@@ -16,6 +16,8 @@ KIND_WORDS = {
     DriftKind.PARCEL_NOT_IN_BUYER_STORE: "a parcel is not in the buyer's store",
     DriftKind.TRACKING_DIFFERS: "tracking number differs",
     DriftKind.SHIPPED_UNITS_DIFFER: "units shipped differ",
+    DriftKind.COPY_NOT_IN_SELLER_STORE: "the seller's store has no such order",
+    DriftKind.ORDER_NOT_IN_BUYER_STORE: "the buyer's store has no such order any more",
 }
 
 
@@ -34,7 +36,7 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
         f" {orders} orders. Nothing was changed in either store.\n\n{listing}\n"
         + (f"\nCould not be compared (a store did not answer; the next run tries again):{skipped}\n" if skipped else "")
     )
-    subject = f"[ops] Drift check: {len(found)} divergences in {orders} orders"
+    subject = f"[ops] Drift check: {len(found)} divergence{'' if len(found) == 1 else 's'} in {_orders(orders)}"
     emails = [OutgoingEmail("ops", None, subject, body, "DRIFT")]
     by_seller: dict[str, list[Divergence]] = defaultdict(list)
     for divergence in found:
@@ -47,6 +49,12 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
             " needs a change. Nothing was changed in your store.\n\n- The ordersync team\n"
         )
         buyers = ", ".join(sorted({d.buyer_name for d in own}))
-        subject = f"{len({d.order_key for d in own})} orders from {buyers} differ between your store and theirs"
+        count = len({d.order_key for d in own})
+        verb = "differs" if count == 1 else "differ"
+        subject = f"{_orders(count)} from {buyers} {verb} between your store and theirs"
         emails.append(OutgoingEmail("seller", seller_id, subject, text, "DRIFT"))
     return emails
+
+
+def _orders(count: int) -> str:
+    return f"{count} order" if count == 1 else f"{count} orders"

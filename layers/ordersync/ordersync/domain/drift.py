@@ -23,6 +23,8 @@ class DriftKind(StrEnum):
     PARCEL_NOT_IN_BUYER_STORE = "PARCEL_NOT_IN_BUYER_STORE"
     TRACKING_DIFFERS = "TRACKING_DIFFERS"
     SHIPPED_UNITS_DIFFER = "SHIPPED_UNITS_DIFFER"
+    COPY_NOT_IN_SELLER_STORE = "COPY_NOT_IN_SELLER_STORE"
+    ORDER_NOT_IN_BUYER_STORE = "ORDER_NOT_IN_BUYER_STORE"
 
 
 @dataclass(frozen=True)
@@ -178,3 +180,26 @@ def _units(seen: BothStores) -> list[tuple[DriftKind, str, str]]:
             "find the fulfilment made by hand in the store with more, and correct it there",
         )
     ]
+
+
+def gone(record: Recorded, side: str, copy: str, words: str) -> Divergence:
+    """One store no longer has the order (deleted), or never had the id we hold (a copy posted by
+    hand under a mistyped number): `side` is "seller" or "buyer"."""
+    if side == "seller":
+        return Divergence(
+            record.order_key,
+            record.seller_id,
+            record.buyer_name,
+            DriftKind.COPY_NOT_IN_SELLER_STORE,
+            f"the seller's store has no order {copy} ({words})",
+            f"ordersync order show {record.order_key}: if it was posted by hand, check the number given to"
+            " `ordersync manual complete`; else ask the seller whether it was deleted",
+        )
+    return Divergence(
+        record.order_key,
+        record.seller_id,
+        record.buyer_name,
+        DriftKind.ORDER_NOT_IN_BUYER_STORE,
+        f"the buyer's store has no such order any more ({words}); the seller's copy {copy} is still there",
+        "ask the buyer whether it was deleted; decide with buyer and seller whether the copy ships",
+    )

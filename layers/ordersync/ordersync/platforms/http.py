@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
 
 CONNECT_TIMEOUT = 3.05
@@ -150,6 +150,8 @@ def raise_for_store_status(response: requests.Response) -> None:
         raise StoreUnavailable(f"{where} answered {status}")
     if status in (401, 403):
         raise StoreCredentialsError(f"{where} answered {status}: the store refused the credentials")
+    if status == 404:
+        raise StoreNotFound(f"{where} answered 404: {response.text[:300]}")
     raise StoreRejected(f"{where} answered {status}: {response.text[:300]}")
 
 

@@ -21,7 +21,7 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import WebhookSubscription
-from ordersync.errors import StoreCredentialsError, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
 from ordersync.models import (
     BuyerParcel,
@@ -334,7 +334,7 @@ class ShopifyStore:
         gid = order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
         found = self._graphql(ORDER_QUERY, {"id": gid, "lines": LINES_PER_ORDER})["order"]
         if found is None:
-            raise StoreRejected(f"Shopify has no order {legacy_id(gid)}")
+            raise StoreNotFound(f"Shopify has no order {legacy_id(gid)}")
         return self._with_every_line(found)
 
     def _with_every_line(self, order: dict[str, Any]) -> dict[str, Any]:
@@ -429,7 +429,7 @@ class ShopifyStore:
     def order_state(self, order_id: str) -> SellerOrderState:
         found = self._graphql(ORDER_STATE_QUERY, {"id": _order_gid(order_id)})["order"]
         if found is None:
-            raise StoreRejected(f"Shopify has no order {order_id}")
+            raise StoreNotFound(f"Shopify has no order {order_id}")
         fulfilment = str(found.get("displayFulfillmentStatus") or "")
         parcels = tuple(_parcel(f) for f in found.get("fulfillments") or [] if f.get("status") == "SUCCESS")
         shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED") or bool(parcels)
@@ -458,7 +458,7 @@ class ShopifyStore:
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         found = self._graphql(COPY_ADDRESS_QUERY, {"id": _order_gid(order_id)})["order"]
         if found is None:
-            raise StoreRejected(f"Shopify has no order {order_id}")
+            raise StoreNotFound(f"Shopify has no order {order_id}")
         return shipping_address_of(Platform.SHOPIFY, found.get("shippingAddress"))
 
     # --- buyer side: the seller's parcels ----------------------------------------------------
@@ -467,7 +467,7 @@ class ShopifyStore:
         time after a lost answer) and what its open fulfillment orders leave to fulfil."""
         found = self._graphql(SHIPMENTS_QUERY, {"id": _order_gid(order_id)})["order"]
         if found is None:
-            raise StoreRejected(f"Shopify has no order {order_id}")
+            raise StoreNotFound(f"Shopify has no order {order_id}")
         shipments = tuple(
             BuyerShipment(
                 legacy_id(f["id"]),
@@ -529,7 +529,7 @@ class ShopifyStore:
         """Appended to the order's note (staff-facing in the admin) with orderUpdate."""
         found = self._graphql(ORDER_NOTE_QUERY, {"id": _order_gid(order_id)})["order"]
         if found is None:
-            raise StoreRejected(f"Shopify has no order {order_id}")
+            raise StoreNotFound(f"Shopify has no order {order_id}")
         note = "\n".join(n for n in (str(found.get("note") or ""), text) if n)
         result = self._graphql(ORDER_UPDATE_MUTATION, {"input": {"id": _order_gid(order_id), "note": note}}, write=True)
         if result["orderUpdate"]["userErrors"]:

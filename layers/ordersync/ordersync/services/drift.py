@@ -4,6 +4,7 @@ either store or to the order records."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,8 +13,8 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.alerts.drift import drift_emails
-from ordersync.domain.drift import DEFAULT_DAYS, BothStores, Divergence, Recorded, divergences
-from ordersync.errors import InvalidOrder, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.domain.drift import DEFAULT_DAYS, BothStores, Divergence, Recorded, divergences, gone
+from ordersync.errors import InvalidOrder, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import Connection, utc_now
 from ordersync.normalize import normalize
 from ordersync.observability import logger, metrics
@@ -22,6 +23,7 @@ from ordersync.records import OrderRecord
 
 PACED_TRIES = 4  # a store that asks to slow down is waited for, this many times an order
 MAX_PACE_WAIT = 60.0  # seconds
+TIME_RESERVE_MS = 90_000  # a paced wait and the emails still fit in what is left
 
 
 @dataclass
@@ -43,13 +45,19 @@ class DriftReport:
 
 
 def compare_both_stores(
-    deps: DriftDependencies, days: int = DEFAULT_DAYS, connection_id: str | None = None
+    deps: DriftDependencies,
+    days: int = DEFAULT_DAYS,
+    connection_id: str | None = None,
+    time_left_ms: Callable[[], int] = lambda: sys.maxsize,
 ) -> DriftReport:
     since = deps.clock() - timedelta(days=days)
     connections = [deps.connections.get(connection_id)] if connection_id else deps.connections.all()
     report = DriftReport(connections=len(connections))
     for connection in connections:
         for record in deps.orders.posted_since(connection.connection_id, since):
+            if time_left_ms() < TIME_RESERVE_MS:  # the emails still go out; the next run reads these
+                report.unreadable.append(f"{record.order_key}: not compared: the run's time ran out")
+                continue
             _compare(record, connection, deps, report)
     if deps.emails is not None:
         for email in drift_emails(report.divergences, report.compared, report.unreadable):
@@ -67,6 +75,11 @@ def _compare(record: OrderRecord, connection: Connection, deps: DriftDependencie
         try:
             seen = _read_both(record, connection, deps)
             break
+        except _Gone as missing:  # one store has no such order: that is the divergence
+            assert record.seller_order_id is not None
+            report.compared += 1
+            report.divergences.append(gone(_recorded(record), missing.side, record.seller_order_id, str(missing)))
+            return
         except StoreThrottled as throttled:
             if attempt == PACED_TRIES:
                 report.unreadable.append(f"{record.order_key}: the store kept asking to slow down: {throttled}")
@@ -83,12 +96,26 @@ def _read_both(record: OrderRecord, connection: Connection, deps: DriftDependenc
     assert record.seller_order_id is not None  # posted_since answers posted orders only
     buyer = deps.stores.buyer(connection.buyer)
     seller = deps.stores.seller(connection.seller)
+    try:
+        state = seller.order_state(record.seller_order_id)
+    except StoreNotFound as error:
+        raise _Gone("seller", str(error)) from None
+    try:
+        payload = buyer.order(record.order_id)
+    except StoreNotFound as error:
+        raise _Gone("buyer", str(error)) from None
     return BothStores(
-        buyer_order=normalize(connection.buyer.platform, buyer.order(record.order_id)),
+        buyer_order=normalize(connection.buyer.platform, payload),
         buyer_shipments=buyer.shipments(record.order_id),
-        seller=seller.order_state(record.seller_order_id),
+        seller=state,
         seller_address=seller.copy_address(record.seller_order_id),
     )
+
+
+class _Gone(Exception):
+    def __init__(self, side: str, words: str) -> None:
+        super().__init__(words[:200])
+        self.side = side
 
 
 def _recorded(record: OrderRecord) -> Recorded:
