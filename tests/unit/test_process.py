@@ -230,6 +230,25 @@ def test_a_copy_an_earlier_attempt_made_gets_the_address_the_buyer_gave_since(de
     )
 
 
+def test_an_order_cancelled_while_its_create_went_unanswered_has_the_copy_that_create_made_cancelled(
+    deps: ProcessDependencies,
+) -> None:
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.timeout_after_create = 1
+    with pytest.raises(StoreUnavailable):
+        process_message(message("A"), "m1", 1, deps)  # the copy is made; the answer lost
+    deps.clock.advance(REDELIVERY)  # type: ignore[attr-defined]
+    body = json.loads(_edited(5))
+    body["payload"]["cancelledAt"] = body["payload"]["updatedAt"]  # the buyer cancels meanwhile
+    record = process_message(json.dumps(body), "m2", 1, deps)
+    assert (record.status, record.reason, record.seller_order_id) == (
+        OrderStatus.CANCELLED,
+        FailureReason.BUYER_CANCELLED,
+        "S1",
+    )
+    assert store.cancelled == ["S1"] and len(store.created) == 1
+
+
 def test_a_posted_order_whose_edit_fails_every_delivery_stays_in_the_seller_store_and_is_never_posted_again(
     deps: ProcessDependencies,
 ) -> None:

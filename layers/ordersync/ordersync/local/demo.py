@@ -240,6 +240,9 @@ def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> li
     echo(f"   compared {report.compared} posted orders: {len(report.divergences)} divergences")
     for divergence in report.divergences:
         echo(f"   {divergence.order_key} {divergence.kind.value}; mend: {divergence.mend}")
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # the daily run starts in a container of its own: it reads the secrets itself
     stack.runner.fire_schedules("CheckDriftFunction")  # the daily run: ops' digest, each seller its own
     return [
         {"order_key": d.order_key, "seller": d.seller_id, "kind": d.kind.value, "detail": d.detail, "mend": d.mend}

@@ -259,6 +259,11 @@ def _process(
     if decision.status is OrderStatus.MANUAL_POSTING_PENDING:
         return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
+        # cancelled while an earlier attempt's create went unanswered: the copy it made is cancelled
+        copy = _earlier_copy(store, record, attempt, source_key(envelope)) if order.cancelled else None
+        if copy is not None:
+            record.seller_order_id, record.post_unconfirmed_at = copy, None
+            return _after_posting(order, envelope, record, connection, deps)
         return _settle(record, envelope, decision, deps, newer)
     _wait_for_the_store_s_pace(envelope, deps)
     try:
@@ -406,6 +411,22 @@ def _bring_the_copy_up_to_date(store: SellerStore, copy: str, order: CanonicalOr
     return "; found from an earlier attempt, and given the buyer's latest shipping address"
 
 
+def _earlier_copy(store: Callable[[], SellerStore], record: OrderRecord, attempt: Attempt, key: str) -> str | None:
+    """The copy an earlier attempt made, if one may have: the record names it (an exhausted write
+    said so), or the store is read by the exact key it indexes, from the order's first sight on, once
+    its look-up can see an order that attempt made (a younger one waits: the look could miss it)."""
+    if record.seller_order_id is not None:
+        return record.seller_order_id
+    unconfirmed = record.post_unconfirmed_at
+    if unconfirmed is None:
+        return None
+    lag = store().search_lag_seconds
+    age = (attempt.started_at - unconfirmed).total_seconds()
+    if age < lag:
+        raise RetryLater("an earlier attempt may have posted the order; the store may not show it yet", lag - age)
+    return store().find_posted_order(key, record.timeline[0].at if record.timeline else unconfirmed)
+
+
 def _post_once(
     store: SellerStore,
     order: CanonicalOrder,
@@ -414,22 +435,11 @@ def _post_once(
     attempt: Attempt,
     key: str,
 ) -> tuple[str, bool]:
-    """Creates the order unless an earlier attempt may have: then the store is read first, by the
-    exact key it indexes, from the order's first sight on, and only once the store's look-up can
-    see an order that attempt made (a younger one waits: the look could miss it)."""
-    if record.seller_order_id is not None:  # a record that names its copy (an exhausted write said so): never again
-        return record.seller_order_id, False
+    """Creates the order unless an earlier attempt may have made it (_earlier_copy)."""
+    found = _earlier_copy(lambda: store, record, attempt, key)
+    if found is not None:
+        return found, False
     unconfirmed = record.post_unconfirmed_at
-    if unconfirmed is not None:
-        age = (attempt.started_at - unconfirmed).total_seconds()
-        if age < store.search_lag_seconds:
-            raise RetryLater(
-                "an earlier attempt may have posted the order; the store may not show it yet",
-                store.search_lag_seconds - age,
-            )
-        found = store.find_posted_order(key, record.timeline[0].at if record.timeline else unconfirmed)
-        if found:
-            return found, False
     record.post_unconfirmed_at = attempt.ends_at  # stays with any outcome but SYNCED: the next post looks
     try:
         return store.create_order(order, decision.postable_lines, key), True
