@@ -1,0 +1,107 @@
+"""The drift check's run (services/drift.py) on in-memory ports: it reads both stores of every
+posted order, waits out a store that asks it to slow down, names an order a store no longer has,
+stops comparing before the invocation's time runs out, and writes nothing anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ordersync.domain.drift import DriftKind
+from ordersync.domain.shipments import BuyerShipments
+from ordersync.errors import StoreNotFound, StoreThrottled
+from ordersync.local.fakes.shopify import order_node
+from ordersync.models import OrderStatus, SellerOrderState, ShippingAddress
+from ordersync.records import OrderRecord
+from ordersync.services.drift import DriftDependencies, compare_both_stores
+
+from .in_memory import InMemoryConnections
+from .test_process import ADDRESS, CONNECTION
+
+SAME = ShippingAddress(name="Dana W", address1="1 Main St", city="Seattle", country_code="US")
+
+
+def _record(number: int) -> OrderRecord:
+    return OrderRecord(
+        order_key=f"acme--northwind#{number}", connection_id=CONNECTION.connection_id, order_id=str(number),
+        buyer_id="acme", buyer_name="Acme", buyer_platform="shopify", seller_id="northwind",
+        seller_name="Northwind", seller_platform="woocommerce", status=OrderStatus.SYNCED,
+        seller_order_id=f"S{number}", envelope={},
+    )  # fmt: skip
+
+
+@dataclass
+class Posted:
+    records: list[OrderRecord]
+
+    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
+        return list(self.records)
+
+
+@dataclass
+class Stores:
+    """One buyer shop and one seller store; `throttle` answers the next reads 429; `gone` copies
+    the seller's store doesn't have; every write is a test failure (the check is read-only)."""
+
+    throttle: int = 0
+    gone: set[str] = field(default_factory=set)
+    moved: set[str] = field(default_factory=set)  # copies whose address was changed by hand
+    reads: int = 0
+
+    def buyer(self, store: Any) -> Stores:
+        return self
+
+    def seller(self, store: Any) -> Stores:
+        return self
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        return order_node(int(order_id), f"#{order_id}", [("A", "A", 1, "5.00")], ADDRESS)
+
+    def shipments(self, order_id: str) -> BuyerShipments:
+        return BuyerShipments((), None)
+
+    def order_state(self, order_id: str) -> SellerOrderState:
+        self.reads += 1
+        if self.throttle:
+            self.throttle -= 1
+            raise StoreThrottled("GET /orders answered 429", 2.0)
+        if order_id in self.gone:
+            raise StoreNotFound(f"GET /orders/{order_id} answered 404")
+        return SellerOrderState(False, False, "processing")
+
+    def copy_address(self, order_id: str) -> ShippingAddress:
+        return SAME.model_copy(update={"address1": "9 Wrong Way"}) if order_id in self.moved else SAME
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the drift check called {name}: it writes nothing")
+
+
+def _deps(stores: Stores, records: list[OrderRecord], slept: list[float]) -> DriftDependencies:
+    return DriftDependencies(
+        orders=Posted(records),
+        connections=InMemoryConnections({CONNECTION.connection_id: CONNECTION}),
+        stores=stores,  # type: ignore[arg-type]
+        clock=lambda: datetime(2026, 12, 5, tzinfo=UTC),
+        sleep=slept.append,
+    )
+
+
+def test_a_throttling_store_is_waited_for_and_a_missing_copy_is_a_divergence() -> None:
+    stores, slept = Stores(throttle=2, gone={"S2"}, moved={"S3"}), []
+    report = compare_both_stores(_deps(stores, [_record(1), _record(2), _record(3)], slept))
+    assert slept == [5.0, 5.0]  # the store's word, no sooner than 5 s
+    assert report.compared == 3 and report.unreadable == []
+    assert [(d.order_key, d.kind) for d in report.divergences] == [
+        ("acme--northwind#2", DriftKind.COPY_NOT_IN_SELLER_STORE),
+        ("acme--northwind#3", DriftKind.ADDRESS_DIFFERS),
+    ]
+
+
+def test_a_store_that_keeps_throttling_leaves_the_order_for_the_next_run_and_the_time_is_kept() -> None:
+    stores, slept = Stores(throttle=10), []
+    report = compare_both_stores(_deps(stores, [_record(1)], slept))
+    assert report.compared == 0 and report.unreadable[0].startswith("acme--northwind#1: the store kept asking")
+    left = iter([10**9, 10])  # plenty for the first order, nothing for the second
+    late = compare_both_stores(_deps(Stores(), [_record(1), _record(2)], []), time_left_ms=lambda: next(left))
+    assert late.compared == 1 and late.unreadable == ["acme--northwind#2: not compared: the run's time ran out"]
