@@ -561,7 +561,9 @@ def ship_under_faults(
     chaos = DeliveryChaos(
         seeds.randrange(2**32),
         duplicate_rate=fault_rate / 2,
-        crash_rate=fault_rate / 2,
+        # a crash is drawn per batch of several checks, and the shipments make ten or so such batches:
+        # at the orders' rate it would not fire in one campaign of four
+        crash_rate=min(0.5, fault_rate * 2),
         concurrent_rate=fault_rate / 2,
         twin=functools.partial(_second_shipment_consumer, stack),
         twin_function="SyncShipmentsFunction",
