@@ -32,6 +32,8 @@ _SETTLED_VALUES = {
     ":true": True,
 }
 _deserialize = TypeDeserializer().deserialize
+# The statuses of an order in a seller's store (posted, by us or by hand, or cancelled after)
+IN_SELLER_STORE = (OrderStatus.SYNCED.value, OrderStatus.POSTED_MANUALLY.value, OrderStatus.CANCELLED.value)
 
 
 def _claim_condition(cause: Cause, reopen: bool = False) -> tuple[str, dict[str, Any]]:
@@ -147,7 +149,7 @@ class DynamoOrders:
                     UpdateExpression="SET claimed_by = :attempt, claimed_at = :claimed_at, claim_until_ms = :until"
                     " ADD version :one",
                     ConditionExpression=f"seller_copy = :copy AND {_NO_LIVE_CLAIM}"
-                    " AND #status IN (:synced, :posted, :cancelled)",
+                    " AND #status IN (:synced, :posted, :cancelled)",  # IN_SELLER_STORE
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_OLD",
@@ -222,33 +224,26 @@ class DynamoOrders:
     def statuses_since(self, connection_id: str, since: datetime) -> list[OrderStatus]:
         """The status of each of a connection's orders last touched since `since` (the index holds
         only the status: a day of a busy connection is a few pages)."""
-        condition = Key("connection_id").eq(connection_id) & Key("updated_at").gte(iso(since))
-        items = all_items(
-            self._table.query,
-            "order query",
-            IndexName="by_connection",
-            KeyConditionExpression=condition,
-            ProjectionExpression="#status",
-            ExpressionAttributeNames={"#status": "status"},
-        )
-        return [OrderStatus(item["status"]) for item in items]
+        return [OrderStatus(item["status"]) for item in self._touched_since(connection_id, since, "#status")]
 
     def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
         """A connection's orders in a seller's store (SYNCED, POSTED_MANUALLY, CANCELLED after it)
         last touched since `since`: the by_connection index's keys, then the records by BatchGetItem."""
+        items = self._touched_since(connection_id, since, "order_key, #status")
+        keys = [str(item["order_key"]) for item in items if item["status"] in IN_SELLER_STORE]
+        records = [r for r in self._batch_get(keys) if r.seller_order_id]
+        return sorted(records, key=lambda r: r.order_key)
+
+    def _touched_since(self, connection_id: str, since: datetime, projection: str) -> list[dict[str, Any]]:
         condition = Key("connection_id").eq(connection_id) & Key("updated_at").gte(iso(since))
-        items = all_items(
+        return all_items(
             self._table.query,
             "order query",
             IndexName="by_connection",
             KeyConditionExpression=condition,
-            ProjectionExpression="order_key, #status",
+            ProjectionExpression=projection,
             ExpressionAttributeNames={"#status": "status"},
         )
-        posted = {OrderStatus.SYNCED.value, OrderStatus.POSTED_MANUALLY.value, OrderStatus.CANCELLED.value}
-        keys = [str(item["order_key"]) for item in items if item["status"] in posted]
-        records = [r for r in self._batch_get(keys) if r.seller_order_id]
-        return sorted(records, key=lambda r: r.order_key)
 
     def _batch_get(self, keys: list[str]) -> list[OrderRecord]:
         found: list[OrderRecord] = []

@@ -7,7 +7,7 @@ Recording the result is process.py's, as for every outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ordersync.domain.edits import Edit, edits_after_posting
@@ -74,49 +74,67 @@ def apply_edit(
 def _reduce(store: SellerStore, seller_order: str, edit: Edit, where: str, posted: Sequence[PostedLine]) -> Outcome:
     changes = "; ".join(change.words() for change in edit.lines)
     variants = {line.buyer_line_id: line.variant_id for line in posted}
-    try:
-        state = store.order_state(seller_order)
-        if state.shipped or state.cancelled:
-            return Outcome(
-                FailureReason.LINES_CHANGED,
-                f"the buyer reduced the order after {where} shipped (or cancelled) order {seller_order}"
-                f" ({state.words}): {changes}; nothing was changed",
-            )
-        store.reduce_lines(seller_order, [(variants[c.buyer_line_id], c.now) for c in edit.lines])
-    except StoreCredentialsError:
-        raise
-    except StoreRejected as refused:
-        return Outcome(
+    return _unless_shipped(
+        store,
+        seller_order,
+        lambda: store.reduce_lines(seller_order, [(variants[c.buyer_line_id], c.now) for c in edit.lines]),
+        lambda words: Outcome(
             FailureReason.LINES_CHANGED,
-            f"the buyer reduced the order: {changes}; {where} refused the change to order {seller_order}: {refused}",
-        )
-    return Outcome(
-        FailureReason.LINES_REDUCED,
-        f"the buyer reduced the order: {changes}; order {seller_order} in {where} reduced to match",
+            f"the buyer reduced the order after {where} shipped (or cancelled) order {seller_order}"
+            f" ({words}): {changes}; nothing was changed",
+        ),
+        (
+            FailureReason.LINES_CHANGED,
+            f"the buyer reduced the order: {changes}; {where} refused the change to order {seller_order}",
+        ),
+        Outcome(
+            FailureReason.LINES_REDUCED,
+            f"the buyer reduced the order: {changes}; order {seller_order} in {where} reduced to match",
+        ),
     )
 
 
 def _new_address(store: SellerStore, seller_order: str, address: ShippingAddress, where: str) -> Outcome:
+    return _unless_shipped(
+        store,
+        seller_order,
+        lambda: store.update_shipping_address(seller_order, address),
+        lambda words: Outcome(
+            FailureReason.ADDRESS_CHANGE_TOO_LATE,
+            f"the buyer changed the shipping address after {where} shipped (or cancelled) order {seller_order}"
+            f" ({words}); nothing was changed",
+        ),
+        (
+            FailureReason.ADDRESS_CHANGE_REFUSED,
+            f"the buyer changed the shipping address; {where} refused it on order {seller_order}",
+        ),
+        Outcome(
+            FailureReason.ADDRESS_UPDATED,
+            f"the buyer changed the shipping address; order {seller_order} in {where} has the new one",
+        ),
+    )
+
+
+def _unless_shipped(
+    store: SellerStore,
+    seller_order: str,
+    write: Callable[[], None],
+    too_late: Callable[[str], Outcome],
+    refused: tuple[FailureReason, str],
+    applied: Outcome,
+) -> Outcome:
+    """One edit of the copy: read first — shipped or cancelled, too late (told, not touched; the
+    store's status words passed on) —, then written, or refused with the store's words."""
     try:
         state = store.order_state(seller_order)
         if state.shipped or state.cancelled:
-            return Outcome(
-                FailureReason.ADDRESS_CHANGE_TOO_LATE,
-                f"the buyer changed the shipping address after {where} shipped (or cancelled) order {seller_order}"
-                f" ({state.words}); nothing was changed",
-            )
-        store.update_shipping_address(seller_order, address)
+            return too_late(state.words)
+        write()
     except StoreCredentialsError:
         raise
-    except StoreRejected as refused:
-        return Outcome(
-            FailureReason.ADDRESS_CHANGE_REFUSED,
-            f"the buyer changed the shipping address; {where} refused it on order {seller_order}: {refused}",
-        )
-    return Outcome(
-        FailureReason.ADDRESS_UPDATED,
-        f"the buyer changed the shipping address; order {seller_order} in {where} has the new one",
-    )
+    except StoreRejected as error:
+        return Outcome(refused[0], f"{refused[1]}: {error}")
+    return applied
 
 
 def cancel_seller_copy(store: SellerStore, seller_order: str, where: str) -> Outcome:
