@@ -705,6 +705,32 @@ def test_a_cancellation_after_shipment_is_too_late_told_and_touches_nothing(deps
     assert len(deps.alerts.published) == 1  # type: ignore[attr-defined]
 
 
+def test_a_change_to_a_posted_order_held_by_a_shipment_check_comes_back_and_is_acted_on(
+    deps: ProcessDependencies,
+) -> None:
+    """Found by the chaos campaign: a cancellation (or a new address) arriving while a shipment
+    check held the posted order was taken for a re-read of a settled order and dropped — the copy
+    stayed open, nobody was told, and the pull that read it again was dropped the same way."""
+    process_message(message("A"), "m1", 1, deps)
+    process_message(message("A", number=1002), "m2", 1, deps)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    for number in (1001, 1002):  # a shipment check holds each order
+        copy = ("northwind", f"S{number - 1000}")
+        deps.orders.claim_posted(f"acme--northwind#{number}", _attempt(deps, f"check{number}"), copy)
+    process_message(_cancelled(), "m3", 1, deps)
+    process_message(_edited(5, MOVED, number=1002), "m4", 1, deps)
+    assert len(deps.retries.later) == 2  # type: ignore[attr-defined]  # both come back once the check is done
+    assert store.cancelled == [] and "S2" not in store.addresses
+    deps.clock.advance(31)  # type: ignore[attr-defined]  # the checks' claims lapse (or they record and release)
+    for body, _ in list(deps.retries.later):  # type: ignore[attr-defined]
+        process_message(body, "again", 1, deps)
+    assert store.cancelled == ["S1"] and store.addresses["S2"].address1 == "99 New Rd"
+    process_message(message("A", number=1002), "m5", 1, deps)  # a plain re-read of a posted order, held:
+    deps.orders.claim_posted("acme--northwind#1002", _attempt(deps, "check"), ("northwind", "S2"))
+    process_message(message("A", number=1002), "m6", 1, deps)  # settled: dropped, not retried
+    assert len(deps.retries.later) == 2  # type: ignore[attr-defined]
+
+
 def test_a_cancellation_the_seller_s_store_refuses_is_recorded_in_its_words(deps: ProcessDependencies) -> None:
     process_message(message("A"), "m1", 1, deps)
     deps.stores.seller_store.refuse_cancel = "PUT /orders/S1 answered 400: Invalid parameter(s): status"  # type: ignore[attr-defined]

@@ -183,6 +183,8 @@ def run_chaos(
             stack.runner.run_hour()  # the cancellations made during the shipments, pulled
             baseline = _drift_reported(stack)  # what the edits left apart: each must be explained
             report.edits_unexplained = _unexplained(stack, baseline)
+            for found in report.edits_unexplained:  # what the record says, so a failing campaign shows why
+                echo(_story(stack, found.rsplit(" ", 1)[0]))
             report.faults["buyer_cancellations_during_a_shipment"] = (
                 len(edits.made) - report.faults["buyer_edits_during_the_post"]
             )
@@ -823,6 +825,17 @@ EXPLAINED_BY = {
     "PARCEL_NOT_IN_BUYER_STORE": ("PARCEL_FOR_CANCELLED_ORDER", "PARCEL_REFUSED", "PARCEL_DOESNT_FIT"),
     "CANCELLED_BY_SELLER_ONLY": ("SELLER_CANCELLED",),
 }
+
+
+def _story(stack: LocalStack, order_key: str) -> str:
+    record = DynamoOrders(stack.output("OrdersTableName")).get(order_key)
+    if record is None:
+        return f"   {order_key}: no record"
+    told = ", ".join(record.alerted) or "nothing"
+    lines = [f"   {order_key}: {record.status} as {record.seller_order_id}; alerted: {told}"]
+    lines += [f"     {t.at:%H:%M:%S} {t.cause} {t.status} {t.reason or '-'}: {t.detail}" for t in record.timeline]
+    lines += [f"     parcel {p.key}: {p.reason or 'in the buyer store'} {p.detail}" for p in record.parcels]
+    return "\n".join(lines)
 
 
 def _unexplained(stack: LocalStack, reported: set[str]) -> list[str]:

@@ -125,6 +125,7 @@ def process_message(
     started = deps.clock()
     attempt = Attempt(f"{message_id}/{uuid.uuid4().hex[:12]}", started, _epoch_ms(deadline or started + DEFAULT_LEASE))
     record: OrderRecord | None = None
+    message_order: CanonicalOrder | None = None
     try:
         message_order = _readable(envelope)
         record = _claim(envelope, attempt, message_order, deps)
@@ -137,7 +138,7 @@ def process_message(
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
         return _process(envelope, record, attempt, deps, newer, known)
     except OrderClaimed as claimed:
-        if claimed.record.settled_for(envelope.cause):
+        if claimed.record.settled_for(envelope.cause, _reopens(envelope, message_order, claimed.record)):
             logger.info(
                 "order already settled", extra={"order_key": envelope.order_key, "status": claimed.record.status}
             )
@@ -190,6 +191,12 @@ def _readable(envelope: OrderEnvelope) -> CanonicalOrder | None:
         return normalize(envelope.buyer_platform, envelope.payload)
     except InvalidOrder:
         return None
+
+
+def _reopens(envelope: OrderEnvelope, order: CanonicalOrder | None, seen: OrderRecord) -> bool:
+    """The message may change the posted order it found held by another attempt (a shipment check,
+    a delivery of another version): it comes back after that attempt, it is not a settled re-read."""
+    return _may_change_a_posted_order(envelope, order) or (order is not None and bool(edit_to_act_on(order, seen)))
 
 
 def _may_change_a_posted_order(envelope: OrderEnvelope, order: CanonicalOrder | None) -> bool:
