@@ -175,11 +175,12 @@ def _claim(
     """The claim, open to a posted order only when the message may change it: a cancellation, an
     order to read, or — seen only once the refused claim answered the record — an edit of the
     address or the lines not yet acted on (no write at all for the usual re-read of a posted order)."""
+    reopen = _may_change_a_posted_order(envelope, message_order)
     try:
-        return deps.orders.claim(envelope, attempt, _may_change_a_posted_order(envelope, message_order))
+        return deps.orders.claim(envelope, attempt, reopen)
     except OrderClaimed as claimed:
         seen = claimed.record
-        if message_order is None or not seen.settled_for(envelope.cause) or not edit_to_act_on(message_order, seen):
+        if reopen or not seen.settled_for(envelope.cause) or not _reopens(envelope, message_order, seen):
             raise
         return deps.orders.claim(envelope, attempt, True)
 
@@ -194,8 +195,8 @@ def _readable(envelope: OrderEnvelope) -> CanonicalOrder | None:
 
 
 def _reopens(envelope: OrderEnvelope, order: CanonicalOrder | None, seen: OrderRecord) -> bool:
-    """The message may change the posted order it found held by another attempt (a shipment check,
-    a delivery of another version): it comes back after that attempt, it is not a settled re-read."""
+    """The message may change the posted order it found (the one rule of the claim and of a refused
+    claim): held by another attempt, it comes back after it; it is not a settled re-read."""
     return _may_change_a_posted_order(envelope, order) or (order is not None and bool(edit_to_act_on(order, seen)))
 
 
