@@ -45,11 +45,11 @@ def test_shopify_pages_with_cursors_and_waits_out_query_cost_throttling(world: W
     shop.throttle_next = 2
     client = ShopifyStore(shop.base_url, shop.access_token)
     pages = list(client.orders_updated_since(SINCE))
-    assert [len(page) for page, _ in pages] == [25, 25, 25, 25, 20]  # pages sized to stay under 1,000 points
+    assert [len(page) for page, _ in pages] == [20] * 6  # pages sized to stay under 1,000 points (with variants)
     assert len({node["id"] for page, _ in pages for node in page}) == 120
     assert pages[-1][1] is None
     resumed = list(client.orders_updated_since(SINCE, resume=pages[0][1]))  # a follow-up starts at page 2
-    assert [len(page) for page, _ in resumed] == [25, 25, 25, 20]
+    assert [len(page) for page, _ in resumed] == [20] * 5
     assert shop.throttle_next == 0
 
 
@@ -57,7 +57,7 @@ def test_shopify_reads_retry_5xx_but_a_create_is_never_repeated_blind(world: Wor
     shop = _shop(world)
     shop.server.faults.add(Fault(status=502), Fault(status=503))
     client = ShopifyStore(shop.base_url, shop.access_token)
-    assert len(next(iter(client.orders_updated_since(SINCE)))[0]) == 25
+    assert len(next(iter(client.orders_updated_since(SINCE)))[0]) == 20
     shop.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
     order = normalize(Platform.SHOPIFY, order_node(9, "#9", [("PK-JACKET-M", "Jacket", 1, "180.00")], ADDRESS))
     jacket = CatalogVariant("acme", "700", "7001", "PK-JACKET-M", "Storm Jacket", "M", VariantStatus.ACTIVE, SINCE)

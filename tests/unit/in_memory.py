@@ -12,6 +12,7 @@ from typing import Any
 from ordersync.alerts.messages import Alert
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch
+from ordersync.domain.listings import LinkedBy, Listing
 from ordersync.errors import (
     ConcurrentUpdate,
     OnboardingRefused,
@@ -47,9 +48,13 @@ class InMemoryOrders:
             self.throttle_next[call] -= 1
             raise ResourceThrottled(f"order {call}: ProvisionedThroughputExceededException")
 
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
+    def claim(
+        self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False, create: bool = True
+    ) -> OrderRecord:
         self._throttled("claim")
         old = self.get(envelope.order_key)
+        if old is None and not create:
+            raise LookupError(envelope.order_key)
         if old is not None and (attempt.blocked_by(old) or old.settled_for(envelope.cause, reopen)):
             raise OrderClaimed(old)
         record = old or OrderRecord.first_seen(envelope, attempt.started_at)
@@ -95,6 +100,13 @@ class InMemoryOrders:
             record.version += 1
         record.release()
 
+    def discard(self, record: OrderRecord) -> None:
+        stored = self.items.get(record.order_key) or {}
+        if (stored.get("claimed_by"), stored.get("version")) == (record.claimed_by, record.version):
+            del self.items[record.order_key]
+        else:
+            self.release(record)
+
     def get(self, order_key: str) -> OrderRecord | None:
         item = self.items.get(order_key)
         return None if item is None else OrderRecord.model_validate(item)
@@ -125,6 +137,12 @@ class InMemoryCatalog:
                 by_sku[v.sku] = (*by_sku.get(v.sku, ()), v)
         return CatalogSlice(by_sku, aliases)
 
+    def lookup_sellers(self, seller_ids: Sequence[str], skus: Sequence[str]) -> dict[str, CatalogSlice]:
+        """As DynamoCatalog: one read for every seller (counted once)."""
+        slices = {seller: self.lookup(seller, skus) for seller in dict.fromkeys(seller_ids)}
+        self.lookups -= len(slices) - 1
+        return slices
+
     def active_skus(self, seller_id: str) -> list[str]:
         return [v.sku for v in self.variants if v.status is VariantStatus.ACTIVE and v.seller_id == seller_id]
 
@@ -134,6 +152,28 @@ class InMemoryCatalog:
             CatalogVariant(**{**v.__dict__, "status": VariantStatus.DELETED}) if v.variant_id in gone else v
             for v in self.variants
         ]
+
+
+@dataclass
+class InMemoryListings:
+    """The listings table's contract: a match never overwrites ops' decision."""
+
+    items: dict[tuple[str, str], Listing] = field(default_factory=dict)
+
+    def get_many(self, buyer_id: str, variant_ids: Sequence[str]) -> dict[str, Listing]:
+        return {v: self.items[(buyer_id, v)] for v in variant_ids if (buyer_id, v) in self.items}
+
+    def put_matched(self, listings: Sequence[Listing]) -> None:
+        for listing in listings:
+            stored = self.items.get((listing.buyer_id, listing.variant_id))
+            if stored is None or stored.linked_by is not LinkedBy.OPS:
+                self.items[(listing.buyer_id, listing.variant_id)] = listing
+
+    def put(self, listing: Listing) -> None:
+        self.items[(listing.buyer_id, listing.variant_id)] = listing
+
+    def of_buyer(self, buyer_id: str) -> list[Listing]:
+        return [listing for (buyer, _), listing in self.items.items() if buyer == buyer_id]
 
 
 @dataclass

@@ -39,7 +39,7 @@ from .catalog_builders import NOW, LambdaContext, catalog, counted_metrics, line
 from .in_memory import InMemoryConnections
 from .test_alerts import record
 from .test_catalog_sync_and_dispatch import Emails, Outbox, _alert, seller_world
-from .test_process import CONNECTION, message
+from .test_process import CONNECTION, link_to_northwind, message
 from .test_process import deps as deps
 from .test_pull import PLENTY_OF_TIME, PagedBuyer, PullRequests, connection, deps_for, pages_of, shopify_order
 
@@ -298,6 +298,7 @@ def test_an_unreadable_message_is_recorded_as_from_nobody_known(deps: ProcessDep
 
 
 def test_a_mismatch_in_processing_suggests_the_seller_s_own_skus(deps: ProcessDependencies) -> None:
+    link_to_northwind(deps, "a")  # the retailer listed northwind's product under a SKU gone stale
     record = process_message(message("a"), "m1", 1, deps)
     assert record.reason is FailureReason.SKU_MISMATCH and record.lines[0].suggestions == ["A"]
 

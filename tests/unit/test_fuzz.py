@@ -20,7 +20,7 @@ from ordersync.models import FailureReason, OrderStatus, Platform
 from ordersync.normalize import normalize, split_payloads
 from ordersync.services.process import process_message
 
-from .test_process import ADDRESS, deps, message  # noqa: F401 (deps is a fixture)
+from .test_process import ADDRESS, deps, link_to_northwind, message  # noqa: F401 (deps is a fixture)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -104,6 +104,7 @@ def test_real_payloads_with_one_field_broken(platform_fixtures: Path, data: st.D
 def test_process_records_every_bad_order_and_keeps_it_in_the_dlq(deps, field: str, garbage: Any) -> None:  # noqa: F811
     deps.orders.items.clear()
     deps.dead_letters.sent.clear()
+    link_to_northwind(deps, "A")  # northwind's line, whatever its SKU is turned into
     envelope = json.loads(message("A"))
     envelope["payload"]["lineItems"]["nodes"][0][field] = garbage
     record = process_message(json.dumps(envelope, default=str), "m-fuzz", 1, deps)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.shopify import buyer_variant_id, order_node
 from ordersync.models import CanonicalOrder, OrderLine, Platform, ShippingAddress
 from ordersync.normalize import normalize, split_payloads
 
@@ -46,12 +46,17 @@ def test_a_shopify_rest_order_field_by_field(platform_fixtures: Path) -> None:
             OrderLine(
                 line_id=line_id,
                 sku=f"IPOD2008{color.upper()}",
+                variant_id=variant_id,  # the buyer's variant: what its listing is keyed by
                 title=ipod.format(color),
                 quantity=1,
                 unit_price=Decimal("199.00"),
                 requires_shipping=True,
             )
-            for line_id, color in (("466157049", "green"), ("518995019", "red"), ("703073504", "black"))
+            for line_id, color, variant_id in (
+                ("466157049", "green", "39072856"),
+                ("518995019", "red", "49148385"),
+                ("703073504", "black", "457924702"),
+            )
         ],
     )
 
@@ -88,6 +93,7 @@ def test_a_shopify_graphql_order_field_by_field() -> None:
         {
             "line_id": "701",
             "sku": "SKU-1",
+            "variant_id": str(buyer_variant_id("SKU-1")),
             "title": "Thing",
             "quantity": 3,
             "unit_price": Decimal("12.50"),
@@ -96,6 +102,7 @@ def test_a_shopify_graphql_order_field_by_field() -> None:
         {
             "line_id": "702",
             "sku": None,
+            "variant_id": None,  # a custom item: no variant, so no listing
             "title": "Tip",
             "quantity": 1,
             "unit_price": Decimal("2.00"),
@@ -132,6 +139,7 @@ def test_a_woocommerce_order_field_by_field(platform_fixtures: Path) -> None:
             OrderLine(
                 line_id="315",
                 sku=None,
+                variant_id="93",  # variation_id 0: the product itself
                 title="Woo Single #1",
                 quantity=2,
                 unit_price=Decimal("3"),
@@ -140,6 +148,7 @@ def test_a_woocommerce_order_field_by_field(platform_fixtures: Path) -> None:
             OrderLine(
                 line_id="316",
                 sku="Bar3",
+                variant_id="23",  # the variation
                 title="Ship Your Idea &ndash; Color: Black, Size: M Test",
                 quantity=1,
                 unit_price=Decimal("12"),  # total 12.00 over 1
@@ -177,6 +186,8 @@ def test_a_bigcommerce_order_field_by_field() -> None:
         "products": [
             {
                 "id": 31,
+                "product_id": 77,
+                "variant_id": 412,
                 "sku": "SU-ROPE-60",
                 "name": "Climbing Rope 60m",
                 "quantity": 2,
@@ -212,6 +223,7 @@ def test_a_bigcommerce_order_field_by_field() -> None:
             OrderLine(
                 line_id="31",
                 sku="SU-ROPE-60",
+                variant_id="412",
                 title="Climbing Rope 60m",
                 quantity=2,
                 unit_price=Decimal("210.0000"),

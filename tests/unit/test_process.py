@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.errors import ResourceThrottled, StoreUnavailable
-from ordersync.local.fakes.shopify import order_node
+from ordersync.local.fakes.shopify import buyer_variant_id, order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
 from ordersync.observability import metrics
 from ordersync.records import Attempt
@@ -22,6 +23,7 @@ from .in_memory import (
     FakeStores,
     InMemoryCatalog,
     InMemoryConnections,
+    InMemoryListings,
     InMemoryOrders,
     InMemoryPace,
     RecordingAlerts,
@@ -60,15 +62,29 @@ REDELIVERY = 180  # OrdersQueue's visibility timeout: a failed delivery comes ba
 def deps() -> ProcessDependencies:
     return ProcessDependencies(
         orders=InMemoryOrders(),
-        catalog=InMemoryCatalog([variant("A", "1"), variant("LAMP", "4"), variant("LAMP", "5")]),
+        # GONE: a SKU the seller retired (renamed): a buyer line carrying it is still the seller's
+        catalog=InMemoryCatalog(
+            [variant("A", "1"), variant("LAMP", "4"), variant("LAMP", "5"), variant("GONE", "9", active=False)]
+        ),
         connections=InMemoryConnections({CONNECTION.connection_id: CONNECTION}),
         stores=FakeStores(FakeSellerStore()),
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
+        listings=InMemoryListings(),
         max_receive_count=3,
         clock=Clock(),
     )
+
+
+def link_to_northwind(deps: ProcessDependencies, *skus: str) -> None:
+    """The buyer's variants of these SKUs, linked to northwind by ops (whatever their SKU says)."""
+    for sku in skus:
+        listing = Listing("acme", str(buyer_variant_id(sku)), None, LinkedBy.OPS, NOON, sku)
+        deps.listings.put(relink(listing, "northwind", NOON))  # type: ignore[attr-defined]
+
+
+NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def message(
@@ -111,10 +127,12 @@ def test_matched_order_is_posted_once_and_recorded(deps: ProcessDependencies) ->
 
 
 def test_another_sellers_variant_with_the_same_sku_is_never_matched(deps: ProcessDependencies) -> None:
+    """southwind sells it, but the buyer doesn't buy from southwind: the line is the retailer's own,
+    so northwind gets no record, no copy and no email about it."""
     other = variant("ONLY-ELSEWHERE", "9")
     deps.catalog.variants.append(dataclasses.replace(other, seller_id="southwind"))  # type: ignore[attr-defined]
-    record = process_message(message("ONLY-ELSEWHERE"), "m1", 1, deps)
-    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    assert process_message(message("ONLY-ELSEWHERE"), "m1", 1, deps) is None
+    assert deps.orders.items == {} and deps.alerts.published == []  # type: ignore[attr-defined]
     assert deps.stores.seller_store.created == {}  # type: ignore[attr-defined]
 
 
@@ -419,9 +437,9 @@ def test_a_claim_lasts_until_the_invocation_s_deadline(deps: ProcessDependencies
     seen: list[int | None] = []
     original = deps.orders.claim
 
-    def claim(envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False):  # type: ignore[no-untyped-def]
+    def claim(envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False, create: bool = True):  # type: ignore[no-untyped-def]
         seen.append(attempt.until_ms)
-        return original(envelope, attempt, reopen)
+        return original(envelope, attempt, reopen, create)
 
     deps.orders.claim = claim  # type: ignore[method-assign]
     clock_before = deps.clock.now  # type: ignore[attr-defined]
@@ -590,9 +608,9 @@ def test_a_store_that_throttled_one_invocation_is_not_asked_by_the_others_before
         assert record.status is OrderStatus.RECEIVED
     assert store.created == {} and len(pace.written) == 1  # the pace is not written again by those who read it
     delays = [delay for _, delay in deps.retries.later]  # type: ignore[attr-defined]
-    assert delays == [30, 27, 25]  # each until the store's time, as each read the clock (no sooner than 5 s)
+    assert delays == [30, 26, 24]  # each until the store's time, as each read the clock (no sooner than 5 s)
     paced = OrderEnvelope.model_validate_json(deps.retries.later[1][0])  # type: ignore[attr-defined]
-    assert paced.throttled_since == datetime(2026, 11, 27, 12, 20, 3, tzinfo=UTC)  # counts toward the budget
+    assert paced.throttled_since == datetime(2026, 11, 27, 12, 20, 4, tzinfo=UTC)  # counts toward the budget
     deps.clock.advance(30)  # type: ignore[attr-defined]
     for body, _ in list(deps.retries.later):  # type: ignore[attr-defined]
         assert process_message(body, "again", 1, deps).status is OrderStatus.SYNCED

@@ -69,6 +69,7 @@ from .in_memory import (
     FakeStores,
     InMemoryCatalog,
     InMemoryConnections,
+    InMemoryListings,
     InMemoryOrders,
     InMemoryStores,
     InMemoryVault,
@@ -238,9 +239,9 @@ def test_process_order_reads_a_requested_order_from_the_buyer_s_store() -> None:
     def request(order_id: str) -> str:
         return envelope_for(link, read_request(order_id), NOW, Cause.WEBHOOK)[0].model_dump_json()
 
-    record = process_message(request("250"), "m1", 1, deps)
-    assert stores.read == ["250"] and record.order_number == "250"
-    assert record.status is OrderStatus.DISREGARDED  # read, normalized and decided: it has no lines to ship
+    process_message(request("250"), "m1", 1, deps)
+    # read, normalized and split: no line of it is the seller's, so no record of it is kept
+    assert stores.read == ["250"] and deps.orders.get("delta--northwind#250") is None  # type: ignore[union-attr]
     gone = process_message(request("251"), "m2", 1, deps)  # the store has no such order: said so, not retried
     assert (gone.status, gone.reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
     assert "could not give order 251: GET /orders/251 answered 404" in gone.detail
@@ -415,6 +416,7 @@ def _process_deps(*connections: Connection, clock: Any = lambda: NOW) -> Process
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
+        listings=InMemoryListings(),
         max_receive_count=3,
         clock=clock,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.cli_drift import add_drift_command
+from ordersync.cli_listings import add_listing_commands
 from ordersync.errors import InvalidOrder, OrderSyncError
 from ordersync.models import FailureReason, Platform, Role
 
@@ -224,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
     _store_commands(commands, target)
     _connection_commands(commands, target)
     add_drift_command(commands, target)
+    add_listing_commands(commands, target)
 
     dlq = commands.add_parser("dlq", help="OrdersDLQ").add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq.add_parser("list", parents=[target], help="what is in the DLQ, and why")

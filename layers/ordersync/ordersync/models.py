@@ -111,6 +111,9 @@ class OrderLine(BaseModel):
 
     line_id: str = Field(min_length=1)
     sku: str | None
+    # The buyer store's variant (its product where the platform has none): what a listing links to a
+    # seller, so that whose line it is outlives a SKU renamed on either side. None: a custom item.
+    variant_id: str | None = Field(default=None, max_length=200)
     title: str
     quantity: int = Field(ge=0, le=100_000)
     unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, StoreVariant
 from ordersync.domain.decide import Decision, LineMatch
+from ordersync.domain.listings import Listing
 from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipments
 from ordersync.models import (
@@ -34,14 +35,35 @@ if TYPE_CHECKING:  # annotations only: the alert models stay out of functions th
 
 class CatalogRepository(Protocol):
     def lookup(self, seller_id: str, skus: Sequence[str]) -> CatalogSlice: ...
+    def lookup_sellers(self, seller_ids: Sequence[str], skus: Sequence[str]) -> dict[str, CatalogSlice]:
+        """lookup() for several sellers in one read: whose is a buyer's line?"""
+        ...
+
     def active_skus(self, seller_id: str) -> list[str]: ...
     def retire(self, variants: Iterable[CatalogVariant]) -> None: ...
 
 
+class ListingRepository(Protocol):
+    """Whose product each buyer variant is (domain/listings.py)."""
+
+    def get_many(self, buyer_id: str, variant_ids: Sequence[str]) -> dict[str, Listing]: ...
+    def put_matched(self, listings: Sequence[Listing]) -> None:
+        """Listings a match made; never over one ops decided."""
+        ...
+
+
 class OrderRepository(Protocol):
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
+    def claim(
+        self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False, create: bool = True
+    ) -> OrderRecord:
         """Claims the order for `attempt` (creating its record on first sight) and returns the record
-        as it was, with this attempt's claim on it; raises OrderClaimed while another claim is live."""
+        as it was, with this attempt's claim on it; raises OrderClaimed while another claim is live.
+        create=False: an order with no record is not made one (LookupError)."""
+        ...
+
+    def discard(self, record: OrderRecord) -> None:
+        """Deletes the record this attempt's claim made (the order turned out to be none of the
+        seller's); a record anybody else touched since is kept."""
         ...
 
     def release(self, record: OrderRecord) -> None:
@@ -69,6 +91,9 @@ class PostedOrders(Protocol):
 
     def release(self, record: OrderRecord) -> None: ...
     def save(self, record: OrderRecord) -> None: ...
+    def get(self, order_key: str) -> OrderRecord | None:
+        """Another seller's part of the same buyer order (has the whole order shipped?)."""
+        ...
 
 
 class ShipmentRequests(Protocol):

@@ -214,6 +214,11 @@ class OrderRecord(BaseModel):
         manual_flow_ended = self.status is OrderStatus.FAILED and self.execution_arn is not None
         return manual_flow_ended and cause is not Cause.REPLAY  # only ops start a new manual flow
 
+    @property
+    def first_claim(self) -> bool:
+        """Made by the claim that holds it now: nothing happened to the order yet."""
+        return self.version == 1 and self.status is OrderStatus.RECEIVED and len(self.timeline) <= 1
+
     def take_over(self, attempt: Attempt) -> None:
         """This attempt now holds the record. An earlier claim never released means an attempt that
         started and never recorded its outcome: it may have reached the store."""

@@ -34,6 +34,7 @@ class WebhookSettings(_Env):
 
 class ProcessSettings(_Env):
     catalog_table: str = Field(alias="CATALOG_TABLE")
+    listings_table: str = Field(alias="LISTINGS_TABLE")
     stores_table: str = Field(alias="STORES_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     connections_table: str = Field(alias="CONNECTIONS_TABLE")

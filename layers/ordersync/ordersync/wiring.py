@@ -77,6 +77,7 @@ def process_dependencies() -> ProcessDependencies:
 
     from ordersync.aws.catalog import DynamoCatalog
     from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.listings import DynamoListings
     from ordersync.aws.manual_posting import SfnManualPosting
     from ordersync.aws.messaging import SqsAlertOutbox, SqsDeadLetters, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
@@ -96,6 +97,7 @@ def process_dependencies() -> ProcessDependencies:
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
         retries=SqsOrderQueue(settings.orders_queue_url),
+        listings=DynamoListings(settings.listings_table),
         max_receive_count=settings.max_receive_count,
         throttle_budget=timedelta(hours=settings.throttle_budget_hours),
         unpaid_limit=timedelta(hours=settings.unpaid_order_limit_hours),

@@ -27,14 +27,26 @@ class DynamoCatalog:
     # --- reads -------------------------------------------------------------------------------
     def lookup(self, seller_id: str, skus: Sequence[str]) -> CatalogSlice:
         """At most two rounds of BatchGetItem for up to 100 SKUs: the SKUs, then the alias targets."""
-        items = self._batch_get(seller_id, list(dict.fromkeys(skus)))
-        aliases = {sku: item["alias_to"] for sku, item in items.items() if item.get("alias_to")}
-        targets = [t for t in dict.fromkeys(aliases.values()) if t not in items]
-        items.update(self._batch_get(seller_id, targets))
-        variants = {
-            sku: tuple(_variant(seller_id, sku, v) for v in item.get("variants", [])) for sku, item in items.items()
-        }
-        return CatalogSlice(variants_by_sku=variants, aliases=aliases)
+        return self.lookup_sellers([seller_id], skus)[seller_id]
+
+    def lookup_sellers(self, seller_ids: Sequence[str], skus: Sequence[str]) -> dict[str, CatalogSlice]:
+        """The same for several sellers at once (whose is a buyer's line?): one BatchGetItem per 100
+        (seller, SKU) keys, then one for the alias targets."""
+        wanted = list(dict.fromkeys(skus))
+        items = self._batch_get_keys([(seller, sku) for seller in dict.fromkeys(seller_ids) for sku in wanted])
+        aliases = {key: item["alias_to"] for key, item in items.items() if item.get("alias_to")}
+        targets = [(seller, t) for (seller, _), t in aliases.items() if (seller, t) not in items]
+        items.update(self._batch_get_keys(list(dict.fromkeys(targets))))
+        slices = {}
+        for seller in dict.fromkeys(seller_ids):
+            variants = {
+                sku: tuple(_variant(seller, sku, v) for v in item.get("variants", []))
+                for (owner, sku), item in items.items()
+                if owner == seller
+            }
+            own_aliases = {sku: target for (owner, sku), target in aliases.items() if owner == seller}
+            slices[seller] = CatalogSlice(variants_by_sku=variants, aliases=own_aliases)
+        return slices
 
     def groups(self, seller_id: str, skus: Sequence[str]) -> dict[str, list[CatalogVariant]]:
         """The stored variants under each of these SKUs (none: left out), read by key."""
@@ -125,16 +137,19 @@ class DynamoCatalog:
 
     # --- helpers -----------------------------------------------------------------------------
     def _batch_get(self, seller_id: str, skus: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(skus), _BATCH_GET_LIMIT):
+        return {sku: item for (_, sku), item in self._batch_get_keys([(seller_id, s) for s in skus]).items()}
+
+    def _batch_get_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(pairs), _BATCH_GET_LIMIT):
             keys: list[dict[str, str]] = [
-                {"seller_id": seller_id, "sku": s} for s in skus[start : start + _BATCH_GET_LIMIT]
+                {"seller_id": seller, "sku": sku} for seller, sku in pairs[start : start + _BATCH_GET_LIMIT]
             ]
             while keys:
                 with aws_errors("catalog lookup"):
                     response = self._resource.batch_get_item(RequestItems={self._name: {"Keys": keys}})
                 for item in response["Responses"].get(self._name, []):
-                    found[item["sku"]] = item
+                    found[(item["seller_id"], item["sku"])] = item
                 keys = response.get("UnprocessedKeys", {}).get(self._name, {}).get("Keys", [])
         return found
 

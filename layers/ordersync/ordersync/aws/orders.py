@@ -58,12 +58,17 @@ class DynamoOrders:
         self._resource = resource or boto3.resource("dynamodb")
         self._table = self._resource.Table(table_name)
 
-    def claim(self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False) -> OrderRecord:
+    def claim(
+        self, envelope: OrderEnvelope, attempt: Attempt, reopen: bool = False, create: bool = True
+    ) -> OrderRecord:
         """Claims the order for `attempt` and answers the record as it was, with this attempt's claim
         on it; raises OrderClaimed, carrying the record, when it is settled or another attempt's
         claim is live. A new order costs one call: its RECEIVED record, claimed, put if absent. An
         order seen before: the refused put answers the record (settled or held: done, in one call),
-        then one conditional update takes the claim."""
+        then one conditional update takes the claim. create=False: only an existing record is claimed
+        (the one conditional update; LookupError when there is none)."""
+        if not create:
+            return self.claim_seen(envelope, attempt, reopen)
         record = OrderRecord.first_seen(envelope, attempt.started_at)
         record.take_over(attempt)
         try:
@@ -109,6 +114,8 @@ class DynamoOrders:
                 )["Attributes"]
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
+                if "Item" not in error.response:
+                    raise LookupError(f"no order {envelope.order_key}") from None
                 item = {name: _deserialize(value) for name, value in error.response["Item"].items()}
                 raise OrderClaimed(_record(item)) from None
             raise
@@ -116,6 +123,19 @@ class DynamoOrders:
         record.take_over(attempt)
         record.version += 1
         return record
+
+    def discard(self, record: OrderRecord) -> None:
+        """Deletes the record this attempt's claim made, unless anybody touched it since."""
+        try:
+            with aws_errors("order discard"):
+                self._table.delete_item(
+                    Key={"order_key": record.order_key},
+                    ConditionExpression=Attr("claimed_by").eq(record.claimed_by) & Attr("version").eq(record.version),
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            self.release(record)  # touched since: kept, and freed
 
     def key_of_seller_copy(self, seller_id: str, seller_order_id: str) -> str | None:
         """By the by_seller_copy index (keys only): the order posted as this seller order."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.aws.orders import DynamoOrders
+from ordersync.domain.catalog import VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
@@ -105,6 +106,13 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
         world.add_catalog(
             "northwind-supply",
             [("106", "106", "NW-BOTTLE", "Water Bottle", ""), ("107", "107", "NW-BOTTLE", "Water Bottle", "")],
+        )
+        # Earlier syncs saw the tent and the stove under their old SKUs, since renamed by Northwind: a
+        # buyer line still carrying one is Northwind's (its SKU out of date), not the retailer's own.
+        world.add_catalog(
+            "northwind-supply",
+            [("101", "101", "NW-TENT-2P", "Trail Tent 2P", ""), ("102", "102", "NW-STOVE-OLD", "Camp Stove", "")],
+            VariantStatus.DELETED,
         )
 
     # Buyer orders, one per case.

@@ -190,11 +190,17 @@ class World:
             SnsSellerSubscriptions.filter_policy(seller_id),  # the production policy, as `seller add` makes it
         )
 
-    def add_catalog(self, seller_id: str, entries: list[tuple[str, str, str, str, str]]) -> None:
-        """entries: (product id, variant id, SKU, product title, variant title), all active, seen now."""
+    def add_catalog(
+        self,
+        seller_id: str,
+        entries: list[tuple[str, str, str, str, str]],
+        status: VariantStatus = VariantStatus.ACTIVE,
+    ) -> None:
+        """entries: (product id, variant id, SKU, product title, variant title), seen now; `status`
+        DELETED: SKUs an earlier catalog sync saw and the seller has since renamed or removed."""
         seen = datetime.now(UTC)
         self.catalog.put_variants(
-            CatalogVariant(seller_id, product, variant, sku, title, variant_title, VariantStatus.ACTIVE, seen)
+            CatalogVariant(seller_id, product, variant, sku, title, variant_title, status, seen)
             for product, variant, sku, title, variant_title in entries
         )
 

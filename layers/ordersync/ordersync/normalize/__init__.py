@@ -156,3 +156,46 @@ def order_key_of(source_key: str) -> str | None:
 
 
 SOURCE_KEY_PREFIX = "ordersync-"  # every key our creates give a seller's order begins so
+
+
+def payload_with_lines(platform: Platform, payload: Any, line_ids: set[str]) -> Any:
+    """The raw order with only these lines (a seller's part): its line list cut to them, and the
+    refunds and fulfilments that name lines cut alike, so nothing of another seller's travels on.
+    A payload that doesn't read as an order is returned as it is (it fails as INVALID_ORDER)."""
+    if not isinstance(payload, dict) or requested_read(payload) is not None:
+        return payload
+    cut = dict(payload)
+
+    def kept(entries: Any, line_of: Callable[[Any], Any]) -> Any:
+        if not isinstance(entries, list):
+            return entries
+        return [e for e in entries if isinstance(e, dict) and legacy_id(str(line_of(e) or "")) in line_ids]
+
+    if platform is Platform.SHOPIFY and isinstance(payload.get("lineItems"), dict):
+        connection = dict(payload["lineItems"])
+        if "nodes" in connection:
+            connection["nodes"] = kept(connection["nodes"], lambda node: node.get("id"))
+        if "edges" in connection:
+            connection["edges"] = kept(connection["edges"], lambda edge: (edge.get("node") or {}).get("id"))
+        cut["lineItems"] = connection
+    elif platform is Platform.SHOPIFY and "line_items" in payload:
+        cut["line_items"] = kept(payload["line_items"], lambda line: line.get("id"))
+        if isinstance(payload.get("refunds"), list):
+            cut["refunds"] = [
+                {**r, "refund_line_items": kept(r.get("refund_line_items"), lambda i: i.get("line_item_id"))}
+                if isinstance(r, dict)
+                else r
+                for r in payload["refunds"]
+            ]
+        if isinstance(payload.get("fulfillments"), list):
+            cut["fulfillments"] = [
+                {**f, "line_items": kept(f.get("line_items"), lambda line: line.get("id"))}
+                if isinstance(f, dict)
+                else f
+                for f in payload["fulfillments"]
+            ]
+    elif platform is Platform.WOOCOMMERCE and "line_items" in payload:
+        cut["line_items"] = kept(payload["line_items"], lambda line: line.get("id"))
+    elif platform is Platform.BIGCOMMERCE and isinstance(payload.get("products"), list):  # embedded
+        cut["products"] = kept(payload["products"], lambda product: product.get("id"))
+    return cut

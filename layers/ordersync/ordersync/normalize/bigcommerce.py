@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.normalize.common import address, mapping, money, quantity, text, timestamp
+from ordersync.normalize.common import address, mapping, money, quantity, text, timestamp, variant_key
 
 # Incomplete (an abandoned payment page), Refunded, Cancelled, Declined: nothing to ship.
 NOT_TO_SHIP_STATUS_IDS = frozenset({0, 4, 5, 6})
@@ -46,6 +46,7 @@ def _line(product: dict[str, Any]) -> dict[str, Any]:
     return {
         "line_id": str(product["id"]),
         "sku": text(product.get("sku")),
+        "variant_id": variant_key(product.get("variant_id"), product.get("product_id")),
         "title": text(product.get("name")) or "",
         "quantity": max(units, 0),
         "unit_price": money(product.get("price_inc_tax", product.get("base_price"))),

@@ -69,3 +69,12 @@ def items(value: Any, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"{field} must be a list, got {type(value).__name__}")
     return value
+
+
+def variant_key(variant: Any, product: Any = None) -> str | None:
+    """The buyer's variant id as text, else its product's (a platform or product with no variants);
+    None for a custom item (0 or missing on both, as WooCommerce and BigCommerce write it)."""
+    for value in (variant, product):
+        if value not in (None, "", 0, "0") and not isinstance(value, bool | dict | list):
+            return str(value)
+    return None

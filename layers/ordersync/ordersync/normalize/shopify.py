@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
+from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp, variant_key
 
 # Shopify's financial statuses that mean the retailer holds no payment (nor an authorisation) yet.
 UNPAID_FINANCIAL_STATUSES = frozenset({"pending", "expired", "voided"})
@@ -51,6 +51,7 @@ def _rest_line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]
     return {
         "line_id": line_id,
         "sku": text(line.get("sku")),
+        "variant_id": variant_key(line.get("variant_id"), line.get("product_id")),
         "title": text(line.get("name")) or text(line.get("title")) or "",
         "quantity": units,
         "unit_price": money(line["price"]),
@@ -116,11 +117,20 @@ def _graphql_line(node: dict[str, Any]) -> dict[str, Any]:
     return {
         "line_id": legacy_id(node["id"]),
         "sku": text(node.get("sku")),
+        "variant_id": _graphql_variant(node),
         "title": text(node.get("name")) or text(node.get("title")) or "",
         "quantity": quantity(units),
         "unit_price": money(node["originalUnitPriceSet"]["shopMoney"]["amount"]),
         "requires_shipping": bool(node.get("requiresShipping", True)) and not node.get("isGiftCard"),
     }
+
+
+def _graphql_variant(node: dict[str, Any]) -> str | None:
+    """The line's variant (null once the merchant deleted it: then it is a line with no listing)."""
+    variant = node.get("variant")
+    if not isinstance(variant, dict) or not variant.get("id"):
+        return None
+    return legacy_id(variant["id"])
 
 
 def _graphql_address(ship: dict[str, Any]) -> dict[str, Any]:

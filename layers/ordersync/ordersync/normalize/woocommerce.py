@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp
+from ordersync.normalize.common import address, items, mapping, money, quantity, text, timestamp, variant_key
 
 # created_via values that mean the order was not placed through the online checkout
 _CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
@@ -43,6 +43,7 @@ def _line(line: dict[str, Any], refunded: dict[str, int]) -> dict[str, Any]:
     return {
         "line_id": line_id,
         "sku": text(line.get("sku")),
+        "variant_id": variant_key(line.get("variation_id"), line.get("product_id")),
         "title": text(line.get("name")) or "",
         "quantity": max(quantity(line["quantity"]) - refunded.get(line_id, 0), 0),
         "unit_price": _unit_price(line),

@@ -51,6 +51,7 @@ from ordersync.ports import (
     CatalogRepository,
     ConnectionRepository,
     DeadLetters,
+    ListingRepository,
     ManualPosting,
     OrderRepository,
     OrderRetries,
@@ -61,6 +62,7 @@ from ordersync.ports import (
 from ordersync.records import Attempt, OrderRecord
 from ordersync.services.after_posting import apply_edit, cancel_seller_copy, edit_to_act_on, to_act_on
 from ordersync.services.alerting import alert_once
+from ordersync.services.parts import PartDependencies, part_of
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -79,6 +81,7 @@ class ProcessDependencies:
     alerts: Alerts
     max_receive_count: int
     retries: OrderRetries
+    listings: ListingRepository  # whose each line is: the message's order is cut to this seller's part
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     throttle_budget: timedelta = THROTTLE_BUDGET
@@ -114,10 +117,12 @@ def read_envelope(body: str) -> tuple[OrderEnvelope, bool]:
 
 def process_message(
     body: str, message_id: str, receive_count: int, deps: ProcessDependencies, deadline: datetime | None = None
-) -> OrderRecord:
+) -> OrderRecord | None:
     """Claim, act, record: the order record is claimed before anything else happens (one call that
     also answers what the record held), so the record, not the store, says whether an earlier
-    attempt may have posted. `deadline`: the invocation's, which bounds the claim."""
+    attempt may have posted. `deadline`: the invocation's, which bounds the claim. The message's
+    order is first cut to the seller's part (services/parts.py): None when nothing of the order is
+    the seller's and it never was (no record is made)."""
     try:
         envelope, from_dlq = read_envelope(body)
     except InvalidOrder as error:
@@ -128,7 +133,14 @@ def process_message(
     message_order: CanonicalOrder | None = None
     try:
         message_order = _readable(envelope)
-        record = _claim(envelope, attempt, message_order, deps)
+        if message_order is not None:
+            envelope, message_order = part_of(envelope, message_order, _parts(deps))
+        try:
+            record = _claim(envelope, attempt, message_order, deps)
+        except LookupError:  # an empty part, and no record of it: nothing of this order is the seller's
+            metrics.add_metric(name="PartsEmpty", unit=MetricUnit.Count, value=1)
+            logger.info("no line of the order is the seller's", extra={"order_key": envelope.order_key})
+            return None
         acted_on, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
             record.envelope = acted_on.model_dump(mode="json")
@@ -176,8 +188,9 @@ def _claim(
     order to read, or — seen only once the refused claim answered the record — an edit of the
     address or the lines not yet acted on (no write at all for the usual re-read of a posted order)."""
     reopen = _may_change_a_posted_order(envelope, message_order)
+    create = message_order is None or bool(message_order.lines)  # an empty part only changes a record it has
     try:
-        return deps.orders.claim(envelope, attempt, reopen)
+        return deps.orders.claim(envelope, attempt, reopen, create)
     except OrderClaimed as claimed:
         seen = claimed.record
         if reopen or not seen.settled_for(envelope.cause) or not _reopens(envelope, message_order, seen):
@@ -243,12 +256,15 @@ def _process(
         payload = envelope.payload if known is not None else _buyer_payload(envelope, connection, deps)
         if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
             return _not_a_buyer_order(record, envelope, deps)
-        order = known if known is not None else normalize(envelope.buyer_platform, payload)
+        order = known if known is not None else _part(envelope, normalize(envelope.buyer_platform, payload), deps)
     except InvalidOrder as error:
         if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
             deps.orders.release(record)
             return record
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
+    if not order.lines and record.first_claim:  # read only now: nothing of it is the seller's
+        deps.orders.discard(record)
+        return record
     if record.status is OrderStatus.SYNCED:  # in the seller's store already: the buyer's change to it
         return _after_posting(order, envelope, record, connection, deps)
     record.order_number = order.order_number
@@ -376,6 +392,15 @@ def _after_posting(
     count_outcome(record)
     logger.info("buyer's cancellation applied", extra={"order_key": record.order_key, "reason": outcome.reason})
     return record
+
+
+def _parts(deps: ProcessDependencies) -> PartDependencies:
+    return PartDependencies(deps.listings, deps.catalog, deps.connections, deps.clock)
+
+
+def _part(envelope: OrderEnvelope, order: CanonicalOrder, deps: ProcessDependencies) -> CanonicalOrder:
+    """The seller's part of an order read only now (from the buyer's store, or the record's newer version)."""
+    return part_of(envelope, order, _parts(deps))[1]
 
 
 def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: ProcessDependencies) -> Any:

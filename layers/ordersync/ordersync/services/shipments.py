@@ -16,8 +16,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
-from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import BuyerParcel, Cause, Connection, FailureReason, OrderStatus, Parcel, platform_label
+from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreRejected
+from ordersync.models import (
+    BuyerParcel,
+    Cause,
+    Connection,
+    FailureReason,
+    OrderStatus,
+    Parcel,
+    Platform,
+    platform_label,
+)
+from ordersync.normalize import normalize
 from ordersync.observability import logger, metrics
 from ordersync.ports import Alerts, BuyerStore, ConnectionRepository, PostedOrders, StoreFactory
 from ordersync.records import Attempt, OrderRecord, ParcelEntry
@@ -155,7 +165,7 @@ def _sync_parcel(
                 tracking_number=parcel.tracking_number,
                 tracking_url=parcel.tracking_url,
                 notify_customer=connection.notify_customer,
-                completes_order=_completes(record, key, lines),
+                completes_order=_completes(record, key, lines, connection, store, deps),
             )
             entry.buyer_shipment_id = store.write_shipment(record.order_id, written, there)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
@@ -287,11 +297,40 @@ def _cannot(
     return reason
 
 
-def _completes(record: OrderRecord, key: str, lines: tuple[tuple[str, int], ...]) -> bool:
+def _completes(
+    record: OrderRecord,
+    key: str,
+    lines: tuple[tuple[str, int], ...],
+    connection: Connection,
+    store: BuyerStore,
+    deps: ShipmentDependencies,
+) -> bool:
+    """Whether, with this parcel, the whole buyer order has shipped (a platform that completes an
+    order by hand, WooCommerce, is told so): this seller's part, every other seller's part, and no
+    line of the retailer's own (that order is left for the retailer to complete)."""
     sent = record.units_in_buyer_store(but=key)
     for line_id, units in lines:
         sent[line_id] = sent.get(line_id, 0) + units
-    return all(sent.get(line.buyer_line_id, 0) >= line.quantity for line in record.posted_lines)
+    if not all(sent.get(line.buyer_line_id, 0) >= line.quantity for line in record.posted_lines):
+        return False
+    if connection.buyer.platform is not Platform.WOOCOMMERCE:  # the others complete the order themselves
+        return True
+    return _every_line_shipped(record, sent, connection, store, deps)
+
+
+def _every_line_shipped(
+    record: OrderRecord, sent: dict[str, int], connection: Connection, store: BuyerStore, deps: ShipmentDependencies
+) -> bool:
+    try:
+        order = normalize(connection.buyer.platform, store.order(record.order_id))
+    except InvalidOrder:
+        return False  # the retailer completes an order we can't read
+    for other in deps.connections.of_buyer(record.buyer_id):
+        sibling = deps.orders.get(f"{other.connection_id}#{record.order_id}") if other != connection else None
+        for line_id, units in (sibling.units_in_buyer_store() if sibling else {}).items():
+            sent[line_id] = sent.get(line_id, 0) + units
+    to_ship = [line for line in order.lines if line.requires_shipping and line.quantity > 0]
+    return all(sent.get(line.line_id, 0) >= line.quantity for line in to_ship)
 
 
 def _keep(record: OrderRecord, entry: ParcelEntry) -> None:

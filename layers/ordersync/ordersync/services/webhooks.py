@@ -213,5 +213,6 @@ def process_shopify_event(
     for connection in connections:
         envelope, _ = envelope_for(connection, event.payload, now, Cause.WEBHOOK)
         body = envelope.model_dump_json()
-        records.append(process_message(body, f"{message_id}/{connection.connection_id}", receive_count, deps, deadline))
+        record = process_message(body, f"{message_id}/{connection.connection_id}", receive_count, deps, deadline)
+        records += [record] if record is not None else []
     return records

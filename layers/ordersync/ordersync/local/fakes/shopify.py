@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+import zlib
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
@@ -801,6 +802,12 @@ def _matches(order: dict[str, Any], query: str) -> bool:
     return True
 
 
+def buyer_variant_id(sku: str) -> int:
+    """The retailer's variant of a product it lists under this SKU, the same in every fake order
+    (a stand-in for the buyer's catalog: a renamed SKU is another variant here)."""
+    return 700_000_000 + zlib.crc32(sku.encode()) % 100_000_000
+
+
 def order_node(
     number: int,
     name: str,
@@ -852,7 +859,8 @@ def order_node(
                         "shopMoney": {"amount": price, "currencyCode": currency},
                         "presentmentMoney": {"amount": price, "currencyCode": currency},
                     },
-                    "variant": None,
+                    # the retailer's listing of the product (a custom item, with no SKU, has none)
+                    "variant": {"id": gid("ProductVariant", buyer_variant_id(sku))} if sku else None,
                 }
                 for index, (sku, title, quantity, price) in enumerate(lines, start=1)
             ],

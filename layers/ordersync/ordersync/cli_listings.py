@@ -1,0 +1,110 @@
+"""`ordersync listing`: whose product each buyer variant is — list the links, link a variant to a
+seller, unlink it (the retailer's own). A change replays the orders it unblocks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ordersync.domain.listings import Listing
+
+Echo = Callable[[str], None]
+
+
+def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("listing", help="whose product each buyer variant is").add_subparsers(
+        dest="listing_command", required=True
+    )
+    show = group.add_parser("list", parents=[target], help="a buyer store's listings")
+    show.add_argument("buyer_id")
+    show.add_argument("--seller", metavar="SELLER", help="linked to this seller (or ambiguous with it)")
+    kind = show.add_mutually_exclusive_group()
+    kind.add_argument("--ambiguous", action="store_true", help="only those several sellers sell: ops decide")
+    kind.add_argument("--own", action="store_true", help="only the retailer's own")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=_list)
+    link = group.add_parser("link", parents=[target], help="the variant is this seller's product; replays its orders")
+    link.add_argument("buyer_id")
+    link.add_argument("variant_id")
+    link.add_argument("seller_id")
+    link.set_defaults(run=_link)
+    unlink = group.add_parser("unlink", parents=[target], help="the variant is the retailer's own; replays its orders")
+    unlink.add_argument("buyer_id")
+    unlink.add_argument("variant_id")
+    unlink.set_defaults(run=_unlink)
+
+
+def _deps(args: argparse.Namespace) -> Any:
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.listings import DynamoListings
+    from ordersync.aws.messaging import SqsOrderQueue
+    from ordersync.aws.orders import DynamoOrders
+    from ordersync.cli import outputs_for
+    from ordersync.services.listing_admin import ListingDependencies
+
+    outputs = outputs_for(args)
+    return ListingDependencies(
+        listings=DynamoListings(outputs["ListingsTableName"]),
+        connections=DynamoConnections(outputs["ConnectionsTableName"]),
+        orders=DynamoOrders(outputs["OrdersTableName"]),
+        queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
+    )
+
+
+def _list(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.listing_admin import listings_of
+
+    found = listings_of(args.buyer_id, _deps(args), args.seller, args.ambiguous, args.own)
+    if args.json:
+        echo(json.dumps([_fields(x) for x in found], indent=2))
+        return 0
+    for listing in found:
+        echo(f"  {listing.variant_id:<14} {_owner(listing):<28} {listing.sku or '-':<20} {listing.title}")
+    if not found:
+        echo(f"no listings of {args.buyer_id} match")
+    return 0
+
+
+def _link(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.listing_admin import link
+
+    done = link(args.buyer_id, args.variant_id, args.seller_id, _deps(args))
+    echo(f"variant {args.variant_id} of {args.buyer_id}: {_owner(done.before)} -> {args.seller_id}")
+    _replayed(done.replayed, echo)
+    return 0
+
+
+def _unlink(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.listing_admin import unlink
+
+    done = unlink(args.buyer_id, args.variant_id, _deps(args))
+    echo(f"variant {args.variant_id} of {args.buyer_id}: {_owner(done.before)} -> the retailer's own")
+    _replayed(done.replayed, echo)
+    return 0
+
+
+def _replayed(keys: tuple[str, ...], echo: Echo) -> None:
+    echo(f"replayed {len(keys)} order parts" + (f": {', '.join(keys)}" if keys else ""))
+
+
+def _owner(listing: Listing) -> str:
+    if listing.ambiguous:
+        return f"ambiguous: {' or '.join(listing.candidates)}"
+    how = f" ({listing.linked_by.value})"
+    return (listing.seller_id or "the retailer's own") + how
+
+
+def _fields(listing: Listing) -> dict[str, Any]:
+    return {
+        "variant_id": listing.variant_id,
+        "seller_id": listing.seller_id,
+        "linked_by": listing.linked_by.value,
+        "linked_at": listing.linked_at.isoformat(),
+        "sku": listing.sku,
+        "title": listing.title,
+        "seller_variant_id": listing.seller_variant_id,
+        "candidates": list(listing.candidates),
+        "waiting_orders": list(listing.waiting_orders),
+    }

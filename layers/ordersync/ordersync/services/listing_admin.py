@@ -1,0 +1,107 @@
+"""Ops see and mend whose product each buyer variant is (`ordersync listing ...`). A change replays
+the buyer orders it unblocks: those that waited on an ambiguous line, and those the seller it moved
+from was blocked by (their parts are split again, the new seller's part is read and posted)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ordersync.domain.listings import Listing, relink
+from ordersync.models import Cause, Connection, OrderStatus, read_request, utc_now
+from ordersync.ports import ConnectionRepository, OrderQueries, OrderQueue
+from ordersync.services.pull import envelope_for
+
+
+class ListingAdmin(Protocol):
+    def get_many(self, buyer_id: str, variant_ids: Sequence[str]) -> dict[str, Listing]: ...
+    def of_buyer(self, buyer_id: str) -> list[Listing]: ...
+    def put(self, listing: Listing) -> None: ...
+
+
+@dataclass
+class ListingDependencies:
+    listings: ListingAdmin
+    connections: ConnectionRepository
+    orders: OrderQueries
+    queue: OrderQueue
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+@dataclass(frozen=True)
+class Relinked:
+    listing: Listing
+    before: Listing
+    replayed: tuple[str, ...]  # order keys enqueued again
+
+
+def listings_of(
+    buyer_id: str, deps: ListingDependencies, seller_id: str | None = None, ambiguous: bool = False, own: bool = False
+) -> list[Listing]:
+    _connections_of(buyer_id, deps)
+    found = deps.listings.of_buyer(buyer_id)
+    if seller_id is not None:
+        found = [x for x in found if x.seller_id == seller_id or seller_id in x.candidates]
+    if ambiguous:
+        found = [x for x in found if x.ambiguous]
+    if own:
+        found = [x for x in found if x.own]
+    return sorted(found, key=lambda x: x.variant_id)
+
+
+def link(buyer_id: str, variant_id: str, seller_id: str, deps: ListingDependencies) -> Relinked:
+    """The variant is this seller's, whatever its SKU says from now on."""
+    connections = _connections_of(buyer_id, deps)
+    if seller_id not in connections:
+        sellers = ", ".join(sorted(connections)) or "none"
+        raise LookupError(f"{buyer_id!r} buys from no seller {seller_id!r} (its sellers: {sellers})")
+    return _relink(buyer_id, variant_id, seller_id, deps, connections)
+
+
+def unlink(buyer_id: str, variant_id: str, deps: ListingDependencies) -> Relinked:
+    """The variant is the retailer's own, whatever its SKU matches from now on."""
+    return _relink(buyer_id, variant_id, None, deps, _connections_of(buyer_id, deps))
+
+
+def _relink(
+    buyer_id: str, variant_id: str, seller_id: str | None, deps: ListingDependencies, connections: dict[str, Connection]
+) -> Relinked:
+    before = deps.listings.get_many(buyer_id, [variant_id]).get(variant_id)
+    if before is None:
+        raise LookupError(
+            f"{buyer_id!r} has no listing of variant {variant_id!r} (one is made when an order carries it):"
+            f" `ordersync listing list {buyer_id}` shows them"
+        )
+    after = relink(before, seller_id, deps.clock())
+    deps.listings.put(after)
+    return Relinked(after, before, tuple(_replay(before, after, connections, deps)))
+
+
+def _replay(
+    before: Listing, after: Listing, connections: dict[str, Connection], deps: ListingDependencies
+) -> list[str]:
+    """Each order the change concerns, read again from the buyer's store for the seller it moved to
+    and the seller it moved from (a record of the old part is split again; nothing is posted twice:
+    a part already in a seller's store is a settled record)."""
+    order_ids = list(before.waiting_orders)
+    if before.seller_id is not None and before.sku:
+        blocked = deps.orders.by_seller_status(before.seller_id, OrderStatus.FAILED)
+        order_ids += [r.order_id for r in blocked if r.buyer_id == before.buyer_id and before.sku in r.blocked_skus]
+    sellers = [s for s in dict.fromkeys((before.seller_id, after.seller_id)) if s is not None and s in connections]
+    now = deps.clock()
+    envelopes = [
+        envelope_for(connections[seller], read_request(order_id), now, Cause.OPS)[0]
+        for order_id in dict.fromkeys(order_ids)
+        for seller in sellers
+    ]
+    deps.queue.enqueue(envelopes)
+    return [envelope.order_key for envelope in envelopes]
+
+
+def _connections_of(buyer_id: str, deps: ListingDependencies) -> dict[str, Connection]:
+    connections = {c.seller.store_id: c for c in deps.connections.of_buyer(buyer_id)}
+    if not connections:
+        raise LookupError(f"{buyer_id!r} is the buyer of no connection: `ordersync connection list` shows them")
+    return connections

@@ -1,0 +1,198 @@
+"""A retailer buying from two sellers and selling products of its own, on the local stack: each
+buyer order is split by its lines' listings, each seller's store gets its lines alone, the
+retailer's own lines reach nobody, and the one buyer order completes when both sellers shipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ordersync.aws.listings import DynamoListings
+from ordersync.aws.orders import DynamoOrders
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
+from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
+from ordersync.local.iam import acting_as
+from ordersync.local.stack import LocalStack
+from ordersync.local.world import World
+from ordersync.models import FailureReason, OrderStatus
+from ordersync.ops import Ops
+
+from .marketplace import BC_ADDRESS, WOO_ADDRESS, run_hour
+
+JACKET = ("PK-JACKET-M", "Storm Jacket M (peak)", 1, "180.00", 55, 0)
+STOVE = ("NW-STOVE", "Camp Stove (northwind)", 2, "89.50", 57, 0)
+CANDLE = ("BH-CANDLE", "Beeswax Candle (the retailer's own)", 3, "9.00", 58, 0)
+
+
+def _retailer(world: World) -> tuple[FakeWooCommerce, FakeShopify, FakeWooCommerce]:
+    """Brightside (WooCommerce) buys from Peak Gear (Shopify) and Northwind (WooCommerce), and sells
+    candles of its own. Each seller's email subscribed."""
+    brightside = world.add_woocommerce("brightside", "Brightside Home")
+    peak = world.add_shopify("peak", "Peak Gear")
+    peak.add_variant(7001, "PK-JACKET-M", 700, "Storm Jacket", "M", "180.00")
+    northwind = world.add_woocommerce("northwind", "Northwind Supply")
+    northwind.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
+    world.add_catalog("peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M")])
+    world.add_catalog("northwind", [("102", "102", "NW-STOVE", "Camp Stove", "")])
+    for seller in ("peak", "northwind"):
+        world.connect("brightside", seller)
+        world.subscribe_seller(seller, f"orders@{seller}.example")
+    return brightside, peak, northwind
+
+
+def _copies(peak: FakeShopify, northwind: FakeWooCommerce) -> dict[str, dict[str, list[str]]]:
+    """What each seller's store holds: its copies' SKUs by the buyer order they came from."""
+    shopify = {
+        str(o["sourceIdentifier"]).rsplit("-", 1)[-1]: [n["sku"] for n in o["lineItems"]["nodes"]]
+        for o in peak.created_orders()
+    }
+    woo = {
+        next(str(m["value"]) for m in o["meta_data"] if m["key"] == "_ordersync_source").rsplit("-", 1)[-1]: [
+            line["sku"] for line in o["line_items"]
+        ]
+        for o in northwind.created_orders()
+    }
+    return {"peak": shopify, "northwind": woo}
+
+
+def _mail_to(world: World, seller: str) -> str:
+    return "\n".join(e["subject"] + "\n" + e["body"] for e in world.delivered_emails() if e["seller_id"] == seller)
+
+
+def test_a_mixed_order_reaches_each_seller_with_its_lines_alone(stack: LocalStack, world: World) -> None:
+    brightside, peak, northwind = _retailer(world)
+    brightside.add_order(woocommerce_order(5001, [JACKET], WOO_ADDRESS))
+    brightside.add_order(woocommerce_order(5002, [JACKET, STOVE, CANDLE], WOO_ADDRESS))
+    brightside.add_order(woocommerce_order(5003, [CANDLE], WOO_ADDRESS))
+    run_hour(stack)
+
+    assert _copies(peak, northwind) == {
+        "peak": {"5001": ["PK-JACKET-M"], "5002": ["PK-JACKET-M"]},
+        "northwind": {"5002": ["NW-STOVE"]},
+    }
+    keys = {r.order_key: r.status for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    assert keys == {  # the retailer's own order, and the parts with nothing of a seller's: no record
+        "brightside--peak#5001": OrderStatus.SYNCED,
+        "brightside--peak#5002": OrderStatus.SYNCED,
+        "brightside--northwind#5002": OrderStatus.SYNCED,
+    }
+    assert world.delivered_emails() == []  # nobody is told about an order that is not theirs
+    listings = {
+        x.sku: (x.seller_id, x.linked_by.value)
+        for x in DynamoListings(stack.output("ListingsTableName")).of_buyer("brightside")
+    }
+    assert listings == {"PK-JACKET-M": ("peak", "sku"), "NW-STOVE": ("northwind", "sku"), "BH-CANDLE": (None, "own")}
+
+
+def test_a_renamed_sku_blocks_that_seller_s_part_alone_and_both_parcels_complete_the_order(
+    stack: LocalStack, world: World
+) -> None:
+    brightside, peak, northwind = _retailer(world)
+    brightside.add_order(woocommerce_order(5001, [JACKET], WOO_ADDRESS))  # the jacket's listing: peak's
+    run_hour(stack)
+    peak.set_variant_sku(7001, "PK-JACKET-M2")  # Peak renames it; the next catalog sync sees that
+    stack.runner.fire_schedules("CatalogSyncFunction")
+    stack.runner.drain()
+    brightside.add_order(woocommerce_order(5004, [JACKET, STOVE], WOO_ADDRESS))
+    run_hour(stack)
+
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    blocked = orders.get("brightside--peak#5004")
+    assert blocked is not None and (blocked.status, blocked.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    assert [line.sku for line in blocked.lines] == ["PK-JACKET-M"]
+    assert _copies(peak, northwind)["northwind"]["5004"] == ["NW-STOVE"]  # the other part is posted
+    told = _mail_to(world, "peak")
+    assert "PK-JACKET-M" in told and "NW-STOVE" not in told and "Camp Stove" not in told
+    assert _mail_to(world, "northwind") == ""
+
+    # ops fix it as the runbook says; the jacket's part is posted, then both sellers ship
+    _alias(stack, "peak", "PK-JACKET-M", "PK-JACKET-M2")
+    stack.runner.drain()
+    assert _copies(peak, northwind)["peak"]["5004"] == ["PK-JACKET-M2"]
+    copy = next(o for o in peak.created_orders() if str(o["sourceIdentifier"]).endswith("-5004"))
+    peak.fulfil(int(copy["legacyResourceId"]), tracking=("DHL Express", "JD014600003828", None))
+    _sweep(stack)
+    assert brightside.orders[5004]["status"] == "processing"  # one seller shipped: not complete
+    stove_copy = next(o for o in northwind.created_orders() if o["line_items"][0]["sku"] == "NW-STOVE")
+    northwind.ship(stove_copy["id"], tracking=("UPS", "1Z999AA10123456784", None))
+    _sweep(stack)
+    assert brightside.orders[5004]["status"] == "completed"  # both parts shipped: the order is
+
+
+def test_an_order_with_lines_of_the_retailer_s_own_is_never_completed_by_a_seller(
+    stack: LocalStack, world: World
+) -> None:
+    brightside, _, northwind = _retailer(world)
+    brightside.add_order(woocommerce_order(5002, [STOVE, CANDLE], WOO_ADDRESS))
+    run_hour(stack)
+    (copy,) = northwind.created_orders()
+    northwind.ship(copy["id"], tracking=("UPS", "1Z999AA10123456784", None))
+    _sweep(stack)
+    record = DynamoOrders(stack.output("OrdersTableName")).get("brightside--northwind#5002")
+    assert record is not None and record.shipping == "shipped"  # the parcel is in the buyer's store ...
+    assert brightside.orders[5002]["status"] == "processing"  # ... and the candles are the retailer's to ship
+
+
+def test_listings_are_seen_and_mended_by_ops(stack: LocalStack, world: World, cli: Callable[..., Any]) -> None:
+    brightside, peak, northwind = _retailer(world)
+    peak.add_variant(7009, "MUG", 709, "Enamel Mug", "Default Title", "12.00")  # both sell a "MUG"
+    northwind.add_product(109, "MUG", "Enamel Mug", "12.00")
+    world.add_catalog("peak", [("709", "7009", "MUG", "Enamel Mug", "")])
+    world.add_catalog("northwind", [("109", "109", "MUG", "Enamel Mug", "")])
+    brightside.add_order(woocommerce_order(5006, [("MUG", "Enamel Mug", 1, "12.00", 59, 0), STOVE], WOO_ADDRESS))
+    run_hour(stack)
+    assert _copies(peak, northwind) == {"peak": {}, "northwind": {"5006": ["NW-STOVE"]}}  # the mug: nobody's yet
+
+    code, out = cli("listing", "list", "brightside", "--ambiguous")
+    assert code == 0 and "59" in out and "ambiguous: " in out and "NW-STOVE" not in out
+    code, out = cli("listing", "link", "brightside", "59", "peak")
+    assert code == 0 and "replayed 1 order parts: brightside--peak#5006" in out
+    stack.runner.drain()
+    assert _copies(peak, northwind)["peak"] == {"5006": ["MUG"]}  # read again, split again, posted once
+
+    code, out = cli("listing", "link", "brightside", "4242", "peak")
+    assert code == 1 and "has no listing of variant '4242'" in out
+    code, out = cli("listing", "link", "brightside", "57", "nobody")
+    assert code == 1 and "buys from no seller 'nobody' (its sellers: northwind, peak)" in out
+    code, out = cli("listing", "unlink", "brightside", "57")
+    assert code == 0 and "northwind (sku) -> the retailer's own" in out
+    code, out = cli("listing", "list", "brightside", "--own")
+    assert code == 0 and "57" in out and "NW-STOVE" in out
+
+
+def test_a_webhook_read_once_for_each_part_keeps_no_record_of_a_part_with_no_line(
+    stack: LocalStack, world: World
+) -> None:
+    """A BigCommerce webhook names only the order: each connection's part is read and split; the
+    part with nothing of its seller's leaves no record behind."""
+    delta = world.add_bigcommerce("delta", "Delta Goods")
+    ridge = world.add_bigcommerce("ridge", "Ridge Outdoor", auto_post=True)
+    ridge.add_variant(501, 5011, "RG-TARP-3M", "Tarp 3m", "42.0000")
+    northwind = world.add_woocommerce("northwind", "Northwind Supply")
+    northwind.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
+    world.add_catalog("ridge", [("501", "5011", "RG-TARP-3M", "Tarp 3m", "")])
+    world.add_catalog("northwind", [("102", "102", "NW-STOVE", "Camp Stove", "")])
+    world.connect("delta", "ridge")
+    world.connect("delta", "northwind")
+    world.register_webhooks("delta")
+    tarp = {"id": 1, "product_id": 1, "variant_id": 1, "sku": "RG-TARP-3M", "name": "Tarp 3m", "quantity": 1}
+    delta.add_order(bigcommerce_order(4002), [{**tarp, "price_inc_tax": "42.0000", "type": "physical"}], [BC_ADDRESS])
+    delta.deliveries.wait()
+    stack.runner.drain()
+    orders = DynamoOrders(stack.output("OrdersTableName"))
+    synced = orders.get("delta--ridge#4002")
+    assert synced is not None and synced.status is OrderStatus.SYNCED
+    assert orders.get("delta--northwind#4002") is None and northwind.created_orders() == []
+
+
+def _alias(stack: LocalStack, seller: str, old: str, new: str) -> None:
+    """`ordersync sku alias add SELLER OLD NEW`, under OpsPolicy: the blocked orders replayed."""
+    with acting_as(stack.deployment.principal("OpsPolicy")):
+        Ops.from_outputs(stack.deployment.outputs).add_alias(seller, old, new)
+
+
+def _sweep(stack: LocalStack) -> None:
+    """:40, the sweep of the seller stores: their parcels into the buyer's store."""
+    stack.runner.fire_schedules("SweepShipmentsFunction")
+    stack.runner.drain()
