@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from ordersync.aws.listings import DynamoListings
+from ordersync.domain.catalog import VariantStatus
+from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
-from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.shopify import FakeShopify, buyer_variant_id
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
@@ -15,6 +19,7 @@ __all__ = [
     "ADDRESS",
     "BC_ADDRESS",
     "WOO_ADDRESS",
+    "listed",
     "pull_only",
     "run_hour",
     "shopify_to_woocommerce",
@@ -39,6 +44,13 @@ def shopify_to_woocommerce(world: World) -> tuple[FakeShopify, FakeWooCommerce]:
             ("105", "105", "NW-LAMP", "Headlamp (copy)", ""),
         ],
     )
+    # SKUs an earlier catalog sync saw and Northwind has since renamed: a line still carrying one is
+    # Northwind's, its SKU out of date (SKU_MISMATCH), not the retailer's own
+    world.add_catalog(
+        "northwind",
+        [("100", "100", "NW-GONE", "Old Tent", ""), ("102", "1020", "NW-STOVE-OLD", "Camp Stove", "")],
+        VariantStatus.DELETED,
+    )
     world.connect("acme", "northwind")
     return buyer, seller
 
@@ -52,6 +64,7 @@ def woocommerce_to_shopify(world: World) -> tuple[FakeWooCommerce, FakeShopify]:
     world.add_catalog(
         "peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M"), ("701", "7002", "PK-PACK-30", "Daypack 30L", "")]
     )
+    world.add_catalog("peak", [("699", "6999", "PK-GONE", "Old Jacket", "")], VariantStatus.DELETED)  # renamed since
     world.connect("brightside", "peak")
     return buyer, seller
 
@@ -74,3 +87,13 @@ def start_fake(started: list[Any], fake: Any) -> Any:
     fake.server.start()
     started.append(fake)
     return fake
+
+
+def listed(stack: LocalStack, buyer_id: str, seller_id: str, *skus_or_variants: str) -> None:
+    """The retailer's variants linked to the seller, as `ordersync listing link` does: a Shopify
+    buyer's by the SKU its fake orders list them under, another's by its product id."""
+    listings = DynamoListings(stack.output("ListingsTableName"))
+    now = datetime.now(UTC)
+    for name in skus_or_variants:
+        variant = name if name.isdigit() else str(buyer_variant_id(name))
+        listings.put(relink(Listing(buyer_id, variant, None, LinkedBy.OWN, now, name), seller_id, now))

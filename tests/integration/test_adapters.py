@@ -206,7 +206,7 @@ def test_a_chain_of_one_page_pulls_moves_forward_and_ends(
     stack.runner.fire_schedules("PullOrdersFunction")
     stack.runner.drain(max_batches=500)
     pulls = [i for i in stack.runner.invocations if i[0] == "PullConnectionFunction"]
-    assert len(pulls) == 5  # one invocation per page of 25, then the chain ends
+    assert len(pulls) == 6  # one invocation per page of 20, then the chain ends
     assert len(seller.created_orders()) == 120
 
 

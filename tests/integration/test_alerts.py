@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from ordersync.aws.orders import DynamoOrders
+from ordersync.domain.catalog import VariantStatus
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.provision import subscribe_with_sink
@@ -125,20 +126,26 @@ def test_a_seller_whose_id_is_a_prefix_or_substring_of_another_s_never_gets_the_
     """SNS filter policies match exactly; a prefix or substring match would send "north" the alerts
     of "north-west" (buyer names, order numbers, SKUs)."""
     buyer = world.add_shopify("acme", "Acme Outfitters")
-    for seller_id in ("north", "north-west", "far-north"):
+    sellers = ("north", "north-west", "far-north")
+    old_sku = {seller_id: f"OLD-{i}-X" for i, seller_id in enumerate(sellers)}  # none a substring of another
+    for seller_id in sellers:
         world.add_woocommerce(seller_id, seller_id.title())
         world.add_catalog(seller_id, [("1", "1", f"{seller_id.upper()}-SKU", "Thing", "")])
+        world.add_catalog(seller_id, [("1", "1", old_sku[seller_id], "Thing", "")], VariantStatus.DELETED)
         world.connect("acme", seller_id)
         assert cli("seller", "add", seller_id, "--email", f"{seller_id}@example.com")[0] == 0
-    buyer.add_order(order_node(1201, "#1201", [("GONE-SKU", "Old tent", 1, "10.00")], ADDRESS))
-    run_hour(stack)  # one order, three connections: each seller's copy fails on its own
-    for seller_id in ("north", "north-west", "far-north"):
+    lines = [(old_sku[seller_id], "Old tent", 1, "10.00") for seller_id in sellers]
+    buyer.add_order(order_node(1201, "#1201", lines, ADDRESS))
+    run_hour(stack)  # one order, a line of each seller's under a renamed SKU: each seller's part fails on its own
+    for seller_id in sellers:
         subjects = [e["subject"] for e in _inbox(f"{seller_id}@example.com")]
         assert subjects == [
             "Order #1201 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)"
         ]
         (email,) = _inbox(f"{seller_id}@example.com")
         assert f"Hello {seller_id.title()}" in email["body"]
+        others = [old_sku[s] for s in sellers if s != seller_id]
+        assert old_sku[seller_id] in email["body"] and not any(sku in email["body"] for sku in others)
     code, out = cli("seller", "remove", "north")
     assert code == 0 and "north@example.com" in out and "north-west@example.com" not in out
     assert cli("seller", "remove", "north-west")[0] == 0  # still subscribed: "north" took only its own

@@ -23,7 +23,7 @@ from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus, StoreRecord, iso
 from ordersync.services import catalog_sync
 
-from .marketplace import ADDRESS, run_hour, shopify_to_woocommerce
+from .marketplace import ADDRESS, listed, run_hour, shopify_to_woocommerce
 
 
 def _sync(stack: LocalStack) -> dict[str, bool]:
@@ -86,6 +86,7 @@ def test_a_variant_gone_from_the_store_is_retired(stack: LocalStack, world: Worl
 
 def test_orders_waiting_for_a_sku_that_appears_are_replayed(stack: LocalStack, world: World) -> None:
     buyer, seller = shopify_to_woocommerce(world)
+    listed(stack, "acme", "northwind", "NW-KETTLE", "NW-GRILL")  # the retailer lists them before Northwind does
     buyer.add_order(order_node(1501, "#1501", [("NW-KETTLE", "Kettle", 1, "25.00")], ADDRESS))
     buyer.add_order(order_node(1502, "#1502", [("NW-GRILL", "Grill", 1, "80.00")], ADDRESS))
     run_hour(stack)

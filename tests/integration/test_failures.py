@@ -17,7 +17,15 @@ from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus
 from ordersync.ops import Ops
 
-from .marketplace import ADDRESS, WOO_ADDRESS, pull_only, run_hour, shopify_to_woocommerce, woocommerce_to_shopify
+from .marketplace import (
+    ADDRESS,
+    WOO_ADDRESS,
+    listed,
+    pull_only,
+    run_hour,
+    shopify_to_woocommerce,
+    woocommerce_to_shopify,
+)
 
 
 def _record(stack: LocalStack, key: str):
@@ -28,6 +36,7 @@ def _record(stack: LocalStack, key: str):
 
 def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: LocalStack, world: World, cli) -> None:
     buyer, seller = shopify_to_woocommerce(world)
+    listed(stack, "acme", "northwind", "nw-stove")  # the retailer listed Northwind's stove under a SKU of its own
     buyer.add_order(order_node(1002, "#1002", [("nw-stove", "Camp Stove", 1, "89.50")], ADDRESS))
     run_hour(stack)
 
@@ -46,8 +55,8 @@ def test_sku_mismatch_is_explained_in_the_dlq_then_fixed_by_an_alias(stack: Loca
     assert body["failing_lines"][0]["sku"] == "nw-stove"
     assert body["what_to_do"].startswith("Ask the seller for the new SKU")
 
-    (listed,) = json.loads(cli("dlq", "list", "--json")[1])
-    assert (listed["reason"], listed["order_key"]) == ("SKU_MISMATCH", "acme--northwind#1002")
+    (entry,) = json.loads(cli("dlq", "list", "--json")[1])
+    assert (entry["reason"], entry["order_key"]) == ("SKU_MISMATCH", "acme--northwind#1002")
     code, out = cli("order", "show", "1002")
     assert code == 0 and "(blank)" in out and "closest SKUs: NW-STOVE" in out and "SKU_MISMATCH" in out
 
@@ -275,7 +284,9 @@ def test_one_sellers_dlq_messages_and_replays_never_reach_a_seller_whose_id_it_p
         world.add_woocommerce(seller_id, seller_id.title()).add_product(102, "NW-STOVE", "Camp Stove", "89.50")
         world.add_catalog(seller_id, [("102", "102", "NW-STOVE", "Camp Stove", "")])
         world.connect("acme", seller_id)
-    buyer.add_order(order_node(1002, "#1002", [("nw-stove-v1", "Camp Stove", 1, "89.50")], ADDRESS))
+        listed(stack, "acme", seller_id, f"{seller_id}-stove-v1")  # each one's stove, listed under an old SKU
+    lines = [(f"{seller_id}-stove-v1", "Camp Stove", 1, "89.50") for seller_id in ("north", "north-supply")]
+    buyer.add_order(order_node(1002, "#1002", lines, ADDRESS))
     run_hour(stack)
 
     code, out = cli("dlq", "list", "--seller", "north", "--json")
@@ -286,7 +297,7 @@ def test_one_sellers_dlq_messages_and_replays_never_reach_a_seller_whose_id_it_p
     code, out = cli("dlq", "list", "--seller", "North")
     assert code == 1 and "no store ordersync knows" in out
 
-    code, out = cli("sku", "alias", "add", "north", "nw-stove-v1", "NW-STOVE")
+    code, out = cli("sku", "alias", "add", "north", "north-stove-v1", "NW-STOVE")
     assert code == 0 and "replayed 1 order(s)" in out and "north-supply" not in out
     stack.runner.drain()
     assert _record(stack, "acme--north#1002").status is OrderStatus.SYNCED

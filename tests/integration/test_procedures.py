@@ -21,10 +21,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUYER, SELLER = "acme-outfitters", "northwind-supply"
 CONNECTION = f"{BUYER}--{SELLER}"
-PLACEHOLDERS = {"STORE": BUYER, "ID": CONNECTION}
+# VARIANT: the retailer's listing of the tent (linked by README's block, unlinked once the fix is done)
+PLACEHOLDERS = {"STORE": BUYER, "ID": CONNECTION, "SELLER": SELLER, "VARIANT": "725019853"}
 # Run after the rest, in this order: what undoes the onboarding (a store is refused while a
 # connection uses it, and removed once none does).
 LAST = ("ordersync store remove", "ordersync store webhooks unregister", "ordersync connection remove")
+AFTER_THE_FIX = ("ordersync listing unlink",)
 
 
 def readme_onboarding() -> list[str]:
@@ -111,7 +113,7 @@ def test_the_readme_onboarding_and_the_runbook_fix_work_as_written_against_local
     later = sorted(
         (c for c in commands if c.startswith(LAST)), key=lambda c: [c.startswith(p) for p in LAST].index(True)
     )
-    for command in (c for c in commands if not c.startswith(LAST)):
+    for command in (c for c in commands if not c.startswith(LAST + AFTER_THE_FIX)):
         ran = shell(command)
         assert ran.returncode == 0, f"{command}\n{ran.stdout}{ran.stderr}"
 
@@ -130,6 +132,9 @@ def test_the_readme_onboarding_and_the_runbook_fix_work_as_written_against_local
     added = shell(alias)
     assert added.returncode == 0 and "replayed 1 order(s)" in added.stdout
     _until(lambda: _status(shell, "1002") == "SYNCED")
+    for command in (c for c in commands if c.startswith(AFTER_THE_FIX)):
+        ran = shell(command)
+        assert ran.returncode == 0, f"{command}\n{ran.stdout}{ran.stderr}"
 
     refused, *rest = (shell(command) for command in later)
     assert refused.returncode == 1 and "connection" in refused.stderr  # while the connection uses it

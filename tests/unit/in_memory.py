@@ -156,9 +156,16 @@ class InMemoryCatalog:
 
 @dataclass
 class InMemoryListings:
-    """The listings table's contract: a match never overwrites ops' decision."""
+    """The listings table's contract: a match never overwrites ops' decision. `catalog`: read with
+    the listings (the catalog table, in the same round trip)."""
 
+    catalog: InMemoryCatalog
     items: dict[tuple[str, str], Listing] = field(default_factory=dict)
+
+    def get_with_catalog(
+        self, buyer_id: str, variant_ids: Sequence[str], seller_id: str, skus: Sequence[str]
+    ) -> tuple[dict[str, Listing], CatalogSlice]:
+        return self.get_many(buyer_id, variant_ids), self.catalog.lookup(seller_id, skus)
 
     def get_many(self, buyer_id: str, variant_ids: Sequence[str]) -> dict[str, Listing]:
         return {v: self.items[(buyer_id, v)] for v in variant_ids if (buyer_id, v) in self.items}

@@ -63,15 +63,16 @@ def southwind(sku: str, variant_id: str, active: bool = True) -> Any:
 
 @pytest.fixture
 def deps() -> ProcessDependencies:
+    catalog = InMemoryCatalog([variant("NW-STOVE", "11"), southwind("SW-JACKET", "21")])
     return ProcessDependencies(
         orders=InMemoryOrders(),
-        catalog=InMemoryCatalog([variant("NW-STOVE", "11"), southwind("SW-JACKET", "21")]),
+        catalog=catalog,
         connections=InMemoryConnections({c.connection_id: c for c in (TO_NORTHWIND, TO_SOUTHWIND)}),
         stores=SellerStores({"northwind": FakeSellerStore(), "southwind": FakeSellerStore()}),  # type: ignore[arg-type]
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
-        listings=InMemoryListings(),
+        listings=InMemoryListings(catalog),
         max_receive_count=3,
         clock=Clock(),
     )

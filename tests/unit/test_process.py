@@ -60,18 +60,19 @@ REDELIVERY = 180  # OrdersQueue's visibility timeout: a failed delivery comes ba
 
 @pytest.fixture
 def deps() -> ProcessDependencies:
+    # GONE: a SKU the seller retired (renamed): a buyer line carrying it is still the seller's
+    catalog = InMemoryCatalog(
+        [variant("A", "1"), variant("LAMP", "4"), variant("LAMP", "5"), variant("GONE", "9", active=False)]
+    )
     return ProcessDependencies(
         orders=InMemoryOrders(),
-        # GONE: a SKU the seller retired (renamed): a buyer line carrying it is still the seller's
-        catalog=InMemoryCatalog(
-            [variant("A", "1"), variant("LAMP", "4"), variant("LAMP", "5"), variant("GONE", "9", active=False)]
-        ),
+        catalog=catalog,
         connections=InMemoryConnections({CONNECTION.connection_id: CONNECTION}),
         stores=FakeStores(FakeSellerStore()),
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
-        listings=InMemoryListings(),
+        listings=InMemoryListings(catalog),
         max_receive_count=3,
         clock=Clock(),
     )

@@ -408,15 +408,16 @@ def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain
 
 
 def _process_deps(*connections: Connection, clock: Any = lambda: NOW) -> ProcessDependencies:
+    catalog = InMemoryCatalog([variant("NW-STOVE", "102")])
     return ProcessDependencies(
         orders=InMemoryOrders(),
-        catalog=InMemoryCatalog([variant("NW-STOVE", "102")]),
+        catalog=catalog,
         connections=InMemoryConnections({c.connection_id: c for c in connections}),
         stores=FakeStores(FakeSellerStore()),
         dead_letters=RecordingDeadLetters(),
         alerts=RecordingAlerts(),
         retries=RecordingRetries(),
-        listings=InMemoryListings(),
+        listings=InMemoryListings(catalog),
         max_receive_count=3,
         clock=clock,
     )

@@ -71,7 +71,8 @@ def _link(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.services.listing_admin import link
 
     done = link(args.buyer_id, args.variant_id, args.seller_id, _deps(args))
-    echo(f"variant {args.variant_id} of {args.buyer_id}: {_owner(done.before)} -> {args.seller_id}")
+    before = _owner(done.before) if done.before.sku or done.before.title else "not listed yet"
+    echo(f"variant {args.variant_id} of {args.buyer_id}: {before} -> {args.seller_id}")
     _replayed(done.replayed, echo)
     return 0
 

@@ -46,9 +46,15 @@ class CatalogRepository(Protocol):
 class ListingRepository(Protocol):
     """Whose product each buyer variant is (domain/listings.py)."""
 
-    def get_many(self, buyer_id: str, variant_ids: Sequence[str]) -> dict[str, Listing]: ...
+    def get_with_catalog(
+        self, buyer_id: str, variant_ids: Sequence[str], seller_id: str, skus: Sequence[str]
+    ) -> tuple[dict[str, Listing], CatalogSlice]:
+        """The listings of these buyer variants, and the seller's catalog of these SKUs (aliases
+        included), in one round trip."""
+        ...
+
     def put_matched(self, listings: Sequence[Listing]) -> None:
-        """Listings a match made; never over one ops decided."""
+        """Listings a match made at a product's first sight (never one ops decided)."""
         ...
 
 

@@ -97,7 +97,7 @@ def process_dependencies() -> ProcessDependencies:
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
         retries=SqsOrderQueue(settings.orders_queue_url),
-        listings=DynamoListings(settings.listings_table),
+        listings=DynamoListings(settings.listings_table, catalog_table=settings.catalog_table),
         max_receive_count=settings.max_receive_count,
         throttle_budget=timedelta(hours=settings.throttle_budget_hours),
         unpaid_limit=timedelta(hours=settings.unpaid_order_limit_hours),

@@ -37,16 +37,7 @@ class DynamoCatalog:
         aliases = {key: item["alias_to"] for key, item in items.items() if item.get("alias_to")}
         targets = [(seller, t) for (seller, _), t in aliases.items() if (seller, t) not in items]
         items.update(self._batch_get_keys(list(dict.fromkeys(targets))))
-        slices = {}
-        for seller in dict.fromkeys(seller_ids):
-            variants = {
-                sku: tuple(_variant(seller, sku, v) for v in item.get("variants", []))
-                for (owner, sku), item in items.items()
-                if owner == seller
-            }
-            own_aliases = {sku: target for (owner, sku), target in aliases.items() if owner == seller}
-            slices[seller] = CatalogSlice(variants_by_sku=variants, aliases=own_aliases)
-        return slices
+        return {seller: catalog_slice(seller, items) for seller in dict.fromkeys(seller_ids)}
 
     def groups(self, seller_id: str, skus: Sequence[str]) -> dict[str, list[CatalogVariant]]:
         """The stored variants under each of these SKUs (none: left out), read by key."""
@@ -160,6 +151,17 @@ class DynamoCatalog:
             KeyConditionExpression=Key("seller_id").eq(seller_id),
             ProjectionExpression=projection,
         )
+
+
+def catalog_slice(seller_id: str, items: dict[tuple[str, str], dict[str, Any]]) -> CatalogSlice:
+    """One seller's catalog items, read by (seller, SKU) key, as the matcher sees them."""
+    mine = {sku: item for (owner, sku), item in items.items() if owner == seller_id}
+    return CatalogSlice(
+        variants_by_sku={
+            sku: tuple(_variant(seller_id, sku, v) for v in item.get("variants", [])) for sku, item in mine.items()
+        },
+        aliases={sku: item["alias_to"] for sku, item in mine.items() if item.get("alias_to")},
+    )
 
 
 def _variant(seller_id: str, sku: str, entry: dict[str, Any]) -> CatalogVariant:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ordersync.domain.listings import Listing, relink
+from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.models import Cause, Connection, OrderStatus, read_request, utc_now
 from ordersync.ports import ConnectionRepository, OrderQueries, OrderQueue
 from ordersync.services.pull import envelope_for
@@ -52,12 +52,14 @@ def listings_of(
 
 
 def link(buyer_id: str, variant_id: str, seller_id: str, deps: ListingDependencies) -> Relinked:
-    """The variant is this seller's, whatever its SKU says from now on."""
+    """The variant is this seller's, whatever its SKU says from now on. A variant no order carried
+    yet is listed now (ops know the retailer's variant ids: a product listed under a SKU the seller
+    renamed before the first pull would otherwise be taken for the retailer's own)."""
     connections = _connections_of(buyer_id, deps)
     if seller_id not in connections:
         sellers = ", ".join(sorted(connections)) or "none"
         raise LookupError(f"{buyer_id!r} buys from no seller {seller_id!r} (its sellers: {sellers})")
-    return _relink(buyer_id, variant_id, seller_id, deps, connections)
+    return _relink(buyer_id, variant_id, seller_id, deps, connections, new=True)
 
 
 def unlink(buyer_id: str, variant_id: str, deps: ListingDependencies) -> Relinked:
@@ -66,9 +68,18 @@ def unlink(buyer_id: str, variant_id: str, deps: ListingDependencies) -> Relinke
 
 
 def _relink(
-    buyer_id: str, variant_id: str, seller_id: str | None, deps: ListingDependencies, connections: dict[str, Connection]
+    buyer_id: str,
+    variant_id: str,
+    seller_id: str | None,
+    deps: ListingDependencies,
+    connections: dict[str, Connection],
+    new: bool = False,
 ) -> Relinked:
+    if not variant_id.strip() or len(variant_id) > 200:
+        raise ValueError(f"{variant_id!r} is not a variant id (the buyer store's id of the variant, or of its product)")
     before = deps.listings.get_many(buyer_id, [variant_id]).get(variant_id)
+    if before is None and new:
+        before = Listing(buyer_id, variant_id, None, LinkedBy.OWN, deps.clock())
     if before is None:
         raise LookupError(
             f"{buyer_id!r} has no listing of variant {variant_id!r} (one is made when an order carries it):"

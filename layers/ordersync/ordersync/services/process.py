@@ -17,7 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_message
-from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
+from ordersync.domain.catalog import CatalogSlice
+from ordersync.domain.decide import Decision, decide, duplicate_candidates, unpaid_too_long
 from ordersync.domain.drift import same_address
 from ordersync.domain.edits import UNCONFIRMED_ADDRESS, Edit, address_digest, reduced
 from ordersync.errors import (
@@ -62,7 +63,7 @@ from ordersync.ports import (
 from ordersync.records import Attempt, OrderRecord
 from ordersync.services.after_posting import apply_edit, cancel_seller_copy, edit_to_act_on, to_act_on
 from ordersync.services.alerting import alert_once
-from ordersync.services.parts import PartDependencies, part_of
+from ordersync.services.parts import Part, PartDependencies, part_of
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -133,8 +134,9 @@ def process_message(
     message_order: CanonicalOrder | None = None
     try:
         message_order = _readable(envelope)
-        if message_order is not None:
-            envelope, message_order = part_of(envelope, message_order, _parts(deps))
+        part = part_of(envelope, message_order, _parts(deps)) if message_order is not None else None
+        if part is not None:
+            envelope, message_order = part.envelope, part.order
         try:
             record = _claim(envelope, attempt, message_order, deps)
         except LookupError:  # an empty part, and no record of it: nothing of this order is the seller's
@@ -144,7 +146,7 @@ def process_message(
         acted_on, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
             record.envelope = acted_on.model_dump(mode="json")
-        known = message_order if acted_on is envelope else None  # read once, not again
+        known = part if acted_on is envelope else None  # read once, not again
         envelope = acted_on
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
@@ -248,20 +250,21 @@ def _process(
     attempt: Attempt,
     deps: ProcessDependencies,
     newer: bool = False,
-    known: CanonicalOrder | None = None,
+    known: Part | None = None,
 ) -> OrderRecord:
-    """`known`: the envelope's order, when the caller has read it already."""
+    """`known`: the envelope's order, split already by the caller."""
     connection = deps.connections.get(envelope.connection_id)
     try:
         payload = envelope.payload if known is not None else _buyer_payload(envelope, connection, deps)
         if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
             return _not_a_buyer_order(record, envelope, deps)
-        order = known if known is not None else _part(envelope, normalize(envelope.buyer_platform, payload), deps)
+        part = known or part_of(envelope, normalize(envelope.buyer_platform, payload), _parts(deps))
     except InvalidOrder as error:
         if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
             deps.orders.release(record)
             return record
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
+    envelope, order = part.envelope, part.order
     if not order.lines and record.first_claim:  # read only now: nothing of it is the seller's
         deps.orders.discard(record)
         return record
@@ -273,7 +276,7 @@ def _process(
         metrics.add_metric(name="OrdersMissedByWebhooks", unit=MetricUnit.Count, value=1)
     store = functools.cache(lambda: deps.stores.seller(connection.seller))  # only built when needed
     auto_post = deps.auto_post_platforms | ({connection.seller.platform} if connection.seller.auto_post else set())
-    decision = _decide(order, envelope, store, deps, frozenset(auto_post))
+    decision = _decide(order, envelope, store, deps, frozenset(auto_post), part.catalog)
     if decision.retired:
         deps.catalog.retire(decision.retired)
         stale = ", ".join(f"variant {v.variant_id} (SKU {v.sku})" for v in decision.retired)
@@ -398,11 +401,6 @@ def _parts(deps: ProcessDependencies) -> PartDependencies:
     return PartDependencies(deps.listings, deps.catalog, deps.connections, deps.clock)
 
 
-def _part(envelope: OrderEnvelope, order: CanonicalOrder, deps: ProcessDependencies) -> CanonicalOrder:
-    """The seller's part of an order read only now (from the buyer's store, or the record's newer version)."""
-    return part_of(envelope, order, _parts(deps))[1]
-
-
 def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: ProcessDependencies) -> Any:
     """The order as the envelope carries it, or, where it carries only a read request (a webhook
     that named the order, a Shopify event too large to hold it, an order too large to carry), as
@@ -487,8 +485,9 @@ def _decide(
     store: Callable[[], SellerStore],
     deps: ProcessDependencies,
     auto_post: frozenset[Platform],
+    catalog: CatalogSlice,
 ) -> Decision:
-    catalog = deps.catalog.lookup(envelope.seller_id, skus_to_look_up(order))
+    """`catalog`: the seller's, as the split read it (every SKU of the order)."""
     duplicates = duplicate_candidates(order, catalog)
     present = {sku: store().variants_present(variants) for sku, variants in duplicates.items()}
 
