@@ -39,6 +39,7 @@ from botocore.awsrequest import AWSResponse
 from ordersync.alerts.messages import message_fields
 from ordersync.aws.messaging import SqsDlqAdmin
 from ordersync.aws.orders import DynamoOrders
+from ordersync.domain.catalog import VariantStatus
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.server import ListingLag, RandomFaults
@@ -364,6 +365,8 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
     world.add_catalog("northwind", [("102", "102", "NW-STOVE", "Camp Stove", "")])
     world.add_catalog("peak", [("700", "7001", "PK-JACKET-M", "Storm Jacket", "M")])
     world.add_catalog("ridge", [("501", "5011", "RG-TARP-3M", "Tarp", "3m")])
+    for seller, gone in (("northwind", "NW-GONE"), ("peak", "PK-GONE"), ("ridge", "RG-GONE")):  # renamed since
+        world.add_catalog(seller, [("9", "9", gone, "Renamed", "")], VariantStatus.DELETED)
     for buyer, seller in (("acme", "northwind"), ("brightside", "peak"), ("delta", "ridge")):
         world.connect(buyer, seller)
     seeded = []
