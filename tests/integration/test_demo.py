@@ -17,8 +17,9 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "ORDER_NUMBER" in printed and "SYNCED" in printed
 
     report = json.loads(report_path.read_text())
-    assert set(report) == {"orders", "emails", "dlq", "fast_path", "drift"}
-    by_number = {o["order_number"]: o for o in report["orders"]}
+    assert set(report) == {"orders", "emails", "dlq", "fast_path", "drift", "buyer_orders"}
+    two_parts = ("#1010", "#1012")  # Acme's orders across its two sellers: a record each (below)
+    by_number = {o["order_number"]: o for o in report["orders"] if o["order_number"] not in two_parts}
     outcome = {number: (o["status"], o["reason"]) for number, o in by_number.items()}
     assert outcome == {
         "#1001": ("SYNCED", "CANCEL_TOO_LATE"),  # cancelled by the buyer after it shipped: told, not touched
@@ -108,6 +109,8 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "Order #1008 from Acme Outfitters was cancelled - don't ship it (cancelled in your store)",
         "Order #1009 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)",
         "Order #1009 from Acme Outfitters is now in your WooCommerce store",  # the edited version, after the fix
+        "Order #1012 from Acme Outfitters couldn't be synced to your WooCommerce store (SKU mismatch)",
+        "Order #1012 from Acme Outfitters is now in your WooCommerce store",
     ]
     assert "A parcel left for order #1008 from Acme Outfitters, which was cancelled" in [
         e["subject"] for e in northwind
@@ -134,6 +137,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
         "#1008",  # cancelled; then a parcel for it anyway
         "#1008",
         "#1009",
+        "#1012",  # Northwind's part alone: Peak Gear's was posted
         "#2002",  # a new address
     ]
     assert "[ops] Order #1003 from Acme Outfitters to Northwind Supply's WooCommerce store: duplicate SKU" in ops
@@ -154,3 +158,40 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "9 Wrong Way" in moved["detail"] and "seller's store back to the buyer's" in moved["mend"]
     assert "[ops] Drift check: 5 divergences in 4 orders" in ops
     assert "3 orders from Acme Outfitters differ between your store and theirs" in [e["subject"] for e in northwind]
+
+
+def test_the_demo_retailer_buys_from_two_sellers_and_sells_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Acme buys from Northwind and Peak Gear and sells candles of its own: each buyer order whole
+    in the report, a part per seller with its lines alone, nobody told of the retailer's own."""
+    report_path = tmp_path / "report.json"
+    assert main(["local", "demo", "--report", str(report_path)]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    whole = {o["order_number"]: o for o in report["buyer_orders"] if o["buyer"] == "acme-outfitters"}
+    parts = {n: [(p["seller"], p["status"], p["skus"]) for p in o["parts"]] for n, o in whole.items()}
+    assert parts["#1010"] == [("northwind-supply", "SYNCED", ["NW-STOVE"]), ("peak-gear", "SYNCED", ["PK-PACK-30"])]
+    assert whole["#1010"]["own_lines"] == ["AC-CANDLE"]
+    assert (parts["#1011"], whole["#1011"]["own_lines"]) == ([], ["AC-CANDLE"])  # its own only: no seller part
+    # Northwind renamed the tent's SKU: its part was blocked (then fixed by the alias), Peak's posted at once
+    assert parts["#1012"] == [("northwind-supply", "SYNCED", ["NW-TENT-2P"]), ("peak-gear", "SYNCED", ["PK-PACK-30"])]
+    timelines = {
+        o["seller"]: [(t["status"], t["reason"]) for t in o["timeline"]]
+        for o in report["orders"]
+        if o["order_number"] == "#1012"
+    }
+    assert timelines["northwind-supply"][:3] == [("RECEIVED", None), ("FAILED", "SKU_MISMATCH"), ("SYNCED", None)]
+    assert timelines["peak-gear"][:2] == [("RECEIVED", None), ("SYNCED", None)]
+    assert {o["seller"]: o["shipping"] for o in report["orders"] if o["order_number"] == "#1012"} == {
+        "northwind-supply": "shipped",
+        "peak-gear": "shipped",
+    }
+    assert "#1012 in Acme's store: PARTIALLY_FULFILLED after Northwind's parcel, FULFILLED after Peak Gear's" in printed
+    # what each seller was sent: its own lines only; nobody hears of the retailer's own #1011
+    for email in report["emails"]:
+        assert "#1011" not in email["subject"] + email["body"] and "AC-CANDLE" not in email["body"]
+        if email["seller_id"] == "northwind-supply":
+            assert "PK-PACK-30" not in email["body"] and "Daypack" not in email["body"]
+        if email["seller_id"] == "peak-gear":
+            assert "NW-" not in email["body"] and "#1010" not in email["subject"] and "#1012" not in email["subject"]

@@ -92,3 +92,15 @@ def test_more_units_shipped_in_one_store_than_the_other_is_named() -> None:
     by_hand = BuyerShipment("777", None, None, (("11", 1),))  # a fulfilment made by hand in the buyer's store
     recorded = _recorded(written={"north:f-1": "501"})
     assert _kinds(recorded, _seen(parcels=(PARCEL,), there=(WRITTEN, by_hand))) == [DriftKind.SHIPPED_UNITS_DIFFER]
+
+
+def test_another_seller_s_parcels_in_the_same_buyer_order_are_not_this_part_s_units() -> None:
+    """A buyer order of two sellers: the buyer's store holds both sellers' fulfilments; this part
+    compares its own lines' units only."""
+    other_seller = BuyerShipment("502", "JD1", None, (("12", 3),))  # another seller's line, shipped
+    recorded = _recorded(written={"north:f-1": "501"}, lines=frozenset({"11"}))
+    assert _kinds(recorded, _seen(parcels=(PARCEL,), there=(WRITTEN, other_seller))) == []
+    by_hand = BuyerShipment("777", None, None, (("11", 1),))  # one more unit of this part's line, by hand
+    assert _kinds(recorded, _seen(parcels=(PARCEL,), there=(WRITTEN, other_seller, by_hand))) == [
+        DriftKind.SHIPPED_UNITS_DIFFER
+    ]

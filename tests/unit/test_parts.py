@@ -14,7 +14,7 @@ from ordersync.domain.catalog import CatalogSlice
 from ordersync.domain.listings import LinkedBy, Listing, relink, split_order
 from ordersync.local.fakes.shopify import buyer_variant_id, order_node
 from ordersync.models import CanonicalOrder, Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform
-from ordersync.normalize import normalize, payload_with_lines
+from ordersync.normalize import normalize, payload_with_lines, raw_lines
 from ordersync.services.process import ProcessDependencies, process_message
 
 from .catalog_builders import store_ref, variant
@@ -205,7 +205,7 @@ def test_the_split_follows_the_listing_not_the_sku() -> None:
     jacket_variant = str(buyer_variant_id("SW-JACKET"))
     linked = Listing("acme", jacket_variant, "northwind", LinkedBy.OPS, NOW, "SW-JACKET")  # ops said northwind's
     catalogs = _catalogs(northwind=[variant("NW-STOVE", "11")], southwind=[southwind("SW-JACKET", "21")])
-    split = split_order(order, "acme", {jacket_variant: linked}, catalogs, lambda: NOW)
+    split = split_order(order.lines, "4", "acme", {jacket_variant: linked}, catalogs, lambda: NOW)
     assert [line.sku for line in split.lines_of("northwind")] == ["SW-JACKET", "NW-STOVE"]
     assert split.lines_of("southwind") == [] and [line.sku for line in split.own_lines] == ["ACME-CANDLE"]
     assert {(x.variant_id, x.seller_id, x.linked_by) for x in split.listings} == {
@@ -218,7 +218,7 @@ def test_an_alias_of_one_seller_links_the_line_to_it() -> None:
     order = _order(("OLD-STOVE", "Stove", 1, "80.00"))
     catalogs = _catalogs(northwind=[variant("NW-STOVE", "11")], southwind=[])
     catalogs["northwind"] = dataclasses.replace(catalogs["northwind"], aliases={"OLD-STOVE": "NW-STOVE"})
-    split = split_order(order, "acme", {}, catalogs, lambda: NOW)
+    split = split_order(order.lines, "4", "acme", {}, catalogs, lambda: NOW)
     assert [line.sku for line in split.lines_of("northwind")] == ["OLD-STOVE"]
 
 
@@ -231,3 +231,54 @@ def test_a_part_s_raw_payload_carries_its_own_lines_only() -> None:
     assert payload_with_lines(Platform.WOOCOMMERCE, rest, {"2"})["line_items"] == [{"id": 2, "sku": "B"}]
     products = {"id": 4, "products": [{"id": 1}, {"id": 2}]}
     assert payload_with_lines(Platform.BIGCOMMERCE, products, {"1"})["products"] == [{"id": 1}]
+
+
+def test_a_broken_line_fails_only_the_part_it_belongs_to(deps: ProcessDependencies) -> None:
+    """A price no one can read on the stove (northwind's line): northwind's part is INVALID_ORDER,
+    southwind's jacket is posted, and the retailer's own candle, broken too, concerns nobody."""
+    process_all(deps, 1, JACKET, STOVE)  # both products seen once: listed
+    parts = process_all(deps, 11, JACKET, ("NW-STOVE", "Camp stove", 1, "call us"), (*CANDLE[:3], "n/a"))
+    assert parts["southwind"].status is OrderStatus.SYNCED
+    assert (parts["northwind"].status, parts["northwind"].reason) == (OrderStatus.FAILED, FailureReason.INVALID_ORDER)
+    (dead,) = [body for body, attrs in deps.dead_letters.sent if attrs["order_id"] == "11"]  # type: ignore[attr-defined]
+    assert "SW-JACKET" not in json.dumps(dead) and "ACME-CANDLE" not in json.dumps(dead)  # its own line only
+    assert process_all(deps, 12, (*CANDLE[:3], "n/a")) == {"northwind": None, "southwind": None}
+
+
+@pytest.mark.parametrize(
+    ("platform", "payload", "expected"),
+    [
+        (
+            Platform.WOOCOMMERCE,
+            {"line_items": [{"id": 7, "sku": " A ", "product_id": 93, "variation_id": 0, "name": "Thing"}]},
+            [("7", "A", "93", "Thing")],
+        ),
+        (
+            Platform.BIGCOMMERCE,
+            {"products": [{"id": 31, "sku": "", "product_id": 77, "variant_id": 412, "name": "Rope"}]},
+            [("31", None, "412", "Rope")],
+        ),
+        (
+            Platform.SHOPIFY,
+            {"line_items": [{"id": 466157049, "sku": "IPOD", "variant_id": 39072856, "product_id": 632910392}]},
+            [("466157049", "IPOD", "39072856", "")],
+        ),
+        (Platform.WOOCOMMERCE, {"line_items": [{"sku": "no id"}]}, None),  # can't be told apart: travels whole
+        (Platform.BIGCOMMERCE, {"products": {"url": "/v2/orders/1/products"}}, None),  # not read yet
+    ],
+)
+def test_a_payload_s_lines_are_read_for_the_split_before_it_is_validated(
+    platform: Platform, payload: dict[str, Any], expected: list[tuple[str, str | None, str | None, str]] | None
+) -> None:
+    found = raw_lines(platform, payload)
+    assert (None if found is None else [(x.line_id, x.sku, x.variant_id, x.title) for x in found]) == expected
+
+
+def test_a_shopify_graphql_line_is_read_by_its_variant() -> None:
+    node = order_node(4, "#4", [JACKET, ("", "Tip", 1, "2.00")], ADDRESS)
+    found = raw_lines(Platform.SHOPIFY, node)
+    assert found is not None
+    assert [(x.line_id, x.sku, x.variant_id) for x in found] == [
+        ("401", "SW-JACKET", str(buyer_variant_id("SW-JACKET"))),
+        ("402", None, None),
+    ]

@@ -47,6 +47,9 @@ class Recorded:
     posted_address: str | None  # the digest of the address last put on the copy
     written: Mapping[str, str] = field(default_factory=dict)  # parcel key -> the buyer shipment we wrote
     reasons: Mapping[str, str] = field(default_factory=dict)  # parcel key -> why it is not in the buyer's store
+    # the buyer lines posted to this seller (its part of the buyer order): the only units compared
+    # (empty: a record from before parts, every line)
+    lines: frozenset[str] = frozenset()
 
     def parcel(self, key: str) -> tuple[str | None, str | None]:
         return self.written.get(key), self.reasons.get(key)
@@ -158,19 +161,20 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
                 )
             )
     if not found:
-        found += _units(seen)
+        found += _units(record, seen)
     return found
 
 
-def _units(seen: BothStores) -> list[tuple[DriftKind, str, str]]:
-    """Units shipped on each side, where both stores count them by line."""
+def _units(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, str]]:
+    """Units shipped on each side, where both stores count them by line: in the buyer's store, only
+    on this seller's lines (its part; another seller's parcels are that part's to compare)."""
     if any(p.whole_order or not p.lines for p in seen.seller.parcels):
         return []
     there = seen.buyer_shipments.shipments
     if not there or any(not s.lines for s in there):
         return []
     seller = sum(line.quantity for p in seen.seller.parcels for line in p.lines)
-    buyer = sum(units for s in there for _, units in s.lines)
+    buyer = sum(units for s in there for line_id, units in s.lines if not record.lines or line_id in record.lines)
     if seller == buyer:
         return []
     return [

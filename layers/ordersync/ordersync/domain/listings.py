@@ -12,13 +12,13 @@ to decide, never guessed; none: the retailer's own.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from ordersync.domain.catalog import CatalogSlice
-from ordersync.models import CanonicalOrder, OrderLine
 
 # An ambiguous listing keeps the buyer orders waiting on it (replayed when ops link it), at most this many.
 MAX_WAITING_ORDERS = 50
@@ -62,9 +62,22 @@ class Listing:
         return all(getattr(self, name) == getattr(other, name) for name in keep)
 
 
+class Line(Protocol):
+    """A buyer's line as the split needs it (the canonical line, or one read before validation)."""
+
+    @property
+    def line_id(self) -> str: ...
+    @property
+    def sku(self) -> str | None: ...
+    @property
+    def variant_id(self) -> str | None: ...
+    @property
+    def title(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class LineOwner:
-    line: OrderLine
+    line: Line
     seller_id: str | None  # None: the retailer's own, or ambiguous
     ambiguous: tuple[str, ...] = ()  # the sellers it could be
 
@@ -74,7 +87,7 @@ class Split:
     owners: tuple[LineOwner, ...]
     listings: tuple[Listing, ...] = field(default=())  # new or changed: to be written
 
-    def lines_of(self, seller_id: str) -> list[OrderLine]:
+    def lines_of(self, seller_id: str) -> list[Line]:
         return [owner.line for owner in self.owners if owner.seller_id == seller_id]
 
     @property
@@ -82,7 +95,7 @@ class Split:
         return list(dict.fromkeys(o.seller_id for o in self.owners if o.seller_id is not None))
 
     @property
-    def own_lines(self) -> list[OrderLine]:
+    def own_lines(self) -> list[Line]:
         return [o.line for o in self.owners if o.seller_id is None and not o.ambiguous]
 
     @property
@@ -90,14 +103,15 @@ class Split:
         return [o for o in self.owners if o.ambiguous]
 
 
-def skus_to_match(order: CanonicalOrder, listings: Mapping[str, Listing]) -> list[str]:
+def skus_to_match(lines: Sequence[Line], listings: Mapping[str, Listing]) -> list[str]:
     """The SKUs of lines whose owner their listing doesn't settle: matched against every connected
     seller's catalog."""
-    return list(dict.fromkeys(line.sku for line in order.lines if line.sku and _unsettled(line, listings)))
+    return list(dict.fromkeys(line.sku for line in lines if line.sku and _unsettled(line, listings)))
 
 
 def split_order(
-    order: CanonicalOrder,
+    lines: Sequence[Line],
+    order_id: str,
     buyer_id: str,
     listings: Mapping[str, Listing],
     catalogs: Mapping[str, CatalogSlice],
@@ -109,20 +123,20 @@ def split_order(
     now = functools.cache(clock)
     owners: list[LineOwner] = []
     written: dict[str, Listing] = {}
-    for line in order.lines:
+    for line in lines:
         stored = listings.get(line.variant_id) if line.variant_id else None
         if stored is not None and not _unsettled(line, listings):
             owners.append(LineOwner(line, stored.seller_id))
             continue
         before = written.get(line.variant_id or "", stored)
-        owner, listing = _match(line, buyer_id, catalogs, now, before, order.order_id)
+        owner, listing = _match(line, buyer_id, catalogs, now, before, order_id)
         owners.append(owner)
         if listing is not None and (stored is None or not listing.same_link(stored)):
             written[listing.variant_id] = listing
     return Split(tuple(owners), tuple(written.values()))
 
 
-def _unsettled(line: OrderLine, listings: Mapping[str, Listing]) -> bool:
+def _unsettled(line: Line, listings: Mapping[str, Listing]) -> bool:
     """A line whose listing doesn't say whose it is for good: none, the retailer's own by a match
     (a seller may list the SKU since), or ambiguous (a seller may have dropped it since)."""
     stored = listings.get(line.variant_id) if line.variant_id else None
@@ -130,7 +144,7 @@ def _unsettled(line: OrderLine, listings: Mapping[str, Listing]) -> bool:
 
 
 def _match(
-    line: OrderLine,
+    line: Line,
     buyer_id: str,
     catalogs: Mapping[str, CatalogSlice],
     now: Callable[[], datetime],
@@ -186,5 +200,5 @@ def relink(listing: Listing, seller_id: str | None, now: datetime) -> Listing:
     return Listing(listing.buyer_id, listing.variant_id, seller_id, LinkedBy.OPS, now, listing.sku, listing.title, None)
 
 
-def variant_ids(order: CanonicalOrder) -> list[str]:
-    return list(dict.fromkeys(line.variant_id for line in order.lines if line.variant_id))
+def variant_ids(lines: Sequence[Line]) -> list[str]:
+    return list(dict.fromkeys(line.variant_id for line in lines if line.variant_id))

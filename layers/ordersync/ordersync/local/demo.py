@@ -10,13 +10,15 @@ from typing import Any
 
 from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import VariantStatus
+from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import OrderStatus
+from ordersync.models import OrderStatus, Platform
+from ordersync.normalize import normalize, raw_lines
 from ordersync.ops import Ops
 
 OPS_EMAIL = "ops@ordersync.example"
@@ -90,15 +92,17 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     summit.add_variant(301, 3011, "SU-ROPE-60", "Climbing Rope 60m", "210.00")
     ridge.add_variant(501, 5011, "RG-TARP-3M", "Tarp 3m", "42.0000")
 
-    buyers = {
-        "northwind-supply": "acme-outfitters",
-        "peak-gear": "brightside-home",
-        "summit-supply": "canyon-trading",
-        "ridge-outdoor": "delta-goods",
-    }
+    connections = [  # (buyer, seller): Acme buys from two sellers, and sells candles of its own
+        ("acme-outfitters", "northwind-supply"),
+        ("acme-outfitters", "peak-gear"),
+        ("brightside-home", "peak-gear"),
+        ("canyon-trading", "summit-supply"),
+        ("delta-goods", "ridge-outdoor"),
+    ]
     if not bare:  # bare: ops onboard the stores themselves (README), nothing is in the stack yet
-        for seller, buyer in buyers.items():
+        for buyer, seller in connections:
             world.connect(buyer, seller)  # runs the seller's first catalog sync
+        for seller in dict.fromkeys(seller for _, seller in connections):
             world.subscribe_seller(seller, f"orders@{seller}.example")
 
         # Since that sync, Northwind deleted the bottle (106) and recreated it (107): until the next
@@ -154,7 +158,16 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
         [BC_ADDRESS],
     )
     canyon.add_order(order_node(3001, "#3001", [("SU-ROPE-60", "Climbing Rope 60m", 1, "210.00")], US_ADDRESS))
+    # Acme's orders across its two sellers and its own candles: a part for each seller, nothing for its own
+    acme.add_order(order_node(1010, "#1010", [STOVE, DAYPACK, CANDLE], US_ADDRESS))
+    acme.add_order(order_node(1011, "#1011", [CANDLE], US_ADDRESS))  # its own only: no seller hears of it
+    acme.add_order(order_node(1012, "#1012", [("NW-TENT-2P", "Trail Tent 2P", 1, "249.00"), DAYPACK], US_ADDRESS))
     return world
+
+
+STOVE = ("NW-STOVE", "Camp Stove", 1, "89.50")
+DAYPACK = ("PK-PACK-30", "Daypack 30L", 1, "95.00")
+CANDLE = ("AC-CANDLE", "Beeswax Candle (Acme's own)", 2, "12.00")
 
 
 def shipments(stack: LocalStack, world: World, echo: Any = print) -> None:
@@ -182,6 +195,19 @@ def shipments(stack: LocalStack, world: World, echo: Any = print) -> None:
     northwind.deliveries.wait()
     ridge.deliveries.wait()
     stack.runner.drain()  # ShipmentsQueue's event source mapping, as the webhooks arrive
+    acme = world.stores["acme-outfitters"].fake
+    assert isinstance(acme, FakeShopify)
+    echo("-> #1012 from Acme: Northwind ships its tent, then Peak Gear its daypack, into the one buyer order")
+    tent = next(o for o in northwind.created_orders() if _source(o).endswith("-1012"))
+    northwind.ship(tent["id"], tracking=("UPS", "1Z999AA10123456790", None))
+    northwind.deliveries.wait()
+    stack.runner.drain()
+    after_one = acme.orders["gid://shopify/Order/1012"]["displayFulfillmentStatus"]
+    pack = next(o for o in peak.created_orders() if str(o.get("sourceIdentifier") or "").endswith("-1012"))
+    peak.fulfil(int(pack["legacyResourceId"]), tracking=("DHL Express", "JD014600003840", None))
+    stack.runner.drain()
+    after_both = acme.orders["gid://shopify/Order/1012"]["displayFulfillmentStatus"]
+    echo(f"   #1012 in Acme's store: {after_one} after Northwind's parcel, {after_both} after Peak Gear's")
     echo("-> Peak Gear corrects 2001's tracking number: the same shipment gets it (a note, at a WooCommerce buyer)")
     peak.correct_tracking(int(copy_2001["legacyResourceId"]), ("DHL Express", "JD014600003829", None))
     stack.runner.drain()
@@ -390,7 +416,62 @@ def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:
         ],
         "emails": world.delivered_emails(),
         "dlq": [{"order_id": m["order_id"], "reason": m["reason"]} for m in ops.dlq_list()],
+        "buyer_orders": buyer_orders(world, records),
     }
+
+
+def _part_lines(record: Any) -> list[tuple[str, str | None]]:
+    """(line id, SKU) of a part: from the payload it keeps (cut to its lines), else its lines as decided."""
+    payload = (record.envelope or {}).get("payload")
+    found = raw_lines(Platform(record.buyer_platform), payload) if payload else None
+    if found is not None:
+        return [(line.line_id, line.sku) for line in found]
+    return [(line.line_id, line.sku) for line in record.lines]
+
+
+def buyer_orders(world: World, records: list[Any]) -> list[dict[str, Any]]:
+    """Each buyer order whole: its parts (a seller each: status, the lines it got) and the lines no
+    seller got (the retailer's own, read from the buyer's store; BigCommerce's are not read here)."""
+    parts: dict[tuple[str, str], list[Any]] = {}
+    for record in records:
+        parts.setdefault((record.buyer_id, record.order_id), []).append(record)
+    lines: dict[tuple[str, str], tuple[str, list[tuple[str, str | None]]]] = {}
+    for store in world.stores.values():
+        fake = store.fake
+        placed: list[dict[str, Any]] = (
+            list(fake.orders.values()) if isinstance(fake, FakeShopify | FakeWooCommerce) else []
+        )
+        for payload in placed:
+            if _source(payload) or payload.get("sourceIdentifier"):
+                continue  # a seller's copy, not a buyer's order
+            try:
+                order = normalize(store.platform, payload)
+            except InvalidOrder:
+                continue
+            lines[(store.store_id, order.order_id)] = (order.order_number, [(x.line_id, x.sku) for x in order.lines])
+    report = []
+    for key in sorted(set(parts) | set(lines)):
+        number, every_line = lines.get(key, ("", []))
+        got = {line_id for record in parts.get(key, []) for line_id, _ in _part_lines(record)}
+        report.append(
+            {
+                "buyer": key[0],
+                "order_id": key[1],
+                "order_number": number or next((r.order_number for r in parts.get(key, [])), ""),
+                "parts": [
+                    {
+                        "seller": r.seller_id,
+                        "status": r.status.value,
+                        "reason": r.reason.value if r.reason else None,
+                        "skus": [sku for _, sku in _part_lines(r)],
+                        "shipping": r.shipping,
+                    }
+                    for r in sorted(parts.get(key, []), key=lambda r: r.seller_id)
+                ],
+                "own_lines": [sku for line_id, sku in every_line if line_id not in got] if key in lines else None,
+            }
+        )
+    return report
 
 
 def print_report(report: dict[str, Any], echo: Any = print) -> None:
@@ -422,6 +503,16 @@ def print_report(report: dict[str, Any], echo: Any = print) -> None:
             )
             tracking = " ".join(p for p in (parcel["carrier"], parcel["tracking_number"]) if p)
             echo(f"  {order['order_number']} parcel {parcel['key']}: {tracking}, lines {parcel['lines']}: {where}")
+    echo("")
+    for order in report["buyer_orders"]:  # each buyer order whole: a part per seller, its own lines
+        parts = "; ".join(
+            f"{p['seller']} {p['status']}{'/' + p['reason'] if p['reason'] else ''} {','.join(s or '-' for s in p['skus'])}"
+            for p in order["parts"]
+        )
+        own = ", ".join(s or "-" for s in order["own_lines"]) if order["own_lines"] else "none"
+        echo(
+            f"  {order['buyer']} {order['order_number'] or order['order_id']}: {parts or 'no seller part'}; own lines: {own}"
+        )
     echo("")
     dlq = ", ".join(f"{m['order_id']} ({m['reason']})" for m in report["dlq"])
     echo(f"DLQ: {dlq or 'empty'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from ordersync.errors import InvalidOrder
 from ordersync.models import READ_FROM_STORE_KEY, CanonicalOrder, Platform, ShippingAddress, requested_read
 from ordersync.normalize import bigcommerce, shopify, woocommerce
-from ordersync.normalize.common import timestamp
+from ordersync.normalize.common import timestamp, variant_key
 from ordersync.normalize.shopify import legacy_id
 
 OVERSIZED_KEY = "ordersync_oversized"  # set by the pull in place of a payload too large to carry
@@ -156,6 +157,62 @@ def order_key_of(source_key: str) -> str | None:
 
 
 SOURCE_KEY_PREFIX = "ordersync-"  # every key our creates give a seller's order begins so
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """What whose-line-is-it needs of a line, read leniently from the raw payload before the order
+    itself is validated: a broken line fails only the part it belongs to."""
+
+    line_id: str
+    sku: str | None
+    variant_id: str | None
+    title: str
+
+
+def raw_lines(platform: Platform, payload: Any) -> list[RawLine] | None:
+    """The payload's lines, or None where they can't be told apart (no list of lines, a line with no
+    id): such an order travels whole and fails as INVALID_ORDER for each seller."""
+    if not isinstance(payload, dict) or requested_read(payload) is not None:
+        return None
+    graphql = platform is Platform.SHOPIFY and "lineItems" in payload
+    try:
+        return [_raw_line(platform, entry, graphql) for entry in _line_entries(platform, payload, graphql)]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _line_entries(platform: Platform, payload: dict[str, Any], graphql: bool) -> list[Any]:
+    if graphql:
+        connection = payload["lineItems"]
+        if "nodes" in connection:
+            return list(connection["nodes"])
+        return [edge["node"] for edge in connection["edges"]]
+    key = "products" if platform is Platform.BIGCOMMERCE else "line_items"
+    entries = payload[key]
+    if not isinstance(entries, list):
+        raise TypeError(f"{key} is not a list")
+    return entries
+
+
+def _raw_line(platform: Platform, entry: Any, graphql: bool) -> RawLine:
+    if not isinstance(entry, dict) or entry.get("id") in (None, "") or isinstance(entry["id"], dict | list | bool):
+        raise ValueError("a line without an id")
+    if graphql:
+        variant = entry.get("variant")
+        variant_id = legacy_id(str(variant["id"])) if isinstance(variant, dict) and variant.get("id") else None
+    elif platform is Platform.WOOCOMMERCE:
+        variant_id = variant_key(entry.get("variation_id"), entry.get("product_id"))
+    else:  # Shopify REST, BigCommerce
+        variant_id = variant_key(entry.get("variant_id"), entry.get("product_id"))
+    sku = entry.get("sku")
+    title = entry.get("name") or entry.get("title") or ""
+    return RawLine(
+        legacy_id(str(entry["id"])),
+        sku.strip() or None if isinstance(sku, str) else None,
+        variant_id,
+        title if isinstance(title, str) else "",
+    )
 
 
 def payload_with_lines(platform: Platform, payload: Any, line_ids: set[str]) -> Any:

@@ -126,4 +126,5 @@ def _recorded(record: OrderRecord) -> Recorded:
         posted_address=record.posted_address,
         written={p.key: p.buyer_shipment_id for p in record.parcels if p.buyer_shipment_id},
         reasons={p.key: p.reason.value for p in record.parcels if p.reason},
+        lines=frozenset(line.buyer_line_id for line in record.posted_lines),
     )

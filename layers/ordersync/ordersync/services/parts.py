@@ -1,21 +1,21 @@
 """A buyer order's part for one seller: only the lines whose listing (or, at first sight, whose SKU)
-makes them that seller's (domain/listings.py). Everything after it — the record, the post, the
-alerts, the DLQ message, the copy, the parcels — sees the part alone, so a seller never sees another
-seller's lines nor the retailer's own."""
+makes them that seller's (domain/listings.py). The raw payload is cut to the part's lines before
+the order is validated, so everything after it — the record, the post, the alerts, the DLQ message,
+the copy, the parcels — sees the part alone: a seller never sees another seller's lines nor the
+retailer's own, and a broken line fails only the part it belongs to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.catalog import CatalogSlice
-from ordersync.domain.listings import Split, skus_to_match, split_order, variant_ids
-from ordersync.models import CanonicalOrder, OrderEnvelope, utc_now
-from ordersync.normalize import payload_with_lines
+from ordersync.domain.listings import Line, Split, skus_to_match, split_order, variant_ids
+from ordersync.models import OrderEnvelope, utc_now
+from ordersync.normalize import order_ref, payload_with_lines, raw_lines
 from ordersync.observability import logger, metrics
 from ordersync.ports import CatalogRepository, ConnectionRepository, ListingRepository
 
@@ -31,41 +31,46 @@ class PartDependencies:
 @dataclass(frozen=True)
 class Part:
     envelope: OrderEnvelope  # its payload cut to the part's lines
-    order: CanonicalOrder  # the part's lines only (none: nothing of the order is the seller's)
+    lines: int  # how many (0: nothing of the order is the seller's)
     catalog: CatalogSlice  # the seller's catalog of every SKU of the order, as read for the split
 
 
-def split(order: CanonicalOrder, buyer_id: str, seller_id: str, deps: PartDependencies) -> tuple[Split, CatalogSlice]:
+def part_of(envelope: OrderEnvelope, deps: PartDependencies) -> Part | None:
+    """The envelope with the seller's lines only. None where the payload's lines can't be told
+    apart (a read request, or no readable list of lines): it travels whole, and is read or fails
+    as INVALID_ORDER where it is acted on."""
+    lines = raw_lines(envelope.buyer_platform, envelope.payload)
+    if lines is None:
+        return None
+    order_id = order_ref(envelope.buyer_platform, envelope.payload)[0]
+    result, catalog = split(lines, order_id, envelope.buyer_id, envelope.seller_id, deps)
+    mine = result.lines_of(envelope.seller_id)
+    if len(mine) == len(lines):
+        return Part(envelope, len(mine), catalog)
+    cut = payload_with_lines(envelope.buyer_platform, envelope.payload, {line.line_id for line in mine})
+    return Part(envelope.model_copy(update={"payload": cut}), len(mine), catalog)
+
+
+def split(
+    lines: Sequence[Line], order_id: str, buyer_id: str, seller_id: str, deps: PartDependencies
+) -> tuple[Split, CatalogSlice]:
     """Every line's owner among the buyer's connected sellers. One read for the listings and this
     seller's catalog; the other sellers' catalogs only for lines no listing settles (a product's
     first sight); the links that first sight made are written."""
-    skus = list(dict.fromkeys(line.sku for line in order.lines if line.sku))
-    listings, own_catalog = deps.listings.get_with_catalog(buyer_id, variant_ids(order), seller_id, skus)
-    unsettled = skus_to_match(order, listings)
+    skus = list(dict.fromkeys(line.sku for line in lines if line.sku))
+    listings, own_catalog = deps.listings.get_with_catalog(buyer_id, variant_ids(lines), seller_id, skus)
+    unsettled = skus_to_match(lines, listings)
     others = [c.seller.store_id for c in deps.connections.of_buyer(buyer_id) if c.seller.store_id != seller_id]
     catalogs = {seller_id: own_catalog}
     if unsettled and others:
         catalogs |= deps.catalog.lookup_sellers(list(dict.fromkeys(others)), unsettled)
-    result = split_order(order, buyer_id, listings, catalogs, deps.clock)
+    result = split_order(lines, order_id, buyer_id, listings, catalogs, deps.clock)
     if result.listings:
         deps.listings.put_matched(result.listings)
     if result.ambiguous_lines:
         metrics.add_metric(name="LinesAmbiguous", unit=MetricUnit.Count, value=len(result.ambiguous_lines))
         logger.warning(
             "lines whose SKU matches several sellers: left for ops (ordersync listing list --ambiguous)",
-            extra={"buyer_id": buyer_id, "order_id": order.order_id, "lines": len(result.ambiguous_lines)},
+            extra={"buyer_id": buyer_id, "order_id": order_id, "lines": len(result.ambiguous_lines)},
         )
     return result, own_catalog
-
-
-def part_of(envelope: OrderEnvelope, order: CanonicalOrder, deps: PartDependencies) -> Part:
-    """The envelope and order with the seller's lines only (the raw payload cut to them too, so the
-    record, a replay and the DLQ message carry nothing of another's)."""
-    result, catalog = split(order, envelope.buyer_id, envelope.seller_id, deps)
-    lines = result.lines_of(envelope.seller_id)
-    if len(lines) == len(order.lines):
-        return Part(envelope, order, catalog)
-    kept = {line.line_id for line in lines}
-    payload: Any = payload_with_lines(envelope.buyer_platform, envelope.payload, kept)
-    cut = envelope.model_copy(update={"payload": payload})
-    return Part(cut, order.model_copy(update={"lines": lines}), catalog)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_message
 from ordersync.domain.catalog import CatalogSlice
-from ordersync.domain.decide import Decision, decide, duplicate_candidates, unpaid_too_long
+from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
 from ordersync.domain.drift import same_address
 from ordersync.domain.edits import UNCONFIRMED_ADDRESS, Edit, address_digest, reduced
 from ordersync.errors import (
@@ -133,12 +133,11 @@ def process_message(
     record: OrderRecord | None = None
     message_order: CanonicalOrder | None = None
     try:
+        part = part_of(envelope, _parts(deps))
+        envelope = part.envelope if part is not None else envelope
         message_order = _readable(envelope)
-        part = part_of(envelope, message_order, _parts(deps)) if message_order is not None else None
-        if part is not None:
-            envelope, message_order = part.envelope, part.order
         try:
-            record = _claim(envelope, attempt, message_order, deps)
+            record = _claim(envelope, attempt, message_order, deps, create=part is None or part.lines > 0)
         except LookupError:  # an empty part, and no record of it: nothing of this order is the seller's
             metrics.add_metric(name="PartsEmpty", unit=MetricUnit.Count, value=1)
             logger.info("no line of the order is the seller's", extra={"order_key": envelope.order_key})
@@ -146,7 +145,7 @@ def process_message(
         acted_on, newer = latest_version(envelope, record)
         if newer:  # kept on the record whatever the outcome, so that a replay posts this version
             record.envelope = acted_on.model_dump(mode="json")
-        known = part if acted_on is envelope else None  # read once, not again
+        known = (part, message_order) if acted_on is envelope and message_order is not None else None
         envelope = acted_on
         if from_dlq or envelope.cause is Cause.REPLAY:
             record.in_dlq = False  # a redrive moved it out of the DLQ; a replay removed it first
@@ -184,13 +183,17 @@ def process_message(
 
 
 def _claim(
-    envelope: OrderEnvelope, attempt: Attempt, message_order: CanonicalOrder | None, deps: ProcessDependencies
+    envelope: OrderEnvelope,
+    attempt: Attempt,
+    message_order: CanonicalOrder | None,
+    deps: ProcessDependencies,
+    create: bool = True,
 ) -> OrderRecord:
     """The claim, open to a posted order only when the message may change it: a cancellation, an
     order to read, or — seen only once the refused claim answered the record — an edit of the
-    address or the lines not yet acted on (no write at all for the usual re-read of a posted order)."""
+    address or the lines not yet acted on (no write at all for the usual re-read of a posted order).
+    create=False (a part with no line): only a record the order has already is claimed."""
     reopen = _may_change_a_posted_order(envelope, message_order)
-    create = message_order is None or bool(message_order.lines)  # an empty part only changes a record it has
     try:
         return deps.orders.claim(envelope, attempt, reopen, create)
     except OrderClaimed as claimed:
@@ -250,21 +253,26 @@ def _process(
     attempt: Attempt,
     deps: ProcessDependencies,
     newer: bool = False,
-    known: Part | None = None,
+    known: tuple[Part | None, CanonicalOrder] | None = None,
 ) -> OrderRecord:
-    """`known`: the envelope's order, split already by the caller."""
+    """`known`: the envelope's part and its order, when the caller has read them already."""
     connection = deps.connections.get(envelope.connection_id)
     try:
-        payload = envelope.payload if known is not None else _buyer_payload(envelope, connection, deps)
-        if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
-            return _not_a_buyer_order(record, envelope, deps)
-        part = known or part_of(envelope, normalize(envelope.buyer_platform, payload), _parts(deps))
+        if known is not None:
+            part, order = known
+        else:
+            payload = _buyer_payload(envelope, connection, deps)
+            if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
+                return _not_a_buyer_order(record, envelope, deps)
+            part = part_of(envelope.model_copy(update={"payload": payload}), _parts(deps))
+            order = normalize(envelope.buyer_platform, part.envelope.payload if part else payload)
+            if part is not None and requested_read(envelope.payload) is None:
+                envelope = part.envelope  # a version the record held: its part (a read one is read again)
     except InvalidOrder as error:
         if record.status is OrderStatus.SYNCED:  # posted already: a broken later version changes nothing
             deps.orders.release(record)
             return record
         return _fail(record, envelope, Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, str(error)), deps)
-    envelope, order = part.envelope, part.order
     if not order.lines and record.first_claim:  # read only now: nothing of it is the seller's
         deps.orders.discard(record)
         return record
@@ -276,7 +284,7 @@ def _process(
         metrics.add_metric(name="OrdersMissedByWebhooks", unit=MetricUnit.Count, value=1)
     store = functools.cache(lambda: deps.stores.seller(connection.seller))  # only built when needed
     auto_post = deps.auto_post_platforms | ({connection.seller.platform} if connection.seller.auto_post else set())
-    decision = _decide(order, envelope, store, deps, frozenset(auto_post), part.catalog)
+    decision = _decide(order, envelope, store, deps, frozenset(auto_post), part.catalog if part else None)
     if decision.retired:
         deps.catalog.retire(decision.retired)
         stale = ", ".join(f"variant {v.variant_id} (SKU {v.sku})" for v in decision.retired)
@@ -485,9 +493,11 @@ def _decide(
     store: Callable[[], SellerStore],
     deps: ProcessDependencies,
     auto_post: frozenset[Platform],
-    catalog: CatalogSlice,
+    catalog: CatalogSlice | None,
 ) -> Decision:
-    """`catalog`: the seller's, as the split read it (every SKU of the order)."""
+    """`catalog`: the seller's, as the split read it (every SKU of the order); read here without one."""
+    if catalog is None:
+        catalog = deps.catalog.lookup(envelope.seller_id, skus_to_look_up(order))
     duplicates = duplicate_candidates(order, catalog)
     present = {sku: store().variants_present(variants) for sku, variants in duplicates.items()}
 
