@@ -60,7 +60,9 @@ def _mail_to(world: World, seller: str) -> str:
     return "\n".join(e["subject"] + "\n" + e["body"] for e in world.delivered_emails() if e["seller_id"] == seller)
 
 
-def test_a_mixed_order_reaches_each_seller_with_its_lines_alone(stack: LocalStack, world: World) -> None:
+def test_a_mixed_order_reaches_each_seller_with_its_lines_alone(
+    stack: LocalStack, world: World, cli: Callable[..., Any]
+) -> None:
     brightside, peak, northwind = _retailer(world)
     brightside.add_order(woocommerce_order(5001, [JACKET], WOO_ADDRESS))
     brightside.add_order(woocommerce_order(5002, [JACKET, STOVE, CANDLE], WOO_ADDRESS))
@@ -83,6 +85,13 @@ def test_a_mixed_order_reaches_each_seller_with_its_lines_alone(stack: LocalStac
         for x in DynamoListings(stack.output("ListingsTableName")).of_buyer("brightside")
     }
     assert listings == {"PK-JACKET-M": ("peak", "sku"), "NW-STOVE": ("northwind", "sku"), "BH-CANDLE": (None, "own")}
+
+    code, out = cli("order", "show", "brightside#5002")  # the buyer order whole: its parts, its own lines
+    assert code == 0, out
+    assert "part for northwind: SYNCED  [NW-STOVE]" in out and "part for peak: SYNCED  [PK-JACKET-M]" in out
+    assert "the retailer's own lines: 3 x BH-CANDLE Beeswax Candle (the retailer's own)" in out
+    code, out = cli("order", "show", "brightside--peak#5002")  # one part, as before
+    assert code == 0 and "seller Peak Gear [peak, shopify]" in out and "NW-STOVE" not in out
 
 
 def test_a_renamed_sku_blocks_that_seller_s_part_alone_and_both_parcels_complete_the_order(

@@ -521,7 +521,11 @@ def _ops(args: argparse.Namespace) -> Any:
 
 
 def _order_show(args: argparse.Namespace, echo: Echo) -> int:
-    record = _ops(args).find(args.order_ref)
+    ops = _ops(args)
+    parts = ops.parts_of(args.order_ref)
+    if parts:
+        return _buyer_order_show(parts, args, echo)
+    record = ops.find(args.order_ref)
     echo(f"order {record.order_number or record.order_id}  ({record.order_key})")
     echo(f"  buyer  {record.buyer_name} [{record.buyer_id}, {record.buyer_platform}]")
     echo(f"  seller {record.seller_name} [{record.seller_id}, {record.seller_platform}]")
@@ -559,6 +563,48 @@ def _order_show(args: argparse.Namespace, echo: Echo) -> int:
         why = f" {entry.reason}" if entry.reason else ""
         echo(f"    {entry.at.isoformat()}  {entry.status}{why}  [{entry.cause}]  {entry.detail}")
     return 0
+
+
+def _buyer_order_show(parts: list[Any], args: argparse.Namespace, echo: Echo) -> int:
+    """A buyer order whole: each seller's part (its status, its lines), and the lines no seller got
+    — the retailer's own, read from the buyer's store now (or said why not)."""
+    from ordersync.ops import part_lines
+
+    first = parts[0]
+    echo(
+        f"buyer order {first.order_number or first.order_id} of {first.buyer_name} [{first.buyer_id}, {first.buyer_platform}]"
+    )
+    for record in parts:
+        reason = f" / {record.reason}" if record.reason else ""
+        shipping = f", {record.shipping}" if record.shipping else ""
+        skus = ", ".join(sku or "(no SKU)" for _, sku in part_lines(record)) or "no line"
+        echo(f"  part for {record.seller_id}: {record.status}{reason}{shipping}  [{skus}]  ({record.order_key})")
+    echo(f"  the retailer's own lines: {_own_lines(parts, args)}")
+    echo(f"  each part: ordersync order show {first.connection_id}#{first.order_id} (and the others' keys above)")
+    return 0
+
+
+def _own_lines(parts: list[Any], args: argparse.Namespace) -> str:
+    from ordersync.aws.secrets import StoreSecrets
+    from ordersync.aws.stores import DynamoStores
+    from ordersync.normalize import normalize
+    from ordersync.ops import part_lines
+    from ordersync.platforms import HttpStoreFactory
+
+    first = parts[0]
+    store = DynamoStores(outputs_for(args)["StoresTableName"]).get(first.buyer_id)
+    if store is None:
+        return f"not read ({first.buyer_id} is not in the stores table)"
+    try:
+        payload = HttpStoreFactory(StoreSecrets().read).buyer(store.ref()).order(first.order_id)
+        order = normalize(store.platform, payload)
+    except (OrderSyncError, InvalidOrder) as error:
+        return f"not read (the buyer's store: {error})"
+    got = {line_id for record in parts for line_id, _ in part_lines(record)}
+    own = [
+        f"{line.quantity} x {line.sku or '(no SKU)'} {line.title}" for line in order.lines if line.line_id not in got
+    ]
+    return "; ".join(own) or "none"
 
 
 def _order_replay(args: argparse.Namespace, echo: Echo) -> int:

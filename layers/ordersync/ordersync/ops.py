@@ -12,6 +12,7 @@ from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrde
 from ordersync.aws.orders import DynamoOrders
 from ordersync.aws.stores import DynamoStores
 from ordersync.models import Cause, FailureReason, OrderStatus, Platform, Role, utc_now
+from ordersync.normalize import raw_lines
 from ordersync.records import OrderRecord
 from ordersync.services.onboarding import OnboardingDependencies
 from ordersync.services.replay import replay
@@ -63,6 +64,23 @@ class Ops:
             found = ", ".join(r.order_key for r in matches) or "none"
             raise UnknownOrder(f"{order_ref!r} names {len(matches)} orders ({found}); give the order key")
         return matches[0]
+
+    def parts_of(self, order_ref: str) -> list[OrderRecord]:
+        """A buyer order's parts, a seller each: `BUYER#N` (the buyer store's id, its order id or
+        number), or a bare order id / number that names the parts of one buyer order. [] otherwise."""
+        buyer, _, wanted = order_ref.rpartition("#") if "#" in order_ref.lstrip("#") else ("", "", order_ref)
+        if "--" in buyer:  # an order key: one part
+            return []
+        wanted = wanted.lstrip("#")
+        parts = [
+            r
+            for r in self.orders.all()
+            if buyer in ("", r.buyer_id) and wanted in (r.order_id, r.order_number.lstrip("#"))
+        ]
+        buyer_orders = {(r.buyer_id, r.order_id) for r in parts}
+        if len(buyer_orders) != 1 or (not buyer and len(parts) < 2):
+            return []
+        return sorted(parts, key=lambda r: r.seller_id)
 
     def replay(self, order_ref: str) -> OrderRecord:
         """Takes the order's message out of the DLQ (if there) and enqueues it again from its record."""
@@ -233,3 +251,13 @@ def webhook_admin_for(outputs: dict[str, str]) -> Any:
         webhook_base_url=outputs["WebhookUrl"],
         shopify_event_source_arn=outputs.get("ShopifyEventSourceArn", ""),
     )
+
+
+def part_lines(record: OrderRecord) -> list[tuple[str, str | None]]:
+    """(buyer line id, SKU) of an order's part: from the payload its record keeps (cut to the part's
+    lines), else its lines as decided (a synced order keeps no payload)."""
+    payload = (record.envelope or {}).get("payload")
+    found = raw_lines(Platform(record.buyer_platform), payload) if payload else None
+    if found is not None:
+        return [(line.line_id, line.sku) for line in found]
+    return [(line.line_id, line.sku) for line in record.lines]

@@ -17,9 +17,9 @@ from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
-from ordersync.models import OrderStatus, Platform
-from ordersync.normalize import normalize, raw_lines
-from ordersync.ops import Ops
+from ordersync.models import OrderStatus
+from ordersync.normalize import normalize
+from ordersync.ops import Ops, part_lines
 
 OPS_EMAIL = "ops@ordersync.example"
 
@@ -420,15 +420,6 @@ def build_report(stack: LocalStack, world: World, ops: Ops) -> dict[str, Any]:
     }
 
 
-def _part_lines(record: Any) -> list[tuple[str, str | None]]:
-    """(line id, SKU) of a part: from the payload it keeps (cut to its lines), else its lines as decided."""
-    payload = (record.envelope or {}).get("payload")
-    found = raw_lines(Platform(record.buyer_platform), payload) if payload else None
-    if found is not None:
-        return [(line.line_id, line.sku) for line in found]
-    return [(line.line_id, line.sku) for line in record.lines]
-
-
 def buyer_orders(world: World, records: list[Any]) -> list[dict[str, Any]]:
     """Each buyer order whole: its parts (a seller each: status, the lines it got) and the lines no
     seller got (the retailer's own, read from the buyer's store; BigCommerce's are not read here)."""
@@ -452,7 +443,7 @@ def buyer_orders(world: World, records: list[Any]) -> list[dict[str, Any]]:
     report = []
     for key in sorted(set(parts) | set(lines)):
         number, every_line = lines.get(key, ("", []))
-        got = {line_id for record in parts.get(key, []) for line_id, _ in _part_lines(record)}
+        got = {line_id for record in parts.get(key, []) for line_id, _ in part_lines(record)}
         report.append(
             {
                 "buyer": key[0],
@@ -463,7 +454,7 @@ def buyer_orders(world: World, records: list[Any]) -> list[dict[str, Any]]:
                         "seller": r.seller_id,
                         "status": r.status.value,
                         "reason": r.reason.value if r.reason else None,
-                        "skus": [sku for _, sku in _part_lines(r)],
+                        "skus": [sku for _, sku in part_lines(r)],
                         "shipping": r.shipping,
                     }
                     for r in sorted(parts.get(key, []), key=lambda r: r.seller_id)
