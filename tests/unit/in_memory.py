@@ -194,7 +194,7 @@ class InMemoryConnections:
     def all(self) -> list[Connection]:
         return list(self.connections.values())
 
-    def of_buyer(self, store_id: str) -> list[Connection]:
+    def of_buyer(self, store_id: str, fresh: bool = False) -> list[Connection]:
         return [c for c in self.connections.values() if c.buyer.store_id == store_id]
 
     def of_shop(self, shop_domain: str) -> list[Connection]:

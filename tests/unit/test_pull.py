@@ -226,12 +226,47 @@ def test_an_oversized_order_travels_as_a_read_request_and_one_with_no_id_as_an_u
     assert list(envelope.payload) == [OVERSIZED_KEY] and f"over the {pull.MAX_PAYLOAD_BYTES}-byte limit" in why
 
 
-def test_the_scheduled_run_requests_one_pull_per_connection() -> None:
-    other = connection().model_copy(update={"connection_id": "canyon--northwind"})
+def test_the_scheduled_run_requests_one_pull_per_buyer_store_however_many_sellers_it_buys_from() -> None:
+    canyon = connection().model_copy(update={"connection_id": "canyon--northwind", "buyer": store_ref("canyon")})
+    southwind = connection().model_copy(update={"connection_id": "acme--southwind", "seller": store_ref("southwind")})
     requests = PullRequests()
-    links = InMemoryConnections({c.connection_id: c for c in (connection(), other)})
+    links = InMemoryConnections({c.connection_id: c for c in (connection(), canyon, southwind)})
     assert fan_out(FanOutDependencies(connections=links, pull_queue=requests)) == 2
-    assert requests.requests == [(["acme--northwind", "canyon--northwind"], None)]
+    assert requests.requests == [(["acme--northwind", "canyon--northwind"], None)]  # acme's first connection
+
+
+def test_one_read_of_a_buyer_store_brings_each_order_to_every_seller_it_buys_from_since_its_own_cursor() -> None:
+    """Acme buys from northwind (cursor an hour ago) and from southwind (connected 20 minutes ago):
+    the store is read once, from the older cursor; each connection gets the orders since its own,
+    and each cursor moves to the newest update (only ever forward)."""
+    buyer = PagedBuyer(pages_of(30, 30))  # an order a minute for the last hour
+    northwind = connection(cursor=NOW - timedelta(hours=1))
+    southwind = northwind.model_copy(
+        update={
+            "connection_id": "acme--southwind",
+            "seller": store_ref("southwind"),
+            "cursor": NOW - timedelta(minutes=20),
+        }
+    )
+    deps = deps_for(buyer, northwind)
+    deps.connections.connections[southwind.connection_id] = southwind  # type: ignore[attr-defined]
+    result = pull_connection(northwind, deps, lambda: PLENTY_OF_TIME)
+    assert buyer.asked == [(NOW - timedelta(hours=1) - OVERLAP, None)] and result.orders == 60  # read once
+    sent = [envelope for batch in deps.queue.batches for envelope in batch]  # type: ignore[attr-defined]
+    per_connection = {
+        c: [e.order_id for e in sent if e.connection_id == c] for c in ("acme--northwind", "acme--southwind")
+    }
+    assert per_connection["acme--northwind"] == [str(n) for n in range(1000, 1060)]
+    since_southwind = NOW - timedelta(minutes=20) - OVERLAP  # its own cursor, with the overlap
+    expected = [
+        o["legacyResourceId"]
+        for page in buyer.pages
+        for o in page
+        if datetime.fromisoformat(o["updatedAt"]) >= since_southwind
+    ]
+    assert per_connection["acme--southwind"] == expected and 0 < len(expected) < 60
+    newest = max(datetime.fromisoformat(o["updatedAt"]) for page in buyer.pages for o in page)
+    assert deps.connections.cursors == {"acme--northwind": newest, "acme--southwind": newest}  # type: ignore[attr-defined]
 
 
 @dataclass

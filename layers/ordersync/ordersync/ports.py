@@ -185,8 +185,9 @@ class ConnectionRepository(Protocol):
         pull goes through, which clears it)."""
         ...
 
-    def of_buyer(self, store_id: str) -> list[Connection]:
-        """The connections whose buyer is this store (its webhooks bring orders for each)."""
+    def of_buyer(self, store_id: str, fresh: bool = False) -> list[Connection]:
+        """The connections whose buyer is this store (its webhooks and its pull bring orders for
+        each). fresh: bypass any cache (the pull needs the cursors as checkpointed)."""
         ...
 
     def of_shop(self, shop_domain: str) -> list[Connection]:

@@ -65,15 +65,29 @@ class PullResult:
 
 
 def fan_out(deps: FanOutDependencies) -> int:
-    """The scheduled run: one pull request per connection, each pulled by its own invocation."""
+    """The scheduled run: one pull request per buyer store, each pulled by its own invocation for
+    every (unpaused) connection of that buyer: a store is read once an hour, however many sellers
+    it buys from. The request names the buyer's first connection (a message of the old shape)."""
     connections = deps.connections.all()
-    connection_ids = [connection.connection_id for connection in connections if not connection.paused]
-    if len(connection_ids) < len(connections):
-        logger.info("paused connections not pulled", extra={"paused": len(connections) - len(connection_ids)})
-    deps.pull_queue.request_pulls(connection_ids)
-    metrics.add_metric(name="PullsRequested", unit=MetricUnit.Count, value=len(connection_ids))
-    logger.info("pulls requested", extra={"connections": len(connection_ids)})
-    return len(connection_ids)
+    active = sorted((c for c in connections if not c.paused), key=lambda c: c.connection_id)
+    if len(active) < len(connections):
+        logger.info("paused connections not pulled", extra={"paused": len(connections) - len(active)})
+    by_buyer: dict[str, str] = {}
+    for connection in active:
+        by_buyer.setdefault(connection.buyer.store_id, connection.connection_id)
+    deps.pull_queue.request_pulls(list(by_buyer.values()))
+    metrics.add_metric(name="PullsRequested", unit=MetricUnit.Count, value=len(by_buyer))
+    logger.info("pulls requested", extra={"buyer_stores": len(by_buyer), "connections": len(active)})
+    return len(by_buyer)
+
+
+def buyer_group(connection: Connection, deps: PullDependencies) -> list[Connection]:
+    """The connections one read of the buyer's store serves: every unpaused one of the buyer, its
+    cursor as checkpointed; `connection` (read fresh by the caller) as it is."""
+    others = deps.connections.of_buyer(connection.buyer.store_id, fresh=True)
+    group = {c.connection_id: c for c in others if not c.paused and c.buyer.store_id == connection.buyer.store_id}
+    group[connection.connection_id] = connection
+    return [group[key] for key in sorted(group)]
 
 
 def pull_connection(
@@ -81,16 +95,18 @@ def pull_connection(
     deps: PullDependencies,
     time_left_ms: Callable[[], int],
     resume: dict[str, str] | None = None,
+    group: list[Connection] | None = None,
 ) -> PullResult:
     """Page by page, enqueued in full batches; the cursor is checkpointed once everything read is
     enqueued. When the invocation runs short of time, a follow-up pull is queued that resumes the
     same query at the next page (`resume`), and this one stops; when the store throttles past the
-    client's waits or fails (5xx, time-out), one is queued for later, at the page it refused."""
+    client's waits or fails (5xx, time-out), one is queued for later, at the page it refused.
+    `group`: the buyer's connections this read serves (default: all of them, buyer_group); each
+    gets an envelope of every order updated since its own cursor."""
     now = deps.clock()
-    if resume:
-        since = datetime.fromisoformat(resume["since"])
-    else:
-        since = (connection.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP
+    group = group or buyer_group(connection, deps)
+    starts = {c.connection_id: (c.cursor or now - FIRST_PULL_LOOKBACK) - OVERLAP for c in group}
+    since = datetime.fromisoformat(resume["since"]) if resume else min(starts.values())
     store = deps.stores.buyer(connection.buyer)
     result = PullResult(connection.connection_id)
     held: list[OrderEnvelope] = []  # sent in full batches of ten across pages, the rest at the end
@@ -99,15 +115,20 @@ def pull_connection(
     refused: StoreUnavailable | None = None
     try:
         for page, next_page in store.orders_updated_since(since, page_token):
-            envelopes = [envelope_for(connection, payload, now) for payload in page]
-            # an order ordersync posted into this store (it sells too) is a seller's copy, not a buyer's order
-            held += [envelope for envelope, _ in envelopes if not _our_copy(connection, envelope.payload)]
+            for payload in page:
+                if _our_copy(connection, payload):  # an order ordersync posted into this store (it sells too)
+                    continue
+                for member in group:
+                    envelope, updated = envelope_for(member, payload, now)
+                    if len(group) == 1 or updated is None or updated >= starts[member.connection_id]:
+                        held.append(envelope)
+            updates = [order_ref(connection.buyer.platform, payload)[2] for payload in page]
             full = len(held) - len(held) % ENQUEUE_BATCH
             deps.queue.enqueue(held[:full])
             held = held[full:]
-            result.orders += len(envelopes)
+            result.orders += len(page)
             result.pages += 1
-            newest = max([updated for _, updated in envelopes if updated] + ([newest] if newest else []), default=None)
+            newest = max([u for u in updates if u] + ([newest] if newest else []), default=None)
             page_token = next_page
             out_of_pages = MAX_PAGES_PER_INVOCATION is not None and result.pages >= MAX_PAGES_PER_INVOCATION
             if next_page and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):  # enqueued and checkpointed below
@@ -119,20 +140,26 @@ def pull_connection(
     except StoreUnavailable as error:  # what was read is kept; the rest is asked again later
         refused = error
     deps.queue.enqueue(held)
-    _checkpoint(connection, newest, now, deps)
+    _checkpoint(group, newest, now, deps)
     if refused is not None:
         result.store_error = str(refused)
-        result.continued = _continue_after_refusal(connection, deps, since, page_token, resume, refused, result)
+        result.continued = _continue_after_refusal(connection, group, deps, since, page_token, resume, refused, result)
     metrics.add_metric(name="OrdersPulled", unit=MetricUnit.Count, value=result.orders)
     logger.info(
         "pulled",
-        extra={"connection_id": connection.connection_id, "orders": result.orders, "continued": result.continued},
+        extra={
+            "connection_id": connection.connection_id,
+            "connections": len(group),
+            "orders": result.orders,
+            "continued": result.continued,
+        },
     )
     return result
 
 
 def _continue_after_refusal(
     connection: Connection,
+    group: list[Connection],
     deps: PullDependencies,
     since: datetime,
     page: str | None,
@@ -148,7 +175,8 @@ def _continue_after_refusal(
     now = deps.clock()
     progressed = result.pages > 0
     failing_since = now if progressed else (connection.store_failing_since or now)  # read fresh by the batch
-    deps.connections.store_failed(connection.connection_id, now, str(refused), progressed)
+    for member in group:  # one store, one state: every connection it feeds says so
+        deps.connections.store_failed(member.connection_id, now, str(refused), progressed)
     if now - failing_since >= deps.failure_budget:
         metrics.add_metric(name="PullsFailedPastBudget", unit=MetricUnit.Count, value=1)
         if deps.connections.failing_reported(connection.connection_id, now) and deps.ops_alerts is not None:
@@ -178,11 +206,15 @@ def _delay_after(refused: StoreUnavailable, failures: int) -> int:
     return min(first * 2 ** min(failures, 10), most)
 
 
-def _checkpoint(connection: Connection, newest: datetime | None, now: datetime, deps: PullDependencies) -> None:
-    """The cursor moves once per invocation, after everything read is enqueued: an invocation that
-    dies midway is pulled again from the old cursor, and its duplicates are harmless."""
-    if newest:
-        deps.connections.save_cursor(connection.connection_id, min(newest, now))
+def _checkpoint(group: list[Connection], newest: datetime | None, now: datetime, deps: PullDependencies) -> None:
+    """The cursors move once per invocation, after everything read is enqueued: an invocation that
+    dies midway is pulled again from the old cursors, and its duplicates are harmless. A cursor
+    only moves forward (a connection added since with a later --since keeps its own)."""
+    if newest is None:
+        return
+    for member in group:
+        if member.cursor is None or newest > member.cursor or len(group) == 1:
+            deps.connections.save_cursor(member.connection_id, min(newest, now))
 
 
 def payload_size(payload: Any) -> int:

@@ -15,7 +15,7 @@ from ordersync.alerts.connections import connection_broken_email
 from ordersync.errors import StoreCredentialsError
 from ordersync.models import Connection
 from ordersync.observability import logger, metrics
-from ordersync.services.pull import PullDependencies, PullResult, pull_connection
+from ordersync.services.pull import PullDependencies, PullResult, buyer_group, pull_connection
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,14 +35,18 @@ def pull_connection_batch(event: dict[str, Any], context: LambdaContext, deps: P
         if connection.paused:  # paused after this pull was requested
             logger.info("connection paused: not pulled", extra={"connection_id": connection.connection_id})
             return
-        pull = partial(pull_connection, connection, deps, context.get_remaining_time_in_millis, request.get("resume"))
+        group = buyer_group(connection, deps)  # one read of the buyer's store serves all its connections
+        resume = request.get("resume")
+        pull = partial(pull_connection, connection, deps, context.get_remaining_time_in_millis, resume, group)
         try:
             result = _with_fresh_credentials_on_refusal(pull, connection, deps)
         except StoreCredentialsError as refused:
-            _broken(connection, str(refused), deps)
+            for member in group:
+                _broken(member, str(refused), deps)
             return
         if result.store_error is None:  # a pull the store cut short is recorded as failing, not as pulled
-            deps.connections.pulled(connection.connection_id, deps.clock(), result.orders)
+            for member in group:
+                deps.connections.pulled(member.connection_id, deps.clock(), result.orders)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
 
