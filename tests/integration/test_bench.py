@@ -74,3 +74,13 @@ def _on_a_stack(measure: Callable[[LocalStack, World], dict[str, Any]]) -> dict[
             return measure(stack, world)
         finally:
             world.stop()
+
+
+def test_a_buyer_store_is_read_as_often_with_ten_sellers_as_with_one() -> None:
+    """What `make bench` reports of many sellers: the buyer store's requests in an hourly pull don't
+    grow with the sellers it buys from; each order of ten sellers' lines becomes ten parts."""
+    bench.install_call_counter()
+    report = _on_a_stack(lambda stack, world: bench.measure_buyer_reads(stack, world, (1, 10), orders=6))
+    reads = report["buyer_store_requests_per_pull_by_sellers"]
+    assert reads["1"] == reads["10"] > 0
+    assert set(report["aws_calls_per_part_by_sellers"]) == {"1", "10"}

@@ -190,6 +190,40 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
     return run
 
 
+def measure_buyer_reads(
+    stack: LocalStack, world: World, sellers: tuple[int, ...] = (1, 10), orders: int = 30
+) -> dict[str, Any]:
+    """Requests to a buyer's store in one hourly pull, by how many sellers it buys from (orders whose
+    lines belong to every seller): one read of the store serves them all. And the AWS calls each
+    seller's part costs (split, claim, post, record)."""
+    reads: dict[str, int] = {}
+    parts: dict[str, float] = {}
+    for count in sellers:
+        tag = f"r{count}"
+        buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}")
+        for n in range(count):
+            seller_id = f"seller-{tag}-{n}"
+            seller = world.add_woocommerce(seller_id, f"Seller {tag} {n}")
+            seller.add_product(10_000 + n, f"SKU-{tag}-{n}", f"Product {n}", "10.00")
+            world.add_catalog(seller_id, [(str(10_000 + n), str(10_000 + n), f"SKU-{tag}-{n}", f"Product {n}", "")])
+            world.connect(f"buyer-{tag}", seller_id)
+        lines: list[tuple[str | None, str, int, str]] = [(f"SKU-{tag}-{n}", "Thing", 1, "10.00") for n in range(count)]
+        for number in range(1, orders + 1):
+            buyer.add_order(order_node(number, f"#{number}", lines, US_ADDRESS))
+        before = buyer.server.requests
+        with counting_aws_calls() as calls:
+            stack.runner.run_hour()
+        reads[str(count)] = buyer.server.requests - before
+        parts[str(count)] = round(sum(calls.values()) / (orders * count), 2)
+        table = boto3.client("dynamodb")
+        for n in range(count):  # later runs' hourly fan-out must not pull these again
+            connection_id = f"buyer-{tag}--seller-{tag}-{n}"
+            table.delete_item(
+                TableName=stack.output("ConnectionsTableName"), Key={"connection_id": {"S": connection_id}}
+            )
+    return {"buyer_store_requests_per_pull_by_sellers": reads, "aws_calls_per_part_by_sellers": parts}
+
+
 @contextmanager
 def consuming_orders_queue(stack: LocalStack) -> Iterator[None]:
     """OrdersQueue's event source mapping, running: polled all the while (long polling answers as
@@ -434,6 +468,7 @@ def run_bench(
             floor = floor_seconds_per_order(stack, main)
             latency = measure_latency(stack, world, min(orders, 60))
             parcels = measure_parcels(stack, world, min(orders, 60))
+            many_sellers = measure_buyer_reads(stack, world)
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
             architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
         finally:
@@ -482,6 +517,7 @@ def run_bench(
         "cold_import_s": {"boto3": round(boto3_import, 3)} | {k: round(v, 3) for k, v in imports.items()},
         "cold_import_ratio": round(max(imports.values()) / boto3_import, 2),
         "latency_checkout_to_seller": latency,
+        "many_sellers": many_sellers,
         "parcels_seller_to_buyer": parcels
         | {"aws_calls_per_order_life": round(main.calls_per_order + parcels["aws_calls_per_parcel"], 2)},
         "usd_per_million_orders": cost["total"],
@@ -512,6 +548,11 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
     )
     echo(f"    by operation    {report['aws_calls_by_operation']}")
     echo(f"    processing only {report['process_calls_per_order']} (the rest: the pull, shared by its orders)")
+    many = report["many_sellers"]
+    echo(
+        f"  many sellers      buyer-store requests per pull by sellers {many['buyer_store_requests_per_pull_by_sellers']}"
+        f" (one read serves them all); AWS calls per part {many['aws_calls_per_part_by_sellers']} (target <= 3.1)"
+    )
     echo(f"    by lines/order  {report['aws_calls_per_order_by_lines']}")
     echo(
         f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']} (target <= 1.5)"
