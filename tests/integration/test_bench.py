@@ -25,12 +25,14 @@ def test_aws_calls_per_synced_order_are_one_read_and_two_writes_whatever_its_lin
         # record as it was), one batched read of the lines' listings and the seller's catalog
         # whatever the lines (100 keys a call: a line is two keys, so past 50 lines one more), one
         # write that records SYNCED and frees the order. No read of the record, no idempotency table.
-        assert dict(run.process_calls) == {
+        calls = dict(run.process_calls)
+        # the connection, read once and cached by the container; the seller store's shared pace,
+        # read at most every 5 s per store (a slower machine reads it once more)
+        reads = calls.pop(("dynamodb", "GetItem"))
+        assert 2 <= reads <= 2 + int(run.seconds_process // 5)
+        assert calls == {
             ("dynamodb", "BatchGetItem"): 12 * math.ceil(2 * lines / 100),
             ("dynamodb", "PutItem"): 24,
-            # the connection, read once and cached by the container; the seller store's shared
-            # pace, read at most every 5 s per store
-            ("dynamodb", "GetItem"): 2,
             ("dynamodb", "Query"): 1,  # the buyer's sellers (whose is a line?), kept a minute
             ("dynamodb", "BatchWriteItem"): math.ceil(lines / 25),  # each product's listing, at its first sight
         }

@@ -130,7 +130,8 @@ def test_the_readme_onboarding_and_the_runbook_fix_work_as_written_against_local
     assert fix is not None
     alias = fix.group(1).replace("SELLER", SELLER).replace("OLD_SKU", "NW-TENT-2P").replace("NEW_SKU", "NW-TENT-2P-V2")
     added = shell(alias)
-    assert added.returncode == 0 and "replayed 1 order(s)" in added.stdout
+    assert added.returncode == 0 and "replayed 2 order(s)" in added.stdout  # #1002, and #1012's tent
+    assert f"{CONNECTION}#1002" in added.stdout and f"{CONNECTION}#1012" in added.stdout
     _until(lambda: _status(shell, "1002") == "SYNCED")
     for command in (c for c in commands if c.startswith(AFTER_THE_FIX)):
         ran = shell(command)
