@@ -4,6 +4,7 @@ domain/carriers.py) and the service's discipline (services/shipments.py) on in-m
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,12 +22,23 @@ from ordersync.domain.shipments import (
     parcel_ref,
 )
 from ordersync.errors import StoreRejected, StoreUnavailable
-from ordersync.models import BuyerParcel, FailureReason, OrderStatus, Parcel, ParcelLine, PostedLine, StoreRef
+from ordersync.models import (
+    BuyerParcel,
+    FailureReason,
+    OrderStatus,
+    Parcel,
+    ParcelLine,
+    PostedLine,
+    ShipmentRequest,
+    StoreRef,
+)
 from ordersync.records import Attempt
 from ordersync.services.process import ProcessDependencies, process_message
+from ordersync.services.shipment_sync import ShipmentSyncDependencies, check, sync_shipments_batch
 from ordersync.services.shipments import ShipmentDependencies, check_seller_copy
 
-from .in_memory import FakeStores
+from .catalog_builders import LambdaContext, sqs_record, store_ref
+from .in_memory import FakeStores, RecordingDeadLetters
 from .test_process import deps as process_deps  # noqa: F401  (the fixture)
 from .test_process import message
 
@@ -242,3 +254,29 @@ def test_a_seller_cancelling_by_hand_what_its_store_refused_to_cancel_completes_
     record = deps.orders.get("acme--northwind#1001")
     assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.BUYER_CANCELLED)
     assert buyer.notes == [] and deps.alerts.published == []
+
+
+def test_a_check_kept_in_shipments_dlq_is_redriven_as_the_runbook_says_and_writes_its_parcel(posted: Any) -> None:
+    """ordersync keeps a check that left a parcel out in ShipmentsDLQ wrapped with its reason; ops
+    redrive it to ShipmentsQueue once the cause is fixed: the consumer reads the check it carries."""
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    buyer.refuse_next = "fulfillmentCreate: access denied"
+    dead = RecordingDeadLetters()
+    sync = ShipmentSyncDependencies(
+        shipments=deps,
+        stores=deps.stores,
+        ledger=None,
+        requests=None,
+        dead_letters=dead,
+        clock=deps.clock,  # type: ignore[arg-type]
+    )
+    request = ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1")
+    later = deps.clock() + timedelta(minutes=5)
+    assert check(request, "m1", later, sync).problems == (FailureReason.PARCEL_REFUSED,)
+    ((body, attributes),) = dead.sent
+    assert attributes["reason"] == "PARCEL_REFUSED" and body["request"]["seller_order_id"] == "S1"
+    # the app's scope is granted again; ops redrive the message, body as it was
+    answer = sync_shipments_batch({"Records": [sqs_record("m2", json.dumps(body), 1)]}, LambdaContext(60_000), sync)  # type: ignore[arg-type]
+    assert answer == {"batchItemFailures": []}
+    assert len(buyer.written) == 1 and deps.orders.get("acme--northwind#1001").parcels[0].reason is None

@@ -83,7 +83,7 @@ def sync_shipments_batch(
     """ShipmentsQueue's batch: each record a check or a sweep; one that fails fails alone."""
 
     def handle(record: SQSRecord) -> None:
-        message = json.loads(record.body)
+        message = _unwrapped(json.loads(record.body))
         request = _from_shopify(message, deps) if is_shopify_event(message) else ShipmentRequest.model_validate(message)
         if request is None:
             return  # a fulfilment of a shop that is no seller of ours, or not one of our orders' topics
@@ -97,6 +97,14 @@ def sync_shipments_batch(
     # (a local run's concurrent delivery) must not share one.
     processor = BatchProcessor(event_type=EventType.SQS)
     return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+
+
+def _unwrapped(message: Any) -> Any:
+    """A check ordersync kept in ShipmentsDLQ with its reason ({"order_key", "reason", "request"}),
+    redriven to ShipmentsQueue as the runbook says: the check it carries, as OrdersDLQ's reader does."""
+    if isinstance(message, dict) and isinstance(message.get("request"), dict) and "reason" in message:
+        return message["request"]
+    return message
 
 
 def _from_shopify(message: dict[str, Any], deps: ShipmentSyncDependencies) -> ShipmentRequest | None:
