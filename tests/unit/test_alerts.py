@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ordersync.alerts.digest import OutgoingEmail, QueuedAlert, plan_emails
+from ordersync.alerts.digest import MAX_BODY_BYTES, OutgoingEmail, QueuedAlert, plan_emails
 from ordersync.alerts.messages import (
     compose_alert,
     dlq_message,
@@ -246,8 +246,7 @@ def queued(number: str, reason: FailureReason = FailureReason.SKU_MISMATCH, sell
 
 def test_up_to_the_threshold_each_alert_is_its_own_email_once() -> None:
     alerts = [queued("1"), queued("1"), queued("2", FailureReason.INVALID_ORDER)]
-    assert plan_emails(alerts, digest_threshold=2) == [
-        OutgoingEmail("seller", "northwind", "subject 1", "body 1", "SKU_MISMATCH"),
+    assert plan_emails(alerts, digest_threshold=2) == [  # ops' first: a dispatch failing midway told ops
         # ops' own subject: whose store, not "your store"
         OutgoingEmail(
             "ops",
@@ -263,6 +262,7 @@ def test_up_to_the_threshold_each_alert_is_its_own_email_once() -> None:
             "ops 2",
             "INVALID_ORDER",
         ),
+        OutgoingEmail("seller", "northwind", "subject 1", "body 1", "SKU_MISMATCH"),
     ]
 
 
@@ -271,16 +271,16 @@ def test_an_all_clear_is_the_sellers_own_email_never_in_a_digest_and_nothing_for
         update={"kind": "SYNCED", "subject": "now in", "seller_body": "in", "ops_body": None}
     )
     failures = [queued("1"), queued("2"), queued("3")]
-    emails = plan_emails([*failures, cleared, cleared], digest_threshold=2)
+    ops, *emails = plan_emails([*failures, cleared, cleared], digest_threshold=2)
     assert emails[0] == OutgoingEmail("seller", "northwind", "now in", "in", "SYNCED")  # once, though queued twice
-    assert [(e.audience, e.reason) for e in emails[1:]] == [("seller", "DIGEST"), ("ops", "DIGEST")]
-    assert "#7" not in emails[1].body and "3 order alerts" in emails[2].body
+    assert [(e.audience, e.reason) for e in [ops, *emails[1:]]] == [("ops", "DIGEST"), ("seller", "DIGEST")]
+    assert "#7" not in emails[1].body and "3 order alerts" in ops.body
 
 
 def test_over_the_threshold_a_seller_gets_one_digest_and_ops_one_summary() -> None:
     alerts = [queued("1"), queued("2", FailureReason.DUPLICATE_SKU), queued(""), queued("9", seller="other")]
     emails = plan_emails(alerts, digest_threshold=2)
-    seller, other, ops = emails
+    ops, seller, other = emails
     assert other == OutgoingEmail("seller", "other", "subject 9", "body 9", "SKU_MISMATCH")  # under the threshold
     assert (seller.audience, seller.seller_id, seller.reason) == ("seller", "northwind", "DIGEST")
     assert seller.subject == "3 orders couldn't be synced to your WooCommerce store"
@@ -413,8 +413,29 @@ def test_exactly_at_the_threshold_alerts_are_still_sent_one_by_one() -> None:
     emails = plan_emails(alerts, digest_threshold=2)
     assert [e.reason for e in emails] == ["SKU_MISMATCH"] * 4
     empty_body = queued("3").model_copy(update={"seller_body": ""})
-    (seller, _ops) = plan_emails([empty_body], digest_threshold=2)
+    (_ops, seller) = plan_emails([empty_body], digest_threshold=2)
     assert seller.body == ""
     x = queued("XL-1")
-    digest = plan_emails([x, queued("2"), queued("3")], digest_threshold=2)[0]
+    digest = plan_emails([x, queued("2"), queued("3")], digest_threshold=2)[1]
     assert "  - Order #XL-1 from Acme Outfitters" in digest.body
+
+
+def test_no_email_outgrows_what_sns_takes_however_many_alerts_one_dispatch_holds() -> None:
+    """Reproduced from the code: 700 alerts whose ops bodies carry a long store error text made an
+    ops digest past SNS's 256 KiB, refused after the sellers' digests had gone out: nothing deleted,
+    every seller email sent again each run. Every body is capped, naming what it left out."""
+    long_error = "the store answered 503: " + "é" * 600  # two bytes a character
+    alerts = [queued(str(n)).model_copy(update={"ops_body": f"order {n}: {long_error}"}) for n in range(700)]
+    long_name = "Acme Outfitters of the " + "Very " * 40 + "Long Name"
+    alerts += [
+        queued(str(n), seller=f"seller-{n % 3}").model_copy(update={"buyer_name": long_name}) for n in range(700, 4_000)
+    ]
+    emails = plan_emails(alerts, digest_threshold=10)
+    assert all(len(e.body.encode()) <= MAX_BODY_BYTES and len(e.subject) < 100 for e in emails)
+    ops = next(e for e in emails if e.audience == "ops")
+    assert emails[0] is ops and "4000 order alerts" in ops.body
+    assert ops.body.rstrip().endswith(
+        "more alerts, not shown here (SNS takes 256 KiB a message): `ordersync dlq list` shows every failed order"
+    )
+    digest = next(e for e in emails if e.seller_id == "seller-0")
+    assert "more orders" in digest.body and "Order #702 from" in digest.body

@@ -74,18 +74,39 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
                 OutgoingEmail("seller", seller_id, a.subject, a.seller_body or "", a.reason.value) for a in group
             )
     if len(unique) > digest_threshold:
-        emails.append(_ops_digest(unique))
+        ops = [_ops_digest(unique)]
     else:
-        emails.extend(
-            OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body or "", a.reason.value) for a in unique
-        )
-    return emails
+        ops = [OutgoingEmail("ops", a.seller_id, ops_subject(a), a.ops_body or "", a.reason.value) for a in unique]
+    # ops' first: a dispatch that fails midway has told ops, and sends no seller the same email twice
+    return ops + emails
+
+
+# SNS refuses a message over 256 KiB (subject and attributes included): every body stays under this,
+# the rest named by a count and where to read it. Bytes, not characters (UTF-8).
+MAX_BODY_BYTES = 200_000
+
+
+def _capped(parts: list[str], separator: str, more: str) -> str:
+    """As many of `parts` as fit in MAX_BODY_BYTES, then `more` (with {n}: how many were left out)."""
+    kept: list[str] = []
+    size = 0
+    for index, part in enumerate(parts):
+        cost = len((part + separator).encode())
+        if size + cost > MAX_BODY_BYTES - 1_000:  # room for the rest of the email around it
+            return separator.join(kept) + separator + more.format(n=len(parts) - index)
+        kept.append(part)
+        size += cost
+    return separator.join(kept)
 
 
 def _seller_digest(seller_id: str, group: list[QueuedAlert]) -> OutgoingEmail:
     first = group[0]
     platform = platform_label(first.seller_platform)
-    listing = "\n".join(f"  - Order {_number(a)} from {a.buyer_name}: {REASON_LABEL[a.reason]}" for a in group)
+    listing = _capped(
+        [f"  - Order {_number(a)} from {a.buyer_name}: {REASON_LABEL[a.reason]}" for a in group],
+        "\n",
+        "  - and {n} more orders: ask us for the list, or see them in your store's order list",
+    )
     reasons = list(dict.fromkeys(a.reason for a in group))
     guidance = "\n\n".join(f'About "{REASON_LABEL[r]}":\n{SELLER_GUIDANCE[r]}' for r in reasons if r in SELLER_GUIDANCE)
     body = (
@@ -103,8 +124,10 @@ def _ops_digest(alerts: list[QueuedAlert]) -> OutgoingEmail:
     for alert in alerts:
         counts[alert.reason.value] += 1
     summary = ", ".join(f"{reason} x{count}" for reason, count in sorted(counts.items()))
-    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + "\n---\n".join(
-        a.ops_body or "" for a in alerts
+    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + _capped(
+        [a.ops_body or "" for a in alerts],
+        "\n---\n",
+        "... and {n} more alerts, not shown here (SNS takes 256 KiB a message): `ordersync dlq list` shows every failed order",
     )
     return OutgoingEmail("ops", None, f"[ops] {len(alerts)} order alerts: {summary}", body, "DIGEST")
 
