@@ -15,6 +15,7 @@ from ordersync.domain.listings import LinkedBy, Listing, relink, split_order
 from ordersync.local.fakes.shopify import buyer_variant_id, order_node
 from ordersync.models import CanonicalOrder, Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform
 from ordersync.normalize import normalize, payload_with_lines, raw_lines
+from ordersync.services.listing_admin import ListingDependencies, link, unlink
 from ordersync.services.process import ProcessDependencies, process_message
 
 from .catalog_builders import store_ref, variant
@@ -28,6 +29,7 @@ from .in_memory import (
     RecordingDeadLetters,
     RecordingRetries,
 )
+from .test_catalog_sync_and_dispatch import Dlq, FailedOrders, Queue
 from .test_process import ADDRESS, Clock
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -282,3 +284,32 @@ def test_a_shopify_graphql_line_is_read_by_its_variant() -> None:
         ("401", "SW-JACKET", str(buyer_variant_id("SW-JACKET"))),
         ("402", None, None),
     ]
+
+
+def test_a_link_moved_by_ops_replays_both_parts_and_takes_the_blocked_one_out_of_the_dlq(
+    deps: ProcessDependencies,
+) -> None:
+    """The jacket, linked to southwind, fails there (its SKU gone); ops say it is northwind's: both
+    parts are read again (northwind's new part, southwind's blocked one), southwind's DLQ message
+    leaves the DLQ as a replay's does, and northwind's copy is posted from the buyer's store."""
+    process_all(deps, 1, JACKET)  # linked to southwind at first sight
+    deps.catalog.variants = [variant("NW-STOVE", "11"), variant("SW-JACKET", "12")]  # type: ignore[attr-defined]
+    blocked = process_all(deps, 21, JACKET)["southwind"]
+    assert (blocked.status, blocked.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    dlq = Dlq([{"MessageId": "d1", "Body": json.dumps(body)} for body, _ in deps.dead_letters.sent])  # type: ignore[attr-defined]
+    queue = Queue()
+    admin = ListingDependencies(
+        deps.listings, deps.connections, FailedOrders(list(_records(deps))), queue, dlq, lambda: NOW
+    )  # type: ignore[arg-type]
+    moved = link("acme", str(buyer_variant_id("SW-JACKET")), "northwind", admin)
+    assert sorted(moved.replayed) == ["acme--northwind#21", "acme--southwind#21"]
+    assert dlq.messages == [] and {e.cause for e in queue.envelopes} == {Cause.REPLAY}
+    assert all(e.payload == {"ordersync_read_from_store": "21"} for e in queue.envelopes)  # read afresh, split again
+    with pytest.raises(LookupError, match="buys from no seller 'nobody'"):
+        link("acme", "42", "nobody", admin)
+    with pytest.raises(LookupError, match="has no listing of variant '42'"):
+        unlink("acme", "42", admin)
+
+
+def _records(deps: ProcessDependencies) -> list[Any]:
+    return [deps.orders.get(key) for key in deps.orders.items]  # type: ignore[attr-defined]

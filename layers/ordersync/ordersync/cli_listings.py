@@ -39,7 +39,7 @@ def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None
 def _deps(args: argparse.Namespace) -> Any:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.listings import DynamoListings
-    from ordersync.aws.messaging import SqsOrderQueue
+    from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
     from ordersync.cli import outputs_for
     from ordersync.services.listing_admin import ListingDependencies
@@ -50,6 +50,7 @@ def _deps(args: argparse.Namespace) -> Any:
         connections=DynamoConnections(outputs["ConnectionsTableName"]),
         orders=DynamoOrders(outputs["OrdersTableName"]),
         queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
+        dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
     )
 
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from ordersync.alerts.messages import message_fields
 from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.models import Cause, Connection, OrderStatus, read_request, utc_now
-from ordersync.ports import ConnectionRepository, OrderQueries, OrderQueue
+from ordersync.ports import ConnectionRepository, DlqRemover, OrderQueries, OrderQueue
 from ordersync.services.pull import envelope_for
 
 
@@ -27,6 +28,7 @@ class ListingDependencies:
     connections: ConnectionRepository
     orders: OrderQueries
     queue: OrderQueue
+    dlq: DlqRemover  # a part replayed leaves OrdersDLQ, as `order replay` does
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -103,10 +105,12 @@ def _replay(
     sellers = [s for s in dict.fromkeys((before.seller_id, after.seller_id)) if s is not None and s in connections]
     now = deps.clock()
     envelopes = [
-        envelope_for(connections[seller], read_request(order_id), now, Cause.OPS)[0]
+        envelope_for(connections[seller], read_request(order_id), now, Cause.REPLAY)[0]
         for order_id in dict.fromkeys(order_ids)
         for seller in sellers
     ]
+    keys = {envelope.order_key for envelope in envelopes}
+    deps.dlq.remove(lambda message: message_fields(message)["order_key"] in keys)
     deps.queue.enqueue(envelopes)
     return [envelope.order_key for envelope in envelopes]
 
