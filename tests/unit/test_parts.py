@@ -313,3 +313,19 @@ def test_a_link_moved_by_ops_replays_both_parts_and_takes_the_blocked_one_out_of
 
 def _records(deps: ProcessDependencies) -> list[Any]:
     return [deps.orders.get(key) for key in deps.orders.items]  # type: ignore[attr-defined]
+
+
+def test_a_shopify_rest_part_carries_only_its_lines_refunds_and_fulfilments() -> None:
+    payload = {
+        "id": 4,
+        "line_items": [{"id": 1, "sku": "NW-STOVE"}, {"id": 2, "sku": "SW-JACKET"}],
+        "refunds": [
+            {"id": 9, "refund_line_items": [{"line_item_id": 1, "quantity": 1}, {"line_item_id": 2, "quantity": 1}]}
+        ],
+        "fulfillments": [{"id": 7, "line_items": [{"id": 1, "sku": "NW-STOVE"}, {"id": 2, "sku": "SW-JACKET"}]}],
+    }
+    cut = payload_with_lines(Platform.SHOPIFY, payload, {"2"})
+    assert "NW-STOVE" not in json.dumps(cut) and cut["refunds"][0]["refund_line_items"] == [
+        {"line_item_id": 2, "quantity": 1}
+    ]
+    assert [line["id"] for line in cut["fulfillments"][0]["line_items"]] == [2]

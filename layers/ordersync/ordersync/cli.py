@@ -14,15 +14,9 @@ from typing import Any
 
 from ordersync.cli_drift import add_drift_command
 from ordersync.cli_listings import add_listing_commands
+from ordersync.cli_target import LOCAL_STATE, CliError, Echo, outputs_for
 from ordersync.errors import InvalidOrder, OrderSyncError
 from ordersync.models import FailureReason, Platform, Role
-
-LOCAL_STATE = Path(".ordersync/local.json")
-Echo = Callable[[str], None]
-
-
-class CliError(Exception):
-    """A one-line, human message; the command exits 1 with it and no traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -491,27 +485,6 @@ def _email(value: str) -> str:
     if not local or "." not in domain.strip(".") or any(c.isspace() for c in value) or "@" in domain:
         raise argparse.ArgumentTypeError(f"{value!r} is not an email address (someone@example.com)")
     return value
-
-
-def outputs_for(args: argparse.Namespace) -> dict[str, str]:
-    """The stack outputs: the local stack's (pointing boto3 at it), or a deployed stack's."""
-    if getattr(args, "outputs", None):
-        return dict(args.outputs)
-    if args.local:
-        from ordersync.local.running import running_stack
-
-        state = running_stack(LOCAL_STATE)
-        if state is None:
-            LOCAL_STATE.unlink(missing_ok=True)  # left by a stack that died: it says nothing now
-            raise CliError("no local stack running here: start one with `ordersync local up`")
-        from ordersync.local.moto_server import point_boto3_at
-
-        point_boto3_at(state["endpoint"], "us-east-1")
-        return dict(state["outputs"])
-    import boto3
-
-    stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
 def _ops(args: argparse.Namespace) -> Any:

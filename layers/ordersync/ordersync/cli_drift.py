@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from ordersync.cli_target import Echo
 from ordersync.domain.drift import DEFAULT_DAYS
-
-Echo = Callable[[str], None]
 
 
 def add_drift_command(commands: Any, target: argparse.ArgumentParser) -> None:
@@ -27,7 +25,7 @@ def _drift(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import StoreSecrets
-    from ordersync.cli import outputs_for
+    from ordersync.cli_target import outputs_for
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.drift import DriftDependencies, compare_both_stores
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
+from ordersync.cli_target import Echo
 from ordersync.domain.listings import Listing
-
-Echo = Callable[[str], None]
 
 
 def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None:
@@ -41,7 +39,7 @@ def _deps(args: argparse.Namespace) -> Any:
     from ordersync.aws.listings import DynamoListings
     from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
-    from ordersync.cli import outputs_for
+    from ordersync.cli_target import outputs_for
     from ordersync.services.listing_admin import ListingDependencies
 
     outputs = outputs_for(args)

@@ -215,6 +215,10 @@ def _raw_line(platform: Platform, entry: Any, graphql: bool) -> RawLine:
     )
 
 
+def _field(name: str) -> Callable[[Any], Any]:
+    return lambda entry: entry.get(name)
+
+
 def payload_with_lines(platform: Platform, payload: Any, line_ids: set[str]) -> Any:
     """The raw order with only these lines (a seller's part): its line list cut to them, and the
     refunds and fulfilments that name lines cut alike, so nothing of another seller's travels on.
@@ -237,20 +241,15 @@ def payload_with_lines(platform: Platform, payload: Any, line_ids: set[str]) -> 
         cut["lineItems"] = connection
     elif platform is Platform.SHOPIFY and "line_items" in payload:
         cut["line_items"] = kept(payload["line_items"], lambda line: line.get("id"))
-        if isinstance(payload.get("refunds"), list):
-            cut["refunds"] = [
-                {**r, "refund_line_items": kept(r.get("refund_line_items"), lambda i: i.get("line_item_id"))}
-                if isinstance(r, dict)
-                else r
-                for r in payload["refunds"]
-            ]
-        if isinstance(payload.get("fulfillments"), list):
-            cut["fulfillments"] = [
-                {**f, "line_items": kept(f.get("line_items"), lambda line: line.get("id"))}
-                if isinstance(f, dict)
-                else f
-                for f in payload["fulfillments"]
-            ]
+        for outer, inner, line_key in (
+            ("refunds", "refund_line_items", "line_item_id"),
+            ("fulfillments", "line_items", "id"),
+        ):
+            if isinstance(payload.get(outer), list):  # the refunds and fulfilments that name lines, cut alike
+                cut[outer] = [
+                    {**e, inner: kept(e.get(inner), _field(line_key))} if isinstance(e, dict) else e
+                    for e in payload[outer]
+                ]
     elif platform is Platform.WOOCOMMERCE and "line_items" in payload:
         cut["line_items"] = kept(payload["line_items"], lambda line: line.get("id"))
     elif platform is Platform.BIGCOMMERCE and isinstance(payload.get("products"), list):  # embedded

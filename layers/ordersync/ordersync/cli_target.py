@@ -1,0 +1,36 @@
+"""Where the CLI's commands act: a deployed stack (its CloudFormation outputs) or the local stack
+started by `ordersync local up` (its state file). Shared by every command group's module."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+LOCAL_STATE = Path(".ordersync/local.json")
+Echo = Callable[[str], None]
+
+
+class CliError(Exception):
+    """A one-line, human message; the command exits 1 with it and no traceback."""
+
+
+def outputs_for(args: argparse.Namespace) -> dict[str, str]:
+    """The stack outputs: the local stack's (pointing boto3 at it), or a deployed stack's."""
+    if getattr(args, "outputs", None):
+        return dict(args.outputs)
+    if args.local:
+        from ordersync.local.running import running_stack
+
+        state = running_stack(LOCAL_STATE)
+        if state is None:
+            LOCAL_STATE.unlink(missing_ok=True)  # left by a stack that died: it says nothing now
+            raise CliError("no local stack running here: start one with `ordersync local up`")
+        from ordersync.local.moto_server import point_boto3_at
+
+        point_boto3_at(state["endpoint"], "us-east-1")
+        return dict(state["outputs"])
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
