@@ -122,6 +122,15 @@ def test_queue_and_dlq_settings(sam: dict) -> None:
     assert queue["VisibilityTimeout"] >= 6 * timeout
     assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
     assert resources["OrdersDLQ"]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # the alert outbox: an alert no dispatch can send leaves it for AlertsDLQ, with an alarm, never
+    # to be sent again every five minutes until its retention ends
+    alerts = resources["AlertsQueue"]["Properties"]["RedrivePolicy"]
+    assert alerts == {"deadLetterTargetArn": {"Fn::GetAtt": ["AlertsDLQ", "Arn"]}, "maxReceiveCount": 5}
+    for alarm, dimension in (("AlertsDLQDepthAlarm", "QueueName"), ("AlertDispatchErrorsAlarm", "FunctionName")):
+        properties = resources[alarm]["Properties"]
+        assert properties["Dimensions"][0]["Name"] == dimension and properties["AlarmActions"] == [
+            {"Ref": "OpsAlertsTopic"}
+        ]
     event = resources["ProcessOrderFunction"]["Properties"]["Events"]["Orders"]["Properties"]
     assert event["BatchSize"] == 10 and event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     schedule = resources["PullOrdersFunction"]["Properties"]["Events"]["HourlyPull"]["Properties"]
