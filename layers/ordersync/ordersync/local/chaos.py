@@ -554,8 +554,9 @@ def ship_under_faults(
     orders = DynamoOrders(stack.output("OrdersTableName"))
     synced = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.seller_order_id]
     stack.runner.timeouts["SyncShipmentsFunction"] = PROCESS_TIMEOUT  # shortened as ProcessOrder's: claims lapse soon
-    for seller_id in BUYER_OF:
-        world.register_webhooks(seller_id)
+    with ops_read_timeout():  # ops' own command, not a function under the campaign's stalls
+        for seller_id in BUYER_OF:
+            world.register_webhooks(seller_id)
     # one write per parcel in a buyer's store: its answer lost often enough to be lost in every campaign
     store_faults = RandomFaults(
         seeds.randrange(2**32), fault_rate, stall_seconds=0.7, write_loss_rate=max(0.2, fault_rate / 2)
@@ -728,6 +729,22 @@ def _plant(world: World, record: OrderRecord, plant: str) -> str:
     return "TRACKING_DIFFERS"
 
 
+@contextmanager
+def ops_read_timeout() -> Iterator[None]:
+    """Ops' commands read the stores with the stack's own timeout: the campaign's 0.5 s is for the
+    functions under its stalls (0.7 s), and a loaded machine can take longer than that to answer
+    an ops' request that no fault stalled."""
+    previous = os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT")
+    os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = "2"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("ORDERSYNC_HTTP_READ_TIMEOUT", None)
+        else:
+            os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = previous
+
+
 def _drift_reported(stack: LocalStack) -> set[str]:
     """`ordersync drift`, as ops run it: every divergence of every connection, "<order key> <kind>"."""
     from ordersync.aws.connections import DynamoConnections
@@ -736,7 +753,7 @@ def _drift_reported(stack: LocalStack) -> set[str]:
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.drift import DriftDependencies, compare_both_stores
 
-    with acting_as(stack.deployment.principal("OpsPolicy")):
+    with acting_as(stack.deployment.principal("OpsPolicy")), ops_read_timeout():
         deps = DriftDependencies(
             orders=DynamoOrders(stack.output("OrdersTableName")),
             connections=DynamoConnections(stack.output("ConnectionsTableName")),
