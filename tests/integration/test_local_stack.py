@@ -57,6 +57,8 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         "ShipmentsDLQ",
         "ShopifyEventsDLQ",
         "ManualPostingStateMachine",
+        "AlertsDLQ",  # alerts five dispatches could not send
+        "AlertDispatchFunction",  # its errors
     }
     # an event EventBridge can't deliver to OrdersQueue is kept, not dropped
     events = boto3.client("events")
