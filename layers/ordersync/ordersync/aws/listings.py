@@ -64,9 +64,6 @@ class DynamoListings:
         keys = [(self._name, {"buyer_id": buyer_id, "variant_id": v}) for v in dict.fromkeys(variant_ids)]
         return {item["variant_id"]: _listing(item) for item in self._batch_get(keys).get(self._name, [])}
 
-    def get(self, buyer_id: str, variant_id: str) -> Listing | None:
-        return self.get_many(buyer_id, [variant_id]).get(variant_id)
-
     def of_buyer(self, buyer_id: str) -> list[Listing]:
         items = all_items(self._table.query, "listing query", KeyConditionExpression=Key("buyer_id").eq(buyer_id))
         return [_listing(item) for item in items]

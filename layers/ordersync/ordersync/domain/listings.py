@@ -91,10 +91,6 @@ class Split:
         return [owner.line for owner in self.owners if owner.seller_id == seller_id]
 
     @property
-    def sellers(self) -> list[str]:
-        return list(dict.fromkeys(o.seller_id for o in self.owners if o.seller_id is not None))
-
-    @property
     def own_lines(self) -> list[Line]:
         return [o.line for o in self.owners if o.seller_id is None and not o.ambiguous]
 
