@@ -241,3 +241,46 @@ def test_a_seller_cancelling_its_copy_is_told_to_the_retailer_by_a_note_on_its_o
     assert "Northwind Supply cancelled order" in buyer_order["note"] and buyer_order["cancelledAt"] is None
     (told,) = [e for e in world.delivered_emails() if e["to"] == ["orders@acme.example"]]
     assert told["subject"] == "Order #1001 was cancelled by its supplier (Northwind Supply)"
+
+
+def test_a_sellers_tracking_no_store_may_show_reaches_no_buyer_store_and_the_seller_is_asked_to_correct_it(
+    stack: LocalStack, world: World
+) -> None:
+    """What a seller's store lets through is checked before the buyer's store sees it: a WooCommerce
+    seller's `javascript:` link into a Shopify buyer, a Shopify seller's 60-character number into a
+    BigCommerce buyer (which keeps 50: refused, never cut). Each PARCEL_INVALID, told, kept in the DLQ."""
+    acme, northwind = shopify_to_woocommerce(world)
+    northwind.fulfilments = True
+    delta, peak = _delta_buys_jackets_from_peak(world, 1)
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    world.subscribe_seller("peak", "orders@peak.example")
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+    northwind.ship(woo_copy["id"], tracking=("UPS", "1Z999AA10123456784", "javascript:alert(document.cookie)"))
+    sixty = "9" * 60
+    peak.fulfil(int(shop_copy["legacyResourceId"]), tracking=("FedEx", sixty, None))
+    sweep(stack)
+    sweep(stack)  # the next hour: still nothing written, nobody told twice
+    assert _fulfilments(acme, 1001) == [] and delta.order_shipments.get(4001, []) == []
+    woo = _record(stack, "acme--northwind#1001")
+    assert woo.parcels[0].reason is FailureReason.PARCEL_INVALID and "is not an http(s) address" in woo.detail
+    shop = _record(stack, "delta--peak#4001")
+    assert "the tracking number is 60 characters, and a BigCommerce store keeps 50" in shop.detail
+    dead = boto3.client("sqs").receive_message(
+        QueueUrl=stack.output("ShipmentsDLQUrl"), MaxNumberOfMessages=10, VisibilityTimeout=0
+    )["Messages"]
+    assert {(json.loads(m["Body"])["reason"], json.loads(m["Body"])["order_key"]) for m in dead} == {
+        ("PARCEL_INVALID", "acme--northwind#1001"),
+        ("PARCEL_INVALID", "delta--peak#4001"),
+    }
+    told = {e["seller_id"]: e for e in world.delivered_emails() if e["seller_id"] in ("northwind", "peak")}
+    assert told["peak"]["subject"] == "Please correct the tracking of your parcel for order #4001 from Delta Goods"
+    assert len([e for e in world.delivered_emails() if e["seller_id"] == "peak"]) == 1
+
+    peak.correct_tracking(int(shop_copy["legacyResourceId"]), ("FedEx", "123456789012", None))
+    sweep(stack)
+    (shipment,) = delta.order_shipments[4001]
+    assert shipment["tracking_number"] == "123456789012"
+    assert _record(stack, "delta--peak#4001").parcels[0].reason is None

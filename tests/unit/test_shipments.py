@@ -280,3 +280,43 @@ def test_a_check_kept_in_shipments_dlq_is_redriven_as_the_runbook_says_and_write
     answer = sync_shipments_batch({"Records": [sqs_record("m2", json.dumps(body), 1)]}, LambdaContext(60_000), sync)  # type: ignore[arg-type]
     assert answer == {"batchItemFailures": []}
     assert len(buyer.written) == 1 and deps.orders.get("acme--northwind#1001").parcels[0].reason is None
+
+
+def test_a_parcel_whose_tracking_no_store_may_show_is_told_once_never_written_and_goes_once_corrected(
+    posted: Any,
+) -> None:
+    deps, seller, buyer = posted
+    huge = "1Z" * 105_000  # 210 kB: past DynamoDB's 400 KB item once kept, as it was before
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS\r\nBcc: x@example.com", huge, "javascript:x()")]
+    assert _check(deps, 1).problems == (FailureReason.PARCEL_INVALID,)
+    assert _check(deps, 2).problems == (FailureReason.PARCEL_INVALID,)  # still: the check stays in the DLQ
+    assert buyer.written == []
+    record = deps.orders.get("acme--northwind#1001")
+    assert len(json.dumps(record.model_dump(mode="json"))) < 8_000  # the record holds what is shown, bounded
+    (entry,) = record.parcels
+    assert entry.reason is FailureReason.PARCEL_INVALID and entry.in_buyer_store_at is None
+    assert "the tracking number is 210000 characters" in entry.detail and "\r" not in entry.detail
+    assert "UPS\\r\\nBcc" in entry.detail and "not an http(s) address" in entry.detail
+    (alert,) = deps.alerts.published
+    assert alert["subject"] == "Please correct the tracking of your parcel for order #1001 from Acme"
+    assert (
+        "the tracking number is 210000 characters" in alert["seller"] and "\r\n" not in alert["seller"].split("\n\n")[1]
+    )
+    # the seller corrects the shipment in its store: the same parcel goes across, once
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z999AA10123456784", None)]
+    assert _check(deps, 3).written == 1
+    (written,) = buyer.written
+    assert written.tracking_number == "1Z999AA10123456784" and written.carrier == "ups"
+    assert deps.orders.get("acme--northwind#1001").parcels[0].reason is None
+
+
+def test_a_tracking_correction_no_store_may_show_leaves_the_written_parcel_as_it_was(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1", None)]
+    assert _check(deps, 1).written == 1
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "<img src=x onerror=alert(1)>", None)]
+    assert _check(deps, 2).problems == (FailureReason.PARCEL_INVALID,)
+    (entry,) = deps.orders.get("acme--northwind#1001").parcels
+    assert entry.tracking_number == "1Z1" and entry.in_buyer_store_at is not None  # what the buyer's store holds
+    assert "has characters other than letters" in entry.detail
+    assert [p.tracking_number for p in buyer.written] == ["1Z1"]

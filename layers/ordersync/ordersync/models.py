@@ -68,6 +68,9 @@ class FailureReason(StrEnum):
     PARCEL_DOESNT_FIT = "PARCEL_DOESNT_FIT"  # more than the buyer's order has left to ship, or an unknown line
     PARCEL_REFUSED = "PARCEL_REFUSED"  # the buyer's store refused the shipment (its words in the detail)
     FULFILLED_BY_HAND = "FULFILLED_BY_HAND"  # already fulfilled in the buyer's store, with other tracking
+    # its tracking number, carrier or link is not one a store may show a customer, or not one the
+    # buyer's platform can hold whole (what was wrong in the detail; never written, never cut)
+    PARCEL_INVALID = "PARCEL_INVALID"
 
 
 class Cause(StrEnum):

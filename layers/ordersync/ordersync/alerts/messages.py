@@ -31,6 +31,7 @@ REASON_LABEL = {
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
     FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
     FailureReason.FULFILLED_BY_HAND: "already fulfilled by hand, other tracking",
+    FailureReason.PARCEL_INVALID: "parcel's tracking not fit to show",
 }
 
 # What ops do, per reason: the same words go in the DLQ message and the ops email.
@@ -105,6 +106,11 @@ OPS_FIX = {
         "Someone fulfilled the order in the buyer's store with other tracking: check which tracking the end "
         "customer should have and correct it there by hand. ordersync order show {order_key}"
     ),
+    FailureReason.PARCEL_INVALID: (
+        "The seller's tracking (number, carrier or link; the detail says which) can't go to the buyer's store: "
+        "the seller corrects it in its store (the correction's webhook or the :40 sweep carries it), or write "
+        "the right tracking in the buyer's store by hand; then redrive ShipmentsDLQ. ordersync order show {order_key}"
+    ),
 }
 # After posting: what the seller is told, in the subject and the body.
 AFTER_POSTING_SUBJECT = {
@@ -120,6 +126,7 @@ AFTER_POSTING_SUBJECT = {
     FailureReason.PARCEL_DOESNT_FIT: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
     FailureReason.PARCEL_REFUSED: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
     FailureReason.FULFILLED_BY_HAND: "Order {order} from {buyer} shows other tracking at the retailer",
+    FailureReason.PARCEL_INVALID: "Please correct the tracking of your parcel for order {order} from {buyer}",
 }
 # Reasons nobody is emailed about: the seller never saw the order, and nothing is wrong.
 SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
@@ -239,6 +246,11 @@ AFTER_POSTING_GUIDANCE = {
     FailureReason.FULFILLED_BY_HAND: (
         "Someone at the retailer had already marked it shipped with other tracking. Nothing was changed; our\n"
         "team has been told and will check which tracking is right."
+    ),
+    FailureReason.PARCEL_INVALID: (
+        "Its tracking can't be shown to the end customer as it is (what is wrong is above), so nothing was written\n"
+        "at the retailer. Please correct the tracking number, carrier or link on the shipment in your store; it\n"
+        "goes across once corrected."
     ),
 }
 

@@ -561,12 +561,12 @@ def ship_under_faults(
     store_faults = RandomFaults(
         seeds.randrange(2**32), fault_rate, stall_seconds=0.7, write_loss_rate=max(0.2, fault_rate / 2)
     )
-    twice_seed = seeds.randrange(2**32)
+    twice = _TwiceDrawn(seeds.randrange(2**32), fault_rate / 2)
     for store in world.stores.values():
         assert store.fake is not None
         store.fake.server.random_faults = store_faults
     for deliveries in _deliveries(world):
-        deliveries.twice = functools.partial(_delivered_twice, twice_seed, fault_rate / 2)
+        deliveries.twice = twice
     chaos = DeliveryChaos(
         seeds.randrange(2**32),
         duplicate_rate=fault_rate / 2,
@@ -630,9 +630,23 @@ def _deliveries(world: World) -> list[Deliveries]:
     return [s.fake.deliveries for s in world.stores.values() if isinstance(s.fake, FakeWooCommerce | FakeBigCommerce)]
 
 
-def _delivered_twice(seed: int, rate: float, topic: str, body: bytes) -> bool:
-    digest = hashlib.sha256(body).hexdigest()
-    return random.Random(f"{seed}|{topic}|{digest}").random() < rate
+@dataclass
+class _TwiceDrawn:
+    """Which seller webhooks are sent twice: drawn by the seed and the body, and the campaign's first
+    always — a score of deliveries at rate/2 would otherwise send none twice in some campaigns."""
+
+    seed: int
+    rate: float
+    drawn: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, topic: str, body: bytes) -> bool:
+        with self._lock:
+            self.drawn += 1
+            if self.drawn == 1:
+                return True
+        digest = hashlib.sha256(body).hexdigest()
+        return random.Random(f"{self.seed}|{topic}|{digest}").random() < self.rate
 
 
 def _second_shipment_consumer(stack: LocalStack, record: dict[str, Any]) -> None:

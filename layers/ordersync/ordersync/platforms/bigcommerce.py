@@ -296,7 +296,7 @@ def _tracking(parcel: BuyerParcel) -> dict[str, Any]:
     link and its name in the comments (beside our key, which is how the shipment is found again)."""
     carrier = carrier_named(parcel.carrier)
     fields: dict[str, Any] = {
-        "tracking_number": (parcel.tracking_number or "")[:50],
+        "tracking_number": parcel.tracking_number or "",  # over 50: refused before (never cut)
         "shipping_provider": carrier.bigcommerce_provider if carrier else "",
         "tracking_carrier": carrier.bigcommerce_carrier if carrier else "",
         "comments": f"[{parcel.key}] (synced by ordersync)"
@@ -304,7 +304,7 @@ def _tracking(parcel: BuyerParcel) -> dict[str, Any]:
         else f"{parcel.carrier or 'Shipped'} [{parcel.key}] (synced by ordersync)",
     }
     if parcel.tracking_url:
-        fields["tracking_link"] = parcel.tracking_url[:500]
+        fields["tracking_link"] = parcel.tracking_url
     return fields
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.carriers import carrier_named
+from ordersync.domain.parcels import parcel_problems, shown
 from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
 from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreRejected
 from ordersync.models import (
@@ -124,15 +125,14 @@ def _sync_parcel(
             return _correct_tracking(record, entry, parcel, connection, buyer, deps)
         return None
     entry = entry or ParcelEntry(key=key)
-    entry.carrier, entry.tracking_number, entry.tracking_url = (
-        parcel.carrier,
-        parcel.tracking_number,
-        parcel.tracking_url,
-    )
+    problems = parcel_problems(parcel, connection.buyer.platform)
+    _describe(entry, parcel, valid=not problems)
     entry.shipped_at = parcel.shipped_at
     where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     if record.status is OrderStatus.CANCELLED:
         return _for_a_cancelled_order(record, entry, parcel, where, deps)
+    if problems:
+        return _invalid(record, entry, parcel, problems, where, deps)
     lines = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=key))
     if isinstance(lines, Misfit):
         return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, f"{_parcel_words(parcel)}: {lines.why}", deps)
@@ -247,6 +247,10 @@ def _correct_tracking(
 ) -> bool | FailureReason:
     """The same shipment in the buyer's store gets the new tracking: never a second one."""
     assert entry.buyer_shipment_id is not None
+    where = f"the buyer's {platform_label(connection.buyer.platform)} store"
+    if problems := parcel_problems(parcel, connection.buyer.platform):
+        words = f"the seller corrected the tracking of {_parcel_words(parcel)}"
+        return _cannot(record, entry, FailureReason.PARCEL_INVALID, _invalid_words(words, problems, where), deps)
     carrier = carrier_named(parcel.carrier)
     corrected = BuyerParcel(
         key=entry.key,
@@ -256,7 +260,6 @@ def _correct_tracking(
         tracking_url=parcel.tracking_url,
         notify_customer=connection.notify_customer,
     )
-    where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     try:
         entry.buyer_shipment_id = buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
     except StoreCredentialsError:
@@ -280,6 +283,33 @@ def _correct_tracking(
     record.log(deps.clock(), f"{before}: the seller corrected its tracking to {now}; {entry.detail}", Cause.PROCESS)
     logger.info("parcel tracking corrected", extra={"order_key": record.order_key, "parcel": entry.key})
     return True
+
+
+def _describe(entry: ParcelEntry, parcel: Parcel, valid: bool) -> None:
+    """The parcel's tracking on its entry: as the seller gave it, or — refused — as shown (bounded)."""
+    if valid:
+        entry.carrier, entry.tracking_number, entry.tracking_url = (
+            parcel.carrier,
+            parcel.tracking_number,
+            parcel.tracking_url,
+        )
+    else:
+        entry.carrier, entry.tracking_number, entry.tracking_url = (
+            shown(parcel.carrier) or None,
+            shown(parcel.tracking_number) or None,
+            shown(parcel.tracking_url, 80) or None,
+        )
+
+
+def _invalid(
+    record: OrderRecord, entry: ParcelEntry, parcel: Parcel, problems: list[str], where: str, deps: ShipmentDependencies
+) -> FailureReason:
+    words = _invalid_words(_parcel_words(parcel), problems, where)
+    return _cannot(record, entry, FailureReason.PARCEL_INVALID, words, deps)
+
+
+def _invalid_words(what: str, problems: list[str], where: str) -> str:
+    return f"{what}: {'; '.join(problems)}; nothing was written into {where}"
 
 
 def _cannot(
@@ -338,8 +368,8 @@ def _keep(record: OrderRecord, entry: ParcelEntry) -> None:
 
 
 def _parcel_words(parcel: Parcel) -> str:
-    tracking = f" {parcel.tracking_number}" if parcel.tracking_number else ""
-    carrier = f" ({parcel.carrier})" if parcel.carrier else ""
+    tracking = f" {shown(parcel.tracking_number)}" if parcel.tracking_number else ""
+    carrier = f" ({shown(parcel.carrier)})" if parcel.carrier else ""
     return f"the parcel{tracking}{carrier}"
 
 
