@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import requests
 
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
@@ -284,3 +285,39 @@ def test_a_sellers_tracking_no_store_may_show_reaches_no_buyer_store_and_the_sel
     (shipment,) = delta.order_shipments[4001]
     assert shipment["tracking_number"] == "123456789012"
     assert _record(stack, "delta--peak#4001").parcels[0].reason is None
+
+
+def test_a_fulfilment_the_sellers_store_lets_through_malformed_is_named_and_the_drift_check_goes_on(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """WooCommerce keeps a fulfilment's items as loosely typed meta: one edited through its REST API
+    to `qty: "abc"` is PARCEL_INVALID on its order (the order's other parcel still goes across), and
+    `ordersync drift` names the order it can't compare and compares the rest."""
+    acme, northwind = shopify_to_woocommerce(world)
+    northwind.fulfilments = True
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 2, "89.50")], ADDRESS))
+    acme.add_order(order_node(1002, "#1002", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    first_copy, second_copy = sorted(northwind.created_orders(), key=lambda o: o["id"])
+    (stove,) = first_copy["line_items"]
+    northwind.ship(first_copy["id"], {stove["id"]: 1}, ("UPS", "1Z999AA10123456784", None))
+    api = f"{northwind.base_url}/wp-json/wc/v3/orders/{first_copy['id']}/fulfillments"
+    auth = ("ck_northwind", "cs_northwind")
+    items = {"id": 0, "key": "_items", "value": [{"item_id": stove["id"], "qty": 1}]}
+    made = requests.post(api, json={"status": "fulfilled", "meta_data": [items]}, auth=auth, timeout=5)
+    assert made.status_code == 201, made.text
+    malformed = {"id": 1, "key": "_items", "value": [{"item_id": stove["id"], "qty": "abc"}]}
+    edited = requests.put(f"{api}/{made.json()['id']}", json={"meta_data": [malformed]}, auth=auth, timeout=5)
+    assert edited.status_code == 200, edited.text
+    sweep(stack)
+    (written,) = _fulfilments(acme, 1001)  # the readable parcel went across
+    assert written["_tracking"][0]["number"] == "1Z999AA10123456784"
+    record = _record(stack, "acme--northwind#1001")
+    assert record.reason is FailureReason.PARCEL_INVALID
+    assert f"item {stove['id']}'s qty 'abc', not a whole number of units" in record.detail
+    dead = boto3.client("sqs").receive_message(QueueUrl=stack.output("ShipmentsDLQUrl"), VisibilityTimeout=0)
+    assert json.loads(dead["Messages"][0]["Body"])["reason"] == "PARCEL_INVALID"
+    code, out = cli("drift")
+    assert code == 0, out
+    assert "could not compare acme--northwind#1001: can't be compared: the seller's store shows a parcel with" in out
+    assert "compared 1 posted orders of 1 connections" in out  # #1002, as ever

@@ -12,7 +12,7 @@ from ordersync.domain.drift import DriftKind
 from ordersync.domain.shipments import BuyerShipments
 from ordersync.errors import StoreNotFound, StoreThrottled
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import OrderStatus, SellerOrderState, ShippingAddress
+from ordersync.models import OrderStatus, Parcel, SellerOrderState, ShippingAddress
 from ordersync.records import OrderRecord
 from ordersync.services.drift import DriftDependencies, compare_both_stores
 
@@ -47,6 +47,8 @@ class Stores:
     throttle: int = 0
     gone: set[str] = field(default_factory=set)
     moved: set[str] = field(default_factory=set)  # copies whose address was changed by hand
+    unreadable: set[str] = field(default_factory=set)  # copies with a fulfilment whose qty is "abc"
+    broken: set[str] = field(default_factory=set)  # copies whose read fails in a way nobody foresaw
     reads: int = 0
 
     def buyer(self, store: Any) -> Stores:
@@ -68,6 +70,11 @@ class Stores:
             raise StoreThrottled("GET /orders answered 429", 2.0)
         if order_id in self.gone:
             raise StoreNotFound(f"GET /orders/{order_id} answered 404")
+        if order_id in self.broken:
+            raise ValueError("invalid literal for int() with base 10: 'abc'")
+        if order_id in self.unreadable:
+            parcel = Parcel("fulfillment-7", (), unreadable="item 3's qty 'abc', not a whole number of units")
+            return SellerOrderState(False, True, "processing", (parcel,))
         return SellerOrderState(False, False, "processing")
 
     def copy_address(self, order_id: str) -> ShippingAddress:
@@ -105,3 +112,14 @@ def test_a_store_that_keeps_throttling_leaves_the_order_for_the_next_run_and_the
     left = iter([10**9, 10])  # plenty for the first order, nothing for the second
     late = compare_both_stores(_deps(Stores(), [_record(1), _record(2)], []), time_left_ms=lambda: next(left))
     assert late.compared == 1 and late.unreadable == ["acme--northwind#2: not compared: the run's time ran out"]
+
+
+def test_an_order_a_store_shows_malformed_is_named_and_every_other_order_is_still_compared() -> None:
+    stores = Stores(unreadable={"S1"}, broken={"S2"}, moved={"S3"})
+    report = compare_both_stores(_deps(stores, [_record(1), _record(2), _record(3)], []))
+    assert report.unreadable == [
+        "acme--northwind#1: can't be compared: the seller's store shows a parcel with item 3's qty 'abc',"
+        " not a whole number of units",
+        "acme--northwind#2: can't be compared: ValueError",
+    ]
+    assert report.compared == 1 and [d.kind for d in report.divergences] == [DriftKind.ADDRESS_DIFFERS]

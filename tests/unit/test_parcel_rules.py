@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ordersync.domain.parcels import parcel_problems, shown
+from ordersync.errors import StoreDataInvalid
+from ordersync.platforms.values import whole_units
 from ordersync.models import Parcel, Platform
 
 
@@ -77,3 +79,21 @@ def test_a_stores_value_is_shown_bounded_and_with_its_control_characters_escaped
     assert shown("UPS\r\nBcc: x") == "UPS\\r\\nBcc: x"
     assert shown("9" * 100) == "9" * 39 + "…"
     assert shown(None) == ""
+
+
+@pytest.mark.parametrize(("value", "units"), [(3, 3), ("3", 3), (" 2 ", 2), (2.0, 2)])
+def test_a_stores_count_of_units_is_read_as_a_whole_number(value: object, units: int) -> None:
+    assert whole_units(value, "qty") == units
+
+
+@pytest.mark.parametrize("value", ["abc", 1.5, -3, 0, "-3", None, True, "", [2], "1e3"])
+def test_a_count_that_isnt_a_whole_number_of_units_is_a_named_error_never_a_crash(value: object) -> None:
+    with pytest.raises(StoreDataInvalid, match="^item 7's qty .*, not a whole number of units of at least 1$"):
+        whole_units(value, "item 7's qty")
+
+
+def test_a_parcel_its_store_shows_unreadable_is_named_as_the_store_shows_it() -> None:
+    parcel = Parcel("fulfillment-9", (), unreadable="item 7's qty 'abc', not a whole number of units of at least 1")
+    assert parcel_problems(parcel, Platform.SHOPIFY) == [
+        "the seller's store shows it with item 7's qty 'abc', not a whole number of units of at least 1"
+    ]

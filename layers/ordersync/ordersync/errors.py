@@ -13,6 +13,11 @@ class InvalidOrder(OrderSyncError):
     """The buyer's payload can't be read as an order (reason INVALID_ORDER)."""
 
 
+class StoreDataInvalid(InvalidOrder):
+    """A store answered with a value its own contract doesn't allow for it (a quantity "abc"): that
+    order can't be read as it stands — a named failure of that order, never a crash of the run."""
+
+
 class StoreUnavailable(OrderSyncError):
     """A store failed in a way that may pass: timeout, 429, 5xx. SQS retries the message."""
 

@@ -176,6 +176,9 @@ class Parcel:
     tracking_url: str | None = None
     shipped_at: datetime | None = None
     whole_order: bool = False  # the store only says the order left (WooCommerce `completed`)
+    # what the store shows of it that can't be read (why), where it isn't a parcel we can carry:
+    # kept so that it is named, never dropped or guessed at
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
     body = (
         f"The drift check compared {compared} posted orders in both stores: {len(found)} divergences in"
         f" {orders} orders. Nothing was changed in either store.\n\n{listing}\n"
-        + (f"\nCould not be compared (a store did not answer; the next run tries again):{skipped}\n" if skipped else "")
+        + (f"\nCould not be compared (each with why; the next run tries them again):{skipped}\n" if skipped else "")
     )
     subject = f"[ops] Drift check: {len(found)} divergence{'' if len(found) == 1 else 's'} in {_orders(orders)}"
     emails = [OutgoingEmail("ops", None, subject, body, "DRIFT")]

@@ -29,6 +29,8 @@ _CARRIED = {
 
 def parcel_problems(parcel: Parcel, buyer_platform: Platform) -> list[str]:
     """Why the parcel can't be written into a store of `buyer_platform`, one phrase each; [] if it can."""
+    if parcel.unreadable:
+        return [f"the seller's store shows it with {parcel.unreadable}"]
     problems = [
         *_number_problems(parcel.tracking_number),
         *_carrier_problems(parcel.carrier),

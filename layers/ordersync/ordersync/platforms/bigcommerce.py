@@ -17,7 +17,7 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments
 from ordersync.domain.webhooks import BC_SECRET_HEADER, WebhookSubscription
-from ordersync.errors import StoreCredentialsError, StoreRejected
+from ordersync.errors import StoreCredentialsError, StoreDataInvalid, StoreRejected
 from ordersync.models import (
     BuyerParcel,
     CanonicalOrder,
@@ -30,6 +30,7 @@ from ordersync.models import (
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
+from ordersync.platforms.values import whole_units
 
 PAGE_SIZE = 50
 CATALOG_PAGE_SIZE = 250  # V3's most
@@ -137,7 +138,13 @@ class BigCommerceStore:
                 str(s["id"]),
                 s.get("tracking_number") or None,
                 _key_in(str(s.get("comments") or "")),
-                tuple((str(i["order_product_id"]), int(i["quantity"])) for i in s.get("items") or []),
+                tuple(
+                    (
+                        str(whole_units(i.get("order_product_id"), "an order_product_id")),
+                        whole_units(i.get("quantity"), "a quantity"),
+                    )
+                    for i in s.get("items") or []
+                ),
             )
             for s in self._every(f"{self._v2}/orders/{int(order_id)}/shipments")
         )
@@ -310,15 +317,17 @@ def _tracking(parcel: BuyerParcel) -> dict[str, Any]:
 
 def _parcel(shipment: dict[str, Any], variant_of: dict[int, str]) -> Parcel:
     carrier = shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None
+    try:
+        lines = tuple(
+            ParcelLine(variant_of.get(product, f"product {product}"), whole_units(item.get("quantity"), "a quantity"))
+            for item in shipment.get("items") or []
+            if (product := whole_units(item.get("order_product_id"), "an order_product_id"))
+        )
+    except StoreDataInvalid as unreadable:  # named on the order, the other parcels go on
+        return Parcel(f"shipment-{shipment['id']}", (), unreadable=str(unreadable))
     return Parcel(
         f"shipment-{shipment['id']}",
-        tuple(
-            ParcelLine(
-                variant_of.get(int(item["order_product_id"]), f"product {item['order_product_id']}"),
-                int(item["quantity"]),
-            )
-            for item in shipment.get("items") or []
-        ),
+        lines,
         carrier=carrier,
         tracking_number=shipment.get("tracking_number") or None,
         tracking_url=shipment.get("tracking_link") or shipment.get("generated_tracking_link") or None,

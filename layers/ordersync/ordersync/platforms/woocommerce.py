@@ -18,9 +18,10 @@ from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
+from ordersync.domain.parcels import shown
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments, parcel_ref
 from ordersync.domain.webhooks import WebhookSubscription
-from ordersync.errors import StoreCredentialsError, StoreRejected, StoreUnavailable
+from ordersync.errors import StoreCredentialsError, StoreDataInvalid, StoreRejected, StoreUnavailable
 from ordersync.models import (
     BuyerParcel,
     CanonicalOrder,
@@ -32,6 +33,7 @@ from ordersync.models import (
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
+from ordersync.platforms.values import whole_units
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
@@ -155,10 +157,14 @@ class WooCommerceStore:
             if not fulfilment.get("is_fulfilled"):
                 continue  # a draft: not shipped
             meta = _meta(fulfilment)
-            lines = tuple(
-                ParcelLine(variant_of.get(int(item["item_id"]), f"item {item['item_id']}"), int(item["qty"]))
-                for item in meta.get("_items") or []
-            )
+            try:
+                lines = tuple(
+                    ParcelLine(variant_of.get(item_id, f"item {item_id}"), units)
+                    for item_id, units in _fulfilled_items(meta)
+                )
+            except StoreDataInvalid as unreadable:  # named on the order, the other parcels go on
+                parcels.append(Parcel(f"fulfillment-{fulfilment['id']}", (), unreadable=str(unreadable)))
+                continue
             parcels.append(
                 Parcel(
                     f"fulfillment-{fulfilment['id']}",
@@ -223,7 +229,7 @@ class WooCommerceStore:
         found = []
         for fulfilment in json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/fulfillments")):
             meta = _meta(fulfilment)
-            lines = tuple((str(item["item_id"]), int(item["qty"])) for item in meta.get("_items") or [])
+            lines = tuple((str(item_id), units) for item_id, units in _fulfilled_items(meta))
             for line_id, units in lines:
                 left[line_id] = left.get(line_id, 0) - units
             found.append(
@@ -493,6 +499,20 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
         for item in items
         if isinstance(item, dict) and item.get("tracking_number")
     )
+
+
+def _fulfilled_items(meta: dict[str, Any]) -> list[tuple[int, int]]:
+    """A fulfilment's `_items` meta as (line item id, units): loosely typed, so checked here."""
+    items = meta.get("_items") or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise StoreDataInvalid(f"its _items {shown(repr(items))}, not a list of lines")
+    return [
+        (
+            whole_units(item.get("item_id"), "an item_id"),
+            whole_units(item.get("qty"), f"item {item.get('item_id')}'s qty"),
+        )
+        for item in items
+    ]
 
 
 def _fulfilment(parcel: BuyerParcel) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.parcels import parcel_problems, shown
 from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
-from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreRejected
+from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreDataInvalid, StoreRejected
 from ordersync.models import (
     BuyerParcel,
     Cause,
@@ -121,6 +121,16 @@ def _sync_parcel(
     key = parcel_key(connection.seller.store_id, parcel.parcel_id)
     entry = record.parcel(key)
     if entry is not None and entry.in_buyer_store_at is not None:
+        if parcel.unreadable:  # edited in the seller's store since it went across, into what can't be read
+            words = f"{_parcel_words(Parcel(key, (), entry.carrier, entry.tracking_number))}, written before"
+            where = f"the buyer's {platform_label(connection.buyer.platform)} store"
+            return _cannot(
+                record,
+                entry,
+                FailureReason.PARCEL_INVALID,
+                _invalid_words(words, parcel_problems(parcel, connection.buyer.platform), where),
+                deps,
+            )
         if entry.buyer_shipment_id and _tracking_corrected(entry, parcel):
             return _correct_tracking(record, entry, parcel, connection, buyer, deps)
         return None
@@ -177,6 +187,9 @@ def _sync_parcel(
             )
     except StoreCredentialsError:
         raise
+    except StoreDataInvalid as unreadable:  # what the buyer's store shows of the order can't be read
+        words = f"{_parcel_words(parcel)}: {where} can't be read ({unreadable}); nothing was written"
+        return _cannot(record, entry, FailureReason.PARCEL_REFUSED, words, deps)
     except StoreRejected as refused:
         return _cannot(
             record, entry, FailureReason.PARCEL_REFUSED, f"{_parcel_words(parcel)}: {where} refused it: {refused}", deps
