@@ -7,8 +7,8 @@ import pytest
 
 from ordersync.domain.parcels import parcel_problems, shown
 from ordersync.errors import StoreDataInvalid
-from ordersync.platforms.values import whole_units
 from ordersync.models import Parcel, Platform
+from ordersync.platforms.values import whole_units
 
 
 def _parcel(number: str | None = "1Z999AA10123456784", carrier: str | None = "UPS", url: str | None = None) -> Parcel:
