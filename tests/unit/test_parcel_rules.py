@@ -88,7 +88,7 @@ def test_a_stores_count_of_units_is_read_as_a_whole_number(value: object, units:
 
 @pytest.mark.parametrize("value", ["abc", 1.5, -3, 0, "-3", None, True, "", [2], "1e3"])
 def test_a_count_that_isnt_a_whole_number_of_units_is_a_named_error_never_a_crash(value: object) -> None:
-    with pytest.raises(StoreDataInvalid, match="^item 7's qty .*, not a whole number of units of at least 1$"):
+    with pytest.raises(StoreDataInvalid, match=r"^item 7's qty .*, not a whole number of units of at least 1$"):
         whole_units(value, "item 7's qty")
 
 
