@@ -11,6 +11,7 @@ import requests
 
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
+from ordersync.local.fakes.server import Fault
 from ordersync.local.fakes.shopify import gid, order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.stack import LocalStack
@@ -243,6 +244,20 @@ def test_a_seller_cancelling_its_copy_is_told_to_the_retailer_by_a_note_on_its_o
     (told,) = [e for e in world.delivered_emails() if e["to"] == ["orders@acme.example"]]
     assert told["subject"] == "Order #1001 was cancelled by its supplier (Northwind Supply)"
 
+    # a mistake: the seller restores its copy and ships it — live again, its parcel carried, the retailer told
+    northwind.update_order(copy["id"], status="processing")
+    northwind.ship(copy["id"], tracking=("UPS", "1Z999AA10123456784", None))
+    northwind.deliveries.wait()
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+    record = _record(stack, "acme--northwind#1001")
+    assert (record.status, record.shipping) == (OrderStatus.SYNCED, "shipped"), record.detail
+    (fulfilment,) = _fulfilments(acme, 1001)
+    assert fulfilment["_tracking"][0]["number"] == "1Z999AA10123456784"
+    assert "Northwind Supply restored order" in acme.orders[gid("Order", 1001)]["note"]
+    _, back = [e for e in world.delivered_emails() if e["to"] == ["orders@acme.example"]]
+    assert back["subject"] == "Order #1001 is live again: its supplier (Northwind Supply) restored it"
+
 
 def test_a_sellers_tracking_no_store_may_show_reaches_no_buyer_store_and_the_seller_is_asked_to_correct_it(
     stack: LocalStack, world: World
@@ -321,3 +336,36 @@ def test_a_fulfilment_the_sellers_store_lets_through_malformed_is_named_and_the_
     assert code == 0, out
     assert "could not compare acme--northwind#1001: can't be compared: the seller's store shows a parcel with" in out
     assert "compared 1 posted orders of 1 connections" in out  # #1002, as ever
+
+
+def test_an_untracked_parcel_whose_answer_is_lost_is_in_the_buyers_store_once_on_each_platform(
+    stack: LocalStack, world: World
+) -> None:
+    """The buyer's store makes the shipment and its answer is lost (a stall past the read timeout):
+    the retry looks for what was made since the write began — Shopify keeps no key of ours, so by
+    lines and units; BigCommerce by our key in the comments — and writes nothing twice."""
+    acme, northwind = shopify_to_woocommerce(world)
+    northwind.fulfilments = True
+    delta, peak = _delta_buys_jackets_from_peak(world, 3)
+    acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 3, "89.50")], ADDRESS))
+    run_hour(stack)
+    (woo_copy,) = northwind.created_orders()
+    (shop_copy,) = peak.created_orders()
+    (stove,) = woo_copy["line_items"]
+    acme.server.faults.add(Fault(after_write=True, stall_seconds=3, matching="fulfillmentCreate"))
+    delta.server.faults.add(
+        Fault(after_write=True, stall_seconds=3, matching="POST /stores/hashdelta/v2/orders/4001/shipments")
+    )
+    northwind.ship(woo_copy["id"], {stove["id"]: 1})  # 1 of 3, no tracking
+    peak.fulfil(int(shop_copy["legacyResourceId"]), lines={1: 1})  # 1 of 3, no tracking
+    sweep(stack)
+    assert acme.server.faults.pending == [] and delta.server.faults.pending == []  # both answers were lost
+    sweep(stack)
+    (fulfilment,) = _fulfilments(acme, 1001)
+    assert [(line["lineItem"]["sku"], line["quantity"]) for line in fulfilment["_lines"]] == [("NW-STOVE", 1)]
+    (shipment,) = delta.order_shipments[4001]
+    assert shipment["items"][0]["quantity"] == 1
+    for key in ("acme--northwind#1001", "delta--peak#4001"):
+        record = _record(stack, key)
+        assert record.shipping == "partly shipped" and record.parcels[0].in_buyer_store_at, key
+        assert record.post_unconfirmed_at is None

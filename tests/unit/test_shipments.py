@@ -111,12 +111,17 @@ class FakeBuyerStore:
     lose_next_answer: int = 0
     refuse_next: str | None = None
     notes: list[str] = field(default_factory=list)
+    keyless: bool = False  # keeps no key of ours on a shipment (Shopify): only when it was made
+    made_at: datetime = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
     def add_note(self, order_id: str, text: str) -> None:
         self.notes.append(text)
 
     def shipments(self, order_id: str) -> BuyerShipments:
-        ours = [BuyerShipment(f"S{i}", p.tracking_number, p.key, p.lines) for i, p in enumerate(self.written)]
+        ours = [
+            BuyerShipment(f"S{i}", p.tracking_number, None if self.keyless else p.key, p.lines, self.made_at)
+            for i, p in enumerate(self.written)
+        ]
         left = dict(self.ordered)
         for shipment in [*ours, *self.by_hand]:
             for line_id, units in shipment.lines:
@@ -320,3 +325,41 @@ def test_a_tracking_correction_no_store_may_show_leaves_the_written_parcel_as_it
     assert entry.tracking_number == "1Z1" and entry.in_buyer_store_at is not None  # what the buyer's store holds
     assert "has characters other than letters" in entry.detail
     assert [p.tracking_number for p in buyer.written] == ["1Z1"]
+
+
+def test_an_untracked_parcel_whose_answer_was_lost_is_found_by_its_lines_since_the_write_began(posted: Any) -> None:
+    """A store that keeps no key of ours (Shopify) and a parcel with no tracking number: the failed
+    write leaves on the record when it began, and the retry finds what was made since then."""
+    deps, seller, buyer = posted
+    buyer.keyless, buyer.made_at = True, deps.clock()
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),))]  # 1 of 2 units, no tracking
+    buyer.lose_next_answer = 1
+    with pytest.raises(StoreUnavailable):
+        _check(deps, 1)
+    since = deps.orders.get("acme--northwind#1001").post_unconfirmed_at
+    assert since is not None and since <= buyer.made_at + timedelta(seconds=5)  # the clock ticks per call
+    assert _check(deps, 2).written == 1  # found, recorded
+    assert len(buyer.written) == 1
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.parcels[0].buyer_shipment_id == "S0" and record.post_unconfirmed_at is None
+
+
+def test_a_copy_its_seller_restores_is_live_again_its_parcel_carried_and_the_retailer_told(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.cancelled.append("S1")
+    _check(deps, 1)
+    assert deps.orders.get("acme--northwind#1001").status is OrderStatus.CANCELLED
+    seller.cancelled.remove("S1")  # restored in the seller's admin, then shipped
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    result = _check(deps, 2)
+    assert (result.written, result.problems) == (1, ())
+    assert [p.tracking_number for p in buyer.written] == ["1Z1"]
+    record = deps.orders.get("acme--northwind#1001")
+    assert (record.status, record.shipping) == (OrderStatus.SYNCED, "shipped")
+    assert any(e.reason is FailureReason.SELLER_RESTORED for e in record.timeline)
+    assert buyer.notes[-1].startswith("Northwind restored order S1 in the seller's WooCommerce store")
+    _, restored = deps.alerts.published
+    assert restored["buyer"].startswith("Hello Acme,\n\nNorthwind restored order S1") and restored["seller"] is None
+    seller.cancelled.append("S1")  # and cancels once more: the retailer is told again
+    _check(deps, 3)
+    assert len(deps.alerts.published) == 3 and deps.orders.get("acme--northwind#1001").status is OrderStatus.CANCELLED

@@ -62,6 +62,8 @@ class FailureReason(StrEnum):
     LINES_REDUCED = "LINES_REDUCED"  # ... fewer units or a line removed, before shipment: the seller's copy reduced
     # The seller cancelled (or refused) its copy in its store: CANCELLED; the retailer and ops told, no money moved.
     SELLER_CANCELLED = "SELLER_CANCELLED"
+    # ... and then restored it: SYNCED again, its parcels carried; the retailer and ops told (not a failure)
+    SELLER_RESTORED = "SELLER_RESTORED"
     # The seller shipped a parcel that could not be written into the buyer's store (the order stays
     # as it was; the parcel is recorded with the reason and kept in ShipmentsDLQ):
     PARCEL_FOR_CANCELLED_ORDER = "PARCEL_FOR_CANCELLED_ORDER"  # the buyer had cancelled the order

@@ -227,9 +227,22 @@ class OrderRecord(BaseModel):
             self.post_unconfirmed_at = max(self.post_unconfirmed_at or ended, ended)
         self.claimed_by, self.claimed_at, self.claim_until_ms = attempt.attempt_id, attempt.started_at, attempt.until_ms
 
+    def may_have_written(self, since: datetime) -> None:
+        """A write began at `since` and its answer never came: the next attempt looks from the earliest such."""
+        self.post_unconfirmed_at = min(self.post_unconfirmed_at or since, since)
+
     def release(self) -> None:
         """The attempt is about to record its outcome: the write that records it frees the order."""
         self.claimed_by = self.claimed_at = self.claim_until_ms = None
+
+    @property
+    def cancelled_by_seller(self) -> bool:
+        """CANCELLED, and the cancellation that made it so was the seller's own (not the buyer's)."""
+        if self.status is not OrderStatus.CANCELLED:
+            return False
+        ends = (FailureReason.SELLER_CANCELLED, FailureReason.BUYER_CANCELLED)
+        last = next((e.reason for e in reversed(self.timeline) if e.reason in ends), None)
+        return last is FailureReason.SELLER_CANCELLED
 
     def parcel(self, key: str) -> ParcelEntry | None:
         return next((p for p in self.parcels if p.key == key), None)

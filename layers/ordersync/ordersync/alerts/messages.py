@@ -27,6 +27,7 @@ REASON_LABEL = {
     FailureReason.LINES_CHANGED: "lines changed after posting",
     FailureReason.LINES_REDUCED: "fewer units after posting (reduced)",
     FailureReason.SELLER_CANCELLED: "cancelled by the seller",
+    FailureReason.SELLER_RESTORED: "restored by the seller after it cancelled",
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
     FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
@@ -90,6 +91,10 @@ OPS_FIX = {
         "is told (ordersync refunded nothing, changed nothing in the retailer's store but a note). "
         "ordersync order show {order_key}"
     ),
+    FailureReason.SELLER_RESTORED: (
+        "Nothing to mend: the seller restored the copy it had cancelled; its parcels are carried as usual and "
+        "the retailer was told (a note on its order, an email). ordersync order show {order_key}"
+    ),
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: (
         "A parcel left for an order the buyer cancelled: settle the return between buyer and seller; nothing "
         "was written into the buyer's store. ordersync order show {order_key}"
@@ -128,6 +133,19 @@ AFTER_POSTING_SUBJECT = {
     FailureReason.FULFILLED_BY_HAND: "Order {order} from {buyer} shows other tracking at the retailer",
     FailureReason.PARCEL_INVALID: "Please correct the tracking of your parcel for order {order} from {buyer}",
 }
+# What the seller did of its own accord, told to the retailer (subject, what follows its words):
+TO_THE_RETAILER = {
+    FailureReason.SELLER_CANCELLED: (
+        "Order {order} was cancelled by its supplier ({seller})",
+        "The order in your store is as it was, with a note saying so; nothing was refunded\nor cancelled there."
+        " Please tell your customer and decide what to do; our team has been told too.",
+    ),
+    FailureReason.SELLER_RESTORED: (
+        "Order {order} is live again: its supplier ({seller}) restored it",
+        "Its parcels will reach your store as usual. If you told your customer it was cancelled,\nplease tell"
+        " them it is on its way after all; our team has been told too.",
+    ),
+}
 # Reasons nobody is emailed about: the seller never saw the order, and nothing is wrong.
 SILENT_REASONS = frozenset({FailureReason.PAYMENT_NOT_RECEIVED})
 
@@ -154,14 +172,11 @@ def compose_alert(record: OrderRecord) -> Alert | None:
     )
     if reason is FailureReason.UNSUPPORTED_PLATFORM:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
-    if reason is FailureReason.SELLER_CANCELLED:  # the seller did it: the retailer is the one to tell
-        buyer_subject = f"Order {order} was cancelled by its supplier ({record.seller_name})"
+    if reason in TO_THE_RETAILER:  # the seller did it: the retailer is the one to tell
+        buyer_subject, then = TO_THE_RETAILER[reason]
         said = record.detail[:1].upper() + record.detail[1:]
-        buyer_body = (
-            f"Hello {record.buyer_name},\n\n{said}.\n\nThe order in your store is as it was, with a note saying so;"
-            " nothing was refunded\nor cancelled there. Please tell your customer and decide what to do; our team"
-            " has been told too.\n\n- The ordersync team\n"
-        )
+        buyer_body = f"Hello {record.buyer_name},\n\n{said}.\n\n{then}\n\n- The ordersync team\n"
+        buyer_subject = buyer_subject.format(order=order, seller=record.seller_name)
         return Alert(
             email_subject(subject), None, _ops_body(record), reason, "failure", email_subject(buyer_subject), buyer_body
         )

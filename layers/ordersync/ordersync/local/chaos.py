@@ -42,7 +42,7 @@ from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import VariantStatus
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
-from ordersync.local.fakes.server import ListingLag, RandomFaults
+from ordersync.local.fakes.server import Fault, ListingLag, RandomFaults
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.webhooks import Deliveries
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
@@ -578,17 +578,22 @@ def ship_under_faults(
         twin_function="SyncShipmentsFunction",
     )
     stack.runner.chaos = chaos
-    tracking: dict[str, tuple[str, str]] = {}  # tracking number -> (buyer store, buyer order id)
+    # a parcel's identity: its tracking number, or "untracked:<number>" for one shipped with none
+    tracking: dict[str, tuple[str, str]] = {}  # -> (buyer store, buyer order id)
+    untracked_losses = _lose_untracked_answers(world)
+    shipped_by: Counter[str] = Counter()
     for record in synced:
         seller = world.stores[record.seller_id].fake
         number = f"CH{record.seller_id.upper()}{int(record.seller_order_id):08d}"
-        tracking[number] = (BUYER_OF[record.seller_id], record.order_id)
+        untracked = shipped_by[record.seller_id] % 3 == 0  # each seller's first parcel, then every third
+        shipped_by[record.seller_id] += 1
+        tracking[f"untracked:{number}" if untracked else number] = (BUYER_OF[record.seller_id], record.order_id)
+        carrier = {"peak": "UPS", "northwind": "USPS"}.get(record.seller_id, "FedEx")
+        given = (None, None, None) if untracked else (carrier, number, None)
         if record.seller_id == "peak":
-            seller.fulfil(int(record.seller_order_id), tracking=("UPS", number, None))  # type: ignore[union-attr]
-        elif record.seller_id == "northwind":
-            seller.ship(int(record.seller_order_id), tracking=("USPS", number, None))  # type: ignore[union-attr]
+            seller.fulfil(int(record.seller_order_id), tracking=given)  # type: ignore[union-attr]
         else:
-            seller.ship(int(record.seller_order_id), tracking=("FedEx", number, None))  # type: ignore[union-attr]
+            seller.ship(int(record.seller_order_id), tracking=given)  # type: ignore[union-attr]
         if edits is not None:
             edits.during_shipment(record.order_key)
     sweeps_racing = 0
@@ -616,6 +621,7 @@ def ship_under_faults(
     faults = {
         "shipment_store_faults": store_faults.injected,
         "buyer_write_answers_lost": store_faults.writes_lost,
+        "untracked_parcel_answers_lost": sum(f not in fake.faults.pending for fake, f in untracked_losses),
         "webhooks_delivered_twice": sum(d.sent_twice for d in _deliveries(world)),
         "shipment_checks_delivered_again": chaos.duplicates,
         "shipment_checks_at_once": chaos.concurrent,
@@ -662,19 +668,36 @@ def _second_shipment_consumer(stack: LocalStack, record: dict[str, Any]) -> None
         stack.runner.overruns.append(f"SyncShipmentsFunction (a concurrent delivery): {elapsed:.1f} s")
 
 
+def _lose_untracked_answers(world: World) -> list[tuple[Any, Fault]]:
+    """The first write of an untracked parcel into a Shopify and a BigCommerce buyer loses its answer
+    (the store makes it, then stalls past the read timeout): no number to find it again by, and
+    Shopify keeps no key of ours either. Each (the fake's server, the fault)."""
+    faults = [
+        (world.stores["acme"].fake, Fault(after_write=True, stall_seconds=0.7, matching='"trackingInfo": {}')),
+        (world.stores["delta"].fake, Fault(after_write=True, stall_seconds=0.7, matching='"tracking_number": ""')),
+    ]
+    for fake, fault in faults:
+        fake.server.faults.add(fault)  # type: ignore[union-attr]
+    return [(fake.server, fault) for fake, fault in faults]  # type: ignore[union-attr]
+
+
 def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]]) -> Counter[str]:
-    """How many shipments in the buyer's store carry each tracking number."""
+    """How many shipments in the buyer's store carry each tracking number; for an untracked parcel
+    (the only parcel of its buyer order), how many shipments without a number the order has."""
     found: Counter[str] = Counter({number: 0 for number in tracking})
     for number, (buyer_id, order_id) in tracking.items():
         buyer = world.stores[buyer_id].fake
+        untracked = number.startswith("untracked:")
         if buyer_id == "acme":
             node = buyer.orders[f"gid://shopify/Order/{order_id}"]  # type: ignore[union-attr,index]
-            found[number] += sum(t["number"] == number for f in node.get("fulfillments") or [] for t in f["_tracking"])
+            numbers = [[t["number"] for t in f["_tracking"] if t.get("number")] for f in node.get("fulfillments") or []]
+            found[number] += sum((not n) if untracked else number in n for n in numbers)
         elif buyer_id == "brightside":
-            found[number] += sum(number in n["note"] for n in buyer.notes.get(int(order_id), []))  # type: ignore[union-attr]
+            notes = [n["note"] for n in buyer.notes.get(int(order_id), [])]  # type: ignore[union-attr]
+            found[number] += sum(("[ordersync-" in n) if untracked else number in n for n in notes)
         else:
             shipments = buyer.order_shipments.get(int(order_id), [])  # type: ignore[union-attr]
-            found[number] += sum(s.get("tracking_number") == number for s in shipments)
+            found[number] += sum(s.get("tracking_number") == ("" if untracked else number) for s in shipments)
     return found
 
 
@@ -698,6 +721,8 @@ def plant_divergences(world: World, stack: LocalStack, seeds: random.Random, apa
         plant = PLANTS[index % len(PLANTS)]
         if plant == "buyer_tracking" and record.buyer_id == "brightside":
             plant = "copy_address"  # a WooCommerce buyer's parcel is a note: no tracking field to change
+        if plant == "buyer_tracking" and not record.parcels[0].tracking_number:
+            plant = "buyer_shipment_deleted"  # an untracked parcel: no number to change
         kind = _plant(world, record, plant)
         planted.add(f"{record.order_key} {kind}")
     return planted

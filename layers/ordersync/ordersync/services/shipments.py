@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.parcels import parcel_problems, shown
-from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, parcel_key
+from ordersync.domain.shipments import BuyerShipments, Found, Misfit, already_there, buyer_lines, parcel_key
 from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreDataInvalid, StoreRejected
 from ordersync.models import (
     BuyerParcel,
@@ -85,6 +85,8 @@ def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCh
     state = deps.stores.seller(connection.seller).order_state(record.seller_order_id)
     buyer = functools.cache(lambda: deps.stores.buyer(connection.buyer))  # built only when a parcel needs it
     written, problems, seen = 0, [], len(record.timeline)
+    if record.cancelled_by_seller and not state.cancelled:
+        _seller_restored(record, state.words, connection, buyer, deps)
     for parcel in state.parcels:
         outcome = _sync_parcel(record, parcel, connection, buyer, deps)
         if outcome is True:
@@ -177,7 +179,7 @@ def _sync_parcel(
                 notify_customer=connection.notify_customer,
                 completes_order=_completes(record, key, lines, connection, store, deps),
             )
-            entry.buyer_shipment_id = store.write_shipment(record.order_id, written, there)
+            entry.buyer_shipment_id = _write(record, written, store, there, deps)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
         else:
             assert shipment is not None
@@ -209,6 +211,22 @@ def _sync_parcel(
     return True
 
 
+def _write(
+    record: OrderRecord, parcel: BuyerParcel, store: BuyerStore, there: BuyerShipments, deps: ShipmentDependencies
+) -> str:
+    """The write; where its answer may be lost after the store made it, the record keeps when it
+    began (freed with the claim), so that the retry looks for what was made since — by lines and
+    units where the platform keeps no key of ours — before it writes."""
+    started = deps.clock()
+    try:
+        return store.write_shipment(record.order_id, parcel, there)
+    except StoreRejected:  # a refusal: nothing was made
+        raise
+    except BaseException:
+        record.may_have_written(started)
+        raise
+
+
 def _seller_cancelled(
     record: OrderRecord, words: str, connection: Connection, buyer: Callable[[], BuyerStore], deps: ShipmentDependencies
 ) -> None:
@@ -233,6 +251,31 @@ def _seller_cancelled(
     alert_once(record, deps.alerts)
     metrics.add_metric(name="ReasonSellerCancelled", unit=MetricUnit.Count, value=1)
     logger.warning("seller cancelled a posted order", extra={"order_key": record.order_key})
+
+
+def _seller_restored(
+    record: OrderRecord, words: str, connection: Connection, buyer: Callable[[], BuyerStore], deps: ShipmentDependencies
+) -> None:
+    """The seller took back its cancellation: the order is live again (SYNCED), its parcels carried;
+    the retailer, told of the cancellation, is told of this too (a note, an email), and ops."""
+    where = f"the seller's {platform_label(connection.seller.platform)} store"
+    detail = (
+        f"{connection.seller.name} restored order {record.seller_order_id} in {where} ({words}), the copy of this"
+        " order it had cancelled: it is live again"
+    )
+    try:
+        buyer().add_note(
+            record.order_id, f"{detail[:1].upper()}{detail[1:]}; its parcels will be carried here. [ordersync]"
+        )
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        detail += f"; the note on the retailer's order was refused: {refused}"
+    record.note(deps.clock(), OrderStatus.SYNCED, FailureReason.SELLER_RESTORED, detail, Cause.PROCESS)
+    # a cancellation after this one is news again: told as the first was
+    record.alerted = [key for key in record.alerted if key != FailureReason.SELLER_CANCELLED.value]
+    alert_once(record, deps.alerts, f"{FailureReason.SELLER_RESTORED.value}:{len(record.timeline)}")
+    logger.info("seller restored a cancelled copy", extra={"order_key": record.order_key})
 
 
 def _tracking_corrected(entry: ParcelEntry, parcel: Parcel) -> bool:

@@ -26,6 +26,13 @@ class Fault:
     after_write: bool = False
     retry_after: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # the fault waits for the first request whose method, path and body hold this (a mutation's name)
+    matching: str | None = None
+
+    def matches(self, request: Request) -> bool:
+        if self.matching is None:
+            return True
+        return self.matching in f"{request.method} {request.path} {request.get_data(as_text=True)}"
 
 
 @dataclass
@@ -37,9 +44,12 @@ class Faults:
         with self.lock:
             self.pending.extend(faults)
 
-    def take(self) -> Fault | None:
+    def take(self, request: Request) -> Fault | None:
         with self.lock:
-            return self.pending.pop(0) if self.pending else None
+            found = next((fault for fault in self.pending if fault.matches(request)), None)
+            if found is not None:
+                self.pending.remove(found)
+            return found
 
 
 @dataclass
@@ -159,7 +169,7 @@ class FakeServer:
         self.requests += 1
         request = Request(environ)
         self.received.append((request.method, request.path, request.get_data()))
-        fault = self.faults.take() or (self.random_faults.draw(request) if self.random_faults else None)
+        fault = self.faults.take(request) or (self.random_faults.draw(request) if self.random_faults else None)
         if fault and not fault.after_write:
             time.sleep(fault.stall_seconds)
             if fault.status:
