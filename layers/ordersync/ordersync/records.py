@@ -104,6 +104,18 @@ class ParcelEntry(BaseModel):
     detail: str = ""
 
 
+# What one record holds at most, so that no order outgrows DynamoDB's 400 KB item however often it
+# changes (tested at these limits, with MAX_LINES lines): its timeline's entries, each entry's
+# detail, and the order's own detail (what its emails quote: a long list of changed lines fits).
+TIMELINE_KEEP = 50
+ENTRY_MAX = 1_000
+DETAIL_MAX = 16_000
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 40]}… ({len(text) - limit + 40} characters more)"
+
+
 # How an order's first sight is worded in its timeline, by what brought it.
 _ARRIVED_BY = {Cause.PULL: "pulled from", Cause.WEBHOOK: "sent by a webhook of"}
 
@@ -178,13 +190,20 @@ class OrderRecord(BaseModel):
         return record
 
     def note(self, at: datetime, status: OrderStatus, reason: FailureReason | None, detail: str, cause: Cause) -> None:
-        self.status, self.reason, self.detail, self.updated_at = status, reason, detail, at
-        self.timeline.append(TimelineEntry(at=at, status=status, reason=reason, detail=detail, cause=cause))
+        self.status, self.reason, self.detail, self.updated_at = status, reason, _cut(detail, DETAIL_MAX), at
+        self._add(TimelineEntry(at=at, status=status, reason=reason, detail=_cut(detail, ENTRY_MAX), cause=cause))
 
     def log(self, at: datetime, detail: str, cause: Cause) -> None:
         """A timeline entry that changes neither the status nor the reason (a parcel written)."""
         self.updated_at = at
-        self.timeline.append(TimelineEntry(at=at, status=self.status, reason=None, detail=detail, cause=cause))
+        self._add(TimelineEntry(at=at, status=self.status, reason=None, detail=_cut(detail, ENTRY_MAX), cause=cause))
+
+    def _add(self, entry: TimelineEntry) -> None:
+        """The first entry (when the order arrived: what a look-up for an earlier post starts from)
+        and the latest TIMELINE_KEEP - 1: an order edited every day never outgrows its item."""
+        self.timeline.append(entry)
+        if len(self.timeline) > TIMELINE_KEEP:
+            del self.timeline[1 : len(self.timeline) - TIMELINE_KEEP + 1]
 
     def apply(self, decision: Decision, at: datetime, cause: Cause) -> None:
         self.show_lines(decision)

@@ -1,6 +1,7 @@
 """Deciding what happens to one order. The order of checks is explicit and documented:
 
 1. invalid payload      -> FAILED / INVALID_ORDER              (decided before this module: no order)
+   more than MAX_LINES  -> FAILED / INVALID_ORDER              (more than one order record can hold)
 2. cancelled            -> CANCELLED, nothing posted
    not paid yet         -> AWAITING_PAYMENT (no alert; decided again when the order comes back
                            paid), or DISREGARDED / PAYMENT_NOT_RECEIVED once past the time limit
@@ -21,6 +22,11 @@ from enum import StrEnum
 
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant
 from ordersync.models import CanonicalOrder, FailureReason, OrderLine, OrderStatus, Platform, platform_label
+
+# The most lines of one seller's part an order record holds (each line shown, each posted line kept
+# for its parcels) and stays within DynamoDB's 400 KB item: tested at this limit. B2B orders of
+# more are split by the retailer, or posted by hand.
+MAX_LINES = 250
 
 
 class LineOutcome(StrEnum):
@@ -89,6 +95,12 @@ def decide(
     """present_in_store: per duplicated SKU, the candidate variant ids the seller's store still has.
     seller_active_skus: the seller's active SKUs, for suggestions on a mismatch (may be empty).
     unpaid_past_limit: the order has waited for payment longer than the limit (see unpaid_too_long)."""
+    if len(order.lines) > MAX_LINES:
+        detail = (
+            f"{len(order.lines)} lines for this seller: more than ordersync holds in one order ({MAX_LINES});"
+            " split the order in the buyer's store, or post it by hand"
+        )
+        return Decision(OrderStatus.FAILED, FailureReason.INVALID_ORDER, detail)
     if order.cancelled:
         return Decision(OrderStatus.CANCELLED, detail="the buyer cancelled the order before it was posted")
     if order.awaiting_payment:

@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeSerializer
 
+from ordersync.aws.item_size import item_bytes, plain_item_bytes
 from ordersync.aws.orders import DynamoOrders, table_item
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
@@ -166,7 +166,7 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
     run.synced = sum(1 for r in records if r.status.value == "SYNCED")
     table = boto3.client("dynamodb")
     sizes = [
-        _item_bytes(
+        item_bytes(
             table.get_item(TableName=stack.output("OrdersTableName"), Key={"order_key": {"S": r.order_key}})["Item"]
         )
         for r in records[:20]
@@ -177,7 +177,7 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) 
     envelope, _ = envelope_for(connection, next(iter(buyer.orders.values())), now)
     claim = OrderRecord.first_seen(envelope, now)
     claim.take_over(Attempt("message-id/attempt", now, 0))
-    run.claim_item_bytes = _item_bytes(TypeSerializer().serialize(table_item(claim, with_envelope=False))["M"])
+    run.claim_item_bytes = plain_item_bytes(table_item(claim, with_envelope=False))
     catalog_items = (
         boto3.resource("dynamodb")
         .Table(stack.output("CatalogTableName"))
@@ -369,29 +369,6 @@ def _synced_after(
     if missing:
         raise RuntimeError(f"not synced within {patience:.0f} s: {', '.join(missing[:5])}")
     return by_platform
-
-
-def _item_bytes(item: dict[str, Any]) -> int:
-    """DynamoDB's item size, by its published rules: attribute names plus values; a list or map
-    3 bytes plus each element and 1 byte per element; a number about one byte per two digits."""
-    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
-
-
-def _value_bytes(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "B":
-        return len(inner)
-    if kind == "N":
-        return len(inner.strip("-").replace(".", "")) // 2 + 1
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "L":
-        return 3 + sum(_value_bytes(v) + 1 for v in inner)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_bytes(v) + 1 for k, v in inner.items())
-    return len(json.dumps(inner))  # sets: close enough
 
 
 def floor_seconds_per_order(stack: LocalStack, run: Run, samples: int = 200) -> float:

@@ -84,7 +84,7 @@ def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCh
     assert record.seller_order_id is not None  # claim_posted says so
     state = deps.stores.seller(connection.seller).order_state(record.seller_order_id)
     buyer = functools.cache(lambda: deps.stores.buyer(connection.buyer))  # built only when a parcel needs it
-    written, problems, seen = 0, [], len(record.timeline)
+    written, problems, last = 0, [], record.timeline[-1] if record.timeline else None
     if record.cancelled_by_seller and not state.cancelled:
         _seller_restored(record, state.words, connection, buyer, deps)
     for parcel in state.parcels:
@@ -95,7 +95,8 @@ def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCh
             problems.append(outcome)
     if state.cancelled and record.status is OrderStatus.SYNCED:
         _seller_cancelled(record, state.words, connection, buyer, deps)
-    if len(record.timeline) > seen or record.post_unconfirmed_at is not None:  # something new to record
+    # something new to record (the timeline is bounded: its last entry tells, not its length)
+    if (record.timeline[-1] if record.timeline else None) is not last or record.post_unconfirmed_at is not None:
         record.post_unconfirmed_at = None  # whatever an earlier attempt wrote is found and recorded now
         release_and_save(record, deps)
     else:
@@ -249,6 +250,7 @@ def _seller_cancelled(
         detail += f"; the note on the retailer's order was refused: {refused}"
     record.note(deps.clock(), OrderStatus.CANCELLED, FailureReason.SELLER_CANCELLED, detail, Cause.PROCESS)
     alert_once(record, deps.alerts)
+    _news_again(record, FailureReason.SELLER_RESTORED)  # a restore after this is told as the first was
     metrics.add_metric(name="ReasonSellerCancelled", unit=MetricUnit.Count, value=1)
     logger.warning("seller cancelled a posted order", extra={"order_key": record.order_key})
 
@@ -272,10 +274,13 @@ def _seller_restored(
     except StoreRejected as refused:
         detail += f"; the note on the retailer's order was refused: {refused}"
     record.note(deps.clock(), OrderStatus.SYNCED, FailureReason.SELLER_RESTORED, detail, Cause.PROCESS)
-    # a cancellation after this one is news again: told as the first was
-    record.alerted = [key for key in record.alerted if key != FailureReason.SELLER_CANCELLED.value]
-    alert_once(record, deps.alerts, f"{FailureReason.SELLER_RESTORED.value}:{len(record.timeline)}")
+    _news_again(record, FailureReason.SELLER_CANCELLED)  # a cancellation after this is told as the first was
+    alert_once(record, deps.alerts)
     logger.info("seller restored a cancelled copy", extra={"order_key": record.order_key})
+
+
+def _news_again(record: OrderRecord, reason: FailureReason) -> None:
+    record.alerted = [key for key in record.alerted if key != reason.value]
 
 
 def _tracking_corrected(entry: ParcelEntry, parcel: Parcel) -> bool:
