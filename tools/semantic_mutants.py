@@ -101,6 +101,143 @@ MUTANTS = (
             "tests/integration/test_fake_contracts.py::test_the_fake_bigcommerce_refuses_an_order_body_that_breaks_order_post",
         ),
     ),
+    # --- after posting, round three: each a behaviour 15 of 30 hidden slips got past --------------
+    Mutant(
+        "edit-rise-among-reductions",
+        "services/after_posting.py",
+        "if edit.lines and not any(c.increase for c in edit.lines) and posted:",
+        "if edit.lines and not all(c.increase for c in edit.lines) and posted:",
+        "a buyer who lowers one line and raises another has the rise applied to the seller's copy, unconfirmed",
+        (
+            "tests/unit/test_edits_after_posting.py::test_lowering_one_line_and_raising_another_applies_nothing_and_tells_exactly_what_changed",
+        ),
+    ),
+    Mutant(
+        "deleted-line-ignored",
+        "domain/edits.py",
+        'changes += [LineChange(line_id, None, "", units, 0) for line_id, units in sent.items() if units]',
+        "changes += []",
+        "a line the retailer deletes from a posted order still ships from the seller's copy",
+        (
+            "tests/unit/test_edits_after_posting.py::test_a_line_the_retailer_deletes_outright_is_a_removal_taken_off_the_copy_before_shipment",
+        ),
+    ),
+    Mutant(
+        "told-change-moves-posted-lines",
+        "services/process.py",
+        "o.reason is FailureReason.LINES_REDUCED for o in outcomes",
+        "o.reason is not None for o in outcomes",
+        "after a rise the seller was only told of, its real parcel reads 'partly shipped' for ever",
+        (
+            "tests/unit/test_edits_after_posting.py::test_after_a_rise_the_seller_was_only_told_of_the_copy_s_parcel_still_ships_the_order",
+        ),
+    ),
+    Mutant(
+        "second-change-silent",
+        "services/process.py",
+        '_alert_once(record, deps, f"{outcome.reason.value}:{told}")',
+        "_alert_once(record, deps, outcome.reason.value)",
+        "a second new address (or a second reduction) of the same order is applied and nobody told",
+        (
+            "tests/unit/test_edits_after_posting.py::test_a_second_new_address_and_a_second_reduction_are_each_told_again",
+        ),
+    ),
+    Mutant(
+        "undelivered-parcel-counted",
+        "records.py",
+        "if entry.in_buyer_store_at is not None and entry.key != but:",
+        "if entry.key != but:",
+        "a parcel the buyer's store refused reads as delivered, and the seller's next parcel doesn't fit",
+        ("tests/unit/test_shipments.py::test_a_parcel_that_never_reached_the_buyer_store_is_not_counted_as_delivered",),
+    ),
+    Mutant(
+        "carrier-correction-dropped",
+        "services/shipments.py",
+        "return bool(parcel.tracking_number) and (parcel.tracking_number, parcel.carrier) != (",
+        "return bool(parcel.tracking_number) and (parcel.tracking_number, entry.carrier) != (",
+        "a seller correcting the carrier alone (same number) leaves the end customer with the wrong carrier",
+        (
+            "tests/unit/test_shipments.py::test_a_correction_of_the_carrier_alone_reaches_the_buyer_store_and_tells_the_customer_only_if_asked",
+        ),
+    ),
+    Mutant(
+        "correction-always-notifies",
+        "services/shipments.py",
+        "        tracking_url=parcel.tracking_url,\n        notify_customer=connection.notify_customer,\n    )\n    try:",
+        "        tracking_url=parcel.tracking_url,\n        notify_customer=True,\n    )\n    try:",
+        "a tracking correction emails the end customer although the connection says not to",
+        (
+            "tests/unit/test_shipments.py::test_a_correction_of_the_carrier_alone_reaches_the_buyer_store_and_tells_the_customer_only_if_asked",
+        ),
+    ),
+    Mutant(
+        "two-lines-one-variant",
+        "domain/shipments.py",
+        "take = min(units, left[candidate.buyer_line_id] - taken.get(candidate.buyer_line_id, 0))",
+        "take = units",
+        "a parcel of 3 units of a variant ordered on two lines (2 + 1) fills the first line thrice",
+        ("tests/unit/test_shipments.py::test_a_parcel_maps_back_line_by_line_through_the_variant_it_was_posted_as",),
+    ),
+    Mutant(
+        "parcel-key-prefix",
+        "domain/shipments.py",
+        "if shipment.key in (key, parcel_ref(key)):",
+        "if shipment.key and (shipment.key.startswith(key) or shipment.key == parcel_ref(key)):",
+        "parcel ...-1 is taken as 'already there' because ...-12 is, and never reaches the buyer's store",
+        ("tests/unit/test_shipments.py::test_an_earlier_parcel_is_recognised_by_its_exact_key_only",),
+    ),
+    Mutant(
+        "carrier-code-royal-mail",
+        "domain/carriers.py",
+        'Carrier("royal-mail", "Royal Mail", "royalmail", "royal-mail", "Royal Mail", ("royalmail",)),',
+        'Carrier("royal-mail", "Royal Mail", "royalmail", "royalmail", "Royal Mail", ("royalmail",)),',
+        "a Royal Mail parcel reaches a BigCommerce buyer under a slug AfterShip doesn't know: no tracking link",
+        ("tests/unit/test_shipments.py::test_each_carrier_goes_out_by_each_platform_s_exact_published_code",),
+    ),
+    Mutant(
+        "drift-address-no-postcode",
+        "domain/drift.py",
+        "parts = (address.address1, address.address2, address.city, address.postal_code, address.country_code)",
+        "parts = (address.address1, address.address2, address.city, address.country_code)",
+        "a seller's copy with another postcode is never reported by the drift check",
+        ("tests/unit/test_drift.py::test_an_address_that_differs_only_in_its_postcode_is_another_door",),
+    ),
+    Mutant(
+        "seller-drift-email-everyone",
+        "alerts/drift.py",
+        '{d.detail}" for d in own)',
+        '{d.detail}" for d in found)',
+        "a seller's drift email lists other sellers' orders",
+        ("tests/unit/test_drift.py::test_each_seller_s_drift_email_lists_its_own_orders_only",),
+    ),
+    Mutant(
+        "shopify-reduce-no-restock",
+        "platforms/shopify.py",
+        "orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true)",
+        "orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: false)",
+        "a Shopify seller's reduced copy never puts the units back in stock",
+        ("tests/integration/test_store_writes.py::test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines",),
+    ),
+    Mutant(
+        "shopify-note-replaced",
+        "platforms/shopify.py",
+        'note = "\\n".join(n for n in (str(found.get("note") or ""), text) if n)',
+        "note = text",
+        "our note on a retailer's Shopify order wipes out the retailer's own note",
+        (
+            "tests/integration/test_store_writes.py::test_a_note_on_the_retailer_s_order_is_appended_to_its_own_and_never_shown_to_its_customer",
+        ),
+    ),
+    Mutant(
+        "woo-note-public",
+        "platforms/woocommerce.py",
+        'body = {"note": text, "customer_note": False}',
+        'body = {"note": text, "customer_note": True}',
+        "the end customer of a WooCommerce retailer is emailed ordersync's internal words",
+        (
+            "tests/integration/test_store_writes.py::test_a_note_on_the_retailer_s_order_is_appended_to_its_own_and_never_shown_to_its_customer",
+        ),
+    ),
 )
 
 

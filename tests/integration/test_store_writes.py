@@ -633,6 +633,27 @@ def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[
     shop_client.reduce_lines(copy, [("7001", 1)])
     sent = [json.loads(b)["variables"] for m, p, b in shop.server.received if m == "POST" and b"orderEdit" in b]
     assert sent[1]["quantity"] == 1 and sent[2]["staffNote"].endswith("(ordersync)")
+    (set_quantity,) = [json.loads(b)["query"] for m, p, b in shop.server.received if b"orderEditSetQuantity(" in b]
+    assert "restock: true" in set_quantity  # the units taken off go back to the seller's stock
     node = shop.orders[f"gid://shopify/Order/{copy}"]
     assert [line["currentQuantity"] for line in node["lineItems"]["nodes"]] == [1, 5]
     assert node["_edit_notified_customer"] is False
+
+
+def test_a_note_on_the_retailer_s_order_is_appended_to_its_own_and_never_shown_to_its_customer(
+    started: list[Any],
+) -> None:
+    """Shopify: orderUpdate's note replaces the whole note, so ours is appended to the retailer's own.
+    WooCommerce: a private note (customer_note false), so the end customer is never emailed our words."""
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    node = order_node(1001, "#1001", [("S-1", "Tent", 1, "10.00")], {"name": "A", "countryCodeV2": "US"})
+    node["note"] = "Gift wrap, please"
+    shop.add_order(node)
+    ShopifyStore(shop.base_url, "shpat_acme").add_note("1001", "Northwind cancelled its copy. [ordersync]")
+    assert shop.orders[node["id"]]["note"] == "Gift wrap, please\nNorthwind cancelled its copy. [ordersync]"
+
+    woo = start_fake(started, FakeWooCommerce("brightside", "ck_b", "cs_b"))
+    woo.add_order(woocommerce_order(2001, [("PK-1", "Jacket", 1, "180.00", 55, 0)], {"first_name": "A"}))
+    WooCommerceStore(woo.base_url, "ck_b", "cs_b").add_note("2001", "Peak cancelled its copy. [ordersync]")
+    (note,) = woo.notes[2001]
+    assert note["customer_note"] is False and (2001, "customer_note") not in woo.customer_emails

@@ -104,3 +104,23 @@ def test_another_seller_s_parcels_in_the_same_buyer_order_are_not_this_part_s_un
     assert _kinds(recorded, _seen(parcels=(PARCEL,), there=(WRITTEN, other_seller, by_hand))) == [
         DriftKind.SHIPPED_UNITS_DIFFER
     ]
+
+
+def test_an_address_that_differs_only_in_its_postcode_is_another_door() -> None:
+    elsewhere = HOME.model_copy(update={"postal_code": "2010"})
+    found = divergences(_recorded(), _seen(seller_address=elsewhere))
+    assert [d.kind for d in found] == [DriftKind.ADDRESS_DIFFERS] and "2010" in found[0].detail
+
+
+def test_each_seller_s_drift_email_lists_its_own_orders_only() -> None:
+    from ordersync.alerts.drift import drift_emails
+    from ordersync.domain.drift import Divergence
+
+    found = [
+        Divergence("acme--north#1001", "north", "Acme", DriftKind.ADDRESS_DIFFERS, "north's detail", "mend"),
+        Divergence("acme--south#2002", "south", "Acme", DriftKind.TRACKING_DIFFERS, "south's detail", "mend"),
+    ]
+    emails = {e.seller_id: e for e in drift_emails(found, 2, [])}
+    assert "order 1001" in emails["north"].body and "2002" not in emails["north"].body
+    assert "south's detail" in emails["south"].body and "north's detail" not in emails["south"].body
+    assert "north's detail" in emails[None].body and "south's detail" in emails[None].body  # ops see both

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ordersync.domain.carriers import carrier_named
+from ordersync.domain.carriers import CARRIERS, Carrier, carrier_named
 from ordersync.domain.shipments import (
     BuyerShipment,
     BuyerShipments,
@@ -112,6 +112,7 @@ class FakeBuyerStore:
     refuse_next: str | None = None
     notes: list[str] = field(default_factory=list)
     keyless: bool = False  # keeps no key of ours on a shipment (Shopify): only when it was made
+    corrected: list[tuple[str, BuyerParcel]] = field(default_factory=list)
     made_at: datetime = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
     def add_note(self, order_id: str, text: str) -> None:
@@ -127,6 +128,10 @@ class FakeBuyerStore:
             for line_id, units in shipment.lines:
                 left[line_id] -= units
         return BuyerShipments(tuple([*self.by_hand, *ours]), left)
+
+    def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
+        self.corrected.append((shipment_id, parcel))
+        return shipment_id
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         if self.refuse_next:
@@ -363,3 +368,94 @@ def test_a_copy_its_seller_restores_is_live_again_its_parcel_carried_and_the_ret
     seller.cancelled.append("S1")  # and cancels once more: the retailer is told again
     _check(deps, 3)
     assert len(deps.alerts.published) == 3 and deps.orders.get("acme--northwind#1001").status is OrderStatus.CANCELLED
+
+
+def test_an_earlier_parcel_is_recognised_by_its_exact_key_only() -> None:
+    """`northwind:fulfillment-1` is not "already there" because `northwind:fulfillment-12` is."""
+    lines = (("1", 1),)
+    twelve = BuyerShipment("s12", None, "northwind:fulfillment-12", lines)
+    assert already_there("northwind:fulfillment-1", None, lines, [twelve], {"1": 1}) == (Found.NOTHING, None)
+    by_ref = BuyerShipment("n12", None, parcel_ref("northwind:fulfillment-12"), ())
+    assert already_there("northwind:fulfillment-1", None, lines, [by_ref], {"1": 1}) == (Found.NOTHING, None)
+
+
+def test_a_parcel_that_never_reached_the_buyer_store_is_not_counted_as_delivered(posted: Any) -> None:
+    """Refused by the buyer's store: the order doesn't read shipped, and the seller's next parcel
+    maps onto what is really still open there."""
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    buyer.refuse_next = "fulfillmentCreate: the fulfillment order is on hold"
+    assert _check(deps, 1).problems == (FailureReason.PARCEL_REFUSED,)
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.units_in_buyer_store() == {} and record.shipping != "shipped"
+    # the seller cancels that shipment and ships the same units again: it fits what is open
+    seller.parcels["S1"] = [Parcel("f2", (ParcelLine("1", 2),), "UPS", "1Z2")]
+    assert _check(deps, 2).written == 1 and deps.orders.get("acme--northwind#1001").shipping == "shipped"
+
+
+def test_a_correction_of_the_carrier_alone_reaches_the_buyer_store_and_tells_the_customer_only_if_asked(
+    posted: Any,
+) -> None:
+    deps, seller, buyer = posted
+    connection = deps.connections.get("acme--northwind")
+    deps.connections.connections[connection.connection_id] = connection.model_copy(update={"notify_customer": False})
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z999AA10123456784")]
+    assert _check(deps, 1).written == 1
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "FedEx", "1Z999AA10123456784")]  # the same number
+    assert _check(deps, 2).written == 1
+    ((shipment_id, corrected),) = buyer.corrected
+    assert (shipment_id, corrected.carrier, corrected.tracking_number) == ("S0", "fedex", "1Z999AA10123456784")
+    assert corrected.notify_customer is False  # the connection says not to email the end customer
+    assert deps.orders.get("acme--northwind#1001").parcels[0].carrier == "FedEx"
+
+
+def _shopify_tracking_companies() -> set[str]:
+    """The companies FulfillmentTrackingInfo.company lists (the 2025-10 schema): Shopify builds
+    tracking links for these names, spelled exactly so."""
+    import gzip
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "contracts" / "shopify" / "admin_2025-10.json.gz"
+    schema = json.loads(gzip.decompress(path.read_bytes()))
+    types = (schema.get("data") or schema)["__schema"]["types"]
+    info = next(t for t in types if t["name"] == "FulfillmentTrackingInfo")
+    company = next(f for f in info["fields"] if f["name"] == "company")
+    return {line.strip()[2:] for line in company["description"].splitlines() if line.strip().startswith("* ")}
+
+
+def _bigcommerce_providers() -> set[str]:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "contracts" / "bigcommerce" / "compact.json"
+    post = json.loads(path.read_text())["$defs"]["shipment_post"]["properties"]["shipping_provider"]
+    return set(post["anyOf"][0]["enum"])
+
+
+# AfterShip's courier slugs (BigCommerce's tracking_carrier, per its OpenAPI file's link to
+# aftership.com/docs/tracking/others/supported-couriers) and Shipment Tracking's provider names (its
+# class-wc-shipment-tracking.php list), for the carriers we know.
+AFTERSHIP = {"ups": "ups", "usps": "usps", "fedex": "fedex", "dhl-express": "dhl", "australia-post": "australia-post",
+             "canada-post": "canada-post", "royal-mail": "royal-mail"}  # fmt: skip
+SHIPMENT_TRACKING = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl-express": "DHL",
+                     "australia-post": "Australia Post", "canada-post": "Canada Post", "royal-mail": "Royal Mail"}  # fmt: skip
+
+
+@pytest.mark.parametrize("carrier", CARRIERS, ids=lambda c: c.key)
+def test_each_carrier_goes_out_by_each_platform_s_exact_published_code(carrier: Carrier) -> None:
+    assert carrier.shopify in _shopify_tracking_companies()
+    assert carrier.bigcommerce_provider in _bigcommerce_providers()  # "" where it has no integration
+    assert carrier.bigcommerce_carrier == AFTERSHIP[carrier.key]
+    assert carrier.woocommerce == SHIPMENT_TRACKING[carrier.key]
+
+
+def test_a_parcel_the_seller_edits_after_it_went_across_is_named_once_never_silently_kept(posted: Any) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    assert _check(deps, 1).written == 1
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]  # edited to 1 unit in its admin
+    assert _check(deps, 2).problems == (FailureReason.PARCEL_DOESNT_FIT,)
+    assert _check(deps, 3).problems == (FailureReason.PARCEL_DOESNT_FIT,)
+    assert len(buyer.written) == 1 and buyer.corrected == []
+    record = deps.orders.get("acme--northwind#1001")
+    assert "was changed in the seller's store after it was written into the buyer's (1 x line" in record.detail
+    assert len(deps.alerts.published) == 1

@@ -136,6 +136,8 @@ def _sync_parcel(
             )
         if entry.buyer_shipment_id and _tracking_corrected(entry, parcel):
             return _correct_tracking(record, entry, parcel, connection, buyer, deps)
+        if (changed := _units_changed(record, entry, parcel)) is not None:
+            return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, changed, deps)
         return None
     entry = entry or ParcelEntry(key=key)
     problems = parcel_problems(parcel, connection.buyer.platform)
@@ -277,6 +279,21 @@ def _seller_restored(
     _news_again(record, FailureReason.SELLER_CANCELLED)  # a cancellation after this is told as the first was
     alert_once(record, deps.alerts)
     logger.info("seller restored a cancelled copy", extra={"order_key": record.order_key})
+
+
+def _units_changed(record: OrderRecord, entry: ParcelEntry, parcel: Parcel) -> str | None:
+    """The seller edited a parcel's units after it went across: no platform lets us edit a written
+    shipment's lines, so it is named (the buyer's store keeps what was written), never silently kept."""
+    if parcel.whole_order:
+        return None
+    now = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=entry.key))
+    if not isinstance(now, Misfit) and sorted(now) == sorted(entry.lines):
+        return None
+    words = _units(now) if not isinstance(now, Misfit) else now.why
+    return (
+        f"{_parcel_words(parcel)} was changed in the seller's store after it was written into the buyer's"
+        f" ({words}; written: {_units(tuple(entry.lines))}); the buyer's store was not changed"
+    )
 
 
 def _news_again(record: OrderRecord, reason: FailureReason) -> None:
