@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from ordersync.models import FailureReason, OrderStatus, Parcel, ParcelLine, iso
+from ordersync.records import Attempt
 from ordersync.services.process import ProcessDependencies, process_message
 from ordersync.services.shipments import ShipmentDependencies, check_seller_copy
-from ordersync.records import Attempt
 
 from .test_process import ADDRESS, MOVED, deps, message  # noqa: F401  (deps: the fixture)
 
