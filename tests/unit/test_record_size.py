@@ -95,3 +95,32 @@ def test_an_order_of_more_lines_than_a_record_holds_is_refused_up_front_with_its
     assert decision.detail.startswith(f"{MAX_LINES + 1} lines for this seller: more than ordersync holds in one order")
     at_limit = order(*(line(f"SKU-{i}", line_id=str(i)) for i in range(MAX_LINES)))
     assert decide(at_limit, CatalogSlice({}, {}), Platform.WOOCOMMERCE).reason is FailureReason.SKU_MISMATCH
+
+
+def test_a_dlq_message_at_every_limit_fits_one_sqs_message_and_still_replays() -> None:
+    """MAX_LINES failing lines of the longest SKU, the longest detail, and a buyer payload just under
+    what an envelope carries (200 KB): the body stays inside SQS's 256 KiB; a payload past what the
+    body keeps becomes a read request (a redrive reads the order from the buyer's store again)."""
+    from ordersync.alerts.messages import DLQ_LINES_SHOWN, dlq_message
+    from ordersync.aws.messaging import dlq_text
+    from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, requested_read
+
+    record = _record(OrderStatus.FAILED)
+    record.lines = [
+        LineView(line_id=str(10**15 + i), sku="S" * 200, title="", quantity=9, outcome="sku_mismatch",
+                 suggestions=["S" * 200] * 3)
+        for i in range(MAX_LINES)
+    ]  # fmt: skip
+    record.note(NOW, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "y" * 50_000, Cause.PULL)
+    payload = {"id": "gid://shopify/Order/1001", "note": "z" * (MAX_ORDER_PAYLOAD_BYTES - 1_000)}
+    record.envelope = {"order_id": "1001", "payload": payload}
+    body, _ = dlq_message(record, None)
+    assert len(dlq_text(body).encode()) < 256 * 1024
+    assert len(body["failing_lines"]) == DLQ_LINES_SHOWN and body["failing_lines_not_shown"] == MAX_LINES - 50
+    assert requested_read(body["envelope"]["payload"]) == "1001"
+    plain = _record(OrderStatus.FAILED)
+    plain.note(NOW, OrderStatus.FAILED, FailureReason.SKU_MISMATCH, "SKU A-1 is not in the catalog", Cause.PULL)
+    plain.envelope = {"order_id": "1001", "payload": {"id": "gid://shopify/Order/1001"}}
+    small, _ = dlq_message(plain, None)
+    assert small["envelope"]["payload"] == {"id": "gid://shopify/Order/1001"}  # kept: replayed as it was
+    assert dlq_text(small).count("\n") > 10  # small: indented for a person reading it in the console

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ordersync.domain.decide import Decision
-from ordersync.models import CanonicalOrder, FailureReason, OrderEnvelope, OrderStatus, platform_label
+from ordersync.models import CanonicalOrder, FailureReason, OrderEnvelope, OrderStatus, platform_label, read_request
 from ordersync.records import LineView, OrderRecord
 
 REASON_LABEL = {
@@ -368,7 +368,8 @@ def _ops_body(record: OrderRecord) -> str:
 def dlq_message(record: OrderRecord, envelope: OrderEnvelope | None) -> tuple[dict[str, Any], dict[str, str]]:
     """A DLQ body a person reading it in the SQS console understands; `envelope` lets a redrive replay it."""
     reason = record.reason or FailureReason.INVALID_ORDER
-    body = {
+    failing = [line.model_dump() for line in record.lines if line.outcome in ("sku_mismatch", "duplicate_sku")]
+    body: dict[str, Any] = {
         "summary": (
             f"Order {record.order_number or record.order_id} from {record.buyer_name} to {record.seller_name} "
             f"failed: {reason.value}"
@@ -378,14 +379,28 @@ def dlq_message(record: OrderRecord, envelope: OrderEnvelope | None) -> tuple[di
         "order_key": record.order_key,
         "order_id": record.order_id,
         "seller_id": record.seller_id,
-        "failing_lines": [
-            line.model_dump() for line in record.lines if line.outcome in ("sku_mismatch", "duplicate_sku")
-        ],
+        "failing_lines": failing[:DLQ_LINES_SHOWN],
         "what_to_do": OPS_FIX[reason].format(seller_id=record.seller_id, order_key=record.order_key),
-        "envelope": envelope.model_dump(mode="json") if envelope else record.envelope,
+        "envelope": _replayable(envelope.model_dump(mode="json") if envelope else record.envelope),
     }
+    if len(failing) > DLQ_LINES_SHOWN:
+        body["failing_lines_not_shown"] = len(failing) - DLQ_LINES_SHOWN  # all of them: ordersync order show
     attributes = {"order_id": record.order_id, "seller_id": record.seller_id, "reason": reason.value}
     return body, attributes
+
+
+# A DLQ body stays well inside SQS's 256 KiB message (what every region takes): the first failing
+# lines, and the buyer's payload only while it is small — past that, a read request, which a
+# redrive or replay answers by reading the order from the buyer's store again.
+DLQ_LINES_SHOWN = 50
+DLQ_PAYLOAD_MAX = 120_000
+
+
+def _replayable(envelope: dict[str, Any]) -> dict[str, Any]:
+    payload = envelope.get("payload")
+    if payload is None or len(json.dumps(payload, separators=(",", ":"), default=str)) <= DLQ_PAYLOAD_MAX:
+        return envelope
+    return {**envelope, "payload": read_request(str(envelope.get("order_id") or ""))}
 
 
 def manual_posting_instructions(record: OrderRecord, order: CanonicalOrder, decision: Decision, execution: str) -> str:

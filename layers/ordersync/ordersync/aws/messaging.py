@@ -114,10 +114,17 @@ class SqsDeadLetters:
         with aws_errors("dead letter"):
             response = self._sqs.send_message(
                 QueueUrl=self._url,
-                MessageBody=json.dumps(body, indent=2, default=str),
+                MessageBody=dlq_text(body),
                 MessageAttributes=_string_attributes(attributes),
             )
         return str(response["MessageId"])
+
+
+def dlq_text(body: dict[str, Any]) -> str:
+    """Indented for a person reading it in the console while small; compact past that (indenting a
+    large payload can double it)."""
+    compact = json.dumps(body, separators=(",", ":"), default=str)
+    return json.dumps(body, indent=2, default=str) if len(compact) < 32_000 else compact
 
 
 class SqsAlertOutbox:
