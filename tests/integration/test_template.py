@@ -160,7 +160,14 @@ def test_the_public_webhook_url_and_the_pulls_and_catalog_runs_are_bounded_by_pa
     ProcessOrderFunction's; the pulls and the catalog runs fan out no wider than their parameters."""
     resources = cloudformation["Resources"]
     webhook = resources["ReceiveWebhookFunction"]["Properties"]
-    assert webhook["ReservedConcurrentExecutions"] == {"Ref": "WebhookReservedConcurrency"}
+    # reserved where the account can spare it (N + the 100 Lambda keeps unreserved); 0: none at all
+    assert webhook["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["WebhookConcurrencyReserved", {"Ref": "WebhookReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert cloudformation["Conditions"]["WebhookConcurrencyReserved"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, "0"]}]
+    }
+    assert cloudformation["Parameters"]["WebhookReservedConcurrency"]["MinValue"] == 0
     for function, parameter in (
         ("PullConnectionFunction", "PullMaxConcurrency"),
         ("SyncSellerCatalogFunction", "CatalogSyncMaxConcurrency"),
