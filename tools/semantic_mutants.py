@@ -52,8 +52,8 @@ MUTANTS = (
     Mutant(
         "woo-lookup-first-page",
         "platforms/woocommerce.py",
-        'for number, orders in enumerate(self._pages(f"{self._api}/orders", params)):',
-        'for number, orders in enumerate([next(self._pages(f"{self._api}/orders", params))]):',
+        'for number, orders in enumerate(self._pages(f"{self._api}/orders", {**params, "status": status})):',
+        'for number, orders in enumerate([next(self._pages(f"{self._api}/orders", {**params, "status": status}))]):',
         "a retry after a lost response posts a duplicate once the seller has a page of orders since",
         (
             "tests/integration/test_store_writes.py::test_woocommerce_finds_its_copy_on_a_later_page_by_the_exact_key_only",

@@ -369,3 +369,23 @@ def test_an_untracked_parcel_whose_answer_is_lost_is_in_the_buyers_store_once_on
         record = _record(stack, key)
         assert record.shipping == "partly shipped" and record.parcels[0].in_buyer_store_at, key
         assert record.post_unconfirmed_at is None
+
+
+def test_a_parcel_for_a_buyer_order_cancelled_in_its_store_but_not_yet_pulled_is_written_nowhere(
+    stack: LocalStack, world: World
+) -> None:
+    """The retailer cancels in its WooCommerce admin, or its BigCommerce order is declined, and the
+    seller ships before the next pull: the buyer's order is not set `completed` (its customer never
+    told "your order is complete"), no shipment is added — PARCEL_FOR_CANCELLED_ORDER."""
+    brightside, peak = woocommerce_to_shopify(world)
+    peak.search_lag_seconds = 0
+    brightside.add_order(woocommerce_order(2001, [("PK-JACKET-M", "Storm Jacket", 1, "180.00", 55, 0)], WOO_ADDRESS))
+    run_hour(stack)
+    (copy,) = peak.created_orders()
+    brightside.orders[2001]["status"] = "cancelled"  # in its admin; no pull since
+    peak.fulfil(int(copy["legacyResourceId"]), tracking=("UPS", "1Z999AA10123456784", None))
+    sweep(stack)
+    assert brightside.orders[2001]["status"] == "cancelled" and brightside.notes.get(2001, []) == []
+    assert (2001, "customer_completed_order") not in brightside.customer_emails
+    record = _record(stack, "brightside--peak#2001")
+    assert record.parcels[0].reason is FailureReason.PARCEL_FOR_CANCELLED_ORDER

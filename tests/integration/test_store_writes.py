@@ -501,11 +501,12 @@ def test_a_woocommerce_buyer_with_shipment_tracking_gets_a_tracking_item_found_a
     assert (there.shipment_id, there.tracking_number) == (written, parcel.tracking_number)
 
     unknown = dataclasses.replace(parcel, key="northwind:fulfillment-78", carrier="Speedy Couriers",
-                                  tracking_number="SC-1", tracking_url="https://speedy.example/SC-1")  # fmt: skip
+                                  tracking_number="SC-1", tracking_url="https://speedy.example/SC-1",
+                                  shipped_at=datetime(2026, 12, 1, 23, 30, tzinfo=UTC))  # fmt: skip
     client.write_shipment("2001", unknown)
     assert _last_body(woo, "POST", "/shipment-trackings") == {
         "tracking_number": "SC-1",
-        "date_shipped": today,
+        "date_shipped": "2026-12-01",  # the day it left the seller, not the day it was synced
         "custom_tracking_provider": "Speedy Couriers",
         "custom_tracking_link": "https://speedy.example/SC-1",
     }
@@ -657,3 +658,27 @@ def test_a_note_on_the_retailer_s_order_is_appended_to_its_own_and_never_shown_t
     WooCommerceStore(woo.base_url, "ck_b", "cs_b").add_note("2001", "Peak cancelled its copy. [ordersync]")
     (note,) = woo.notes[2001]
     assert note["customer_note"] is False and (2001, "customer_note") not in woo.customer_emails
+
+
+def test_each_buyer_platform_s_shipment_read_says_whether_the_order_ended_unshipped(started: list[Any]) -> None:
+    """WooCommerce `cancelled`, `refunded`, `failed` or in the trash; BigCommerce 4 Refunded,
+    5 Cancelled, 6 Declined: a parcel is never written onto such an order."""
+    bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
+    product = {"id": 7, "product_id": 1, "variant_id": 11, "sku": "S-1", "name": "Tent", "quantity": 1,
+               "price_inc_tax": "10.0000", "type": "physical"}  # fmt: skip
+    address = {"first_name": "A", "last_name": "L", "street_1": "1", "city": "C", "zip": "12", "country": "US",
+               "country_iso2": "US"}  # fmt: skip
+    bc.add_order(bigcommerce_order(4001), [product], [address])
+    client = BigCommerceStore(bc.base_url, "bc_delta")
+    assert client.shipments("4001").cancelled is False
+    bc.orders[4001].update(status="Declined", status_id=6)
+    assert client.shipments("4001").cancelled is True
+    assert client.order_state("4001").cancelled is True  # as a seller's copy: declined is the seller cancelling
+
+    woo = start_fake(started, FakeWooCommerce("brightside", "ck_b", "cs_b"))
+    woo.add_order(woocommerce_order(2001, [("PK-1", "Jacket", 1, "180.00", 55, 0)], {"first_name": "A"}))
+    woo_client = WooCommerceStore(woo.base_url, "ck_b", "cs_b")
+    assert woo_client.shipments("2001").cancelled is False
+    for status in ("refunded", "failed", "trash"):
+        woo.orders[2001]["status"] = status
+        assert woo_client.shipments("2001").cancelled is True, status

@@ -124,3 +124,12 @@ def test_each_seller_s_drift_email_lists_its_own_orders_only() -> None:
     assert "order 1001" in emails["north"].body and "2002" not in emails["north"].body
     assert "south's detail" in emails["south"].body and "north's detail" not in emails["south"].body
     assert "north's detail" in emails[None].body and "south's detail" in emails[None].body  # ops see both
+
+
+def test_a_tracking_number_spaced_or_cased_otherwise_in_the_buyer_store_is_the_same_number() -> None:
+    recorded = _recorded(written={"north:f-1": "501"})
+    spaced = Parcel("f-1", (ParcelLine("v-1", 2),), "UPS", "1z 999 aa1 0123456784")
+    there = BuyerShipment("501", "1Z999AA10123456784", None, (("11", 2),))
+    assert divergences(recorded, _seen(parcels=(spaced,), there=(there,))) == []
+    unrecorded = _recorded()  # found by its number alone
+    assert divergences(unrecorded, _seen(parcels=(spaced,), there=(there,))) == []

@@ -213,6 +213,7 @@ class BuyerParcel:
     tracking_url: str | None
     notify_customer: bool
     completes_order: bool = False  # with it, every posted unit is in the buyer's store
+    shipped_at: datetime | None = None  # when it left the seller (where the buyer's platform keeps a ship date)
 
 
 class CanonicalOrder(BaseModel):

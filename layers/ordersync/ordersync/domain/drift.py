@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ordersync.domain.edits import address_digest
-from ordersync.domain.shipments import BuyerShipments, parcel_key, parcel_ref
+from ordersync.domain.shipments import BuyerShipments, parcel_key, parcel_ref, same_tracking_number, tracking_key
 from ordersync.models import CanonicalOrder, SellerOrderState, ShippingAddress
 
 DEFAULT_DAYS = 30  # the drift check compares the orders posted in the last this many days
@@ -130,7 +130,7 @@ def _words(address: ShippingAddress) -> str:
 def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, str]]:
     there = seen.buyer_shipments.shipments
     by_id = {s.shipment_id: s for s in there}
-    by_number = {s.tracking_number: s for s in there if s.tracking_number}
+    by_number = {tracking_key(s.tracking_number): s for s in there if s.tracking_number}
     found: list[tuple[DriftKind, str, str]] = []
     for parcel in seen.seller.parcels:
         key = parcel_key(record.seller_id, parcel.parcel_id)
@@ -138,7 +138,7 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
         shipment = (
             by_id.get(written_id or "")
             or next((s for s in there if s.key in (key, parcel_ref(key))), None)
-            or by_number.get(parcel.tracking_number or "")
+            or by_number.get(tracking_key(parcel.tracking_number or ""))
         )
         what = f"parcel {parcel.parcel_id}" + (f" ({parcel.tracking_number})" if parcel.tracking_number else "")
         if shipment is None:
@@ -152,7 +152,11 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
                     else f"add it in the buyer's store by hand (ordersync order show {record.order_key} has it)",
                 )
             )
-        elif parcel.tracking_number and shipment.tracking_number and shipment.tracking_number != parcel.tracking_number:
+        elif (
+            parcel.tracking_number
+            and shipment.tracking_number
+            and not same_tracking_number(shipment.tracking_number, parcel.tracking_number)
+        ):
             found.append(
                 (
                     DriftKind.TRACKING_DIFFERS,

@@ -79,7 +79,7 @@ class BuyerShipments:
     # order id, its line item id), units left) of each open line, as read with the shipments, so a
     # write right after needs no second read.
     open_lines: tuple[tuple[str, tuple[str, str], int], ...] = ()
-    cancelled: bool = False  # the buyer's order is cancelled there (where the same read says so: Shopify)
+    cancelled: bool = False  # the buyer's order is cancelled, refunded, declined or trashed there: no parcel onto it
 
 
 def already_there(
@@ -101,12 +101,12 @@ def already_there(
     if unconfirmed_since is not None:
         for shipment in shipments:
             recent = shipment.created_at is not None and shipment.created_at >= unconfirmed_since - _CLOCK_SKEW
-            same_tracking = _same_number(shipment.tracking_number or "", tracking_number or "")
+            same_tracking = same_tracking_number(shipment.tracking_number or "", tracking_number or "")
             if shipment.key is None and recent and same_tracking and sorted(shipment.lines) == sorted(lines):
                 return Found.OURS, shipment
     if tracking_number:
         for shipment in shipments:
-            if shipment.tracking_number and _same_number(shipment.tracking_number, tracking_number):
+            if shipment.tracking_number and same_tracking_number(shipment.tracking_number, tracking_number):
                 return Found.BY_HAND, shipment
     others = [s for s in shipments if s.key is None]
     if others and unfulfilled is not None and any(unfulfilled.get(line_id, 0) < units for line_id, units in lines):
@@ -117,5 +117,10 @@ def already_there(
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _same_number(a: str, b: str) -> bool:
-    return "".join(a.split()).upper() == "".join(b.split()).upper()
+def tracking_key(number: str) -> str:
+    """A tracking number however a store spaces or cases it (the write path and the drift check agree)."""
+    return "".join(number.split()).upper()
+
+
+def same_tracking_number(a: str, b: str) -> bool:
+    return tracking_key(a) == tracking_key(b)

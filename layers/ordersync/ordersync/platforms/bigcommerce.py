@@ -113,7 +113,8 @@ class BigCommerceStore:
         return str(json_body(call(self._http, "POST", f"{self._v3}/hooks", json=body))["data"]["id"])
 
     def order_state(self, order_id: str) -> SellerOrderState:
-        """status_id 5 Cancelled (4 Refunded); 2 Shipped, 3 Partially Shipped, 10 Completed have left.
+        """status_id 5 Cancelled (4 Refunded, 6 Declined: the seller's own way to refuse it); 2 Shipped,
+        3 Partially Shipped, 10 Completed have left.
         Its parcels: the order's shipments, their items by order product (mapped to the variant)."""
         order = json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))
         status_id = int(order.get("status_id") or 0)
@@ -128,11 +129,13 @@ class BigCommerceStore:
             variant_of = {int(p["id"]): str(p.get("variant_id") or p.get("product_id")) for p in products}
             parcels = tuple(_parcel(shipment, variant_of) for shipment in shipments)
         words = str(order.get("status") or status_id)
-        return SellerOrderState(status_id in (4, 5), status_id in (2, 3, 10) or bool(parcels), words, parcels)
+        return SellerOrderState(status_id in (4, 5, 6), status_id in (2, 3, 10) or bool(parcels), words, parcels)
 
     # --- buyer side: the seller's parcels ----------------------------------------------------
     def shipments(self, order_id: str) -> BuyerShipments:
-        """The order's shipments (our key in their comments) and each order product's units not shipped."""
+        """The order's shipments (our key in their comments), each order product's units not shipped,
+        and whether the order is cancelled there (4 Refunded, 5 Cancelled, 6 Declined)."""
+        order = json_body(call(self._http, "GET", f"{self._v2}/orders/{int(order_id)}"))
         found = tuple(
             BuyerShipment(
                 str(s["id"]),
@@ -150,7 +153,7 @@ class BigCommerceStore:
         )
         products = self._every(f"{self._v2}/orders/{int(order_id)}/products")
         left = {str(p["id"]): int(p.get("quantity") or 0) - int(p.get("quantity_shipped") or 0) for p in products}
-        return BuyerShipments(found, left)
+        return BuyerShipments(found, left, cancelled=int(order.get("status_id") or 0) in (4, 5, 6))
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """POST /v2/orders/{id}/shipments: to the order's (first) shipping address, items by order

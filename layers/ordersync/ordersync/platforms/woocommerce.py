@@ -207,7 +207,10 @@ class WooCommerceStore:
     def shipments(self, order_id: str) -> BuyerShipments:
         """Core fulfilments (our key in their meta) where the store has them; else our notes (our
         parcel's ref in their text) and Shipment Tracking's items (found by tracking number); what
-        is left unfulfilled only where fulfilments say it."""
+        is left unfulfilled only where fulfilments say it; whether the order is cancelled there (a
+        status that ends it unshipped: no parcel is written onto it)."""
+        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+        cancelled = str(order.get("status") or "") in _ENDED_UNSHIPPED
         if not self._fulfilments_on:
             notes = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/notes"))
             found = [
@@ -223,8 +226,7 @@ class WooCommerceStore:
                     )
                     for item in items
                 ]
-            return BuyerShipments(tuple(found), None)
-        order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
+            return BuyerShipments(tuple(found), None, cancelled=cancelled)
         left = {str(item["id"]): int(item.get("quantity") or 0) for item in order.get("line_items") or []}
         found = []
         for fulfilment in json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/fulfillments")):
@@ -237,7 +239,7 @@ class WooCommerceStore:
                     str(fulfilment["id"]), meta.get("_tracking_number") or None, meta.get(PARCEL_META_KEY), lines
                 )
             )
-        return BuyerShipments(tuple(found), left)
+        return BuyerShipments(tuple(found), left, cancelled=cancelled)
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """A core fulfilment (status fulfilled; meta entries need "id": 0 or WooCommerce drops them);
@@ -501,6 +503,10 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
     )
 
 
+# A buyer order in one of these can't take a parcel (the trash included: GET still answers it)
+_ENDED_UNSHIPPED = frozenset({"cancelled", "refunded", "failed", "trash"})
+
+
 def _fulfilled_items(meta: dict[str, Any]) -> list[tuple[int, int]]:
     """A fulfilment's `_items` meta as (line item id, units): loosely typed, so checked here."""
     items = meta.get("_items") or []
@@ -532,7 +538,8 @@ def _tracking_item(parcel: BuyerParcel) -> dict[str, str]:
     """Shipment Tracking's create body: a provider it knows by name, else the seller's carrier as a
     custom provider with its tracking link."""
     carrier = carrier_named(parcel.carrier)
-    body = {"tracking_number": parcel.tracking_number or "", "date_shipped": f"{datetime.now(UTC):%Y-%m-%d}"}
+    shipped = parcel.shipped_at or datetime.now(UTC)  # the day it left the seller, not the day of the sync
+    body = {"tracking_number": parcel.tracking_number or "", "date_shipped": f"{shipped.astimezone(UTC):%Y-%m-%d}"}
     if carrier is not None:
         return body | {"tracking_provider": carrier.woocommerce}
     return body | {

@@ -181,6 +181,7 @@ def _sync_parcel(
                 tracking_url=parcel.tracking_url,
                 notify_customer=connection.notify_customer,
                 completes_order=_completes(record, key, lines, connection, store, deps),
+                shipped_at=parcel.shipped_at,
             )
             entry.buyer_shipment_id = _write(record, written, store, there, deps)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
