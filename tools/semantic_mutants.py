@@ -189,8 +189,8 @@ MUTANTS = (
     Mutant(
         "carrier-code-royal-mail",
         "domain/carriers.py",
-        'Carrier("royal-mail", "Royal Mail", "royalmail", "royal-mail", "Royal Mail", ("royalmail",)),',
-        'Carrier("royal-mail", "Royal Mail", "royalmail", "royalmail", "Royal Mail", ("royalmail",)),',
+        'Carrier("royal-mail", "Royal Mail", "royalmail", "royal-mail", "Royal Mail", "royal-mail", ("royalmail",)),',
+        'Carrier("royal-mail", "Royal Mail", "royalmail", "royalmail", "Royal Mail", "royal-mail", ("royalmail",)),',
         "a Royal Mail parcel reaches a BigCommerce buyer under a slug AfterShip doesn't know: no tracking link",
         ("tests/unit/test_shipments.py::test_each_carrier_goes_out_by_each_platform_s_exact_published_code",),
     ),

@@ -357,13 +357,21 @@ def test_a_woocommerce_fulfilment_carries_exactly_the_parcel_and_our_key_or_a_no
         "meta_data": [  # each entry with "id": 0, or WooCommerce drops it
             {"id": 0, "key": "_items", "value": [{"item_id": int(line_id), "qty": 1}]},
             {"id": 0, "key": "_tracking_number", "value": parcel.tracking_number},
-            {"id": 0, "key": "_shipment_provider", "value": "UPS"},
+            {"id": 0, "key": "_shipment_provider", "value": "ups"},  # a provider WooCommerce lists: its slug
             {"id": 0, "key": "_tracking_url", "value": parcel.tracking_url},
             {"id": 0, "key": "_ordersync_parcel", "value": parcel.key},
         ],
     }
     assert woo.customer_emails == []  # notify_customer false: WooCommerce sends nothing
     assert client.shipments("2001").unfulfilled == {line_id: 1}
+    client.write_shipment("2001", dataclasses.replace(parcel, key="n:f-2", carrier="Speedy Couriers"))
+    meta = {m["key"]: m["value"] for m in _last_body(woo, "POST", "/fulfillments")["meta_data"]}
+    assert (meta["_shipment_provider"], meta["_provider_name"]) == ("other", "Speedy Couriers")  # as the admin does
+    # as a seller's store: what its admin stored reads back as the carrier's name
+    woo.ship(2001, tracking=("Speedy Couriers", "SC-9", None))
+    woo.ship(2001, tracking=("Royal Mail", "RM123456785GB", None))
+    carriers = [p.carrier for p in client.order_state("2001").parcels]
+    assert carriers[-2:] == ["Speedy Couriers", "Royal Mail"], carriers
 
     plain = start_fake(started, FakeWooCommerce("plain", "ck", "cs"))  # the feature off (the default)
     plain.orders[2001] = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)

@@ -446,6 +446,8 @@ def test_each_carrier_goes_out_by_each_platform_s_exact_published_code(carrier: 
     assert carrier.bigcommerce_provider in _bigcommerce_providers()  # "" where it has no integration
     assert carrier.bigcommerce_carrier == AFTERSHIP[carrier.key]
     assert carrier.woocommerce == SHIPMENT_TRACKING[carrier.key]
+    assert carrier.woocommerce_slug == carrier.bigcommerce_carrier  # core fulfilments' provider slugs
+    assert carrier_named(carrier.woocommerce_slug) is carrier  # read back as the same carrier
 
 
 def test_a_parcel_the_seller_edits_after_it_went_across_is_named_once_never_silently_kept(posted: Any) -> None:

@@ -16,17 +16,26 @@ class Carrier:
     bigcommerce_provider: str  # shipping_provider ("" where BigCommerce has no integration)
     bigcommerce_carrier: str  # tracking_carrier: AfterShip's courier slug
     woocommerce: str  # Shipment Tracking's provider name
+    woocommerce_slug: str  # core fulfilments' `_shipment_provider` (any other carrier: "other" + `_provider_name`)
     aliases: tuple[str, ...] = ()
 
 
 CARRIERS = (
-    Carrier("ups", "UPS", "ups", "ups", "UPS", ("upsready", "united parcel service")),
-    Carrier("usps", "USPS", "usps", "usps", "USPS", ("endicia", "united states postal service")),
-    Carrier("fedex", "FedEx", "fedex", "fedex", "FedEx", ("federal express",)),
-    Carrier("dhl-express", "DHL Express", "", "dhl", "DHL", ("dhl",)),
-    Carrier("australia-post", "Australia Post", "auspost", "australia-post", "Australia Post", ("auspost",)),
-    Carrier("canada-post", "Canada Post", "canadapost", "canada-post", "Canada Post", ("canadapost",)),
-    Carrier("royal-mail", "Royal Mail", "royalmail", "royal-mail", "Royal Mail", ("royalmail",)),
+    Carrier("ups", "UPS", "ups", "ups", "UPS", "ups", ("upsready", "united parcel service")),
+    Carrier("usps", "USPS", "usps", "usps", "USPS", "usps", ("endicia", "united states postal service")),
+    Carrier("fedex", "FedEx", "fedex", "fedex", "FedEx", "fedex", ("federal express",)),
+    Carrier("dhl-express", "DHL Express", "", "dhl", "DHL", "dhl", ("dhl",)),
+    Carrier(
+        "australia-post",
+        "Australia Post",
+        "auspost",
+        "australia-post",
+        "Australia Post",
+        "australia-post",
+        ("auspost",),
+    ),
+    Carrier("canada-post", "Canada Post", "canadapost", "canada-post", "Canada Post", "canada-post", ("canadapost",)),
+    Carrier("royal-mail", "Royal Mail", "royalmail", "royal-mail", "Royal Mail", "royal-mail", ("royalmail",)),
 )
 
 
@@ -43,6 +52,7 @@ _BY_NAME = {
         carrier.bigcommerce_provider,
         carrier.bigcommerce_carrier,
         carrier.woocommerce,
+        carrier.woocommerce_slug,
         *carrier.aliases,
     )
     if name

@@ -169,7 +169,7 @@ class WooCommerceStore:
                 Parcel(
                     f"fulfillment-{fulfilment['id']}",
                     lines,
-                    carrier=meta.get("_shipment_provider") or meta.get("_shipping_provider") or None,
+                    carrier=_provider(meta),
                     tracking_number=meta.get("_tracking_number") or None,
                     tracking_url=meta.get("_tracking_url") or None,
                 )
@@ -507,6 +507,16 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
 _ENDED_UNSHIPPED = frozenset({"cancelled", "refunded", "failed", "trash"})
 
 
+def _provider(meta: dict[str, Any]) -> str | None:
+    """A fulfilment's carrier as the shop sees it: a listed provider by its name (stored as its slug),
+    or "other" and the name the shop typed."""
+    provider = meta.get("_shipment_provider") or meta.get("_shipping_provider") or None
+    if provider == "other":
+        return meta.get("_provider_name") or None
+    known = carrier_named(provider)
+    return known.woocommerce if known else provider
+
+
 def _fulfilled_items(meta: dict[str, Any]) -> list[tuple[int, int]]:
     """A fulfilment's `_items` meta as (line item id, units): loosely typed, so checked here."""
     items = meta.get("_items") or []
@@ -527,7 +537,9 @@ def _fulfilment(parcel: BuyerParcel) -> dict[str, Any]:
     meta = {
         "_items": [{"item_id": int(line_id), "qty": units} for line_id, units in parcel.lines],
         "_tracking_number": parcel.tracking_number or "",
-        "_shipment_provider": carrier.woocommerce if carrier else (parcel.carrier or ""),
+        # a provider it knows by its slug; any other as "other" with its name (what the admin stores)
+        "_shipment_provider": carrier.woocommerce_slug if carrier else ("other" if parcel.carrier else ""),
+        "_provider_name": "" if carrier else (parcel.carrier or ""),
         "_tracking_url": parcel.tracking_url or "",
         PARCEL_META_KEY: parcel.key,
     }

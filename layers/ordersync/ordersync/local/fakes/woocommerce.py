@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ordersync.domain.carriers import carrier_named
 from ordersync.domain.webhooks import woocommerce_signature
 from ordersync.local.fakes.server import FakeServer
 from ordersync.local.fakes.webhooks import Deliveries
@@ -691,7 +692,7 @@ class FakeWooCommerce:
                 {"id": 0, "key": key, "value": value}
                 for key, value in (
                     ("_tracking_number", number),
-                    ("_shipment_provider", provider),
+                    *_admin_provider(provider),
                     ("_tracking_url", url),
                 )
                 if value
@@ -994,3 +995,16 @@ def woocommerce_order(
         "meta_data": [],
         "refunds": [],
     }
+
+
+def _admin_provider(name: str | None) -> list[tuple[str, str | None]]:
+    """What the admin's fulfilment form stores for a carrier: a provider it lists by its slug, any
+    other as "other" and the name typed."""
+    if not name:
+        return []
+    known = carrier_named(name)
+    return (
+        [("_shipment_provider", known.woocommerce_slug)]
+        if known
+        else [("_shipment_provider", "other"), ("_provider_name", name)]
+    )
