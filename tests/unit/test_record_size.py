@@ -15,7 +15,7 @@ from ordersync.domain.catalog import CatalogSlice
 from ordersync.domain.decide import MAX_LINES, decide
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import Cause, FailureReason, OrderStatus, Platform, PostedLine
-from ordersync.records import DETAIL_MAX, ENTRY_MAX, TIMELINE_KEEP, LineView, OrderRecord, ParcelEntry
+from ordersync.records import DETAIL_MAX, ENTRY_MAX, MAX_PARCELS, TIMELINE_KEEP, LineView, OrderRecord, ParcelEntry
 
 from .catalog_builders import NOW, line, order
 
@@ -45,8 +45,9 @@ def _record(status: OrderStatus = OrderStatus.SYNCED) -> OrderRecord:
 
 
 def test_a_record_at_every_limit_at_once_fits_its_item() -> None:
-    """MAX_LINES lines with the longest SKU and title a line keeps, each posted, ten parcels, a
-    timeline of hundreds of changes each with a page of words — and the payload kept for a replay."""
+    """MAX_LINES lines with the longest SKU and title a line keeps, each posted, MAX_PARCELS parcels of
+    three lines each with the longest tracking, a timeline of hundreds of changes each with a page of
+    words — and the payload kept for a replay."""
     record = _record(OrderStatus.FAILED)
     record.lines = [
         LineView(line_id=str(10**15 + i), sku="S" * 200, title="T" * 200, quantity=99_999, outcome="matched")
@@ -56,10 +57,10 @@ def test_a_record_at_every_limit_at_once_fits_its_item() -> None:
         PostedLine(buyer_line_id=str(10**15 + i), variant_id=str(10**15 + i), quantity=99_999) for i in range(MAX_LINES)
     ]
     record.parcels = [
-        ParcelEntry(key=f"northwind:fulfillment-{p}", carrier="C" * 50, tracking_number="9" * 64,
+        ParcelEntry(key=f"northwind:fulfillment-{10**12 + p}", carrier="C" * 50, tracking_number="9" * 64,
                     tracking_url="https://t.example/" + "u" * 2000, detail="d" * ENTRY_MAX,
-                    lines=[(str(10**15 + i), 99_999) for i in range(p * 25, p * 25 + 25)])
-        for p in range(10)
+                    lines=[(str(10**15 + i), 99_999) for i in range(p * 2, p * 2 + 3)]).bounded()
+        for p in range(MAX_PARCELS)
     ]  # fmt: skip
     for change in range(400):
         record.note(NOW + timedelta(minutes=change), OrderStatus.SYNCED, FailureReason.LINES_CHANGED, "x" * 50_000,

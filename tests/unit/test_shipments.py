@@ -461,3 +461,20 @@ def test_a_parcel_the_seller_edits_after_it_went_across_is_named_once_never_sile
     record = deps.orders.get("acme--northwind#1001")
     assert "was changed in the seller's store after it was written into the buyer's (1 x line" in record.detail
     assert len(deps.alerts.published) == 1
+
+
+def test_a_parcel_past_the_most_an_order_keeps_is_named_once_and_not_kept(posted: Any) -> None:
+    from ordersync.records import MAX_PARCELS, ParcelEntry
+
+    deps, seller, buyer = posted
+    record = deps.orders.get("acme--northwind#1001")
+    record.parcels = [
+        ParcelEntry(key=f"northwind:old-{n}", reason=FailureReason.PARCEL_REFUSED) for n in range(MAX_PARCELS)
+    ]
+    deps.orders.items[record.order_key] = record.model_dump(mode="json")
+    seller.parcels["S1"] = [Parcel("f-new", (ParcelLine("1", 1),), "UPS", "1Z1")]
+    assert _check(deps, 1).problems == (FailureReason.PARCEL_DOESNT_FIT,)
+    assert _check(deps, 2).problems == (FailureReason.PARCEL_DOESNT_FIT,)
+    record = deps.orders.get("acme--northwind#1001")
+    assert len(record.parcels) == MAX_PARCELS and buyer.written == []
+    assert f"the order has {MAX_PARCELS} parcels already" in record.detail and len(deps.alerts.published) == 1

@@ -103,6 +103,12 @@ class ParcelEntry(BaseModel):
     reason: FailureReason | None = None  # why it is not in the buyer's store
     detail: str = ""
 
+    def bounded(self) -> ParcelEntry:
+        """As the record keeps it: its words and link cut for display (the stores keep them whole)."""
+        self.detail = _cut(self.detail, PARCEL_DETAIL_MAX)
+        self.tracking_url = _cut(self.tracking_url, PARCEL_URL_MAX) if self.tracking_url else self.tracking_url
+        return self
+
 
 # What one record holds at most, so that no order outgrows DynamoDB's 400 KB item however often it
 # changes (tested at these limits, with MAX_LINES lines): its timeline's entries, each entry's
@@ -110,6 +116,9 @@ class ParcelEntry(BaseModel):
 TIMELINE_KEEP = 50
 ENTRY_MAX = 1_000
 DETAIL_MAX = 16_000
+MAX_PARCELS = 100  # parcels kept on one order; a seller's 101st is named, not kept
+PARCEL_DETAIL_MAX = 400
+PARCEL_URL_MAX = 300
 
 
 def _cut(text: str, limit: int) -> str:

@@ -31,7 +31,7 @@ from ordersync.models import (
 from ordersync.normalize import normalize
 from ordersync.observability import logger, metrics
 from ordersync.ports import Alerts, BuyerStore, ConnectionRepository, PostedOrders, StoreFactory
-from ordersync.records import Attempt, OrderRecord, ParcelEntry
+from ordersync.records import MAX_PARCELS, Attempt, OrderRecord, ParcelEntry
 from ordersync.services.alerting import alert_once
 
 
@@ -139,6 +139,8 @@ def _sync_parcel(
         if (changed := _units_changed(record, entry, parcel)) is not None:
             return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, changed, deps)
         return None
+    if entry is None and len(record.parcels) >= MAX_PARCELS:
+        return _one_too_many(record, parcel, deps)
     entry = entry or ParcelEntry(key=key)
     problems = parcel_problems(parcel, connection.buyer.platform)
     _describe(entry, parcel, valid=not problems)
@@ -297,6 +299,19 @@ def _units_changed(record: OrderRecord, entry: ParcelEntry, parcel: Parcel) -> s
     )
 
 
+def _one_too_many(record: OrderRecord, parcel: Parcel, deps: ShipmentDependencies) -> FailureReason:
+    """More parcels than one order's record keeps: named once, not kept, nothing written."""
+    detail = (
+        f"{_parcel_words(parcel)}: the order has {len(record.parcels)} parcels already, the most ordersync keeps"
+        " for one order; nothing was written into the buyer's store (add it there by hand)"
+    )
+    key = f"{FailureReason.PARCEL_DOESNT_FIT.value}:too-many"
+    if key not in record.alerted:
+        record.note(deps.clock(), record.status, FailureReason.PARCEL_DOESNT_FIT, detail, Cause.PROCESS)
+        alert_once(record, deps.alerts, key)
+    return FailureReason.PARCEL_DOESNT_FIT
+
+
 def _news_again(record: OrderRecord, reason: FailureReason) -> None:
     record.alerted = [key for key in record.alerted if key != reason.value]
 
@@ -395,7 +410,7 @@ def _cannot(
     record: OrderRecord, entry: ParcelEntry, reason: FailureReason, detail: str, deps: ShipmentDependencies
 ) -> FailureReason:
     """Recorded on the parcel and the order (its status unchanged), alerted once per parcel and reason."""
-    if (entry.reason, entry.detail) == (reason, detail):
+    if (entry.reason, entry.detail) == (reason, ParcelEntry(key=entry.key, detail=detail).bounded().detail):
         return reason  # as the last check found it: nothing new to record or tell
     entry.reason, entry.detail = reason, detail
     _keep(record, entry)
@@ -443,7 +458,7 @@ def _every_line_shipped(
 
 
 def _keep(record: OrderRecord, entry: ParcelEntry) -> None:
-    record.parcels = [p for p in record.parcels if p.key != entry.key] + [entry]
+    record.parcels = [p for p in record.parcels if p.key != entry.key] + [entry.bounded()]
 
 
 def _parcel_words(parcel: Parcel) -> str:
