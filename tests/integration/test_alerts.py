@@ -149,3 +149,25 @@ def test_a_seller_whose_id_is_a_prefix_or_substring_of_another_s_never_gets_the_
     code, out = cli("seller", "remove", "north")
     assert code == 0 and "north@example.com" in out and "north-west@example.com" not in out
     assert cli("seller", "remove", "north-west")[0] == 0  # still subscribed: "north" took only its own
+
+
+def test_an_alert_subscription_names_a_store_of_that_role_and_the_drift_check_a_sane_window(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """A typo, or a seller's id given as a buyer, would subscribe an address to alerts nobody sends it
+    (or to another audience's): refused, exit 1, nothing subscribed; `drift --days` outside 1..365 too."""
+    world.add_shopify("acme", "Acme Outfitters")
+    world.add_woocommerce("northwind", "Northwind Supply")
+    code, out = cli("buyer", "add", "acmee", "--email", "orders@acme.example")
+    assert code == 1 and "'acmee' is no store ordersync knows" in out
+    code, out = cli("buyer", "add", "northwind", "--email", "orders@northwind.example")
+    assert code == 1 and "'northwind' is not a buyer store" in out
+    code, out = cli("seller", "add", "acme", "--email", "orders@acme.example")
+    assert code == 1 and "'acme' is not a seller store" in out
+    assert cli("buyer", "add", "acme", "--email", "orders@acme.example")[0] == 0
+    code, out = cli("seller", "remove", "northwind")
+    assert "orders@northwind.example" not in out  # nothing was subscribed for it
+    for days in ("100000000", "-5", "0", "a week"):
+        with pytest.raises(SystemExit) as refused:
+            cli("drift", "--days", days)
+        assert refused.value.code == 2, days

@@ -191,19 +191,29 @@ def test_catalog_lookup_takes_at_most_two_round_trips_for_100_lines(stack: Local
     assert calls == ["BatchGetItem"]
 
 
-def test_a_synced_order_keeps_no_payload_and_ops_replaying_it_are_told_why_not(
+def test_a_synced_order_keeps_no_payload_and_its_replay_reads_the_buyer_order_again(
     stack: LocalStack, world: World, cli
 ) -> None:
+    """The drift check's mend for a cancellation that never reached the seller: `order replay` reads
+    the buyer's order from its store again and acts on it; nothing is posted twice."""
     acme, northwind = shopify_to_woocommerce(world)
     acme.add_order(order_node(1601, "#1601", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     run_hour(stack)
     item = boto3.client("dynamodb").get_item(
         TableName=stack.output("OrdersTableName"), Key={"order_key": {"S": "acme--northwind#1601"}}
     )["Item"]
-    assert item["status"]["S"] == "SYNCED" and "envelope_z" not in item  # written once, never replayed
-    code, out = cli("order", "replay", "acme--northwind#1601")
-    assert code == 1 and "SYNCED: there is nothing to replay" in out
-    assert len(northwind.created_orders()) == 1
+    assert item["status"]["S"] == "SYNCED" and "envelope_z" not in item  # the payload is not kept once synced
+    code, out = cli("order", "replay", "acme--northwind#1601")  # nothing changed: read, settled, untouched
+    assert code == 0, out
+    stack.runner.drain()
+    assert _record(stack, "acme--northwind#1601").status is OrderStatus.SYNCED
+    acme.orders["gid://shopify/Order/1601"]["cancelledAt"] = "2026-12-06T10:00:00Z"  # no webhook, no pull since
+    assert cli("order", "replay", "acme--northwind#1601")[0] == 0
+    stack.runner.drain()
+    record = _record(stack, "acme--northwind#1601")
+    assert (record.status, record.reason) == (OrderStatus.CANCELLED, FailureReason.BUYER_CANCELLED)
+    (copy,) = northwind.created_orders()
+    assert copy["status"] == "cancelled"
 
 
 def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never_the_dlq(

@@ -110,7 +110,7 @@ def test_ops_email_parameter_subscribes_ops_with_a_mail_sink() -> None:
             "Parameter 'ManualPostingTimeoutSeconds' must be a number not greater than 1209600",
         ),
         ("PullFailureBudgetMinutes", "1", "Parameter 'PullFailureBudgetMinutes' must be a number not less than 5"),
-        ("WebhookReservedConcurrency", "0", "Parameter 'WebhookReservedConcurrency' must be a number not less than 1"),
+        ("WebhookReservedConcurrency", "-1", "Parameter 'WebhookReservedConcurrency' must be a number not less than 0"),
     ],
 )
 def test_bad_configuration_is_refused_before_anything_starts(parameter: str, value: str, refusal: str) -> None:

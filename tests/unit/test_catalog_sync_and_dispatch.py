@@ -30,6 +30,7 @@ from ordersync.models import (
     Platform,
     StoreRecord,
     StoreRef,
+    requested_read,
 )
 from ordersync.observability import metrics
 from ordersync.records import OrderRecord
@@ -393,14 +394,15 @@ def test_a_replay_marks_the_orders_as_replays_and_takes_them_out_of_the_dlq() ->
     assert [m["MessageId"] for m in dlq.messages] == ["acme--northwind#3"]
 
 
-def test_nothing_to_replay_touches_nothing_and_a_synced_order_is_refused() -> None:
+def test_nothing_to_replay_touches_nothing_and_a_synced_order_is_read_from_the_buyer_store_again() -> None:
     queue, dlq = Queue(), Dlq([_dlq_message("acme--northwind#1")])
     assert replay([], queue, dlq) == [] and queue.envelopes == [] and len(dlq.messages) == 1
     synced = _failed("1", "northwind", [], OrderStatus.SYNCED)
     synced.envelope = {}  # a synced record keeps no payload
-    with pytest.raises(ValueError, match=r"acme--northwind#1 is SYNCED: there is nothing to replay"):
-        replay([synced], queue, dlq)
-    assert queue.envelopes == [] and len(dlq.messages) == 1
+    replay([synced], queue, dlq)
+    (again,) = queue.envelopes
+    assert (again.order_key, again.cause, requested_read(again.payload)) == ("acme--northwind#1", Cause.REPLAY, "1")
+    assert dlq.messages == []
 
 
 # --- dispatch --------------------------------------------------------------------------------

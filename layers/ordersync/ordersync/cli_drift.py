@@ -16,7 +16,9 @@ from ordersync.domain.drift import DEFAULT_DAYS
 def add_drift_command(commands: Any, target: argparse.ArgumentParser) -> None:
     drift = commands.add_parser("drift", parents=[target], help="compare both stores of recently posted orders")
     drift.add_argument("--connection", metavar="ID", help="one connection only (default: every one)")
-    drift.add_argument("--days", type=int, default=DEFAULT_DAYS, help="orders posted in the last N days")
+    drift.add_argument(
+        "--days", type=_days, default=DEFAULT_DAYS, help=f"orders posted in the last N days (1 to {MAX_DAYS})"
+    )
     drift.add_argument("--json", action="store_true")
     drift.set_defaults(run=_drift)
 
@@ -49,3 +51,16 @@ def _drift(args: argparse.Namespace, echo: Echo) -> int:
     for unreadable in report.unreadable:
         echo(f"  could not compare {unreadable}")
     return 0
+
+
+MAX_DAYS = 365  # what a posted order's record is compared for at most (its copy's life in the stores)
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{days} days: give 1 to {MAX_DAYS}")
+    return days

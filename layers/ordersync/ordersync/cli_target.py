@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 LOCAL_STATE = Path(".ordersync/local.json")
 Echo = Callable[[str], None]
@@ -34,3 +35,10 @@ def outputs_for(args: argparse.Namespace) -> dict[str, str]:
 
     stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def ops_for(args: argparse.Namespace) -> Any:
+    """The ops facade (ordersync.ops) on the target's stack."""
+    from ordersync.ops import Ops
+
+    return Ops.from_outputs(outputs_for(args))

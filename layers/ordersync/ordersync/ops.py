@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ class Ops:
     sellers: SnsSellerSubscriptions
     manual_tasks: SfnManualTasks | None = None
     stores: DynamoStores | None = None  # to tell a typo from a seller (stacks without the output: not checked)
+    shipments_dlq: SqsDlqAdmin | None = None  # ShipmentsDLQ: the seller's parcels kept with their reason
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Ops:
@@ -51,6 +53,9 @@ class Ops:
             sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
             manual_tasks=SfnManualTasks(outputs["ManualTasksQueueUrl"]) if "ManualTasksQueueUrl" in outputs else None,
             stores=DynamoStores(outputs["StoresTableName"]) if "StoresTableName" in outputs else None,
+            shipments_dlq=SqsDlqAdmin(outputs["ShipmentsDLQUrl"], outputs["ShipmentsQueueUrl"])
+            if "ShipmentsDLQUrl" in outputs
+            else None,
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -97,24 +102,34 @@ class Ops:
 
     def known_seller(self, seller_id: str) -> None:
         """A seller ops added (`store add`), or one whose catalog is synced: else a typo, refused."""
+        self._known(seller_id, Role.SELLER, lambda: bool(self.catalog.active_skus(seller_id)))
+
+    def known_buyer(self, buyer_id: str) -> None:
+        """A buyer store ops added (`store add`): else a typo or a seller-only store, refused."""
+        self._known(buyer_id, Role.BUYER, lambda: False)
+
+    def _known(self, store_id: str, role: Role, from_before_store_add: Callable[[], bool]) -> None:
         if self.stores is None:
             return
-        store = self.stores.get(seller_id)
-        if store is not None and store.role.includes(Role.SELLER):
+        store = self.stores.get(store_id)
+        if store is not None and store.role.includes(role):
             return
-        if store is None and self.catalog.active_skus(seller_id):
-            return  # a seller from before `store add`
-        what = "is not a seller store" if store is not None else "is no store ordersync knows"
-        raise LookupError(f"{seller_id!r} {what}: `ordersync store list` shows the stores and their roles")
+        if store is None and from_before_store_add():
+            return
+        what = f"is not a {role.value} store" if store is not None else "is no store ordersync knows"
+        raise LookupError(f"{store_id!r} {what}: `ordersync store list` shows the stores and their roles")
 
-    def dlq_list(self, seller_id: str | None = None) -> list[dict[str, Any]]:
-        """What is in OrdersDLQ; with a seller, that seller's orders only (its id exactly)."""
+    def dlq_list(self, seller_id: str | None = None, queue: str = "orders") -> list[dict[str, Any]]:
+        """What is in OrdersDLQ (or ShipmentsDLQ); with a seller, that seller's only (its id exactly)."""
         if seller_id is not None:
             self.known_seller(seller_id)
-        fields = [message_fields(message) for message in self.dlq.messages()]
+        fields = [message_fields(message) for message in self._dlq(queue).messages()]
         return [f for f in fields if seller_id is None or f["seller_id"] == seller_id]
 
-    def redrive(self, reason: str | None = None, seller_id: str | None = None) -> list[dict[str, Any]]:
+    def redrive(
+        self, reason: str | None = None, seller_id: str | None = None, queue: str = "orders"
+    ) -> list[dict[str, Any]]:
+        """Moves the chosen messages back to the queue they failed from (OrdersQueue, ShipmentsQueue)."""
         if seller_id is not None:
             self.known_seller(seller_id)
 
@@ -122,7 +137,14 @@ class Ops:
             fields = message_fields(message)
             return reason in (None, fields["reason"]) and seller_id in (None, fields["seller_id"])
 
-        return [message_fields(message) for message in self.dlq.move(chosen)]
+        return [message_fields(message) for message in self._dlq(queue).move(chosen)]
+
+    def _dlq(self, queue: str) -> SqsDlqAdmin:
+        if queue == "orders":
+            return self.dlq
+        if self.shipments_dlq is None:
+            raise KeyError("the stack has no output ShipmentsDLQUrl")
+        return self.shipments_dlq
 
     def disregard(self, order_ref: str) -> OrderRecord:
         """Ops confirm that an order without a shipping address was a test or in-store order."""

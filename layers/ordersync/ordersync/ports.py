@@ -253,7 +253,7 @@ class SellerStore(Protocol):
         ...
 
     def cancel_order(self, order_id: str) -> None:
-        """Cancels an order we posted, its stock restored, without emailing the end customer;
+        """Cancels an order we posted, its stock as the platform restores it, without emailing the end customer;
         StoreRejected with the store's words when it refuses."""
         ...
 

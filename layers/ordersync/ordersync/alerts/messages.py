@@ -62,7 +62,7 @@ OPS_FIX = {
     FailureReason.PAYMENT_NOT_RECEIVED: (
         "Nothing, unless the buyer says it was paid after all: then ordersync order replay {order_key}."
     ),
-    FailureReason.BUYER_CANCELLED: "Nothing: the seller's copy is cancelled, its stock restored; no money moved.",
+    FailureReason.BUYER_CANCELLED: "Nothing: the seller's copy is cancelled (its stock as the detail says); no money moved.",
     FailureReason.CANCEL_TOO_LATE: (
         "Settle it between buyer and seller: the parcel left (a return, or a refund decided by people); "
         "ordersync changed nothing in either store. ordersync order show {order_key}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ordersync.domain.edits import Edit, edits_after_posting
 from ordersync.errors import StoreCredentialsError, StoreRejected
-from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, PostedLine, ShippingAddress
+from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, Platform, PostedLine, ShippingAddress
 from ordersync.ports import SellerStore
 from ordersync.records import OrderRecord
 
@@ -137,7 +137,15 @@ def _unless_shipped(
     return applied
 
 
-def cancel_seller_copy(store: SellerStore, seller_order: str, where: str) -> Outcome:
+# What each platform does with the stock of an order cancelled through its API: only what it does.
+RESTOCK_ON_CANCEL = {
+    Platform.SHOPIFY: "its stock restored",  # orderCancel(restock: true)
+    Platform.WOOCOMMERCE: "WooCommerce puts back the stock it had reduced for it, where it had",  # _order_stock_reduced
+    Platform.BIGCOMMERCE: "its stock adjusted as the store's inventory settings say",
+}
+
+
+def cancel_seller_copy(store: SellerStore, seller_order: str, where: str, platform: Platform) -> Outcome:
     """The seller's copy read first, then cancelled unless it already is, or some of it has left."""
     try:
         state = store.order_state(seller_order)
@@ -162,5 +170,5 @@ def cancel_seller_copy(store: SellerStore, seller_order: str, where: str) -> Out
         )
     return Outcome(
         FailureReason.BUYER_CANCELLED,
-        f"the buyer cancelled the order; order {seller_order} was cancelled in {where}, its stock restored",
+        f"the buyer cancelled the order; order {seller_order} was cancelled in {where}, {RESTOCK_ON_CANCEL[platform]}",
     )

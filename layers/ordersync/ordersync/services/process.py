@@ -396,7 +396,9 @@ def _after_posting(
         return record
     assert record.seller_order_id is not None  # to_act_on says so
     where = f"the seller's {platform_label(envelope.seller_platform)} store"
-    outcome = cancel_seller_copy(deps.stores.seller(connection.seller), record.seller_order_id, where)
+    outcome = cancel_seller_copy(
+        deps.stores.seller(connection.seller), record.seller_order_id, where, envelope.seller_platform
+    )
     record.note(deps.clock(), outcome.status, outcome.reason, outcome.detail, envelope.cause)
     _alert_once(record, deps)
     _record(record, deps)
