@@ -12,9 +12,10 @@ from typing import Any
 from ordersync.local import iam
 
 # Statements the suite's calls can't use: the platform's own calls made with the role (Lambda's
-# logs and the event source mapping, SNS's use of the topic key, X-Ray when on) and ops' actions
-# outside the local stack (finding a deployed stack; the console procedures of docs/runbook.md).
-NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "AlertsKey", "FindTheStack", "Console")
+# logs, the event source mapping and a failed run's on-failure record, SNS's use of the topic key,
+# X-Ray when on) and ops' actions outside the local stack (finding a deployed stack; the console
+# procedures of docs/runbook.md).
+NOT_CALLED_BY_OUR_CODE = ("Logs", "Tracing", "EventSourceMapping", "OnFailure", "AlertsKey", "FindTheStack", "Console")
 HERE = Path(__file__).parent
 # The grants a whole run proved needed, per principal ("Sid: action"): what the unused-grant test of
 # test_permissions.py judges the template by, whatever part of the suite runs. A whole run that

@@ -158,6 +158,10 @@ def test_an_alert_subscription_names_a_store_of_that_role_and_the_drift_check_a_
     (or to another audience's): refused, exit 1, nothing subscribed; `drift --days` outside 1..365 too."""
     world.add_shopify("acme", "Acme Outfitters")
     world.add_woocommerce("northwind", "Northwind Supply")
+    stores = boto3.resource("dynamodb").Table(stack.output("StoresTableName"))
+    for store_id, role in (("acme", "buyer"), ("northwind", "seller")):  # as `store add --role` records them
+        stores.update_item(Key={"store_id": store_id}, UpdateExpression="SET #r = :r",
+                           ExpressionAttributeNames={"#r": "role"}, ExpressionAttributeValues={":r": role})  # fmt: skip
     code, out = cli("buyer", "add", "acmee", "--email", "orders@acme.example")
     assert code == 1 and "'acmee' is no store ordersync knows" in out
     code, out = cli("buyer", "add", "northwind", "--email", "orders@northwind.example")

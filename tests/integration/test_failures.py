@@ -316,3 +316,36 @@ def test_one_sellers_dlq_messages_and_replays_never_reach_a_seller_whose_id_it_p
     code, out = cli("dlq", "redrive", "--seller", "north-supply")
     assert code == 0 and "moved 1 message(s)" in out
     assert Ops.from_outputs(stack.deployment.outputs).dlq_list() == []
+
+
+def test_a_scheduled_run_that_fails_every_try_leaves_lambda_s_record_for_ops_never_silence(
+    stack: LocalStack, world: World
+) -> None:
+    """The connections table gone (a deploy gone wrong): the hourly pull fails, is tried twice more
+    and its record (the function, the error) waits in ScheduledRunsDLQ, alarmed; the drift check,
+    which emails, is tried once only."""
+    shopify_to_woocommerce(world)
+    boto3.client("dynamodb").delete_table(TableName=stack.output("ConnectionsTableName"))
+    stack.runner.fire_schedules("PullOrdersFunction")
+    stack.runner.fire_schedules("CheckDriftFunction")
+    sqs = boto3.client("sqs")
+    url = stack.output("ScheduledRunsDLQUrl")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    records = {
+        json.loads(m["Body"])["requestContext"]["functionArn"].split(":")[6]: json.loads(m["Body"]) for m in messages
+    }
+    pull = next(r for name, r in records.items() if "PullOrdersFunction" in name)
+    drift = next(r for name, r in records.items() if "CheckDriftFunction" in name)
+    assert (pull["requestContext"]["condition"], pull["requestContext"]["approximateInvokeCount"]) == (
+        "RetriesExhausted",
+        3,
+    )
+    assert drift["requestContext"]["approximateInvokeCount"] == 1  # a run that may have emailed: never again
+    assert "ResourceNotFound" in pull["responsePayload"]["errorType"] + pull["responsePayload"]["errorMessage"]
+    assert pull["requestPayload"]["detail-type"] == "Scheduled Event"
+    alarm = boto3.client("cloudwatch").describe_alarms(
+        AlarmNamePrefix=f"{stack.deployment.resolver.stack_name}-ScheduledRunsDLQDepthAlarm"
+    )
+    assert [a["Dimensions"] for a in alarm["MetricAlarms"]] == [
+        [{"Name": "QueueName", "Value": url.rsplit("/", 1)[-1]}]
+    ]

@@ -56,6 +56,12 @@ class EmailSubscription:
     sink_queue_url: str
 
 
+@dataclass(frozen=True)
+class AsyncConfig:
+    retries: int  # MaximumRetryAttempts
+    on_failure_queue_url: str | None  # where Lambda sends the record of a run that failed its last try
+
+
 @dataclass
 class Deployment:
     """What the stack is once provisioned: physical ids, outputs, and what the runner needs."""
@@ -70,6 +76,8 @@ class Deployment:
     function_urls: dict[str, FunctionUrlServer] = field(default_factory=dict)  # by the function's logical id
     # The statements of each role and managed policy (by logical id), as the template resolves them.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # A function's asynchronous invocation settings (schedules): its retries and on-failure queue.
+    invoke_configs: dict[str, AsyncConfig] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> Any:
         return self.resolver.refs[logical_id]
@@ -105,6 +113,7 @@ class Provisioner:
             "AWS::Lambda::Permission": self._record_only,
             "AWS::Lambda::Url": self._function_url,
             "AWS::Lambda::EventSourceMapping": self._event_source,
+            "AWS::Lambda::EventInvokeConfig": self._invoke_config,
             "AWS::Events::Rule": self._rule,
             "AWS::Events::EventBus": self._event_bus,
             "AWS::StepFunctions::StateMachine": self._state_machine,
@@ -286,6 +295,15 @@ class Provisioner:
         deployment.resolver.attributes[(logical_id, "FunctionUrl")] = server.url
 
     def _record_only(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        deployment.resolver.refs[logical_id] = logical_id
+
+    def _invoke_config(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:
+        function = _logical_id_of(deployment, props["FunctionName"])
+        destination = (props.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        url = None
+        if destination:
+            url = self.client("sqs").get_queue_url(QueueName=str(destination).rsplit(":", 1)[-1])["QueueUrl"]
+        deployment.invoke_configs[function] = AsyncConfig(int(props.get("MaximumRetryAttempts", 2)), url)
         deployment.resolver.refs[logical_id] = logical_id
 
     def _event_source(self, deployment: Deployment, logical_id: str, props: dict[str, Any]) -> None:

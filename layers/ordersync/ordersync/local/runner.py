@@ -8,6 +8,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import random
 import sys
@@ -157,14 +158,38 @@ class Runner:
         return results
 
     def invoke_async(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """As Lambda does for EventBridge: an invocation that raises is tried twice more, then dropped
-        (the next scheduled run starts afresh)."""
-        for attempt in range(3):
+        """As Lambda does for EventBridge: an invocation that raises is tried again as the function's
+        EventInvokeConfig says (twice by default); one that fails its last try has Lambda's record of
+        it sent to its on-failure destination, with the function's role (the next run starts afresh)."""
+        config = self.deployment.invoke_configs.get(logical_id)
+        tries = 1 + (config.retries if config else 2)
+        for attempt in range(tries):
             try:
                 return self.invoke(logical_id, event)
             except Exception as error:  # what Lambda would log and retry
                 self.async_failures.append(f"{logical_id} attempt {attempt + 1}: {type(error).__name__}: {error}")
+                failure = error
+        if config is not None and config.on_failure_queue_url is not None:
+            self._on_failure(logical_id, event, failure, tries, config.on_failure_queue_url)
         return None
+
+    def _on_failure(self, logical_id: str, event: dict[str, Any], error: Exception, tries: int, url: str) -> None:
+        spec = self.deployment.functions[logical_id]
+        record = {  # Lambda's asynchronous invocation record (its documented shape)
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{spec.name}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": tries,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+        }
+        with acting_as(self._principals[logical_id]):
+            boto3.client("sqs", region_name=self.region).send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
     def run_hour(self) -> None:
         """One scheduled hour: the pull at :20, OrdersQueue drained, then the alerts sent."""
