@@ -21,7 +21,7 @@ from ordersync.domain.shipments import (
     buyer_lines,
     parcel_ref,
 )
-from ordersync.errors import StoreRejected, StoreUnavailable
+from ordersync.errors import InvalidOrder, StoreRejected, StoreUnavailable
 from ordersync.models import (
     BuyerParcel,
     FailureReason,
@@ -128,6 +128,9 @@ class FakeBuyerStore:
             for line_id, units in shipment.lines:
                 left[line_id] -= units
         return BuyerShipments(tuple([*self.by_hand, *ours]), left)
+
+    def order(self, order_id: str) -> Any:
+        raise InvalidOrder("the buyer's order is not read in these tests")  # a WooCommerce buyer completes by hand
 
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
         self.corrected.append((shipment_id, parcel))
@@ -478,3 +481,26 @@ def test_a_parcel_past_the_most_an_order_keeps_is_named_once_and_not_kept(posted
     record = deps.orders.get("acme--northwind#1001")
     assert len(record.parcels) == MAX_PARCELS and buyer.written == []
     assert f"the order has {MAX_PARCELS} parcels already" in record.detail and len(deps.alerts.published) == 1
+
+
+def test_a_parcel_edited_after_it_went_across_is_corrected_where_the_buyer_platform_allows_it(posted: Any) -> None:
+    """A WooCommerce buyer's core fulfilment takes new lines (its `_items` meta, sent whole): the
+    same shipment corrected, never a second one; elsewhere it is named (the test above)."""
+    from ordersync.models import Platform
+
+    deps, seller, buyer = posted
+    connection = deps.connections.get("acme--northwind")
+    woo_buyer = connection.buyer.model_copy(update={"platform": Platform.WOOCOMMERCE})
+    deps.connections.connections[connection.connection_id] = connection.model_copy(update={"buyer": woo_buyer})
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    assert _check(deps, 1).written == 1
+    record = deps.orders.get("acme--northwind#1001")
+    record.parcels[0].buyer_shipment_id = "501"  # a core fulfilment's id
+    deps.orders.items[record.order_key] = record.model_dump(mode="json")
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]  # edited to 1 unit
+    assert _check(deps, 2).written == 1 and _check(deps, 3).written == 0
+    ((shipment_id, corrected),) = buyer.corrected
+    assert shipment_id == "501" and sum(units for _, units in corrected.lines) == 1 and len(buyer.written) == 1
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.parcels[0].reason is None and sum(u for _, u in record.parcels[0].lines) == 1
+    assert "shipment 501 in the buyer's WooCommerce store corrected" in record.timeline[-1].detail

@@ -137,6 +137,9 @@ def _sync_parcel(
         if entry.buyer_shipment_id and _tracking_corrected(entry, parcel):
             return _correct_tracking(record, entry, parcel, connection, buyer, deps)
         if (changed := _units_changed(record, entry, parcel)) is not None:
+            lines_now = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=entry.key))
+            if _lines_editable(connection, entry) and not isinstance(lines_now, Misfit) and lines_now:
+                return _correct_lines(record, entry, parcel, lines_now, connection, buyer, deps)
             return _cannot(record, entry, FailureReason.PARCEL_DOESNT_FIT, changed, deps)
         return None
     if entry is None and len(record.parcels) >= MAX_PARCELS:
@@ -284,9 +287,52 @@ def _seller_restored(
     logger.info("seller restored a cancelled copy", extra={"order_key": record.order_key})
 
 
+def _lines_editable(connection: Connection, entry: ParcelEntry) -> bool:
+    """Only a WooCommerce core fulfilment's lines can be changed once written (its `_items` meta, sent
+    whole on update); Shopify's fulfilments and BigCommerce's shipments keep theirs, notes have none."""
+    return connection.buyer.platform is Platform.WOOCOMMERCE and (entry.buyer_shipment_id or "").isdigit()
+
+
+def _correct_lines(
+    record: OrderRecord,
+    entry: ParcelEntry,
+    parcel: Parcel,
+    lines: tuple[tuple[str, int], ...],
+    connection: Connection,
+    buyer: Callable[[], BuyerStore],
+    deps: ShipmentDependencies,
+) -> bool | FailureReason:
+    """The same shipment in the buyer's store gets the parcel's lines as the seller changed them."""
+    assert entry.buyer_shipment_id is not None
+    carrier = carrier_named(parcel.carrier)
+    corrected = BuyerParcel(
+        key=entry.key,
+        lines=lines,
+        carrier=carrier.key if carrier else parcel.carrier,
+        tracking_number=parcel.tracking_number,
+        tracking_url=parcel.tracking_url,
+        notify_customer=connection.notify_customer,
+        shipped_at=parcel.shipped_at,
+    )
+    where = f"the buyer's {platform_label(connection.buyer.platform)} store"
+    try:
+        buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
+    except StoreCredentialsError:
+        raise
+    except StoreRejected as refused:
+        words = f"{_parcel_words(parcel)}: {where} refused its changed lines: {refused}"
+        return _cannot(record, entry, FailureReason.PARCEL_REFUSED, words, deps)
+    before = _units(tuple(entry.lines))
+    entry.lines, entry.reason, entry.detail = list(lines), None, f"lines corrected in {where}"
+    _keep(record, entry)
+    what = f"the seller changed {_parcel_words(parcel)} from {before} to {_units(lines)}"
+    record.log(deps.clock(), f"{what}; shipment {entry.buyer_shipment_id} in {where} corrected", Cause.PROCESS)
+    return True
+
+
 def _units_changed(record: OrderRecord, entry: ParcelEntry, parcel: Parcel) -> str | None:
-    """The seller edited a parcel's units after it went across: no platform lets us edit a written
-    shipment's lines, so it is named (the buyer's store keeps what was written), never silently kept."""
+    """The seller edited a parcel's units after it went across: corrected where the buyer's platform
+    lets a written shipment's lines change, else named (its store keeps what was written), never silently."""
     if parcel.whole_order:
         return None
     now = buyer_lines(parcel, record.posted_lines, record.units_in_buyer_store(but=entry.key))
