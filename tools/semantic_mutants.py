@@ -205,8 +205,8 @@ MUTANTS = (
     Mutant(
         "seller-drift-email-everyone",
         "alerts/drift.py",
-        '{d.detail}" for d in own)',
-        '{d.detail}" for d in found)',
+        '{d.detail}") for d in own',
+        '{d.detail}") for d in found',
         "a seller's drift email lists other sellers' orders",
         ("tests/unit/test_drift.py::test_each_seller_s_drift_email_lists_its_own_orders_only",),
     ),

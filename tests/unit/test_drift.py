@@ -125,6 +125,12 @@ def test_each_seller_s_drift_email_lists_its_own_orders_only() -> None:
     assert "south's detail" in emails["south"].body and "north's detail" not in emails["south"].body
     assert "north's detail" in emails[None].body and "south's detail" in emails[None].body  # ops see both
 
+    cancelled = Divergence("acme--north#1003", "north", "Acme", DriftKind.CANCELLED_BY_BUYER_ONLY,
+                           "cancelled in the buyer's store; open in the seller's store (processing)", "mend")  # fmt: skip
+    (told,) = [e for e in drift_emails([cancelled], 1, []) if e.seller_id == "north"]
+    assert "order 1003: cancelled by the buyer; your copy is not cancelled" in told.body
+    assert "open in your store (processing)" in told.body and "the seller's" not in told.body
+
 
 def test_a_tracking_number_spaced_or_cased_otherwise_in_the_buyer_store_is_the_same_number() -> None:
     recorded = _recorded(written={"north:f-1": "501"})

@@ -706,6 +706,9 @@ def test_a_cancellation_after_posting_cancels_the_seller_s_copy_once_and_tells_t
     assert record.detail.endswith("WooCommerce puts back the stock it had reduced for it, where it had")
     (alert,) = deps.alerts.published  # type: ignore[attr-defined]
     assert alert["subject"] == "Order #1001 from Acme was cancelled - don't ship it (cancelled in your store)"
+    # the record speaks of "the seller's store" for ops; the seller reads "your store"
+    assert "was cancelled in your WooCommerce store" in alert["seller"] and "the seller's" not in alert["seller"]
+    assert "in the seller's WooCommerce store" in alert["ops"]
     assert "Please don't ship it" in alert["seller"]
     again = process_message(_cancelled(), "m3", 1, deps)  # the pull sees it again: nothing more
     assert again.status is OrderStatus.CANCELLED and store.cancelled == ["S1"] and len(deps.alerts.published) == 1  # type: ignore[attr-defined]

@@ -7,11 +7,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ordersync.alerts.digest import OutgoingEmail
+from ordersync.alerts.messages import to_the_seller
 from ordersync.domain.drift import Divergence, DriftKind
 
 KIND_WORDS = {
-    DriftKind.CANCELLED_BY_BUYER_ONLY: "cancelled by the buyer, not in the seller's store",
-    DriftKind.CANCELLED_BY_SELLER_ONLY: "cancelled in the seller's store, not by the buyer",
+    DriftKind.CANCELLED_BY_BUYER_ONLY: "cancelled by the buyer; the seller's copy is not cancelled",
+    DriftKind.CANCELLED_BY_SELLER_ONLY: "the seller's copy is cancelled; the buyer's order is not",
     DriftKind.ADDRESS_DIFFERS: "shipping address differs",
     DriftKind.PARCEL_NOT_IN_BUYER_STORE: "a parcel is not in the buyer's store",
     DriftKind.TRACKING_DIFFERS: "tracking number differs",
@@ -42,7 +43,9 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
     for divergence in found:
         by_seller[divergence.seller_id].append(divergence)
     for seller_id, own in by_seller.items():
-        lines = "\n".join(f"  - order {d.order_key.split('#', 1)[-1]}: {KIND_WORDS[d.kind]}: {d.detail}" for d in own)
+        lines = "\n".join(
+            to_the_seller(f"  - order {d.order_key.split('#', 1)[-1]}: {KIND_WORDS[d.kind]}: {d.detail}") for d in own
+        )
         text = (
             f"Hello,\n\nOur daily check found {len(own)} difference(s) between your store and the retailer's"
             f" for orders we synced:\n\n{lines}\n\nOur team is on it and will contact you if your store"

@@ -182,7 +182,7 @@ def compose_alert(record: OrderRecord) -> Alert | None:
         )
     if reason in AFTER_POSTING_SUBJECT:
         subject = AFTER_POSTING_SUBJECT[reason].format(order=order, buyer=record.buyer_name)
-        said = record.detail[:1].upper() + record.detail[1:]
+        said = to_the_seller(record.detail[:1].upper() + record.detail[1:])
         body = f"Hello {record.seller_name},\n\n{said}.\n\n{AFTER_POSTING_GUIDANCE[reason]}\n\n- The ordersync team\n"
         return Alert(email_subject(subject), body, _ops_body(record), reason)
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
@@ -327,6 +327,15 @@ SELLER_GUIDANCE = {
         "What our team will do: enter the order in your BigCommerce store and let you know."
     ),
 }
+
+
+def to_the_seller(detail: str) -> str:
+    """The record's words (written for ops: "the seller's WooCommerce store") as the seller reads them."""
+    return (
+        detail.replace("in the seller's ", "in your ")
+        .replace("the seller's ", "your ")
+        .replace("The seller's ", "Your ")
+    )
 
 
 def _seller_body(record: OrderRecord, order: str) -> str:

@@ -85,7 +85,7 @@ def _cancelled(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str,
             if seen.seller.shipped
             else f"ordersync order replay {record.order_key}  (cancels the seller's copy)"
         )
-        detail = f"cancelled in the buyer's store; {state} in the seller's ({seen.seller.words or 'no status'})"
+        detail = f"cancelled in the buyer's store; {state} in the seller's store ({seen.seller.words or 'no status'})"
         return [(DriftKind.CANCELLED_BY_BUYER_ONLY, detail, mend)]
     if seller and not buyer:
         return [
