@@ -443,13 +443,14 @@ def _order_show(args: argparse.Namespace, echo: Echo) -> int:
     for parcel in record.parcels:
         lines = ", ".join(f"{units} x line {line_id}" for line_id, units in parcel.lines) or "-"
         tracking = " ".join(p for p in (parcel.carrier, parcel.tracking_number) if p) or "no tracking"
-        shipped = parcel.shipped_at.isoformat() if parcel.shipped_at else "-"
+        # a store that keeps no ship date (WooCommerce `completed`): when it reached the buyer's store
+        shipped = f"shipped {parcel.shipped_at.isoformat()}" if parcel.shipped_at else "ship date not kept by the store"
         there = (
             f"in the buyer's store at {parcel.in_buyer_store_at.isoformat()} ({parcel.buyer_shipment_id})"
             if parcel.in_buyer_store_at
             else f"NOT in the buyer's store: {parcel.reason}"
         )
-        echo(f"    {parcel.key}  {tracking}  [{lines}]  shipped {shipped}  {there}")
+        echo(f"    {parcel.key}  {tracking}  [{lines}]  {shipped}  {there}")
     echo("  timeline:")
     for entry in record.timeline:
         why = f" {entry.reason}" if entry.reason else ""
