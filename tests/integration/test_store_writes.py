@@ -618,12 +618,24 @@ def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[
     quantity with restock, commit without emailing the customer)."""
     woo, woo_client = _woo_seller(started)
     woo_id = woo_client.create_order(_order(), _matches(_order(), [("55", "55"), ("56", "56")]), KEY)
-    items = {i["product_id"]: i["id"] for i in woo.orders[int(woo_id)]["line_items"]}
+    lines = {i["product_id"]: dict(i) for i in woo.orders[int(woo_id)]["line_items"]}
+    items = {product: line["id"] for product, line in lines.items()}
     woo_client.reduce_lines(woo_id, [("55", 1), ("56", 0)])
+    # the totals from the line's own unit values: WooCommerce keeps the old ones unless they are sent
+    unit = Decimal(lines[55]["total"]) / lines[55]["quantity"]
     assert _last_body(woo, "PUT", f"/orders/{woo_id}") == {
-        "line_items": [{"id": items[55], "quantity": 1}, {"id": items[56], "quantity": 0}]
+        "line_items": [
+            {"id": items[55], "quantity": 1, "subtotal": f"{unit:.2f}", "total": f"{unit:.2f}"},
+            {"id": items[56], "quantity": 0},
+        ]
     }
-    assert [(i["product_id"], i["quantity"]) for i in woo.orders[int(woo_id)]["line_items"]] == [(55, 1)]
+    (left,) = woo.orders[int(woo_id)]["line_items"]
+    assert (left["product_id"], left["quantity"], left["total"]) == (55, 1, f"{unit:.2f}")
+    # a quantity alone, as a client kinder to itself would send it: the line keeps billing its old total
+    requests.put(f"{woo.base_url}/wp-json/wc/v3/orders/{woo_id}", auth=("ck", "cs"), timeout=5,
+                 json={"line_items": [{"id": items[55], "quantity": 3}]})  # fmt: skip
+    (kept,) = woo.orders[int(woo_id)]["line_items"]
+    assert (kept["quantity"], kept["total"]) == (3, f"{unit:.2f}")
 
     bc = start_fake(started, FakeBigCommerce("hashdelta", "bc_delta"))
     product = {"id": 7, "product_id": 1, "variant_id": 11, "sku": "S-1", "name": "Tent", "quantity": 3,

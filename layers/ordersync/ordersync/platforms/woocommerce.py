@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,11 +187,11 @@ class WooCommerceStore:
         """PUT the lines by their item ids with the new quantities (0: the item removed, as the
         orders controller's item_is_null_or_zero does)."""
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
-        items = {str(i.get("variation_id") or i.get("product_id")): i["id"] for i in order.get("line_items") or []}
+        items = {str(i.get("variation_id") or i.get("product_id")): i for i in order.get("line_items") or []}
         missing = [variant for variant, _ in quantities if variant not in items]
         if missing:
             raise StoreRejected(f"order {order_id} has no line of product {', '.join(missing)}")
-        body = {"line_items": [{"id": items[variant], "quantity": quantity} for variant, quantity in quantities]}
+        body = {"line_items": [_reduced_item(items[variant], quantity) for variant, quantity in quantities]}
         call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json=body)
 
     def copy_address(self, order_id: str) -> ShippingAddress | None:
@@ -505,6 +506,24 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
 
 # A buyer order in one of these can't take a parcel (the trash included: GET still answers it)
 _ENDED_UNSHIPPED = frozenset({"cancelled", "refunded", "failed", "trash"})
+
+
+def _reduced_item(item: dict[str, Any], quantity: int) -> dict[str, Any]:
+    """An existing line at its new quantity, with its totals from its own unit values: WooCommerce
+    sets only what it is sent on an existing item (a quantity alone keeps billing the old total), as
+    its own mobile apps send subtotal and total with every quantity change. 0 removes the line."""
+    if quantity == 0:
+        return {"id": item["id"], "quantity": 0}
+    units = int(item["quantity"])
+    subtotal = Decimal(str(item.get("subtotal") or "0")) / units * quantity
+    total = Decimal(str(item.get("total") or "0")) / units * quantity
+    cents = Decimal("0.01")
+    return {
+        "id": item["id"],
+        "quantity": quantity,
+        "subtotal": f"{subtotal.quantize(cents)}",
+        "total": f"{total.quantize(cents)}",
+    }
 
 
 def _provider(meta: dict[str, Any]) -> str | None:

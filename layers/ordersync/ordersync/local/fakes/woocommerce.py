@@ -550,7 +550,9 @@ class FakeWooCommerce:
     @staticmethod
     def _set_line_item(order: dict[str, Any], posted: Any) -> Response | None:
         """A line item by its id: quantity 0 (or product_id null) removes it (item_is_null_or_zero),
-        another quantity replaces it and the line's totals follow; an id not on the order is refused."""
+        another quantity replaces it — and its totals only as posted: the REST controller sets the
+        props it is sent on an existing item and computes totals from the price on create only, so a
+        quantity alone leaves the line billing its old total. An id not on the order is refused."""
         if not isinstance(posted, dict) or not isinstance(posted.get("id"), int):
             return _error("rest_invalid_param", "Invalid parameter(s): line_items", 400)
         line = next((i for i in order["line_items"] if i["id"] == posted["id"]), None)
@@ -564,10 +566,13 @@ class FakeWooCommerce:
         if quantity == 0 or ("product_id" in posted and posted["product_id"] is None):
             order["line_items"].remove(line)
             return None
-        unit = Decimal(line["subtotal"]) / line["quantity"]
         line["quantity"] = quantity
-        line["subtotal"] = line["total"] = f"{unit * quantity:.2f}"
-        line["price"] = float(unit)
+        for total in ("subtotal", "total"):
+            if total in posted:
+                if not isinstance(posted[total], str):
+                    return _error("rest_invalid_param", f"Invalid parameter(s): line_items[{total}]", 400)
+                line[total] = posted[total]
+        line["price"] = float(Decimal(line["total"]) / quantity)
         return None
 
     def _routes(self) -> list[str]:
