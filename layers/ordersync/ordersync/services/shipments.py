@@ -177,17 +177,8 @@ def _sync_parcel(
                 deps,
             )
         if found is Found.NOTHING:
-            carrier = carrier_named(parcel.carrier)
-            written = BuyerParcel(
-                key=key,
-                lines=lines,
-                carrier=carrier.key if carrier else parcel.carrier,
-                tracking_number=parcel.tracking_number,
-                tracking_url=parcel.tracking_url,
-                notify_customer=connection.notify_customer,
-                completes_order=_completes(record, key, lines, connection, store, deps),
-                shipped_at=parcel.shipped_at,
-            )
+            completes = _completes(record, key, lines, connection, store, deps)
+            written = _as_buyer_parcel(key, lines, parcel, connection, completes)
             entry.buyer_shipment_id = _write(record, written, store, there, deps)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
         else:
@@ -218,6 +209,24 @@ def _sync_parcel(
         )
     logger.info("parcel synced", extra={"order_key": record.order_key, "parcel": key, "found": found.value})
     return True
+
+
+def _as_buyer_parcel(
+    key: str, lines: tuple[tuple[str, int], ...], parcel: Parcel, connection: Connection, completes: bool = False
+) -> BuyerParcel:
+    """The seller's parcel as a buyer's store is written it: its lines the buyer's, a known carrier by
+    the one vocabulary (any other by the seller's name), the customer told as the connection says."""
+    carrier = carrier_named(parcel.carrier)
+    return BuyerParcel(
+        key=key,
+        lines=lines,
+        carrier=carrier.key if carrier else parcel.carrier,
+        tracking_number=parcel.tracking_number,
+        tracking_url=parcel.tracking_url,
+        notify_customer=connection.notify_customer,
+        completes_order=completes,
+        shipped_at=parcel.shipped_at,
+    )
 
 
 def _write(
@@ -304,16 +313,7 @@ def _correct_lines(
 ) -> bool | FailureReason:
     """The same shipment in the buyer's store gets the parcel's lines as the seller changed them."""
     assert entry.buyer_shipment_id is not None
-    carrier = carrier_named(parcel.carrier)
-    corrected = BuyerParcel(
-        key=entry.key,
-        lines=lines,
-        carrier=carrier.key if carrier else parcel.carrier,
-        tracking_number=parcel.tracking_number,
-        tracking_url=parcel.tracking_url,
-        notify_customer=connection.notify_customer,
-        shipped_at=parcel.shipped_at,
-    )
+    corrected = _as_buyer_parcel(entry.key, lines, parcel, connection)
     where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     try:
         buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
@@ -391,15 +391,7 @@ def _correct_tracking(
     if problems := parcel_problems(parcel, connection.buyer.platform):
         words = f"the seller corrected the tracking of {_parcel_words(parcel)}"
         return _cannot(record, entry, FailureReason.PARCEL_INVALID, _invalid_words(words, problems, where), deps)
-    carrier = carrier_named(parcel.carrier)
-    corrected = BuyerParcel(
-        key=entry.key,
-        lines=tuple(entry.lines),
-        carrier=carrier.key if carrier else parcel.carrier,
-        tracking_number=parcel.tracking_number,
-        tracking_url=parcel.tracking_url,
-        notify_customer=connection.notify_customer,
-    )
+    corrected = _as_buyer_parcel(entry.key, tuple(entry.lines), parcel, connection)
     try:
         entry.buyer_shipment_id = buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
     except StoreCredentialsError:
