@@ -1,5 +1,6 @@
-"""CatalogSyncFunction: on its schedule, one catalog run per seller, planned (changes or the
-whole catalog) and queued on CatalogSyncQueue for SyncSellerCatalogFunction."""
+"""CatalogSyncFunction: on its schedule, one catalog run per seller and one per buyer (into its
+listings), planned (changes or the whole catalog) and queued on CatalogSyncQueue for
+SyncSellerCatalogFunction."""
 
 from __future__ import annotations
 
@@ -20,4 +21,7 @@ def handler(
     event: dict[str, Any], context: LambdaContext, deps: CatalogFanOutDependencies | None = None
 ) -> dict[str, Any]:
     requests = request_catalog_syncs(deps or catalog_fan_out_dependencies())
-    return {"sellers": [{"seller_id": r.seller.store_id, "full": r.full} for r in requests]}
+    return {
+        "sellers": [{"seller_id": r.seller.store_id, "full": r.full} for r in requests if not r.buyer_listings],
+        "buyers": [{"buyer_id": r.seller.store_id, "full": r.full} for r in requests if r.buyer_listings],
+    }

@@ -208,3 +208,36 @@ def _alias(stack: LocalStack, seller: str, old: str, new: str) -> None:
     """`ordersync sku alias add SELLER OLD NEW`, under OpsPolicy: the blocked orders replayed."""
     with acting_as(stack.deployment.principal("OpsPolicy")):
         Ops.from_outputs(stack.deployment.outputs).add_alias(seller, old, new)
+
+
+def test_the_buyer_s_catalog_is_read_into_its_listings_before_any_order_carries_a_product(
+    stack: LocalStack, world: World, cli: Callable[..., Any]
+) -> None:
+    """The hourly catalog runs read the buyer's store too: each of its products linked to the seller
+    whose SKU it carries, its own products listed as its own — then a seller's rename makes the next
+    order that seller's SKU_MISMATCH (the link, not the SKU, says whose it is)."""
+    brightside, peak, northwind = _retailer(world)
+    brightside.add_product(55, "PK-JACKET-M", "Storm Jacket M", "180.00")
+    brightside.add_product(57, "NW-STOVE", "Camp Stove", "89.50")
+    brightside.add_product(58, "BH-CANDLE", "Beeswax Candle", "9.00")
+    stack.runner.fire_schedules("CatalogSyncFunction")
+    stack.runner.drain()
+    code, out = cli("listing", "list", "brightside")
+    rows = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0].isdigit()}
+    assert code == 0 and rows.keys() == {"55", "57", "58"}, out
+    assert "peak" in rows["55"] and "northwind" in rows["57"] and "own" in rows["58"]
+    assert "peak" not in rows["58"] and "northwind" not in rows["58"]
+
+    peak.set_variant_sku(7001, "PK-JACKET-M2")  # Peak renames it; the buyer's product still says PK-JACKET-M
+    stack.runner.fire_schedules("CatalogSyncFunction")
+    stack.runner.drain()
+    brightside.add_order(woocommerce_order(5010, [JACKET, CANDLE], WOO_ADDRESS))
+    run_hour(stack)
+    records = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    assert records.keys() == {"brightside--peak#5010"}  # the candles: the retailer's, no record
+    blocked = records["brightside--peak#5010"]
+    assert (blocked.status, blocked.reason) == (OrderStatus.FAILED, FailureReason.SKU_MISMATCH)
+    assert [line.sku for line in blocked.lines] == ["PK-JACKET-M"]
+    told = _mail_to(world, "peak")
+    assert "PK-JACKET-M" in told and "BH-CANDLE" not in told and "Candle" not in told
+    assert _copies(peak, northwind) == {"peak": {}, "northwind": {}}

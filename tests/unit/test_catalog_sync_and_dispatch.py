@@ -116,12 +116,16 @@ class Ledger:
     def all(self) -> list[StoreRecord]:
         return list(self.records.values())
 
-    def catalog_started(self, store_id: str, started: datetime) -> bool:
+    buyer_runs: list[tuple[str, datetime, bool, int]] = field(default_factory=list)
+
+    def catalog_started(self, store_id: str, started: datetime, as_buyer: bool = False) -> bool:
         self.started.append((store_id, started))
         return store_id in self.records
 
-    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool:
-        self.runs.append((store_id, started, full, variants))
+    def catalog_synced(
+        self, store_id: str, started: datetime, full: bool, variants: int, as_buyer: bool = False
+    ) -> bool:
+        (self.buyer_runs if as_buyer else self.runs).append((store_id, started, full, variants))
         return store_id in self.records
 
 
@@ -325,7 +329,7 @@ def _record(
     )
 
 
-def test_the_hour_asks_one_run_per_seller_of_an_active_connection_planned_from_its_last_runs() -> None:
+def test_the_hour_asks_one_run_per_seller_and_per_buyer_of_an_active_connection_planned_from_its_last_runs() -> None:
     connections = {
         c.connection_id: c
         for c in (
@@ -336,8 +340,16 @@ def test_the_hour_asks_one_run_per_seller_of_an_active_connection_planned_from_i
         )
     }
     big = SMALL_CATALOG_VARIANTS + 1
+    # acme's catalog was last read as a buyer's (into its listings): planned from that run, not a seller's
+    acme = _record("acme", None, None, None).model_copy(
+        update={"platform": Platform.SHOPIFY, "listings_synced_at": EARLIER, "listings_full_at": EARLIER}
+    )
     ledger = Ledger(
-        {"northwind": _record("northwind", EARLIER, EARLIER, big), "ridge": _record("ridge", None, None, None)}
+        {
+            "northwind": _record("northwind", EARLIER, EARLIER, big),
+            "ridge": _record("ridge", None, None, None),
+            "acme": acme,
+        }
     )
     queue = SyncRequests()
     metrics.clear_metrics()
@@ -350,9 +362,16 @@ def test_the_hour_asks_one_run_per_seller_of_an_active_connection_planned_from_i
         == [
             CatalogSyncRequest(seller=store_ref("northwind"), full=False, changed_since=EARLIER - CATALOG_OVERLAP),
             CatalogSyncRequest(seller=store_ref("ridge"), full=True),
+            CatalogSyncRequest(
+                seller=store_ref("acme", Platform.SHOPIFY),
+                full=False,
+                changed_since=EARLIER - CATALOG_OVERLAP,
+                buyer_listings=True,
+            ),
+            CatalogSyncRequest(seller=store_ref("canyon", Platform.SHOPIFY), full=True, buyer_listings=True),
         ]
     )
-    assert counted_metrics() == {"CatalogSyncsRequested": [2.0]}
+    assert counted_metrics() == {"CatalogSyncsRequested": [4.0]}
     metrics.clear_metrics()
 
 
@@ -364,7 +383,7 @@ def test_a_seller_whose_run_is_still_going_is_not_started_again_until_the_run_lo
     ):
         ledger = Ledger({"ridge": _record("ridge", EARLIER, EARLIER, 10, running)})
         requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
-        assert [r.seller.store_id for r in requests] == asked
+        assert [r.seller.store_id for r in requests if not r.buyer_listings] == asked
 
 
 def test_a_seller_missing_from_the_stores_table_is_read_whole() -> None:
@@ -372,7 +391,7 @@ def test_a_seller_missing_from_the_stores_table_is_read_whole() -> None:
     deps = CatalogFanOutDependencies(
         InMemoryConnections({"a": _connection("acme", "ridge")}), Ledger(), queue, lambda: NOW
     )
-    assert request_catalog_syncs(deps) == [CatalogSyncRequest(seller=store_ref("ridge"), full=True)]
+    assert request_catalog_syncs(deps)[0] == CatalogSyncRequest(seller=store_ref("ridge"), full=True)
 
 
 def test_one_store_down_fails_only_its_own_record(world: CatalogSyncDependencies) -> None:
@@ -471,14 +490,15 @@ def test_a_small_shopify_catalog_is_read_for_changes_and_a_small_woocommerce_one
         update={"seller": store_ref("peak-shop", Platform.SHOPIFY)}
     )
     requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
-    assert [(r.seller.store_id, r.full) for r in requests] == [("peak-shop", False), ("northwind", True)]
+    sellers = [(r.seller.store_id, r.full) for r in requests if not r.buyer_listings]
+    assert sellers == [("peak-shop", False), ("northwind", True)]
 
 
 def test_a_run_still_going_holds_only_its_own_seller() -> None:
     connections = InMemoryConnections({"a": _connection("acme", "ridge"), "b": _connection("acme", "northwind")})
     ledger = Ledger({"ridge": _record("ridge", EARLIER, EARLIER, 10, running=NOW)})
     requests = request_catalog_syncs(CatalogFanOutDependencies(connections, ledger, SyncRequests(), lambda: NOW))
-    assert [r.seller.store_id for r in requests] == ["northwind"]
+    assert [r.seller.store_id for r in requests if not r.buyer_listings] == ["northwind"]
 
 
 def test_the_page_limit_counts_pages_from_one_and_exactly_the_reserve_goes_on(

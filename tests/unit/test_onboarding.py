@@ -64,14 +64,14 @@ def test_a_shopify_write_scope_includes_its_read_scope() -> None:
 @pytest.mark.parametrize(
     ("platform", "role", "granted", "wanting"),
     [
-        (Platform.SHOPIFY, Role.BUYER, {"read_orders", "write_merchant_managed_fulfillment_orders"}, []),
+        (Platform.SHOPIFY, Role.BUYER, {"read_orders", "write_merchant_managed_fulfillment_orders"}, ["read_products"]),
         (Platform.SHOPIFY, Role.BUYER, {"read_products"}, ["read_orders", "write_merchant_managed_fulfillment_orders"]),
         (Platform.SHOPIFY, Role.SELLER, {"read_products", "read_orders"}, ["write_orders"]),
         (Platform.WOOCOMMERCE, Role.BUYER, {"read", "write"}, []),
         (Platform.WOOCOMMERCE, Role.BUYER, {"read"}, ["write"]),  # the sellers' parcels are written there
         (Platform.WOOCOMMERCE, Role.SELLER, {"read"}, ["write"]),
         (Platform.WOOCOMMERCE, Role.BOTH, {"write"}, ["read"]),
-        (Platform.BIGCOMMERCE, Role.BUYER, {"Orders: read-only", "Orders: modify"}, []),
+        (Platform.BIGCOMMERCE, Role.BUYER, {"Orders: read-only", "Orders: modify"}, ["Products: read-only"]),
         (Platform.BIGCOMMERCE, Role.SELLER, {"Orders: read-only", "Products: read-only"}, ["Orders: modify"]),
         (Platform.BIGCOMMERCE, Role.BOTH, set(), ["Orders: read-only", "Products: read-only", "Orders: modify"]),
     ],
@@ -226,8 +226,8 @@ def test_missing_scopes_are_named_with_what_to_do_and_nothing_is_saved() -> None
     assert "`read_products` access scope" in message and "`write_orders` access scope" in message
     assert "to create orders in the seller's shop" in message and "shpat" not in message
     assert deps.stores.all() == [] and deps.vault.secrets == {}  # type: ignore[attr-defined]
-    # a buyer's needs are others: its orders read, the sellers' parcels written
-    buyer = frozenset({"read_orders", "write_merchant_managed_fulfillment_orders"})
+    # a buyer's needs are others: its orders and catalog read, the sellers' parcels written
+    buyer = frozenset({"read_orders", "read_products", "write_merchant_managed_fulfillment_orders"})
     answers.accepted["https://acme.myshopify.com"] = (SHOPIFY_TOKEN, StoreAccess("Acme", buyer))
     assert add_store("acme", Platform.SHOPIFY, "https://acme.myshopify.com", Role.BUYER, SHOPIFY_TOKEN, deps)
 
@@ -512,7 +512,7 @@ def test_refusals_say_what_is_wrong_and_what_to_do_word_for_word() -> None:
             Platform.BIGCOMMERCE,
             "Products: read-only",
             "give the API account the `Products: read-only` OAuth scope (Settings > API > Store-level API"
-            " accounts): needed to read the seller's catalog",
+            " accounts): needed to read the seller's catalog, and the buyer's into its listings",
         ),
     ],
 )
@@ -713,13 +713,13 @@ def test_more_of_what_ops_are_told_and_what_is_kept() -> None:
     deps, answers = world()
     deps.clock = Clock()
     url = "https://acme.myshopify.com"
-    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_orders"})))
+    answers.accepted[url] = (SHOPIFY_TOKEN, StoreAccess("Acme", frozenset({"read_orders", "read_products"})))
     with pytest.raises(OnboardingRefused) as refused:
         add_store("acme", Platform.SHOPIFY, url, Role.BUYER, SHOPIFY_TOKEN, deps)
     assert str(refused.value).count("; ") == 0  # one missing grant for a buyer
     with pytest.raises(OnboardingRefused) as refused:
         add_store("acme", Platform.SHOPIFY, url, Role.SELLER, SHOPIFY_TOKEN, deps)
-    words = missing_in_words(Platform.SHOPIFY, missing(Platform.SHOPIFY, Role.SELLER, set()))
+    words = missing_in_words(Platform.SHOPIFY, missing(Platform.SHOPIFY, Role.SELLER, {"read_products"}))
     assert str(refused.value) == "the credentials of Acme can't do all a seller store needs: " + "; ".join(words)
     with pytest.raises(OnboardingRefused) as refused:
         add_store("Acme", Platform.SHOPIFY, url, Role.BOTH, SHOPIFY_TOKEN, deps)

@@ -325,6 +325,9 @@ class CatalogSyncRequest(BaseModel):
     started: datetime | None = None  # set by the run's first invocation; what "seen in this run" means
     resume: str | None = None  # the store's token for the next page
     variants: int = 0  # seen by the run so far
+    # True: the store's catalog read as a buyer's, each of its variants linked to the seller whose
+    # product it is (its listings, services/listings_read.py); `seller` is then the buyer store.
+    buyer_listings: bool = False
 
 
 class Role(StrEnum):
@@ -356,6 +359,11 @@ class StoreRecord(BaseModel):
     catalog_full_at: datetime | None = None
     catalog_variants: int | None = None
     catalog_running_since: datetime | None = None  # a run began and has not got to its end
+    # A buyer's catalog read into its listings (the same run, as a buyer's): the same four.
+    listings_synced_at: datetime | None = None
+    listings_full_at: datetime | None = None
+    listings_variants: int | None = None
+    listings_running_since: datetime | None = None
     # A seller's shipment sweep (SyncShipmentsFunction): its orders changed since then are looked at next.
     shipments_swept_at: datetime | None = None
     # A buyer whose order webhooks ops registered (`ordersync store webhooks register`).

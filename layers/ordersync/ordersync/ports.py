@@ -281,6 +281,12 @@ class BuyerStore(Protocol):
         resumes the same query at the next page (None after the last); `resume` starts there."""
         ...
 
+    def catalog_pages(
+        self, changed_since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[tuple[list[StoreVariant], str | None]]:
+        """As a seller's (SellerStore.catalog_pages): the buyer's variants, read into its listings."""
+        ...
+
     def order(self, order_id: str) -> dict[str, Any]:
         """One order's raw payload, as the pull reads it (a webhook named only its id)."""
         ...
@@ -325,11 +331,14 @@ class CatalogSyncQueue(Protocol):
 
 
 class CatalogSyncLedger(Protocol):
-    """Where each seller's catalog runs are recorded (the stores table)."""
+    """Where each store's catalog runs are recorded (the stores table): a seller's, and a buyer's
+    read into its listings (`as_buyer`)."""
 
     def all(self) -> list[StoreRecord]: ...
-    def catalog_started(self, store_id: str, started: datetime) -> bool: ...
-    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool: ...
+    def catalog_started(self, store_id: str, started: datetime, as_buyer: bool = False) -> bool: ...
+    def catalog_synced(
+        self, store_id: str, started: datetime, full: bool, variants: int, as_buyer: bool = False
+    ) -> bool: ...
 
 
 class StoreRegistry(Protocol):

@@ -63,6 +63,8 @@ class CatalogSyncSettings(_Env):
     orders_table: str = Field(alias="ORDERS_TABLE")
     orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
     orders_dlq_url: str = Field(alias="ORDERS_DLQ_URL")
+    listings_table: str = Field(alias="LISTINGS_TABLE")  # a buyer's run: its catalog into its listings
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")  # ... against the sellers it buys from
 
 
 class SweepFanOutSettings(_Env):

@@ -144,24 +144,37 @@ def catalog_fan_out_dependencies() -> CatalogFanOutDependencies:
 @cache
 def catalog_sync_dependencies() -> CatalogSyncDependencies:
     from ordersync.aws.catalog import DynamoCatalog
+    from ordersync.aws.connections import DynamoConnections
+    from ordersync.aws.listings import DynamoListings
     from ordersync.aws.messaging import SqsCatalogSyncQueue, SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import store_credentials
     from ordersync.aws.stores import DynamoStores
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.catalog_sync import CatalogSyncDependencies
+    from ordersync.services.listings_read import ListingsReadDependencies
     from ordersync.settings import catalog_sync_settings
 
     settings = catalog_sync_settings()
-    return CatalogSyncDependencies(
-        stores=HttpStoreFactory(store_credentials),
-        catalog=DynamoCatalog(settings.catalog_table),
-        orders=DynamoOrders(settings.orders_table),
-        queue=SqsOrderQueue(settings.orders_queue_url),
-        dlq=SqsDlqAdmin(settings.orders_dlq_url, settings.orders_queue_url),
-        ledger=DynamoStores(settings.stores_table),
-        sync_queue=SqsCatalogSyncQueue(settings.catalog_sync_queue_url),
+    stores = HttpStoreFactory(store_credentials)
+    catalog = DynamoCatalog(settings.catalog_table)
+    orders = DynamoOrders(settings.orders_table)
+    queue = SqsOrderQueue(settings.orders_queue_url)
+    dlq = SqsDlqAdmin(settings.orders_dlq_url, settings.orders_queue_url)
+    ledger = DynamoStores(settings.stores_table)
+    sync_queue = SqsCatalogSyncQueue(settings.catalog_sync_queue_url)
+    listings_read = ListingsReadDependencies(
+        stores=stores,
+        listings=DynamoListings(settings.listings_table),
+        catalog=catalog,
+        connections=DynamoConnections(settings.connections_table),
+        ledger=ledger,
+        orders=orders,
+        queue=queue,
+        dlq=dlq,
+        sync_queue=sync_queue,
     )
+    return CatalogSyncDependencies(stores, catalog, orders, queue, dlq, ledger, sync_queue, listings_read=listings_read)
 
 
 @cache

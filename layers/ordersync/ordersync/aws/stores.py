@@ -60,17 +60,22 @@ class DynamoStores:
                 ExpressionAttributeValues={":at": iso(at), ":result": result},
             )
 
-    def catalog_started(self, store_id: str, started: datetime) -> bool:
-        """A seller's catalog run began (the hour's fan-out won't start another while it goes on);
-        False when the store isn't in the table (added before `store add` existed)."""
-        return self._catalog_update(store_id, "SET catalog_running_since = :at", {":at": iso(started)})
+    def catalog_started(self, store_id: str, started: datetime, as_buyer: bool = False) -> bool:
+        """A store's catalog run began (the hour's fan-out won't start another while it goes on);
+        False when the store isn't in the table (added before `store add` existed). `as_buyer`: the
+        read of a buyer's catalog into its listings, recorded apart (a store may sell and buy)."""
+        run = _run(as_buyer)
+        return self._catalog_update(store_id, f"SET {run}_running_since = :at", {":at": iso(started)})
 
-    def catalog_synced(self, store_id: str, started: datetime, full: bool, variants: int) -> bool:
-        """A seller's catalog run got to its end; False when the store isn't in the table: its
+    def catalog_synced(
+        self, store_id: str, started: datetime, full: bool, variants: int, as_buyer: bool = False
+    ) -> bool:
+        """A store's catalog run got to its end; False when the store isn't in the table: its
         catalog is then read whole every hour."""
-        update = "SET catalog_synced_at = :at" + (", catalog_full_at = :at, catalog_variants = :n" if full else "")
+        run = _run(as_buyer)
+        update = f"SET {run}_synced_at = :at" + (f", {run}_full_at = :at, {run}_variants = :n" if full else "")
         values: dict[str, Any] = {":at": iso(started)} | ({":n": variants} if full else {})
-        return self._catalog_update(store_id, update + " REMOVE catalog_running_since", values)
+        return self._catalog_update(store_id, update + f" REMOVE {run}_running_since", values)
 
     def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
         return _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
@@ -150,6 +155,11 @@ class DynamoStorePace:
             "attribute_exists(store_id) AND (attribute_not_exists(paced_until_ms) OR paced_until_ms < :until)",
             {":until": int(until.timestamp() * 1000)},
         )
+
+
+def _run(as_buyer: bool) -> str:
+    """The attributes' prefix of a seller's catalog run, or of a buyer's read into its listings."""
+    return "listings" if as_buyer else "catalog"
 
 
 class RecentStores:

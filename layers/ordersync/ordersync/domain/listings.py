@@ -107,13 +107,15 @@ def skus_to_match(lines: Sequence[Line], listings: Mapping[str, Listing]) -> lis
 
 def split_order(
     lines: Sequence[Line],
-    order_id: str,
+    order_id: str | None,
     buyer_id: str,
     listings: Mapping[str, Listing],
     catalogs: Mapping[str, CatalogSlice],
     clock: Callable[[], datetime],
 ) -> Split:
-    """Each line's owner. `listings`: the stored ones of the order's buyer variants, by variant id;
+    """Each line's owner. `order_id`: the buyer order the lines are of (None: the buyer's catalog,
+    read into its listings before any order carries them); `listings`: the stored ones of the
+    order's buyer variants, by variant id;
     `catalogs`: each connected seller's catalog for the order's SKUs (aliases included); `clock`
     dates a new listing (read once, and only when there is one)."""
     now = functools.cache(clock)
@@ -145,7 +147,7 @@ def _match(
     catalogs: Mapping[str, CatalogSlice],
     now: Callable[[], datetime],
     stored: Listing | None,
-    order_id: str,
+    order_id: str | None,
 ) -> tuple[LineOwner, Listing | None]:
     sku = line.sku
     active = [seller for seller, catalog in catalogs.items() if sku and catalog.active_variants(sku)]
@@ -186,9 +188,9 @@ def _retired_only(catalog: CatalogSlice, sku: str) -> bool:
     return bool(variants) and not any(v.active for v in variants)
 
 
-def _waiting(stored: Listing | None, order_id: str) -> tuple[str, ...]:
+def _waiting(stored: Listing | None, order_id: str | None) -> tuple[str, ...]:
     before = stored.waiting_orders if stored is not None and stored.ambiguous else ()
-    return tuple(dict.fromkeys((*before, order_id)))[-MAX_WAITING_ORDERS:]
+    return tuple(dict.fromkeys((*before, *([order_id] if order_id else []))))[-MAX_WAITING_ORDERS:]
 
 
 def relink(listing: Listing, seller_id: str | None, now: datetime) -> Listing:

@@ -44,7 +44,7 @@ class Need:
 # Shopify: access scopes (write_x includes read_x).
 SHOPIFY_NEEDS = (
     Need("read_orders", "to pull the buyer's orders", Role.BUYER),
-    Need("read_products", "to read the seller's catalog", Role.SELLER),
+    Need("read_products", "to read the seller's catalog, and the buyer's into its listings", Role.BOTH),
     Need("write_orders", "to create orders in the seller's shop (and find those already created)", Role.SELLER),
     Need(
         "write_merchant_managed_fulfillment_orders",
@@ -60,7 +60,7 @@ WOOCOMMERCE_NEEDS = (
 # BigCommerce: an API account's OAuth scopes, named as the control panel shows them.
 BIGCOMMERCE_NEEDS = (
     Need("Orders: read-only", "to pull the buyer's orders", Role.BUYER),
-    Need("Products: read-only", "to read the seller's catalog", Role.SELLER),
+    Need("Products: read-only", "to read the seller's catalog, and the buyer's into its listings", Role.BOTH),
     Need(
         "Orders: modify", "to create orders in the seller's store, and the sellers' shipments in the buyer's", Role.BOTH
     ),

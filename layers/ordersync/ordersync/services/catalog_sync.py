@@ -1,6 +1,7 @@
-"""Catalog sync: each seller's products and variants, from their store into the catalog table.
+"""Catalog sync: each seller's products and variants, from their store into the catalog table (and
+each buyer's, into its listings: services/listings_read.py).
 
-Every hour the fan-out asks for one run per seller (as the pull does per connection): what changed
+Every hour the fan-out asks for one run per seller (as the pull does per connection) and one per buyer: what changed
 since the seller's last run, or the whole catalog once a day (what retires deleted variants) and
 every hour for a small one. A run writes page by page and, short of time, hands the rest to a
 continuation; its end retires what it didn't see. SKUs that appear are what FAILED orders may
@@ -19,8 +20,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ordersync.domain.catalog import CatalogVariant, StoreVariant, merge_seen, plan_catalog_sync, retire_unseen
-from ordersync.models import CatalogSyncRequest, OrderStatus, Platform, StoreRef, utc_now
+from ordersync.domain.catalog import (
+    CatalogSyncPlan,
+    CatalogVariant,
+    StoreVariant,
+    merge_seen,
+    plan_catalog_sync,
+    retire_unseen,
+)
+from ordersync.models import CatalogSyncRequest, OrderStatus, Platform, StoreRecord, StoreRef, utc_now
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
     CatalogStore,
@@ -32,6 +40,7 @@ from ordersync.ports import (
     OrderQueue,
     StoreFactory,
 )
+from ordersync.services.listings_read import ListingsReadDependencies, read_buyer_catalog
 from ordersync.services.replay import replay
 
 if TYPE_CHECKING:
@@ -63,6 +72,7 @@ class CatalogSyncDependencies:
     ledger: CatalogSyncLedger
     sync_queue: CatalogSyncQueue | None = None  # None: the run goes to its end in one go (ops' commands)
     clock: Callable[[], datetime] = field(default=utc_now)
+    listings_read: ListingsReadDependencies | None = None  # a buyer's run (its catalog into its listings)
 
 
 @dataclass
@@ -79,34 +89,42 @@ class SellerSync:
 
 
 def request_catalog_syncs(deps: CatalogFanOutDependencies) -> list[CatalogSyncRequest]:
-    """The scheduled run: one request per seller of an active connection, planned from its last runs."""
-    sellers: dict[str, StoreRef] = {c.seller.store_id: c.seller for c in deps.connections.all() if not c.paused}
+    """The scheduled run: one request per seller of an active connection, and one per buyer of one
+    (its catalog read into its listings), each planned from its last runs."""
+    active = [c for c in deps.connections.all() if not c.paused]
+    sellers: dict[str, StoreRef] = {c.seller.store_id: c.seller for c in active}
+    buyers: dict[str, StoreRef] = {c.buyer.store_id: c.buyer for c in active}
     records = {record.store_id: record for record in deps.ledger.all()}
     now = deps.clock()
+    runs = [(store, False) for store in sellers.values()] + [(store, True) for store in buyers.values()]
     requests = []
-    for seller in sellers.values():
-        record = records.get(seller.store_id)
-        plan = (
-            plan_catalog_sync(
-                record.catalog_synced_at,
-                record.catalog_full_at,
-                record.catalog_variants,
-                now,
-                record.catalog_running_since,
-                variants_dated=seller.platform is Platform.SHOPIFY,
-            )
-            if record
-            else plan_catalog_sync(None, None, None, now)
-        )
+    for store, as_buyer in runs:
+        plan = _plan(store, records.get(store.store_id), as_buyer, now)
         if plan is None:
-            logger.info("catalog run still going: not started again", extra={"seller_id": seller.store_id})
+            logger.info("catalog run still going: not started again", extra={"store_id": store.store_id})
             continue
-        requests.append(CatalogSyncRequest(seller=seller, full=plan.full, changed_since=plan.changed_since))
+        requests.append(
+            CatalogSyncRequest(seller=store, full=plan.full, changed_since=plan.changed_since, buyer_listings=as_buyer)
+        )
     deps.sync_queue.request_syncs(requests)
     full = sum(r.full for r in requests)
     metrics.add_metric(name="CatalogSyncsRequested", unit=MetricUnit.Count, value=len(requests))
-    logger.info("catalog syncs requested", extra={"sellers": len(requests), "full": full})
+    logger.info("catalog syncs requested", extra={"runs": len(requests), "buyers": len(buyers), "full": full})
     return requests
+
+
+def _plan(store: StoreRef, record: StoreRecord | None, as_buyer: bool, now: datetime) -> CatalogSyncPlan | None:
+    if record is None:
+        return plan_catalog_sync(None, None, None, now)
+    run = "listings" if as_buyer else "catalog"
+    return plan_catalog_sync(
+        getattr(record, f"{run}_synced_at"),
+        getattr(record, f"{run}_full_at"),
+        getattr(record, f"{run}_variants"),
+        now,
+        getattr(record, f"{run}_running_since"),
+        variants_dated=store.platform is Platform.SHOPIFY,
+    )
 
 
 def sync_seller_batch(event: dict[str, Any], context: LambdaContext, deps: CatalogSyncDependencies) -> dict[str, Any]:
@@ -115,7 +133,11 @@ def sync_seller_batch(event: dict[str, Any], context: LambdaContext, deps: Catal
 
     def handle(record: SQSRecord) -> None:
         request = CatalogSyncRequest.model_validate(json.loads(record.body))
-        sync_seller(request, deps, context.get_remaining_time_in_millis)
+        if request.buyer_listings:
+            assert deps.listings_read is not None, "built without the listings read"
+            read_buyer_catalog(request, deps.listings_read, context.get_remaining_time_in_millis)
+        else:
+            sync_seller(request, deps, context.get_remaining_time_in_millis)
 
     return dict(process_partial_response(event=event, record_handler=handle, processor=_processor, context=context))
 

@@ -89,11 +89,22 @@ def _relink(
         )
     after = relink(before, seller_id, deps.clock())
     deps.listings.put(after)
-    return Relinked(after, before, tuple(_replay(before, after, connections, deps)))
+    return Relinked(after, before, tuple(replay_relinked(before, after, connections, deps)))
 
 
-def _replay(
-    before: Listing, after: Listing, connections: dict[str, Connection], deps: ListingDependencies
+class ReplayDependencies(Protocol):
+    @property
+    def orders(self) -> OrderQueries: ...
+    @property
+    def queue(self) -> OrderQueue: ...
+    @property
+    def dlq(self) -> DlqRemover: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+def replay_relinked(
+    before: Listing, after: Listing, connections: dict[str, Connection], deps: ReplayDependencies
 ) -> list[str]:
     """Each order the change concerns, read again from the buyer's store for the seller it moved to
     and the seller it moved from (a record of the old part is split again; nothing is posted twice:
