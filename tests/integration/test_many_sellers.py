@@ -157,6 +157,7 @@ def test_listings_are_seen_and_mended_by_ops(stack: LocalStack, world: World, cl
     world.add_catalog("peak", [("709", "7009", "MUG", "Enamel Mug", "")])
     world.add_catalog("northwind", [("109", "109", "MUG", "Enamel Mug", "")])
     brightside.add_order(woocommerce_order(5006, [("MUG", "Enamel Mug", 1, "12.00", 59, 0), STOVE], WOO_ADDRESS))
+    brightside.add_order(woocommerce_order(5007, [CANDLE], WOO_ADDRESS))  # the retailer's own, as far as anyone knows
     run_hour(stack)
     assert _copies(peak, northwind) == {"peak": {}, "northwind": {"5006": ["NW-STOVE"]}}  # the mug: nobody's yet
 
@@ -175,8 +176,19 @@ def test_listings_are_seen_and_mended_by_ops(stack: LocalStack, world: World, cl
     assert code == 1 and "buys from no seller 'nobody' (its sellers: northwind, peak)" in out
     code, out = cli("listing", "unlink", "brightside", "57")
     assert code == 0 and "northwind (sku) -> the retailer's own" in out
+    assert "already in northwind's store, so the line stays with northwind for 1 order(s)" in out
+    assert "brightside--northwind#5006" in out
     code, out = cli("listing", "list", "brightside", "--own")
     assert code == 0 and "57" in out and "NW-STOVE" in out
+
+    # the candles turn out to be northwind's (it lists them now): ops link them and name the order
+    # decided before, whose part is then made and posted
+    northwind.add_product(108, "BH-CANDLE", "Beeswax Candle", "9.00")
+    world.add_catalog("northwind", [("108", "108", "BH-CANDLE", "Beeswax Candle", "")])
+    code, out = cli("listing", "link", "brightside", "58", "northwind", "--orders", "5007")
+    assert code == 0 and "replayed 1 order parts: brightside--northwind#5007" in out
+    stack.runner.drain()
+    assert _copies(peak, northwind)["northwind"]["5007"] == ["BH-CANDLE"]
 
 
 def test_a_webhook_read_once_for_each_part_keeps_no_record_of_a_part_with_no_line(

@@ -311,6 +311,39 @@ def test_a_link_moved_by_ops_replays_both_parts_and_takes_the_blocked_one_out_of
         unlink("acme", "42", admin)
 
 
+def test_a_link_moved_for_a_line_already_posted_keeps_it_with_its_seller_for_that_order(
+    deps: ProcessDependencies,
+) -> None:
+    """The stove went into northwind's store with order 30; ops then say the stove is southwind's.
+    Order 30 — pulled again after the buyer edited it — never reaches southwind with the stove, nor
+    is the stove taken off northwind's copy; ops are told so; the next order's stove is southwind's."""
+    deps.catalog.variants.append(southwind("NW-STOVE", "23"))  # type: ignore[attr-defined]  # linked before southwind sold it too
+    stove = Listing("acme", str(buyer_variant_id("NW-STOVE")), "northwind", LinkedBy.SKU, NOW, "NW-STOVE")
+    deps.listings.put(stove)  # type: ignore[attr-defined]
+    first = process_all(deps, 30, STOVE, JACKET)
+    assert first["northwind"].status is first["southwind"].status is OrderStatus.SYNCED
+    admin = ListingDependencies(
+        deps.listings, deps.connections, FailedOrders(list(_records(deps))), Queue(), Dlq([]), lambda: NOW
+    )  # type: ignore[arg-type]
+    moved = link("acme", stove.variant_id, "southwind", admin)
+    assert moved.stays == ("acme--northwind#30",) and moved.listing.moved_from == ("northwind",)
+
+    later = {
+        seller: envelope.model_copy(update={"payload": {**envelope.payload, "updatedAt": "2099-01-01T00:00:00Z"}})
+        for seller, envelope in pulled(30, STOVE, JACKET).items()
+    }
+    again = {s: process_message(e.model_dump_json(), f"m30b-{s}", 1, deps) for s, e in later.items()}
+    assert posted(deps, "southwind")["ordersync-acme--southwind-30"] == ("30", [("SW-JACKET", "21", 2)])
+    assert len(posted(deps, "southwind")) == 1  # never posted again, with the stove or without
+    assert [line.sku for line in again["southwind"].lines] == ["SW-JACKET"]
+    assert [line.sku for line in again["northwind"].lines] == ["NW-STOVE"]  # still northwind's, for order 30
+    assert deps.stores.by_id["northwind"].reduced == {}  # type: ignore[attr-defined]  # not taken off its copy
+
+    process_all(deps, 31, STOVE)
+    assert posted(deps, "southwind")["ordersync-acme--southwind-31"] == ("31", [("NW-STOVE", "23", 1)])
+    assert "ordersync-acme--northwind-31" not in posted(deps, "northwind")
+
+
 def _records(deps: ProcessDependencies) -> list[Any]:
     return [deps.orders.get(key) for key in deps.orders.items]  # type: ignore[attr-defined]
 

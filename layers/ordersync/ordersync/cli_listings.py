@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordersync.cli_target import Echo
 from ordersync.domain.listings import Listing
+
+if TYPE_CHECKING:
+    from ordersync.services.listing_admin import Relinked
+
+STAYS_SHOWN = 10  # order keys named; the rest counted
 
 
 def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None:
@@ -27,6 +32,12 @@ def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None
     link.add_argument("buyer_id")
     link.add_argument("variant_id")
     link.add_argument("seller_id")
+    link.add_argument(
+        "--orders",
+        nargs="+",
+        metavar="ORDER_ID",
+        help="buyer orders decided before whose line was taken for the retailer's own: the seller's part posted",
+    )
     link.set_defaults(run=_link)
     unlink = group.add_parser("unlink", parents=[target], help="the variant is the retailer's own; replays its orders")
     unlink.add_argument("buyer_id")
@@ -69,10 +80,11 @@ def _list(args: argparse.Namespace, echo: Echo) -> int:
 def _link(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.services.listing_admin import link
 
-    done = link(args.buyer_id, args.variant_id, args.seller_id, _deps(args))
+    done = link(args.buyer_id, args.variant_id, args.seller_id, _deps(args), args.orders or ())
     before = _owner(done.before) if done.before.sku or done.before.title else "not listed yet"
     echo(f"variant {args.variant_id} of {args.buyer_id}: {before} -> {args.seller_id}")
     _replayed(done.replayed, echo)
+    _staying(done, echo)
     return 0
 
 
@@ -82,7 +94,18 @@ def _unlink(args: argparse.Namespace, echo: Echo) -> int:
     done = unlink(args.buyer_id, args.variant_id, _deps(args))
     echo(f"variant {args.variant_id} of {args.buyer_id}: {_owner(done.before)} -> the retailer's own")
     _replayed(done.replayed, echo)
+    _staying(done, echo)
     return 0
+
+
+def _staying(done: Relinked, echo: Echo) -> None:
+    """Orders already in the old seller's store keep the line there: said, never posted twice."""
+    if done.stays:
+        shown = ", ".join(done.stays[:STAYS_SHOWN]) + (" ..." if len(done.stays) > STAYS_SHOWN else "")
+        echo(
+            f"already in {done.before.seller_id}'s store, so the line stays with {done.before.seller_id} for"
+            f" {len(done.stays)} order(s) (the new link counts from the next order): {shown}"
+        )
 
 
 def _replayed(keys: tuple[str, ...], echo: Echo) -> None:

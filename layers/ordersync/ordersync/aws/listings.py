@@ -97,6 +97,7 @@ def _item(listing: Listing) -> dict[str, Any]:
         "seller_variant_id": listing.seller_variant_id,
         "candidates": list(listing.candidates),
         "waiting_orders": list(listing.waiting_orders),
+        "moved_from": list(listing.moved_from),
     }
     return item | {name: value for name, value in optional.items() if value}
 
@@ -113,4 +114,5 @@ def _listing(item: dict[str, Any]) -> Listing:
         seller_variant_id=item.get("seller_variant_id"),
         candidates=tuple(item.get("candidates", ())),
         waiting_orders=tuple(item.get("waiting_orders", ())),
+        moved_from=tuple(item.get("moved_from", ())),
     )

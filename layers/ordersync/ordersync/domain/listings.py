@@ -47,6 +47,9 @@ class Listing:
     seller_variant_id: str | None = None
     candidates: tuple[str, ...] = ()  # ambiguous: the sellers its SKU matched
     waiting_orders: tuple[str, ...] = ()  # ambiguous: buyer order ids that hold such a line
+    # The sellers ops moved it from, oldest first: an order whose part for one of them already went
+    # into that seller's store keeps the line there (never posted to a second seller).
+    moved_from: tuple[str, ...] = ()
 
     @property
     def ambiguous(self) -> bool:
@@ -58,7 +61,7 @@ class Listing:
 
     def same_link(self, other: Listing) -> bool:
         """Nothing an ops reader would see changed (when it was linked aside)."""
-        keep = ("seller_id", "linked_by", "sku", "seller_variant_id", "candidates", "waiting_orders")
+        keep = ("seller_id", "linked_by", "sku", "seller_variant_id", "candidates", "waiting_orders", "moved_from")
         return all(getattr(self, name) == getattr(other, name) for name in keep)
 
 
@@ -194,8 +197,42 @@ def _waiting(stored: Listing | None, order_id: str | None) -> tuple[str, ...]:
 
 
 def relink(listing: Listing, seller_id: str | None, now: datetime) -> Listing:
-    """Ops' decision (`listing link` / `unlink`): kept whatever a later match would say."""
-    return Listing(listing.buyer_id, listing.variant_id, seller_id, LinkedBy.OPS, now, listing.sku, listing.title, None)
+    """Ops' decision (`listing link` / `unlink`): kept whatever a later match would say. A link
+    moved away from a seller remembers it (`moved_from`)."""
+    moved = listing.moved_from
+    if listing.seller_id is not None and listing.seller_id != seller_id:
+        moved = (*(s for s in moved if s != listing.seller_id), listing.seller_id)
+    return Listing(
+        listing.buyer_id,
+        listing.variant_id,
+        seller_id,
+        LinkedBy.OPS,
+        now,
+        listing.sku,
+        listing.title,
+        None,
+        moved_from=moved,
+    )
+
+
+def moved_lines(split: Split, listings: Mapping[str, Listing]) -> dict[str, tuple[str, ...]]:
+    """The lines whose listing ops moved away from other sellers: line id -> those sellers (the
+    latest first) whose part of the order may hold the line already."""
+    moved = {}
+    for owner in split.owners:
+        listing = listings.get(owner.line.variant_id) if owner.line.variant_id else None
+        if listing is not None and listing.moved_from:
+            earlier = tuple(s for s in reversed(listing.moved_from) if s != owner.seller_id)
+            if earlier:
+                moved[owner.line.line_id] = earlier
+    return moved
+
+
+def kept_where_posted(split: Split, posted: Mapping[str, str]) -> Split:
+    """`posted`: line id -> the seller whose store has the line of this order already (its part
+    was posted before ops moved the listing): the line stays that seller's for this order."""
+    owners = tuple(LineOwner(o.line, posted[o.line.line_id]) if o.line.line_id in posted else o for o in split.owners)
+    return Split(owners, split.listings)
 
 
 def variant_ids(lines: Sequence[Line]) -> list[str]:

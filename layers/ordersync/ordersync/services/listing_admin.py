@@ -37,6 +37,9 @@ class Relinked:
     listing: Listing
     before: Listing
     replayed: tuple[str, ...]  # order keys enqueued again
+    # The parts of the seller it moved from that hold the variant and are in (or going into) that
+    # seller's store: for those orders the line stays there, never posted to a second seller.
+    stays: tuple[str, ...] = ()
 
 
 def listings_of(
@@ -53,15 +56,19 @@ def listings_of(
     return sorted(found, key=lambda x: x.variant_id)
 
 
-def link(buyer_id: str, variant_id: str, seller_id: str, deps: ListingDependencies) -> Relinked:
+def link(
+    buyer_id: str, variant_id: str, seller_id: str, deps: ListingDependencies, orders: Sequence[str] = ()
+) -> Relinked:
     """The variant is this seller's, whatever its SKU says from now on. A variant no order carried
     yet is listed now (ops know the retailer's variant ids: a product listed under a SKU the seller
-    renamed before the first pull would otherwise be taken for the retailer's own)."""
+    renamed before the first pull would otherwise be taken for the retailer's own). `orders`: buyer
+    orders decided before, whose line was taken for the retailer's own: read again, the seller's
+    part made and posted."""
     connections = _connections_of(buyer_id, deps)
     if seller_id not in connections:
         sellers = ", ".join(sorted(connections)) or "none"
         raise LookupError(f"{buyer_id!r} buys from no seller {seller_id!r} (its sellers: {sellers})")
-    return _relink(buyer_id, variant_id, seller_id, deps, connections, new=True)
+    return _relink(buyer_id, variant_id, seller_id, deps, connections, new=True, orders=orders)
 
 
 def unlink(buyer_id: str, variant_id: str, deps: ListingDependencies) -> Relinked:
@@ -76,6 +83,7 @@ def _relink(
     deps: ListingDependencies,
     connections: dict[str, Connection],
     new: bool = False,
+    orders: Sequence[str] = (),
 ) -> Relinked:
     if not variant_id.strip() or len(variant_id) > 200:
         raise ValueError(f"{variant_id!r} is not a variant id (the buyer store's id of the variant, or of its product)")
@@ -89,7 +97,22 @@ def _relink(
         )
     after = relink(before, seller_id, deps.clock())
     deps.listings.put(after)
-    return Relinked(after, before, tuple(replay_relinked(before, after, connections, deps)))
+    replayed = tuple(replay_relinked(before, after, connections, deps, orders))
+    return Relinked(after, before, replayed, tuple(_staying(before, after, deps)))
+
+
+def _staying(before: Listing, after: Listing, deps: ListingDependencies) -> list[str]:
+    """The moved-from seller's parts of this buyer whose lines carry the variant's SKU and that
+    reached (or are reaching) its store."""
+    if before.seller_id is None or before.seller_id == after.seller_id or not before.sku:
+        return []
+    reached = (OrderStatus.SYNCED, OrderStatus.MANUAL_POSTING_PENDING, OrderStatus.POSTED_MANUALLY)
+    return sorted(
+        record.order_key
+        for status in reached
+        for record in deps.orders.by_seller_status(before.seller_id, status)
+        if record.buyer_id == before.buyer_id and any(line.sku == before.sku for line in record.lines)
+    )
 
 
 class ReplayDependencies(Protocol):
@@ -104,12 +127,16 @@ class ReplayDependencies(Protocol):
 
 
 def replay_relinked(
-    before: Listing, after: Listing, connections: dict[str, Connection], deps: ReplayDependencies
+    before: Listing,
+    after: Listing,
+    connections: dict[str, Connection],
+    deps: ReplayDependencies,
+    orders: Sequence[str] = (),
 ) -> list[str]:
     """Each order the change concerns, read again from the buyer's store for the seller it moved to
     and the seller it moved from (a record of the old part is split again; nothing is posted twice:
     a part already in a seller's store is a settled record)."""
-    order_ids = list(before.waiting_orders)
+    order_ids = list(before.waiting_orders) + [o for o in orders if o.strip()]
     if before.seller_id is not None and before.sku:
         blocked = deps.orders.by_seller_status(before.seller_id, OrderStatus.FAILED)
         order_ids += [r.order_id for r in blocked if r.buyer_id == before.buyer_id and before.sku in r.blocked_skus]

@@ -9,15 +9,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.catalog import CatalogSlice
-from ordersync.domain.listings import Line, Split, skus_to_match, split_order, variant_ids
-from ordersync.models import OrderEnvelope, utc_now
+from ordersync.domain.listings import (
+    Line,
+    Split,
+    kept_where_posted,
+    moved_lines,
+    skus_to_match,
+    split_order,
+    variant_ids,
+)
+from ordersync.models import OrderEnvelope, OrderStatus, utc_now
 from ordersync.normalize import order_ref, payload_with_lines, raw_lines
 from ordersync.observability import logger, metrics
 from ordersync.ports import CatalogRepository, ConnectionRepository, ListingRepository
+from ordersync.records import OrderRecord
+
+
+class PartRecords(Protocol):
+    def get(self, order_key: str) -> OrderRecord | None: ...
 
 
 @dataclass
@@ -26,6 +40,7 @@ class PartDependencies:
     catalog: CatalogRepository
     connections: ConnectionRepository
     clock: Callable[[], datetime] = field(default=utc_now)
+    orders: PartRecords | None = None  # the other sellers' parts, read only for a line ops moved
 
 
 @dataclass(frozen=True)
@@ -60,11 +75,15 @@ def split(
     skus = list(dict.fromkeys(line.sku for line in lines if line.sku))
     listings, own_catalog = deps.listings.get_with_catalog(buyer_id, variant_ids(lines), seller_id, skus)
     unsettled = skus_to_match(lines, listings)
-    others = [c.seller.store_id for c in deps.connections.of_buyer(buyer_id) if c.seller.store_id != seller_id]
+    connections = {c.seller.store_id: c.connection_id for c in deps.connections.of_buyer(buyer_id)}
+    others = [seller for seller in connections if seller != seller_id]
     catalogs = {seller_id: own_catalog}
     if unsettled and others:
-        catalogs |= deps.catalog.lookup_sellers(list(dict.fromkeys(others)), unsettled)
+        catalogs |= deps.catalog.lookup_sellers(others, unsettled)
     result = split_order(lines, order_id, buyer_id, listings, catalogs, deps.clock)
+    moved = moved_lines(result, listings)
+    if moved and deps.orders is not None:
+        result = kept_where_posted(result, _posted_elsewhere(moved, order_id, connections, deps.orders))
     if result.listings:
         deps.listings.put_matched(result.listings)
     if result.ambiguous_lines:
@@ -74,3 +93,34 @@ def split(
             extra={"buyer_id": buyer_id, "order_id": order_id, "lines": len(result.ambiguous_lines)},
         )
     return result, own_catalog
+
+
+def _posted_elsewhere(
+    moved: dict[str, tuple[str, ...]], order_id: str, connections: dict[str, str], orders: PartRecords
+) -> dict[str, str]:
+    """line id -> the earlier seller whose part of this order holds the line and may be in its
+    store (posted, being posted, or posted by hand): the line stays there, never posted twice."""
+    records: dict[str, OrderRecord | None] = {}
+    posted = {}
+    for line_id, sellers in moved.items():
+        for seller in sellers:
+            if seller not in connections:
+                continue
+            if seller not in records:
+                records[seller] = orders.get(f"{connections[seller]}#{order_id}")
+            record = records[seller]
+            if record is not None and _may_hold(record, line_id):
+                posted[line_id] = seller
+                logger.info(
+                    "a line ops moved to another seller stays with the seller it was posted to, for this order",
+                    extra={"order_key": record.order_key, "line_id": line_id},
+                )
+                break
+    return posted
+
+
+def _may_hold(record: OrderRecord, line_id: str) -> bool:
+    reached = record.seller_order_id is not None or record.post_unconfirmed_at is not None
+    reached = reached or record.status in (OrderStatus.MANUAL_POSTING_PENDING, OrderStatus.POSTED_MANUALLY)
+    lines = {p.buyer_line_id for p in record.posted_lines} | {line.line_id for line in record.lines}
+    return reached and line_id in lines

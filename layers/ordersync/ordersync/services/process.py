@@ -408,7 +408,7 @@ def _after_posting(
 
 
 def _parts(deps: ProcessDependencies) -> PartDependencies:
-    return PartDependencies(deps.listings, deps.catalog, deps.connections, deps.clock)
+    return PartDependencies(deps.listings, deps.catalog, deps.connections, deps.clock, deps.orders)
 
 
 def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: ProcessDependencies) -> Any:
