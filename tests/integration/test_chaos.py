@@ -10,7 +10,8 @@ Then the sellers ship every synced order under faults of their own: the buyer-si
 lost, seller webhooks delivered twice, checks handed to two consumers at once and delivered again,
 the sweep racing the webhooks' checks — each parcel ends in its buyer's store once. Last, a few
 orders are changed by hand in one store (no webhook says so), and the drift check must report
-exactly those."""
+exactly those. One buyer (harbor) buys from two sellers and sells its own: its orders split into
+parts, each seller's alone, its own lines reaching no seller."""
 
 from __future__ import annotations
 
@@ -38,5 +39,9 @@ def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) 
     # divergences made by hand in one store: the drift check reports each, and nothing else
     assert result["divergences_planted"] >= 6
     assert result["divergences_undetected"] == [] and result["divergences_invented"] == []
+    # a retailer of two sellers and of its own (harbor): every part once (above), its own lines
+    # never posted nor told, no line at a seller it isn't of — in a part, a copy or an email
+    assert result["parts"] > 3 and result["own_lines"] > 0
+    assert result["own_only_touched"] == [] and result["misrouted"] == []
     fired = {name: count for name, count in result["faults"].items() if count > 0}
     assert fired.keys() == result["faults"].keys(), f"faults that never fired: {result['faults']}"

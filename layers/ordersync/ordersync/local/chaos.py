@@ -103,6 +103,14 @@ class ChaosReport:
     divergences_planted: int = 0  # changed by hand in one store, no webhook saying so
     divergences_undetected: list[str] = field(default_factory=list)  # planted, not reported by the drift check
     divergences_invented: list[str] = field(default_factory=list)  # reported, not planted
+    # The retailer of many sellers (harbor): its orders' parts, its own lines (never posted, never
+    # told), its orders of its own lines only (no record, no copy), and any line that reached a
+    # seller it isn't of (a part's record, a copy, an email): must be none.
+    parts: int = 0
+    own_lines: int = 0
+    own_only_orders: int = 0
+    own_only_touched: list[str] = field(default_factory=list)
+    misrouted: list[str] = field(default_factory=list)
 
 
 PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
@@ -198,6 +206,11 @@ def run_chaos(
             report.divergences_undetected = sorted(planted - reported)
             report.divergences_invented = sorted(reported - planted - baseline)
             echo(f"   planted {len(planted)} divergences by hand; the drift check reported {len(reported)}")
+            _many_sellers(stack, world, sellers, report)
+            echo(
+                f"   harbor, a retailer of two sellers: {report.parts} parts, {report.own_lines} lines of its own"
+                f" ({report.own_only_orders} orders of its own lines only), {len(report.misrouted)} lines misrouted"
+            )
             return report
         finally:
             world.stop()
@@ -367,13 +380,19 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
     world.add_catalog("ridge", [("501", "5011", "RG-TARP-3M", "Tarp", "3m")])
     for seller, gone in (("northwind", "NW-GONE"), ("peak", "PK-GONE"), ("ridge", "RG-GONE")):  # renamed since
         world.add_catalog(seller, [("9", "9", gone, "Renamed", "")], VariantStatus.DELETED)
-    for buyer, seller in (("acme", "northwind"), ("brightside", "peak"), ("delta", "ridge")):
+    harbor = world.add_shopify("harbor", "Harbor Supply Co")  # a retailer of many sellers, and of its own
+    for buyer, seller in (("acme", "northwind"), ("brightside", "peak"), ("delta", "ridge"), *HARBOR_SELLERS):
         world.connect(buyer, seller)
+    for seller in ("northwind", "peak", "ridge"):
+        world.subscribe_seller(seller, f"orders@{seller}.example")
     seeded = []
     for number in range(1, count + 1):
         kind = rng.choices(["good", "mismatch", "no_address", "cancelled", "invalid"], [80, 7, 5, 4, 4])[0]
-        connection = number % 3
+        connection = number % 4
         price = "call us" if kind == "invalid" else "10.00"
+        if connection == 3:
+            seeded += _harbor_order(harbor, number, kind, rng)
+            continue
         if connection == 0:
             sku = "NW-GONE" if kind == "mismatch" else "NW-STOVE"
             node = order_node(
@@ -421,6 +440,102 @@ def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], d
             key = f"delta--ridge#{number}"
         seeded.append(Seeded(key, kind == "good", kind))
     return seeded, {"northwind": northwind, "peak": peak, "ridge": ridge}
+
+
+# The retailer of many sellers: its orders mix northwind's stoves, peak's jackets and its own candles.
+HARBOR_SELLERS = (("harbor", "northwind"), ("harbor", "peak"))
+HARBOR_LINES = {
+    "northwind": ("NW-STOVE", "NW-GONE", "Harbor's camp stove"),
+    "peak": ("PK-JACKET-M", "PK-GONE", "Harbor's storm jacket"),
+    None: ("HB-CANDLE", "HB-CANDLE", "Harbor's own beeswax candle"),
+}
+# Whose SKUs are whose, by prefix: a part, an email or a copy naming another's is misrouted.
+SKU_OWNER = {"NW-": "northwind", "PK-": "peak", "RG-": "ridge", "HB-": "harbor"}
+
+
+def _harbor_order(harbor: Any, number: int, kind: str, rng: random.Random) -> list[Seeded]:
+    """One of harbor's orders: two sellers' lines and its own, one seller's, or its own only. A
+    mismatch renames one seller's line only (that part alone fails). Answers a Seeded per part."""
+    owners: list[str | None] = rng.choice(
+        [["northwind", "peak", None], ["northwind", "peak"], ["northwind", None], ["peak"], [None]]
+    )
+    stale = rng.choice([o for o in owners if o is not None] or [None]) if kind == "mismatch" else None
+    lines: list[tuple[str | None, str, int, str]] = []
+    for owner in owners:
+        sku, gone, title = HARBOR_LINES[owner]
+        lines.append((gone if owner is not None and owner == stale else sku, title, rng.randint(1, 3), "10.00"))
+    if kind == "invalid":
+        lines = [(sku, title, units, "call us") for sku, title, units, _ in lines]
+    address = None if kind == "no_address" else US_ADDRESS
+    harbor.add_order(order_node(number, f"#H{number}", lines, address, cancelled=kind == "cancelled"))
+    return [
+        Seeded(f"harbor--{owner}#{number}", kind == "good" or (kind == "mismatch" and owner != stale), kind)
+        for owner in owners
+        if owner is not None
+    ]
+
+
+def _misrouted(records: dict[str, OrderRecord], sellers: dict[str, Any]) -> list[str]:
+    """Lines that reached a seller they aren't of: in a part's record, in a copy in a seller's store,
+    or named in an email to a seller (by SKU, and harbor's titles). Each "<where>: <what>"."""
+    found = [
+        f"{key}: {line.sku}"
+        for key, record in records.items()
+        for line in record.lines
+        if line.sku and SKU_OWNER.get(line.sku[:3]) != record.seller_id
+    ]
+    copies = {
+        "peak": [n["sku"] for o in sellers["peak"].created_orders() for n in o["lineItems"]["nodes"]],
+        "northwind": [line["sku"] for o in sellers["northwind"].created_orders() for line in o["line_items"]],
+    }
+    found += [
+        f"{seller}'s store: {sku}"
+        for seller, skus in copies.items()
+        for sku in skus
+        if SKU_OWNER.get(sku[:3]) != seller
+    ]
+    for email in world_emails():
+        text = email["subject"] + "\n" + email["body"]
+        others = [p for p, owner in SKU_OWNER.items() if owner != email["seller_id"] and p in text]
+        others += [t for o, (_, _, t) in HARBOR_LINES.items() if o != email["seller_id"] and t in text]
+        found += [f"email to {email['seller_id']}: {what}" for what in others]
+    return found
+
+
+def world_emails() -> list[dict[str, Any]]:
+    from ordersync.local.world import delivered_emails
+
+    return delivered_emails()
+
+
+def _many_sellers(stack: LocalStack, world: World, sellers: dict[str, Any], report: ChaosReport) -> None:
+    records = {r.order_key: r for r in _all_without_throttling(DynamoOrders(stack.output("OrdersTableName")))}
+    harbor = world.stores["harbor"].fake
+    assert harbor is not None
+    skus = {
+        int(str(node["legacyResourceId"])): [n["sku"] for n in node["lineItems"]["nodes"]]
+        for node in harbor.orders.values()
+    }
+    report.parts = sum(1 for key in records if key.startswith("harbor--"))
+    report.own_lines = sum(sku.startswith("HB-") for order in skus.values() for sku in order)
+    own_only = [number for number, order in skus.items() if all(sku.startswith("HB-") for sku in order)]
+    report.own_only_orders = len(own_only)
+    sources = {
+        *(str(o["sourceIdentifier"]) for o in sellers["peak"].created_orders()),
+        *(
+            m["value"]
+            for o in sellers["northwind"].created_orders()
+            for m in o["meta_data"]
+            if m["key"] == "_ordersync_source"
+        ),
+    }
+    report.own_only_touched = sorted(
+        f"harbor order {number}"
+        for number in own_only
+        for seller in ("northwind", "peak")
+        if f"harbor--{seller}#{number}" in records or f"ordersync-harbor--{seller}-{number}" in sources
+    )
+    report.misrouted = _misrouted(records, sellers)
 
 
 def _run_until_settled(stack: LocalStack, seeded: list[Seeded], max_rounds: int, echo: Callable[[str], None]) -> int:
@@ -507,7 +622,7 @@ def _check(
             for s in seeded
             if s.should_sync
             and s.order_key in records
-            and _in_seller_store(records[s.order_key], s.order_key in (cancelled or set()))
+            and _in_seller_store(records[s.order_key], _buyer_order(s.order_key) in (cancelled or set()))
             and copies[source_key(s.order_key)] == 1
         ),
         not_terminal=sum(1 for s in seeded if s.order_key in records and records[s.order_key].status not in TERMINAL),
@@ -527,7 +642,7 @@ def _check(
 
 
 # --- the sellers ship ------------------------------------------------------------------------------
-BUYER_OF = {"northwind": "acme", "peak": "brightside", "ridge": "delta"}
+SELLERS = ("northwind", "peak", "ridge")
 
 
 @dataclass
@@ -555,7 +670,7 @@ def ship_under_faults(
     synced = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.seller_order_id]
     stack.runner.timeouts["SyncShipmentsFunction"] = PROCESS_TIMEOUT  # shortened as ProcessOrder's: claims lapse soon
     with ops_read_timeout():  # ops' own command, not a function under the campaign's stalls
-        for seller_id in BUYER_OF:
+        for seller_id in SELLERS:
             world.register_webhooks(seller_id)
     # one write per parcel in a buyer's store: its answer lost often enough to be lost in every campaign
     store_faults = RandomFaults(
@@ -585,9 +700,11 @@ def ship_under_faults(
     for record in synced:
         seller = world.stores[record.seller_id].fake
         number = f"CH{record.seller_id.upper()}{int(record.seller_order_id):08d}"
-        untracked = shipped_by[record.seller_id] % 3 == 0  # each seller's first parcel, then every third
+        # each seller's first parcel, then every third (not harbor's: an untracked parcel is told apart
+        # from another seller's in the same buyer order by nothing the check here could read)
+        untracked = shipped_by[record.seller_id] % 3 == 0 and record.buyer_id != "harbor"
         shipped_by[record.seller_id] += 1
-        tracking[f"untracked:{number}" if untracked else number] = (BUYER_OF[record.seller_id], record.order_id)
+        tracking[f"untracked:{number}" if untracked else number] = (record.buyer_id, record.order_id)
         carrier = {"peak": "UPS", "northwind": "USPS"}.get(record.seller_id, "FedEx")
         given = (None, None, None) if untracked else (carrier, number, None)
         if record.seller_id == "peak":
@@ -688,7 +805,7 @@ def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]])
     for number, (buyer_id, order_id) in tracking.items():
         buyer = world.stores[buyer_id].fake
         untracked = number.startswith("untracked:")
-        if buyer_id == "acme":
+        if buyer_id in ("acme", "harbor"):
             node = buyer.orders[f"gid://shopify/Order/{order_id}"]  # type: ignore[union-attr,index]
             numbers = [[t["number"] for t in f["_tracking"] if t.get("number")] for f in node.get("fulfillments") or []]
             found[number] += sum((not n) if untracked else number in n for n in numbers)
@@ -721,6 +838,8 @@ def plant_divergences(world: World, stack: LocalStack, seeds: random.Random, apa
         plant = PLANTS[index % len(PLANTS)]
         if plant == "buyer_tracking" and record.buyer_id == "brightside":
             plant = "copy_address"  # a WooCommerce buyer's parcel is a note: no tracking field to change
+        if plant == "buyer_cancelled" and record.buyer_id == "harbor":
+            plant = "buyer_shipment_deleted"  # the buyer order is every part's: one cancellation, two divergences
         if plant == "buyer_tracking" and not record.parcels[0].tracking_number:
             plant = "buyer_shipment_deleted"  # an untracked parcel: no number to change
         kind = _plant(world, record, plant)
@@ -760,7 +879,7 @@ def _plant(world: World, record: OrderRecord, plant: str) -> str:
     if plant == "buyer_shipment_deleted":
         shipments[:] = [s for s in shipments if str(s["id"]).rsplit("/", 1)[-1] != written]
         return "PARCEL_NOT_IN_BUYER_STORE"
-    for shipment in shipments:
+    for shipment in [s for s in shipments if str(s["id"]).rsplit("/", 1)[-1] == written]:  # not another part's
         if isinstance(buyer, FakeBigCommerce):
             shipment["tracking_number"] = "CHANGED-BY-HAND"
         else:
@@ -817,12 +936,13 @@ class BuyerEdits:
     world: World
     seed: int
     rate: float
-    made: dict[str, str] = field(default_factory=dict)  # order key -> "cancel" or "address"
+    made: dict[str, str] = field(default_factory=dict)  # buyer order ("buyer#id") -> "cancel" or "address"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def cancelled(self) -> set[str]:
-        return {key for key, kind in self.made.items() if kind == "cancel"}
+        """The buyer orders cancelled, each as "buyer#id" (every part of it: _buyer_order)."""
+        return {order for order, kind in self.made.items() if kind == "cancel"}
 
     def during_post(self, seller_id: str, copy_id: str) -> None:
         key = _order_key_of_copy(self.world, seller_id, copy_id)
@@ -836,9 +956,9 @@ class BuyerEdits:
 
     def _edit(self, order_key: str, kind: str) -> None:
         with self.lock:
-            if order_key in self.made:
+            if _buyer_order(order_key) in self.made:  # each buyer order changed once, whichever part drew it
                 return
-            self.made[order_key] = kind
+            self.made[_buyer_order(order_key)] = kind
         buyer_id = order_key.split("--", 1)[0]
         order_id = int(order_key.rsplit("#", 1)[1])
         buyer = self.world.stores[buyer_id].fake
@@ -861,6 +981,11 @@ class BuyerEdits:
                 node = buyer.orders[f"gid://shopify/Order/{order_id}"]
                 node["shippingAddress"] = {**node["shippingAddress"], "address1": MOVED}
                 buyer.mark_paid(order_id)  # any save: updatedAt moves, orders/updated goes out
+
+
+def _buyer_order(order_key: str) -> str:
+    """ "buyer--seller#id" -> "buyer#id": the buyer order a part is of."""
+    return f"{order_key.split('--', 1)[0]}#{order_key.rsplit('#', 1)[1]}"
 
 
 def _order_key_of_copy(world: World, seller_id: str, copy_id: str) -> str | None:
