@@ -152,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     peak.add_argument("--concurrency", type=_at_least(1), default=8, help="ProcessOrderFunction invocations at once")
     peak.add_argument("--seed", type=int, default=1)
     peak.add_argument("--hot-seller", choices=("ridge", "peak", "summit", "northwind"), default="ridge")
+    peak.add_argument(
+        "--mixed-buyers", type=_at_least(0), default=0, help="buyers of ten sellers at once, with lines of their own"
+    )
     peak.set_defaults(run=_peak)
     up = local.add_parser("up", help="start the local stack with the demo marketplace and keep it running")
     up.add_argument(
@@ -324,7 +327,15 @@ def _peak(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.local.peak import run_peak
 
     echo(f"-> a peak hour: {args.connections} connections, {args.orders_per_connection} orders each, seed {args.seed}")
-    report = run_peak(args.connections, args.orders_per_connection, args.seed, concurrency=args.concurrency, echo=echo)
+    report = run_peak(
+        args.connections,
+        args.orders_per_connection,
+        args.seed,
+        concurrency=args.concurrency,
+        hot_seller=args.hot_seller,
+        echo=echo,
+        mixed_buyers=args.mixed_buyers,
+    )
     echo(
         f"   drained in {report.drain_seconds} s; requests refused for pace: {report.throttled_requests};"
         f" BigCommerce windows spent to the last request: {report.windows_spent}"
@@ -333,6 +344,11 @@ def _peak(args: argparse.Namespace, echo: Echo) -> int:
         f"   {report.synced} of {report.orders} orders synced once; lost {report.lost}, posted twice"
         f" {report.posted_twice}, failed for throttling {report.failed_for_throttling}"
     )
+    if report.mixed_buyers:
+        echo(
+            f"   {report.mixed_buyers} buyers of ten sellers: {report.mixed_parts} parts, {report.own_lines} own lines,"
+            f" {len(report.misrouted)} lines misrouted"
+        )
     echo(json.dumps(asdict(report)))
     return 0 if report.held else 1
 

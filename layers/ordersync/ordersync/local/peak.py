@@ -1,7 +1,9 @@
 """`ordersync local peak`: a Black Friday hour on the local stack.
 
 Hundreds of buyer stores, each connected to one of a handful of sellers; one seller is hot (fed by
-over half the buyers). The seller stores enforce their real limits: Shopify's cost bucket at the
+over half the buyers). With `mixed_buyers`, six more sellers join and that many buyers buy from all
+ten at once: each order mixes two to four sellers' lines, half of them with one of the retailer's
+own, split into one part per seller. The seller stores enforce their real limits: Shopify's cost bucket at the
 Standard plan (2,000 points, 100 restored a second), BigCommerce's request window (150 requests
 per 30 s), and a WooCommerce host answering 429 past 5 requests a second. The hot seller is on
 BigCommerce: at Shopify's Standard plan a shop takes 10 creates a second, more than this machine
@@ -14,13 +16,15 @@ a request for its pace."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.aws.orders import DynamoOrders
@@ -43,6 +47,8 @@ WOO_HOST_LIMIT = (5, 1.0)  # requests per second before the host answers 429 (do
 HOT_SELLER = "ridge"  # BigCommerce: 150 requests per 30 s is the limit this machine's pace can reach
 HOT_SHARE = 0.55  # of the buyers, into the hot seller
 SKUS_PER_SELLER = 20
+MORE_SELLERS = 6  # joining the four when there are buyers of many sellers: ten in all
+OWN_SKUS = [f"OWN-{n:02d}" for n in range(5)]  # the mixed buyers' own products
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,12 @@ class PeakReport:
     drain_seconds: float
     invocations: dict[str, int]
     overruns: int
+    # Buyers of all ten sellers: the parts their orders split into, their own lines (in no part), and
+    # any line in a part of a seller it isn't of (must be none).
+    mixed_buyers: int = 0
+    mixed_parts: int = 0
+    own_lines: int = 0
+    misrouted: list[str] = field(default_factory=list)
 
     @property
     def held(self) -> bool:
@@ -83,6 +95,7 @@ class PeakReport:
             and not self.failed_for_throttling
             and self.synced == self.orders
             and not self.overruns
+            and not self.misrouted
         )
 
 
@@ -102,6 +115,7 @@ def run_peak(
     concurrency: int = 8,
     hot_seller: str = HOT_SELLER,
     echo: Callable[[str], None] = print,
+    mixed_buyers: int = 0,
 ) -> PeakReport:
     rng = random.Random(seed)
     with LocalStack.start({"LogLevel": "CRITICAL", "MaxReceiveCount": "3"}) as stack:
@@ -109,6 +123,13 @@ def run_peak(
         try:
             sellers = _sellers(world, limits or Limits())
             seeded = _buyers(world, sellers, hot_seller, connections, orders_per_connection, rng)
+            mixed: list[tuple[str, str]] = []
+            own = 0
+            if mixed_buyers:
+                sellers |= _more_sellers(world, limits or Limits())
+                mixed, own = _mixed_buyers(world, sellers, mixed_buyers, orders_per_connection, rng)
+                echo(f"   {mixed_buyers} buyers of all {len(sellers)} sellers: {len(mixed)} parts, {own} own lines")
+            seeded += mixed
             echo(
                 f"   {connections} connections into {len(sellers)} sellers"
                 f" ({', '.join(f'{s}: {n}' for s, n in _per_seller(seeded).items())} orders)"
@@ -125,7 +146,10 @@ def run_peak(
             with _progress(sellers, len(seeded), started, echo):
                 stack.runner.run_hour()
             drained = time.monotonic() - started
-            return _check(stack, sellers, seeded, drained)
+            report = _check(stack, sellers, seeded, drained)
+            report.mixed_buyers, report.mixed_parts, report.own_lines = mixed_buyers, len(mixed), own
+            report.misrouted = _misrouted(stack)
+            return report
         finally:
             world.stop()
 
@@ -171,6 +195,70 @@ def _sellers(world: World, limits: Limits) -> dict[str, _Seller]:
     }
 
 
+def _more_sellers(world: World, limits: Limits) -> dict[str, _Seller]:
+    """Six more sellers, Shopify and WooCommerce in turn, at the same limits: ten with the four."""
+    more = {}
+    for i in range(MORE_SELLERS):
+        store_id, prefix = f"supplier-{i}", f"S{i}"
+        skus = [f"{prefix}-{n:02d}" for n in range(SKUS_PER_SELLER)]
+        if i % 2 == 0:
+            shop = world.add_shopify(store_id, f"Supplier {i}")
+            shop.bucket = LeakyBucket(limits.shopify_bucket, limits.shopify_restore_rate)
+            for n, sku in enumerate(skus):
+                shop.add_variant(20_000 + i * 100 + n, sku, 2_000 + i * 100 + n, f"Item {sku}", "One", "25.00")
+            more[store_id] = _Seller(store_id, shop, skus, functools.partial(_tags, shop))
+        else:
+            woo = world.add_woocommerce(store_id, f"Supplier {i}")
+            woo.host_limit = limits.woocommerce_host
+            for n, sku in enumerate(skus):
+                woo.add_product(3_000 + i * 100 + n, sku, f"Item {sku}", "25.00")
+            more[store_id] = _Seller(store_id, woo, skus, functools.partial(_metas, woo))
+    return more
+
+
+def _mixed_buyers(
+    world: World, sellers: dict[str, _Seller], count: int, orders_each: int, rng: random.Random
+) -> tuple[list[tuple[str, str]], int]:
+    """Buyers of every seller (Shopify, WooCommerce, BigCommerce in turn): each order two to four
+    sellers' lines, half of them with one of the retailer's own. Returns (part key, seller) per
+    part, and how many own lines there are."""
+    parts, own = [], 0
+    for n in range(count):
+        buyer_id = f"retailer-{n:02d}"
+        kind = n % 3
+        fake: Any = (
+            world.add_shopify(buyer_id, f"Retailer {n}")
+            if kind == 0
+            else world.add_woocommerce(buyer_id, f"Retailer {n}")
+            if kind == 1
+            else world.add_bigcommerce(buyer_id, f"Retailer {n}")
+        )
+        for seller in sellers:
+            world.connect(buyer_id, seller)
+        for k in range(orders_each):
+            number = 50_000 + n * 100 + k
+            chosen = rng.sample(sorted(sellers), rng.randint(2, 4))
+            lines = [(rng.choice(sellers[s].skus), rng.randint(1, 3)) for s in chosen]
+            if rng.random() < 0.5:
+                lines.append((rng.choice(OWN_SKUS), 1))
+                own += 1
+            _add_order(fake, kind, number, lines)
+            parts += [(f"{buyer_id}--{s}#{number}", s) for s in chosen]
+    return parts, own
+
+
+def _misrouted(stack: LocalStack) -> list[str]:
+    """Lines in a part of a seller they aren't of (each seller's SKUs have their own prefix)."""
+    prefixes = {"PK": "peak", "SM": "summit", "NW": "northwind", "RG": "ridge"}
+    prefixes |= {f"S{i}": f"supplier-{i}" for i in range(MORE_SELLERS)}
+    return [
+        f"{record.order_key}: {line.sku}"
+        for record in DynamoOrders(stack.output("OrdersTableName")).all()
+        for line in record.lines
+        if prefixes.get((line.sku or "").split("-", 1)[0]) != record.seller_id
+    ]
+
+
 def _buyers(
     world: World,
     sellers: dict[str, _Seller],
@@ -205,18 +293,20 @@ def _buyers(
 
 
 def _add_order(fake: Any, kind: int, number: int, lines: list[tuple[str, int]]) -> None:
+    """Each SKU the buyer's own product id (its listing's key: one product, one seller)."""
     if kind == 0:
         fake.add_order(order_node(number, f"#{number}", [(s, s, q, "10.00") for s, q in lines], US_ADDRESS))
     elif kind == 1:
-        fake.add_order(
-            woocommerce_order(number, [(s, s, q, "10.00", 55, 0) for s, q in lines], WOO_ADDRESS, status="processing")
-        )
+        woo_lines: list[tuple[str | None, str, int, str, int, int]] = [
+            (s, s, q, "10.00", _product_id(s), 0) for s, q in lines
+        ]
+        fake.add_order(woocommerce_order(number, woo_lines, WOO_ADDRESS, status="processing"))
     else:
         products = [
             {
                 "id": i,
-                "product_id": i,
-                "variant_id": i,
+                "product_id": _product_id(sku),
+                "variant_id": _product_id(sku),
                 "sku": sku,
                 "name": sku,
                 "quantity": quantity,
@@ -267,6 +357,11 @@ def _check(stack: LocalStack, sellers: dict[str, _Seller], seeded: list[tuple[st
         invocations=dict(sorted(invocations.items())),
         overruns=len(stack.runner.overruns),
     )
+
+
+def _product_id(sku: str) -> int:
+    """A buyer's product id for a SKU, the same in every buyer store (stable across runs)."""
+    return 1 + int(hashlib.sha256(sku.encode()).hexdigest()[:8], 16) % 9_000_000
 
 
 def _per_seller(seeded: list[tuple[str, str]]) -> dict[str, int]:
