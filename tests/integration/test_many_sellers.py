@@ -215,6 +215,17 @@ def test_a_webhook_read_once_for_each_part_keeps_no_record_of_a_part_with_no_lin
     assert synced is not None and synced.status is OrderStatus.SYNCED
     assert orders.get("delta--northwind#4002") is None and northwind.created_orders() == []
 
+    # a mixed order's webhook: the buyer's store is read once for both parts, both posted
+    stove = {"id": 2, "product_id": 2, "variant_id": 2, "sku": "NW-STOVE", "name": "Camp Stove", "quantity": 2}
+    lines = [{**tarp, "price_inc_tax": "42.0000", "type": "physical"}, {**stove, "price_inc_tax": "89.5000"}]
+    delta.add_order(bigcommerce_order(4003), [{"type": "physical", **line} for line in lines], [BC_ADDRESS])
+    delta.deliveries.wait()
+    stack.runner.drain()
+    for key in ("delta--ridge#4003", "delta--northwind#4003"):
+        assert orders.get(key).status is OrderStatus.SYNCED, key  # type: ignore[union-attr]
+    reads = [path for method, path, _ in delta.server.received if method == "GET" and path.endswith("/v2/orders/4003")]
+    assert len(reads) == 1
+
 
 def _alias(stack: LocalStack, seller: str, old: str, new: str) -> None:
     """`ordersync sku alias add SELLER OLD NEW`, under OpsPolicy: the blocked orders replayed."""

@@ -42,8 +42,10 @@ from ordersync.models import (
     Role,
     StoreRecord,
     read_request,
+    requested_read,
 )
 from ordersync.observability import metrics
+from ordersync.records import Attempt
 from ordersync.services import webhooks
 from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
@@ -215,6 +217,42 @@ def test_a_bigcommerce_webhook_is_answered_at_once_and_its_order_read_by_process
     assert receive_webhook("delta", headers, body, deps) == WebhookAnswer(202, "accepted", 1)
     (envelope,) = deps.queue.sent  # type: ignore[attr-defined]
     assert (envelope.order_key, envelope.payload) == ("delta--northwind#250", {READ_FROM_STORE_KEY: "250"})
+
+
+def test_an_order_a_webhook_names_is_read_once_for_every_part_and_passed_on_as_read() -> None:
+    """A buyer of two sellers: the door sends one read request, naming the other part; the read
+    serves both (the other part gets the order as read); the record keeps its part's envelope alone."""
+    ridge = _connection(BC_BUYER, "ridge")
+    paused = _connection(BC_BUYER, "summit", paused=True)
+    deps = _deps(_connection(BC_BUYER), ridge, paused)
+    body = b'{"scope": "store/order/created", "store_id": "1", "data": {"type": "order", "id": 250}}'
+    assert receive_webhook("delta", {BC_SECRET_HEADER.lower(): SECRET}, body, deps).status == 202
+    (envelope,) = deps.queue.sent  # type: ignore[attr-defined]
+    assert envelope.connection_id == "delta--northwind" and envelope.read_for == ["delta--ridge"]
+
+    order = bigcommerce_order(250) | {"products": [], "shipping_addresses": []}
+    stores = BuyerStores({"250": order})
+    process = _process_deps(_connection(BC_BUYER), ridge)
+    process.stores = stores  # type: ignore[assignment]
+    process_message(envelope.model_dump_json(), "m1", 1, process)
+    assert stores.read == ["250"]
+    (sent, delay), *more = process.retries.later  # type: ignore[attr-defined]
+    other = OrderEnvelope.model_validate_json(sent)
+    assert more == [] and delay == 0 and other.connection_id == "delta--ridge" and other.read_for == []
+    assert other.payload["id"] == 250 and requested_read(other.payload) is None  # the order as read
+
+
+def test_a_read_not_made_because_the_part_is_settled_is_passed_on_for_the_others_to_make() -> None:
+    ridge = _connection(BC_BUYER, "ridge")
+    process = _process_deps(_connection(BC_BUYER), ridge)
+    request = envelope_for(_connection(BC_BUYER), read_request("250"), NOW, Cause.WEBHOOK)[0]
+    request = request.model_copy(update={"read_for": ["delta--ridge"]})
+    record = process.orders.claim(request, Attempt("a0", NOW, 0), True)
+    record.status = OrderStatus.CANCELLED  # settled for a webhook's delivery
+    process.orders.save(record)
+    process_message(request.model_dump_json(), "m1", 1, process)
+    ((sent, _),) = process.retries.later  # type: ignore[attr-defined]
+    assert requested_read(OrderEnvelope.model_validate_json(sent).payload) == "250"
 
 
 def test_a_woocommerce_order_with_refunds_is_read_again_as_the_pull_reads_it_unless_its_id_is_no_id() -> None:

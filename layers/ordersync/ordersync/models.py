@@ -405,6 +405,9 @@ class OrderEnvelope(BaseModel):
     # When the seller's store first throttled this order: re-sent with a delay (not a failed
     # delivery) until ThrottleBudgetHours have passed since.
     throttled_since: datetime | None = None
+    # A read request the webhook door sent for one part only: the other connections' ids whose parts
+    # the same read serves (each enqueued with the order as read: the buyer's store read once).
+    read_for: list[str] = Field(default_factory=list)
 
     @property
     def order_key(self) -> str:

@@ -89,6 +89,7 @@ def process_dependencies() -> ProcessDependencies:
     from ordersync.settings import process_settings
 
     settings = process_settings()
+    orders_queue = SqsOrderQueue(settings.orders_queue_url)
     return ProcessDependencies(
         orders=DynamoOrders(settings.orders_table),
         catalog=DynamoCatalog(settings.catalog_table),
@@ -96,7 +97,8 @@ def process_dependencies() -> ProcessDependencies:
         stores=HttpStoreFactory(store_credentials),
         dead_letters=SqsDeadLetters(settings.orders_dlq_url),
         alerts=SqsAlertOutbox(settings.alerts_queue_url),
-        retries=SqsOrderQueue(settings.orders_queue_url),
+        retries=orders_queue,
+        parts_queue=orders_queue,
         listings=DynamoListings(settings.listings_table, catalog_table=settings.catalog_table),
         max_receive_count=settings.max_receive_count,
         throttle_budget=timedelta(hours=settings.throttle_budget_hours),

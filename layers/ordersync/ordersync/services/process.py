@@ -54,6 +54,7 @@ from ordersync.ports import (
     DeadLetters,
     ListingRepository,
     ManualPosting,
+    OrderQueue,
     OrderRepository,
     OrderRetries,
     SellerStore,
@@ -64,6 +65,7 @@ from ordersync.records import Attempt, OrderRecord
 from ordersync.services.after_posting import apply_edit, cancel_seller_copy, edit_to_act_on, to_act_on
 from ordersync.services.alerting import alert_once
 from ordersync.services.parts import Part, PartDependencies, part_of
+from ordersync.services.pull import envelope_for
 
 AUTO_POSTED = frozenset({Platform.SHOPIFY, Platform.WOOCOMMERCE})
 TRANSIENT = (StoreUnavailable, ResourceThrottled)
@@ -89,6 +91,9 @@ class ProcessDependencies:
     unpaid_limit: timedelta = UNPAID_LIMIT  # an order still unpaid after this is disregarded
     pace: StorePace | None = None  # None: each invocation learns a store's pace on its own
     clock: Callable[[], datetime] = field(default=utc_now)
+    # The other parts of an order read once for all of them (a webhook's read request): enqueued
+    # here with the order as read. None: each is enqueued as a read request of its own.
+    parts_queue: OrderQueue | None = None
 
 
 class PacedByAnother(StoreThrottled):
@@ -155,6 +160,7 @@ def process_message(
             logger.info(
                 "order already settled", extra={"order_key": envelope.order_key, "status": claimed.record.status}
             )
+            _pass_on_the_read(envelope, None, None, deps)  # not read here: each other part reads it
             return claimed.record
         wait = (claimed.record.claim_until_ms or 0) - attempt.started_ms
         return _retry_later(body, claimed.record, "another attempt holds the order", wait / 1000, deps)
@@ -264,6 +270,7 @@ def _process(
             payload = _buyer_payload(envelope, connection, deps)
             if isinstance(payload, dict) and seller_copy_id(envelope.buyer_platform, payload) is not None:
                 return _not_a_buyer_order(record, envelope, deps)
+            envelope = _pass_on_the_read(envelope, payload, record, deps)
             part = part_of(envelope.model_copy(update={"payload": payload}), _parts(deps))
             order = normalize(envelope.buyer_platform, part.envelope.payload if part else payload)
             if part is not None and requested_read(envelope.payload) is None:
@@ -368,6 +375,35 @@ def _edited_after_posting(
     _record(record, deps)
     logger.info("buyer's edit acted on", extra={"order_key": record.order_key, "reason": record.reason})
     return record
+
+
+def _pass_on_the_read(
+    envelope: OrderEnvelope, payload: Any, record: OrderRecord | None, deps: ProcessDependencies
+) -> OrderEnvelope:
+    """The other parts a webhook's read serves, enqueued with the order as read (`payload`; None:
+    as read requests of their own); answers the envelope without them, as the record keeps it (a
+    replay of this part reads for this part alone). Another delivery may pass them on again: each
+    part takes a version once."""
+    if not envelope.read_for:
+        return envelope
+    now = deps.clock()
+    others = []
+    for connection_id in envelope.read_for:
+        try:
+            connection = deps.connections.get(connection_id)
+        except LookupError:  # removed since the webhook came
+            continue
+        if not connection.paused:
+            read = payload if payload is not None else envelope.payload
+            others.append(envelope_for(connection, read, now, envelope.cause)[0])
+    if others and deps.parts_queue is not None:
+        deps.parts_queue.enqueue(others)
+    for other in others if deps.parts_queue is None else ():  # through the retries' queue: OrdersQueue too
+        deps.retries.retry_later(other.model_dump_json(), 0)
+    alone = envelope.model_copy(update={"read_for": []})
+    if record is not None and record.envelope and record.envelope.get("read_for"):
+        record.envelope = {**record.envelope, "read_for": []}
+    return alone
 
 
 def _not_a_buyer_order(record: OrderRecord, envelope: OrderEnvelope, deps: ProcessDependencies) -> OrderRecord:

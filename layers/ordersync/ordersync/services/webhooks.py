@@ -23,7 +23,7 @@ from ordersync.domain.webhooks import (
     read_shopify_event,
     woo_copy_moved,
 )
-from ordersync.models import Cause, Platform, Role, ShipmentRequest, StoreRef, read_request, utc_now
+from ordersync.models import Cause, Platform, Role, ShipmentRequest, StoreRef, read_request, requested_read, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
 from ordersync.ports import ConnectionRepository, OrderQueue, ShipmentRequests, StoreLookup
@@ -60,7 +60,8 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
     order enqueued for every connection of that buyer store, and answered 2xx at once. Nothing is
     read from the store here: WooCommerce never delivers again (and disables a hook after five
     failures), so an order that must be read (BigCommerce names only its id; a WooCommerce order
-    with refunds) travels as a read request, read by ProcessOrder with SQS's retries behind it.
+    with refunds) travels as a read request, read by ProcessOrder with SQS's retries behind it —
+    once: one connection's message carries it, and the others' (`read_for`) get the order as read.
     Bad input gets its named 4xx, never a 500."""
     if not STORE_ID.fullmatch(store_id):  # before any look-up: DynamoDB refuses long keys
         return WebhookAnswer(404, "no such store")
@@ -96,6 +97,9 @@ def receive_webhook(store_id: str, headers: Mapping[str, str], body: bytes, deps
         return WebhookAnswer(413, f"body over {MAX_BODY_BYTES} bytes")
     now = deps.clock()
     envelopes = [envelope_for(c, payload, now, Cause.WEBHOOK)[0] for c in connections if not c.paused]
+    if requested_read(payload) is not None and len(envelopes) > 1:  # read once, for every part
+        others = [e.connection_id for e in envelopes[1:]]
+        envelopes = [envelopes[0].model_copy(update={"read_for": others})]
     deps.queue.enqueue(envelopes)
     metrics.add_metric(name="OrdersFromWebhooks", unit=MetricUnit.Count, value=len(envelopes))
     logger.info("webhook enqueued", extra={"store_id": store_id, "topic": delivery.topic, "orders": len(envelopes)})
