@@ -4,6 +4,7 @@ continuation, and errors that become the right domain errors."""
 from __future__ import annotations
 
 import json
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -224,6 +225,35 @@ def test_whole_catalogs_are_read_across_pages(world: World) -> None:
         ridge.add_variant(product_id, 10_000 + product_id, f"RG-{product_id}", f"Product {product_id}", "9.0000")
     bc_skus = [v.sku for page in BigCommerceStore(ridge.base_url, ridge.access_token).catalog() for v in page]
     assert sorted(bc_skus) == sorted(f"RG-{i}" for i in range(1, 252))
+
+
+def test_each_platform_s_catalog_read_gives_the_product_s_vendor_as_the_store_keeps_it(world: World) -> None:
+    """What a buyer's vendor rule matches: Shopify's product vendor, BigCommerce's brand id (its
+    product response carries no brand name), a WooCommerce product's Vendor attribute."""
+    from ordersync.platforms.bigcommerce import BigCommerceStore
+    from ordersync.platforms.shopify import ShopifyStore
+
+    shop = world.add_shopify("acme", "Acme")
+    shop.add_variant(7001, "AC-1", 700, "Jacket", "M", "10.00", vendor="Peak Gear")
+    shop.add_variant(7002, "AC-2", 701, "Mug", "Default Title", "5.00")  # the merchant left it empty
+    woo = world.add_woocommerce("brightside", "Brightside")
+    woo.add_product(55, "BH-1", "Stove", "5.00", vendor="Northwind Supply")
+    woo.add_product(56, "BH-2", "Candle", "5.00")
+    woo.add_product(57, "BH-3", "Tent", "5.00", 571, "BH-3-L", "L", vendor="Ridge")
+    bc = world.add_bigcommerce("delta", "Delta")
+    bc.add_variant(1, 11, "DL-1", "Tarp", "9.0000", brand_id=37)
+    bc.add_variant(2, 21, "DL-2", "Rope", "9.0000")
+
+    def vendors(store: Any) -> dict[str | None, str | None]:
+        return {v.sku: v.vendor for page, _ in store.catalog_pages() for v in page}
+
+    assert vendors(ShopifyStore(shop.base_url, shop.access_token)) == {"AC-1": "Peak Gear", "AC-2": None}
+    assert vendors(WooCommerceStore(woo.base_url, *woo._credentials)) == {
+        "BH-1": "Northwind Supply",
+        "BH-2": None,
+        "BH-3-L": "Ridge",
+    }
+    assert vendors(BigCommerceStore(bc.base_url, bc.access_token)) == {"DL-1": "37", "DL-2": None}
 
 
 def test_sqs_refusing_part_of_an_enqueue_batch_loses_no_order(stack: LocalStack, world: World) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from ordersync.aws.listings import DynamoListings
 from ordersync.aws.orders import DynamoOrders
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
-from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.demo import US_ADDRESS
+from ordersync.local.fakes.shopify import FakeShopify, buyer_variant_id, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
@@ -264,3 +265,39 @@ def test_the_buyer_s_catalog_is_read_into_its_listings_before_any_order_carries_
     told = _mail_to(world, "peak")
     assert "PK-JACKET-M" in told and "BH-CANDLE" not in told and "Candle" not in told
     assert _copies(peak, northwind) == {"peak": {}, "northwind": {}}
+
+
+def test_a_vendor_rule_names_the_seller_of_a_buyer_s_products_whatever_their_skus(
+    stack: LocalStack, world: World, cli: Callable[..., Any]
+) -> None:
+    """Acme (Shopify) keeps the maker in each product's vendor: ops say "Peak Gear" is peak's. Its
+    jacket, listed under a SKU of the retailer's own making, is peak's — its order is peak's part,
+    blocked for the SKU and told to peak alone, never taken for the retailer's own."""
+    acme = world.add_shopify("acme", "Acme Outfitters")
+    _, peak, northwind = _retailer(world)
+    for seller in ("peak", "northwind"):
+        world.connect("acme", seller)
+    jacket, stove = buyer_variant_id("ACME-JKT"), buyer_variant_id("NW-STOVE")  # as its orders name them
+    acme.add_variant(jacket, "ACME-JKT", 900, "Storm Jacket", "M", "180.00", vendor="Peak Gear")
+    acme.add_variant(stove, "NW-STOVE", 901, "Camp Stove", "Default Title", "89.50", vendor="Northwind Supply")
+    code, out = cli("listing", "vendor", "acme", "Peak Gear", "peak")
+    assert code == 0 and "vendor 'Peak Gear' -> peak; 1 vendor(s) in its rule" in out, out
+    code, out = cli("listing", "vendor", "acme", "Peak Gear", "summit")
+    assert code == 1 and "buys from no seller 'summit'" in out
+    stack.runner.fire_schedules("CatalogSyncFunction")
+    stack.runner.drain()
+    code, out = cli("listing", "list", "acme")
+    rows = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0].isdigit()}
+    assert "peak (vendor)" in rows[str(jacket)] and "northwind (sku)" in rows[str(stove)], out
+    code, out = cli("listing", "vendors", "acme")
+    assert code == 0 and "Peak Gear" in out and "-> peak" in out
+
+    acme.add_order(order_node(7001, "#7001", [("ACME-JKT", "Storm Jacket", 1, "180.00")], US_ADDRESS))
+    run_hour(stack)
+    records = {r.order_key: r for r in DynamoOrders(stack.output("OrdersTableName")).all()}
+    assert records.keys() == {"acme--peak#7001"}
+    assert (records["acme--peak#7001"].status, records["acme--peak#7001"].reason) == (
+        OrderStatus.FAILED,
+        FailureReason.SKU_MISMATCH,
+    )
+    assert "ACME-JKT" in _mail_to(world, "peak") and _mail_to(world, "northwind") == ""

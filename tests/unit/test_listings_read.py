@@ -15,9 +15,10 @@ import pytest
 
 from ordersync.domain.catalog import StoreVariant
 from ordersync.domain.listings import LinkedBy, Listing, relink, split_order
-from ordersync.models import CatalogSyncRequest, Platform, requested_read
+from ordersync.models import CatalogSyncRequest, Platform, StoreRecord, requested_read
 from ordersync.services import listings_read
 from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_seller_batch
+from ordersync.services.listing_admin import ListingDependencies, set_vendor_rule, vendor_rule_of
 from ordersync.services.listings_read import CatalogVariantLine, ListingsReadDependencies, read_buyer_catalog
 
 from .catalog_builders import NOW, LambdaContext, sqs_record, store_ref, variant
@@ -58,8 +59,8 @@ class BuyerStores:
     def forget(self, store: Any) -> None: ...
 
 
-def _buyer_variant(variant_id: str, sku: str | None, title: str = "Stove") -> StoreVariant:
-    return StoreVariant(f"P{variant_id}", variant_id, sku, title, "")
+def _buyer_variant(variant_id: str, sku: str | None, title: str = "Stove", vendor: str | None = None) -> StoreVariant:
+    return StoreVariant(f"P{variant_id}", variant_id, sku, title, "", vendor)
 
 
 def _southwind(sku: str, variant_id: str, active: bool = True) -> Any:
@@ -95,8 +96,8 @@ def _listings(deps: ListingsReadDependencies) -> dict[str, Listing]:
     return {x.variant_id: x for x in deps.listings.of_buyer("acme")}  # type: ignore[attr-defined]
 
 
-def _full() -> CatalogSyncRequest:
-    return CatalogSyncRequest(seller=ACME, full=True, buyer_listings=True)
+def _full(rule: dict[str, str] | None = None) -> CatalogSyncRequest:
+    return CatalogSyncRequest(seller=ACME, full=True, buyer_listings=True, vendor_sellers=rule or {})
 
 
 def test_each_buyer_variant_is_linked_to_the_one_seller_whose_sku_it_carries_before_any_order() -> None:
@@ -209,3 +210,80 @@ def test_the_catalog_runs_queue_takes_a_buyers_run_to_its_listings() -> None:
         "batchItemFailures": []
     }
     assert _listings(reads)["1"].seller_id == "northwind"
+
+
+def test_the_buyer_s_vendor_rule_names_the_seller_before_any_sku_is_matched() -> None:
+    deps = _world(
+        _buyer_variant("1", "NW-STOVE", "Stove, Southwind's make", vendor=" southwind co "),  # SKU: northwind's
+        _buyer_variant("2", "NO-SUCH-SKU", "Jacket", vendor="Southwind Co"),  # no SKU anyone sells
+        _buyer_variant("3", "SW-JACKET", "Mug", vendor="Acme Own Brand"),  # no rule: by its SKU
+        _buyer_variant("4", "ACME-CANDLE", "Candle", vendor="Ghost Supply"),  # a seller it doesn't buy from
+        _buyer_variant("5", "NW-STOVE", "Stove", vendor="Southwind Co"),  # ops decided: stands
+    )
+    deps.listings.put(relink(Listing("acme", "5", "northwind", LinkedBy.SKU, NOW), "northwind", NOW))  # type: ignore[attr-defined]
+    rule = {"Southwind Co": "southwind", "Ghost Supply": "ghost"}
+    read_buyer_catalog(_full(rule), deps)
+    listings = _listings(deps)
+    assert {v: (x.seller_id, x.linked_by) for v, x in listings.items()} == {
+        "1": ("southwind", LinkedBy.VENDOR),
+        "2": ("southwind", LinkedBy.VENDOR),
+        "3": ("southwind", LinkedBy.SKU),
+        "4": (None, LinkedBy.OWN),
+        "5": ("northwind", LinkedBy.OPS),
+    }
+    # an order's first sight never re-matches a vendor's link by its SKU
+    line = CatalogVariantLine(_buyer_variant("1", "NW-STOVE"))
+    assert split_order([line], "7", "acme", listings, {}, lambda: NOW).lines_of("southwind") == [line]
+
+    read_buyer_catalog(_full(), deps)  # the rule gone: its links are matched by their SKUs again
+    after = _listings(deps)
+    assert (after["1"].seller_id, after["1"].linked_by, after["1"].moved_from) == (
+        "northwind",
+        LinkedBy.SKU,
+        ("southwind",),
+    )
+    assert (after["2"].seller_id, after["2"].linked_by) == (None, LinkedBy.OWN)
+
+
+def test_a_vendor_rule_moving_a_product_remembers_the_seller_it_moved_from() -> None:
+    deps = _world(_buyer_variant("1", "NW-STOVE", vendor="Southwind Co"))
+    read_buyer_catalog(_full(), deps)
+    assert _listings(deps)["1"].seller_id == "northwind"
+    read_buyer_catalog(_full({"southwind co": "southwind"}), deps)
+    moved = _listings(deps)["1"]
+    assert (moved.seller_id, moved.moved_from) == ("southwind", ("northwind",))  # its posted orders stay there
+
+
+@dataclass
+class Stores:
+    records: dict[str, StoreRecord]
+
+    def get(self, store_id: str) -> StoreRecord | None:
+        return self.records.get(store_id)
+
+    def set_vendor_sellers(self, store_id: str, rule: dict[str, str]) -> bool:
+        self.records[store_id] = self.records[store_id].model_copy(
+            update={"vendor_sellers": rule, "listings_full_at": None}
+        )
+        return True
+
+
+def test_ops_set_a_vendor_rule_in_sentences_and_the_next_run_reads_every_product() -> None:
+    reads = _world()
+    acme = StoreRecord(**ACME.model_dump(), added_at=NOW, checked_at=NOW, listings_full_at=NOW)
+    stores = Stores({"acme": acme})
+    admin = ListingDependencies(
+        reads.listings, reads.connections, FailedOrders([]), Queue(), Dlq([]), lambda: NOW, stores
+    )  # type: ignore[arg-type]
+    assert set_vendor_rule("acme", " Southwind Co ", "southwind", admin) == {"Southwind Co": "southwind"}
+    assert stores.records["acme"].listings_full_at is None  # the next hourly run is a full read
+    assert vendor_rule_of("acme", admin) == {"Southwind Co": "southwind"}
+    with pytest.raises(LookupError, match="buys from no seller 'ghost' \\(its sellers: northwind, southwind\\)"):
+        set_vendor_rule("acme", "Ghost", "ghost", admin)
+    with pytest.raises(ValueError, match="is not a vendor or brand"):
+        set_vendor_rule("acme", "  ", "southwind", admin)
+    with pytest.raises(LookupError, match="has no vendor rule for 'Peak'"):
+        set_vendor_rule("acme", "Peak", None, admin)
+    assert set_vendor_rule("acme", "southwind CO", None, admin) == {}  # case aside, it is the same vendor
+    with pytest.raises(LookupError, match="is the buyer of no connection"):
+        vendor_rule_of("nobody", admin)

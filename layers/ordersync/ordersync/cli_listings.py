@@ -39,6 +39,21 @@ def add_listing_commands(commands: Any, target: argparse.ArgumentParser) -> None
         help="buyer orders decided before whose line was taken for the retailer's own: the seller's part posted",
     )
     link.set_defaults(run=_link)
+    vendor = group.add_parser(
+        "vendor", parents=[target], help="a buyer's rule: its products of this vendor / brand are this seller's"
+    )
+    vendor.add_argument("buyer_id")
+    vendor.add_argument(
+        "vendor",
+        help="Shopify: the product's vendor; BigCommerce: its brand id; WooCommerce: a Vendor or Brand attribute",
+    )
+    target_seller = vendor.add_mutually_exclusive_group(required=True)
+    target_seller.add_argument("seller_id", nargs="?", help="the seller whose products they are")
+    target_seller.add_argument("--remove", action="store_true", help="the rule for this vendor goes")
+    vendor.set_defaults(run=_vendor)
+    vendors = group.add_parser("vendors", parents=[target], help="a buyer's vendor rule")
+    vendors.add_argument("buyer_id")
+    vendors.set_defaults(run=_vendors)
     unlink = group.add_parser("unlink", parents=[target], help="the variant is the retailer's own; replays its orders")
     unlink.add_argument("buyer_id")
     unlink.add_argument("variant_id")
@@ -50,11 +65,13 @@ def _deps(args: argparse.Namespace) -> Any:
     from ordersync.aws.listings import DynamoListings
     from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
+    from ordersync.aws.stores import DynamoStores
     from ordersync.cli_target import outputs_for
     from ordersync.services.listing_admin import ListingDependencies
 
     outputs = outputs_for(args)
     return ListingDependencies(
+        stores=DynamoStores(outputs["StoresTableName"]),
         listings=DynamoListings(outputs["ListingsTableName"]),
         connections=DynamoConnections(outputs["ConnectionsTableName"]),
         orders=DynamoOrders(outputs["OrdersTableName"]),
@@ -106,6 +123,27 @@ def _staying(done: Relinked, echo: Echo) -> None:
             f"already in {done.before.seller_id}'s store, so the line stays with {done.before.seller_id} for"
             f" {len(done.stays)} order(s) (the new link counts from the next order): {shown}"
         )
+
+
+def _vendor(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.listing_admin import set_vendor_rule
+
+    rule = set_vendor_rule(args.buyer_id, args.vendor, None if args.remove else args.seller_id, _deps(args))
+    said = "no longer names a seller" if args.remove else f"-> {args.seller_id}"
+    echo(f"{args.buyer_id}: vendor {args.vendor.strip()!r} {said}; {len(rule)} vendor(s) in its rule")
+    echo(f"applied to every product of {args.buyer_id} by its next hourly catalog run (a full read)")
+    return 0
+
+
+def _vendors(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.services.listing_admin import vendor_rule_of
+
+    rule = vendor_rule_of(args.buyer_id, _deps(args))
+    for vendor, seller in rule.items():
+        echo(f"  {vendor:<40} -> {seller}")
+    if not rule:
+        echo(f"{args.buyer_id} has no vendor rule: its products are linked by their SKUs")
+    return 0
 
 
 def _replayed(keys: tuple[str, ...], echo: Echo) -> None:

@@ -328,6 +328,8 @@ class CatalogSyncRequest(BaseModel):
     # True: the store's catalog read as a buyer's, each of its variants linked to the seller whose
     # product it is (its listings, services/listings_read.py); `seller` is then the buyer store.
     buyer_listings: bool = False
+    # A buyer's rule: its products' vendor / brand -> the seller it names (from its StoresTable item).
+    vendor_sellers: dict[str, str] = Field(default_factory=dict)
 
 
 class Role(StrEnum):
@@ -364,6 +366,8 @@ class StoreRecord(BaseModel):
     listings_full_at: datetime | None = None
     listings_variants: int | None = None
     listings_running_since: datetime | None = None
+    # A buyer's rule (`ordersync listing vendor`): a product's vendor / brand -> the seller whose it is.
+    vendor_sellers: dict[str, str] = Field(default_factory=dict)
     # A seller's shipment sweep (SyncShipmentsFunction): its orders changed since then are looked at next.
     shipments_swept_at: datetime | None = None
     # A buyer whose order webhooks ops registered (`ordersync store webhooks register`).

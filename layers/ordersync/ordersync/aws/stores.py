@@ -80,6 +80,17 @@ class DynamoStores:
     def _catalog_update(self, store_id: str, update: str, values: dict[str, Any]) -> bool:
         return _update_store(self._table, store_id, update, "attribute_exists(store_id)", values)
 
+    def set_vendor_sellers(self, store_id: str, rule: dict[str, str]) -> bool:
+        """A buyer's vendor rule, whole; the next catalog run of it is a full read (the rule reaches
+        every product). False when there is no such store."""
+        return _update_store(
+            self._table,
+            store_id,
+            "SET vendor_sellers = :rule REMOVE listings_full_at",
+            "attribute_exists(store_id)",
+            {":rule": rule},
+        )
+
     def swept(self, store_id: str, cursor: datetime) -> None:
         """A seller's shipment sweep got to its end: the next one reads what changed since `cursor`."""
         _update_store(

@@ -55,6 +55,9 @@ class StoreVariant:
     sku: str | None
     product_title: str
     variant_title: str
+    # The product's vendor / brand as the store keeps it (Shopify `vendor`, BigCommerce `brand_id`,
+    # WooCommerce a "Vendor" or "Brand" attribute's first option): a buyer's rule may name its seller.
+    vendor: str | None = None
 
 
 @dataclass(frozen=True)

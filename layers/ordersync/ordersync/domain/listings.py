@@ -11,8 +11,9 @@ to decide, never guessed; none: the retailer's own.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ class LinkedBy(StrEnum):
     OPS = "ops"  # `ordersync listing link` / `unlink`: never changed by a match again
     AMBIGUOUS = "ambiguous"  # its SKU matched several connected sellers: ops decide
     OWN = "own"  # matched no connected seller when last seen: the retailer's own, looked at again next time
+    VENDOR = "vendor"  # the buyer's rule names the seller by the product's vendor / brand (its catalog read)
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,6 @@ def _waiting(stored: Listing | None, order_id: str | None) -> tuple[str, ...]:
 def relink(listing: Listing, seller_id: str | None, now: datetime) -> Listing:
     """Ops' decision (`listing link` / `unlink`): kept whatever a later match would say. A link
     moved away from a seller remembers it (`moved_from`)."""
-    moved = listing.moved_from
-    if listing.seller_id is not None and listing.seller_id != seller_id:
-        moved = (*(s for s in moved if s != listing.seller_id), listing.seller_id)
     return Listing(
         listing.buyer_id,
         listing.variant_id,
@@ -211,8 +210,49 @@ def relink(listing: Listing, seller_id: str | None, now: datetime) -> Listing:
         listing.sku,
         listing.title,
         None,
-        moved_from=moved,
+        moved_from=_moved_from(listing, seller_id),
     )
+
+
+def vendor_rule(rules: Mapping[str, str], sellers: Iterable[str]) -> dict[str, str]:
+    """A buyer's rule as it is matched: vendor (case and spaces aside) -> a seller it buys from."""
+    connected = set(sellers)
+    return {vendor.strip().casefold(): seller for vendor, seller in rules.items() if seller in connected}
+
+
+def by_vendor(
+    line: Line, vendor: str | None, rule: Mapping[str, str], stored: Listing | None, buyer_id: str, now: datetime
+) -> Listing | None:
+    """The listing the buyer's rule makes of a variant (None: no rule names its vendor, or ops
+    decided it). `rule`: as vendor_rule answers."""
+    seller = rule.get((vendor or "").strip().casefold())
+    if seller is None or line.variant_id is None or (stored is not None and stored.linked_by is LinkedBy.OPS):
+        return None
+    before = stored or Listing(buyer_id, line.variant_id, None, LinkedBy.OWN, now)
+    return Listing(
+        buyer_id,
+        line.variant_id,
+        seller,
+        LinkedBy.VENDOR,
+        now,
+        line.sku,
+        line.title[:200],
+        stored.seller_variant_id if stored is not None and stored.seller_id == seller else None,
+        moved_from=_moved_from(before, seller),
+    )
+
+
+def moved_on(before: Listing, after: Listing) -> Listing:
+    """`after` remembering the seller `before` named, when it names another (a rule's link matched
+    again by its SKU): that seller's posted orders keep their lines."""
+    return dataclasses.replace(after, moved_from=_moved_from(before, after.seller_id))
+
+
+def _moved_from(listing: Listing, seller_id: str | None) -> tuple[str, ...]:
+    moved = listing.moved_from
+    if listing.seller_id is not None and listing.seller_id != seller_id:
+        moved = (*(s for s in moved if s != listing.seller_id), listing.seller_id)
+    return moved
 
 
 def moved_lines(split: Split, listings: Mapping[str, Listing]) -> dict[str, tuple[str, ...]]:

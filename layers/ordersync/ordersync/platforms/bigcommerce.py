@@ -265,6 +265,8 @@ class BigCommerceStore:
                         product["name"],
                         # option_values and their labels are optional in the contract
                         " / ".join(str(o["label"]) for o in variant.get("option_values", []) if "label" in o),
+                        # the brand by its id: the response names no brand (brand_name is for writes)
+                        str(product["brand_id"]) if product.get("brand_id") else None,
                     )
                     for product in products
                     for variant in product.get("variants", [])

@@ -142,7 +142,7 @@ CATALOG_QUERY = """
 query Catalog($first: Int!, $after: String, $query: String) {
   productVariants(first: $first, after: $after, query: $query) {
     pageInfo { hasNextPage endCursor }
-    nodes { id sku title product { id title status } }
+    nodes { id sku title product { id title status vendor } }
   }
 }"""
 
@@ -409,6 +409,7 @@ class ShopifyStore:
                         sku=(node.get("sku") or "").strip() or None,
                         product_title=node["product"]["title"],
                         variant_title="" if node["title"] == "Default Title" else node["title"],
+                        vendor=(node["product"].get("vendor") or "").strip() or None,
                     )
                     for node in page["nodes"]
                     if node["product"].get("status") in SELLABLE_PRODUCT_STATUSES

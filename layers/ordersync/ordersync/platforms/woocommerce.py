@@ -354,9 +354,10 @@ class WooCommerceStore:
     def _variants_of(self, product: dict[str, Any]) -> list[StoreVariant]:
         if product.get("status") != SELLABLE:
             return []
+        vendor = _vendor(product)
         if product.get("type") != "variable":
             sku = (product.get("sku") or "").strip() or None
-            return [StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], "")]
+            return [StoreVariant(str(product["id"]), str(product["id"]), sku, product["name"], "", vendor)]
         return [  # only variations can be bought, never the parent
             StoreVariant(
                 str(product["id"]),
@@ -364,6 +365,7 @@ class WooCommerceStore:
                 (v.get("sku") or "").strip() or None,
                 product["name"],
                 " / ".join(attribute["option"] for attribute in v["attributes"]),
+                vendor,
             )
             for page in self._pages(f"{self._api}/products/{product['id']}/variations")
             for v in page
@@ -603,3 +605,17 @@ def _shipping(ship: ShippingAddress) -> dict[str, str]:
 
 def _carries_key(order: dict[str, Any], source_key: str) -> bool:
     return any(m.get("key") == SOURCE_META_KEY and m.get("value") == source_key for m in order.get("meta_data") or [])
+
+
+VENDOR_ATTRIBUTES = ("vendor", "brand")  # a product attribute by either name carries the vendor
+
+
+def _vendor(product: dict[str, Any]) -> str | None:
+    """The first option of the product's "Vendor" (or "Brand") attribute, if it keeps one."""
+    for attribute in product.get("attributes") or []:
+        if not isinstance(attribute, dict):
+            continue
+        options = attribute.get("options") or []
+        if str(attribute.get("name", "")).strip().casefold() in VENDOR_ATTRIBUTES and options:
+            return str(options[0]).strip() or None
+    return None

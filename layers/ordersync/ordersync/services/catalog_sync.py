@@ -103,8 +103,16 @@ def request_catalog_syncs(deps: CatalogFanOutDependencies) -> list[CatalogSyncRe
         if plan is None:
             logger.info("catalog run still going: not started again", extra={"store_id": store.store_id})
             continue
+        record = records.get(store.store_id)
+        rule = record.vendor_sellers if as_buyer and record is not None else {}
         requests.append(
-            CatalogSyncRequest(seller=store, full=plan.full, changed_since=plan.changed_since, buyer_listings=as_buyer)
+            CatalogSyncRequest(
+                seller=store,
+                full=plan.full,
+                changed_since=plan.changed_since,
+                buyer_listings=as_buyer,
+                vendor_sellers=rule,
+            )
         )
     deps.sync_queue.request_syncs(requests)
     full = sum(r.full for r in requests)

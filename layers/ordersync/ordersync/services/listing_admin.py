@@ -11,9 +11,14 @@ from typing import Protocol
 
 from ordersync.alerts.messages import message_fields
 from ordersync.domain.listings import LinkedBy, Listing, relink
-from ordersync.models import Cause, Connection, OrderStatus, read_request, utc_now
+from ordersync.models import Cause, Connection, OrderStatus, StoreRecord, read_request, utc_now
 from ordersync.ports import ConnectionRepository, DlqRemover, OrderQueries, OrderQueue
 from ordersync.services.pull import envelope_for
+
+
+class VendorRules(Protocol):
+    def get(self, store_id: str) -> StoreRecord | None: ...
+    def set_vendor_sellers(self, store_id: str, rule: dict[str, str]) -> bool: ...
 
 
 class ListingAdmin(Protocol):
@@ -30,6 +35,7 @@ class ListingDependencies:
     queue: OrderQueue
     dlq: DlqRemover  # a part replayed leaves OrdersDLQ, as `order replay` does
     clock: Callable[[], datetime] = field(default=utc_now)
+    stores: VendorRules | None = None  # the buyers' vendor rules (`listing vendor`)
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,39 @@ def replay_relinked(
     deps.dlq.remove(lambda message: message_fields(message)["order_key"] in keys)
     deps.queue.enqueue(envelopes)
     return [envelope.order_key for envelope in envelopes]
+
+
+MAX_VENDOR_CHARS = 200
+
+
+def set_vendor_rule(buyer_id: str, vendor: str, seller_id: str | None, deps: ListingDependencies) -> dict[str, str]:
+    """The buyer's products of this vendor / brand are this seller's (None: the rule for it goes);
+    applied to every product by the buyer's next catalog run, a full read. Answers the whole rule."""
+    assert deps.stores is not None, "built without the stores table"
+    connections = _connections_of(buyer_id, deps)
+    name = vendor.strip()
+    if not name or len(name) > MAX_VENDOR_CHARS:
+        raise ValueError(f"{vendor!r} is not a vendor or brand (1 to {MAX_VENDOR_CHARS} characters)")
+    if seller_id is not None and seller_id not in connections:
+        sellers = ", ".join(sorted(connections))
+        raise LookupError(f"{buyer_id!r} buys from no seller {seller_id!r} (its sellers: {sellers})")
+    record = deps.stores.get(buyer_id)
+    if record is None:
+        raise LookupError(f"no store {buyer_id!r} (ordersync store list)")
+    rule = {k: v for k, v in record.vendor_sellers.items() if k.casefold() != name.casefold()}
+    if seller_id is None and len(rule) == len(record.vendor_sellers):
+        raise LookupError(f"{buyer_id!r} has no vendor rule for {name!r}")
+    if seller_id is not None:
+        rule[name] = seller_id
+    deps.stores.set_vendor_sellers(buyer_id, rule)
+    return rule
+
+
+def vendor_rule_of(buyer_id: str, deps: ListingDependencies) -> dict[str, str]:
+    assert deps.stores is not None, "built without the stores table"
+    _connections_of(buyer_id, deps)
+    record = deps.stores.get(buyer_id)
+    return dict(sorted(record.vendor_sellers.items())) if record is not None else {}
 
 
 def _connections_of(buyer_id: str, deps: ListingDependencies) -> dict[str, Connection]:

@@ -5,8 +5,9 @@ Read with the sellers' catalog machinery: the hourly fan-out plans it (what chan
 run, or the whole catalog once a day), it goes page by page and hands the rest to a continuation
 when the invocation runs short. A variant linked for good (by a SKU, or by ops) is left as it is: a
 link outlives a later SKU change on either side, which is what turns a seller's renamed SKU into
-that seller's SKU_MISMATCH. What a read settles that was ambiguous replays the orders waiting on
-it."""
+that seller's SKU_MISMATCH. A buyer's vendor rule (`ordersync listing vendor`) names the seller of
+every product whose vendor / brand it lists, before any SKU is matched. What a read settles that
+was ambiguous replays the orders waiting on it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from typing import Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.catalog import StoreVariant
-from ordersync.domain.listings import Listing, skus_to_match, split_order
+from ordersync.domain.listings import (
+    LinkedBy,
+    Listing,
+    by_vendor,
+    moved_on,
+    skus_to_match,
+    split_order,
+    vendor_rule,
+)
 from ordersync.models import CatalogSyncRequest, Connection, utc_now
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
@@ -107,10 +116,11 @@ def read_buyer_catalog(
         deps.ledger.catalog_started(buyer_id, started, as_buyer=True)
     result = ListingsRead(buyer_id, full=request.full)
     connections = {c.seller.store_id: c for c in deps.connections.of_buyer(buyer_id)}
+    rule = vendor_rule(request.vendor_sellers, connections)
     pages = deps.stores.buyer(request.seller).catalog_pages(request.changed_since, request.resume)
     for count, (page, next_page) in enumerate(pages, start=1):
         if connections:
-            result.replayed += _link(buyer_id, page, connections, deps, result)
+            result.replayed += _link(buyer_id, page, connections, deps, result, rule)
         result.variants += len(page)
         out_of_pages = MAX_PAGES_PER_INVOCATION is not None and count >= MAX_PAGES_PER_INVOCATION
         if next_page and deps.sync_queue and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
@@ -145,12 +155,26 @@ def _link(
     connections: dict[str, Connection],
     deps: ListingsReadDependencies,
     result: ListingsRead,
+    rule: dict[str, str],
 ) -> list[str]:
+    """The buyer's vendor rule first (a product whose vendor it names is that seller's, whatever
+    its SKU matches), then the SKU match for the rest; ops' decisions stand."""
     lines = [CatalogVariantLine(v) for v in page]
     stored = deps.listings.get_many(buyer_id, [line.variant_id for line in lines])
-    unsettled = skus_to_match(lines, stored)
+    now = deps.clock()
+    ruled = {
+        line.variant_id: listing
+        for line in lines
+        if (listing := by_vendor(line, line.variant.vendor, rule, stored.get(line.variant_id), buyer_id, now))
+    }
+    changed = [x for v, x in ruled.items() if v not in stored or not x.same_link(stored[v])]
+    rest = [line for line in lines if line.variant_id not in ruled]
+    # a link a rule made that no rule makes now is matched again, by its SKU
+    free = {v: x for v, x in stored.items() if x.linked_by is not LinkedBy.VENDOR}
+    unsettled = skus_to_match(rest, free)
     catalogs = deps.catalog.lookup_sellers(list(connections), unsettled) if unsettled else {}
-    changed = split_order(lines, None, buyer_id, stored, catalogs, deps.clock).listings
+    matched = split_order(rest, None, buyer_id, free, catalogs, deps.clock).listings
+    changed += [moved_on(stored[x.variant_id], x) if x.variant_id in stored else x for x in matched]
     deps.listings.put_matched(changed)
     result.linked += sum(1 for x in changed if x.seller_id is not None)
     result.own += sum(1 for x in changed if x.own)

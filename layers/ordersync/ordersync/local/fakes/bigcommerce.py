@@ -142,6 +142,7 @@ class FakeBigCommerce:
         self.order_shipments: dict[int, list[dict[str, Any]]] = {}
         self.variants: dict[tuple[int, int], dict[str, Any]] = {}  # (product id, variant id) -> variant
         self.product_modified: dict[int, datetime] = {}  # product id -> its date_modified
+        self.brands: dict[int, int] = {}  # product id -> its brand_id (0: none)
         self._ids = itertools.count(100)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -152,9 +153,18 @@ class FakeBigCommerce:
 
     # --- seeding -------------------------------------------------------------------------------------
     def add_variant(
-        self, product_id: int, variant_id: int, sku: str, name: str, price: str, options: tuple[str, ...] = ()
+        self,
+        product_id: int,
+        variant_id: int,
+        sku: str,
+        name: str,
+        price: str,
+        options: tuple[str, ...] = (),
+        brand_id: int = 0,
     ) -> None:
-        """options: the variant's option values' labels (e.g. ("L", "Red"))."""
+        """options: the variant's option values' labels (e.g. ("L", "Red")); brand_id: its product's
+        brand (0: none, as the contract's examples write it)."""
+        self.brands[product_id] = brand_id or self.brands.get(product_id, 0)
         self.variants[(product_id, variant_id)] = {
             "id": variant_id,
             "product_id": product_id,
@@ -574,7 +584,9 @@ class FakeBigCommerce:
         products: dict[int, dict[str, Any]] = {}
         with_variants = "variants" in request.args.get("include", "").split(",")  # only when asked for
         for (product_id, _), variant in sorted(self.variants.items()):
-            product = products.setdefault(product_id, {"id": product_id, "name": variant["name"]})
+            product = products.setdefault(
+                product_id, {"id": product_id, "name": variant["name"], "brand_id": self.brands.get(product_id, 0)}
+            )
             if with_variants:
                 options = [
                     {"id": n, "label": label, "option_id": n, "option_display_name": f"Option {n}"}

@@ -156,7 +156,9 @@ class FakeShopify:
         *,
         status: str = "ACTIVE",
         inventory: int = 100,
+        vendor: str = "",
     ) -> None:
+        """vendor: the product's (Product.vendor, a String! the merchant may leave empty)."""
         self.variants[gid("ProductVariant", variant_id)] = {
             "__typename": "ProductVariant",
             "id": gid("ProductVariant", variant_id),
@@ -171,6 +173,7 @@ class FakeShopify:
                 "id": gid("Product", product_id),
                 "title": product_title,
                 "status": status,
+                "vendor": vendor,
             },
         }
 

@@ -286,8 +286,10 @@ class FakeWooCommerce:
         *,
         status: str = "publish",
         variation_status: str = "publish",
+        vendor: str | None = None,
     ) -> None:
-        """variation_name: the variation's attribute options, " / " between two (e.g. "L / Red")."""
+        """variation_name: the variation's attribute options, " / " between two (e.g. "L / Red");
+        vendor: a product attribute "Vendor" holding it (a product attribute as the REST API lists it)."""
         product = self.products.setdefault(
             product_id,
             {
@@ -299,9 +301,14 @@ class FakeWooCommerce:
                 "status": status,
                 "type": "simple",
                 "variations": {},
+                "attributes": [],
                 "date_created_gmt": _stamp(datetime.now(UTC).replace(tzinfo=None)),
             },
         )
+        if vendor is not None:
+            product["attributes"] = [
+                {"id": 0, "name": "Vendor", "position": 0, "visible": True, "variation": False, "options": [vendor]}
+            ]
         product["date_modified_gmt"] = _stamp(datetime.now(UTC).replace(tzinfo=None))
         if variation_id is not None:
             product["variations"][variation_id] = {
