@@ -4,8 +4,8 @@ continuation, and errors that become the right domain errors."""
 from __future__ import annotations
 
 import json
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest

@@ -58,7 +58,7 @@ def test_every_platform_s_catalog_is_synced(stack: LocalStack, world: World) -> 
     for seller in ("peak", "northwind", "ridge"):
         world.connect("acme", seller)
     assert _sync(stack) == {"peak": True, "northwind": True, "ridge": True}  # one run per seller, all never read
-    assert _runs(stack) == 3
+    assert _runs(stack) == 4  # and one of the buyer's catalog, into its listings
     assert {s: _record(stack, s).catalog_variants for s in ("peak", "northwind", "ridge")} == {
         "peak": 300,
         "northwind": 3,
@@ -152,12 +152,18 @@ def test_a_long_read_is_carried_on_across_invocations_and_retires_only_at_its_en
     monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 1)
     runs = _runs(stack)
     (asked,) = stack.runner.fire_schedules("CatalogSyncFunction")
-    assert asked == {"sellers": [{"seller_id": "peak", "full": True}]}
-    stack.runner.poll_once(next(s for s in stack.deployment.queue_sources if s.function == "SyncSellerCatalogFunction"))
+    assert asked["sellers"] == [{"seller_id": "peak", "full": True}]
+    assert asked["buyers"] == [{"buyer_id": "brightside", "full": True}]  # its catalog, into its listings
+    source = next(s for s in stack.deployment.queue_sources if s.function == "SyncSellerCatalogFunction")
+    for _ in range(2):  # the seller's run and the buyer's, in whichever order SQS hands them
+        if _record(stack, "peak").catalog_running_since is None:
+            stack.runner.poll_once(source)
     assert _record(stack, "peak").catalog_running_since is not None  # a page read, the rest continued
-    assert stack.runner.fire_schedules("CatalogSyncFunction") == [{"sellers": []}]  # not started twice
+    (again,) = stack.runner.fire_schedules("CatalogSyncFunction")
+    assert again["sellers"] == []  # not started twice
     stack.runner.drain()
-    assert _runs(stack) - runs == 3  # the run and two continuations
+    buyer_runs = len(asked["buyers"]) + len(again["buyers"])  # each one page (the buyer lists nothing)
+    assert _runs(stack) - runs - buyer_runs == 3  # the run and two continuations
     catalog = DynamoCatalog(stack.output("CatalogTableName"))
     variants = catalog.variants_of("peak")
     assert [v.status.value for v in variants["PK-599"]] == ["deleted"]

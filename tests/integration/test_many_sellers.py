@@ -9,8 +9,8 @@ from typing import Any
 
 from ordersync.aws.listings import DynamoListings
 from ordersync.aws.orders import DynamoOrders
-from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.demo import US_ADDRESS
+from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, buyer_variant_id, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
@@ -274,7 +274,7 @@ def test_a_vendor_rule_names_the_seller_of_a_buyer_s_products_whatever_their_sku
     jacket, listed under a SKU of the retailer's own making, is peak's — its order is peak's part,
     blocked for the SKU and told to peak alone, never taken for the retailer's own."""
     acme = world.add_shopify("acme", "Acme Outfitters")
-    _, peak, northwind = _retailer(world)
+    _retailer(world)
     for seller in ("peak", "northwind"):
         world.connect("acme", seller)
     jacket, stove = buyer_variant_id("ACME-JKT"), buyer_variant_id("NW-STOVE")  # as its orders name them
