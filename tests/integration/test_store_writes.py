@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import requests
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.domain.shipments import parcel_ref
+from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
@@ -607,9 +609,36 @@ def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding
         "orderId": f"gid://shopify/Order/{copy}",
         "staffNote": "cancelled by the buyer (ordersync)",
     }
-    # restock, no refund, no email to the end customer: in the document itself, checked on the schema
-    assert "restock: true, refund: false, notifyCustomer: false" in sent["query"]
+    # restock, no email to the end customer, no deprecated `refund:` (nothing refunded): in the
+    # document itself, checked on the schema
+    assert "restock: true, notifyCustomer: false" in sent["query"] and "refund" not in sent["query"]
     assert shop.orders[f"gid://shopify/Order/{copy}"]["cancelledAt"] is not None
+    asked = [b for m, p, b in shop.server.received if m == "POST" and b"query Job" in b]
+    assert asked  # the job was polled until done: the copy cancelled when the call returned, not before
+
+
+def test_shopify_s_cancellation_job_is_waited_for_and_one_that_fails_is_a_refusal(started: list[Any]) -> None:
+    """orderCancel answers a job that cancels later; the mutation lists what makes it fail. A job
+    that ends without cancelling is the store refusing (CANCEL_REFUSED upstream); one that runs past
+    the waits is looked at again later (the copy is read first then)."""
+    order = _order()
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    client = ShopifyStore(shop.base_url, "shpat_peak")
+    matches = _matches(order, [("700", "7001"), ("701", "7002")])
+
+    refused = client.create_order(order, matches, KEY + "-a")
+    shop.cancel_job_fails = True  # e.g. a payment authorisation still pending
+    with pytest.raises(StoreRejected, match="cancellation job ended without cancelling order"):
+        client.cancel_order(refused)
+    assert shop.orders[f"gid://shopify/Order/{refused}"]["cancelledAt"] is None
+
+    slow = client.create_order(order, matches, KEY + "-b")
+    shop.cancel_job_seconds = 30  # past every wait
+    with pytest.raises(StoreUnavailable, match="still running"):
+        client.cancel_order(slow)
+    assert not client.order_state(slow).cancelled  # not yet: the next attempt reads this first
 
 
 def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[Any]) -> None:

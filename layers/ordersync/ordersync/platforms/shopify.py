@@ -226,13 +226,29 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 
 # Restock, no refund (money moves only by a person), and no email to the end customer from the
 # seller's shop: the buyer's store speaks to its customer.
+# No refund argument: `refund` is deprecated, and the seller's copy was never paid by a customer of
+# the seller's (refundMethod left out: nothing refunded).
 ORDER_CANCEL_MUTATION = """
 mutation OrderCancel($orderId: ID!, $staffNote: String) {
-  orderCancel(orderId: $orderId, reason: CUSTOMER, restock: true, refund: false, notifyCustomer: false, staffNote: $staffNote) {
+  orderCancel(orderId: $orderId, reason: CUSTOMER, restock: true, notifyCustomer: false, staffNote: $staffNote) {
     job { id done }
     orderCancelUserErrors { field message code }
   }
 }"""
+
+JOB_QUERY = """
+query Job($id: ID!) {
+  job(id: $id) { id done }
+}"""
+
+ORDER_CANCELLED_QUERY = """
+query OrderCancelled($id: ID!) {
+  order(id: $id) { id cancelledAt }
+}"""
+
+# orderCancel "asynchronously cancels the order": its job polled after these waits (seconds), each
+# only while the invocation can spare it; still running after them, the copy is looked at again later.
+CANCEL_JOB_WAITS = (0.25, 0.5, 1.0, 2.0)
 
 # Order editing: a session begun, each line's quantity set (restocked), committed without emailing
 # the end customer from the seller's shop.
@@ -552,11 +568,33 @@ class ShopifyStore:
         return shipment_id
 
     def cancel_order(self, order_id: str) -> None:
-        """orderCancel runs as a job; its refusals come back at once."""
+        """orderCancel answers a job that cancels the order later (its refusals of the request come
+        back at once): the job is polled until done, then the order read. Not cancelled then: the
+        job failed (the mutation's own conditions: a pending payment authorisation, a return in
+        progress, fulfilments that can't be cancelled, restocking to a deactivated location) —
+        StoreRejected. Still running: StoreUnavailable, and the caller's next attempt reads the
+        copy first."""
         variables = {"orderId": _order_gid(order_id), "staffNote": "cancelled by the buyer (ordersync)"}
         result = self._graphql(ORDER_CANCEL_MUTATION, variables, write=True)["orderCancel"]
         if result["orderCancelUserErrors"]:
             raise StoreRejected(f"Shopify orderCancel refused: {_messages(result['orderCancelUserErrors'])}")
+        job = result.get("job")
+        for wait in CANCEL_JOB_WAITS:
+            if job is None or job.get("done"):
+                break
+            if not can_wait(wait):
+                raise StoreUnavailable(f"Shopify's job cancelling order {order_id} is still running")
+            time.sleep(wait)
+            job = self._graphql(JOB_QUERY, {"id": job["id"]})["job"]
+        else:
+            if job is not None and not job.get("done"):
+                raise StoreUnavailable(f"Shopify's job cancelling order {order_id} is still running")
+        found = self._graphql(ORDER_CANCELLED_QUERY, {"id": _order_gid(order_id)})["order"]
+        if found is None or found.get("cancelledAt") is None:
+            raise StoreRejected(
+                f"Shopify's cancellation job ended without cancelling order {order_id} (a pending payment"
+                " authorisation, a return in progress, or a fulfilment that can't be cancelled)"
+            )
 
     # --- webhooks ---------------------------------------------------------------------------
     def webhooks(self) -> list[WebhookSubscription]:

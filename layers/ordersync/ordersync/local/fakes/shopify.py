@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +109,16 @@ class LeakyBucket:
             }
 
 
+@dataclass
+class _CancelJob:
+    order_id: str
+    reason: str
+    restock: bool
+    runs_at: float  # time.monotonic()
+    fails: bool
+    done: bool = False
+
+
 class FakeShopify:
     """One shop. Buyer side: its orders. Seller side: its products, variants and the orders created in it."""
 
@@ -136,6 +147,9 @@ class FakeShopify:
         self.throttled = 0  # how many queries were refused for cost
         self._ids = itertools.count(5_000_000)
         self._lock = threading.Lock()
+        self.jobs: dict[str, _CancelJob] = {}  # orderCancel's jobs, by id
+        self.cancel_job_seconds = 0.2  # how long after orderCancel its job runs
+        self.cancel_job_fails = False  # the next cancellation job ends without cancelling
         self.edits: dict[str, dict[str, Any]] = {}  # order-edit sessions (calculated orders), until committed
         self.events = ShopifyEventBridge(f"{shop}.myshopify.com")
         self.server = FakeServer(self._handle)
@@ -307,8 +321,11 @@ class FakeShopify:
         self.server.created(node["id"])
         return {"order": _order_view(node), "userErrors": []}
 
-    def _order_cancel(self, _info: Any, orderId: str, reason: str, restock: bool, **_: Any) -> dict[str, Any]:
-        """orderCancel: a job (done at once here); the order's stock back when `restock`."""
+    def _order_cancel(self, _info: Any, orderId: str, reason: str, restock: bool, **kwargs: Any) -> dict[str, Any]:
+        """orderCancel: the request checked at once, the cancellation a job run `cancel_job_seconds`
+        later (when the shop is next asked anything); `cancel_job_fails` makes the next job end
+        without cancelling, as the mutation's conditions say it may."""
+        assert "refund" not in kwargs, "refund is deprecated: use refundMethod"
         order = self.orders.get(orderId)
         refused = None
         if order is None:
@@ -317,7 +334,24 @@ class FakeShopify:
             refused = {"field": ["orderId"], "message": "Order has already been cancelled", "code": "INVALID"}
         if refused:
             return {"job": None, "orderCancelUserErrors": [refused], "userErrors": [refused]}
-        assert order is not None
+        with self._lock:
+            job = gid("Job", next(self._ids))
+            fails, self.cancel_job_fails = self.cancel_job_fails, False
+            self.jobs[job] = _CancelJob(orderId, reason, restock, time.monotonic() + self.cancel_job_seconds, fails)
+        self._run_due_jobs()
+        return {"job": {"id": job, "done": self.jobs[job].done}, "orderCancelUserErrors": [], "userErrors": []}
+
+    def _run_due_jobs(self) -> None:
+        with self._lock:
+            due = [job for job in self.jobs.values() if not job.done and job.runs_at <= time.monotonic()]
+            for job in due:
+                job.done = True
+        for job in due:
+            if not job.fails:
+                self._cancel_now(self.orders[job.order_id], job.reason, job.restock)
+
+    def _cancel_now(self, order: dict[str, Any], reason: str, restock: bool) -> None:
+        """The job's work: the order cancelled, its stock back when `restock`."""
         order["cancelledAt"] = order["updatedAt"] = _now()
         order["cancelReason"] = reason
         if restock and order.get("_inventory_behaviour") != "BYPASS":
@@ -325,9 +359,11 @@ class FakeShopify:
                 for variant in self.variants.values():
                     if variant["sku"] == line["sku"]:
                         variant["inventoryQuantity"] = int(variant.get("inventoryQuantity") or 0) + line["quantity"]
-        with self._lock:
-            job = gid("Job", next(self._ids))
-        return {"job": {"id": job, "done": True}, "orderCancelUserErrors": [], "userErrors": []}
+
+    def _job(self, _info: Any, id: str) -> dict[str, Any] | None:
+        """job(id:): done once it has run (an unknown id: null)."""
+        job = self.jobs.get(id)
+        return None if job is None else {"id": id, "done": job.done}
 
     def _order_update(self, _info: Any, input: dict[str, Any]) -> dict[str, Any]:
         """orderUpdate: the fields given replace the order's (here its shipping address)."""
@@ -574,6 +610,7 @@ class FakeShopify:
         if request.headers.get("X-Shopify-Access-Token") != self.access_token:
             refused = '{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}'
             return Response(refused, 401, content_type="application/json")
+        self._run_due_jobs()  # the shop's background work goes on whatever is asked
         try:
             payload = json.loads(request.get_data(as_text=True) or "{}")
         except ValueError:
@@ -616,6 +653,7 @@ class FakeShopify:
             "productVariants": self._scoped("productVariants", self._product_variants),
             "orderCreate": self._scoped("orderCreate", self._order_create),
             "orderCancel": self._scoped("orderCancel", self._order_cancel),
+            "job": self._job,
             "orderUpdate": self._scoped("orderUpdate", self._order_update),
             "orderEditBegin": self._scoped("orderEditBegin", self._order_edit_begin),
             "orderEditSetQuantity": self._scoped("orderEditSetQuantity", self._order_edit_set_quantity),
