@@ -674,6 +674,11 @@ def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[
     BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [("11", 2)])
     assert _last_body(bc, "PUT", "/orders/4001") == {"products": [{"id": 7, "quantity": 2}]}
     assert bc.order_products[4001][0]["quantity"] == 2
+    # a product with a minimum order quantity: the PUT answers 200 and changes nothing — read back,
+    # said with what the store kept (LINES_CHANGED upstream), never taken for done
+    bc.minimum_quantity[1] = 2
+    with pytest.raises(StoreRejected, match="kept order 4001 as it was: 11 still has 2 \\(asked 1\\)"):
+        BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [("11", 1)])
 
     shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")

@@ -30,7 +30,7 @@ from ordersync.models import (
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
-from ordersync.platforms.values import whole_units
+from ordersync.platforms.values import units_kept, whole_units
 
 PAGE_SIZE = 50
 CATALOG_PAGE_SIZE = 250  # V3's most
@@ -191,6 +191,14 @@ class BigCommerceStore:
             raise StoreRejected(f"order {order_id} has no product of variant {', '.join(missing)}")
         body = {"products": [{"id": by_variant[variant], "quantity": quantity} for variant, quantity in quantities]}
         call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json=body)
+        # read back: a PUT can answer 200 and change nothing (a product's minimum order quantity)
+        after = self._every(f"{self._v2}/orders/{int(order_id)}/products")
+        held = {str(p.get("variant_id") or p.get("product_id")): int(p.get("quantity") or 0) for p in after}
+        kept = units_kept(quantities, held)
+        if kept:
+            raise StoreRejected(
+                f"BigCommerce answered the change and kept order {order_id} as it was: {'; '.join(kept)}"
+            )
 
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         addresses = self._every(f"{self._v2}/orders/{int(order_id)}/shipping_addresses")

@@ -34,7 +34,7 @@ from ordersync.models import (
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
-from ordersync.platforms.values import whole_units
+from ordersync.platforms.values import units_kept, whole_units
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
@@ -192,7 +192,17 @@ class WooCommerceStore:
         if missing:
             raise StoreRejected(f"order {order_id} has no line of product {', '.join(missing)}")
         body = {"line_items": [_reduced_item(items[variant], quantity) for variant, quantity in quantities]}
-        call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json=body)
+        answer = json_body(call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json=body))
+        # the PUT answers the order: what it holds now, checked (a plugin may veto a quantity)
+        held = {
+            str(i.get("variation_id") or i.get("product_id")): int(i.get("quantity") or 0)
+            for i in answer.get("line_items") or []
+        }
+        kept = units_kept(quantities, held)
+        if kept:
+            raise StoreRejected(
+                f"WooCommerce answered the change and kept order {order_id} as it was: {'; '.join(kept)}"
+            )
 
     def copy_address(self, order_id: str) -> ShippingAddress | None:
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))

@@ -143,6 +143,7 @@ class FakeBigCommerce:
         self.variants: dict[tuple[int, int], dict[str, Any]] = {}  # (product id, variant id) -> variant
         self.product_modified: dict[int, datetime] = {}  # product id -> its date_modified
         self.brands: dict[int, int] = {}  # product id -> its brand_id (0: none)
+        self.minimum_quantity: dict[int, int] = {}  # product id -> its order_quantity_minimum
         self._ids = itertools.count(100)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -459,6 +460,8 @@ class FakeBigCommerce:
             quantity = item.get("quantity", line["quantity"])
             if not isinstance(quantity, int) or quantity < 0:
                 return self._json([{"status": 400, "message": "The field 'quantity' is invalid."}], 400)
+            if quantity < self.minimum_quantity.get(line["product_id"], 0):
+                continue  # as users report: 200, and nothing changed below the product's minimum
             if quantity == 0:
                 lines.remove(line)
             else:
