@@ -377,14 +377,16 @@ def test_a_woocommerce_fulfilment_carries_exactly_the_parcel_and_our_key_or_a_no
 
     plain = start_fake(started, FakeWooCommerce("plain", "ck", "cs"))  # the feature off (the default)
     plain.orders[2001] = woocommerce_order(2001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
-    whole = dataclasses.replace(parcel, lines=((line_id, 2),), notify_customer=True, completes_order=True)
+    whole = dataclasses.replace(
+        parcel, lines=((line_id, 2),), notify_customer=True, completes_order=True, titles=((line_id, "Tent"),)
+    )
     plain_client = WooCommerceStore(plain.base_url, "ck", "cs")
     written = plain_client.write_shipment("2001", whole)
     # found again under the id it was written as: a tracking correction then adds a note, not a PUT
     assert [s.shipment_id for s in plain_client.shipments("2001").shipments] == [written]
     note = _last_body(plain, "POST", "/notes")
     assert note == {
-        "note": f"Shipped: 2 x item {line_id}. Tracking: UPS {whole.tracking_number} {whole.tracking_url}."
+        "note": f"Shipped: 2 x Tent. Tracking: UPS {whole.tracking_number} {whole.tracking_url}."  # the buyer's title
         f" [{parcel_ref(whole.key)}]",
         "customer_note": True,
     }

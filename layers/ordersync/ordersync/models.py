@@ -214,6 +214,7 @@ class BuyerParcel:
     notify_customer: bool
     completes_order: bool = False  # with it, every posted unit is in the buyer's store
     shipped_at: datetime | None = None  # when it left the seller (where the buyer's platform keeps a ship date)
+    titles: tuple[tuple[str, str], ...] = ()  # (buyer line id, the buyer's title for it): words a customer reads
 
 
 class CanonicalOrder(BaseModel):

@@ -265,7 +265,7 @@ class WooCommerceStore:
             item = json_body(call(self._http, "POST", self._trackings(order_id), json=_tracking_item(parcel)))
             written = f"tracking-{item['tracking_id']}"
         else:
-            text = f"Shipped: {', '.join(f'{units} x item {line_id}' for line_id, units in parcel.lines)}."
+            text = f"Shipped: {_shipped_lines(parcel)}."
             note = self._note(
                 order_id, f"{text} Tracking: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel
             )
@@ -629,3 +629,10 @@ def _vendor(product: dict[str, Any]) -> str | None:
         if str(attribute.get("name", "")).strip().casefold() in VENDOR_ATTRIBUTES and options:
             return str(options[0]).strip() or None
     return None
+
+
+def _shipped_lines(parcel: BuyerParcel) -> str:
+    """ "2 x Camp Stove, 1 x Tent pegs": the buyer's own titles of the parcel's lines (a line with
+    none kept: by its item number)."""
+    titles = dict(parcel.titles)
+    return ", ".join(f"{units} x {titles.get(line_id) or f'item {line_id}'}" for line_id, units in parcel.lines)

@@ -178,7 +178,7 @@ def _sync_parcel(
             )
         if found is Found.NOTHING:
             completes = _completes(record, key, lines, connection, store, deps)
-            written = _as_buyer_parcel(key, lines, parcel, connection, completes)
+            written = _as_buyer_parcel(record, key, lines, parcel, connection, completes)
             entry.buyer_shipment_id = _write(record, written, store, there, deps)
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
         else:
@@ -212,14 +212,22 @@ def _sync_parcel(
 
 
 def _as_buyer_parcel(
-    key: str, lines: tuple[tuple[str, int], ...], parcel: Parcel, connection: Connection, completes: bool = False
+    record: OrderRecord,
+    key: str,
+    lines: tuple[tuple[str, int], ...],
+    parcel: Parcel,
+    connection: Connection,
+    completes: bool = False,
 ) -> BuyerParcel:
-    """The seller's parcel as a buyer's store is written it: its lines the buyer's, a known carrier by
-    the one vocabulary (any other by the seller's name), the customer told as the connection says."""
+    """The seller's parcel as a buyer's store is written it: its lines the buyer's (by the buyer's
+    titles where words are written), a known carrier by the one vocabulary (any other by the
+    seller's name), the customer told as the connection says."""
     carrier = carrier_named(parcel.carrier)
+    titles = {line.line_id: line.title for line in record.lines}
     return BuyerParcel(
         key=key,
         lines=lines,
+        titles=tuple((line_id, titles[line_id]) for line_id, _ in lines if titles.get(line_id)),
         carrier=carrier.key if carrier else parcel.carrier,
         tracking_number=parcel.tracking_number,
         tracking_url=parcel.tracking_url,
@@ -313,7 +321,7 @@ def _correct_lines(
 ) -> bool | FailureReason:
     """The same shipment in the buyer's store gets the parcel's lines as the seller changed them."""
     assert entry.buyer_shipment_id is not None
-    corrected = _as_buyer_parcel(entry.key, lines, parcel, connection)
+    corrected = _as_buyer_parcel(record, entry.key, lines, parcel, connection)
     where = f"the buyer's {platform_label(connection.buyer.platform)} store"
     try:
         buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
@@ -391,7 +399,7 @@ def _correct_tracking(
     if problems := parcel_problems(parcel, connection.buyer.platform):
         words = f"the seller corrected the tracking of {_parcel_words(parcel)}"
         return _cannot(record, entry, FailureReason.PARCEL_INVALID, _invalid_words(words, problems, where), deps)
-    corrected = _as_buyer_parcel(entry.key, tuple(entry.lines), parcel, connection)
+    corrected = _as_buyer_parcel(record, entry.key, tuple(entry.lines), parcel, connection)
     try:
         entry.buyer_shipment_id = buyer().update_tracking(record.order_id, entry.buyer_shipment_id, corrected)
     except StoreCredentialsError:
