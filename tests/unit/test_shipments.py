@@ -21,7 +21,7 @@ from ordersync.domain.shipments import (
     buyer_lines,
     parcel_ref,
 )
-from ordersync.errors import InvalidOrder, StoreRejected, StoreUnavailable
+from ordersync.errors import InvalidOrder, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import (
     BuyerParcel,
     FailureReason,
@@ -110,6 +110,7 @@ class FakeBuyerStore:
     by_hand: list[BuyerShipment] = field(default_factory=list)
     lose_next_answer: int = 0
     refuse_next: str | None = None
+    throttle_next: int = 0  # the next writes answered 429
     notes: list[str] = field(default_factory=list)
     keyless: bool = False  # keeps no key of ours on a shipment (Shopify): only when it was made
     corrected: list[tuple[str, BuyerParcel]] = field(default_factory=list)
@@ -137,6 +138,9 @@ class FakeBuyerStore:
         return shipment_id
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
+        if self.throttle_next:
+            self.throttle_next -= 1
+            raise StoreThrottled("POST answered 429", retry_after=12)
         if self.refuse_next:
             words, self.refuse_next = self.refuse_next, None
             raise StoreRejected(words)
@@ -293,6 +297,36 @@ def test_a_check_kept_in_shipments_dlq_is_redriven_as_the_runbook_says_and_write
     answer = sync_shipments_batch({"Records": [sqs_record("m2", json.dumps(body), 1)]}, LambdaContext(60_000), sync)  # type: ignore[arg-type]
     assert answer == {"batchItemFailures": []}
     assert len(buyer.written) == 1 and deps.orders.get("acme--northwind#1001").parcels[0].reason is None
+
+
+@dataclass
+class SentAgain:
+    sent: list[tuple[ShipmentRequest, int]] = field(default_factory=list)
+
+    def request(self, requests: Any, delay_seconds: int = 0) -> None:
+        self.sent += [(r, delay_seconds) for r in requests]
+
+
+def test_a_check_a_store_throttles_is_sent_again_later_spending_no_delivery_until_the_day_is_out(
+    posted: Any,
+) -> None:
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    buyer.throttle_next = 1
+    again = SentAgain()
+    sync = ShipmentSyncDependencies(deps, deps.stores, None, again, RecordingDeadLetters(), deps.clock)  # type: ignore[arg-type]
+    request = ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1")
+    later = deps.clock() + timedelta(minutes=5)
+    check(request, "m1", later, sync)  # no exception: the delivery is not spent
+    ((resent, delay),) = again.sent
+    assert delay == 12 and resent.throttled_since is not None and buyer.written == []
+    assert check(resent, "m2", later, sync).written == 1  # its pace kept: written the next time
+
+    buyer.throttle_next = 1  # throttled for more than the budget: a failure as any other, SQS's retries then
+    seller.parcels["S1"].append(Parcel("f2", (ParcelLine("1", 1),), "UPS", "1Z2"))
+    old = resent.model_copy(update={"throttled_since": deps.clock() - timedelta(hours=25)})
+    with pytest.raises(StoreThrottled):
+        check(old, "m3", later, sync)
 
 
 def test_a_parcel_whose_tracking_no_store_may_show_is_told_once_never_written_and_goes_once_corrected(

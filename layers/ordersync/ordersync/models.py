@@ -314,6 +314,9 @@ class ShipmentRequest(BaseModel):
     since: datetime | None = None
     resume: str | None = None
     started: datetime | None = None  # the sweep's start: its cursor once it got to the end
+    # When a store first throttled this check: sent again later (no delivery spent) until the
+    # throttle budget has passed since.
+    throttled_since: datetime | None = None
 
 
 class CatalogSyncRequest(BaseModel):

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
-from ordersync.errors import OrderClaimed
+from ordersync.errors import OrderClaimed, StoreThrottled
 from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
@@ -42,6 +42,7 @@ FIRST_SWEEP = timedelta(days=1)  # a seller store never swept: its orders change
 _SKEW = timedelta(minutes=5)  # a store's clock, and an order saved while the sweep read its list
 TIME_RESERVE_MS = 60_000  # past this, a sweep leaves the rest to its continuation
 CLAIMED_RETRY_SECONDS = 30  # a check that found the order held looks again then (held longer: again)
+THROTTLE_BUDGET = timedelta(hours=24)  # as orders' (ThrottleBudgetHours): a throttled check waits this long at most
 
 
 @dataclass
@@ -132,6 +133,15 @@ def check(
         deps.requests.request([request], delay_seconds=min(max(1, math.ceil(wait)), CLAIMED_RETRY_SECONDS))
         metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
         return ShipmentCheck(claimed.record.order_key)
+    except StoreThrottled as throttled:  # the pace, not a failure: as an order's, sent again without a delivery spent
+        since = request.throttled_since or started
+        if started - since >= THROTTLE_BUDGET:
+            raise  # throttled all day: SQS's deliveries, then ShipmentsDLQ, as any other failure
+        again = request.model_copy(update={"throttled_since": since})
+        deps.requests.request([again], delay_seconds=math.ceil(throttled.delay_seconds()))
+        metrics.add_metric(name="ShipmentChecksThrottledDelayed", unit=MetricUnit.Count, value=1)
+        logger.info("a store throttled the check: sent again later", extra={"order_key": request.order_key})
+        return ShipmentCheck(request.order_key)
     if result.problems:  # kept with its reason, to be redriven once the cause is fixed
         body = {
             "order_key": result.order_key,
