@@ -311,7 +311,7 @@ def test_a_check_a_store_throttles_is_sent_again_later_spending_no_delivery_unti
     posted: Any,
 ) -> None:
     deps, seller, buyer = posted
-    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]  # one of the two units
     buyer.throttle_next = 1
     again = SentAgain()
     sync = ShipmentSyncDependencies(deps, deps.stores, None, again, RecordingDeadLetters(), deps.clock)  # type: ignore[arg-type]

@@ -95,6 +95,7 @@ class ChaosReport:
     rounds: int
     faults: dict[str, int] = field(default_factory=dict)
     posted_twice: list[str] = field(default_factory=list)  # the seller orders' source keys, to look into
+    not_synced: list[str] = field(default_factory=list)  # should have synced, and didn't: "<key> <status>"
     parcels: int = 0  # shipped by the sellers, one per synced order
     parcels_lost: int = 0  # in no buyer store, and not kept in ShipmentsDLQ with a reason
     parcels_written_twice: int = 0
@@ -561,11 +562,15 @@ def _run_until_settled(stack: LocalStack, seeded: list[Seeded], max_rounds: int,
     return max_rounds
 
 
-def _in_seller_store(record: OrderRecord, cancelled_by_buyer: bool) -> bool:
-    """Synced; or, for an order the buyer cancelled while it was posted, posted and then cancelled."""
+def _as_it_should_be(record: OrderRecord, cancelled_by_buyer: bool, copies: int) -> bool:
+    """Synced, with its one copy; or, for a buyer order cancelled while it was being posted, cancelled
+    with the copies its record names: one where it was posted first, none where the cancellation
+    came before its post (another seller's part of the order was being posted then)."""
     if record.status is OrderStatus.SYNCED:
-        return True
-    return cancelled_by_buyer and record.status is OrderStatus.CANCELLED and record.seller_order_id is not None
+        return copies == 1
+    if cancelled_by_buyer and record.status is OrderStatus.CANCELLED:
+        return copies == (1 if record.seller_order_id is not None else 0)
+    return False
 
 
 def _all_without_throttling(orders: DynamoOrders) -> list[Any]:
@@ -622,8 +627,9 @@ def _check(
             for s in seeded
             if s.should_sync
             and s.order_key in records
-            and _in_seller_store(records[s.order_key], _buyer_order(s.order_key) in (cancelled or set()))
-            and copies[source_key(s.order_key)] == 1
+            and _as_it_should_be(
+                records[s.order_key], _buyer_order(s.order_key) in (cancelled or set()), copies[source_key(s.order_key)]
+            )
         ),
         not_terminal=sum(1 for s in seeded if s.order_key in records and records[s.order_key].status not in TERMINAL),
         failed_without_dlq_message=sum(
@@ -638,6 +644,19 @@ def _check(
         rounds=rounds,
         faults=faults,
         posted_twice=sorted(key for key, n in copies.items() if n > 1),
+        not_synced=sorted(
+            f"{s.order_key} {records[s.order_key].status.value if s.order_key in records else 'no record'}"
+            for s in seeded
+            if s.should_sync
+            and not (
+                s.order_key in records
+                and _as_it_should_be(
+                    records[s.order_key],
+                    _buyer_order(s.order_key) in (cancelled or set()),
+                    copies[source_key(s.order_key)],
+                )
+            )
+        ),
     )
 
 
