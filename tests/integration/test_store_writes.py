@@ -415,6 +415,30 @@ def test_a_shopify_fulfilment_carries_exactly_the_parcel_on_the_open_fulfillment
     assert client.shipments("1001").unfulfilled == {"100101": 2, "100102": 2}
 
 
+def test_a_shopify_buyer_s_held_or_scheduled_fulfillment_order_is_named_as_the_reason_a_parcel_waits(
+    started: list[Any],
+) -> None:
+    """An ON_HOLD fulfillment order (its FulfillmentHoldReason) or a SCHEDULED one (its fulfillAt)
+    takes no fulfilment: the refusal says which, in the shop's words — not "too little to fulfil",
+    and the held units are still unfulfilled (never taken for fulfilled by hand)."""
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S-1", "Tent", 2, "10.00")], None))
+    client = ShopifyStore(shop.base_url, "shpat_acme")
+    shop.hold_fulfillment(1001, "INCORRECT_ADDRESS", "customer to confirm the flat number")
+    there = client.shipments("1001")
+    assert there.unfulfilled == {"100101": 2} and there.open_lines == ()
+    with pytest.raises(StoreRejected) as held:
+        client.write_shipment("1001", _parcel((("100101", 2),)), there)
+    assert "on hold in the buyer's shop (INCORRECT_ADDRESS (customer to confirm the flat number))" in str(held.value)
+    shop.hold_fulfillment(1001, None)
+    shop.schedule_fulfillment(1001, "2026-12-24T09:00:00Z")
+    with pytest.raises(StoreRejected, match="scheduled in the buyer's shop, fulfillable from 2026-12-24T09:00:00Z"):
+        client.write_shipment("1001", _parcel((("100101", 2),)))
+    shop.schedule_fulfillment(1001, None)  # the date came: open
+    client.write_shipment("1001", _parcel((("100101", 2),)))
+    assert client.shipments("1001").unfulfilled == {}
+
+
 # --- a new address onto the seller's copy, whole ----------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -80,6 +80,9 @@ class BuyerShipments:
     # write right after needs no second read.
     open_lines: tuple[tuple[str, tuple[str, str], int], ...] = ()
     cancelled: bool = False  # the buyer's order is cancelled, refunded, declined or trashed there: no parcel onto it
+    # Lines left to ship that can't be fulfilled now (Shopify: a fulfillment order on hold, or
+    # scheduled): buyer line id -> why, in the store's words. Counted in `unfulfilled`.
+    waiting: Mapping[str, str] = field(default_factory=dict)
 
 
 def already_there(

@@ -188,7 +188,10 @@ query OrderShipments($id: ID!) {
       fulfillmentLineItems(first: 20) { nodes { quantity lineItem { id } } }
     }
     fulfillmentOrders(first: 5) {
-      nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } }
+      nodes {
+        id status fulfillAt fulfillHolds { reason reasonNotes }
+        lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
+      }
     }
   }
 }"""
@@ -503,13 +506,18 @@ class ShopifyStore:
         left: dict[str, int] = {}
         for line_id, _, units in open_lines:
             left[line_id] = left.get(line_id, 0) + units
-        return BuyerShipments(shipments, left, open_lines, found.get("cancelledAt") is not None)
+        waiting = _waiting_lines(found)
+        for line_id, (units, _) in waiting.items():
+            left[line_id] = left.get(line_id, 0) + units
+        why = {line_id: words for line_id, (_, words) in waiting.items()}
+        return BuyerShipments(shipments, left, open_lines, found.get("cancelledAt") is not None, why)
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """fulfillmentCreate on the order's open fulfillment orders, for exactly the parcel's lines
         and units; a known carrier by Shopify's company name (it builds the link), any other by its
         name and tracking URL. Whether the customer is emailed is the buyer's setting."""
-        open_lines = there.open_lines if there is not None else self.shipments(order_id).open_lines
+        there = there if there is not None else self.shipments(order_id)
+        open_lines = there.open_lines
         by_order: dict[str, list[dict[str, Any]]] = {}
         wanted = dict(parcel.lines)
         for line_id, fulfillment_line, units in open_lines:
@@ -520,7 +528,7 @@ class ShopifyStore:
                 wanted[line_id] -= take
         short = {line_id: units for line_id, units in wanted.items() if units > 0}
         if short:
-            raise StoreRejected(f"Shopify's fulfillment orders leave too little to fulfil of line(s) {short}")
+            raise StoreRejected(_why_short(short, there))
         fulfillment = {
             "lineItemsByFulfillmentOrder": [
                 {"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": items} for fo, items in by_order.items()
@@ -729,6 +737,46 @@ def _parcel(fulfillment: dict[str, Any]) -> Parcel:
 
 
 _OPEN = ("OPEN", "IN_PROGRESS")  # fulfillment orders that can take a fulfilment
+
+
+def _waiting_lines(order: dict[str, Any]) -> dict[str, tuple[int, str]]:
+    """Buyer line id -> (units, why) of lines in fulfillment orders that can't be fulfilled now: on
+    hold (the hold's reason and notes) or scheduled (until when)."""
+    waiting: dict[str, tuple[int, str]] = {}
+    for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+        status = fulfillment_order.get("status")
+        if status == "ON_HOLD":
+            holds = fulfillment_order.get("fulfillHolds") or []
+            reasons = ", ".join(
+                str(h.get("reason")) + (f" ({h['reasonNotes']})" if h.get("reasonNotes") else "") for h in holds
+            )
+            words = f"on hold in the buyer's shop ({reasons or 'no reason given'})"
+        elif status == "SCHEDULED":
+            words = f"scheduled in the buyer's shop, fulfillable from {fulfillment_order.get('fulfillAt') or 'a later date'}"
+        else:
+            continue
+        for line in fulfillment_order["lineItems"]["nodes"]:
+            units = int(line.get("remainingQuantity") or 0)
+            if units > 0:
+                line_id = legacy_id(line["lineItem"]["id"])
+                waiting[line_id] = (waiting.get(line_id, (0, words))[0] + units, words)
+    return waiting
+
+
+def _why_short(short: dict[str, int], there: BuyerShipments) -> str:
+    """Why the shop can't take the parcel's units, as far as its fulfillment orders tell."""
+    waiting = sorted({there.waiting[line_id] for line_id in short if line_id in there.waiting})
+    if waiting:
+        return f"Shopify can't fulfil line(s) {', '.join(sorted(short))} now: {'; '.join(waiting)}"
+    seen = {line_id for line_id, _, _ in there.open_lines} | set(there.unfulfilled or {})
+    unseen = sorted(line_id for line_id in short if line_id not in seen)
+    if unseen and not any(s.lines for s in there.shipments if set(dict(s.lines)) & set(unseen)):
+        return (
+            f"line(s) {', '.join(unseen)} are in no fulfillment order the app can see (assigned to a fulfillment"
+            " service's location?): grant the app read_third_party_fulfillment_orders and"
+            " write_third_party_fulfillment_orders"
+        )
+    return f"Shopify's fulfillment orders leave too little to fulfil of line(s) {short}"
 
 
 def _open_lines(order: dict[str, Any]) -> Iterator[tuple[str, tuple[str, str], int]]:

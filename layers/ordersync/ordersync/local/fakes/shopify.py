@@ -216,6 +216,15 @@ class FakeShopify:
         self.events.deliver("ORDERS_CANCELLED", node)
         self.events.deliver("ORDERS_UPDATED", node)
 
+    def hold_fulfillment(self, order_id: int, reason: str | None, notes: str | None = None) -> None:
+        """The merchant holds (reason, as FulfillmentHoldReason) or releases (None) the order's
+        fulfillment order."""
+        self.orders[gid("Order", order_id)]["_hold"] = (reason, notes) if reason else None
+
+    def schedule_fulfillment(self, order_id: int, fulfill_at: str | None) -> None:
+        """A fulfillment order fulfillable only from `fulfill_at` (a pre-order; None: open now)."""
+        self.orders[gid("Order", order_id)]["_fulfill_at"] = fulfill_at
+
     def mark_paid(self, order_id: int) -> None:
         """The payment is captured (a pending order paid): orders/updated goes out."""
         node = self.orders[gid("Order", order_id)]
@@ -509,6 +518,10 @@ class FakeShopify:
         if node.get("cancelledAt") or not any(left.values()):
             message = "Fulfillment order has an unfulfillable status= closed."
             return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+        if node.get("_hold") or node.get("_fulfill_at"):  # only OPEN and IN_PROGRESS take a fulfilment
+            state = "on_hold" if node.get("_hold") else "scheduled"
+            message = f"Fulfillment order has an unfulfillable status= {state}."
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
         wanted: dict[str, int] = {}
         for group in groups:
             items = group.get("fulfillmentOrderLineItems")
@@ -742,9 +755,16 @@ def _order_view(order: dict[str, Any]) -> dict[str, Any]:
         ):
             return _connection(fo_lines, after, _page_size(first, last))
 
+        hold, fulfill_at = order.get("_hold"), order.get("_fulfill_at")
+        if status != "CLOSED" and hold:
+            status = "ON_HOLD"
+        elif status == "OPEN" and fulfill_at:
+            status = "SCHEDULED"
         fulfillment_order = {
             "id": gid("FulfillmentOrder", order["legacyResourceId"]),
             "status": status,
+            "fulfillAt": fulfill_at,
+            "fulfillHolds": [{"reason": hold[0], "reasonNotes": hold[1]}] if hold else [],
             "lineItems": fo_line_items,
         }
         return _connection([fulfillment_order], after, _page_size(first, last))
