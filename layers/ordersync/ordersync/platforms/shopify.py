@@ -189,7 +189,7 @@ query OrderShipments($id: ID!) {
     }
     fulfillmentOrders(first: 5) {
       nodes {
-        id status fulfillAt fulfillHolds { reason reasonNotes }
+        id status fulfillAt fulfillmentHolds { reason reasonNotes }
         lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
@@ -746,7 +746,7 @@ def _waiting_lines(order: dict[str, Any]) -> dict[str, tuple[int, str]]:
     for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
         status = fulfillment_order.get("status")
         if status == "ON_HOLD":
-            holds = fulfillment_order.get("fulfillHolds") or []
+            holds = fulfillment_order.get("fulfillmentHolds") or []
             reasons = ", ".join(
                 str(h.get("reason")) + (f" ({h['reasonNotes']})" if h.get("reasonNotes") else "") for h in holds
             )

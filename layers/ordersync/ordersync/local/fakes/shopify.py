@@ -764,7 +764,7 @@ def _order_view(order: dict[str, Any]) -> dict[str, Any]:
             "id": gid("FulfillmentOrder", order["legacyResourceId"]),
             "status": status,
             "fulfillAt": fulfill_at,
-            "fulfillHolds": [{"reason": hold[0], "reasonNotes": hold[1]}] if hold else [],
+            "fulfillmentHolds": [{"reason": hold[0], "reasonNotes": hold[1]}] if hold else [],
             "lineItems": fo_line_items,
         }
         return _connection([fulfillment_order], after, _page_size(first, last))
