@@ -302,6 +302,22 @@ def test_a_connection_accepts_exactly_the_secrets_the_functions_may_read(
     assert bool(STORE_SECRET_ARN.fullmatch(arn)) is valid
 
 
+@pytest.mark.parametrize(
+    ("protocol", "allowed"), [("email", True), ("sqs", False), ("https", False), ("lambda", False)]
+)
+def test_ops_subscribe_email_addresses_to_the_sellers_alerts_and_nothing_else(
+    resources: dict[str, Any], protocol: str, allowed: bool
+) -> None:
+    """An SQS queue, an HTTPS endpoint or a function subscribed would carry every seller's alerts
+    (addresses, orders) out of the account: ops' policy lets an email address subscribe, only."""
+    ops = _statements(resources["OpsPolicy"]["Properties"]["PolicyDocument"])
+    topic = "arn:aws:sns:us-east-1:123456789012:ordersync-SellerAlertsTopic"
+    statements = [{**s, "Resource": topic} for s in ops if "sns:Subscribe" in s["Action"]]
+    assert statements  # the grant the CLI's `seller add` needs
+    assert allows(statements, "sns:Subscribe", topic, (("sns:Protocol", (protocol,)),)) is allowed
+    assert not allows(statements, "sns:Subscribe", topic)  # a request without the key: refused
+
+
 def test_stateful_resources_survive_a_stack_deletion_and_subscriptions_wait_for_their_queue_policy(
     resources: dict[str, Any],
 ) -> None:

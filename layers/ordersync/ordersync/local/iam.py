@@ -151,9 +151,11 @@ _NAME = re.compile(r"(?<![.:#\w])#?[A-Za-z_][A-Za-z0-9_]*")
 
 
 def context_of(service: str, operation: str, params: dict[str, Any]) -> Context:
-    """The condition keys DynamoDB puts in a request's context (its fine-grained access control):
-    dynamodb:Attributes, the top-level attribute names the request names (its key, projection,
+    """The condition keys a request carries that our statements judge: SNS's sns:Protocol on a
+    Subscribe; DynamoDB's (its fine-grained access control): dynamodb:Attributes, the top-level attribute names the request names (its key, projection,
     update and condition); dynamodb:Select; dynamodb:ReturnValues when the request asks for any."""
+    if service == "sns" and operation == "Subscribe":  # SNS's key for what the subscription delivers to
+        return (("sns:Protocol", (str(params.get("Protocol", "")),)),)
     if service != "dynamodb" or "TableName" not in params:
         return ()
     try:
