@@ -6,6 +6,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from ordersync.alerts.digest import OutgoingEmail
+from ordersync.aws.messaging import SnsEmails
 from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import VariantStatus
 from ordersync.local.fakes.shopify import order_node
@@ -149,6 +151,25 @@ def test_a_seller_whose_id_is_a_prefix_or_substring_of_another_s_never_gets_the_
     code, out = cli("seller", "remove", "north")
     assert code == 0 and "north@example.com" in out and "north-west@example.com" not in out
     assert cli("seller", "remove", "north-west")[0] == 0  # still subscribed: "north" took only its own
+
+
+def test_a_store_that_sells_and_buys_gets_each_email_as_what_it_is_to_that_order(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """Its seller address gets its seller alerts, its buyer address its buyer alerts, never both;
+    `buyer remove` leaves its seller subscription (and the other way round)."""
+    world.add_shopify("cove", "Cove Supply")  # role both, as `store add` records by default
+    assert cli("seller", "add", "cove", "--email", "sales@cove.example")[0] == 0
+    assert cli("buyer", "add", "cove", "--email", "buying@cove.example")[0] == 0
+    emails = SnsEmails(stack.output("SellerAlertsTopicArn"), stack.output("OpsAlertsTopicArn"))
+    emails.send(OutgoingEmail("seller", "cove", "A part couldn't be synced", "your store ...", "SKU_MISMATCH"))
+    emails.send(OutgoingEmail("buyer", "cove", "Your supplier cancelled", "your order ...", "SELLER_CANCELLED"))
+    assert [e["subject"] for e in _inbox("sales@cove.example")] == ["A part couldn't be synced"]
+    assert [e["subject"] for e in _inbox("buying@cove.example")] == ["Your supplier cancelled"]
+    code, out = cli("buyer", "remove", "cove")
+    assert code == 0 and "buying@cove.example" in out and "sales@cove.example" not in out
+    code, out = cli("seller", "remove", "cove")
+    assert code == 0 and "sales@cove.example" in out
 
 
 def test_an_alert_subscription_names_a_store_of_that_role_and_the_drift_check_a_sane_window(

@@ -240,7 +240,7 @@ def test_a_seller_cancelling_its_copy_is_told_to_the_retailer_by_a_note_on_its_o
     acme, northwind = shopify_to_woocommerce(world)
     world.register_webhooks("northwind")
     code, out = cli("buyer", "add", "acme", "--email", "orders@acme.example")
-    assert code == 0 and "acme: alerts for its orders, and only those, go to orders@acme.example" in out
+    assert code == 0 and "acme: alerts for its orders as a buyer, and only those, go to orders@acme.example" in out
     acme.add_order(order_node(1001, "#1001", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     run_hour(stack)
     northwind.deliveries.wait()

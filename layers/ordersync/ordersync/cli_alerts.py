@@ -21,7 +21,7 @@ def add_alert_email_commands(commands: Any, target: argparse.ArgumentParser, rol
     add.set_defaults(run=_seller_add, role=role)
     remove = group.add_parser("remove", parents=[target], help=f"remove {who}'s alert subscriptions")
     remove.add_argument("seller_id", metavar=f"{role.upper()}_ID")
-    remove.set_defaults(run=_seller_remove)
+    remove.set_defaults(run=_seller_remove, role=role)
 
 
 def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
@@ -36,18 +36,18 @@ def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
         from ordersync.local.provision import subscribe_with_sink
 
         topic = outputs_for(args)["SellerAlertsTopicArn"]
-        policy = ops.sellers.filter_policy(args.seller_id)
+        policy = ops.sellers.filter_policy(args.seller_id, args.role)
         subscribe_with_sink(boto3.client("sns"), boto3.client("sqs"), topic, "email", args.email, policy)
     else:
-        ops.sellers.subscribe(args.seller_id, args.email)
+        ops.sellers.subscribe(args.seller_id, args.email, args.role)
     platform = f" ({Platform(args.platform).label} store)" if args.platform else ""
-    echo(f"{args.seller_id}{platform}: alerts for its orders, and only those, go to {args.email}")
+    echo(f"{args.seller_id}{platform}: alerts for its orders as a {args.role}, and only those, go to {args.email}")
     echo("AWS sends a confirmation email first; alerts are delivered once it is confirmed.")
     return 0
 
 
 def _seller_remove(args: argparse.Namespace, echo: Echo) -> int:
-    removed = ops_for(args).sellers.unsubscribe_seller(args.seller_id)
+    removed = ops_for(args).sellers.unsubscribe_seller(args.seller_id, args.role)
     if not removed:
         raise CliError(f"no alert subscription for {args.seller_id}")
     for subscription in removed:

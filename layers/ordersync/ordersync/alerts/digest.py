@@ -33,7 +33,9 @@ class QueuedAlert(BaseModel):
 
 @dataclass(frozen=True)
 class OutgoingEmail:
-    audience: str  # "seller" (SellerAlertsTopic, filtered on seller_id) or "ops"
+    # "seller" or "buyer" (SellerAlertsTopic, filtered on the store's id and the audience: a store
+    # that sells and buys gets each email once, as what it is to that order), or "ops"
+    audience: str
     seller_id: str | None
     subject: str
     body: str
@@ -57,7 +59,7 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
     ]
     # the retailer's own email: SellerAlertsTopic, filtered on the buyer store's id as a seller's is
     emails += [
-        OutgoingEmail("seller", a.buyer_id, a.buyer_subject or a.subject, a.buyer_body, a.reason.value)
+        OutgoingEmail("buyer", a.buyer_id, a.buyer_subject or a.subject, a.buyer_body, a.reason.value)
         for a in every
         if a.buyer_body and a.buyer_id
     ]

@@ -180,11 +180,12 @@ class SnsEmails:
     subscription filters on it, so a seller only ever receives their own orders."""
 
     def __init__(self, seller_topic_arn: str, ops_topic_arn: str, client: Any = None) -> None:
-        self._topics = {"seller": seller_topic_arn, "ops": ops_topic_arn}
+        self._topics = {"seller": seller_topic_arn, "buyer": seller_topic_arn, "ops": ops_topic_arn}
         self._sns = client or boto3.client("sns")
 
     def send(self, email: OutgoingEmail) -> None:
-        attributes = _string_attributes({"seller_id": email.seller_id or "", "reason": email.reason})
+        audience = {"audience": email.audience} if email.audience != "ops" else {}
+        attributes = _string_attributes({"seller_id": email.seller_id or "", "reason": email.reason, **audience})
         subject = email_subject(email.subject)
         with aws_errors("email"):
             self._sns.publish(
@@ -261,28 +262,33 @@ class SqsDlqAdmin:
 
 
 class SnsSellerSubscriptions:
-    """Each seller's alert email: a SellerAlertsTopic subscription filtered on their seller_id."""
+    """Each store's alert email: a SellerAlertsTopic subscription filtered on its id and its
+    audience ("seller": its orders as a seller; "buyer": its orders as the retailer), so a store
+    that both sells and buys gets each email once, and removing one audience leaves the other."""
 
     def __init__(self, seller_topic_arn: str, client: Any = None) -> None:
         self._topic = seller_topic_arn
         self._sns = client or boto3.client("sns")
 
     @staticmethod
-    def filter_policy(seller_id: str) -> dict[str, list[str]]:
-        return {"seller_id": [seller_id]}
+    def filter_policy(seller_id: str, audience: str = "seller") -> dict[str, list[str]]:
+        return {"seller_id": [seller_id], "audience": [audience]}
 
-    def subscribe(self, seller_id: str, email: str) -> str:
+    def subscribe(self, seller_id: str, email: str, audience: str = "seller") -> str:
         with aws_errors("subscribe"):
             response = self._sns.subscribe(
                 TopicArn=self._topic,
                 Protocol="email",
                 Endpoint=email,
-                Attributes={"FilterPolicy": json.dumps(self.filter_policy(seller_id))},
+                Attributes={"FilterPolicy": json.dumps(self.filter_policy(seller_id, audience))},
                 ReturnSubscriptionArn=True,
             )
         return str(response["SubscriptionArn"])
 
-    def of_seller(self, seller_id: str) -> list[dict[str, str]]:
+    def of_seller(self, seller_id: str, audience: str = "seller") -> list[dict[str, str]]:
+        """The store's subscriptions of that audience, and those made before audiences were told
+        apart (filtered on its id alone: both audiences')."""
+        wanted = (self.filter_policy(seller_id, audience), {"seller_id": [seller_id]})
         found = []
         kwargs: dict[str, Any] = {"TopicArn": self._topic}
         while True:
@@ -293,7 +299,7 @@ class SnsSellerSubscriptions:
                 if not arn.startswith("arn:"):
                     continue  # PendingConfirmation has no ARN yet
                 attributes = self._sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
-                if json.loads(attributes.get("FilterPolicy") or "{}") == self.filter_policy(seller_id):
+                if json.loads(attributes.get("FilterPolicy") or "{}") in wanted:
                     found.append(
                         {"arn": arn, "protocol": subscription["Protocol"], "endpoint": subscription["Endpoint"]}
                     )
@@ -301,8 +307,8 @@ class SnsSellerSubscriptions:
                 return found
             kwargs["NextToken"] = page["NextToken"]
 
-    def unsubscribe_seller(self, seller_id: str) -> list[dict[str, str]]:
-        removed = self.of_seller(seller_id)
+    def unsubscribe_seller(self, seller_id: str, audience: str = "seller") -> list[dict[str, str]]:
+        removed = self.of_seller(seller_id, audience)
         for subscription in removed:
             with aws_errors("unsubscribe"):
                 self._sns.unsubscribe(SubscriptionArn=subscription["arn"])
