@@ -21,7 +21,7 @@ from ordersync.local.fakes.shopify import order_node
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 from ordersync.models import FailureReason, OrderStatus, StoreRecord, iso
-from ordersync.services import catalog_sync
+from ordersync.services import catalog_runs
 
 from .marketplace import ADDRESS, listed, run_hour, shopify_to_woocommerce
 
@@ -149,7 +149,7 @@ def test_a_long_read_is_carried_on_across_invocations_and_retires_only_at_its_en
     _sync(stack)
     seller.delete_variant(7599)  # on the last page
     monkeypatch.setattr(catalog_rules, "FULL_RECONCILE_EVERY", timedelta(0))  # the day's full read is due
-    monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 1)
+    monkeypatch.setattr(catalog_runs, "MAX_PAGES_PER_INVOCATION", 1)
     runs = _runs(stack)
     (asked,) = stack.runner.fire_schedules("CatalogSyncFunction")
     assert asked["sellers"] == [{"seller_id": "peak", "full": True}]

@@ -34,7 +34,7 @@ from ordersync.models import (
 )
 from ordersync.observability import metrics
 from ordersync.records import OrderRecord
-from ordersync.services import catalog_sync
+from ordersync.services import catalog_runs
 from ordersync.services.catalog_sync import (
     CatalogFanOutDependencies,
     CatalogSyncDependencies,
@@ -277,7 +277,7 @@ def test_a_run_short_of_time_hands_the_rest_to_a_continuation_that_finishes_it(
     world: CatalogSyncDependencies,
 ) -> None:
     world.catalog.stored["northwind"]["NW-PAN"] = [_kept("3", "NW-PAN")]  # type: ignore[attr-defined]
-    first = sync_seller(_full(), world, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS - 1)
+    first = sync_seller(_full(), world, time_left_ms=lambda: catalog_runs.TIME_RESERVE_MS - 1)
     assert first == SellerSync(
         "northwind", full=True, variants=1, changed_skus=1, replayed=["acme--northwind#1501"], continued=True
     )
@@ -287,7 +287,7 @@ def test_a_run_short_of_time_hands_the_rest_to_a_continuation_that_finishes_it(
     assert world.catalog.stored["northwind"]["NW-PAN"] == [_kept("3", "NW-PAN")]  # nothing retired yet  # type: ignore[attr-defined]
 
     later = replace(world, clock=lambda: NOW + timedelta(minutes=15))
-    second = sync_seller(continuation, later, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS)
+    second = sync_seller(continuation, later, time_left_ms=lambda: catalog_runs.TIME_RESERVE_MS)
     assert (second.variants, second.retired, second.continued) == (1, 1, False)
     assert world.stores.asked[-1] == ("northwind", None, "1")  # type: ignore[attr-defined]
     assert world.ledger.runs == [("northwind", NOW, True, 2)]  # the run's start, every page's variants  # type: ignore[attr-defined]
@@ -304,7 +304,7 @@ def test_without_a_queue_to_continue_on_a_run_goes_to_its_end(world: CatalogSync
 def test_the_page_limit_continues_a_run_only_where_there_is_a_next_page(
     world: CatalogSyncDependencies, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 1)
+    monkeypatch.setattr(catalog_runs, "MAX_PAGES_PER_INVOCATION", 1)
     assert sync_seller(_full(), world).continued
     assert not sync_seller(_full("ridge"), world).continued
     assert [r.resume for r in world.sync_queue.requests] == ["1"]  # type: ignore[union-attr, attr-defined]
@@ -505,12 +505,12 @@ def test_the_page_limit_counts_pages_from_one_and_exactly_the_reserve_goes_on(
     world: CatalogSyncDependencies, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.stores.listings["northwind"] = [[_listed(str(n), f"NW-{n}")] for n in range(3)]  # type: ignore[attr-defined]
-    monkeypatch.setattr(catalog_sync, "MAX_PAGES_PER_INVOCATION", 2)
-    assert sync_seller(_full(), world, time_left_ms=lambda: catalog_sync.TIME_RESERVE_MS).variants == 2
+    monkeypatch.setattr(catalog_runs, "MAX_PAGES_PER_INVOCATION", 2)
+    assert sync_seller(_full(), world, time_left_ms=lambda: catalog_runs.TIME_RESERVE_MS).variants == 2
     assert [r.resume for r in world.sync_queue.requests] == ["2"]  # type: ignore[union-attr, attr-defined]
 
 
 def test_the_invocation_s_time_left_decides_when_a_run_continues(world: CatalogSyncDependencies) -> None:
     record = sqs_record("m-n", _full().model_dump_json())
-    sync_seller_batch({"Records": [record]}, LambdaContext(catalog_sync.TIME_RESERVE_MS - 1), world)  # type: ignore[arg-type]
+    sync_seller_batch({"Records": [record]}, LambdaContext(catalog_runs.TIME_RESERVE_MS - 1), world)  # type: ignore[arg-type]
     assert [r.resume for r in world.sync_queue.requests] == ["1"]  # type: ignore[union-attr, attr-defined]

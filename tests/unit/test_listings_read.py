@@ -16,7 +16,7 @@ import pytest
 from ordersync.domain.catalog import StoreVariant
 from ordersync.domain.listings import LinkedBy, Listing, relink, split_order
 from ordersync.models import CatalogSyncRequest, Platform, StoreRecord, requested_read
-from ordersync.services import listings_read
+from ordersync.services import catalog_runs
 from ordersync.services.catalog_sync import CatalogSyncDependencies, sync_seller_batch
 from ordersync.services.listing_admin import ListingDependencies, set_vendor_rule, vendor_rule_of
 from ordersync.services.listings_read import CatalogVariantLine, ListingsReadDependencies, read_buyer_catalog
@@ -183,7 +183,7 @@ def test_a_long_catalog_is_continued_from_its_page_and_recorded_only_at_its_end(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     deps = _world(*[_buyer_variant(str(n), f"ACME-{n}") for n in range(1, 6)])
-    monkeypatch.setattr(listings_read, "MAX_PAGES_PER_INVOCATION", 2)
+    monkeypatch.setattr(catalog_runs, "MAX_PAGES_PER_INVOCATION", 2)
     first = read_buyer_catalog(_full(), deps)
     (continuation,) = deps.sync_queue.requests  # type: ignore[union-attr, attr-defined]
     assert first.continued and continuation.resume == "4" and continuation.variants == 4 and continuation.buyer_listings

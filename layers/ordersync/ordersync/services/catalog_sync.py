@@ -40,16 +40,12 @@ from ordersync.ports import (
     OrderQueue,
     StoreFactory,
 )
+from ordersync.services.catalog_runs import read_pages
 from ordersync.services.listings_read import ListingsReadDependencies, read_buyer_catalog
 from ordersync.services.replay import replay
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-# Stop taking pages when less than this is left of the invocation, and continue in a new one.
-TIME_RESERVE_MS = 60_000
-# Or after this many pages (None: only the time left decides). Tests set it.
-MAX_PAGES_PER_INVOCATION: int | None = None
 
 _processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -161,17 +157,14 @@ def sync_seller(
         deps.ledger.catalog_started(seller_id, started)
     result = SellerSync(seller_id, full=request.full)
     new_skus: set[str] = set()
-    listing = deps.stores.seller(request.seller).catalog_pages(request.changed_since, request.resume)
-    for pages, (page, next_page) in enumerate(listing, start=1):
-        new_skus |= _merge(seller_id, page, started, deps, result)
-        out_of_pages = MAX_PAGES_PER_INVOCATION is not None and pages >= MAX_PAGES_PER_INVOCATION
-        if next_page and deps.sync_queue and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
-            seen = request.variants + result.variants
-            update = {"started": started, "resume": next_page, "variants": seen}
-            deps.sync_queue.request_syncs([request.model_copy(update=update)])
-            result.continued = True
-            break
-    else:
+
+    def take(page: list[StoreVariant]) -> None:
+        new_skus.update(_merge(seller_id, page, started, deps, result))
+
+    pages = deps.stores.seller(request.seller).catalog_pages(request.changed_since, request.resume)
+    ended, _ = read_pages(request, started, pages, take, deps.sync_queue, time_left_ms)
+    result.continued = not ended
+    if ended:
         result.retired = _retire(seller_id, started, request.full, deps)
         deps.ledger.catalog_synced(seller_id, started, request.full, request.variants + result.variants)
     result.replayed = _replay_waiting(seller_id, new_skus, deps)

@@ -41,12 +41,8 @@ from ordersync.ports import (
     OrderQueue,
     StoreFactory,
 )
+from ordersync.services.catalog_runs import read_pages
 from ordersync.services.listing_admin import replay_relinked
-
-# Stop taking pages when less than this is left of the invocation, and continue in a new one.
-TIME_RESERVE_MS = 60_000
-# Or after this many pages (None: only the time left decides). Tests set it.
-MAX_PAGES_PER_INVOCATION: int | None = None
 
 
 class ListingsOfBuyer(Protocol):
@@ -117,18 +113,15 @@ def read_buyer_catalog(
     result = ListingsRead(buyer_id, full=request.full)
     connections = {c.seller.store_id: c for c in deps.connections.of_buyer(buyer_id)}
     rule = vendor_rule(request.vendor_sellers, connections)
-    pages = deps.stores.buyer(request.seller).catalog_pages(request.changed_since, request.resume)
-    for count, (page, next_page) in enumerate(pages, start=1):
+
+    def take(page: list[StoreVariant]) -> None:
         if connections:
             result.replayed += _link(buyer_id, page, connections, deps, result, rule)
-        result.variants += len(page)
-        out_of_pages = MAX_PAGES_PER_INVOCATION is not None and count >= MAX_PAGES_PER_INVOCATION
-        if next_page and deps.sync_queue and (out_of_pages or time_left_ms() < TIME_RESERVE_MS):
-            update = {"started": started, "resume": next_page, "variants": request.variants + result.variants}
-            deps.sync_queue.request_syncs([request.model_copy(update=update)])
-            result.continued = True
-            break
-    else:
+
+    pages = deps.stores.buyer(request.seller).catalog_pages(request.changed_since, request.resume)
+    ended, result.variants = read_pages(request, started, pages, take, deps.sync_queue, time_left_ms)
+    result.continued = not ended
+    if ended:
         seen = request.variants + result.variants
         deps.ledger.catalog_synced(buyer_id, started, request.full, seen, as_buyer=True)
     metrics.add_metric(name="ListingsLinked", unit=MetricUnit.Count, value=result.linked)
