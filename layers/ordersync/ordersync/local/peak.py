@@ -226,13 +226,7 @@ def _mixed_buyers(
     for n in range(count):
         buyer_id = f"retailer-{n:02d}"
         kind = n % 3
-        fake: Any = (
-            world.add_shopify(buyer_id, f"Retailer {n}")
-            if kind == 0
-            else world.add_woocommerce(buyer_id, f"Retailer {n}")
-            if kind == 1
-            else world.add_bigcommerce(buyer_id, f"Retailer {n}")
-        )
+        fake = _buyer_store(world, kind, buyer_id, f"Retailer {n}")
         for seller in sellers:
             world.connect(buyer_id, seller)
         for k in range(orders_each):
@@ -276,13 +270,7 @@ def _buyers(
         seller = sellers[hot_seller if n < hot else others[n % len(others)]]
         buyer_id = f"buyer-{n:03d}"
         kind = n % 3
-        fake: Any = (
-            world.add_shopify(buyer_id, f"Buyer {n}")
-            if kind == 0
-            else world.add_woocommerce(buyer_id, f"Buyer {n}")
-            if kind == 1
-            else world.add_bigcommerce(buyer_id, f"Buyer {n}")
-        )
+        fake = _buyer_store(world, kind, buyer_id, f"Buyer {n}")
         world.connect(buyer_id, seller.store_id)
         for k in range(orders_each):
             number = 10_000 + n * 100 + k
@@ -290,6 +278,12 @@ def _buyers(
             _add_order(fake, kind, number, lines)
             seeded.append((f"{buyer_id}--{seller.store_id}#{number}", seller.store_id))
     return seeded
+
+
+def _buyer_store(world: World, kind: int, buyer_id: str, name: str) -> Any:
+    """A buyer's own fake store: Shopify (0), WooCommerce (1) or BigCommerce (2), as _add_order writes to it."""
+    add = (world.add_shopify, world.add_woocommerce, world.add_bigcommerce)[kind]
+    return add(buyer_id, name)
 
 
 def _add_order(fake: Any, kind: int, number: int, lines: list[tuple[str, int]]) -> None:
