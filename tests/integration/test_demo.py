@@ -97,7 +97,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
 
     # Each seller's mailbox holds only its own orders; ops get everything, sellers nothing they can't act on.
     for email in report["emails"]:
-        assert set(email) == {"to", "seller_id", "subject", "body"}
+        assert set(email) == {"to", "seller_id", "subject", "body", "sent"}
     northwind = [e for e in report["emails"] if e["to"] == ["orders@northwind-supply.example"]]
     assert {e["seller_id"] for e in northwind} == {"northwind-supply"}
     assert sorted(e["subject"] for e in northwind if e["subject"].startswith("Order #")) == [

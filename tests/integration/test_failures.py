@@ -319,7 +319,7 @@ def test_one_sellers_dlq_messages_and_replays_never_reach_a_seller_whose_id_it_p
 
 
 def test_a_scheduled_run_that_fails_every_try_leaves_lambda_s_record_for_ops_never_silence(
-    stack: LocalStack, world: World
+    stack: LocalStack, world: World, cli
 ) -> None:
     """The connections table gone (a deploy gone wrong): the hourly pull fails, is tried twice more
     and its record (the function, the error) waits in ScheduledRunsDLQ, alarmed; the drift check,
@@ -349,3 +349,14 @@ def test_a_scheduled_run_that_fails_every_try_leaves_lambda_s_record_for_ops_nev
     assert [a["Dimensions"] for a in alarm["MetricAlarms"]] == [
         [{"Name": "QueueName", "Value": url.rsplit("/", 1)[-1]}]
     ]
+
+    # ops read the records from the CLI, can't redrive them (schedules come round), clear them once fixed
+    code, listed = cli("dlq", "list", "--queue", "scheduled-runs")
+    assert code == 0 and "2 message(s) in ScheduledRunsDLQ" in listed
+    assert "failed after 3 tries (RetriesExhausted)" in listed and "failed after 1 tries" in listed
+    assert "why: ResourceNotFoundException" in listed and "PullOrdersFunction" in listed
+    code, said = cli("dlq", "redrive", "--queue", "scheduled-runs")
+    assert code == 1 and "ScheduledRunsDLQ is not redriven: a scheduled run is not run twice" in said
+    code, said = cli("dlq", "delete", "--queue", "scheduled-runs")
+    assert code == 0 and "deleted 2 record(s) from ScheduledRunsDLQ" in said
+    assert "0 message(s) in ScheduledRunsDLQ" in cli("dlq", "list", "--queue", "scheduled-runs")[1]

@@ -16,6 +16,7 @@ from ordersync.cli_alerts import add_alert_email_commands
 from ordersync.cli_dlq import add_dlq_commands
 from ordersync.cli_drift import add_drift_command
 from ordersync.cli_listings import add_listing_commands
+from ordersync.cli_mail import add_local_mail_command
 from ordersync.cli_stores import add_connection_commands, add_store_commands
 from ordersync.cli_target import LOCAL_STATE, CliError, Echo, ops_for, outputs_for
 from ordersync.errors import InvalidOrder, OrderSyncError
@@ -166,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the demo's stores run, but nothing is onboarded: do it with README's commands (credentials files in .ordersync/)",
     )
     up.set_defaults(run=_up)
+    add_local_mail_command(local)
 
     order = commands.add_parser("order", help="one order").add_subparsers(dest="order_command", required=True)
     show = order.add_parser("show", parents=[target], help="status, lines and timeline")
@@ -368,7 +370,7 @@ LOCAL_UP_STOP = threading.Event()
 
 
 def _up(args: argparse.Namespace, echo: Echo) -> int:
-    from ordersync.local.demo import build_world
+    from ordersync.local.demo import OPS_EMAIL, build_world
     from ordersync.local.running import keep_running, running_stack
     from ordersync.local.stack import LocalStack
 
@@ -380,15 +382,21 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
         )
     LOCAL_UP_STOP.clear()
     _stop_on_signals()
-    with LocalStack.start({"LogLevel": "ERROR"}) as stack:
+    with LocalStack.start({"LogLevel": "ERROR", "OpsAlertEmail": OPS_EMAIL}) as stack:
         world = build_world(stack, echo if not args.bare else lambda _line: None, bare=args.bare)
         LOCAL_STATE.parent.mkdir(exist_ok=True)
         state = {"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()}
-        if args.bare:
-            state["stores"] = _bare_stores(world, echo)
+        state["stores"] = _local_stores(world, echo, onboard=args.bare)
         LOCAL_STATE.write_text(json.dumps(state))
         echo(f"local stack on {stack.moto.endpoint}; `ordersync ... --local` talks to it. Ctrl-C stops it.")
-        echo(f"the schedules run on an hour of {args.hour_seconds:g} s; every queue is consumed as it fills")
+        echo(
+            f"mail to ops ({OPS_EMAIL}), the sellers and the retailers: `ordersync local mail [--to ADDRESS]"
+            " [--follow]`"
+        )
+        echo(
+            f"the template's schedules run on an hour of {args.hour_seconds:g} s (the catalog sync and the pull"
+            " also run now); every queue is consumed as it fills"
+        )
         try:
             keep_running(stack, args.hour_seconds, LOCAL_UP_STOP, echo)
         finally:
@@ -397,9 +405,11 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
     return 0
 
 
-def _bare_stores(world: Any, echo: Echo) -> dict[str, dict[str, str]]:
-    """Each running store's URL and a credentials file beside the state file, as ops onboard them."""
+def _local_stores(world: Any, echo: Echo, onboard: bool) -> dict[str, dict[str, str]]:
+    """Each running store's URL, platform and a credentials file beside the state file: how to act on
+    it as its merchant would (its own API), and — with --bare — how ops onboard it."""
     stores = {}
+    echo("the stores (each one's own API at its URL, with the credentials in its file):")
     for store in world.stores.values():
         if store.fake is None:
             continue
@@ -407,11 +417,15 @@ def _bare_stores(world: Any, echo: Echo) -> dict[str, dict[str, str]]:
         credentials.write_text(json.dumps(store.credentials))
         credentials.chmod(0o600)
         stores[store.store_id] = {"platform": store.platform.value, "url": store.fake.base_url, "name": store.name}
-        echo(
-            f"  ordersync store add {store.store_id} --platform {store.platform} --url {store.fake.base_url}"
-            f" --name '{store.name}' --credentials-file {credentials} --local"
-        )
-    echo("nothing is onboarded: add the stores above, then connections, as README's 'After the first deploy' says")
+        if onboard:
+            echo(
+                f"  ordersync store add {store.store_id} --platform {store.platform} --url {store.fake.base_url}"
+                f" --name '{store.name}' --credentials-file {credentials} --local"
+            )
+        else:
+            echo(f"  {store.store_id:<20} {store.platform.value:<12} {store.fake.base_url}  credentials: {credentials}")
+    if onboard:
+        echo("nothing is onboarded: add the stores above, then connections, as README's 'After the first deploy' says")
     return stores
 
 

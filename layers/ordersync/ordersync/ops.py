@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ordersync.alerts.messages import message_fields
+from ordersync.alerts.dead_letters import (
+    DEAD_LETTER_QUEUES,
+    DeadLetterChoiceError,
+    DeadLetterQueue,
+    check_seller_filter,
+    chosen_by,
+    describe,
+    queue_for,
+)
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.manual_posting import SfnManualTasks
 from ordersync.aws.messaging import SnsSellerSubscriptions, SqsDlqAdmin, SqsOrderQueue
@@ -38,7 +46,8 @@ class Ops:
     sellers: SnsSellerSubscriptions
     manual_tasks: SfnManualTasks | None = None
     stores: DynamoStores | None = None  # to tell a typo from a seller (stacks without the output: not checked)
-    shipments_dlq: SqsDlqAdmin | None = None  # ShipmentsDLQ: the seller's parcels kept with their reason
+    # Every DLQ the stack's outputs name, by `--queue` name (alerts/dead_letters.py), OrdersDLQ included.
+    dead_letters: dict[str, SqsDlqAdmin] = field(default_factory=dict)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Ops:
@@ -53,9 +62,11 @@ class Ops:
             sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
             manual_tasks=SfnManualTasks(outputs["ManualTasksQueueUrl"]) if "ManualTasksQueueUrl" in outputs else None,
             stores=DynamoStores(outputs["StoresTableName"]) if "StoresTableName" in outputs else None,
-            shipments_dlq=SqsDlqAdmin(outputs["ShipmentsDLQUrl"], outputs["ShipmentsQueueUrl"])
-            if "ShipmentsDLQUrl" in outputs
-            else None,
+            dead_letters={
+                queue.name: SqsDlqAdmin(outputs[queue.dlq_output], outputs.get(queue.source_output or "", ""))
+                for queue in DEAD_LETTER_QUEUES.values()
+                if queue.dlq_output in outputs
+            },
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -119,32 +130,60 @@ class Ops:
         what = f"is not a {role.value} store" if store is not None else "is no store ordersync knows"
         raise LookupError(f"{store_id!r} {what}: `ordersync store list` shows the stores and their roles")
 
-    def dlq_list(self, seller_id: str | None = None, queue: str = "orders") -> list[dict[str, Any]]:
-        """What is in OrdersDLQ (or ShipmentsDLQ); with a seller, that seller's only (its id exactly)."""
-        if seller_id is not None:
-            self.known_seller(seller_id)
-        fields = [message_fields(message) for message in self._dlq(queue).messages()]
-        return [f for f in fields if seller_id is None or f["seller_id"] == seller_id]
+    def dlq_list(
+        self, seller_id: str | None = None, queue: str | None = None, reason: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What a DLQ holds (OrdersDLQ unless named), each message described (alerts/dead_letters.py);
+        with a seller, that seller's only (its id exactly), with a reason, that reason's."""
+        chosen_queue, admin = self._dlq(queue, reason, seller_id)
+        described = [describe(chosen_queue, message) for message in admin.messages()]
+        return [fields for fields in described if chosen_by(fields, reason, seller_id)]
 
     def redrive(
-        self, reason: str | None = None, seller_id: str | None = None, queue: str = "orders"
+        self, reason: str | None = None, seller_id: str | None = None, queue: str | None = None
     ) -> list[dict[str, Any]]:
-        """Moves the chosen messages back to the queue they failed from (OrdersQueue, ShipmentsQueue)."""
+        """Moves the chosen messages back to the queue they failed from; moving none is an error that
+        says why (an empty DLQ, or nothing matching)."""
+        chosen_queue, admin = self._dlq(queue, reason, seller_id)
+        if chosen_queue.source_output is None:
+            raise DeadLetterChoiceError(f"{chosen_queue.title} is not redriven: {chosen_queue.not_redriven}")
+        moved = admin.move(lambda message: chosen_by(describe(chosen_queue, message), reason, seller_id))
+        if not moved:
+            raise DeadLetterChoiceError(f"moved nothing: {self._none_chosen(chosen_queue, admin, reason, seller_id)}")
+        return [describe(chosen_queue, message) for message in moved]
+
+    def dlq_delete(self, queue: str) -> list[dict[str, Any]]:
+        """Clears a DLQ whose messages are records only (ScheduledRunsDLQ), once ops fixed the cause."""
+        chosen_queue, admin = self._dlq(queue, None, None)
+        if chosen_queue.source_output is not None:
+            raise DeadLetterChoiceError(
+                f"{chosen_queue.title} holds work that is not done: redrive it (`ordersync dlq redrive --queue "
+                f"{queue}`), never delete it"
+            )
+        return [describe(chosen_queue, message) for message in admin.remove(lambda _: True)]
+
+    def _dlq(self, queue: str | None, reason: str | None, seller_id: str | None) -> tuple[DeadLetterQueue, SqsDlqAdmin]:
+        chosen = queue_for(queue, reason)
+        check_seller_filter(chosen, seller_id)
         if seller_id is not None:
             self.known_seller(seller_id)
+        admin = self.dead_letters.get(chosen.name) or (self.dlq if chosen.name == "orders" else None)
+        if admin is None:
+            raise KeyError(f"the stack has no output {chosen.dlq_output}")
+        return chosen, admin
 
-        def chosen(message: dict[str, Any]) -> bool:
-            fields = message_fields(message)
-            return reason in (None, fields["reason"]) and seller_id in (None, fields["seller_id"])
-
-        return [message_fields(message) for message in self._dlq(queue).move(chosen)]
-
-    def _dlq(self, queue: str) -> SqsDlqAdmin:
-        if queue == "orders":
-            return self.dlq
-        if self.shipments_dlq is None:
-            raise KeyError("the stack has no output ShipmentsDLQUrl")
-        return self.shipments_dlq
+    @staticmethod
+    def _none_chosen(queue: DeadLetterQueue, admin: SqsDlqAdmin, reason: str | None, seller_id: str | None) -> str:
+        held = [describe(queue, message) for message in admin.messages()]
+        if not held:
+            return f"{queue.title} is empty"
+        wanted = " and ".join(
+            what for what in (f"reason {reason}" if reason else "", f"seller {seller_id}" if seller_id else "") if what
+        )
+        reasons = sorted({m["reason"] for m in held if m["reason"]})
+        return f"none of the {len(held)} message(s) in {queue.title} has {wanted}" + (
+            f" (it holds {', '.join(reasons)})" if reasons else ""
+        )
 
     def disregard(self, order_ref: str) -> OrderRecord:
         """Ops confirm that an order without a shipping address was a test or in-store order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -41,26 +42,70 @@ def _keep_task_failure_cause() -> None:
     StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
 
 
+def only_these_managed_policies(names: set[str]) -> None:
+    """moto loads all ~1,500 AWS managed policies into every IAM backend it makes, again after each
+    reset (over a second a stack): load the ones the template attaches, which is all IAM here needs."""
+    import moto.iam.models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    moto.iam.models.aws_managed_policies_data = json.dumps(
+        {name: every[name] for name in sorted(names) if name in every}
+    )
+
+
+def _validate_each_definition_once() -> None:
+    """moto parses a state machine's ASL on every CreateStateMachine (half a second for ours): a
+    definition it accepted once in this process is accepted again without parsing it anew."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate = StepFunctionsParserBackend._validate_definition
+    if getattr(validate, "cached", False):
+        return
+    accepted: set[str] = set()
+
+    def validate_once(definition: str) -> None:
+        if definition not in accepted:
+            validate(definition)
+            accepted.add(definition)
+
+    validate_once.cached = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate_once)  # type: ignore[method-assign]
+
+
 @dataclass
 class MotoServer:
+    """One ThreadedMotoServer. moto keeps its state per process, whatever the server, so a stack's
+    start resets it; a server whose stack stopped is kept for the process's next stack (`serving`),
+    which saves building moto's per-service apps again (about 2 s a stack)."""
+
     port: int = 0
 
     def __post_init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
         _keep_task_failure_cause()
+        _validate_each_definition_once()
         self.port = self.port or free_port()
-        os.environ["MOTO_PORT"] = str(self.port)  # moto builds queue URLs and callbacks from it
-        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # roles attach AWSLambdaBasicExecutionRole
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._running = False
+
+    @classmethod
+    def serving(cls) -> MotoServer:
+        """The process's idle server, started from nothing, or a new one."""
+        return (_IDLE.pop() if _IDLE else cls()).start()
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
-        self._server.start()
+        os.environ["MOTO_PORT"] = str(self.port)  # moto builds queue URLs and callbacks from it
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # roles attach AWSLambdaBasicExecutionRole
+        if not self._running:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+            self._server.start()
+            self._running = True
         # ThreadedMotoServer shares this process's moto state: start from nothing.
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         config = {"stepfunctions": {"execute_state_machine": True}}
@@ -68,7 +113,12 @@ class MotoServer:
         return self
 
     def stop(self) -> None:
-        self._server.stop()
+        """The stack is done with it: kept, serving, for the process's next stack."""
+        if self._running and self not in _IDLE:
+            _IDLE.append(self)
+
+
+_IDLE: list[MotoServer] = []
 
 
 def point_boto3_at(endpoint: str, region: str) -> dict[str, str | None]:

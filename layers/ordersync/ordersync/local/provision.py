@@ -142,7 +142,8 @@ class Provisioner:
             deployment.resource_types[logical_id] = resource["Type"]
             creator(deployment, logical_id, resolver.resolve(resource.get("Properties", {})))
         for name, output in template.get("Outputs", {}).items():
-            deployment.outputs[name] = str(resolver.resolve(output["Value"]))
+            if resolver.conditions.get(output.get("Condition", ""), True):
+                deployment.outputs[name] = str(resolver.resolve(output["Value"]))
         return deployment
 
     def _name(self, deployment: Deployment, logical_id: str) -> str:

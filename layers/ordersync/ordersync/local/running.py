@@ -1,14 +1,17 @@
 """`ordersync local up`: the local stack run as AWS runs the deployed one, for as long as it lives:
-every queue consumed by its function (as the event source mappings do), the schedules firing (the
-hourly pull at its :20, the catalog sync at :05, the alert dispatch every five minutes), on an
-hour that may be compressed for demos (`--hour-seconds`). One stack per folder: its state file
-names the process that owns it, so a second `local up` is refused while the first lives, and a
-state file left by one that died reads as "no local stack running"."""
+every queue consumed by its function (as the event source mappings do), and every schedule of the
+template firing on its own expression (the pull at :20, the catalog sync at :05, the sweep at :40,
+the daily drift check, the alert dispatch every five minutes) on an hour that may be compressed for
+demos (`--hour-seconds`); the catalog sync and the pull also run once at the start, so the stores'
+orders are there at once. One stack per folder: its state file names the process that owns it, so
+a second `local up` is refused while the first lives, and a state file left by one that died reads
+as "no local stack running"."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,8 +21,24 @@ from typing import Any
 
 from ordersync.local.stack import LocalStack
 
-# Where each schedule falls in the hour (template: cron(20 ...), cron(5 ...), rate(5 minutes)).
-PULL_AT, CATALOG_AT, DISPATCH_EVERY = 20 / 60, 5 / 60, 5 / 60
+# What runs the moment `local up` starts, in this order: the catalogs, then the pull that needs them.
+AT_START = ("CatalogSyncFunction", "PullOrdersFunction")
+_CRON = re.compile(r"cron\((\d+) (\*|\d+) \* \* \? \*\)")
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+
+
+def schedule_times(expression: str) -> tuple[float, float]:
+    """An EventBridge expression as (first due, period), in hours from the top of an hour: the forms
+    the template's schedules take (cron at a minute of every hour or of one hour a day, rate)."""
+    if cron := _CRON.fullmatch(expression):
+        minute, hour = int(cron.group(1)), cron.group(2)
+        return (minute / 60, 1.0) if hour == "*" else (int(hour) + minute / 60, 24.0)
+    if rate := _RATE.fullmatch(expression):
+        unit = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}[rate.group(2).rstrip("s")]
+        return int(rate.group(1)) * unit, int(rate.group(1)) * unit
+    raise ValueError(
+        f"the local stack can't run the schedule {expression!r}: cron(M * * * ? *), cron(M H * * ? *) or rate(N unit)"
+    )
 
 
 @dataclass
@@ -34,16 +53,18 @@ class Clock:
 
 
 def keep_running(stack: LocalStack, hour_seconds: float, stop: threading.Event, echo: Callable[[str], None]) -> None:
-    """Until `stop`: fires each schedule when due and polls every queue source, round robin."""
+    """Until `stop`: runs AT_START, then fires each schedule when due and polls every queue source,
+    round robin."""
     clock = Clock(hour_seconds, time.monotonic())
-    schedules = {"PullOrdersFunction": (PULL_AT, 1.0), "CatalogSyncFunction": (CATALOG_AT, 1.0)}
-    schedules["AlertDispatchFunction"] = (DISPATCH_EVERY, DISPATCH_EVERY)
-    fired = dict.fromkeys(schedules, 0)
+    schedules = [(schedule.function, *schedule_times(schedule.expression)) for schedule in stack.deployment.schedules]
+    for function in AT_START:
+        _quietly(echo, f"{function}: run at start", stack.runner.fire_schedules, function)
+    fired = [0] * len(schedules)
     while not stop.is_set():
         now = time.monotonic()
-        for function, (offset, period) in schedules.items():
-            if now >= clock.due(offset, period, fired[function]):
-                fired[function] += 1
+        for index, (function, offset, period) in enumerate(schedules):
+            if now >= clock.due(offset, period, fired[index]):
+                fired[index] += 1
                 _quietly(echo, f"{function}: scheduled run", stack.runner.fire_schedules, function)
         busy = False
         for source in stack.deployment.queue_sources:

@@ -7,6 +7,7 @@ with LocalStack.start() as stack:
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 
 from ordersync.local import short_polls
-from ordersync.local.moto_server import MotoServer, point_boto3_at, restore_environment
+from ordersync.local.moto_server import MotoServer, only_these_managed_policies, point_boto3_at, restore_environment
 from ordersync.local.provision import Deployment, Provisioner
 from ordersync.local.runner import Runner
 from ordersync.local.template import ACCOUNT_ID, Resolver, code_locations, load_sam_template, translate
@@ -72,8 +73,10 @@ class LocalStack:
         sam = load_sam_template(root / "template.yaml")
         values = {"LogLevel": "WARNING", "ShopifyEventSourceName": SHOPIFY_EVENT_SOURCE, **(parameters or {})}
         _parameter_values(sam, values)  # bad parameters are refused before anything starts
-        moto = MotoServer().start()
+        moto = MotoServer.serving()
         previous = point_boto3_at(moto.endpoint, REGION)
+        template = translate(sam, values, root)
+        only_these_managed_policies(_managed_policy_names(template))  # before the first AWS call makes IAM's
         short_polls.install()  # an empty answer now and then, as real SQS gives a short poll
         for name, value in LOCAL_OVERRIDES.items():
             previous.setdefault(name, os.environ.get(name))
@@ -82,7 +85,6 @@ class LocalStack:
             boto3.client("events", region_name=REGION).create_partner_event_source(
                 Name=values["ShopifyEventSourceName"], Account=ACCOUNT_ID
             )
-        template = translate(sam, values, root)
         resolver = Resolver(REGION, STACK_NAME, _parameter_values(template, values))
         deployment = Provisioner(REGION, code_locations(sam, root)).deploy(template, resolver)
         reset_cached_clients()
@@ -145,3 +147,14 @@ def reset_cached_clients() -> None:
             if callable(getattr(cached, "cache_clear", None)):
                 cached.cache_clear()
     parameters.clear_caches()
+
+
+def _managed_policy_names(template: dict[str, Any]) -> set[str]:
+    """The AWS managed policies the translated template attaches (arn:...:iam::aws:policy/[path/]NAME)."""
+    names: set[str] = set()
+    for resource in template["Resources"].values():
+        for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []):
+            text = arn if isinstance(arn, str) else json.dumps(arn)
+            if ":iam::aws:policy/" in text:
+                names.add(text.rsplit("/", 1)[-1].strip('"}'))
+    return names

@@ -233,6 +233,7 @@ def delivered_emails() -> list[dict[str, Any]]:
                     "seller_id": tags.get("ordersync:seller-id") or None,
                     "subject": notification.get("Subject") or "",
                     "body": notification.get("Message", ""),
+                    "sent": notification.get("Timestamp", ""),  # UTC, ISO 8601, as SNS stamps it
                 }
             )
         for message in received:

@@ -1,0 +1,54 @@
+"""`ordersync local mail`: the local stack's mailboxes — what ops, the sellers and the retailers were
+emailed (each email subscription of the local stack has a mail sink, local/provision.py) — as a mail
+reader shows them, oldest first, optionally following new mail as it arrives."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+from ordersync.cli_target import LOCAL_STATE, CliError, Echo
+
+# Set to stop `local mail --follow` (a test's thread; a person presses Ctrl-C).
+FOLLOW_STOP = threading.Event()
+
+
+def add_local_mail_command(local: Any) -> None:
+    mail = local.add_parser("mail", help="the local stack's mailboxes: ops', the sellers', the retailers'")
+    mail.add_argument("--to", metavar="ADDRESS", help="only this address's mail")
+    mail.add_argument("--follow", action="store_true", help="keep showing new mail as it arrives (Ctrl-C stops)")
+    mail.set_defaults(run=_mail, local=True)
+
+
+def _mail(args: argparse.Namespace, echo: Echo) -> int:
+    from ordersync.local.moto_server import point_boto3_at
+    from ordersync.local.running import running_stack
+    from ordersync.local.world import delivered_emails
+
+    state = running_stack(LOCAL_STATE)
+    if state is None:
+        raise CliError("no local stack running here: start one with `ordersync local up`")
+    point_boto3_at(state["endpoint"], "us-east-1")
+    FOLLOW_STOP.clear()
+    shown = 0
+    while True:
+        emails = [e for e in delivered_emails() if args.to is None or args.to in e["to"]]
+        emails.sort(key=lambda e: e["sent"])
+        for email in emails[shown:]:
+            _show(email, echo)
+        shown = max(shown, len(emails))
+        if not args.follow or FOLLOW_STOP.wait(1.0):
+            break
+    if not args.follow:
+        known = sorted({address for e in delivered_emails() for address in e["to"]})
+        echo(f"{shown} email(s){f' to {args.to}' if args.to else ''}; mailboxes: {', '.join(known) or 'none yet'}")
+    return 0
+
+
+def _show(email: dict[str, Any], echo: Echo) -> None:
+    echo(f"--- {email['sent']}  to {', '.join(email['to'])}")
+    echo(f"Subject: {email['subject']}")
+    echo("")
+    echo(email["body"].rstrip())
+    echo("")
