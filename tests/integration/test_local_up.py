@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ordersync.cli import LOCAL_STATE, LOCAL_UP_STOP, main
-from ordersync.cli_mail import FOLLOW_STOP
+from ordersync.cli.mail import FOLLOW_STOP
 
 
 def _until(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]

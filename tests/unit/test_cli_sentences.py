@@ -9,7 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ordersync.cli import _targets_last, main
+from ordersync.cli import main
+from ordersync.cli.main import _targets_last
 
 
 @pytest.fixture

@@ -54,3 +54,25 @@ def test_the_rule_sees_an_offending_import(tmp_path: Path) -> None:
     offending = tmp_path / "bad.py"
     offending.write_text("import json\nfrom ordersync.aws.orders import DynamoOrders\n")
     assert {name for name in _imports(offending) if name.startswith(IO)} == {"ordersync.aws.orders"}
+
+
+def test_the_cli_is_one_module_per_command_group_with_no_import_cycle() -> None:
+    """A group imports the shared modules (output, target, arguments) and never another group, except
+    main, which assembles them, and connections, which onboards as stores does."""
+    modules = {path.stem: _imports(path) for path in _files("cli")}
+    edges = {
+        name: {imported.rsplit(".", 1)[-1] for imported in names if imported.startswith("ordersync.cli.")}
+        for name, names in modules.items()
+    }
+
+    def reaches(start: str, goal: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in edges.get(start, ()))
+
+    assert [name for name in edges if name != "__init__" and reaches(name, name)] == []
+    shared = {"output", "target", "arguments"}
+    assert {name: sorted(edges[name] - shared) for name in edges if edges[name] - shared} == {
+        "__init__": ["local", "main"],
+        "connections": ["stores"],
+        "local": ["mail"],
+        "main": sorted(set(edges) - shared - {"__init__", "main", "mail"}),  # mail is part of local
+    }

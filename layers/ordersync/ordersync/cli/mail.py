@@ -8,7 +8,8 @@ import argparse
 import threading
 from typing import Any
 
-from ordersync.cli_target import LOCAL_STATE, CliError, Echo
+from ordersync.cli.output import CliError, Echo
+from ordersync.cli.target import LOCAL_STATE
 
 # Set to stop `local mail --follow` (a test's thread; a person presses Ctrl-C).
 FOLLOW_STOP = threading.Event()

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from ordersync.alerts.dead_letters import DEAD_LETTER_QUEUES, DeadLetterQueue, queue_for
-from ordersync.cli_target import Echo, ops_for
+from ordersync.cli.output import Echo
+from ordersync.cli.target import ops_for
 from ordersync.models import FailureReason
 
 QUEUE_HELP = (

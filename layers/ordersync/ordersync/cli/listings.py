@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from ordersync.cli_target import Echo
+from ordersync.cli.output import Echo
 from ordersync.domain.listings import Listing
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _deps(args: argparse.Namespace) -> Any:
     from ordersync.aws.messaging import SqsDlqAdmin, SqsOrderQueue
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.stores import DynamoStores
-    from ordersync.cli_target import outputs_for
+    from ordersync.cli.target import outputs_for
     from ordersync.services.listing_admin import ListingDependencies
 
     outputs = outputs_for(args)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ordersync.cli_target import CliError, Echo, ops_for, outputs_for
+from ordersync.cli.output import CliError, Echo
+from ordersync.cli.target import ops_for, outputs_for
 from ordersync.models import Platform
 
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from ordersync.cli_target import Echo
+from ordersync.cli.output import Echo
 from ordersync.domain.drift import DEFAULT_DAYS
 
 
@@ -27,7 +27,7 @@ def _drift(args: argparse.Namespace, echo: Echo) -> int:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import StoreSecrets
-    from ordersync.cli_target import outputs_for
+    from ordersync.cli.target import outputs_for
     from ordersync.platforms import HttpStoreFactory
     from ordersync.services.drift import DriftDependencies, compare_both_stores
 

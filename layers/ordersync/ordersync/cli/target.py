@@ -4,16 +4,12 @@ started by `ordersync local up` (its state file). Shared by every command group'
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ordersync.cli.output import CliError
+
 LOCAL_STATE = Path(".ordersync/local.json")
-Echo = Callable[[str], None]
-
-
-class CliError(Exception):
-    """A one-line, human message; the command exits 1 with it and no traceback."""
 
 
 def outputs_for(args: argparse.Namespace) -> dict[str, str]:
