@@ -544,15 +544,12 @@ def _run_until_settled(stack: LocalStack, seeded: list[Seeded], max_rounds: int,
     for round_number in range(1, max_rounds + 1):
         stack.runner.run_hour()
         records = {r.order_key: r for r in _all_without_throttling(orders)}
-        # Settled for this loop: synced, or failed into the DLQ (the stores' trouble: ops redrive it after).
+        # Settled for this loop: in a terminal state — synced, failed into the DLQ (the stores'
+        # trouble: ops redrive it after), or cancelled by its buyer while it was being posted.
         unsettled = [
             s
             for s in seeded
-            if s.should_sync
-            and (
-                s.order_key not in records
-                or records[s.order_key].status not in (OrderStatus.SYNCED, OrderStatus.FAILED)
-            )
+            if s.should_sync and (s.order_key not in records or records[s.order_key].status not in TERMINAL)
         ]
         echo(
             f"   hour {round_number}: {len(records)} orders recorded, {len(unsettled)} that should sync still in flight"
