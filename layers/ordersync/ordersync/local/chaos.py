@@ -279,6 +279,9 @@ class DynamoFaults:
     seen: Counter[str] = field(default_factory=Counter)
     _in_dlq: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A client made while installed keeps a copy of the session's hooks after they are unregistered
+    # (botocore copies the emitter into each client): off, they let every call through.
+    active: bool = False
 
     @staticmethod
     def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -289,6 +292,8 @@ class DynamoFaults:
         target = _call_target(context.get("ordersync_api_params") or {})
         order_key = (json.loads(target) if target.startswith("{") else {}).get("order_key", {}).get("S")
         with self.lock:
+            if not self.active:
+                return None
             self.seen[f"{model.name}|{target}"] += 1
             if order_key in self.unwritable and model.name in ("UpdateItem", "PutItem"):
                 refuse = True
@@ -307,6 +312,8 @@ class DynamoFaults:
         """Watches, never refuses: which unwritable orders reached the DLQ, and which messages were
         sent back to OrdersQueue with a delay (an order retried later)."""
         with self.lock:
+            if not self.active:
+                return
             if params.get("DelaySeconds"):
                 self.retried_later += 1
             if params.get("QueueUrl") == self.dlq_url:
@@ -325,9 +332,11 @@ class DynamoFaults:
         ]
         for event, hook in hooks:
             events.register(event, hook, unique_id=f"ordersync-chaos-{event}")
+        self.active = True
         try:
             yield
         finally:
+            self.active = False
             for event, _ in hooks:
                 events.unregister(event, unique_id=f"ordersync-chaos-{event}")
 
