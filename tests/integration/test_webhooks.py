@@ -7,7 +7,9 @@ often it comes, by webhook or by the pull."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 import requests
@@ -303,3 +305,70 @@ def test_a_shopify_order_too_large_for_its_event_is_read_from_the_shop_and_a_big
     assert record is not None and record.status is OrderStatus.SYNCED and record.order_number == "#1101"
     (posted,) = seller.created_orders()
     assert [(li["product_id"], li["quantity"]) for li in posted["line_items"]] == [(102, 1), (103, 2)]
+
+
+def test_a_cancellation_made_through_the_buyer_store_s_own_api_reaches_the_seller_by_its_webhook(
+    stack: LocalStack, world: World
+) -> None:
+    """A merchant (or its other apps) changes an order through the store's REST API, not its admin:
+    WooCommerce saves it all the same and sends order.updated, so the seller's copy is cancelled
+    within seconds, no pull needed."""
+    buyer, seller = woocommerce_to_shopify(world)
+    world.register_webhooks("brightside")
+    buyer.add_order(woocommerce_order(2011, JACKET, WOO_ADDRESS))
+    buyer.deliveries.wait()
+    stack.runner.drain()
+    record = _orders(stack).get("brightside--peak#2011")
+    assert record is not None and record.status is OrderStatus.SYNCED
+    answer = requests.put(
+        f"{buyer.base_url}/wp-json/wc/v3/orders/2011",
+        params=world.stores["brightside"].credentials,
+        json={"status": "cancelled"},
+        timeout=5,
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
+    buyer.deliveries.wait()
+    stack.runner.drain()
+    record = _orders(stack).get("brightside--peak#2011")
+    assert record is not None and record.status is OrderStatus.CANCELLED, record.timeline
+    assert record.timeline[-1].cause is Cause.WEBHOOK
+    (copy,) = seller.created_orders()
+    assert copy["cancelledAt"] is not None  # the seller's copy, cancelled in its store
+
+
+def test_a_shopify_order_cancelled_by_the_merchant_s_app_through_graphql_reaches_the_seller_by_its_event(
+    stack: LocalStack, world: World
+) -> None:
+    """orderCancel through the Admin API runs as a job; when it has run, Shopify sends
+    orders/cancelled as for a cancellation in the admin, and the seller's copy follows."""
+    buyer, seller = shopify_to_woocommerce(world)
+    world.register_webhooks("acme")
+    buyer.add_order(order_node(1021, "#1021", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    stack.runner.drain()
+    assert _orders(stack).get("acme--northwind#1021").status is OrderStatus.SYNCED  # type: ignore[union-attr]
+
+    def admin(query: str, variables: dict[str, object]) -> dict[str, Any]:
+        answer = requests.post(
+            f"{buyer.base_url}/admin/api/2025-10/graphql.json",
+            headers={"X-Shopify-Access-Token": world.stores["acme"].credentials["access_token"]},
+            json={"query": query, "variables": variables},
+            timeout=5,
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json()["data"])
+
+    cancel = admin(
+        "mutation($id: ID!) { orderCancel(orderId: $id, reason: CUSTOMER, restock: true, refundMethod:"
+        " {originalPaymentMethodsRefund: true}, notifyCustomer: false) { job { id done } userErrors { message } } }",
+        {"id": "gid://shopify/Order/1021"},
+    )["orderCancel"]
+    assert cancel["userErrors"] == []
+    deadline = time.monotonic() + 10
+    while not admin("query($id: ID!) { job(id: $id) { done } }", {"id": cancel["job"]["id"]})["job"]["done"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    stack.runner.drain()
+    record = _orders(stack).get("acme--northwind#1021")
+    assert record is not None and record.status is OrderStatus.CANCELLED, record and record.timeline
+    (copy,) = seller.created_orders()
+    assert copy["status"] == "cancelled"

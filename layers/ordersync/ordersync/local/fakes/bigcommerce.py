@@ -337,6 +337,8 @@ class FakeBigCommerce:
                 order.update(status_id=status_id, status=names[status_id], date_modified=rfc2822())
                 if "staff_notes" in changes:
                     order["staff_notes"] = changes["staff_notes"]
+                # an order saved through the API is saved as in the control panel: its hooks are told
+                self._deliver("store/order/updated", args["order_id"])
             return self._json(order, item=None if args["order_id"] in self.malformed else "order")
         if endpoint == "orders":
             return self._list(request) if request.method == "GET" else self._create(request)

@@ -328,6 +328,7 @@ class FakeShopify:
         )
         self.orders[node["id"]] = node
         self.server.created(node["id"])
+        self.events.deliver("ORDERS_CREATE", node)  # an order made by the API is announced as a checkout's
         return {"order": _order_view(node), "userErrors": []}
 
     def _order_cancel(self, _info: Any, orderId: str, reason: str, restock: bool, **kwargs: Any) -> dict[str, Any]:
@@ -368,6 +369,8 @@ class FakeShopify:
                 for variant in self.variants.values():
                     if variant["sku"] == line["sku"]:
                         variant["inventoryQuantity"] = int(variant.get("inventoryQuantity") or 0) + line["quantity"]
+        self.events.deliver("ORDERS_CANCELLED", order)  # as a cancellation in the admin
+        self.events.deliver("ORDERS_UPDATED", order)
 
     def _job(self, _info: Any, id: str) -> dict[str, Any] | None:
         """job(id:): done once it has run (an unknown id: null)."""

@@ -489,6 +489,7 @@ class FakeWooCommerce:
             self.customer_emails.append((int(order["id"]), "customer_completed_order"))
         order["status"] = status
         order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+        self._deliver("order.updated", order)  # saved through the REST API as in the admin: woocommerce_update_order
         return _json(order)
 
     def _trackings(self, request: Request, order_id: int, tracking_id: str | None) -> Response:
@@ -503,6 +504,8 @@ class FakeWooCommerce:
                 return _error("woocommerce_rest_order_shipment_tracking_invalid_id", "Invalid tracking ID.", 404)
             if request.method == "DELETE":
                 items.remove(item)
+                order["date_modified_gmt"] = _stamp(datetime.now(UTC))
+                self._deliver("order.updated", order)  # the order saved with its meta
             return _json(_tracking_view(item))
         if request.method == "GET":
             return _json([_tracking_view(i) for i in items])
@@ -526,6 +529,7 @@ class FakeWooCommerce:
             str(body["tracking_number"]),
             when,
         )
+        self._deliver("order.updated", order)  # the order saved with its meta
         return _json(_tracking_view(item), 201)
 
     @staticmethod
@@ -879,6 +883,7 @@ class FakeWooCommerce:
         order["customer_note"] = body.get("customer_note", "")
         self.orders[order_id] = order
         self.server.created(order_id)
+        self._deliver("order.created", order)  # woocommerce_new_order, as for a checkout
         return _json(order, status=201)
 
 
