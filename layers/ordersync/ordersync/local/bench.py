@@ -26,12 +26,13 @@ import boto3
 
 from ordersync.aws.item_size import item_bytes, plain_item_bytes
 from ordersync.aws.orders import DynamoOrders, table_item
+from ordersync.local.capacity_meter import CapacityMeter, Units
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.runner import in_background
-from ordersync.local.stack import LocalStack, project_root
+from ordersync.local.stack import REGION, LocalStack, project_root
 from ordersync.local.world import World
 from ordersync.models import utc_now
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -433,18 +434,35 @@ def cost_per_million(run: Run, memory_mb: dict[str, int], architecture: str) -> 
     return {k: round(v * 1e6, 3) for k, v in per_order.items()} | {"total": round(sum(per_order.values()) * 1e6, 3)}
 
 
+def units_per(units: Units, count: int) -> dict[str, float]:
+    """Units per order (or parcel), and what they cost at on-demand prices per million of them."""
+    n = max(count, 1)
+    read, write, index = units.read_total / n, sum(units.write.values()) / n, sum(units.index_write.values()) / n
+    usd = (write + index) * PRICES["dynamodb_write_request_unit"] + read * PRICES["dynamodb_read_request_unit"]
+    return {
+        "read_units": round(read, 2),
+        "write_units_table": round(write, 2),
+        "write_units_indexes": round(index, 2),
+        "refused_writes": round(units.refused_writes / n, 2),
+        "usd_per_million": round(usd * 1e6, 3),
+    }
+
+
 def run_bench(
     orders: int, lines: int, echo: Callable[[str], None] = print, json_path: str | None = None
 ) -> dict[str, Any]:
     install_call_counter()
+    meter = CapacityMeter(REGION).install()  # before any client, as the call counter
     with LocalStack.start({"LogLevel": "ERROR"}) as stack:
         world = World(stack)
         try:
-            main = measure(stack, world, orders, lines, "main")
+            with meter.metering() as post_units:
+                main = measure(stack, world, orders, lines, "main")
             growth = {count: measure(stack, world, 20, count, f"l{count}") for count in (1, 10, 100)}
             floor = floor_seconds_per_order(stack, main)
             latency = measure_latency(stack, world, min(orders, 60))
-            parcels = measure_parcels(stack, world, min(orders, 60))
+            with meter.metering() as parcel_units:
+                parcels = measure_parcels(stack, world, min(orders, 60))
             many_sellers = measure_buyer_reads(stack, world)
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
             architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
@@ -497,6 +515,12 @@ def run_bench(
         "many_sellers": many_sellers,
         "parcels_seller_to_buyer": parcels
         | {"aws_calls_per_order_life": round(main.calls_per_order + parcels["aws_calls_per_parcel"], 2)},
+        # What DynamoDB bills, measured call by call (local/capacity_meter.py): units per order (the
+        # post: its pull share, claim, record, catalog reads) and per parcel, indexes apart.
+        "dynamodb_units_measured": {
+            "post": units_per(post_units, main.synced),
+            "parcel": units_per(parcel_units, parcels.get("parcels", 0) or min(orders, 60)),
+        },
         "usd_per_million_orders": cost["total"],
         "usd_per_million_by_service": cost,
         "prices_assumed_usd": PRICES
@@ -535,6 +559,12 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
         f"  cold import       {report['cold_import_s']} -> worst ratio to boto3 {report['cold_import_ratio']} (target <= 1.5)"
     )
     echo(f"  peak RSS          {report['peak_rss_mb']} MB (this process: moto server and fake stores included)")
+    for stage, measured in report["dynamodb_units_measured"].items():
+        echo(
+            f"  DynamoDB {stage:<8} {measured['read_units']} read units, {measured['write_units_table']} write units"
+            f" + {measured['write_units_indexes']} on indexes ({measured['refused_writes']} refused writes)"
+            f" -> ${measured['usd_per_million']} per million, as billed"
+        )
     latency = report["latency_checkout_to_seller"]
     echo(
         f"  checkout->seller  by webhook p50 {latency['webhook_p50_s']} s, p95 {latency['webhook_p95_s']} s"
