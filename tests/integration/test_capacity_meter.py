@@ -47,6 +47,7 @@ def test_writes_reads_and_refused_writes_are_priced_by_item_size_and_index(stack
         )
     assert units.write[table] == math.ceil(size / 1024)
     assert units.index_write[table] == 2 * math.ceil(size / 1024) + 1  # by_connection: its projected status, 1
+    assert units.by_index == {"by_seller_status": 2 * math.ceil(size / 1024), "by_connection": 1, "by_seller_copy": 0}
 
     refused = contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException)
     with meter.metering() as units, refused:  # a claim refused by its condition: the item's size, no index

@@ -434,7 +434,7 @@ def cost_per_million(run: Run, memory_mb: dict[str, int], architecture: str) -> 
     return {k: round(v * 1e6, 3) for k, v in per_order.items()} | {"total": round(sum(per_order.values()) * 1e6, 3)}
 
 
-def units_per(units: Units, count: int) -> dict[str, float]:
+def units_per(units: Units, count: int) -> dict[str, Any]:
     """Units per order (or parcel), and what they cost at on-demand prices per million of them."""
     n = max(count, 1)
     read, write, index = units.read_total / n, sum(units.write.values()) / n, sum(units.index_write.values()) / n
@@ -444,6 +444,7 @@ def units_per(units: Units, count: int) -> dict[str, float]:
         "write_units_table": round(write, 2),
         "write_units_indexes": round(index, 2),
         "refused_writes": round(units.refused_writes / n, 2),
+        "write_units_by_index": {name: round(count / n, 2) for name, count in sorted(units.by_index.items()) if count},
         "usd_per_million": round(usd * 1e6, 3),
     }
 
@@ -562,7 +563,8 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
     for stage, measured in report["dynamodb_units_measured"].items():
         echo(
             f"  DynamoDB {stage:<8} {measured['read_units']} read units, {measured['write_units_table']} write units"
-            f" + {measured['write_units_indexes']} on indexes ({measured['refused_writes']} refused writes)"
+            f" + {measured['write_units_indexes']} on indexes {measured['write_units_by_index']}"
+            f" ({measured['refused_writes']} refused writes)"
             f" -> ${measured['usd_per_million']} per million, as billed"
         )
     latency = report["latency_checkout_to_seller"]

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from ordersync.aws.item_size import item_bytes
-from ordersync.local.capacity import Index, read_units, table_write_units
+from ordersync.local.capacity import Index, index_write_units, read_units, table_write_units
 from ordersync.local.template import ACCOUNT_ID
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
@@ -29,6 +29,7 @@ class Units:
     read: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     write: Counter[str] = field(default_factory=Counter)
     index_write: Counter[str] = field(default_factory=Counter)
+    by_index: Counter[str] = field(default_factory=Counter)  # the same index writes, by index name
     refused_writes: int = 0
 
     @property
@@ -89,9 +90,12 @@ class CapacityMeter:
         cost = Units()
         for table, key, before in writes:
             after = before if refused else self._item(table, key)
-            table_units, index_units = table_write_units(self._indexes(table), before, after, refused=refused)
+            indexes = self._indexes(table)
+            table_units, index_units = table_write_units(indexes, before, after, refused=refused)
             cost.write[table] += table_units * (2 if model.name.startswith("Transact") else 1)
             cost.index_write[table] += index_units
+            if not refused:
+                cost.by_index.update({index.name: index_write_units(index, before, after) for index in indexes})
             cost.refused_writes += refused
         self._reads(model.name, parsed, params, cost)
         with self._lock:
@@ -100,6 +104,7 @@ class CapacityMeter:
                     units.read[table] += read
                 units.write.update(cost.write)
                 units.index_write.update(cost.index_write)
+                units.by_index.update(cost.by_index)
                 units.refused_writes += cost.refused_writes
 
     # --- what a call touched ---------------------------------------------------------------------------
