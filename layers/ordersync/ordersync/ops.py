@@ -54,19 +54,20 @@ class Ops:
         missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
         if missing:
             raise KeyError(f"the stack has no output {', '.join(missing)}")
+        dead_letters = {
+            queue.name: SqsDlqAdmin(outputs[queue.dlq_output], outputs.get(queue.source_output or "", ""))
+            for queue in DEAD_LETTER_QUEUES.values()
+            if queue.dlq_output in outputs
+        }
         return cls(
             orders=DynamoOrders(outputs["OrdersTableName"]),
             catalog=DynamoCatalog(outputs["CatalogTableName"]),
             queue=SqsOrderQueue(outputs["OrdersQueueUrl"]),
-            dlq=SqsDlqAdmin(outputs["OrdersDLQUrl"], outputs["OrdersQueueUrl"]),
+            dlq=dead_letters["orders"],  # OrdersDLQUrl is a required output
             sellers=SnsSellerSubscriptions(outputs["SellerAlertsTopicArn"]),
             manual_tasks=SfnManualTasks(outputs["ManualTasksQueueUrl"]) if "ManualTasksQueueUrl" in outputs else None,
             stores=DynamoStores(outputs["StoresTableName"]) if "StoresTableName" in outputs else None,
-            dead_letters={
-                queue.name: SqsDlqAdmin(outputs[queue.dlq_output], outputs.get(queue.source_output or "", ""))
-                for queue in DEAD_LETTER_QUEUES.values()
-                if queue.dlq_output in outputs
-            },
+            dead_letters=dead_letters,
         )
 
     def find(self, order_ref: str) -> OrderRecord:
@@ -167,7 +168,7 @@ class Ops:
         check_seller_filter(chosen, seller_id)
         if seller_id is not None:
             self.known_seller(seller_id)
-        admin = self.dead_letters.get(chosen.name) or (self.dlq if chosen.name == "orders" else None)
+        admin = self.dead_letters.get(chosen.name)
         if admin is None:
             raise KeyError(f"the stack has no output {chosen.dlq_output}")
         return chosen, admin

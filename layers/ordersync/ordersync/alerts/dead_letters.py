@@ -20,44 +20,35 @@ ORDER_REASONS = tuple(r.value for r in FailureReason if r.value not in PARCEL_RE
 class DeadLetterQueue:
     name: str  # as `--queue` takes it
     title: str  # the template's logical id, as the console and the alarms name it
-    dlq_output: str  # the stack output holding its URL
-    source_output: str | None  # where a redrive sends its messages back; None: not redriven
-    source_title: str
+    source_title: str | None  # the queue a redrive sends its messages back to; None: not redriven
     reasons: tuple[str, ...]  # what `--reason` may choose among (empty: its messages carry none)
     by_seller: bool  # whether its messages name a seller (`--seller`)
     not_redriven: str = ""  # why there is no redrive, and what to do instead
+
+    # The stack outputs holding their URLs: each queue's logical id + "Url" (template.yaml's Outputs).
+    @property
+    def dlq_output(self) -> str:
+        return f"{self.title}Url"
+
+    @property
+    def source_output(self) -> str | None:
+        return None if self.source_title is None else f"{self.source_title}Url"
 
 
 DEAD_LETTER_QUEUES = {
     q.name: q
     for q in (
-        DeadLetterQueue("orders", "OrdersDLQ", "OrdersDLQUrl", "OrdersQueueUrl", "OrdersQueue", ORDER_REASONS, True),
-        DeadLetterQueue(
-            "shipments", "ShipmentsDLQ", "ShipmentsDLQUrl", "ShipmentsQueueUrl", "ShipmentsQueue", PARCEL_REASONS, True
-        ),
-        DeadLetterQueue("pull", "PullDLQ", "PullDLQUrl", "PullQueueUrl", "PullQueue", (), False),
-        DeadLetterQueue(
-            "catalog", "CatalogSyncDLQ", "CatalogSyncDLQUrl", "CatalogSyncQueueUrl", "CatalogSyncQueue", (), True
-        ),
-        DeadLetterQueue(
-            "alerts",
-            "AlertsDLQ",
-            "AlertsDLQUrl",
-            "AlertsQueueUrl",
-            "AlertsQueue",
-            tuple(r.value for r in FailureReason),
-            True,
-        ),
+        DeadLetterQueue("orders", "OrdersDLQ", "OrdersQueue", ORDER_REASONS, True),
+        DeadLetterQueue("shipments", "ShipmentsDLQ", "ShipmentsQueue", PARCEL_REASONS, True),
+        DeadLetterQueue("pull", "PullDLQ", "PullQueue", (), False),
+        DeadLetterQueue("catalog", "CatalogSyncDLQ", "CatalogSyncQueue", (), True),
+        DeadLetterQueue("alerts", "AlertsDLQ", "AlertsQueue", tuple(r.value for r in FailureReason), True),
         # EventBridge's target is OrdersQueue: an event redriven there is processed as if just delivered.
-        DeadLetterQueue(
-            "shopify-events", "ShopifyEventsDLQ", "ShopifyEventsDLQUrl", "OrdersQueueUrl", "OrdersQueue", (), False
-        ),
+        DeadLetterQueue("shopify-events", "ShopifyEventsDLQ", "OrdersQueue", (), False),
         DeadLetterQueue(
             "scheduled-runs",
             "ScheduledRunsDLQ",
-            "ScheduledRunsDLQUrl",
             None,
-            "",
             (),
             False,
             not_redriven="a scheduled run is not run twice: its schedule comes round and runs afresh. "
@@ -79,9 +70,9 @@ def queue_for(queue: str | None, reason: str | None) -> DeadLetterQueue:
         queue = "shipments" if reason in PARCEL_REASONS else "orders"
     chosen = DEAD_LETTER_QUEUES[queue]
     if reason is not None and reason not in chosen.reasons:
-        holders = [q.name for q in DEAD_LETTER_QUEUES.values() if reason in q.reasons and q.name != "alerts"]
         if not chosen.reasons:
             raise DeadLetterChoiceError(f"{chosen.title}'s messages carry no reason: leave out --reason")
+        holders = [q.name for q in DEAD_LETTER_QUEUES.values() if reason in q.reasons and q.name != "alerts"]
         raise DeadLetterChoiceError(
             f"{reason} is a reason of {', '.join(holders) or 'no queue'} "
             f"({', '.join(DEAD_LETTER_QUEUES[h].title for h in holders)}), not of {queue}"

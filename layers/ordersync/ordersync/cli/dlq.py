@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from ordersync.alerts.dead_letters import DEAD_LETTER_QUEUES, DeadLetterQueue, queue_for
+from ordersync.alerts.dead_letters import DEAD_LETTER_QUEUES, queue_for
 from ordersync.cli.output import Echo
 from ordersync.cli.target import ops_for
 from ordersync.models import FailureReason
@@ -57,7 +57,7 @@ def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
             echo(f"{'':<26}   why: {message['detail']}")
         if message["what_to_do"]:
             echo(f"{'':<26}   fix: {message['what_to_do']}")
-    queue = _queue_named(args)
+    queue = queue_for(args.queue, args.reason)
     whose = f" for {args.seller}" if args.seller else ""
     more = " (--json shows each one's payload too)" if queue.name == "orders" else ""
     echo(f"{len(messages)} message(s){whose} in {queue.title}{more}")
@@ -66,7 +66,7 @@ def _dlq_list(args: argparse.Namespace, echo: Echo) -> int:
 
 def _dlq_redrive(args: argparse.Namespace, echo: Echo) -> int:
     moved = ops_for(args).redrive(args.reason, args.seller, args.queue)
-    echo(f"moved {len(moved)} message(s) back to {_queue_named(args).source_title}")
+    echo(f"moved {len(moved)} message(s) back to {queue_for(args.queue, args.reason).source_title}")
     return 0
 
 
@@ -74,7 +74,3 @@ def _dlq_delete(args: argparse.Namespace, echo: Echo) -> int:
     deleted = ops_for(args).dlq_delete(args.queue)
     echo(f"deleted {len(deleted)} record(s) from {DEAD_LETTER_QUEUES[args.queue].title}")
     return 0
-
-
-def _queue_named(args: argparse.Namespace) -> DeadLetterQueue:
-    return queue_for(args.queue, args.reason)

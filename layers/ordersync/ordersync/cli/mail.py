@@ -34,15 +34,15 @@ def _mail(args: argparse.Namespace, echo: Echo) -> int:
     FOLLOW_STOP.clear()
     shown = 0
     while True:
-        emails = [e for e in delivered_emails() if args.to is None or args.to in e["to"]]
-        emails.sort(key=lambda e: e["sent"])
+        delivered = delivered_emails()
+        emails = sorted((e for e in delivered if args.to is None or args.to in e["to"]), key=lambda e: e["sent"])
         for email in emails[shown:]:
             _show(email, echo)
         shown = max(shown, len(emails))
         if not args.follow or FOLLOW_STOP.wait(1.0):
             break
     if not args.follow:
-        known = sorted({address for e in delivered_emails() for address in e["to"]})
+        known = sorted({address for e in delivered for address in e["to"]})
         echo(f"{shown} email(s){f' to {args.to}' if args.to else ''}; mailboxes: {', '.join(known) or 'none yet'}")
     return 0
 

@@ -80,6 +80,11 @@ def index_write_units(index: Index, before: Item | None, after: Item | None) -> 
     return write_units(item_bytes(old), item_bytes(new))
 
 
+def index_writes(indexes: Sequence[Index], before: Item | None, after: Item | None) -> dict[str, int]:
+    """Each index's write units of one item's write, by index name."""
+    return {index.name: index_write_units(index, before, after) for index in indexes}
+
+
 def table_write_units(
     indexes: Sequence[Index], before: Item | None, after: Item | None, refused: bool = False
 ) -> tuple[int, int]:
@@ -89,4 +94,4 @@ def table_write_units(
         size = item_bytes(before or {})
         return write_units(size, size), 0
     table = write_units(item_bytes(before or {}), item_bytes(after or {}))
-    return table, sum(index_write_units(index, before, after) for index in indexes)
+    return table, sum(index_writes(indexes, before, after).values())

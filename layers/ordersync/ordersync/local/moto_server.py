@@ -101,7 +101,8 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         os.environ["MOTO_PORT"] = str(self.port)  # moto builds queue URLs and callbacks from it
-        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # roles attach AWSLambdaBasicExecutionRole
+        # a role may attach an AWS managed policy: those the template names (only_these_managed_policies)
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         if not self._running:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
             self._server.start()
