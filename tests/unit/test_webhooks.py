@@ -500,6 +500,23 @@ def test_a_shopify_event_is_processed_as_the_pull_s_envelope_for_each_connection
     assert read_shopify_event(_shopify_event(node, "orders/paid")).ignored
 
 
+def test_a_shopify_order_event_names_each_line_by_its_own_variant_as_the_graphql_order_does() -> None:
+    """Each line of a buyer's order is split by its own variant's listing: an event that gave every
+    line one product's id (as the fake once did) moved every line into one seller's part on the
+    first orders/updated."""
+    from ordersync.normalize import normalize
+
+    node = order_node(5, "#5", [("NW-STOVE", "Stove", 1, "89.50"), ("PK-PACK-30", "Daypack", 1, "95.00")], SHIP)
+    node["lineItems"]["nodes"].append(
+        {**node["lineItems"]["nodes"][0], "id": "gid://shopify/LineItem/99", "variant": None, "sku": None}
+    )
+    from_api = [line.variant_id for line in normalize(Platform.SHOPIFY, node).lines]
+    for topic in ("orders/create", "orders/updated"):
+        event = read_shopify_event(_shopify_event(node, topic))
+        assert [line.variant_id for line in normalize(Platform.SHOPIFY, event.payload).lines] == from_api
+    assert len(set(from_api[:2])) == 2 and from_api[2] is None  # the custom item: no variant, no listing
+
+
 def test_an_order_only_the_pull_found_is_counted_against_the_webhooks_and_nothing_else_is() -> None:
     connection = _connection(SHOP)
     deps = _process_deps(connection)

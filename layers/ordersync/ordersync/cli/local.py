@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.cli.arguments import at_least
+from ordersync.cli.local_env import add_local_env_command
 from ordersync.cli.mail import add_local_mail_command
 from ordersync.cli.output import CliError, Echo
 from ordersync.cli.target import LOCAL_STATE
@@ -62,6 +63,7 @@ def add_local_commands(commands: Any) -> None:
     )
     up.set_defaults(run=_up)
     add_local_mail_command(local)
+    add_local_env_command(local)
 
 
 def _demo(args: argparse.Namespace, echo: Echo) -> int:
@@ -130,7 +132,7 @@ def _peak(args: argparse.Namespace, echo: Echo) -> int:
 
 
 def _up(args: argparse.Namespace, echo: Echo) -> int:
-    from ordersync.local.demo import OPS_EMAIL, build_world
+    from ordersync.local.demo import OPS_EMAIL, build_world, open_for_business
     from ordersync.local.running import keep_running, running_stack
     from ordersync.local.stack import LocalStack
 
@@ -144,6 +146,8 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
     _stop_on_signals()
     with LocalStack.start({"LogLevel": "ERROR", "OpsAlertEmail": OPS_EMAIL}) as stack:
         world = build_world(stack, echo if not args.bare else lambda _line: None, bare=args.bare)
+        if not args.bare:
+            open_for_business(world)
         LOCAL_STATE.parent.mkdir(exist_ok=True)
         state = {"endpoint": stack.moto.endpoint, "outputs": stack.deployment.outputs, "pid": os.getpid()}
         state["stores"] = _local_stores(world, echo, onboard=args.bare)
@@ -152,6 +156,10 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
         echo(
             f"mail to ops ({OPS_EMAIL}), the sellers and the retailers: `ordersync local mail [--to ADDRESS]"
             " [--follow]`"
+        )
+        echo(
+            'each store\'s URL and credentials as shell variables: eval "$(ordersync local env)"'
+            " (README's \"Try it\": act on the stores as their merchants do)"
         )
         echo(
             f"the template's schedules run on an hour of {args.hour_seconds:g} s (the catalog sync and the pull"

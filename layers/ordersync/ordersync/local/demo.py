@@ -12,7 +12,7 @@ from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import VariantStatus
 from ordersync.errors import InvalidOrder
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
-from ordersync.local.fakes.shopify import FakeShopify, order_node
+from ordersync.local.fakes.shopify import FakeShopify, buyer_variant_id, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
 from ordersync.local.stack import LocalStack
@@ -91,6 +91,7 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     peak.add_variant(7002, "PK-PACK-30", 701, "Daypack 30L", "Default Title", "95.00")
     summit.add_variant(301, 3011, "SU-ROPE-60", "Climbing Rope 60m", "210.00")
     ridge.add_variant(501, 5011, "RG-TARP-3M", "Tarp 3m", "42.0000")
+    list_buyer_catalogs(acme, canyon, brightside, delta)
 
     connections = [  # (buyer, seller): Acme buys from two sellers, and sells candles of its own
         ("acme-outfitters", "northwind-supply"),
@@ -163,6 +164,50 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     acme.add_order(order_node(1011, "#1011", [CANDLE], US_ADDRESS))  # its own only: no seller hears of it
     acme.add_order(order_node(1012, "#1012", [("NW-TENT-2P", "Trail Tent 2P", 1, "249.00"), DAYPACK], US_ADDRESS))
     return world
+
+
+# Each retailer's catalog: the sellers' products as it lists them (its own variant of each, under the
+# SKU it had when listed — the tent's before Northwind renamed it), and Acme's own candles. New
+# orders are placed against these through the buyer store's own API (README's "Try it").
+ACME_LISTINGS = (  # (SKU, product title, variant title, price, vendor)
+    ("NW-TENT-2P", "Trail Tent 2P", "Default Title", "249.00", "Northwind Supply"),
+    ("NW-STOVE", "Camp Stove", "Default Title", "89.50", "Northwind Supply"),
+    ("NW-SOCK-M", "Merino Socks", "M", "19.00", "Northwind Supply"),
+    ("NW-SOCK-L", "Merino Socks", "L", "19.00", "Northwind Supply"),
+    ("NW-LAMP", "Headlamp", "Default Title", "34.00", "Northwind Supply"),
+    ("NW-BOTTLE", "Water Bottle", "Default Title", "15.00", "Northwind Supply"),
+    ("PK-JACKET-M", "Storm Jacket", "M", "180.00", "Peak Gear"),
+    ("PK-PACK-30", "Daypack 30L", "Default Title", "95.00", "Peak Gear"),
+    ("AC-CANDLE", "Beeswax Candle", "Default Title", "12.00", "Acme Outfitters"),
+)
+
+
+def list_buyer_catalogs(
+    acme: FakeShopify, canyon: FakeShopify, brightside: FakeWooCommerce, delta: FakeBigCommerce
+) -> None:
+    """The variant ids are the ones the demo's orders carry (`buyer_variant_id`, product ids 55, 56, 1)."""
+    products: dict[str, int] = {}
+    for sku, title, variant_title, price, vendor in ACME_LISTINGS:
+        product = products.setdefault(title, 9000 + len(products))
+        acme.add_variant(buyer_variant_id(sku), sku, product, title, variant_title, price, vendor=vendor)
+    canyon.add_variant(
+        buyer_variant_id("SU-ROPE-60"), "SU-ROPE-60", 9100, "Climbing Rope 60m", "Default Title", "210.00"
+    )
+    brightside.add_product(55, "PK-JACKET-M", "Storm Jacket", "180.00")
+    brightside.add_product(56, "PK-PACK-30", "Daypack", "95.00")
+    delta.add_variant(1, 1, "RG-TARP-3M", "Tarp 3m", "42.0000")
+
+
+def open_for_business(world: World) -> None:
+    """`local up`: what ops do after onboarding, done for every store — its webhooks registered (a
+    checkout, a seller's shipment or cancellation arrives within seconds) and each retailer's alert
+    email subscribed, beside the sellers' (build_world's)."""
+    buyers = dict.fromkeys(c.buyer.store_id for c in world.connections.values())
+    for store in world.stores.values():
+        if store.fake is not None:
+            world.register_webhooks(store.store_id)
+    for buyer in buyers:
+        world.subscribe_seller(buyer, f"orders@{buyer}.example", audience="buyer")
 
 
 STOVE = ("NW-STOVE", "Camp Stove", 1, "89.50")

@@ -179,15 +179,16 @@ class World:
         """Built once (its clients make no call until used), used under OpsPolicy."""
         return onboarding_for(self.stack.deployment.outputs)
 
-    def subscribe_seller(self, seller_id: str, email: str) -> None:
-        """The seller's alert email: SellerAlertsTopic, filtered to their seller_id."""
+    def subscribe_seller(self, seller_id: str, email: str, audience: str = "seller") -> None:
+        """The seller's alert email: SellerAlertsTopic, filtered to their seller_id (audience "buyer":
+        a retailer's, what concerns its orders — as `ordersync buyer add` makes it)."""
         subscribe_with_sink(
             boto3.client("sns"),
             boto3.client("sqs"),
             self.stack.output("SellerAlertsTopicArn"),
             "email",
             email,
-            SnsSellerSubscriptions.filter_policy(seller_id),  # the production policy, as `seller add` makes it
+            SnsSellerSubscriptions.filter_policy(seller_id, audience),  # the production policy, as `seller add` makes it
         )
 
     def add_catalog(

@@ -311,7 +311,7 @@ class FakeShopify:
         node = order_node(
             number,
             f"#{number}",
-            [(v["sku"], f"{v['product']['title']} - {v['title']}", qty, v["price"]) for v, qty in lines],
+            [(v["sku"], _line_name(v), qty, v["price"]) for v, qty in lines],
             None if ship is None else _stored_address(ship),
             currency=currency,
             source="shopify_draft_order",
@@ -864,6 +864,12 @@ def _matches(order: dict[str, Any], query: str) -> bool:
         elif field == "tag" and value not in order.get("tags", []):
             return False
     return True
+
+
+def _line_name(variant: dict[str, Any]) -> str:
+    """A line's name: its product's title, and its variant's unless that is the lone "Default Title"."""
+    title = variant["product"]["title"]
+    return title if variant["title"] == "Default Title" else f"{title} - {variant['title']}"
 
 
 def buyer_variant_id(sku: str) -> int:
