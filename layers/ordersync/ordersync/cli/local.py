@@ -159,7 +159,7 @@ def _up(args: argparse.Namespace, echo: Echo) -> int:
         )
         echo(
             'each store\'s URL and credentials as shell variables: eval "$(ordersync local env)"'
-            " (README's \"Try it\": act on the stores as their merchants do)"
+            ' (README\'s "Try it": act on the stores as their merchants do)'
         )
         echo(
             f"the template's schedules run on an hour of {args.hour_seconds:g} s (the catalog sync and the pull"

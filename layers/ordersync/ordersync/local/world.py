@@ -188,7 +188,9 @@ class World:
             self.stack.output("SellerAlertsTopicArn"),
             "email",
             email,
-            SnsSellerSubscriptions.filter_policy(seller_id, audience),  # the production policy, as `seller add` makes it
+            SnsSellerSubscriptions.filter_policy(
+                seller_id, audience
+            ),  # the production policy, as `seller add` makes it
         )
 
     def add_catalog(
