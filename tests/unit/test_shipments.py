@@ -259,6 +259,18 @@ def test_a_seller_who_cancels_of_its_own_accord_has_the_retailer_told_once_by_a_
     assert alert["buyer"].startswith("Hello Acme,\n\nNorthwind cancelled order S1")
 
 
+def test_the_retailer_told_of_a_seller_s_cancellation_is_told_what_had_already_shipped(posted: Any) -> None:
+    deps, seller, _buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1", None)]
+    _check(deps, 1)
+    seller.cancelled.append("S1")
+    _check(deps, 2)
+    (alert,) = deps.alerts.published
+    line = deps.orders.get("acme--northwind#1001").lines[0]
+    shipped = f"What had already shipped (its tracking is on your order):\n- 1 x A {line.title} (UPS 1Z1)"
+    assert shipped in alert["buyer"] and alert["buyer"].index(shipped) < alert["buyer"].index("nothing was refunded")
+
+
 def test_a_seller_cancelling_by_hand_what_its_store_refused_to_cancel_completes_the_buyer_s_cancellation(
     posted: Any,
 ) -> None:

@@ -174,8 +174,8 @@ def compose_alert(record: OrderRecord) -> Alert | None:
         subject = f"Order {order} from {record.buyer_name} is ready to process - our team will post it for you"
     if reason in TO_THE_RETAILER:  # the seller did it: the retailer is the one to tell
         buyer_subject, then = TO_THE_RETAILER[reason]
-        said = record.detail[:1].upper() + record.detail[1:]
-        buyer_body = f"Hello {record.buyer_name},\n\n{said}.\n\n{then}\n\n- The ordersync team\n"
+        said = record.detail[:1].upper() + record.detail[1:] + "." + shipped_before(record)
+        buyer_body = f"Hello {record.buyer_name},\n\n{said}\n\n{then}\n\n- The ordersync team\n"
         buyer_subject = buyer_subject.format(order=order, seller=record.seller_name)
         return Alert(
             email_subject(subject), None, _ops_body(record), reason, "failure", email_subject(buyer_subject), buyer_body
@@ -187,6 +187,21 @@ def compose_alert(record: OrderRecord) -> Alert | None:
         return Alert(email_subject(subject), body, _ops_body(record), reason)
     seller_body = _seller_body(record, order) if reason in SELLER_GUIDANCE else None
     return Alert(email_subject(subject), seller_body, _ops_body(record), reason)
+
+
+def shipped_before(record: OrderRecord) -> str:
+    """What of the order had already left (parcels in the retailer's store), each line as its page
+    names it: what the customer still gets, whatever the seller cancelled. Empty when nothing had."""
+    titles = {line.line_id: f"{line.sku or '(no SKU)'} {line.title}" for line in record.lines}
+    parcels = [
+        f"- {', '.join(f'{units} x {titles.get(line_id, line_id)}' for line_id, units in entry.lines)}"
+        f" ({' '.join(filter(None, (entry.carrier, entry.tracking_number))) or 'no tracking'})"
+        for entry in record.parcels
+        if entry.in_buyer_store_at is not None
+    ]
+    if not parcels:
+        return ""
+    return "\n\nWhat had already shipped (its tracking is on your order):\n" + "\n".join(parcels)
 
 
 SYNCED_NOTICE = "SYNCED"  # its key in a record's `alerted`: sent once

@@ -18,13 +18,14 @@ def add_local_env_command(local: Any) -> None:
     env = local.add_parser(
         "env", help='each local store\'s URL and credentials as shell variables: eval "$(ordersync local env)"'
     )
+    env.add_argument("--local", action="store_true", help=argparse.SUPPRESS)  # always the local stack
     env.set_defaults(run=_env, local=True)
 
 
 def shell_variables(stores: dict[str, dict[str, str]], credentials: dict[str, dict[str, str]]) -> list[str]:
     """STORE_URL and STORE_<CREDENTIAL> per store (acme-outfitters: ACME_OUTFITTERS_URL,
     ACME_OUTFITTERS_ACCESS_TOKEN), each an `export` line, values quoted for the shell."""
-    lines = []
+    lines: list[str] = []
     for store_id, store in sorted(stores.items()):
         prefix = re.sub(r"[^A-Z0-9]", "_", store_id.upper())
         values = {"URL": store["url"], **{key.upper(): value for key, value in credentials.get(store_id, {}).items()}}

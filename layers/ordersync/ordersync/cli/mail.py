@@ -19,6 +19,7 @@ def add_local_mail_command(local: Any) -> None:
     mail = local.add_parser("mail", help="the local stack's mailboxes: ops', the sellers', the retailers'")
     mail.add_argument("--to", metavar="ADDRESS", help="only this address's mail")
     mail.add_argument("--follow", action="store_true", help="keep showing new mail as it arrives (Ctrl-C stops)")
+    mail.add_argument("--local", action="store_true", help=argparse.SUPPRESS)  # always the local stack
     mail.set_defaults(run=_mail, local=True)
 
 

@@ -333,8 +333,9 @@ class FakeShopify:
 
     def _order_cancel(self, _info: Any, orderId: str, reason: str, restock: bool, **kwargs: Any) -> dict[str, Any]:
         """orderCancel: the request checked at once, the cancellation a job run `cancel_job_seconds`
-        later (when the shop is next asked anything); `cancel_job_fails` makes the next job end
-        without cancelling, as the mutation's conditions say it may."""
+        later, on the shop's own time (a timer) or when it is next asked anything, whichever comes
+        first; `cancel_job_fails` makes the next job end without cancelling, as the mutation's
+        conditions say it may."""
         assert "refund" not in kwargs, "refund is deprecated: use refundMethod"
         order = self.orders.get(orderId)
         refused = None
@@ -349,6 +350,9 @@ class FakeShopify:
             fails, self.cancel_job_fails = self.cancel_job_fails, False
             self.jobs[job] = _CancelJob(orderId, reason, restock, time.monotonic() + self.cancel_job_seconds, fails)
         self._run_due_jobs()
+        timer = threading.Timer(self.cancel_job_seconds + 0.01, self._run_due_jobs)
+        timer.daemon = True
+        timer.start()
         return {"job": {"id": job, "done": self.jobs[job].done}, "orderCancelUserErrors": [], "userErrors": []}
 
     def _run_due_jobs(self) -> None:
