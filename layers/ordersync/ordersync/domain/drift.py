@@ -147,7 +147,8 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
                     DriftKind.PARCEL_NOT_IN_BUYER_STORE,
                     f"{what} shipped in the seller's store; not in the buyer's"
                     + (f" (recorded: {reason})" if reason else ""),
-                    "redrive ShipmentsDLQ once its reason is fixed"
+                    f"ordersync dlq redrive --queue shipments --reason {reason}  (once that is fixed; see ordersync"
+                    f" order show {record.order_key})"
                     if reason
                     else f"add it in the buyer's store by hand (ordersync order show {record.order_key} has it)",
                 )
