@@ -1,5 +1,6 @@
-"""CheckDriftFunction: once a day, every order posted in the last DriftDays days compared in both
-stores; each divergence reported (ops' digest, each seller its own), nothing changed."""
+"""CheckDriftFunction: once a day, the orders reaching one of DriftCompareAges today (days since they
+last changed, within DriftDays) compared in both stores; each divergence reported (ops' digest, each
+seller its own), nothing changed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext, deps: DriftDependencies | None = None) -> dict[str, Any]:
+    settings = drift_settings()
     report = compare_both_stores(
-        deps or drift_dependencies(), drift_settings().days, time_left_ms=context.get_remaining_time_in_millis
+        deps or drift_dependencies(),
+        settings.days,
+        time_left_ms=context.get_remaining_time_in_millis,
+        ages=settings.ages,
     )
     return {"compared": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)}

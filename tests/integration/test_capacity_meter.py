@@ -63,3 +63,27 @@ def test_writes_reads_and_refused_writes_are_priced_by_item_size_and_index(stack
         pass
     dynamodb.get_item(TableName=table, Key={"order_key": first["order_key"]})
     assert units.read_total == 0 and units.write_total == 0
+
+
+def test_a_call_through_the_resource_api_is_priced_as_the_same_call_through_the_client(stack: LocalStack) -> None:
+    """Our adapters use boto3.resource's Table, whose plain values are serialized after the meter's
+    hook sees them: an update that changes no index key must not be priced as a new item."""
+    meter = CapacityMeter("us-east-1").install()
+    table = boto3.resource("dynamodb").Table(stack.output("OrdersTableName"))
+    first = _item("acme--northwind#2", "SYNCED", 8)
+    plain = {name: value["S"] for name, value in first.items()}
+    size = item_bytes(first)
+    with meter.metering() as put:
+        table.put_item(Item=plain)
+    assert (put.write[table.name], put.index_write[table.name]) == (math.ceil(size / 1024), math.ceil(size / 1024) + 1)
+    with meter.metering() as claim:  # a claim: by_seller_status (ALL) rewritten, by_connection and by_seller_copy not
+        table.update_item(
+            Key={"order_key": plain["order_key"]},
+            UpdateExpression="SET claimed_by = :a",
+            ExpressionAttributeValues={":a": "attempt-1"},
+        )
+    assert claim.by_index == {
+        "by_seller_status": math.ceil((size + 20) / 1024),
+        "by_connection": 0,
+        "by_seller_copy": 0,
+    }

@@ -5,16 +5,16 @@ stops comparing before the invocation's time runs out, and writes nothing anywhe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ordersync.domain.drift import DriftKind
+from ordersync.domain.drift import DriftKind, compare_windows
 from ordersync.domain.shipments import BuyerShipments
 from ordersync.errors import StoreNotFound, StoreThrottled
 from ordersync.local.fakes.shopify import order_node
 from ordersync.models import OrderStatus, Parcel, SellerOrderState, ShippingAddress
 from ordersync.records import OrderRecord
-from ordersync.services.drift import DriftDependencies, compare_both_stores
+from ordersync.services.drift import COMPARES_AT_ONCE, DriftDependencies, compare_both_stores
 
 from .in_memory import InMemoryConnections
 from .test_process import ADDRESS, CONNECTION
@@ -35,8 +35,9 @@ def _record(number: int) -> OrderRecord:
 class Posted:
     records: list[OrderRecord]
 
-    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
-        return list(self.records)
+    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
+        touched = [(r, r.updated_at or since) for r in self.records]
+        return [r for r, at in touched if since <= at and (until is None or at <= until)]
 
 
 @dataclass
@@ -109,9 +110,33 @@ def test_a_store_that_keeps_throttling_leaves_the_order_for_the_next_run_and_the
     stores, slept = Stores(throttle=10), []
     report = compare_both_stores(_deps(stores, [_record(1)], slept))
     assert report.compared == 0 and report.unreadable[0].startswith("acme--northwind#1: the store kept asking")
-    left = iter([10**9, 10])  # plenty for the first order, nothing for the second
-    late = compare_both_stores(_deps(Stores(), [_record(1), _record(2)], []), time_left_ms=lambda: next(left))
-    assert late.compared == 1 and late.unreadable == ["acme--northwind#2: not compared: the run's time ran out"]
+    left = iter([10**9, 10])  # plenty for the first round of orders read at once, nothing for the next
+    records = [_record(n) for n in range(1, COMPARES_AT_ONCE + 2)]
+    late = compare_both_stores(_deps(Stores(), records, []), time_left_ms=lambda: next(left))
+    last = f"acme--northwind#{COMPARES_AT_ONCE + 1}"
+    assert late.compared == COMPARES_AT_ONCE and late.unreadable == [f"{last}: not compared: the run's time ran out"]
+
+
+def test_the_daily_run_compares_an_order_at_the_ages_it_is_told_not_on_every_day() -> None:
+    """Ages 1, 7 and 30: an order last changed 10 hours, 6.5 days or 29.2 days ago is compared today;
+    one changed 3 or 12 days ago is not (it was at day 1, it will be at day 7 / day 30)."""
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    hours = {1: 10, 2: 72, 3: 156, 4: 288, 5: 701}
+    records = [_record(n).model_copy(update={"updated_at": now - timedelta(hours=h)}) for n, h in hours.items()]
+    report = compare_both_stores(_deps(Stores(), records, []), ages=(1, 7, 30))
+    assert report.compared == 3 and report.unreadable == []
+    assert compare_both_stores(_deps(Stores(), records, [])).compared == 5  # ops' check: every one of 30 days
+    assert compare_windows(now, (7, 1)) == [
+        (now - timedelta(days=1), now),
+        (now - timedelta(days=7), now - timedelta(days=6)),
+    ]
+
+
+def test_orders_compared_at_once_are_reported_in_their_order() -> None:
+    moved = {f"S{n}" for n in range(1, 20, 3)}
+    records = [_record(n) for n in range(1, 20)]
+    report = compare_both_stores(_deps(Stores(moved=moved), records, []))
+    assert [d.order_key for d in report.divergences] == [f"acme--northwind#{n}" for n in range(1, 20, 3)]
 
 
 def test_an_order_a_store_shows_malformed_is_named_and_every_other_order_is_still_compared() -> None:

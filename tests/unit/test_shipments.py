@@ -259,6 +259,21 @@ def test_a_seller_who_cancels_of_its_own_accord_has_the_retailer_told_once_by_a_
     assert alert["buyer"].startswith("Hello Acme,\n\nNorthwind cancelled order S1")
 
 
+def test_a_check_that_finds_nothing_new_reads_and_writes_nothing(posted: Any) -> None:
+    """The :40 sweep sees most orders again with nothing new: the seller's copy is read, the record
+    read, and the order is neither claimed nor released (two writes of the whole record, saved)."""
+    deps, seller, _buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1", None)]
+    _check(deps, 1)
+    before = deps.orders.get("acme--northwind#1001")
+    assert _check(deps, 2).written == 0
+    after = deps.orders.get("acme--northwind#1001")
+    assert after.version == before.version and after.claimed_by is None
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z2", None)]  # its tracking corrected: new
+    _check(deps, 3)
+    assert deps.orders.get("acme--northwind#1001").version > before.version
+
+
 def test_the_retailer_told_of_a_seller_s_cancellation_is_told_what_had_already_shipped(posted: Any) -> None:
     deps, seller, _buyer = posted
     seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1", None)]

@@ -154,8 +154,8 @@ class AlertOutbox(Protocol):
 class OrderHistory(Protocol):
     """The orders table as the drift check reads it."""
 
-    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
-        """A connection's orders in the seller's store, last touched since `since`."""
+    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
+        """A connection's orders in the seller's store, last touched since `since` (and before `until`)."""
         ...
 
 

@@ -88,6 +88,12 @@ class DriftSettings(_Env):
     seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
     ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
     days: int = Field(alias="DRIFT_DAYS", ge=1, le=365)
+    ages_text: str = Field(alias="DRIFT_COMPARE_AGES", pattern=r"^\d{1,3}(,\d{1,3})*$")
+
+    @property
+    def ages(self) -> tuple[int, ...]:
+        """The ages (days since an order's last change) the daily run compares it at, within DRIFT_DAYS."""
+        return tuple(sorted({age for age in map(int, self.ages_text.split(",")) if 1 <= age <= self.days}))
 
 
 class DispatchSettings(_Env):

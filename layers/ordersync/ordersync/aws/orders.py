@@ -246,16 +246,22 @@ class DynamoOrders:
         only the status: a day of a busy connection is a few pages)."""
         return [OrderStatus(item["status"]) for item in self._touched_since(connection_id, since, "#status")]
 
-    def posted_since(self, connection_id: str, since: datetime) -> list[OrderRecord]:
+    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
         """A connection's orders in a seller's store (SYNCED, POSTED_MANUALLY, CANCELLED after it)
-        last touched since `since`: the by_connection index's keys, then the records by BatchGetItem."""
-        items = self._touched_since(connection_id, since, "order_key, #status")
+        last touched since `since` (before `until`): the by_connection index's keys, then the records
+        by BatchGetItem."""
+        items = self._touched_since(connection_id, since, "order_key, #status", until)
         keys = [str(item["order_key"]) for item in items if item["status"] in IN_SELLER_STORE]
         records = [r for r in self._batch_get(keys) if r.seller_order_id]
         return sorted(records, key=lambda r: r.order_key)
 
-    def _touched_since(self, connection_id: str, since: datetime, projection: str) -> list[dict[str, Any]]:
-        condition = Key("connection_id").eq(connection_id) & Key("updated_at").gte(iso(since))
+    def _touched_since(
+        self, connection_id: str, since: datetime, projection: str, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        touched = (
+            Key("updated_at").gte(iso(since)) if until is None else Key("updated_at").between(iso(since), iso(until))
+        )
+        condition = Key("connection_id").eq(connection_id) & touched
         return all_items(
             self._table.query,
             "order query",

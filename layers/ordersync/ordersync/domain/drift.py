@@ -5,8 +5,9 @@ the step that mends it. Read-only, and pure: the stores are read by the caller."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ordersync.domain.edits import address_digest
@@ -14,6 +15,16 @@ from ordersync.domain.shipments import BuyerShipments, parcel_key, parcel_ref, s
 from ordersync.models import CanonicalOrder, SellerOrderState, ShippingAddress
 
 DEFAULT_DAYS = 30  # the drift check compares the orders posted in the last this many days
+# The daily run compares an order at these ages (days since it last changed), not on every day of
+# its DEFAULT_DAYS: three compares in a life instead of thirty, each a handful of store calls. A
+# divergence made by hand in a store is found the next day, after a week, or after a month.
+DEFAULT_AGES = (1, 7, 30)
+
+
+def compare_windows(now: datetime, ages: Sequence[int]) -> list[tuple[datetime, datetime]]:
+    """For each age (in days), the day-long window of last changes that reaches it today: age 1 is the
+    last 24 hours, age 7 the day that ended six days ago. Disjoint: an order is in one at most."""
+    return [(now - timedelta(days=age), now - timedelta(days=age - 1)) for age in sorted(set(ages))]
 
 
 class DriftKind(StrEnum):

@@ -31,6 +31,7 @@ from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
+from ordersync.local.life_bench import LifeBench, life_report, print_life
 from ordersync.local.runner import in_background
 from ordersync.local.stack import REGION, LocalStack, project_root
 from ordersync.local.world import World
@@ -466,6 +467,7 @@ def run_bench(
             parcel_units = parcels.pop("dynamodb_units_per_parcel")
             many_sellers = measure_buyer_reads(stack, world)
             memory = {logical: spec.memory_mb for logical, spec in stack.deployment.functions.items()}
+            life = life_report(LifeBench(stack, world, meter, counting_aws_calls).run(min(orders, 60), lines), memory)
             architecture = stack.deployment.functions["ProcessOrderFunction"].architecture
         finally:
             world.stop()
@@ -522,6 +524,7 @@ def run_bench(
             "post": units_per(post_units, main.synced),
             "parcel": parcel_units,
         },
+        "whole_life": life,
         "usd_per_million_orders": cost["total"],
         "usd_per_million_by_service": cost,
         "prices_assumed_usd": PRICES
@@ -586,4 +589,5 @@ def _print(report: dict[str, Any], echo: Callable[[str], None]) -> None:
         f" an order's life with one parcel {parcels['aws_calls_per_order_life']} (target <= 6.2)"
     )
     echo(f"  USD per million   {report['usd_per_million_by_service']} (target total <= 3.0)")
+    print_life(report["whole_life"], echo)
     echo(f"  prices assumed    {report['prices_assumed_usd']}")

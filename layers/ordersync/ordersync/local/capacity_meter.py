@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 
 from ordersync.aws.item_size import item_bytes
 from ordersync.local.capacity import Index, index_writes, read_units, table_write_units
 from ordersync.local.template import ACCOUNT_ID
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+_SERIALIZER = TypeSerializer()
 
 
 @dataclass
@@ -52,8 +54,12 @@ class CapacityMeter:
 
     def install(self) -> CapacityMeter:
         events = boto3._get_default_session().events
-        events.register("before-parameter-build.dynamodb", self._before, unique_id="ordersync-capacity-before")
-        events.register("after-call.dynamodb", self._after, unique_id="ordersync-capacity-after")
+        for event, hook, name in (
+            ("before-parameter-build.dynamodb", self._before, "ordersync-capacity-before"),
+            ("after-call.dynamodb", self._after, "ordersync-capacity-after"),
+        ):  # the latest meter of the process is the one that counts (a hook registered twice is ignored)
+            events.unregister(event, unique_id=name)
+            events.register(event, hook, unique_id=name)
         return self
 
     @contextmanager
@@ -76,7 +82,11 @@ class CapacityMeter:
     # --- hooks ---------------------------------------------------------------------------------------
     def _before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if self._active:
-            writes = [(table, key, self._item(table, key)) for table, key in self._writes(model.name, params)]
+            writes = [
+                (table, typed, self._item(table, typed))
+                for table, key in self._writes(model.name, params)
+                for typed in (_typed(key),)
+            ]
             context["ordersync_capacity"] = (dict(params), writes)
 
     def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -180,3 +190,9 @@ class CapacityMeter:
             )
             for index in described.get("GlobalSecondaryIndexes", [])
         ]
+
+
+def _typed(key: dict[str, Any]) -> dict[str, Any]:
+    """A key as DynamoDB's wire form has it: a resource's call (boto3.resource's Table) reaches the
+    hook with plain values, serialized later by the resource's own handler (registered after ours)."""
+    return {name: value if isinstance(value, dict) else _SERIALIZER.serialize(value) for name, value in key.items()}

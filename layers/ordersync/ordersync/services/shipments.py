@@ -26,6 +26,7 @@ from ordersync.models import (
     OrderStatus,
     Parcel,
     Platform,
+    SellerOrderState,
     platform_label,
 )
 from ordersync.normalize import normalize
@@ -44,6 +45,10 @@ class ShipmentDependencies:
     clock: Callable[[], datetime]
 
 
+# An order whose copy is in the seller's store: the ones claim_posted takes.
+_IN_SELLER_STORE = (OrderStatus.SYNCED, OrderStatus.POSTED_MANUALLY, OrderStatus.CANCELLED)
+
+
 @dataclass(frozen=True)
 class ShipmentCheck:
     """What one check did: parcels written (or found there), parcels that could not go in."""
@@ -60,29 +65,50 @@ def check_seller_copy(
     (an order the seller took elsewhere): nothing. `named`: the order key the seller's copy carries,
     claimed only if its record is this very copy (else the index says whose it is)."""
     copy = (seller_id, seller_order_id)
-    try:
-        record = deps.orders.claim_posted(named, attempt, copy) if named else None
-    except LookupError:  # not the record of this copy (a key the seller edited?): the index decides
-        record = None
-    if record is None:
+    seen = deps.orders.get(named) if named else None
+    if seen is None or (seen.seller_id, seen.seller_order_id) != copy:  # not this copy's record: the index decides
         order_key = deps.orders.key_of_seller_copy(seller_id, seller_order_id)
         if order_key is None:
             return ShipmentCheck(None)
-        try:
-            record = deps.orders.claim_posted(order_key, attempt, copy)
-        except LookupError:  # posted by hand and not recorded yet, or gone: nothing to map parcels to
-            return ShipmentCheck(order_key)
+        seen = deps.orders.get(order_key)
+        if seen is None or (seen.seller_id, seen.seller_order_id) != copy:
+            return ShipmentCheck(order_key)  # posted by hand and not recorded yet, or gone: nothing to map parcels to
+    # The seller's copy read first, and the order claimed only if it shows something new: most checks
+    # (the :40 sweep, a seller's webhook for an edit of its own) find nothing, and a claim and its
+    # release are two writes of the whole record. A record read stale only ever shows less done.
+    connection = deps.connections.get(seen.connection_id)
+    state = deps.stores.seller(connection.seller).order_state(seller_order_id)
+    if seen.status in _IN_SELLER_STORE and _nothing_new(seen, state, seller_id):
+        return ShipmentCheck(seen.order_key)
     try:
-        return _sync_parcels(record, deps)
+        record = deps.orders.claim_posted(seen.order_key, attempt, copy)
+    except LookupError:  # no longer that copy, or not in the seller's store: nothing to map parcels to
+        return ShipmentCheck(seen.order_key)
+    try:
+        return _sync_parcels(record, deps, state)
     except BaseException:
         deps.orders.release(record)
         raise
 
 
-def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies) -> ShipmentCheck:
+def _nothing_new(record: OrderRecord, state: SellerOrderState, seller_id: str) -> bool:
+    """What _sync_parcels would find to do, in the negative: no cancellation or restore to record, no
+    post to confirm, and every parcel in the buyer's store already, as the seller's store shows it now."""
+    if record.post_unconfirmed_at is not None or (record.cancelled_by_seller and not state.cancelled):
+        return False
+    if state.cancelled and record.status is OrderStatus.SYNCED:
+        return False
+    for parcel in state.parcels:
+        entry = record.parcel(parcel_key(seller_id, parcel.parcel_id))
+        if entry is None or entry.in_buyer_store_at is None or parcel.unreadable:
+            return False
+        if _tracking_corrected(entry, parcel) or _units_changed(record, entry, parcel) is not None:
+            return False
+    return True
+
+
+def _sync_parcels(record: OrderRecord, deps: ShipmentDependencies, state: SellerOrderState) -> ShipmentCheck:
     connection = deps.connections.get(record.connection_id)
-    assert record.seller_order_id is not None  # claim_posted says so
-    state = deps.stores.seller(connection.seller).order_state(record.seller_order_id)
     buyer = functools.cache(lambda: deps.stores.buyer(connection.buyer))  # built only when a parcel needs it
     written, problems, last = 0, [], record.timeline[-1] if record.timeline else None
     if record.cancelled_by_seller and not state.cancelled:

@@ -138,6 +138,7 @@ class FakeServer:
         self.listing_lag: ListingLag | None = None
         self.on_create: Callable[[str], None] | None = None  # told of each create as it happens (a chaos hook)
         self.requests = 0
+        self.latency_seconds = 0.0  # how long each answer takes (a real store's round trip; the bench's)
         # What the store was sent, as it was sent (method, path, body): the tests compare whole bodies
         self.received: deque[tuple[str, str, bytes]] = deque(maxlen=500)
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
@@ -167,6 +168,8 @@ class FakeServer:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         self.requests += 1
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
         request = Request(environ)
         self.received.append((request.method, request.path, request.get_data()))
         fault = self.faults.take(request) or (self.random_faults.draw(request) if self.random_faults else None)
