@@ -97,13 +97,20 @@ class Stage:
 class LifeBench:
     """The stages of one cohort of orders, each measured while it runs."""
 
-    def __init__(self, stack: LocalStack, world: World, meter: CapacityMeter, count_calls: Any) -> None:
+    def __init__(
+        self,
+        stack: LocalStack,
+        world: World,
+        meter: CapacityMeter,
+        count_calls: Any,
+        store_seconds: float = STORE_CALL_SECONDS,
+    ) -> None:
         self.stack, self.world, self.meter, self._count_calls = stack, world, meter, count_calls
         self.stages: list[Stage] = []
         self.buyer: FakeShopify = world.add_shopify("life-shop", "Life Shop")
         self.seller: FakeWooCommerce = world.add_woocommerce("life-seller", "Life Seller")
         for server in (self.buyer.server, self.seller.server):  # each answer as slow as a real store's
-            server.latency_seconds = STORE_CALL_SECONDS
+            server.latency_seconds = store_seconds
 
     def _requests(self) -> int:
         return int(self.buyer.server.requests + self.seller.server.requests)
