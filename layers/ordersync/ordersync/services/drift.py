@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -85,7 +86,10 @@ def compare_both_stores(
             if time_left_ms() < TIME_RESERVE_MS:  # the emails still go out; the next run reads these
                 report.unreadable += [f"{r.order_key}: not compared: the run's time ran out" for r, _ in work[start:]]
                 break
-            for one in pool.map(lambda pair: compare(*pair), work[start : start + COMPARES_AT_ONCE]):  # in order
+            # each in a copy of this context: what the caller set for its calls (Powertools' keys, the
+            # local stack's IAM principal) holds in the pool's threads too
+            contexts = [(copy_context(), pair) for pair in work[start : start + COMPARES_AT_ONCE]]
+            for one in pool.map(lambda each: each[0].run(compare, *each[1]), contexts):  # in order
                 report.compared += one.compared
                 report.divergences += one.divergences
                 report.unreadable += one.unreadable
