@@ -32,12 +32,12 @@ def test_writes_reads_and_refused_writes_are_priced_by_item_size_and_index(stack
     size = item_bytes(first)
     with meter.metering() as units:
         dynamodb.put_item(TableName=table, Item=first)
-    # the table: ceil(size / 1 KB); by_seller_status (ALL): the whole item; by_connection (INCLUDE status): a small
-    # entry, 1 unit; by_seller_copy: the item has no seller_copy, so it is not in that index
+    # the table: ceil(size / 1 KB); by_seller_status_keys (KEYS_ONLY) and by_connection (INCLUDE status): a small
+    # entry, 1 unit each; by_seller_copy: the item has no seller_copy, so it is not in that index
     assert units.write[table] == math.ceil(size / 1024)
-    assert units.index_write[table] == math.ceil(size / 1024) + 1
+    assert units.index_write[table] == 2
 
-    with meter.metering() as units:  # the status moves: by_seller_status's key changes (a delete and a put)
+    with meter.metering() as units:  # the status moves: by_seller_status_keys's key changes (a delete and a put)
         dynamodb.update_item(
             TableName=table,
             Key={"order_key": first["order_key"]},
@@ -46,8 +46,8 @@ def test_writes_reads_and_refused_writes_are_priced_by_item_size_and_index(stack
             ExpressionAttributeValues={":s": {"S": "SYNCED"}},
         )
     assert units.write[table] == math.ceil(size / 1024)
-    assert units.index_write[table] == 2 * math.ceil(size / 1024) + 1  # by_connection: its projected status, 1
-    assert units.by_index == {"by_seller_status": 2 * math.ceil(size / 1024), "by_connection": 1, "by_seller_copy": 0}
+    assert units.index_write[table] == 2 + 1  # by_connection: its projected status, 1
+    assert units.by_index == {"by_seller_status_keys": 2, "by_connection": 1, "by_seller_copy": 0}
 
     refused = contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException)
     with meter.metering() as units, refused:  # a claim refused by its condition: the item's size, no index
@@ -75,15 +75,12 @@ def test_a_call_through_the_resource_api_is_priced_as_the_same_call_through_the_
     size = item_bytes(first)
     with meter.metering() as put:
         table.put_item(Item=plain)
-    assert (put.write[table.name], put.index_write[table.name]) == (math.ceil(size / 1024), math.ceil(size / 1024) + 1)
-    with meter.metering() as claim:  # a claim: by_seller_status (ALL) rewritten, by_connection and by_seller_copy not
+    assert (put.write[table.name], put.index_write[table.name]) == (math.ceil(size / 1024), 2)
+    with meter.metering() as claim:  # a claim: the record rewritten, no index entry changed (none is an insert)
         table.update_item(
             Key={"order_key": plain["order_key"]},
             UpdateExpression="SET claimed_by = :a",
             ExpressionAttributeValues={":a": "attempt-1"},
         )
-    assert claim.by_index == {
-        "by_seller_status": math.ceil((size + 20) / 1024),
-        "by_connection": 0,
-        "by_seller_copy": 0,
-    }
+    assert claim.write[table.name] == math.ceil((size + 20) / 1024)
+    assert claim.by_index == {"by_seller_status_keys": 0, "by_connection": 0, "by_seller_copy": 0}

@@ -35,7 +35,7 @@ def test_a_bigcommerce_hot_seller_needs_a_longer_budget_and_past_its_reach_it_sa
         "the hot seller's store needs 278 h for its share, past ThrottleBudgetHours' 336: its last orders fail"
         " as PLATFORM_UNAVAILABLE and are redriven later (or spread the seller's load)",
         "1126 concurrent invocations needed: raise the account's Lambda limit, or drain slower",
-        "1389 writes/s on one by_seller_status key: shard the key or make the index sparse first",
+        "1389 writes/s on one by_seller_status_keys key: shard the key or make the index sparse first",
     )
 
 
@@ -49,7 +49,7 @@ def test_each_limit_warns_only_past_it() -> None:
     at_lambda = plan(96_000, 100, "shopify-plus", instant)  # exactly 1,000 invocations
     assert at_lambda.concurrency_needed == 1_000
     assert at_lambda.warnings == (
-        "1333 writes/s on one by_seller_status key: shard the key or make the index sparse first",
+        "1333 writes/s on one by_seller_status_keys key: shard the key or make the index sparse first",
     )
     at_index = plan(72_000, 100, "shopify-plus", instant)  # exactly 1,000 writes/s on the key
     assert at_index.hot_index_writes_per_second == 1_000 and at_index.warnings == ()

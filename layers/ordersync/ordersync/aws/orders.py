@@ -235,11 +235,14 @@ class DynamoOrders:
         record.version = expected + 1
 
     def by_seller_status(self, seller_id: str, status: OrderStatus) -> list[OrderRecord]:
+        """A seller's orders of one status: the keys from by_seller_status_keys, then the records
+        (read after the index: one whose status has moved on since is left out)."""
         condition = Key("seller_id").eq(seller_id) & Key("status").eq(status.value)
         items = all_items(
-            self._table.query, "order query", IndexName="by_seller_status", KeyConditionExpression=condition
+            self._table.query, "order query", IndexName="by_seller_status_keys", KeyConditionExpression=condition
         )
-        return [_record(item) for item in items]
+        records = self._batch_get([str(item["order_key"]) for item in items])
+        return sorted((r for r in records if r.status is status), key=lambda r: r.order_key)
 
     def statuses_since(self, connection_id: str, since: datetime) -> list[OrderStatus]:
         """The status of each of a connection's orders last touched since `since` (the index holds

@@ -83,7 +83,7 @@ def _plan(args: argparse.Namespace, echo: Echo) -> int:
     echo(f"  DynamoDB writes: {result.writes_per_second:.0f}/s, spread by order")
     echo(
         f"  the hot seller: {result.hot_orders:,} orders; its store takes {result.hot_store_hours:.1f} h for them;"
-        f" its by_seller_status key {result.hot_index_writes_per_second:.0f} writes/s"
+        f" its by_seller_status_keys key {result.hot_index_writes_per_second:.0f} writes/s"
     )
     echo(f"  AWS cost: ${result.usd}")
     echo(f"binds first: {result.binds_first}")

@@ -69,7 +69,7 @@ class Plan:
     concurrency_needed: int  # to post the hour within DRAIN_MINUTES, AWS side only
     writes_per_second: float
     hot_orders: int
-    hot_index_writes_per_second: float  # the hot seller's by_seller_status key
+    hot_index_writes_per_second: float  # the hot seller's by_seller_status_keys key
     hot_store_hours: float  # what the hot seller's store takes to accept its share
     usd: Decimal
     binds_first: str
@@ -104,7 +104,7 @@ def plan(connections: int, orders_per_hour: int, hot_platform: str, given: dict[
         warnings.append(f"{needed} concurrent invocations needed: raise the account's Lambda limit, or drain slower")
     if index_rate > PARTITION_WRITES_PER_SECOND:
         warnings.append(
-            f"{index_rate:.0f} writes/s on one by_seller_status key: shard the key or make the index sparse first"
+            f"{index_rate:.0f} writes/s on one by_seller_status_keys key: shard the key or make the index sparse first"
         )
     return Plan(
         orders=orders,
