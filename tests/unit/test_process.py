@@ -412,6 +412,27 @@ def test_a_settled_order_is_recognised_from_the_claim_and_nothing_is_written(dep
     assert deps.orders.items["acme--northwind#1001"]["version"] == before  # type: ignore[attr-defined]
 
 
+def test_a_settled_order_changed_since_checkout_is_recognised_from_a_read_not_a_claim(
+    deps: ProcessDependencies,
+) -> None:
+    """A paid or re-pulled order most often finds its record settled: read (a read unit), never
+    claimed (a refused claim is billed as a write of the whole record). A new order, and a
+    cancellation, still go straight to the claim."""
+    claims: list[str] = []
+    claim = deps.orders.claim
+    deps.orders.claim = lambda envelope, *a, **k: claims.append(envelope.order_key) or claim(envelope, *a, **k)  # type: ignore[method-assign]
+    process_message(message("A"), "m1", 1, deps)
+    assert claims == ["acme--northwind#1001"]
+    paid = json.loads(message("A"))
+    checkout = datetime.fromisoformat(paid["payload"]["createdAt"].replace("Z", "+00:00"))
+    paid["payload"]["updatedAt"] = iso(checkout + timedelta(hours=1))  # paid an hour after checkout: orders/updated
+    record = process_message(json.dumps(paid), "m2", 1, deps)
+    assert record is not None and record.status is OrderStatus.SYNCED and len(claims) == 1
+    paid["payload"]["cancelledAt"] = paid["payload"]["updatedAt"]  # a cancellation may change it: claimed
+    assert process_message(json.dumps(paid), "m3", 1, deps).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert len(claims) == 2
+
+
 def _attempt(deps: ProcessDependencies, message_id: str) -> Attempt:
     now = deps.clock()
     return Attempt(f"{message_id}/other", now, int((now + timedelta(seconds=30)).timestamp() * 1000))
