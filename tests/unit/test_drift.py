@@ -134,6 +134,27 @@ def test_each_seller_s_drift_email_lists_its_own_orders_only() -> None:
     assert "open in your store (processing)" in told.body and "the seller's" not in told.body
 
 
+def test_a_drift_digest_of_thousands_of_orders_stays_under_sns_s_256_kib_and_says_how_many_it_left_out() -> None:
+    """Past SNS's limit the publish is refused and nobody hears of any divergence: each body is cut
+    and names the rest by a count and the command that lists them."""
+    from ordersync.alerts.drift import drift_emails
+    from ordersync.domain.drift import Divergence
+
+    detail = "buyer's store: 410 Terry Ave N, Suite 200, Seattle, 98109, US; seller's store: " + "x" * 200
+    found = [
+        Divergence(f"acme--north#{n}", "north", "Acme", DriftKind.ADDRESS_DIFFERS, detail, "ordersync order replay")
+        for n in range(3_000)
+    ]
+    unreadable = [f"acme--north#{n}: StoreUnavailable: " + "y" * 150 for n in range(3_000, 6_000)]
+    emails = drift_emails(found, 3_000, unreadable)
+    assert all(len(e.body.encode()) < 256 * 1024 - 2_000 for e in emails)
+    ops = next(e for e in emails if e.seller_id is None)
+    assert "more divergences, not shown here" in ops.body and "`ordersync drift --json` lists every one" in ops.body
+    assert "more, not shown here: `ordersync drift` names each" in ops.body
+    (north,) = [e for e in emails if e.seller_id == "north"]
+    assert "more orders: ask us for the list" in north.body
+
+
 def test_a_tracking_number_spaced_or_cased_otherwise_in_the_buyer_store_is_the_same_number() -> None:
     recorded = _recorded(written={"north:f-1": "501"})
     spaced = Parcel("f-1", (ParcelLine("v-1", 2),), "UPS", "1z 999 aa1 0123456784")

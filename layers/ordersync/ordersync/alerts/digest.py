@@ -88,13 +88,13 @@ def plan_emails(alerts: list[QueuedAlert], digest_threshold: int) -> list[Outgoi
 MAX_BODY_BYTES = 200_000
 
 
-def _capped(parts: list[str], separator: str, more: str) -> str:
-    """As many of `parts` as fit in MAX_BODY_BYTES, then `more` (with {n}: how many were left out)."""
+def capped(parts: list[str], separator: str, more: str, budget: int = MAX_BODY_BYTES) -> str:
+    """As many of `parts` as fit in `budget` bytes, then `more` (with {n}: how many were left out)."""
     kept: list[str] = []
     size = 0
     for index, part in enumerate(parts):
         cost = len((part + separator).encode())
-        if size + cost > MAX_BODY_BYTES - 1_000:  # room for the rest of the email around it
+        if size + cost > budget - 1_000:  # room for the rest of the email around it
             return separator.join(kept) + separator + more.format(n=len(parts) - index)
         kept.append(part)
         size += cost
@@ -104,7 +104,7 @@ def _capped(parts: list[str], separator: str, more: str) -> str:
 def _seller_digest(seller_id: str, group: list[QueuedAlert]) -> OutgoingEmail:
     first = group[0]
     platform = platform_label(first.seller_platform)
-    listing = _capped(
+    listing = capped(
         [f"  - Order {_number(a)} from {a.buyer_name}: {REASON_LABEL[a.reason]}" for a in group],
         "\n",
         "  - and {n} more orders: ask us for the list, or see them in your store's order list",
@@ -126,7 +126,7 @@ def _ops_digest(alerts: list[QueuedAlert]) -> OutgoingEmail:
     for alert in alerts:
         counts[alert.reason.value] += 1
     summary = ", ".join(f"{reason} x{count}" for reason, count in sorted(counts.items()))
-    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + _capped(
+    body = f"{len(alerts)} order alerts in this dispatch ({summary}).\n\n" + capped(
         [a.ops_body or "" for a in alerts],
         "\n---\n",
         "... and {n} more alerts, not shown here (SNS takes 256 KiB a message): `ordersync dlq list` shows every failed order",

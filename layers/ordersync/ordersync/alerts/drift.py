@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ordersync.alerts.digest import OutgoingEmail
+from ordersync.alerts.digest import MAX_BODY_BYTES, OutgoingEmail, capped
 from ordersync.alerts.messages import to_the_seller
 from ordersync.domain.drift import Divergence, DriftKind
 
@@ -27,11 +27,28 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
     if not found and not unreadable:
         return []
     orders = len({d.order_key for d in found})
-    listing = "\n\n".join(
-        f"{d.order_key} [{d.seller_id}]: {KIND_WORDS[d.kind]} ({d.kind.value})\n  {d.detail}\n  mend: {d.mend}"
-        for d in found
+    # Both lists share one message (SNS: 256 KiB): each gets half, the rest named by a count
+    listing = capped(
+        [
+            f"{d.order_key} [{d.seller_id}]: {KIND_WORDS[d.kind]} ({d.kind.value})\n  {d.detail}\n  mend: {d.mend}"
+            for d in found
+        ],
+        "\n\n",
+        "... and {n} more divergences, not shown here (SNS takes 256 KiB a message):"
+        " `ordersync drift --json` lists every one",
+        MAX_BODY_BYTES // 2,
     )
-    skipped = "".join(f"\n  - {key}" for key in unreadable)
+    skipped = (
+        "\n  - "
+        + capped(
+            list(unreadable),
+            "\n  - ",
+            "and {n} more, not shown here: `ordersync drift` names each",
+            MAX_BODY_BYTES // 2,
+        )
+        if unreadable
+        else ""
+    )
     body = (
         f"The drift check compared {compared} posted orders in both stores: {len(found)} divergences in"
         f" {orders} orders. Nothing was changed in either store.\n\n{listing}\n"
@@ -43,8 +60,13 @@ def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequenc
     for divergence in found:
         by_seller[divergence.seller_id].append(divergence)
     for seller_id, own in by_seller.items():
-        lines = "\n".join(
-            to_the_seller(f"  - order {d.order_key.split('#', 1)[-1]}: {KIND_WORDS[d.kind]}: {d.detail}") for d in own
+        lines = capped(
+            [
+                to_the_seller(f"  - order {d.order_key.split('#', 1)[-1]}: {KIND_WORDS[d.kind]}: {d.detail}")
+                for d in own
+            ],
+            "\n",
+            "  - and {n} more orders: ask us for the list",
         )
         text = (
             f"Hello,\n\nOur daily check found {len(own)} difference(s) between your store and the retailer's"
