@@ -10,8 +10,8 @@ import re
 import shlex
 from typing import Any
 
-from ordersync.cli.output import CliError, Echo
-from ordersync.cli.target import LOCAL_STATE
+from ordersync.cli.output import Echo
+from ordersync.cli.target import LOCAL_STATE, local_stack_state
 
 
 def add_local_env_command(local: Any) -> None:
@@ -34,12 +34,7 @@ def shell_variables(stores: dict[str, dict[str, str]], credentials: dict[str, di
 
 
 def _env(_args: argparse.Namespace, echo: Echo) -> int:
-    from ordersync.local.running import running_stack
-
-    state = running_stack(LOCAL_STATE)
-    if state is None:
-        raise CliError("no local stack running here: start one with `ordersync local up`")
-    stores: dict[str, dict[str, str]] = state.get("stores", {})
+    stores: dict[str, dict[str, str]] = local_stack_state().get("stores", {})
     credentials = {
         store_id: json.loads((LOCAL_STATE.parent / f"{store_id}.json").read_text(encoding="utf-8"))
         for store_id in stores

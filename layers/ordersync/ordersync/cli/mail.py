@@ -8,8 +8,8 @@ import argparse
 import threading
 from typing import Any
 
-from ordersync.cli.output import CliError, Echo
-from ordersync.cli.target import LOCAL_STATE
+from ordersync.cli.output import Echo
+from ordersync.cli.target import local_stack_state
 
 # Set to stop `local mail --follow` (a test's thread; a person presses Ctrl-C).
 FOLLOW_STOP = threading.Event()
@@ -24,14 +24,9 @@ def add_local_mail_command(local: Any) -> None:
 
 
 def _mail(args: argparse.Namespace, echo: Echo) -> int:
-    from ordersync.local.moto_server import point_boto3_at
-    from ordersync.local.running import running_stack
     from ordersync.local.world import delivered_emails
 
-    state = running_stack(LOCAL_STATE)
-    if state is None:
-        raise CliError("no local stack running here: start one with `ordersync local up`")
-    point_boto3_at(state["endpoint"], "us-east-1")
+    local_stack_state(point_boto3=True)
     FOLLOW_STOP.clear()
     shown = 0
     while True:

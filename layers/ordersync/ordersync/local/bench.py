@@ -32,6 +32,7 @@ from ordersync.local.fakes.bigcommerce import bigcommerce_order
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.life_bench import LifeBench, life_report, print_life
+from ordersync.local.prices import ESM_SQS_REQUESTS_PER_BATCH, PRICES, STORE_CALL_SECONDS
 from ordersync.local.runner import in_background
 from ordersync.local.stack import REGION, LocalStack, project_root
 from ordersync.local.world import World
@@ -40,23 +41,9 @@ from ordersync.platforms.woocommerce import WooCommerceStore
 from ordersync.records import Attempt, OrderRecord
 from ordersync.services.pull import envelope_for
 
-STORE_CALL_SECONDS = 0.25  # modelled latency of one call to a real store (the fakes answer in microseconds)
-
-# AWS list prices, us-east-1, as assumed here (USD).
-PRICES = {
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second_arm64": 0.0000133334,
-    "lambda_gb_second_x86_64": 0.0000166667,
-    "dynamodb_write_request_unit": 0.625 / 1e6,
-    "dynamodb_read_request_unit": 0.125 / 1e6,
-    "sqs_request_64kb": 0.40 / 1e6,
-    "sns_publish": 0.50 / 1e6,
-}
 # The design's minimum per synced order: one batched catalog read, one conditional state write,
 # a tenth of an SQS send batch.
 MIN_CALLS = {("dynamodb", "BatchGetItem"): 1.0, ("dynamodb", "PutItem"): 1.0, ("sqs", "SendMessageBatch"): 0.1}
-# Lambda's event source mapping polls and deletes; billed as SQS requests, not made by our code.
-ESM_SQS_REQUESTS_PER_BATCH = 2
 
 
 @dataclass

@@ -28,22 +28,12 @@ from ordersync.local.capacity_meter import CapacityMeter, Units
 from ordersync.local.demo import US_ADDRESS
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
+from ordersync.local.prices import ESM_SQS_REQUESTS_PER_BATCH, PRICES, STORE_CALL_SECONDS
 from ordersync.local.stack import LocalStack
 from ordersync.local.world import World
 
-STORE_CALL_SECONDS = 0.25  # a real store's answer (the bench's other measures model the same)
 LOG_BYTES_PER_INVOCATION = 350  # Lambda's START, END and REPORT lines (our own log at ERROR: none)
-PRICES = {  # AWS list prices, us-east-1, x86_64 (USD)
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second": 0.0000166667,
-    "dynamodb_write_unit": 0.625 / 1e6,
-    "dynamodb_read_unit": 0.125 / 1e6,
-    "sqs_request": 0.40 / 1e6,  # per 64 KB chunk
-    "event": 1.00 / 1e6,  # EventBridge: a partner event, or an event put on a bus
-    "sns_publish": 0.50 / 1e6,
-    "log_gb": 0.50,  # CloudWatch Logs ingestion
-}
-# The esm's receive and delete of each batch: requests SQS bills, made by Lambda, not our code.
+# The local runner's polls and deletes: billed instead as the event source mapping's, per batch.
 RUNNER_SQS = ("ReceiveMessage", "DeleteMessageBatch", "DeleteMessage")
 # How many times an order's stage happens in its life: the daily drift check compares a posted order
 # at each of DriftCompareAges (1, 7 and 30 days after its last change; it was every day of 30).
@@ -69,14 +59,15 @@ class Stage:
         n = max(self.orders, 1)
         gb_seconds = sum(s * memory_mb[f] / 1024 for f, s in self.handler_seconds.items())
         invocations = sum(self.invocations.values())
-        sqs = sum(c for (s, o), c in self.calls.items() if s == "sqs" and o not in RUNNER_SQS) + 2 * self.batches
+        sqs = sum(c for (s, o), c in self.calls.items() if s == "sqs" and o not in RUNNER_SQS)
+        sqs += ESM_SQS_REQUESTS_PER_BATCH * self.batches
         events = sum(c for (s, o), c in self.calls.items() if s == "events" and o.startswith("Put"))
         sns = sum(c for (s, o), c in self.calls.items() if s == "sns" and o == "Publish")
         reads, writes = self.units.read_total, self.units.write_total
         usd = {
-            "lambda": invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second"],
-            "dynamodb": writes * PRICES["dynamodb_write_unit"] + reads * PRICES["dynamodb_read_unit"],
-            "sqs": sqs * PRICES["sqs_request"],
+            "lambda": invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_x86_64"],
+            "dynamodb": writes * PRICES["dynamodb_write_request_unit"] + reads * PRICES["dynamodb_read_request_unit"],
+            "sqs": sqs * PRICES["sqs_request_64kb"],
             "events": events * PRICES["event"],
             "sns": sns * PRICES["sns_publish"],
             "logs": invocations * LOG_BYTES_PER_INVOCATION / 1e9 * PRICES["log_gb"],

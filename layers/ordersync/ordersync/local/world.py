@@ -188,9 +188,8 @@ class World:
             self.stack.output("SellerAlertsTopicArn"),
             "email",
             email,
-            SnsSellerSubscriptions.filter_policy(
-                seller_id, audience
-            ),  # the production policy, as `seller add` makes it
+            # the production policy, as `seller add` / `buyer add` make it
+            SnsSellerSubscriptions.filter_policy(seller_id, audience),
         )
 
     def add_catalog(

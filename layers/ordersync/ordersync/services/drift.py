@@ -76,11 +76,6 @@ def compare_both_stores(
         for record in deps.orders.posted_since(connection.connection_id, since, until)
     ]
 
-    def compare(record: OrderRecord, connection: Connection) -> DriftReport:
-        one = DriftReport()
-        _compare(record, connection, deps, one)
-        return one
-
     with ThreadPoolExecutor(max_workers=COMPARES_AT_ONCE) as pool:
         for start in range(0, len(work), COMPARES_AT_ONCE):  # a round at a time: the clock is read between
             if time_left_ms() < TIME_RESERVE_MS:  # the emails still go out; the next run reads these
@@ -88,8 +83,11 @@ def compare_both_stores(
                 break
             # each in a copy of this context: what the caller set for its calls (Powertools' keys, the
             # local stack's IAM principal) holds in the pool's threads too
-            contexts = [(copy_context(), pair) for pair in work[start : start + COMPARES_AT_ONCE]]
-            for one in pool.map(lambda each: each[0].run(compare, *each[1]), contexts):  # in order
+            compares = [
+                pool.submit(copy_context().run, _compared, record, connection, deps)
+                for record, connection in work[start : start + COMPARES_AT_ONCE]
+            ]
+            for one in (compare.result() for compare in compares):  # in order: the report reads as before
                 report.compared += one.compared
                 report.divergences += one.divergences
                 report.unreadable += one.unreadable
@@ -101,6 +99,13 @@ def compare_both_stores(
         "drift checked",
         extra={"orders": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)},
     )
+    return report
+
+
+def _compared(record: OrderRecord, connection: Connection, deps: DriftDependencies) -> DriftReport:
+    """One order's own report: the orders compared at once each fill their own."""
+    report = DriftReport()
+    _compare(record, connection, deps, report)
     return report
 
 

@@ -159,11 +159,7 @@ def process_message(
         return _process(envelope, record, attempt, deps, newer, known)
     except OrderClaimed as claimed:
         if claimed.record.settled_for(envelope.cause, _reopens(envelope, message_order, claimed.record)):
-            logger.info(
-                "order already settled", extra={"order_key": envelope.order_key, "status": claimed.record.status}
-            )
-            _pass_on_the_read(envelope, None, None, deps)  # not read here: each other part reads it
-            return claimed.record
+            return _already_settled(envelope, claimed.record, deps)
         wait = (claimed.record.claim_until_ms or 0) - attempt.started_ms
         return _retry_later(body, claimed.record, "another attempt holds the order", wait / 1000, deps)
     except RetryLater as later:
@@ -202,9 +198,14 @@ def _settled_re_read(
     seen = deps.orders.get(envelope.order_key)
     if seen is None or not seen.settled_for(envelope.cause, _reopens(envelope, order, seen)):
         return None
-    logger.info("order already settled", extra={"order_key": envelope.order_key, "status": seen.status})
+    return _already_settled(envelope, seen, deps)
+
+
+def _already_settled(envelope: OrderEnvelope, record: OrderRecord, deps: ProcessDependencies) -> OrderRecord:
+    """Nothing to do for this message: the record is left as it is (read, or answered by a refused claim)."""
+    logger.info("order already settled", extra={"order_key": envelope.order_key, "status": record.status})
     _pass_on_the_read(envelope, None, None, deps)  # not read here: each other part reads it
-    return seen
+    return record
 
 
 def _claim(
