@@ -65,3 +65,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     if workers:  # a run of the unit tests alone has none
         audit.judge(session, workers, int(exitstatus))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first, longest first: a worker that took one last would run on alone after
+    the others are done. The rest keep their order (a stable sort)."""
+
+    def seconds(item: pytest.Item) -> float:
+        long = item.get_closest_marker("long")
+        return float(long.kwargs.get("seconds", 10)) if long is not None else 0.0
+
+    items.sort(key=seconds, reverse=True)

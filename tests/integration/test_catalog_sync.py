@@ -142,6 +142,7 @@ def test_a_big_catalog_is_read_for_what_changed_and_a_moved_sku_follows(
     assert second.catalog_synced_at > first.catalog_synced_at
 
 
+@pytest.mark.long(seconds=13)
 def test_a_long_read_is_carried_on_across_invocations_and_retires_only_at_its_end(
     stack: LocalStack, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

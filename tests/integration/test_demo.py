@@ -10,6 +10,7 @@ import pytest
 from ordersync.cli import main
 
 
+@pytest.mark.long(seconds=19)
 def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report_path = tmp_path / "report.json"
     assert main(["local", "demo", "--report", str(report_path)]) == 0
@@ -160,6 +161,7 @@ def test_demo_runs_every_case_and_writes_the_report(tmp_path: Path, capsys: pyte
     assert "3 orders from Acme Outfitters differ between your store and theirs" in [e["subject"] for e in northwind]
 
 
+@pytest.mark.long(seconds=20)
 def test_the_demo_retailer_buys_from_two_sellers_and_sells_its_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 from ordersync.aws.catalog import DynamoCatalog
 from ordersync.aws.orders import DynamoOrders
@@ -216,6 +217,7 @@ def test_a_synced_order_keeps_no_payload_and_its_replay_reads_the_buyer_order_ag
     assert copy["status"] == "cancelled"
 
 
+@pytest.mark.long(seconds=19)
 def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never_the_dlq(
     stack: LocalStack, world: World
 ) -> None:
@@ -243,6 +245,7 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
     assert int(item["paced_until_ms"]["N"]) > 0 and item["platform"]["S"] == "woocommerce"
 
 
+@pytest.mark.long(seconds=21)
 def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_the_pull_dlq(
     stack: LocalStack, world: World
 ) -> None:

@@ -22,6 +22,7 @@ def _until(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped
         time.sleep(0.2)
 
 
+@pytest.mark.long(seconds=12)
 def test_local_up_keeps_running_refuses_a_second_and_cleans_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

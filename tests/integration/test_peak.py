@@ -5,6 +5,8 @@ because a store asked us to slow down."""
 
 from __future__ import annotations
 
+import pytest
+
 from ordersync.local.peak import Limits, run_peak
 
 # Each far enough under the hour's demand that it is met however slowly this machine runs: the hot
@@ -21,6 +23,7 @@ SMALL_LIMITS = Limits(
 )
 
 
+@pytest.mark.long(seconds=75)
 def test_a_peak_hour_at_the_stores_limits_loses_nothing_and_fails_nothing_for_pace() -> None:
     report = run_peak(
         24, 5, seed=7, limits=SMALL_LIMITS, concurrency=4, hot_seller="peak", echo=lambda _line: None, mixed_buyers=3

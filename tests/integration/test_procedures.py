@@ -123,6 +123,7 @@ def _until(condition: Callable[[], bool], seconds: float = 90.0) -> None:
         time.sleep(1.0)
 
 
+@pytest.mark.long(seconds=30)
 def test_the_readme_onboarding_and_the_runbook_fix_work_as_written_against_local_up(local_up) -> None:  # type: ignore[no-untyped-def]
     urls, shell = local_up
     commands = [c for command in readme_onboarding() for c in concrete(command, urls)]
@@ -234,6 +235,7 @@ TRY_IT: dict[int, list[tuple[Look, dict[str, Callable[[str], str]]]]] = {
 }
 
 
+@pytest.mark.long(seconds=35)
 def test_readme_try_it_acts_on_the_stores_through_their_own_apis_and_each_effect_shows_in_both_stores(
     tmp_path: Path,
 ) -> None:

@@ -61,6 +61,7 @@ def test_queues_topics_and_tables_are_encrypted_at_rest(cloudformation: dict) ->
             assert props.get("SSESpecification", {}).get("SSEEnabled"), logical_id
 
 
+@pytest.mark.long(seconds=17)
 def test_a_whole_demo_run_logs_no_address_email_phone_or_token(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

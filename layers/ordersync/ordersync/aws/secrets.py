@@ -4,6 +4,7 @@ ordersync/stores/ (the only secrets the functions may read)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -22,10 +23,18 @@ RECOVERY_DAYS = 7  # a removed store's credentials can be restored for a week
 
 def store_credentials(secret_arn: str, fresh: bool = False) -> dict[str, Any]:
     """Cached for 5 minutes in a warm container; `fresh` reads past the cache (just rotated?)."""
-    value = parameters.get_secret(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS, force_fetch=fresh)
+    value = _provider().get(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS, force_fetch=fresh)
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_arn} is not a JSON object")
     return value
+
+
+@functools.cache
+def _provider() -> parameters.SecretsProvider:
+    """Powertools' provider on a client of boto3's default session, one a container: by itself it
+    makes a boto3 session of its own, which loads botocore's models a second time (a tenth of a
+    second of a cold start)."""
+    return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
 class StoreSecrets:

@@ -111,9 +111,10 @@ def timing_posts(into: list[float]) -> Iterator[None]:
         WooCommerceStore.create_order = original  # type: ignore[method-assign]
 
 
-def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str) -> Run:
-    """N orders of L lines from a new Shopify buyer to a new WooCommerce seller, end to end."""
-    buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}")
+def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str, plus: bool = False) -> Run:
+    """N orders of L lines from a new Shopify buyer (`plus`: on Shopify Plus's API limits) to a
+    new WooCommerce seller, end to end."""
+    buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}", plus)
     seller = world.add_woocommerce(f"seller-{tag}", f"Seller {tag}")
     for i in range(lines):
         seller.add_product(10_000 + i, f"SKU-{tag}-{i}", f"Product {i}", "10.00")

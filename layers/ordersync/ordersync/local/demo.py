@@ -15,7 +15,7 @@ from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, buyer_variant_id, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.iam import acting_as
-from ordersync.local.stack import LocalStack
+from ordersync.local.stack import LocalStack, reset_cached_clients
 from ordersync.local.world import World
 from ordersync.models import OrderStatus
 from ordersync.normalize import normalize
@@ -319,9 +319,7 @@ def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> li
     echo(f"   compared {report.compared} posted orders: {len(report.divergences)} divergences")
     for divergence in report.divergences:
         echo(f"   {divergence.order_key} {divergence.kind.value}; mend: {divergence.mend}")
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()  # the daily run starts in a container of its own: it reads the secrets itself
+    reset_cached_clients()  # the daily run starts in a container of its own: it reads the secrets itself
     stack.runner.fire_schedules("CheckDriftFunction")  # the daily run: ops' digest, each seller its own
     return [
         {"order_key": d.order_key, "seller": d.seller_id, "kind": d.kind.value, "detail": d.detail, "mend": d.mend}

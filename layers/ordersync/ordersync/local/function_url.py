@@ -14,6 +14,8 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ordersync.local.fakes.server import POLL_SECONDS
+
 TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation limit
 
@@ -23,7 +25,7 @@ class FunctionUrlServer:
         self.invoke: Callable[[dict[str, Any]], Any] | None = None  # the runner sets it: the function's handler
         self.requests = 0
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True)
         self._thread.start()
 
     @property

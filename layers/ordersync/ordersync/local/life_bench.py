@@ -63,6 +63,7 @@ class Stage:
         sqs += ESM_SQS_REQUESTS_PER_BATCH * self.batches
         events = sum(c for (s, o), c in self.calls.items() if s == "events" and o.startswith("Put"))
         sns = sum(c for (s, o), c in self.calls.items() if s == "sns" and o == "Publish")
+        secrets = sum(c for (s, _), c in self.calls.items() if s == "secretsmanager")  # a store's credentials
         reads, writes = self.units.read_total, self.units.write_total
         usd = {
             "lambda": invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_x86_64"],
@@ -70,6 +71,7 @@ class Stage:
             "sqs": sqs * PRICES["sqs_request_64kb"],
             "events": events * PRICES["event"],
             "sns": sns * PRICES["sns_publish"],
+            "secretsmanager": secrets * PRICES["secretsmanager_api_call"],
             "logs": invocations * LOG_BYTES_PER_INVOCATION / 1e9 * PRICES["log_gb"],
         }
         return {

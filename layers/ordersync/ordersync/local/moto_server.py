@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -46,12 +47,19 @@ def only_these_managed_policies(names: set[str]) -> None:
     """moto loads all ~1,500 AWS managed policies into every IAM backend it makes, again after each
     reset (over a second a stack): load the ones the template attaches, which is all IAM here needs."""
     import moto.iam.models
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-    every = json.loads(aws_managed_policies_data)
+    every = _every_managed_policy()
     moto.iam.models.aws_managed_policies_data = json.dumps(
         {name: every[name] for name in sorted(names) if name in every}
     )
+
+
+@functools.cache
+def _every_managed_policy() -> dict[str, Any]:
+    """moto's bundled list, parsed once a process (a sixth of a second each time)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))
 
 
 def _validate_each_definition_once() -> None:
@@ -73,6 +81,22 @@ def _validate_each_definition_once() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(validate_once)  # type: ignore[method-assign]
 
 
+def _one_signing_key_a_process() -> None:
+    """moto makes a 2048-bit RSA key for every KMS key (asymmetric or not) and every SNS
+    subscription (to sign HTTP deliveries): a sixth of a second a stack. Ours are symmetric keys
+    and email / SQS subscriptions, which never use one: each kind is made once a process."""
+    import moto.kms.models
+    from moto.sns.models import Subscription
+
+    if getattr(moto.kms.models.generate_private_key, "cached", False):
+        return
+    kms_key = functools.cache(moto.kms.models.generate_private_key)
+    kms_key.cached = True  # type: ignore[attr-defined]
+    moto.kms.models.generate_private_key = kms_key
+    signing_key = functools.cache(Subscription.private_key.__wrapped__)
+    Subscription.private_key = lambda self: signing_key(None)  # type: ignore[assignment,method-assign]
+
+
 @dataclass
 class MotoServer:
     """One ThreadedMotoServer. moto keeps its state per process, whatever the server, so a stack's
@@ -86,6 +110,7 @@ class MotoServer:
 
         _keep_task_failure_cause()
         _validate_each_definition_once()
+        _one_signing_key_a_process()
         self.port = self.port or free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._running = False

@@ -14,6 +14,7 @@ PRICES = {
     "dynamodb_read_request_unit": 0.125 / 1e6,
     "sqs_request_64kb": 0.40 / 1e6,
     "sns_publish": 0.50 / 1e6,
+    "secretsmanager_api_call": 0.05 / 1e4,
     "event": 1.00 / 1e6,  # EventBridge: a partner event, or an event put on a bus
     "log_gb": 0.50,  # CloudWatch Logs ingestion
 }

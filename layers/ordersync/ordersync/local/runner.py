@@ -29,6 +29,10 @@ from ordersync.local.provision import Deployment, FunctionSpec, QueueSource
 from ordersync.local.template import ACCOUNT_ID
 from ordersync.observability import metrics, refresh_from_environment
 
+# A drained look is taken again this much later: a message changing state (sent by a webhook's
+# thread, a delay ending) between the empty receive and the counts can't end the drain early.
+DRAINED_SETTLE_SECONDS = 0.05
+
 
 @dataclass
 class LambdaContext:
@@ -92,7 +96,7 @@ class Runner:
         self._modules: dict[str, ModuleType] = {}
         # Lambda's event source mapping, not the functions: its own session, so what counts the
         # functions' AWS calls (botocore hooks on the default session) never counts these.
-        self._sqs = boto3.session.Session().client("sqs", region_name=region)
+        self._sqs = _mapping_session().client("sqs", region_name=region)
         # Each function's role, as its AWS calls are judged (ordersync.local.iam): built once, not per invocation.
         self._principals = {logical_id: deployment.principal(logical_id) for logical_id in deployment.functions}
         for logical_id, server in deployment.function_urls.items():  # each request: one invocation
@@ -211,9 +215,8 @@ class Runner:
                     if batches < max_batches and self.poll_once(source):
                         batches += 1
                         progressed = True
-            # Drained, by every queue's count; looked at once more a moment later, so that a count
-            # read while a message changed state (sent, delayed, made visible) can't end the hour early.
-            time.sleep(0.2)
+            # Drained, by every queue's count, looked at once more a moment later.
+            time.sleep(DRAINED_SETTLE_SECONDS)
             if batches >= max_batches or not any(self._has_in_flight(s) for s in self.deployment.queue_sources):
                 return batches
 
@@ -361,6 +364,13 @@ class Runner:
             "eventSourceARN": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue_name}",
             "awsRegion": self.region,
         }
+
+
+@functools.cache
+def _mapping_session() -> boto3.session.Session:
+    """The event source mapping's session, one a process: a session loads botocore's models anew
+    (a sixth of a second), and each stack's runner needs only a client of it."""
+    return boto3.session.Session()
 
 
 def _wait_briefly() -> bool:

@@ -141,8 +141,9 @@ def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from ordersync import settings, wiring
+    from ordersync.aws import secrets
 
-    for module in (wiring, settings):  # every cached builder: a new one can't be forgotten here
+    for module in (wiring, settings, secrets):  # every cached builder: a new one can't be forgotten here
         for cached in vars(module).values():
             if callable(getattr(cached, "cache_clear", None)):
                 cached.cache_clear()

@@ -3,6 +3,7 @@ The local stack and the tests read every resource from here: there is no second 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,10 +24,17 @@ class _BundledManagedPolicies:
 
 
 def load_sam_template(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return dict(json.loads(_template_text(str(path), stat.st_mtime_ns, stat.st_size)))
+
+
+@functools.lru_cache(maxsize=8)
+def _template_text(path: str, mtime_ns: int, size: int) -> str:
+    """The template as JSON text, parsed once a process while the file is unchanged (a seventh of
+    a second each time; a suite starts a stack per test). JSON also drops cfn-lint's line marks."""
     from cfnlint.decode import cfn_yaml
 
-    # Round-trip through JSON: cfn-lint's nodes carry line marks we don't need.
-    return dict(json.loads(json.dumps(cfn_yaml.load(str(path)))))
+    return json.dumps(cfn_yaml.load(path))
 
 
 def code_locations(sam: dict[str, Any], root: Path) -> dict[str, Path]:
@@ -44,9 +52,16 @@ def translate(sam: dict[str, Any], parameters: dict[str, str], root: Path) -> di
     """SAM -> CloudFormation, offline. samtranslator refuses local code paths, so they are pointed
     at a placeholder S3 URI first (the local stack runs the code from the folders instead), and a
     state machine's local DefinitionUri is inlined as its Definition (what `sam deploy` uploads)."""
+    return json.loads(_translated(json.dumps(sam, sort_keys=True), json.dumps(parameters, sort_keys=True), str(root)))
+
+
+@functools.lru_cache(maxsize=8)
+def _translated(sam_text: str, parameters_text: str, root_text: str) -> str:
+    """The translation as JSON text, kept for the process's next stack of the same template and
+    values (a tenth of a second each; a test suite starts a stack per test)."""
     from samtranslator.translator.transform import transform
 
-    sam = json.loads(json.dumps(sam))
+    sam, parameters, root = json.loads(sam_text), json.loads(parameters_text), Path(root_text)
     for resource in sam["Resources"].values():
         props = resource.get("Properties", {})
         uri = props.get("DefinitionUri")
@@ -55,7 +70,7 @@ def translate(sam: dict[str, Any], parameters: dict[str, str], root: Path) -> di
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 props[key] = "s3://ordersync-local-placeholder/code.zip"
-    return dict(transform(sam, parameters, _BundledManagedPolicies()))
+    return json.dumps(transform(sam, parameters, _BundledManagedPolicies()))
 
 
 def references(value: Any) -> set[str]:

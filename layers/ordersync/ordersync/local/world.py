@@ -19,7 +19,13 @@ from ordersync.aws.messaging import SnsSellerSubscriptions
 from ordersync.aws.stores import DynamoStores
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce
-from ordersync.local.fakes.shopify import FakeShopify
+from ordersync.local.fakes.shopify import (
+    PLUS_BUCKET,
+    PLUS_RESTORE_RATE,
+    STANDARD_BUCKET,
+    STANDARD_RESTORE_RATE,
+    FakeShopify,
+)
 from ordersync.local.fakes.woocommerce import FakeWooCommerce
 from ordersync.local.iam import acting_as
 from ordersync.local.provision import MAIL_SINK_PREFIX, subscribe_with_sink
@@ -74,8 +80,10 @@ class World:
     def catalog(self) -> DynamoCatalog:
         return DynamoCatalog(self.stack.output("CatalogTableName"))
 
-    def add_shopify(self, store_id: str, name: str) -> FakeShopify:
-        fake = FakeShopify(store_id, access_token=f"shpat_{store_id.replace('-', '')}")
+    def add_shopify(self, store_id: str, name: str, plus: bool = False) -> FakeShopify:
+        """plus: a Shopify Plus shop's API limits (PLUS_BUCKET), else the Standard plan's."""
+        size, rate = (PLUS_BUCKET, PLUS_RESTORE_RATE) if plus else (STANDARD_BUCKET, STANDARD_RESTORE_RATE)
+        fake = FakeShopify(store_id, f"shpat_{store_id.replace('-', '')}", bucket_size=size, restore_rate=rate)
         self._register(Store(store_id, name, Platform.SHOPIFY, fake), {"access_token": fake.access_token})
         return fake
 

@@ -14,6 +14,8 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+POLL_SECONDS = 0.05  # how often a server's loop looks for a stop: a stop waits up to this long
+
 
 @dataclass
 class Fault:
@@ -142,7 +144,7 @@ class FakeServer:
         # What the store was sent, as it was sent (method, path, body): the tests compare whole bodies
         self.received: deque[tuple[str, str, bytes]] = deque(maxlen=500)
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True)
 
     @property
     def base_url(self) -> str:
