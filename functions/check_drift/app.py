@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ordersync.invocation import within_its_deadline
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.drift import DriftDependencies, compare_both_stores
 from ordersync.settings import drift_settings
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@within_its_deadline
 def handler(event: dict[str, Any], context: LambdaContext, deps: DriftDependencies | None = None) -> dict[str, Any]:
     settings = drift_settings()
     report = compare_both_stores(

@@ -4,6 +4,7 @@ DLQ, replay after a fix, and nothing posted twice."""
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -224,7 +225,6 @@ def test_a_seller_store_throttling_past_every_delivery_gets_the_order_once_never
     """The stack allows 3 deliveries; the seller answers 429 to 10 creates in a row (each delivery
     tries 3 times in place). Throttling is the pace, not a failure: re-sent with a delay, the order
     is posted once the store takes it."""
-    import time
 
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1010, "#1010", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
@@ -251,7 +251,6 @@ def test_a_buyer_store_throttling_a_pull_is_pulled_again_after_its_reset_never_t
 ) -> None:
     """The buyer answers 429 to 20 reads in a row: four invocations' worth of in-place tries (five
     each), with 3 deliveries allowed: the pull is continued after the store's reset, never failed."""
-    import time
 
     buyer, seller = woocommerce_to_shopify(world)
     buyer.add_order(woocommerce_order(2301, [("PK-PACK-30", "Daypack", 1, "95.00", 56, 0)], WOO_ADDRESS))
@@ -363,3 +362,30 @@ def test_a_scheduled_run_that_fails_every_try_leaves_lambda_s_record_for_ops_nev
     code, said = cli("dlq", "delete", "--queue", "scheduled-runs")
     assert code == 0 and "deleted 2 record(s) from ScheduledRunsDLQ" in said
     assert "0 message(s) in ScheduledRunsDLQ" in cli("dlq", "list", "--queue", "scheduled-runs")[1]
+
+
+def test_a_hung_seller_store_at_production_s_read_timeout_ends_no_invocation_late_and_loses_nothing(
+    stack: LocalStack, world: World, monkeypatch
+) -> None:
+    """Production reads a store for 20 s, longer than the rest of a batch's invocation: each request
+    is given what the invocation can spare, and the records it has no time left for go back as new
+    messages (spending no delivery) rather than die with it."""
+    monkeypatch.setenv("ORDERSYNC_HTTP_READ_TIMEOUT", "20")
+    stack.runner.timeouts["ProcessOrderFunction"] = 6.5  # a scale model of 30 s: a stalled request leaves no room
+    buyer, seller = shopify_to_woocommerce(world)
+    for number in range(1020, 1024):
+        buyer.add_order(order_node(number, f"#{number}", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    seller.server.faults.add(Fault(stall_seconds=6), Fault(stall_seconds=6))  # the store hangs, twice
+    run_hour(stack)
+    for _ in range(10):  # the handed-back orders wait out their second in OrdersQueue
+        if all(_record(stack, f"acme--northwind#{n}").status is OrderStatus.SYNCED for n in range(1020, 1024)):
+            break
+        time.sleep(1)
+        stack.runner.drain()
+    assert stack.runner.overruns == []  # no invocation ran past its timeout (Lambda would have killed it)
+    assert seller.server.faults.pending == []
+    assert len(seller.created_orders()) == 4  # each order once
+    for number in range(1020, 1024):
+        record = _record(stack, f"acme--northwind#{number}")
+        assert record.status is OrderStatus.SYNCED and not record.in_dlq, record.timeline
+    assert Ops.from_outputs(stack.deployment.outputs).dlq_list() == []

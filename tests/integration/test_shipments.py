@@ -401,3 +401,24 @@ def test_a_parcel_for_a_buyer_order_cancelled_in_its_store_but_not_yet_pulled_is
     assert (2001, "customer_completed_order") not in brightside.customer_emails
     record = _record(stack, "brightside--peak#2001")
     assert record.parcels[0].reason is FailureReason.PARCEL_FOR_CANCELLED_ORDER
+
+
+def test_a_hung_buyer_store_at_production_s_read_timeout_ends_no_shipment_check_late_and_the_parcel_lands_once(
+    stack: LocalStack, world: World, monkeypatch
+) -> None:
+    """Every store-calling function keeps to its invocation's time, not ProcessOrder alone: the
+    buyer's store hangs on the check's first request, which is cut to what the invocation can
+    spare (production reads for 20 s); the check comes back and writes the parcel once."""
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1030, "#1030", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    (copy,) = seller.created_orders()
+    seller.ship(copy["id"], {copy["line_items"][0]["id"]: 1}, ("UPS", "1Z999AA10123456784", None))
+    monkeypatch.setenv("ORDERSYNC_HTTP_READ_TIMEOUT", "20")
+    stack.runner.timeouts["SyncShipmentsFunction"] = 6.5  # a scale model of a batch near its end
+    buyer.server.faults.add(Fault(stall_seconds=6))
+    sweep(stack)
+    assert stack.runner.overruns == []  # no invocation ran past its timeout
+    assert buyer.server.faults.pending == []  # the hang happened
+    (parcel,) = _fulfilments(buyer, 1030)
+    assert parcel["_tracking"] == [{"company": "UPS", "number": "1Z999AA10123456784", "url": None}]

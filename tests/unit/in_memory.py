@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,7 @@ class FakeSellerStore:
     search_lag_seconds: float = 5.0
     lookups: int = 0
     fail_next: int = 0
+    delay: float = 0.0  # seconds each create takes (a store's round trip)
     throttle_next: int = 0  # answer the next creates with 429 (Retry-After: `retry_after`)
     retry_after: float | None = 30.0
     reject_next: int = 0  # answer the next creates with a refusal (a 4xx): retrying won't help
@@ -386,6 +388,7 @@ class FakeSellerStore:
 
     def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
         assert lines and all(m.variant is not None for m in lines), "only matched lines are ever posted"
+        time.sleep(self.delay)
         if self.fail_next:
             self.fail_next -= 1
             raise StoreUnavailable("POST /orders answered 503")

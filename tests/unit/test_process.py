@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from ordersync.local.fakes.shopify import buyer_variant_id, order_node
 from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
 from ordersync.observability import metrics
 from ordersync.records import Attempt
-from ordersync.services.batch import process_order_batch
+from ordersync.services.batch import RECORD_NEEDS_SECONDS, process_order_batch
 from ordersync.services.process import ProcessDependencies, process_message
 
 from .catalog_builders import LambdaContext, counted_metrics, sqs_record, store_ref, variant
@@ -870,3 +871,26 @@ def test_an_edit_in_the_same_second_as_the_posted_version_is_acted_on(deps: Proc
     posted["payload"]["shippingAddress"] = MOVED  # the same updatedAt
     record = process_message(json.dumps(posted), "m2", 1, deps)
     assert record.reason is FailureReason.ADDRESS_UPDATED
+
+
+class CountingDown:
+    """Lambda's context as it is: the time left shrinks as the invocation runs."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.ends = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self.ends - time.monotonic()) * 1000), 0)
+
+
+def test_records_the_invocation_has_no_time_for_go_back_untouched_spending_no_delivery(
+    deps: ProcessDependencies,
+) -> None:
+    bodies = [message("A", number=n) for n in (1, 2, 3)]
+    event = {"Records": [sqs_record(f"m{n}", body, 2) for n, body in enumerate(bodies, 1)]}
+    context = CountingDown(int((RECORD_NEEDS_SECONDS + 0.5) * 1000))
+    deps.stores.seller_store.delay = 0.6  # type: ignore[attr-defined]  # the first order takes the spare time
+    assert process_order_batch(event, context, deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert deps.orders.get("acme--northwind#1").status is OrderStatus.SYNCED  # type: ignore[union-attr]
+    assert deps.retries.later == [(bodies[1], 1), (bodies[2], 1)]  # type: ignore[attr-defined]
+    assert deps.orders.get("acme--northwind#2") is None and deps.orders.get("acme--northwind#3") is None

@@ -39,6 +39,14 @@ class StoreThrottled(StoreUnavailable):
         return min(max(self.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 
+class OutOfTime(StoreThrottled):
+    """The invocation has too little time left to send the request: it was not sent. Handled as a
+    throttle is: nothing happened, and the work comes back shortly as a new message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=None)
+
+
 class StoreRejected(OrderSyncError):
     """A store refused the request for good: 404, 422 validation. Retrying will not help."""
 

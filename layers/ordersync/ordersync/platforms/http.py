@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ordersync.errors import StoreCredentialsError, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
-from ordersync.invocation import can_wait
+from ordersync.invocation import can_wait, request_timeout
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 20.0
@@ -59,14 +59,14 @@ def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
     connection. Never a write after those: a retried create could post twice, so a failed write
     surfaces and the caller looks before it creates again. A wait the invocation can't afford is
     not made: the answer goes up as it is (a 429 or a 503 with Retry-After is our throttle)."""
-    timeout = (CONNECT_TIMEOUT, float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT)))
+    read_timeout = float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT))
     backoff = float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5"))
     read = method.upper() in ("GET", "HEAD")
     for attempt in range(READ_RETRIES + 1):
         _pace(http)
         last = attempt == READ_RETRIES
         try:
-            response = http.request(method, url, timeout=timeout, **kwargs)
+            response = http.request(method, url, timeout=request_timeout(CONNECT_TIMEOUT, read_timeout), **kwargs)
         except (requests.Timeout, requests.ConnectionError) as error:
             what = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
             wait = backoff * 2**attempt

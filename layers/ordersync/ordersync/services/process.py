@@ -25,6 +25,7 @@ from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
     OrderClaimed,
+    OutOfTime,
     ResourceThrottled,
     RetryLater,
     StoreCredentialsError,
@@ -177,7 +178,7 @@ def process_message(
         metrics.add_metric(name="OrdersThrottledDelayed", unit=MetricUnit.Count, value=1)
         again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
         delay = throttled.delay_seconds()
-        return _retry_later(again, record, f"the seller's store is throttling: {throttled}", delay, deps)
+        return _retry_later(again, record, _paused("seller", throttled), delay, deps)
     except Exception as error:
         if receive_count >= deps.max_receive_count:
             return _record_exhausted(record, envelope, error, deps)
@@ -480,7 +481,7 @@ def _buyer_payload(envelope: OrderEnvelope, connection: Connection, deps: Proces
     except StoreCredentialsError:
         raise
     except StoreThrottled as throttled:  # the buyer's pace, not the seller's: not shared as the seller's
-        raise RetryLater(f"the buyer's store is throttling: {throttled}", throttled.delay_seconds()) from None
+        raise RetryLater(_paused("buyer", throttled), throttled.delay_seconds()) from None
     except StoreRejected as error:
         raise InvalidOrder(f"the buyer's store could not give order {order_id}: {error}") from None
 
@@ -673,6 +674,11 @@ def _give_up_claim(record: OrderRecord, deps: ProcessDependencies) -> None:
         deps.orders.release(record)
     except Exception:
         logger.warning("could not release the order's claim", extra={"order_key": record.order_key})
+
+
+def _paused(whose: str, throttled: StoreThrottled) -> str:
+    """Why the order waits: the store's pace, or the invocation's end before a request was sent."""
+    return str(throttled) if isinstance(throttled, OutOfTime) else f"the {whose}'s store is throttling: {throttled}"
 
 
 def _retry_later(body: str, record: OrderRecord, why: str, seconds: float, deps: ProcessDependencies) -> OrderRecord:
