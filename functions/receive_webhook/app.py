@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 
-from ordersync.invocation import within_its_deadline
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.webhooks import WebhookDependencies, receive_webhook
 from ordersync.wiring import webhook_dependencies
@@ -30,7 +29,6 @@ def hook(store_id: str) -> Response[dict[str, Any]]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@within_its_deadline
 def handler(event: dict[str, Any], context: LambdaContext, deps: WebhookDependencies | None = None) -> dict[str, Any]:
     app.append_context(deps=deps or webhook_dependencies())
     return app.resolve(event, context)
