@@ -416,7 +416,7 @@ def test_a_hung_buyer_store_at_production_s_read_timeout_ends_no_shipment_check_
     seller.ship(copy["id"], {copy["line_items"][0]["id"]: 1}, ("UPS", "1Z999AA10123456784", None))
     monkeypatch.setenv("ORDERSYNC_HTTP_READ_TIMEOUT", "20")
     stack.runner.timeouts["SyncShipmentsFunction"] = 6.5  # a scale model of a batch near its end
-    buyer.server.faults.add(Fault(stall_seconds=6))
+    buyer.server.faults.add(Fault(stall_seconds=8))  # longer than the whole invocation
     sweep(stack)
     assert stack.runner.overruns == []  # no invocation ran past its timeout
     assert buyer.server.faults.pending == []  # the hang happened

@@ -68,8 +68,8 @@ def test_a_hung_store_holds_a_request_no_longer_than_the_invocation_can_spare(
 
 
 def test_a_request_the_invocation_has_no_time_for_is_not_sent() -> None:
-    with a_store_that_never_answers() as (url, accepted), invocation_ends_in(RESERVE_SECONDS + 0.5):
-        with pytest.raises(OutOfTime, match="not sent: the invocation ends in"):
-            call(session(), "GET", url)
+    not_sent = pytest.raises(OutOfTime, match="not sent: the invocation ends in")
+    with a_store_that_never_answers() as (url, accepted), invocation_ends_in(RESERVE_SECONDS + 0.5), not_sent:
+        call(session(), "GET", url)
     assert accepted == []
     assert request_timeout(3.05, 20.0) == (3.05, 20.0)  # outside an invocation: the client's own
