@@ -364,28 +364,29 @@ def test_a_scheduled_run_that_fails_every_try_leaves_lambda_s_record_for_ops_nev
     assert "0 message(s) in ScheduledRunsDLQ" in cli("dlq", "list", "--queue", "scheduled-runs")[1]
 
 
-def test_a_hung_seller_store_at_production_s_read_timeout_ends_no_invocation_late_and_loses_nothing(
+@pytest.mark.long(seconds=20)
+def test_a_hung_seller_store_read_for_longer_than_the_invocation_has_ends_no_invocation_late_and_posts_once(
     stack: LocalStack, world: World, monkeypatch
 ) -> None:
-    """Production reads a store for 20 s, longer than the rest of a batch's invocation: each request
-    is given what the invocation can spare, and the records it has no time left for go back as new
-    messages (spending no delivery) rather than die with it."""
-    monkeypatch.setenv("ORDERSYNC_HTTP_READ_TIMEOUT", "20")
-    stack.runner.timeouts["ProcessOrderFunction"] = 6.5  # a scale model of 30 s: a stalled request leaves no room
+    """A store is read for longer than the rest of a batch's invocation (production: 20 s of a 30 s
+    batch; here 8 s of 6.5): each request is given what the invocation can spare, the records it has
+    no time left for go back as new messages (spending no delivery), and a create cut short — which
+    the store makes late, after its stall — is looked for only once it can have landed: never twice."""
+    monkeypatch.setenv("ORDERSYNC_HTTP_READ_TIMEOUT", "8")
+    stack.runner.timeouts["ProcessOrderFunction"] = 6.5
     buyer, seller = shopify_to_woocommerce(world)
     for number in range(1020, 1024):
         buyer.add_order(order_node(number, f"#{number}", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     seller.server.faults.add(Fault(stall_seconds=6), Fault(stall_seconds=6))  # the store hangs, twice
     run_hour(stack)
-    for _ in range(10):  # the handed-back orders wait out their second in OrdersQueue
-        if all(_record(stack, f"acme--northwind#{n}").status is OrderStatus.SYNCED for n in range(1020, 1024)):
-            break
-        time.sleep(1)
+    deadline = time.monotonic() + 60
+    while not all(_record(stack, f"acme--northwind#{n}").status is OrderStatus.SYNCED for n in range(1020, 1024)):
+        assert time.monotonic() < deadline, [_record(stack, f"acme--northwind#{n}").timeline for n in range(1020, 1024)]
+        time.sleep(1)  # the orders wait out their delays in OrdersQueue
         stack.runner.drain()
     assert stack.runner.overruns == []  # no invocation ran past its timeout (Lambda would have killed it)
     assert seller.server.faults.pending == []
     assert len(seller.created_orders()) == 4  # each order once
     for number in range(1020, 1024):
-        record = _record(stack, f"acme--northwind#{number}")
-        assert record.status is OrderStatus.SYNCED and not record.in_dlq, record.timeline
+        assert not _record(stack, f"acme--northwind#{number}").in_dlq
     assert Ops.from_outputs(stack.deployment.outputs).dlq_list() == []

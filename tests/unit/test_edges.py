@@ -340,3 +340,21 @@ def test_a_claim_about_to_lapse_is_waited_for_at_least_a_second(deps: ProcessDep
 def test_an_unreadable_record_in_a_batch_is_named_by_its_message_id(deps: ProcessDependencies) -> None:
     process_order_batch({"Records": [sqs_record("m-77", "not json", 1)]}, LambdaContext(30_000), deps)  # type: ignore[arg-type]
     assert deps.orders.get("unreadable#m-77") is not None
+
+
+def test_a_create_whose_answer_never_came_is_looked_for_only_once_it_can_have_landed(deps: ProcessDependencies) -> None:
+    """A create cut short (the invocation's deadline, a lost answer) may still land in the store for
+    as long as the store is given to answer: no look, and no second create, before that."""
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.answer_within_seconds = 60.0  # longer than the attempt's own 30 s
+    store.timeout_after_create = 1
+    with pytest.raises(Exception):  # noqa: B017  (the store's timeout, as a transient error)
+        process_message(message("A"), "m1", 1, deps)
+    deps.clock.advance(30 + store.search_lag_seconds + 1)  # type: ignore[attr-defined]  # past the attempt's end
+    record = process_message(message("A"), "m2", 2, deps)
+    assert record.status is OrderStatus.RECEIVED and store.lookups == 0 and len(store.created) == 1
+    ((_, delay),) = deps.retries.later  # type: ignore[attr-defined]
+    assert 20 <= delay <= 60  # until the create's window and the look-up's lag have passed
+    deps.clock.advance(delay)  # type: ignore[attr-defined]
+    record = process_message(message("A"), "m3", 3, deps)
+    assert record.status is OrderStatus.SYNCED and store.lookups == 1 and len(store.created) == 1

@@ -631,9 +631,9 @@ def test_a_store_that_throttled_one_invocation_is_not_asked_by_the_others_before
         assert record.status is OrderStatus.RECEIVED
     assert store.created == {} and len(pace.written) == 1  # the pace is not written again by those who read it
     delays = [delay for _, delay in deps.retries.later]  # type: ignore[attr-defined]
-    assert delays == [30, 26, 24]  # each until the store's time, as each read the clock (no sooner than 5 s)
+    assert delays == [30, 25, 23]  # each until the store's time, as each read the clock (no sooner than 5 s)
     paced = OrderEnvelope.model_validate_json(deps.retries.later[1][0])  # type: ignore[attr-defined]
-    assert paced.throttled_since == datetime(2026, 11, 27, 12, 20, 4, tzinfo=UTC)  # counts toward the budget
+    assert paced.throttled_since == datetime(2026, 11, 27, 12, 20, 5, tzinfo=UTC)  # counts toward the budget
     deps.clock.advance(30)  # type: ignore[attr-defined]
     for body, _ in list(deps.retries.later):  # type: ignore[attr-defined]
         assert process_message(body, "again", 1, deps).status is OrderStatus.SYNCED

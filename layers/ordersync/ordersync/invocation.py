@@ -38,9 +38,10 @@ def seconds_left() -> float | None:
 
 
 def can_wait(seconds: float) -> bool:
-    """True outside an invocation or while the wait leaves the reserve."""
+    """True outside an invocation, or while the wait leaves time for a request and the reserve
+    (a wait with no request after it would only spend the invocation)."""
     left = seconds_left()
-    return left is None or seconds + RESERVE_SECONDS <= left
+    return left is None or seconds + SHORTEST_REQUEST + RESERVE_SECONDS <= left
 
 
 def request_timeout(connect: float, read: float) -> tuple[float, float]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from ordersync.domain.decide import Decision, LineMatch, LineOutcome
 from ordersync.models import Cause, FailureReason, OrderEnvelope, OrderStatus, PostedLine, platform_label
@@ -164,6 +164,9 @@ class OrderRecord(BaseModel):
     # outcome being recorded: the latest moment that create could have happened. The next post
     # looks in the store before creating anything, once the store's look-up can show it.
     post_unconfirmed_at: datetime | None = None
+    # This attempt's create, cut short or its answer lost, may land in the store until then (the
+    # store's answer window since it was sent): the attempt's end can't bring the doubt before it.
+    _create_may_land_until: datetime | None = PrivateAttr(default=None)
     # After posting: the buyer lines as posted (seller variant, units), and the seller's parcels.
     posted_lines: list[PostedLine] = Field(default_factory=list)
     posted_address: str | None = None  # a digest of the shipping address as the seller's copy has it
@@ -258,6 +261,16 @@ class OrderRecord(BaseModel):
     def may_have_written(self, since: datetime) -> None:
         """A write began at `since` and its answer never came: the next attempt looks from the earliest such."""
         self.post_unconfirmed_at = min(self.post_unconfirmed_at or since, since)
+
+    def create_sent(self, attempt_ends_at: datetime, lands_by: datetime) -> None:
+        """A create is about to be sent: until its outcome is recorded, the next post looks first."""
+        self.post_unconfirmed_at = max(attempt_ends_at, lands_by)
+        self._create_may_land_until = lands_by
+
+    def attempt_over(self, now: datetime) -> None:
+        """The attempt gave up: a create it sent could have happened until now, or until it can land."""
+        if self.post_unconfirmed_at is not None:
+            self.post_unconfirmed_at = min(self.post_unconfirmed_at, max(now, self._create_may_land_until or now))
 
     def release(self) -> None:
         """The attempt is about to record its outcome: the write that records it frees the order."""

@@ -35,6 +35,19 @@ def session(auth: Any = None, headers: dict[str, str] | None = None) -> requests
     return http
 
 
+def read_timeout() -> float:
+    return float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT))
+
+
+class AnswerWindow:
+    """A store client's window for an answer: a create cut short by the invocation's deadline (or
+    lost) may still land in the store until the read timeout has passed since it was sent."""
+
+    @property
+    def answer_within_seconds(self) -> float:
+        return read_timeout()
+
+
 MAX_QUOTA_WAIT = 10.0  # seconds; a longer wait is left to SQS's retry
 
 
@@ -59,14 +72,14 @@ def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
     connection. Never a write after those: a retried create could post twice, so a failed write
     surfaces and the caller looks before it creates again. A wait the invocation can't afford is
     not made: the answer goes up as it is (a 429 or a 503 with Retry-After is our throttle)."""
-    read_timeout = float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT))
+    read_for = read_timeout()
     backoff = float(os.environ.get("ORDERSYNC_HTTP_BACKOFF", "0.5"))
     read = method.upper() in ("GET", "HEAD")
     for attempt in range(READ_RETRIES + 1):
         _pace(http)
         last = attempt == READ_RETRIES
         try:
-            response = http.request(method, url, timeout=request_timeout(CONNECT_TIMEOUT, read_timeout), **kwargs)
+            response = http.request(method, url, timeout=request_timeout(CONNECT_TIMEOUT, read_for), **kwargs)
         except (requests.Timeout, requests.ConnectionError) as error:
             what = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
             wait = backoff * 2**attempt

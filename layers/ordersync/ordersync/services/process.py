@@ -330,7 +330,9 @@ def _process(
         return _settle(record, envelope, decision, deps, newer)
     _wait_for_the_store_s_pace(envelope, deps)
     try:
-        seller_order_id, created = _post_once(store(), order, decision, record, attempt, source_key(envelope))
+        seller_order_id, created = _post_once(
+            store(), order, decision, record, attempt, source_key(envelope), deps.clock
+        )
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
             refused = f"the seller's {platform_label(envelope.seller_platform)} store refused the order: {error}"
@@ -532,13 +534,15 @@ def _post_once(
     record: OrderRecord,
     attempt: Attempt,
     key: str,
+    clock: Callable[[], datetime],
 ) -> tuple[str, bool]:
     """Creates the order unless an earlier attempt may have made it (_earlier_copy)."""
     found = _earlier_copy(lambda: store, record, attempt, key)
     if found is not None:
         return found, False
     unconfirmed = record.post_unconfirmed_at
-    record.post_unconfirmed_at = attempt.ends_at  # stays with any outcome but SYNCED: the next post looks
+    # Stays with any outcome but SYNCED: the next post looks, once the create can have landed.
+    record.create_sent(attempt.ends_at, clock() + timedelta(seconds=store.answer_within_seconds))
     try:
         return store.create_order(order, decision.postable_lines, key), True
     except (StoreRejected, StoreThrottled):
@@ -669,7 +673,7 @@ def _give_up_claim(record: OrderRecord, deps: ProcessDependencies) -> None:
     """A failed attempt frees the order for the redelivery, noting that it may have posted (a
     create whose answer was lost). If even that fails, its claim lapses at its deadline."""
     if record.post_unconfirmed_at is not None:
-        record.post_unconfirmed_at = min(record.post_unconfirmed_at, deps.clock())  # the attempt is over
+        record.attempt_over(deps.clock())
     try:
         deps.orders.release(record)
     except Exception:
