@@ -26,6 +26,7 @@ from ordersync.cli import main
 def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["local", "chaos", "--orders", "45", "--fault-rate", "0.25", "--seed", "11"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["timeouts"] == "local"  # the report says which clock it ran on (`--timeouts production`)
     # an order of harbor's, the buyer of two sellers, is a part for each seller it has lines of
     assert result["orders"] >= 45 and sum(result["by_status"].values()) == result["orders"]
     assert result["lost"] == 0 and result["duplicates_posted"] == 0

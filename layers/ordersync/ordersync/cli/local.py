@@ -39,6 +39,13 @@ def add_local_commands(commands: Any) -> None:
     chaos.add_argument(
         "--search-lag", type=float, default=3.0, help="seconds a seller store's look-up may miss a fresh order"
     )
+    chaos.add_argument(
+        "--timeouts",
+        choices=("local", "production"),
+        default="local",
+        help="local: 0.5 s reads, 0.7 s stalls, 10 s functions (minutes a campaign); production: the deployed"
+        " 20 s reads against 30 s functions, stalls of 21 s (slow: each stall is waited out)",
+    )
     chaos.set_defaults(run=_chaos)
     peak = local.add_parser(
         "peak", help="a Black Friday hour: hundreds of buyers, a hot seller, stores at their limits"
@@ -76,10 +83,14 @@ def _demo(args: argparse.Namespace, echo: Echo) -> int:
 def _chaos(args: argparse.Namespace, echo: Echo) -> int:
     from dataclasses import asdict
 
-    from ordersync.local.chaos import run_chaos
+    from ordersync.local.chaos import TIMEOUTS, run_chaos
 
-    echo(f"-> {args.orders} orders, fault rate {args.fault_rate}, seed {args.seed}, search lag {args.search_lag} s")
-    report = run_chaos(args.orders, args.fault_rate, args.seed, echo, search_lag=args.search_lag)
+    echo(
+        f"-> {args.orders} orders, fault rate {args.fault_rate}, seed {args.seed}, search lag {args.search_lag} s,"
+        f" {args.timeouts} timeouts"
+    )
+    timeouts = TIMEOUTS[args.timeouts]
+    report = run_chaos(args.orders, args.fault_rate, args.seed, echo, search_lag=args.search_lag, timeouts=timeouts)
     echo(f"faults injected: {report.faults}")
     echo(json.dumps(asdict(report)))
     broken = (

@@ -112,9 +112,27 @@ class ChaosReport:
     own_only_orders: int = 0
     own_only_touched: list[str] = field(default_factory=list)
     misrouted: list[str] = field(default_factory=list)
+    timeouts: str = "local"  # the clock it ran on (CampaignTimeouts.name)
 
 
-PROCESS_TIMEOUT = 10.0  # seconds: ProcessOrderFunction's, shortened so a crashed attempt's claim lapses soon
+@dataclass(frozen=True)
+class CampaignTimeouts:
+    """The clock the campaign runs on: the store clients' read timeout, how long a stalled store
+    holds an answer (past that timeout), and the functions' timeout (ProcessOrder's and
+    SyncShipments', one figure: a crashed attempt's claim lapses there)."""
+
+    name: str
+    read: float
+    stall: float
+    function: float
+
+
+# Local: short, so a campaign runs in minutes. Production: the deployed read timeout (20 s) against
+# ProcessOrderFunction's 30 s — a stall holds an invocation's request for most of its time.
+# SyncShipments' 300 s is cut to the same 30 s there: a crashed check's claim would wait 5 minutes.
+LOCAL_TIMEOUTS = CampaignTimeouts("local", read=0.5, stall=0.7, function=10.0)
+PRODUCTION_TIMEOUTS = CampaignTimeouts("production", read=20.0, stall=21.0, function=30.0)
+TIMEOUTS = {t.name: t for t in (LOCAL_TIMEOUTS, PRODUCTION_TIMEOUTS)}
 
 
 def run_chaos(
@@ -124,15 +142,16 @@ def run_chaos(
     echo: Callable[[str], None] = print,
     max_rounds: int = 12,
     search_lag: float = 3.0,
+    timeouts: CampaignTimeouts = LOCAL_TIMEOUTS,
 ) -> ChaosReport:
     seeds = random.Random(seed)
     with LocalStack.start({"LogLevel": "CRITICAL", "MaxReceiveCount": "3"}) as stack:
-        os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = "0.5"  # after the stack's own setting: stalls (0.7 s) time out
-        stack.runner.timeouts["ProcessOrderFunction"] = PROCESS_TIMEOUT
+        os.environ["ORDERSYNC_HTTP_READ_TIMEOUT"] = str(timeouts.read)  # after the stack's own: stalls time out
+        stack.runner.timeouts["ProcessOrderFunction"] = timeouts.function
         world = World(stack)
         try:
             seeded, sellers = _seed(world, orders, seeds)
-            store_faults = RandomFaults(seeds.randrange(2**32), fault_rate, stall_seconds=0.7)
+            store_faults = RandomFaults(seeds.randrange(2**32), fault_rate, stall_seconds=timeouts.stall)
             lags = {}
             for store_id, store in world.stores.items():
                 assert store.fake is not None
@@ -145,7 +164,7 @@ def run_chaos(
                 duplicate_rate=fault_rate / 2,
                 crash_rate=fault_rate / 2,
                 concurrent_rate=fault_rate / 2,
-                twin=functools.partial(_second_consumer, stack.runner.overruns),
+                twin=functools.partial(_second_consumer, stack.runner.overruns, timeouts.function),
             )
             stack.runner.chaos = chaos
             unwritable = {s.order_key for s in seeds.sample(seeded, max(1, round(len(seeded) * fault_rate / 8)))}
@@ -189,7 +208,8 @@ def run_chaos(
             redriven = _ops_redrive(stack)
             echo(f"   after the faults: ops redrove {redriven} PLATFORM_UNAVAILABLE orders from the DLQ")
             report = _check(stack, seeded, sellers, rounds, faults, edits.cancelled)
-            shipped = ship_under_faults(stack, world, seeds, fault_rate, echo, edits)
+            report.timeouts = timeouts.name
+            shipped = ship_under_faults(stack, world, seeds, fault_rate, echo, edits, timeouts)
             stack.runner.run_hour()  # the cancellations made during the shipments, pulled
             baseline = _drift_reported(stack)  # what the edits left apart: each must be explained
             report.edits_unexplained = _unexplained(stack, baseline)
@@ -217,7 +237,7 @@ def run_chaos(
             world.stop()
 
 
-def _second_consumer(overruns: list[str], record: dict[str, Any]) -> None:
+def _second_consumer(overruns: list[str], timeout: float, record: dict[str, Any]) -> None:
     """Another ProcessOrderFunction instance handed the same message at the same moment, with its
     own deadline, as the batch handler sets one (without it, its store waits had no bound, and an
     attempt that outlived its claim could post after another took the order over: a CI run posted
@@ -228,13 +248,13 @@ def _second_consumer(overruns: list[str], record: dict[str, Any]) -> None:
 
     receive_count = int(record["attributes"].get("ApproximateReceiveCount", 1))
     started = time.perf_counter()
-    deadline = utc_now() + timedelta(seconds=PROCESS_TIMEOUT)
+    deadline = utc_now() + timedelta(seconds=timeout)
     with (
         contextlib.suppress(Exception, InvocationCrashed),  # its failures are SQS's to retry, as for any delivery
-        invocation_ends_in(PROCESS_TIMEOUT),
+        invocation_ends_in(timeout),
     ):
         process_message(record["body"], record["messageId"], receive_count, process_dependencies(), deadline)
-    if (elapsed := time.perf_counter() - started) > PROCESS_TIMEOUT:
+    if (elapsed := time.perf_counter() - started) > timeout:
         overruns.append(f"ProcessOrderFunction (a concurrent delivery): {elapsed:.1f} s")
 
 
@@ -685,6 +705,7 @@ def ship_under_faults(
     fault_rate: float,
     echo: Callable[[str], None],
     edits: BuyerEdits | None = None,
+    timeouts: CampaignTimeouts = LOCAL_TIMEOUTS,
 ) -> ShippingReport:
     """Every synced order's seller ships it (one parcel, tracked) while the stores fail as before —
     the buyer-side writes' answers lost too —, the seller stores deliver some webhooks twice, SQS
@@ -693,13 +714,13 @@ def ship_under_faults(
     store failures, and the net runs once more: every parcel must be in its buyer's store once."""
     orders = DynamoOrders(stack.output("OrdersTableName"))
     synced = [r for r in _all_without_throttling(orders) if r.status is OrderStatus.SYNCED and r.seller_order_id]
-    stack.runner.timeouts["SyncShipmentsFunction"] = PROCESS_TIMEOUT  # shortened as ProcessOrder's: claims lapse soon
+    stack.runner.timeouts["SyncShipmentsFunction"] = timeouts.function  # shortened as ProcessOrder's: claims lapse soon
     with ops_read_timeout():  # ops' own command, not a function under the campaign's stalls
         for seller_id in SELLERS:
             world.register_webhooks(seller_id)
     # one write per parcel in a buyer's store: its answer lost often enough to be lost in every campaign
     store_faults = RandomFaults(
-        seeds.randrange(2**32), fault_rate, stall_seconds=0.7, write_loss_rate=max(0.2, fault_rate / 2)
+        seeds.randrange(2**32), fault_rate, stall_seconds=timeouts.stall, write_loss_rate=max(0.2, fault_rate / 2)
     )
     twice = _TwiceDrawn(seeds.randrange(2**32), fault_rate / 2)
     for store in world.stores.values():
@@ -720,7 +741,7 @@ def ship_under_faults(
     stack.runner.chaos = chaos
     # a parcel's identity: its tracking number, or "untracked:<number>" for one shipped with none
     tracking: dict[str, tuple[str, str]] = {}  # -> (buyer store, buyer order id)
-    untracked_losses = _lose_untracked_answers(world)
+    untracked_losses = _lose_untracked_answers(world, timeouts.stall)
     shipped_by: Counter[str] = Counter()
     for record in synced:
         seller = world.stores[record.seller_id].fake
@@ -810,13 +831,13 @@ def _second_shipment_consumer(stack: LocalStack, record: dict[str, Any]) -> None
         stack.runner.overruns.append(f"SyncShipmentsFunction (a concurrent delivery): {elapsed:.1f} s")
 
 
-def _lose_untracked_answers(world: World) -> list[tuple[Any, Fault]]:
+def _lose_untracked_answers(world: World, stall: float) -> list[tuple[Any, Fault]]:
     """The first write of an untracked parcel into a Shopify and a BigCommerce buyer loses its answer
     (the store makes it, then stalls past the read timeout): no number to find it again by, and
     Shopify keeps no key of ours either. Each (the fake's server, the fault)."""
     faults = [
-        (world.stores["acme"].fake, Fault(after_write=True, stall_seconds=0.7, matching='"trackingInfo": {}')),
-        (world.stores["delta"].fake, Fault(after_write=True, stall_seconds=0.7, matching='"tracking_number": ""')),
+        (world.stores["acme"].fake, Fault(after_write=True, stall_seconds=stall, matching='"trackingInfo": {}')),
+        (world.stores["delta"].fake, Fault(after_write=True, stall_seconds=stall, matching='"tracking_number": ""')),
     ]
     for fake, fault in faults:
         fake.server.faults.add(fault)  # type: ignore[union-attr]
