@@ -21,7 +21,7 @@ from ordersync.domain.shipments import (
     buyer_lines,
     parcel_ref,
 )
-from ordersync.errors import InvalidOrder, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import InvalidOrder, RetryLater, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import (
     BuyerParcel,
     FailureReason,
@@ -203,6 +203,22 @@ def test_a_write_whose_answer_was_lost_is_found_not_written_again(posted: Any) -
     assert _check(deps, 2).written == 1  # found by its key: recorded, not written
     assert len(buyer.written) == 1 and buyer.written[0].carrier == "Bob's Couriers"  # unknown: its own name
     assert deps.orders.get("acme--northwind#1001").shipping == "shipped"
+
+
+def test_a_write_whose_answer_never_came_is_looked_for_only_once_it_can_have_landed(posted: Any) -> None:
+    """A store may make a write late (after the client gave up on it): looked for at once, it could be
+    missed and written again; the check comes back once the write's answer window has passed."""
+    deps, seller, buyer = posted
+    deps.write_lands_within = timedelta(seconds=20)
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 2),), "UPS", "1Z1")]
+    buyer.lose_next_answer = 1
+    with pytest.raises(StoreUnavailable):
+        _check(deps, 1)
+    with pytest.raises(RetryLater) as later:  # the next delivery, moments later: no look, no write
+        _check(deps, 2)
+    assert 10 < later.value.seconds <= 20 and len(buyer.written) == 1
+    deps.clock.advance(later.value.seconds)  # type: ignore[attr-defined]
+    assert _check(deps, 3).written == 1 and len(buyer.written) == 1  # found, recorded, not written again
 
 
 def test_a_parcel_for_a_cancelled_order_is_told_once_and_written_nowhere(posted: Any) -> None:

@@ -204,6 +204,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
     from ordersync.aws.stores import DynamoStores, RecentStores
     from ordersync.models import utc_now
     from ordersync.platforms import HttpStoreFactory
+    from ordersync.platforms.http import read_timeout
     from ordersync.services.shipment_sync import ShipmentSyncDependencies
     from ordersync.services.shipments import ShipmentDependencies
     from ordersync.settings import shipment_sync_settings
@@ -218,6 +219,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
             stores=stores,
             alerts=SqsAlertOutbox(settings.alerts_queue_url),
             clock=utc_now,
+            write_lands_within=timedelta(seconds=read_timeout()),
         ),
         stores=stores,
         ledger=store_table,

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
-from ordersync.errors import OrderClaimed, StoreThrottled
+from ordersync.errors import OrderClaimed, RetryLater, StoreThrottled
 from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
@@ -133,6 +133,10 @@ def check(
         deps.requests.request([request], delay_seconds=min(max(1, math.ceil(wait)), CLAIMED_RETRY_SECONDS))
         metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
         return ShipmentCheck(claimed.record.order_key)
+    except RetryLater as later:  # an earlier write may still be landing: after it, not a failure
+        deps.requests.request([request], delay_seconds=min(max(1, math.ceil(later.seconds)), CLAIMED_RETRY_SECONDS))
+        metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
+        return ShipmentCheck(request.order_key)
     except StoreThrottled as throttled:  # the pace, not a failure: as an order's, sent again without a delivery spent
         since = request.throttled_since or started
         if started - since >= THROTTLE_BUDGET:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.parcels import parcel_problems, shown
 from ordersync.domain.shipments import BuyerShipments, Found, Misfit, already_there, buyer_lines, parcel_key
-from ordersync.errors import InvalidOrder, StoreCredentialsError, StoreDataInvalid, StoreRejected
+from ordersync.errors import InvalidOrder, RetryLater, StoreCredentialsError, StoreDataInvalid, StoreRejected
 from ordersync.models import (
     BuyerParcel,
     Cause,
@@ -43,6 +43,9 @@ class ShipmentDependencies:
     stores: StoreFactory
     alerts: Alerts
     clock: Callable[[], datetime]
+    # How long a buyer-store write may take to land (the store clients' read timeout): one whose
+    # answer never came is looked for only after it, or the look could miss it and write it again.
+    write_lands_within: timedelta = timedelta(0)
 
 
 # An order whose copy is in the seller's store: the ones claim_posted takes.
@@ -76,6 +79,7 @@ def check_seller_copy(
     # The seller's copy read first, and the order claimed only if it shows something new: most checks
     # (the :40 sweep, a seller's webhook for an edit of its own) find nothing, and a claim and its
     # release are two writes of the whole record. A record read stale only ever shows less done.
+    _no_earlier_write_in_flight(seen, deps)
     connection = deps.connections.get(seen.connection_id)
     state = deps.stores.seller(connection.seller).order_state(seller_order_id)
     if seen.status in _IN_SELLER_STORE and _nothing_new(seen, state, seller_id):
@@ -89,6 +93,18 @@ def check_seller_copy(
     except BaseException:
         deps.orders.release(record)
         raise
+
+
+def _no_earlier_write_in_flight(record: OrderRecord, deps: ShipmentDependencies) -> None:
+    """An earlier attempt's write whose answer never came (cut short by its invocation's end, or
+    lost) may still be landing in the buyer's store: come back once it can have landed."""
+    if record.post_unconfirmed_at is None:
+        return
+    lands_by, now = record.post_unconfirmed_at + deps.write_lands_within, deps.clock()
+    if now < lands_by:
+        raise RetryLater(
+            "an earlier attempt's write may still land in the buyer's store", (lands_by - now).total_seconds()
+        )
 
 
 def _nothing_new(record: OrderRecord, state: SellerOrderState, seller_id: str) -> bool:
