@@ -52,6 +52,9 @@ class Clock:
         return self.started + (offset + fired * period) * self.hour_seconds
 
 
+IDLE_POLL_SECONDS = 0.5  # every queue empty: looked at again this much later
+
+
 def keep_running(stack: LocalStack, hour_seconds: float, stop: threading.Event, echo: Callable[[str], None]) -> None:
     """Until `stop`: runs AT_START, then fires each schedule when due and polls every queue source,
     round robin."""
@@ -69,8 +72,8 @@ def keep_running(stack: LocalStack, hour_seconds: float, stop: threading.Event, 
         busy = False
         for source in stack.deployment.queue_sources:
             busy = _quietly(echo, source.function, stack.runner.poll_once, source) or busy
-        if not busy:
-            stop.wait(0.2)
+        if not busy:  # Lambda's pollers wait on SQS; polling every queue five times a second burnt a core
+            stop.wait(IDLE_POLL_SECONDS)
 
 
 def _quietly(echo: Callable[[str], None], what: str, run: Callable[..., Any], argument: Any) -> bool:
