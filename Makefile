@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml layers/ordersync/requirements.txt
 demo: install
 	$(BIN)/ordersync local demo --report demo-report.json
 
-# Four workers on two cores: a test spends much of its time waiting (a store's pace, an SQS delay,
+# Three workers on two cores: a test spends much of its time waiting (a store's pace, an SQS delay,
 # a stall past a read timeout), and the long ones start first (tests/conftest.py).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 4 --dist worksteal --durations=20
+	$(BIN)/pytest -n 3 --dist worksteal --durations=20
 
 lint: install
 	$(BIN)/ruff check .
@@ -62,7 +62,7 @@ clean:
 # The whole integration suite, writing tests/integration/proven_grants.json: the grants its calls
 # needed, by which test_permissions judges the template in any selection. Review the diff.
 grants: install
-	ORDERSYNC_RECORD_GRANTS=1 $(BIN)/pytest -q -n 4 --dist worksteal tests/integration
+	ORDERSYNC_RECORD_GRANTS=1 $(BIN)/pytest -q -n 3 --dist worksteal tests/integration
 
 bench: install
 	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json
