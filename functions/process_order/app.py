@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ordersync.invocation import within_its_deadline
 from ordersync.observability import logger, metrics, tracer
 from ordersync.services.batch import process_order_batch
 from ordersync.services.process import ProcessDependencies
@@ -17,6 +16,5 @@ if TYPE_CHECKING:  # for the annotation only: importing it costs cold-start time
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@within_its_deadline
 def handler(event: dict[str, Any], context: LambdaContext, deps: ProcessDependencies | None = None) -> dict[str, Any]:
     return process_order_batch(event, context, deps or process_dependencies())

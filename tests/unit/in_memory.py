@@ -340,7 +340,6 @@ class FakeSellerStore:
     posted: dict[str, tuple[str, list[tuple[str | None, str, int]]]] = field(default_factory=dict)  # key -> what
     present: frozenset[str] = frozenset()
     search_lag_seconds: float = 5.0
-    answer_within_seconds: float = 0.0  # answers at once, or never (a create whose answer is lost)
     lookups: int = 0
     fail_next: int = 0
     delay: float = 0.0  # seconds each create takes (a store's round trip)

@@ -346,7 +346,7 @@ def test_a_create_whose_answer_never_came_is_looked_for_only_once_it_can_have_la
     """A create cut short (the invocation's deadline, a lost answer) may still land in the store for
     as long as the store is given to answer: no look, and no second create, before that."""
     store = deps.stores.seller_store  # type: ignore[attr-defined]
-    store.answer_within_seconds = 60.0  # longer than the attempt's own 30 s
+    deps.write_lands_within = timedelta(seconds=60)  # longer than the attempt's own 30 s
     store.timeout_after_create = 1
     with pytest.raises(Exception):  # noqa: B017  (the store's timeout, as a transient error)
         process_message(message("A"), "m1", 1, deps)

@@ -65,6 +65,7 @@ def has_time_for_a_record(needs: float) -> bool:
 
 @lambda_handler_decorator
 def within_its_deadline(handler: Callable[..., Any], event: Any, context: Any, **kwargs: Any) -> Any:
-    """A handler whose stores are called within the invocation's time (every store-calling one)."""
+    """A handler whose stores are called within the invocation's time (every store-calling one but
+    ProcessOrder, whose batch sets it per record beside its claim's deadline: services/batch.py)."""
     with invocation_ends_in(context.get_remaining_time_in_millis() / 1000):
         return handler(event, context, **kwargs)

@@ -232,11 +232,6 @@ class SellerStore(Protocol):
     # How long after a create the store's look-up (find_posted_order) may still miss the order.
     search_lag_seconds: float
 
-    @property
-    def answer_within_seconds(self) -> float:
-        """How long a create may take to land: one whose answer never came is looked for after it."""
-        ...
-
     def find_posted_order(self, source_key: str, since: datetime) -> str | None:
         """The id of an order created in this store for the buyer order since `since`, if any,
         found by a key the platform stores exactly (never by free-text search)."""

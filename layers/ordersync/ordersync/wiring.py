@@ -85,6 +85,7 @@ def process_dependencies() -> ProcessDependencies:
     from ordersync.aws.stores import DynamoStorePace
     from ordersync.models import Platform
     from ordersync.platforms import HttpStoreFactory
+    from ordersync.platforms.http import read_timeout
     from ordersync.services.process import AUTO_POSTED, ProcessDependencies
     from ordersync.settings import process_settings
 
@@ -110,6 +111,7 @@ def process_dependencies() -> ProcessDependencies:
         ),
         auto_post_platforms=AUTO_POSTED | ({Platform.BIGCOMMERCE} if settings.bigcommerce_auto_post else set()),
         pace=DynamoStorePace(settings.stores_table),
+        write_lands_within=timedelta(seconds=read_timeout()),
     )
 
 

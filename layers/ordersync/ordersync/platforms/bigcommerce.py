@@ -29,7 +29,7 @@ from ordersync.models import (
     iso,
 )
 from ordersync.normalize import shipping_address_of
-from ordersync.platforms.http import AnswerWindow, call, json_body, probe, session
+from ordersync.platforms.http import call, json_body, probe, session
 from ordersync.platforms.values import units_kept, whole_units
 
 PAGE_SIZE = 50
@@ -39,7 +39,7 @@ EXTERNAL_SOURCE = "ordersync"
 NO_POSTCODE = "N/A"  # billing_address.zip is required, at least 2 characters; some countries have none
 
 
-class BigCommerceStore(AnswerWindow):
+class BigCommerceStore:
     search_lag_seconds = 5.0  # the V2 orders list is read from replicas
 
     def __init__(self, base_url: str, access_token: str) -> None:

@@ -39,15 +39,6 @@ def read_timeout() -> float:
     return float(os.environ.get("ORDERSYNC_HTTP_READ_TIMEOUT", READ_TIMEOUT))
 
 
-class AnswerWindow:
-    """A store client's window for an answer: a create cut short by the invocation's deadline (or
-    lost) may still land in the store until the read timeout has passed since it was sent."""
-
-    @property
-    def answer_within_seconds(self) -> float:
-        return read_timeout()
-
-
 MAX_QUOTA_WAIT = 10.0  # seconds; a longer wait is left to SQS's retry
 
 

@@ -36,7 +36,7 @@ from ordersync.models import (
 from ordersync.normalize import shipping_address_of
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
-from ordersync.platforms.http import AnswerWindow, call, json_body, session, wait_in_place
+from ordersync.platforms.http import call, json_body, session, wait_in_place
 
 API_VERSION = "2025-10"
 ORDERS_PER_PAGE = 20  # 20 orders x (10 lines each, with their variants) costs 882 points: under the 1,000 limit
@@ -327,7 +327,7 @@ class ThrottlePacer:
                 self._at = time.monotonic()
 
 
-class ShopifyStore(AnswerWindow):
+class ShopifyStore:
     search_lag_seconds = 10.0  # the orders connection is served from Shopify's search index, updated asynchronously
 
     def __init__(self, base_url: str, access_token: str) -> None:

@@ -33,7 +33,7 @@ from ordersync.models import (
     ShippingAddress,
 )
 from ordersync.normalize import shipping_address_of
-from ordersync.platforms.http import AnswerWindow, call, json_body, probe, session
+from ordersync.platforms.http import call, json_body, probe, session
 from ordersync.platforms.values import units_kept, whole_units
 
 PAGE_SIZE = 100
@@ -51,7 +51,7 @@ def gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class WooCommerceStore(AnswerWindow):
+class WooCommerceStore:
     search_lag_seconds = 2.0  # a database query, behind object caches on managed hosts
 
     def __init__(self, base_url: str, consumer_key: str, consumer_secret: str) -> None:

@@ -91,6 +91,9 @@ class ProcessDependencies:
     throttle_budget: timedelta = THROTTLE_BUDGET
     unpaid_limit: timedelta = UNPAID_LIMIT  # an order still unpaid after this is disregarded
     pace: StorePace | None = None  # None: each invocation learns a store's pace on its own
+    # How long a seller-store create may take to land (the store clients' read timeout): one whose
+    # answer never came is looked for only after it, or the look could miss it and post it again.
+    write_lands_within: timedelta = timedelta(0)
     clock: Callable[[], datetime] = field(default=utc_now)
     # The other parts of an order read once for all of them (a webhook's read request): enqueued
     # here with the order as read. None: each is enqueued as a read request of its own.
@@ -331,7 +334,7 @@ def _process(
     _wait_for_the_store_s_pace(envelope, deps)
     try:
         seller_order_id, created = _post_once(
-            store(), order, decision, record, attempt, source_key(envelope), deps.clock
+            store(), order, decision, record, attempt, source_key(envelope), deps.clock, deps.write_lands_within
         )
     except StoreRejected as error:
         if envelope.seller_platform is not Platform.BIGCOMMERCE:  # retrying won't help: fail it, tell ops
@@ -535,6 +538,7 @@ def _post_once(
     attempt: Attempt,
     key: str,
     clock: Callable[[], datetime],
+    lands_within: timedelta,
 ) -> tuple[str, bool]:
     """Creates the order unless an earlier attempt may have made it (_earlier_copy)."""
     found = _earlier_copy(lambda: store, record, attempt, key)
@@ -542,7 +546,7 @@ def _post_once(
         return found, False
     unconfirmed = record.post_unconfirmed_at
     # Stays with any outcome but SYNCED: the next post looks, once the create can have landed.
-    record.create_sent(attempt.ends_at, clock() + timedelta(seconds=store.answer_within_seconds))
+    record.create_sent(attempt.ends_at, clock() + lands_within)
     try:
         return store.create_order(order, decision.postable_lines, key), True
     except (StoreRejected, StoreThrottled):
