@@ -67,12 +67,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         audit.judge(session, workers, int(exitstatus))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first, longest first: a worker that took one last would run on alone after
-    the others are done. The rest keep their order (a stable sort)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests first, each worker its share: a worker that took one last would run on alone
+    after the others are done. pytest-xdist's worksteal hands each worker a contiguous block of the
+    collection at first and steals from the blocks' ends, so every block starts with its long tests
+    (the longest to the block with the fewest seconds so far): two long ones at the head of one
+    block would run one after the other. The rest keep their order."""
 
     def seconds(item: pytest.Item) -> float:
         long = item.get_closest_marker("long")
         return float(long.kwargs.get("seconds", 10)) if long is not None else 0.0
 
-    items.sort(key=seconds, reverse=True)
+    longest_first = sorted((item for item in items if seconds(item)), key=seconds, reverse=True)
+    rest = [item for item in items if not seconds(item)]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    sizes, left = [], len(items)
+    for worker in range(workers):  # worksteal's first split: what is left, shared by who is left
+        sizes.append(left // (workers - worker))
+        left -= sizes[-1]
+    heads: list[list[pytest.Item]] = [[] for _ in sizes]
+    for item in longest_first:
+        open_blocks = [b for b in range(workers) if len(heads[b]) < sizes[b]]
+        heads[min(open_blocks, key=lambda b: sum(map(seconds, heads[b])))].append(item)
+    ordered: list[pytest.Item] = []
+    for block, head in enumerate(heads):
+        ordered += head + rest[: sizes[block] - len(head)]
+        rest = rest[sizes[block] - len(head) :]
+    items[:] = ordered

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from ordersync.aws import clients
 from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.domain.catalog import CatalogSlice, CatalogVariant, VariantStatus
 
@@ -20,7 +20,7 @@ _BATCH_GET_LIMIT = 100
 
 class DynamoCatalog:
     def __init__(self, table_name: str, resource: Any = None) -> None:
-        self._resource = resource or boto3.resource("dynamodb")
+        self._resource = resource or clients.dynamodb()
         self._table = self._resource.Table(table_name)
         self._name = table_name
 

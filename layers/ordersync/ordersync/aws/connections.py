@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from ordersync.aws import clients
 from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.aws.recent import RecentReads
 from ordersync.errors import OnboardingRefused
@@ -17,7 +17,7 @@ from ordersync.models import Connection, iso
 
 class DynamoConnections:
     def __init__(self, table_name: str, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = (resource or clients.dynamodb()).Table(table_name)
         self._recent: RecentReads[Connection | None] = RecentReads()
         self._recent_lists: RecentReads[list[Connection]] = RecentReads()
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 
+from ordersync.aws import clients
 from ordersync.aws.catalog import catalog_slice
 from ordersync.aws.errors import all_items, aws_errors
 from ordersync.domain.catalog import CatalogSlice
@@ -23,7 +23,7 @@ class DynamoListings:
     seller's catalog in one round trip)."""
 
     def __init__(self, table_name: str, resource: Any = None, catalog_table: str | None = None) -> None:
-        self._resource = resource or boto3.resource("dynamodb")
+        self._resource = resource or clients.dynamodb()
         self._table = self._resource.Table(table_name)
         self._name = table_name
         self._catalog = catalog_table

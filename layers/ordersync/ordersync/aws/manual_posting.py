@@ -7,10 +7,10 @@ import json
 import re
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from ordersync.alerts.messages import compose_alert, manual_posting_instructions, manual_posting_subjects
+from ordersync.aws import clients
 from ordersync.aws.errors import aws_errors, drain_receive, error_code
 from ordersync.domain.decide import Decision
 from ordersync.models import CanonicalOrder
@@ -35,7 +35,7 @@ class SfnManualPosting:
         self._arn = state_machine_arn
         self._timeout = timeout_seconds
         self._max_escalations = max_escalations
-        self._sfn = client or boto3.client("stepfunctions")
+        self._sfn = client or clients.client("stepfunctions")
 
     def start(self, record: OrderRecord, order: CanonicalOrder, decision: Decision) -> str:
         alert = compose_alert(record)
@@ -67,8 +67,8 @@ class SfnManualTasks:
 
     def __init__(self, tasks_queue_url: str, sqs: Any = None, sfn: Any = None) -> None:
         self._url = tasks_queue_url
-        self._sqs = sqs or boto3.client("sqs")
-        self._sfn = sfn or boto3.client("stepfunctions")
+        self._sqs = sqs or clients.client("sqs")
+        self._sfn = sfn or clients.client("stepfunctions")
 
     def complete(self, order_key: str, bigcommerce_order_id: str) -> None:
         token, handles = self._take(order_key)

@@ -6,10 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
-
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.alerts.messages import Alert, email_subject
+from ordersync.aws import clients
 from ordersync.aws.errors import aws_errors, drain_receive
 from ordersync.errors import ResourceThrottled
 from ordersync.models import CatalogSyncRequest, OrderEnvelope, ShipmentRequest
@@ -25,7 +24,7 @@ def _string_attributes(values: dict[str, str]) -> dict[str, dict[str, str]]:
 class SqsOrderQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def enqueue(self, envelopes: Sequence[OrderEnvelope]) -> None:
         for start in range(0, len(envelopes), _SQS_BATCH):
@@ -53,7 +52,7 @@ class SqsOrderQueue:
 class SqsPullQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def request_pulls(
         self, connection_ids: Sequence[str], resume: dict[str, str] | None = None, delay_seconds: int = 0
@@ -77,7 +76,7 @@ class SqsPullQueue:
 class SqsCatalogSyncQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def request_syncs(self, requests: Sequence[CatalogSyncRequest]) -> None:
         _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "catalog sync request")
@@ -86,7 +85,7 @@ class SqsCatalogSyncQueue:
 class SqsShipmentRequests:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def request(self, requests: Sequence[ShipmentRequest], delay_seconds: int = 0) -> None:
         _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "shipment request", delay_seconds)
@@ -108,7 +107,7 @@ def _send_all(sqs: Any, url: str, bodies: Sequence[str], what: str, delay_second
 class SqsDeadLetters:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def send(self, body: dict[str, Any], attributes: dict[str, str]) -> str:
         with aws_errors("dead letter"):
@@ -132,7 +131,7 @@ class SqsAlertOutbox:
 
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def publish(self, record: OrderRecord, alert: Alert) -> None:
         queued = QueuedAlert(
@@ -181,7 +180,7 @@ class SnsEmails:
 
     def __init__(self, seller_topic_arn: str, ops_topic_arn: str, client: Any = None) -> None:
         self._topics = {"seller": seller_topic_arn, "buyer": seller_topic_arn, "ops": ops_topic_arn}
-        self._sns = client or boto3.client("sns")
+        self._sns = client or clients.client("sns")
 
     def send(self, email: OutgoingEmail) -> None:
         audience = {"audience": email.audience} if email.audience != "ops" else {}
@@ -212,7 +211,7 @@ class SqsDlqAdmin:
     def __init__(self, dlq_url: str, source_url: str, client: Any = None) -> None:
         self._dlq = dlq_url
         self._source = source_url
-        self._sqs = client or boto3.client("sqs")
+        self._sqs = client or clients.client("sqs")
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message, left in place."""
@@ -268,7 +267,7 @@ class SnsSellerSubscriptions:
 
     def __init__(self, seller_topic_arn: str, client: Any = None) -> None:
         self._topic = seller_topic_arn
-        self._sns = client or boto3.client("sns")
+        self._sns = client or clients.client("sns")
 
     @staticmethod
     def filter_policy(seller_id: str, audience: str = "seller") -> dict[str, list[str]]:

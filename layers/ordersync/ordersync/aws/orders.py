@@ -9,11 +9,11 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from ordersync.aws import clients
 from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.errors import ConcurrentUpdate, OrderClaimed
 from ordersync.models import Cause, OrderEnvelope, OrderStatus, iso
@@ -55,7 +55,7 @@ def _claim_condition(cause: Cause, reopen: bool = False) -> tuple[str, dict[str,
 
 class DynamoOrders:
     def __init__(self, table_name: str, resource: Any = None) -> None:
-        self._resource = resource or boto3.resource("dynamodb")
+        self._resource = resource or clients.dynamodb()
         self._table = self._resource.Table(table_name)
 
     def claim(

@@ -8,10 +8,10 @@ import functools
 import json
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
+from ordersync.aws import clients
 from ordersync.aws.errors import aws_errors, error_code
 from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY
 from ordersync.errors import OnboardingRefused
@@ -34,14 +34,14 @@ def _provider() -> parameters.SecretsProvider:
     """Powertools' provider on a client of boto3's default session, one a container: by itself it
     makes a boto3 session of its own, which loads botocore's models a second time (a tenth of a
     second of a cold start)."""
-    return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    return parameters.SecretsProvider(boto3_client=clients.client("secretsmanager"))
 
 
 class StoreSecrets:
     """Errors name the secret, never its value."""
 
     def __init__(self, client: Any = None) -> None:
-        self._secrets = client or boto3.client("secretsmanager")
+        self._secrets = client or clients.client("secretsmanager")
 
     def create(self, store_id: str, credentials: dict[str, str]) -> str:
         name = SECRET_PREFIX + store_id

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from ordersync.aws import clients
 from ordersync.aws.errors import all_items, aws_errors, error_code
 from ordersync.aws.recent import RecentReads
 from ordersync.errors import OnboardingRefused
@@ -19,7 +19,7 @@ from ordersync.models import StoreRecord, iso
 
 class DynamoStores:
     def __init__(self, table_name: str, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = (resource or clients.dynamodb()).Table(table_name)
 
     def get(self, store_id: str) -> StoreRecord | None:
         with aws_errors("store read"):
@@ -141,7 +141,7 @@ class DynamoStorePace:
         refresh_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = (resource or clients.dynamodb()).Table(table_name)
         self._refresh = refresh_seconds
         self._monotonic = monotonic
         self._known: dict[str, tuple[float, datetime | None]] = {}

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ordersync.aws import clients
 from ordersync.cli.alerts import add_alert_email_commands
 from ordersync.cli.catalog import add_catalog_commands
 from ordersync.cli.connections import add_connection_commands
@@ -25,6 +26,7 @@ from ordersync.errors import InvalidOrder, OrderSyncError
 
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet()
+    clients.forget()  # a command is a process of its own: its clients are made for the stack it names
     parser = _parser()
     args = parser.parse_args(_targets_last(list(sys.argv[1:] if argv is None else argv)))
     try:

@@ -34,7 +34,7 @@ from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.life_bench import LifeBench, life_report, print_life
 from ordersync.local.prices import ESM_SQS_REQUESTS_PER_BATCH, PRICES, STORE_CALL_SECONDS
 from ordersync.local.runner import in_background
-from ordersync.local.stack import REGION, LocalStack, project_root
+from ordersync.local.stack import REGION, LocalStack, project_root, reset_cached_clients
 from ordersync.local.world import World
 from ordersync.models import utc_now
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -79,6 +79,7 @@ def _count_call(model: Any, **_: Any) -> None:
 def install_call_counter() -> None:
     """Before any client exists: botocore clients copy their session's hooks when created."""
     boto3._get_default_session().events.register("before-call.*.*", _count_call, unique_id="ordersync-bench")
+    reset_cached_clients()
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from ordersync.aws.item_size import item_bytes
 from ordersync.local.capacity import Index, index_writes, read_units, table_write_units
+from ordersync.local.stack import reset_cached_clients
 from ordersync.local.template import ACCOUNT_ID
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
@@ -60,6 +61,7 @@ class CapacityMeter:
         ):  # the latest meter of the process is the one that counts (a hook registered twice is ignored)
             events.unregister(event, unique_id=name)
             events.register(event, hook, unique_id=name)
+        reset_cached_clients()  # the functions' next clients carry the hooks
         return self
 
     @contextmanager

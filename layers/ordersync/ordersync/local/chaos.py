@@ -47,7 +47,7 @@ from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.webhooks import Deliveries
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.local.runner import DeliveryChaos, InvocationCrashed
-from ordersync.local.stack import LocalStack
+from ordersync.local.stack import LocalStack, reset_cached_clients
 from ordersync.local.world import World
 from ordersync.models import OrderStatus, Platform, utc_now
 from ordersync.normalize import order_key_of
@@ -352,6 +352,7 @@ class DynamoFaults:
         ]
         for event, hook in hooks:
             events.register(event, hook, unique_id=f"ordersync-chaos-{event}")
+        reset_cached_clients()  # the functions' next clients carry the hooks
         self.active = True
         try:
             yield

@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ordersync.local.fakes.server import POLL_SECONDS
+from ordersync.local.keep_alive import KeepAliveRequestHandler
 
 TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation limit
@@ -24,7 +25,7 @@ class FunctionUrlServer:
     def __init__(self) -> None:
         self.invoke: Callable[[dict[str, Any]], Any] | None = None  # the runner sets it: the function's handler
         self.requests = 0
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=KeepAliveRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True)
         self._thread.start()
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,22 +98,42 @@ def _one_signing_key_a_process() -> None:
     Subscription.private_key = lambda self: signing_key(None)  # type: ignore[assignment,method-assign]
 
 
+def _moto_modules_listed_once() -> None:
+    """moto's dispatcher lists its package's folders (and stats each) on every request to find the
+    service a host names: they don't change while the process runs."""
+    import moto.backends
+
+    if not getattr(moto.backends.list_of_moto_modules, "cached", False):
+        listed = tuple(moto.backends.list_of_moto_modules())
+        moto.backends.list_of_moto_modules = lambda: listed
+        moto.backends.list_of_moto_modules.cached = True  # type: ignore[attr-defined]
+
+
 @dataclass
 class MotoServer:
-    """One ThreadedMotoServer. moto keeps its state per process, whatever the server, so a stack's
+    """One moto server (ThreadedMotoServer's app, on our thread). moto keeps its state per process, whatever the server, so a stack's
     start resets it; a server whose stack stopped is kept for the process's next stack (`serving`),
     which saves building moto's per-service apps again (about 2 s a stack)."""
 
     port: int = 0
 
     def __post_init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        from ordersync.local.keep_alive import KeepAliveRequestHandler
+
+        class KeepAliveMotoHandler(KeepAliveRequestHandler, MotoRequestHandler):
+            pass
 
         _keep_task_failure_cause()
         _validate_each_definition_once()
         _one_signing_key_a_process()
+        _moto_modules_listed_once()
         self.port = self.port or free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        # ThreadedMotoServer's app and handler, served with connections kept open (local/keep_alive.py)
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=KeepAliveMotoHandler)
         self._running = False
 
     @classmethod
@@ -130,7 +151,7 @@ class MotoServer:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         if not self._running:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
-            self._server.start()
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
             self._running = True
         # ThreadedMotoServer shares this process's moto state: start from nothing.
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()

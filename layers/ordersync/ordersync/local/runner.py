@@ -225,6 +225,7 @@ class Runner:
         the dependencies a new container would build; the other sources are polled here. Returns
         the invocations made."""
         from ordersync import wiring
+        from ordersync.aws import clients
 
         builders = {"ProcessOrderFunction": wiring.process_dependencies}
         done = threading.Event()
@@ -235,12 +236,13 @@ class Runner:
                 if not self.poll_once(source, deps):
                     time.sleep(0.05)  # nothing there, nothing in flight
 
-        workers = [
-            # built here, not in the thread: boto3 builds clients one at a time
-            threading.Thread(target=consume, args=(source, builders[source.function].__wrapped__()), daemon=True)
-            for source in self.deployment.queue_sources
-            for _ in range(self.concurrency.get(source.function, 0))
-        ]
+        workers = []
+        for source in self.deployment.queue_sources:
+            for _ in range(self.concurrency.get(source.function, 0)):
+                # built here, not in the thread: boto3 builds clients one at a time
+                with clients.of_a_new_container():
+                    deps = builders[source.function].__wrapped__()
+                workers.append(threading.Thread(target=consume, args=(source, deps), daemon=True))
         others = [s for s in self.deployment.queue_sources if s.function not in self.concurrency]
         for worker in workers:
             worker.start()

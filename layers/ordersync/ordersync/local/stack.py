@@ -137,17 +137,19 @@ def parameter_problem(name: str, spec: dict[str, Any], value: Any) -> str | None
 
 
 def reset_cached_clients() -> None:
-    """Clients and settings are cached per container; a new local stack is a new "container"."""
+    """Clients and settings are cached per container; a new local stack is a new "container", and so
+    is a process whose boto3 session has new hooks (a client copies its session's hooks when made)."""
     from aws_lambda_powertools.utilities import parameters
 
     from ordersync import settings, wiring
-    from ordersync.aws import secrets
+    from ordersync.aws import clients, secrets
 
     for module in (wiring, settings, secrets):  # every cached builder: a new one can't be forgotten here
         for cached in vars(module).values():
             if callable(getattr(cached, "cache_clear", None)):
                 cached.cache_clear()
     parameters.clear_caches()
+    clients.forget()
 
 
 def _managed_policy_names(template: dict[str, Any]) -> set[str]:

@@ -14,6 +14,8 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ordersync.local.keep_alive import KeepAliveRequestHandler
+
 POLL_SECONDS = 0.05  # how often a server's loop looks for a stop: a stop waits up to this long
 
 
@@ -143,7 +145,7 @@ class FakeServer:
         self.latency_seconds = 0.0  # how long each answer takes (a real store's round trip; the bench's)
         # What the store was sent, as it was sent (method, path, body): the tests compare whole bodies
         self.received: deque[tuple[str, str, bytes]] = deque(maxlen=500)
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=KeepAliveRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True)
 
     @property
