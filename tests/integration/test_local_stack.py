@@ -148,3 +148,31 @@ def test_the_local_sqs_answers_short_polls_empty_now_and_then_and_ops_reads_stil
     alerts = SqsAlertOutbox(stack.deployment.ref("AlertsQueue"))
     with iam.acting_as(stack.deployment.principal("AlertDispatchFunction")):
         assert alerts.take_all() == ([], [])  # empty, and said so only after several empty answers
+
+
+def test_a_container_makes_one_client_per_aws_service_whatever_its_adapters(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold start pays a few milliseconds for each boto3 client: every function's dependencies,
+    built as its container builds them, share one per service (ProcessOrder's eleven adapters,
+    four services)."""
+    from collections import Counter
+
+    import botocore.session
+
+    from ordersync import wiring
+
+    made: Counter[str] = Counter()
+    create = botocore.session.Session.create_client
+
+    def counted(self: botocore.session.Session, service_name: str, *args: object, **kwargs: object) -> object:
+        made[service_name] += 1
+        return create(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counted)
+    builders = [builder for name, builder in vars(wiring).items() if name.endswith("_dependencies")]
+    assert len(builders) == 10
+    for builder in builders:
+        builder()
+    assert made and set(made.values()) == {1}, made
+    assert {"dynamodb", "sqs", "sns", "stepfunctions"} <= set(made)  # Secrets Manager's at the first read
