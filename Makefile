@@ -17,13 +17,14 @@ $(STAMP): pyproject.toml layers/ordersync/requirements.txt
 demo: install
 	$(BIN)/ordersync local demo --report demo-report.json
 
-# Three workers on two cores: a test spends much of its time waiting (a store's pace, an SQS delay,
-# a stall past a read timeout), and the long ones start first (tests/conftest.py).
+# Four workers on two cores: a test spends much of its time waiting (a store's pace, an SQS delay,
+# a stall past a read timeout, the fault campaign's hours), and each worker starts with its share
+# of the long ones (tests/conftest.py).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 3 --dist worksteal --durations=20
+	$(BIN)/pytest -n 4 --dist worksteal --durations=20
 
 lint: install
 	$(BIN)/ruff check .
