@@ -63,7 +63,7 @@ clean:
 # The whole integration suite, writing tests/integration/proven_grants.json: the grants its calls
 # needed, by which test_permissions judges the template in any selection. Review the diff.
 grants: install
-	ORDERSYNC_RECORD_GRANTS=1 $(BIN)/pytest -q -n 3 --dist worksteal tests/integration
+	ORDERSYNC_RECORD_GRANTS=1 $(BIN)/pytest -q -n 4 --dist worksteal tests/integration
 
 bench: install
 	$(BIN)/ordersync bench --orders 500 --lines 3 --json bench-report.json

@@ -303,6 +303,31 @@ def test_a_connection_accepts_exactly_the_secrets_the_functions_may_read(
 
 
 @pytest.mark.parametrize(
+    ("name", "readable"),
+    [
+        ("ordersync/webhooks/acme-AbCdEf", True),
+        ("ordersync/stores/acme-AbCdEf", False),  # the store's API credentials: never the public door's
+        ("ordersync/webhooksX/acme-AbCdEf", False),
+    ],
+)
+def test_the_public_webhook_door_reads_webhook_keys_and_no_store_s_api_credentials(
+    resources: dict[str, Any], name: str, readable: bool
+) -> None:
+    """The function anyone on the internet can call holds, at most, what checks a delivery."""
+    arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
+    text = json.dumps(_role_statements(resources, "ReceiveWebhookRole"))
+    for pseudo, value in {"Partition": "aws", "Region": "us-east-1", "AccountId": "123456789012"}.items():
+        text = text.replace(f"${{AWS::{pseudo}}}", value)
+    statements = [
+        {**s, "Resource": s["Resource"]["Fn::Sub"]}
+        if isinstance(s["Resource"], dict) and "Fn::Sub" in s["Resource"]
+        else s
+        for s in json.loads(text)
+    ]
+    assert allows(statements, "secretsmanager:GetSecretValue", arn) is readable
+
+
+@pytest.mark.parametrize(
     ("protocol", "allowed"), [("email", True), ("sqs", False), ("https", False), ("lambda", False)]
 )
 def test_ops_subscribe_email_addresses_to_the_sellers_alerts_and_nothing_else(

@@ -44,7 +44,14 @@ def _hook_url(stack: LocalStack, store_id: str) -> str:
 
 
 def _secret(world: World, store_id: str) -> str:
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=world.stores[store_id].secret_arn)
+    """The store's webhook keys: a secret of their own, apart from its API credentials."""
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=f"ordersync/webhooks/{store_id}")
+    assert (
+        "webhook_secret"
+        not in boto3.client("secretsmanager").get_secret_value(SecretId=world.stores[store_id].secret_arn)[
+            "SecretString"
+        ]
+    )
     return str(json.loads(value["SecretString"])["webhook_secret"])
 
 
@@ -372,3 +379,28 @@ def test_a_shopify_order_cancelled_by_the_merchant_s_app_through_graphql_reaches
     assert record is not None and record.status is OrderStatus.CANCELLED, record and record.timeline
     (copy,) = seller.created_orders()
     assert copy["status"] == "cancelled"
+
+
+def test_a_store_whose_secret_was_kept_beside_its_credentials_is_let_in_once_register_moves_it(
+    stack: LocalStack, world: World
+) -> None:
+    """The README's upgrade step: a store that registered before webhook keys existed kept its
+    secret in its credentials' secret, which the door may no longer read (401); `store webhooks
+    register` moves it, unchanged, and the store's subscriptions deliver again."""
+    buyer, seller = woocommerce_to_shopify(world)
+    world.register_webhooks("brightside")
+    secret = _secret(world, "brightside")
+    vault, credentials_arn = boto3.client("secretsmanager"), world.stores["brightside"].secret_arn
+    credentials = json.loads(vault.get_secret_value(SecretId=credentials_arn)["SecretString"])
+    vault.put_secret_value(SecretId=credentials_arn, SecretString=json.dumps({**credentials, "webhook_secret": secret}))
+    vault.delete_secret(SecretId="ordersync/webhooks/brightside", ForceDeleteWithoutRecovery=True)
+
+    buyer.add_order(woocommerce_order(2101, JACKET, WOO_ADDRESS))
+    assert buyer.deliveries.wait()[-1] == ("order.created", 401)  # the door can't read the old place
+    change = world.register_webhooks("brightside")
+    assert change.made == [] and change.removed == []  # the same secret: the subscriptions stay
+    assert _secret(world, "brightside") == secret  # and it is gone from beside the credentials
+    buyer.update_order(2101, customer_note="leave at the door")
+    assert buyer.deliveries.wait()[-1] == ("order.updated", 202)
+    stack.runner.drain()
+    assert len(seller.created_orders()) == 1

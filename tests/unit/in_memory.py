@@ -298,6 +298,20 @@ class InMemoryVault:
         del self.secrets[secret_arn]
         self.removed.append(secret_arn)
 
+    def webhook_keys(self, store_id: str) -> dict[str, str]:
+        return dict(self.secrets.get(self._keys_arn(store_id), {}))
+
+    def keep_webhook_keys(self, store_id: str, keys: dict[str, str]) -> None:
+        self.secrets[self._keys_arn(store_id)] = dict(keys)
+
+    def remove_webhook_keys(self, store_id: str) -> None:
+        if self._keys_arn(store_id) in self.secrets:
+            self.remove(self._keys_arn(store_id))
+
+    @staticmethod
+    def _keys_arn(store_id: str) -> str:
+        return f"arn:aws:secretsmanager:us-east-1:123456789012:secret:ordersync/webhooks/{store_id}-AbCdEf"
+
 
 @dataclass
 class RecordingDeadLetters:

@@ -262,10 +262,14 @@ def test_check_records_the_answer_and_rotate_replaces_credentials_only_once_acce
         rotate_store("acme", {"access_token": "shpat_wrong"}, deps)
     arn = deps.stores.get("acme").secret_arn  # type: ignore[union-attr]
     assert deps.vault.read(arn) == SHOPIFY_TOKEN  # a refused rotation changes nothing
-    deps.vault.replace(arn, {**SHOPIFY_TOKEN, "webhook_secret": "hooks"})  # `store webhooks register` made one
+    # `store webhooks register` made one, kept beside the credentials as it was before webhook keys
+    deps.vault.replace(arn, {**SHOPIFY_TOKEN, "webhook_secret": "hooks"})
     assert rotate_store("acme", {"access_token": "shpat_new"}, deps).check_result == "ok (rotated)"
-    assert deps.vault.read(arn) == {"access_token": "shpat_new", "webhook_secret": "hooks"}  # the stores sign with it
-    assert check_store("acme", deps).check_result == "ok"  # the webhook secret is not a credential to try
+    assert deps.vault.read(arn) == {"access_token": "shpat_new"}  # the door can't read this secret...
+    assert deps.vault.webhook_keys("acme") == {"webhook_secret": "hooks"}  # ...so the stores' secret moved here
+    assert check_store("acme", deps).check_result == "ok"
+    assert rotate_store("acme", {"access_token": "shpat_new"}, deps).check_result == "ok (rotated)"
+    assert deps.vault.webhook_keys("acme") == {"webhook_secret": "hooks"}  # outlives every rotation
 
 
 def test_a_connection_is_made_with_its_cursor_then_the_catalog_synced_and_the_first_pull_shown() -> None:

@@ -130,7 +130,7 @@ class BuyerStores:
 def _deps(*connections: Connection) -> WebhookDependencies:
     return WebhookDependencies(
         connections=InMemoryConnections({c.connection_id: c for c in connections}),
-        credentials=lambda arn, _fresh: {"consumer_key": "ck", "webhook_secret": SECRET} if "stores/" in arn else {},
+        webhook_keys=lambda _store_id, _fresh: {"webhook_secret": SECRET},  # never the store's credentials
         queue=RecordingQueue(),
         clock=lambda: NOW,
     )
@@ -385,9 +385,10 @@ def test_register_is_idempotent_keeps_its_secret_and_marks_the_buyer_s_connectio
     first = register_webhooks("buyer", deps)
     made = [WebhookSubscription("100", "order.created", url), WebhookSubscription("101", "order.updated", url)]
     assert first == WebhookChange("buyer", url, ["order.created", "order.updated"], [], made, ["buyer--northwind"])
-    secret = deps.vault.read(deps.stores.get("buyer").secret_arn)["webhook_secret"]  # type: ignore[union-attr]
+    secret = deps.vault.webhook_keys("buyer")["webhook_secret"]
     assert set(api.secrets.values()) == {secret} and len(secret) == 43  # 32 random bytes, URL-safe base64
-    assert deps.vault.read(deps.stores.get("buyer").secret_arn)["consumer_key"] == "ck"  # beside the credentials
+    # a secret of its own, apart from the store's credentials (the webhook door reads it alone)
+    assert deps.vault.read(deps.stores.get("buyer").secret_arn) == {"consumer_key": "ck", "consumer_secret": "cs"}  # type: ignore[union-attr]
     again = register_webhooks("buyer", deps)
     assert (again.made, again.removed, len(api.hooks)) == ([], [], 2)
     assert connections.connections["buyer--northwind"].buyer.webhooks
@@ -399,7 +400,7 @@ def test_register_is_idempotent_keeps_its_secret_and_marks_the_buyer_s_connectio
     assert api.hooks == {} and connections.connections["buyer--northwind"].buyer.webhooks is False
     stored = deps.stores.get("buyer")
     assert stored is not None and stored.webhooks is False
-    assert deps.vault.read(stored.secret_arn)["webhook_secret"] == secret  # registering again reuses it
+    assert deps.vault.webhook_keys("buyer") == {"webhook_secret": secret}  # registering again reuses it
 
 
 def test_subscriptions_made_with_a_lost_secret_are_made_again_with_the_new_one() -> None:
@@ -409,7 +410,7 @@ def test_subscriptions_made_with_a_lost_secret_are_made_again_with_the_new_one()
     deps, _ = _admin(Platform.WOOCOMMERCE, api)
     change = register_webhooks("buyer", deps)
     assert change.removed == ["order.created"] and change.made == ["order.created", "order.updated"]
-    secret = deps.vault.read(deps.stores.get("buyer").secret_arn)["webhook_secret"]  # type: ignore[union-attr]
+    secret = deps.vault.webhook_keys("buyer")["webhook_secret"]
     assert sorted(api.hooks) == ["100", "101", "8"] and {api.secrets[i] for i in ("100", "101")} == {secret}
 
 
@@ -438,7 +439,7 @@ def test_a_shopify_shop_subscribes_its_event_source_and_is_indexed_by_its_domain
         "FULFILLMENTS_CREATE",  # it sells too: its parcels
         "FULFILLMENTS_UPDATE",
     ]
-    assert "webhook_secret" not in deps.vault.read(deps.stores.get("buyer").secret_arn)  # type: ignore[union-attr]
+    assert deps.vault.webhook_keys("buyer") == {}  # Shopify's come through EventBridge: no secret to check
     assert [c.connection_id for c in connections.of_shop("acme.myshopify.com")] == ["buyer--northwind"]
     stored = deps.stores.get("buyer")
     assert stored is not None and stored.shop_domain == "acme.myshopify.com"  # new connections are indexed too
@@ -544,12 +545,12 @@ def test_a_secret_registered_after_it_was_cached_is_read_afresh_but_forgeries_co
     reads: list[bool] = []
     now = [NOW]
 
-    def credentials(_arn: str, fresh: bool) -> dict[str, str]:
+    def webhook_keys(_store_id: str, fresh: bool) -> dict[str, str]:
         reads.append(fresh)
         return {"webhook_secret": SECRET} if fresh else {}  # the cache predates `webhooks register`
 
     deps = _deps(_connection(store_ref("cachey", Platform.WOOCOMMERCE)))
-    deps.credentials = credentials
+    deps.webhook_keys = webhook_keys
     deps.clock = lambda: now[0]
     assert receive_webhook("cachey", _woo(ORDER), ORDER, deps).status == 202
     assert reads == [False, True]
@@ -691,9 +692,12 @@ def test_register_brings_back_a_webhook_the_store_disabled_and_refuses_what_coul
     disabled = WebhookSubscription("7", "order.created", url, active=False, state="disabled")
     api = FakeWebhookApi({"7": disabled, "8": WebhookSubscription("8", "order.updated", url)})
     deps, _ = _admin(Platform.WOOCOMMERCE, api)
+    # registered before webhook keys had a secret of their own: the secret beside the credentials
     deps.vault.replace(deps.stores.get("buyer").secret_arn, {"consumer_key": "ck", "webhook_secret": "kept"})  # type: ignore[union-attr]
     change = register_webhooks("buyer", deps)
     assert (change.made, change.removed, change.reactivated) == ([], [], ["order.created"])
+    assert deps.vault.webhook_keys("buyer") == {"webhook_secret": "kept"}  # moved where the door reads it
+    assert deps.vault.read(deps.stores.get("buyer").secret_arn) == {"consumer_key": "ck"}  # type: ignore[union-attr]
     assert api.reactivated == ["7"] and all(s.active for s in api.hooks.values())
     assert register_webhooks("buyer", deps).reactivated == []  # nothing left to bring back
     # a store used only as a seller: its shipments' topic only, and no connection's pull changes
@@ -731,7 +735,7 @@ def test_a_signed_bigcommerce_delivery_is_checked_against_the_app_s_client_secre
         "webhook-signature": "v1,bm90IGl0 " + standard_signature("app-client-secret", "msg_1", stamp, body),
     }
     deps = _deps(_connection(BC_BUYER))
-    deps.credentials = lambda arn, _fresh: {"webhook_secret": SECRET, "client_secret": "app-client-secret"}
+    deps.webhook_keys = lambda _store_id, _fresh: {"webhook_secret": SECRET, "client_secret": "app-client-secret"}
     assert receive_webhook("delta", signed, body, deps).status == 202
     forged = {**signed, "webhook-signature": standard_signature("another-app", "msg_1", stamp, body)}
     assert receive_webhook("delta", forged, body, deps).status == 401
@@ -744,16 +748,26 @@ def test_a_signed_bigcommerce_delivery_is_checked_against_the_app_s_client_secre
 def test_one_store_s_valid_signature_does_not_open_another_store_s_door() -> None:
     other = store_ref("harbour", Platform.WOOCOMMERCE)
     deps = _deps(_connection(WOO_BUYER), _connection(other))
-    secrets_by_arn = {WOO_BUYER.secret_arn: "brightside-secret", other.secret_arn: "harbour-secret"}
-    deps.credentials = lambda arn, _fresh: {"webhook_secret": secrets_by_arn[arn]}
+    secrets_by_store = {WOO_BUYER.store_id: "brightside-secret", other.store_id: "harbour-secret"}
+    deps.webhook_keys = lambda store_id, _fresh: {"webhook_secret": secrets_by_store[store_id]}
     signed_by_harbour = _woo(ORDER, "harbour-secret")
     assert receive_webhook("harbour", signed_by_harbour, ORDER, deps).status == 202
     assert receive_webhook("brightside", signed_by_harbour, ORDER, deps).status == 401  # B's signature, A's URL
     assert [e.connection_id for e in deps.queue.sent] == ["harbour--northwind"]  # type: ignore[attr-defined]
     bc_other = store_ref("cove", Platform.BIGCOMMERCE)
     deps = _deps(_connection(BC_BUYER), _connection(bc_other))
-    secrets_by_arn = {BC_BUYER.secret_arn: "delta-secret", bc_other.secret_arn: "cove-secret"}
-    deps.credentials = lambda arn, _fresh: {"webhook_secret": secrets_by_arn[arn]}
+    secrets_by_store = {BC_BUYER.store_id: "delta-secret", bc_other.store_id: "cove-secret"}
+    deps.webhook_keys = lambda store_id, _fresh: {"webhook_secret": secrets_by_store[store_id]}
     body = b'{"scope": "store/order/created", "data": {"type": "order", "id": 250}}'
     assert receive_webhook("delta", {BC_SECRET_HEADER.lower(): "cove-secret"}, body, deps).status == 401
     assert receive_webhook("cove", {BC_SECRET_HEADER.lower(): "cove-secret"}, body, deps).status == 202
+
+
+def test_a_bigcommerce_store_s_webhook_keys_carry_the_app_s_client_secret_and_never_its_token() -> None:
+    deps, _ = _admin(Platform.BIGCOMMERCE, FakeWebhookApi())
+    arn = deps.stores.get("buyer").secret_arn  # type: ignore[union-attr]
+    deps.vault.replace(arn, {"consumer_key": "ck", "access_token": "bc_token", "client_secret": "app-secret"})
+    register_webhooks("buyer", deps)
+    keys = deps.vault.webhook_keys("buyer")
+    assert set(keys) == {"webhook_secret", "client_secret"} and keys["client_secret"] == "app-secret"
+    assert deps.vault.read(arn)["access_token"] == "bc_token"  # the API token stays where the door can't read

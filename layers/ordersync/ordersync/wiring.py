@@ -56,7 +56,7 @@ def pull_dependencies() -> PullDependencies:
 def webhook_dependencies() -> WebhookDependencies:
     from ordersync.aws.connections import DynamoConnections
     from ordersync.aws.messaging import SqsOrderQueue, SqsShipmentRequests
-    from ordersync.aws.secrets import store_credentials
+    from ordersync.aws.secrets import webhook_keys
     from ordersync.aws.stores import DynamoStores, RecentStores
     from ordersync.services.webhooks import WebhookDependencies
     from ordersync.settings import webhook_settings
@@ -64,7 +64,7 @@ def webhook_dependencies() -> WebhookDependencies:
     settings = webhook_settings()
     return WebhookDependencies(
         connections=DynamoConnections(settings.connections_table),
-        credentials=store_credentials,
+        webhook_keys=webhook_keys,
         queue=SqsOrderQueue(settings.orders_queue_url),
         stores=RecentStores(DynamoStores(settings.stores_table)),
         shipments=SqsShipmentRequests(settings.shipments_queue_url),

@@ -1,6 +1,7 @@
 """Store credentials in Secrets Manager: read by the functions through Powertools Parameters
 (cached across invocations); written by ops' onboarding commands, one secret per store under
-ordersync/stores/ (the only secrets the functions may read)."""
+ordersync/stores/ (the only secrets the store-calling functions may read), and a store's webhook
+keys apart, under ordersync/webhooks/ (the only ones the webhook door may read)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from ordersync.errors import OnboardingRefused
 
 _MAX_AGE_SECONDS = 300
 SECRET_PREFIX = "ordersync/stores/"
+# A store's webhook keys (its webhooks' secret, BigCommerce's client_secret): the only secrets the
+# public webhook door may read — a store's API credentials stay out of its reach.
+WEBHOOK_KEYS_PREFIX = "ordersync/webhooks/"
 RECOVERY_DAYS = 7  # a removed store's credentials can be restored for a week
 
 
@@ -27,6 +31,19 @@ def store_credentials(secret_arn: str, fresh: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_arn} is not a JSON object")
     return value
+
+
+def webhook_keys(store_id: str, fresh: bool = False) -> dict[str, Any]:
+    """The door's read, cached as the credentials are; {} for a store that has no webhook keys (it
+    registered no webhooks, or did before they had a secret of their own: `store webhooks register`
+    again moves them)."""
+    try:
+        return store_credentials(WEBHOOK_KEYS_PREFIX + store_id, fresh)
+    except parameters.exceptions.GetParameterError as error:
+        cause = error.__cause__ or error.__context__  # Powertools raises it within the boto3 error's handler
+        if isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException":
+            return {}
+        raise
 
 
 @functools.cache
@@ -94,3 +111,38 @@ class StoreSecrets:
     def remove(self, secret_arn: str) -> None:
         with aws_errors("secret delete"):
             self._secrets.delete_secret(SecretId=secret_arn, RecoveryWindowInDays=RECOVERY_DAYS)
+
+    def webhook_keys(self, store_id: str) -> dict[str, str]:
+        """Restored first if `store remove` scheduled them for deletion (the store's subscriptions,
+        if any are left, still sign with that secret)."""
+        name = WEBHOOK_KEYS_PREFIX + store_id
+        try:
+            return {k: str(v) for k, v in self.read(name).items()}
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return {}
+            if error_code(error) != "InvalidRequestException":  # "marked deleted": within its window
+                raise
+        with aws_errors("secret restore"):
+            self._secrets.restore_secret(SecretId=name)
+        return {k: str(v) for k, v in self.read(name).items()}
+
+    def keep_webhook_keys(self, store_id: str, keys: dict[str, str]) -> None:
+        name = WEBHOOK_KEYS_PREFIX + store_id
+        try:
+            with aws_errors("secret create"):
+                self._secrets.create_secret(
+                    Name=name, SecretString=json.dumps(keys), Description=f"ordersync: webhook keys of store {store_id}"
+                )
+        except ClientError as error:
+            if error_code(error) != "ResourceExistsException":
+                raise
+            self.replace(name, keys)
+
+    def remove_webhook_keys(self, store_id: str) -> None:
+        try:
+            self.remove(WEBHOOK_KEYS_PREFIX + store_id)
+        except ClientError as error:
+            # none made, or scheduled for deletion already
+            if error_code(error) not in ("ResourceNotFoundException", "InvalidRequestException"):
+                raise

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ordersync.models import MAX_ORDER_PAYLOAD_BYTES, Platform, Role, read_request
 
-WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's secret, beside its credentials
+WEBHOOK_SECRET_KEY = "webhook_secret"  # in the store's webhook keys (before: beside its credentials)
+CLIENT_SECRET_KEY = "client_secret"  # BigCommerce: the app's, which signs Standard Webhooks deliveries
 MAX_BODY_BYTES = MAX_ORDER_PAYLOAD_BYTES  # a larger delivery is refused at the door (413)
 WOO_SIGNATURE = "x-wc-webhook-signature"
 WOO_TOPIC = "x-wc-webhook-topic"
@@ -33,6 +34,20 @@ BC_SELLER_SCOPES = ("store/shipment/created", "store/shipment/updated")
 SHOPIFY_SELLER_TOPICS = ("FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE")
 SHOPIFY_FULFILLMENT_EVENT_TOPICS = ("fulfillments/create", "fulfillments/update")
 _WOO_PING = re.compile(rb"webhook_id=\d+")  # WooCommerce's unsigned test delivery when a webhook is saved
+
+
+def webhook_keys(kept: Mapping[str, Any], credentials: Mapping[str, Any]) -> dict[str, str]:
+    """What the webhook door checks a store's deliveries with, and all it may read (its own secret
+    per store, apart from the store's API credentials): the webhooks' secret as kept (or as the
+    store's credentials held it before it had a secret of its own) and the app's client_secret as the
+    credentials hold it now. {} for a store with no webhooks' secret."""
+    secret = kept.get(WEBHOOK_SECRET_KEY) or credentials.get(WEBHOOK_SECRET_KEY)
+    if not secret:
+        return {}
+    keys = {WEBHOOK_SECRET_KEY: str(secret)}
+    if credentials.get(CLIENT_SECRET_KEY):
+        keys[CLIENT_SECRET_KEY] = str(credentials[CLIENT_SECRET_KEY])
+    return keys
 
 
 @dataclass(frozen=True)

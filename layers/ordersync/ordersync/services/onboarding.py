@@ -25,7 +25,7 @@ from ordersync.domain.onboarding import (
     store_id_problem,
     url_problem,
 )
-from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY
+from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY, webhook_keys
 from ordersync.errors import OnboardingRefused, StoreCredentialsError, StoreUnavailable
 from ordersync.models import Connection, Platform, Role, StoreRecord, StoreRef, iso, utc_now
 from ordersync.ports import (
@@ -122,8 +122,13 @@ def rotate_store(store_id: str, credentials: dict[str, Any], deps: OnboardingDep
     """New credentials replace the old only once the store has accepted them."""
     store = known_store(store_id, deps)
     _try(store.platform, store.base_url, store.role, credentials, deps)
-    kept = {k: v for k, v in deps.vault.read(store.secret_arn).items() if k == WEBHOOK_SECRET_KEY}
-    deps.vault.replace(store.secret_arn, {**credentials, **kept})  # the webhooks' secret outlives a rotation
+    before = deps.vault.read(store.secret_arn)
+    deps.vault.replace(store.secret_arn, {k: v for k, v in credentials.items() if k != WEBHOOK_SECRET_KEY})
+    # the webhooks' secret outlives a rotation (the stores sign with it); a new client_secret goes with it
+    kept = deps.vault.webhook_keys(store_id)
+    keys = webhook_keys(kept, {WEBHOOK_SECRET_KEY: before.get(WEBHOOK_SECRET_KEY), **credentials})
+    if keys and keys != kept:
+        deps.vault.keep_webhook_keys(store_id, keys)
     return _checked(store, "ok (rotated)", deps)
 
 
@@ -140,6 +145,7 @@ def remove_store(store_id: str, deps: OnboardingDependencies) -> StoreRecord:
     if using:
         raise OnboardingRefused(f"store {store_id} is used by {', '.join(using)}: remove those connections first")
     deps.vault.remove(store.secret_arn)
+    deps.vault.remove_webhook_keys(store_id)
     deps.stores.remove(store_id)
     return store
 

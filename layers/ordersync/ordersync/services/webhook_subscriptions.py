@@ -1,8 +1,9 @@
 """`ordersync store webhooks register|unregister|list STORE`: a buyer store's order webhooks, made
 through its own API and pointed at this stack (WooCommerce and BigCommerce: the webhook URL;
 Shopify: the stack's EventBridge partner event source). Registering again changes nothing that is
-already there. WooCommerce's and BigCommerce's secret is generated here and kept in the store's
-secret, beside its credentials. The store and its connections are marked as fed by webhooks (what
+already there. WooCommerce's and BigCommerce's secret is generated here and kept, with what else
+checks a delivery (BigCommerce's client_secret), in the store's webhook keys: a secret of their own
+under ordersync/webhooks/, the only one the public webhook door may read. The store and its connections are marked as fed by webhooks (what
 OrdersMissedByWebhooks is counted against); a Shopify buyer's connections are also indexed by its
 shop's domain, which its events name."""
 
@@ -14,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ordersync.domain.onboarding import StoreAccess, missing_for_webhooks, missing_in_words
-from ordersync.domain.webhooks import WEBHOOK_SECRET_KEY, WebhookSubscription, hook_url, subscriptions_to_make
+from ordersync.domain.webhooks import (
+    WEBHOOK_SECRET_KEY,
+    WebhookSubscription,
+    hook_url,
+    subscriptions_to_make,
+    webhook_keys,
+)
 from ordersync.errors import OnboardingRefused
 from ordersync.models import Platform, Role, StoreRecord
 from ordersync.ports import CredentialsVault, StoreRegistry
@@ -67,11 +74,16 @@ def register_webhooks(store_id: str, deps: WebhookAdminDependencies) -> WebhookC
         raise OnboardingRefused(
             f"{store_id}'s credentials can't register webhooks: " + "; ".join(missing_in_words(store.platform, lacking))
         )
-    secret = str(credentials.get(WEBHOOK_SECRET_KEY) or "")
+    kept = deps.vault.webhook_keys(store_id)
+    secret = webhook_keys(kept, credentials).get(WEBHOOK_SECRET_KEY, "")
     secret_is_new = store.platform is not Platform.SHOPIFY and not secret
     if secret_is_new:
         secret = secrets.token_urlsafe(32)
-        deps.vault.replace(store.secret_arn, {**credentials, WEBHOOK_SECRET_KEY: secret})  # before any store uses it
+    keys = webhook_keys({WEBHOOK_SECRET_KEY: secret}, credentials) if store.platform is not Platform.SHOPIFY else {}
+    if keys and keys != kept:
+        deps.vault.keep_webhook_keys(store_id, keys)  # before any store uses it
+    if WEBHOOK_SECRET_KEY in credentials:  # where it was kept before: the door reads the webhook keys alone
+        deps.vault.replace(store.secret_arn, {k: v for k, v in credentials.items() if k != WEBHOOK_SECRET_KEY})
     existing = api.webhooks()
     stale, topics = subscriptions_to_make(store.platform, existing, url, secret_is_new, store.role)
     for subscription in stale:

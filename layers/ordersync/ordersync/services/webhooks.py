@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.onboarding import STORE_ID
 from ordersync.domain.webhooks import (
+    CLIENT_SECRET_KEY,
     MAX_BODY_BYTES,
     WEBHOOK_SECRET_KEY,
     genuine,
@@ -33,15 +34,15 @@ from ordersync.services.pull import envelope_for, payload_size
 
 WEBHOOK_PLATFORMS = (Platform.WOOCOMMERCE, Platform.BIGCOMMERCE)  # Shopify's come through EventBridge
 REFRESH_AT_MOST_EVERY = timedelta(minutes=1)
-_REFRESHED: dict[str, datetime] = {}  # per container: when each store's secret was last read afresh
-# A store's secret by its ARN, the webhook secret beside the credentials; True: read past the cache.
-SecretReader = Callable[[str, bool], dict[str, Any]]
+_REFRESHED: dict[str, datetime] = {}  # per container: when each store's webhook keys were last read afresh
+# A store's webhook keys by its id (never its API credentials); True: read past the cache.
+WebhookKeysReader = Callable[[str, bool], dict[str, Any]]
 
 
 @dataclass
 class WebhookDependencies:
     connections: ConnectionRepository
-    credentials: SecretReader
+    webhook_keys: WebhookKeysReader
     queue: OrderQueue
     clock: Callable[[], datetime] = field(default=utc_now)
     stores: StoreLookup | None = None  # a seller store's deliveries (its shipments)
@@ -144,27 +145,25 @@ def _vouched_for(buyer: StoreRef, headers: Mapping[str, str], body: bytes, deps:
     """Checked with the secret as cached (five minutes); if it does not vouch, with the secret read
     afresh (registered since it was cached?), at most once a minute per store: a stream of forged
     deliveries costs no more reads than that."""
-    cached = deps.credentials(buyer.secret_arn, False)
+    cached = deps.webhook_keys(buyer.store_id, False)
     secret = cached.get(WEBHOOK_SECRET_KEY)
     now = deps.clock()
     if secret and _genuine(buyer, cached, headers, body, now):
         return True
-    last = _REFRESHED.get(buyer.secret_arn)
+    last = _REFRESHED.get(buyer.store_id)
     if last is not None and now - last < REFRESH_AT_MOST_EVERY:
         # read afresh a moment ago (by a delivery that came at the same time?): the cache holds that
-        again = deps.credentials(buyer.secret_arn, False)
+        again = deps.webhook_keys(buyer.store_id, False)
         return again != cached and bool(again.get(WEBHOOK_SECRET_KEY)) and _genuine(buyer, again, headers, body, now)
-    _REFRESHED[buyer.secret_arn] = now
-    fresh = deps.credentials(buyer.secret_arn, True)
-    changed = fresh.get(WEBHOOK_SECRET_KEY) != secret or fresh.get("client_secret") != cached.get("client_secret")
+    _REFRESHED[buyer.store_id] = now
+    fresh = deps.webhook_keys(buyer.store_id, True)
+    changed = fresh.get(WEBHOOK_SECRET_KEY) != secret or fresh.get(CLIENT_SECRET_KEY) != cached.get(CLIENT_SECRET_KEY)
     return bool(fresh.get(WEBHOOK_SECRET_KEY)) and changed and _genuine(buyer, fresh, headers, body, now)
 
 
-def _genuine(
-    buyer: StoreRef, credentials: dict[str, Any], headers: Mapping[str, str], body: bytes, now: datetime
-) -> bool:
-    signing_key = credentials.get("client_secret")
-    secret = str(credentials[WEBHOOK_SECRET_KEY])
+def _genuine(buyer: StoreRef, keys: dict[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
+    signing_key = keys.get(CLIENT_SECRET_KEY)
+    secret = str(keys[WEBHOOK_SECRET_KEY])
     return genuine(buyer.platform, secret, headers, body, str(signing_key) if signing_key else None, now.timestamp())
 
 
