@@ -7,9 +7,10 @@ import boto3
 import pytest
 
 from ordersync.alerts.digest import OutgoingEmail
-from ordersync.aws.messaging import SnsEmails
+from ordersync.aws.messaging import SnsEmails, SnsSellerSubscriptions
 from ordersync.aws.orders import DynamoOrders
 from ordersync.domain.catalog import VariantStatus
+from ordersync.errors import OnboardingRefused
 from ordersync.local.fakes.shopify import order_node
 from ordersync.local.fakes.woocommerce import woocommerce_order
 from ordersync.local.provision import subscribe_with_sink
@@ -196,3 +197,30 @@ def test_an_alert_subscription_names_a_store_of_that_role_and_the_drift_check_a_
         with pytest.raises(SystemExit) as refused:
             cli("drift", "--days", days)
         assert refused.value.code == 2, days
+
+
+def test_past_sns_s_filter_policies_per_topic_seller_add_subscribes_nothing_and_says_what_to_do(
+    stack: LocalStack, world: World, cli
+) -> None:
+    """Every alert email is a filter policy on SellerAlertsTopic, and SNS allows a topic 200 unless
+    its quota is raised (the local moto refuses the 201st as SNS does, nothing subscribed)."""
+    shopify_to_woocommerce(world)
+    sns, topic = boto3.client("sns"), stack.output("SellerAlertsTopicArn")
+    for n in range(199):  # other stores' addresses, as `seller add` made them
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="email",
+            Endpoint=f"orders@store{n}.example",
+            Attributes={"FilterPolicy": f'{{"seller_id": ["store{n}"], "audience": ["seller"]}}'},
+        )
+    made = cli("seller", "add", "northwind", "--email", "orders@northwind.example")
+    assert made[0] == 0, made  # the 200th
+    code, said = cli("buyer", "add", "acme", "--email", "orders@acme.example")
+    assert code == 1 and "SellerAlertsTopic has as many alert emails as SNS allows a topic" in said
+    assert "raise the quota (README: Deploy, alert emails past 200)" in said and "Traceback" not in said
+    endpoints = [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    assert "orders@acme.example" not in endpoints  # nothing half-made: no subscription that gets every alert
+    with pytest.raises(OnboardingRefused, match="as many alert emails as SNS allows a topic"):
+        SnsSellerSubscriptions(topic).subscribe("acme", "orders@acme.example", "buyer")  # a deployed stack's path
+    assert cli("seller", "remove", "northwind")[0] == 0  # an address freed...
+    assert cli("buyer", "add", "acme", "--email", "orders@acme.example")[0] == 0  # ...is one more

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
 from ordersync.alerts.messages import Alert, email_subject
 from ordersync.aws import clients
-from ordersync.aws.errors import aws_errors, drain_receive
-from ordersync.errors import ResourceThrottled
+from ordersync.aws.errors import aws_errors, drain_receive, error_code
+from ordersync.errors import OnboardingRefused, ResourceThrottled
 from ordersync.models import CatalogSyncRequest, OrderEnvelope, ShipmentRequest
 from ordersync.records import OrderRecord
 
@@ -260,6 +263,21 @@ class SqsDlqAdmin:
             )
 
 
+@contextmanager
+def alert_emails_full() -> Iterator[None]:
+    """SNS's quota of filter policies per topic (200 unless raised): one per store's alert email."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) not in ("FilterPolicyLimitExceeded", "FilterPolicyLimitExceededException"):
+            raise
+        raise OnboardingRefused(
+            "SellerAlertsTopic has as many alert emails as SNS allows a topic (its quota of filter policies"
+            " per topic: 200 unless raised), and nothing was subscribed: raise the quota (README: Deploy,"
+            " alert emails past 200) or remove an address no longer used (`ordersync seller|buyer remove`)"
+        ) from None
+
+
 class SnsSellerSubscriptions:
     """Each store's alert email: a SellerAlertsTopic subscription filtered on its id and its
     audience ("seller": its orders as a seller; "buyer": its orders as the retailer), so a store
@@ -274,7 +292,7 @@ class SnsSellerSubscriptions:
         return {"seller_id": [seller_id], "audience": [audience]}
 
     def subscribe(self, seller_id: str, email: str, audience: str = "seller") -> str:
-        with aws_errors("subscribe"):
+        with alert_emails_full(), aws_errors("subscribe"):
             response = self._sns.subscribe(
                 TopicArn=self._topic,
                 Protocol="email",

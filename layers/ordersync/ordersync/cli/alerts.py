@@ -38,7 +38,10 @@ def _seller_add(args: argparse.Namespace, echo: Echo) -> int:
 
         topic = outputs_for(args)["SellerAlertsTopicArn"]
         policy = ops.sellers.filter_policy(args.seller_id, args.role)
-        subscribe_with_sink(boto3.client("sns"), boto3.client("sqs"), topic, "email", args.email, policy)
+        from ordersync.aws.messaging import alert_emails_full
+
+        with alert_emails_full():
+            subscribe_with_sink(boto3.client("sns"), boto3.client("sqs"), topic, "email", args.email, policy)
     else:
         ops.sellers.subscribe(args.seller_id, args.email, args.role)
     platform = f" ({Platform(args.platform).label} store)" if args.platform else ""

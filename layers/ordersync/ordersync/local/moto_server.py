@@ -98,6 +98,43 @@ def _one_signing_key_a_process() -> None:
     Subscription.private_key = lambda self: signing_key(None)  # type: ignore[assignment,method-assign]
 
 
+# SNS's quota (adjustable): moto has none.
+FILTER_POLICIES_PER_TOPIC = 200
+MAIL_SINK_PREFIX = "mailsink-"  # the local stack's queue beside each email subscription (local/provision.py)
+
+
+def _filter_policies_per_topic() -> None:
+    """SNS refuses a subscription with a filter policy past its topic's quota
+    (FilterPolicyLimitExceeded, nothing subscribed); moto counts nothing. The local stack's mail
+    sinks (its own SQS plumbing beside each email subscription) are not counted."""
+    from moto.sns.exceptions import SNSException
+    from moto.sns.responses import SNSResponse
+
+    if getattr(SNSResponse.subscribe, "limited", False):
+        return
+
+    class FilterPolicyLimitExceeded(SNSException):
+        code = "FilterPolicyLimitExceededException"
+
+    subscribe = SNSResponse.subscribe
+
+    def limited(self: SNSResponse) -> Any:
+        sink = f":{MAIL_SINK_PREFIX}" in (self._get_param("Endpoint") or "")
+        if (self._get_attributes() or {}).get("FilterPolicy") and not sink:
+            topic = self._get_param("TopicArn")
+            held = [
+                s
+                for s in list(self.backend.subscriptions.values())
+                if s.topic.arn == topic and s._filter_policy and f":{MAIL_SINK_PREFIX}" not in s.endpoint
+            ]
+            if len(held) >= FILTER_POLICIES_PER_TOPIC:
+                raise FilterPolicyLimitExceeded(f"Filter policy limit exceeded: {len(held)} on {topic}")
+        return subscribe(self)
+
+    limited.limited = True  # type: ignore[attr-defined]
+    SNSResponse.subscribe = limited  # type: ignore[method-assign]
+
+
 def _moto_modules_listed_once() -> None:
     """moto's dispatcher lists its package's folders (and stats each) on every request to find the
     service a host names: they don't change while the process runs."""
@@ -130,6 +167,7 @@ class MotoServer:
         _validate_each_definition_once()
         _one_signing_key_a_process()
         _moto_modules_listed_once()
+        _filter_policies_per_topic()
         self.port = self.port or free_port()
         # ThreadedMotoServer's app and handler, served with connections kept open (local/keep_alive.py)
         app = DomainDispatcherApplication(create_backend_app)

@@ -19,6 +19,7 @@ import boto3
 
 from ordersync.local.function_url import FunctionUrlServer
 from ordersync.local.iam import Principal, acting_as
+from ordersync.local.moto_server import MAIL_SINK_PREFIX
 from ordersync.local.template import ACCOUNT_ID, Resolver, creation_order
 
 
@@ -400,9 +401,6 @@ def _lower_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [_lower_keys(item) for item in value]
     return value
-
-
-MAIL_SINK_PREFIX = "mailsink-"
 
 
 def subscribe_with_sink(
