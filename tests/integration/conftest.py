@@ -49,8 +49,11 @@ def every_aws_call_is_granted() -> Iterator[iam.AwsCallLog]:
 
 
 @pytest.fixture
-def stack() -> Iterator[LocalStack]:
-    with LocalStack.start({"LogLevel": "ERROR", "MaxReceiveCount": "3"}) as local:
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """`@pytest.mark.stack(Parameter="value")` deploys the test's stack with those parameters too."""
+    marker = request.node.get_closest_marker("stack")
+    given = {name: str(value) for name, value in (marker.kwargs if marker else {}).items()}
+    with LocalStack.start({"LogLevel": "ERROR", "MaxReceiveCount": "3", **given}) as local:
         yield local
 
 

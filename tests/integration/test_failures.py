@@ -106,7 +106,27 @@ def test_duplicate_sku_lists_candidates_and_a_replay_still_broken_duplicates_not
     assert [v.variant_id for v in slice_.active_variants("NW-LAMP")] == ["104"]
 
 
+@pytest.mark.long(seconds=25)  # the waits are real: 5 s, then as long as the store has been failing
+def test_a_seller_store_s_bad_minutes_are_waited_out_spending_no_delivery_and_the_order_posted_once(
+    stack: LocalStack, world: World
+) -> None:
+    """StoreDownBudgetMinutes (120 by default): a store answering 503 for a while is asked again
+    later — 5 s, then as long as it has been failing — and the order is posted once it is back,
+    never in OrdersDLQ: ops redrive nothing for a store's bad minutes."""
+    buyer, seller = shopify_to_woocommerce(world)
+    buyer.add_order(order_node(1012, "#1012", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    seller.server.faults.add(*[Fault(status=503) for _ in range(12)])  # past three deliveries' worth
+    run_hour(stack)
+    record = _record(stack, "acme--northwind#1012")
+    assert record.status is OrderStatus.SYNCED and not seller.server.faults.pending
+    assert len(seller.created_orders()) == 1
+    assert Ops.from_outputs(stack.deployment.outputs).dlq_list() == []
+
+
+@pytest.mark.stack(StoreDownBudgetMinutes=0)
 def test_store_down_retries_then_dlq_then_redrive_posts_once(stack: LocalStack, world: World, cli) -> None:
+    """StoreDownBudgetMinutes=0: each failure spends a delivery, and the last one leaves the order
+    in OrdersDLQ with its reason (past a budget, the same, said since when)."""
     buyer, seller = shopify_to_woocommerce(world)
     buyer.add_order(order_node(1008, "#1008", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
     # the seller's store answers 503 to everything for a while (reads retry in place, so plenty)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -567,6 +568,43 @@ def test_a_throttling_seller_store_delays_the_order_without_using_up_its_deliver
     assert record.status is OrderStatus.SYNCED and deps.dead_letters.sent == []  # type: ignore[attr-defined]
     assert list(store.created) == ["ordersync-acme--northwind-1001"]
     assert deps.stores.seller_store.lookups == 0  # type: ignore[attr-defined]  # a 429 created nothing: no look
+
+
+def test_a_seller_store_s_bad_hour_delays_the_order_without_using_up_its_deliveries_within_its_budget(
+    deps: ProcessDependencies,
+) -> None:
+    """A store answering 503 for longer than MaxReceiveCount deliveries last: with a budget
+    (StoreDownBudgetMinutes), the order is sent again later — 5 s, then as long as the store has been
+    failing — spending no delivery, and posted once the store is back; past the budget it fails as
+    PLATFORM_UNAVAILABLE, saying since when. No budget: each failure spends a delivery, as before."""
+    deps.store_down_budget = timedelta(minutes=2)
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    store.fail_next = 5  # past max_receive_count = 3
+    body, delays = message("A"), []
+    for delivery in range(5):
+        record = process_message(body, f"m{delivery}", 1, deps)
+        assert record.status is OrderStatus.RECEIVED and not record.in_dlq
+        (body, delay), *_ = deps.retries.later[-1:]  # type: ignore[attr-defined]
+        delays.append(delay)
+        deps.clock.advance(delay)  # type: ignore[attr-defined]
+    assert delays[0] == 5 and all(later >= 2 * first for first, later in itertools.pairwise(delays))  # they double
+    record = process_message(body, "m5", 1, deps)
+    assert record.status is OrderStatus.SYNCED and deps.dead_letters.sent == []  # type: ignore[attr-defined]
+    assert list(store.created) == ["ordersync-acme--northwind-1001"]
+
+    store.fail_next = 50
+    process_message(message("A", number=1002), "n1", 1, deps)
+    for _ in range(6):
+        body, delay = deps.retries.later[-1]  # type: ignore[attr-defined]
+        deps.clock.advance(delay)  # type: ignore[attr-defined]
+        record = process_message(body, "n2", 1, deps)
+    assert (record.status, record.reason) == (OrderStatus.FAILED, FailureReason.PLATFORM_UNAVAILABLE)
+    assert record.detail.startswith("gave up its store failing since 2026-11-27T12:2") and "503" in record.detail
+    assert record.in_dlq
+
+    deps.store_down_budget = timedelta(0)
+    with pytest.raises(StoreUnavailable):  # no budget: SQS's visibility timeout, a delivery spent
+        process_message(message("A", number=1003), "o1", 1, deps)
 
 
 def test_throttled_past_the_budget_the_order_fails_as_platform_unavailable_saying_since_when(

@@ -111,6 +111,7 @@ class FakeBuyerStore:
     lose_next_answer: int = 0
     refuse_next: str | None = None
     throttle_next: int = 0  # the next writes answered 429
+    fail_next: int = 0  # the next writes answered 503 (nothing written)
     notes: list[str] = field(default_factory=list)
     keyless: bool = False  # keeps no key of ours on a shipment (Shopify): only when it was made
     corrected: list[tuple[str, BuyerParcel]] = field(default_factory=list)
@@ -141,6 +142,9 @@ class FakeBuyerStore:
         if self.throttle_next:
             self.throttle_next -= 1
             raise StoreThrottled("POST answered 429", retry_after=12)
+        if self.fail_next:
+            self.fail_next -= 1
+            raise StoreUnavailable("POST answered 503")
         if self.refuse_next:
             words, self.refuse_next = self.refuse_next, None
             raise StoreRejected(words)
@@ -370,6 +374,42 @@ def test_a_check_a_store_throttles_is_sent_again_later_spending_no_delivery_unti
     old = resent.model_copy(update={"throttled_since": deps.clock() - timedelta(hours=25)})
     with pytest.raises(StoreThrottled):
         check(old, "m3", later, sync)
+
+
+def test_a_check_a_failing_store_could_not_take_is_sent_again_later_spending_no_delivery_within_its_budget(
+    posted: Any,
+) -> None:
+    """A 5xx or a time-out: as a throttle, no delivery spent, for StoreDownBudgetMinutes (0: none)."""
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]
+    buyer.fail_next = 1
+    again = SentAgain()
+    sync = ShipmentSyncDependencies(
+        deps,
+        deps.stores,
+        None,
+        again,
+        RecordingDeadLetters(),
+        deps.clock,
+        store_down_budget=timedelta(minutes=30),  # type: ignore[arg-type]
+    )
+    request = ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1")
+    later = deps.clock() + timedelta(minutes=5)
+    check(request, "m1", later, sync)  # no exception: the delivery is not spent
+    ((resent, delay),) = again.sent
+    assert delay == 5 and resent.throttled_since is not None and buyer.written == []
+    assert check(resent, "m2", later, sync).written == 1  # written once the store is back
+
+    seller.parcels["S1"].append(Parcel("f2", (ParcelLine("1", 1),), "UPS", "1Z2"))
+    buyer.fail_next = 1  # failing for longer than the budget: SQS's deliveries, then ShipmentsDLQ
+    old = resent.model_copy(update={"throttled_since": deps.clock() - timedelta(minutes=31)})
+    with pytest.raises(StoreUnavailable):
+        check(old, "m3", later, sync)
+    sync.store_down_budget = timedelta(0)  # no budget: the first failure spends a delivery
+    buyer.fail_next = 1
+    with pytest.raises(StoreUnavailable):
+        check(request, "m4", later, sync)
+    assert len(again.sent) == 1
 
 
 def test_a_parcel_whose_tracking_no_store_may_show_is_told_once_never_written_and_goes_once_corrected(

@@ -39,6 +39,13 @@ class StoreThrottled(StoreUnavailable):
         return min(max(self.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 
+def store_down_delay(failing_for: float) -> float:
+    """How long work whose store failed (5xx, a time-out) waits before the store is asked again: as
+    long as the store has been failing (so the waits double: 5, 5, 10, 20 ... s), no sooner than 5 s
+    and never past SQS's DelaySeconds (15 min)."""
+    return min(max(failing_for, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
+
+
 class OutOfTime(StoreThrottled):
     """The invocation has too little time left to send the request: it was not sent. Handled as a
     throttle is: nothing happened, and the work comes back shortly as a new message."""

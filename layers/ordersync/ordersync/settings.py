@@ -43,6 +43,7 @@ class ProcessSettings(_Env):
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
     throttle_budget_hours: int = Field(alias="THROTTLE_BUDGET_HOURS", ge=1)
+    store_down_budget_minutes: int = Field(alias="STORE_DOWN_BUDGET_MINUTES", ge=0, le=1440)
     unpaid_order_limit_hours: int = Field(alias="UNPAID_ORDER_LIMIT_HOURS", ge=1, le=2160)
     manual_posting_state_machine_arn: str = Field(alias="MANUAL_POSTING_STATE_MACHINE_ARN")
     manual_posting_timeout_seconds: int = Field(alias="MANUAL_POSTING_TIMEOUT_SECONDS", ge=1)
@@ -80,6 +81,7 @@ class ShipmentSyncSettings(_Env):
     shipments_queue_url: str = Field(alias="SHIPMENTS_QUEUE_URL")
     shipments_dlq_url: str = Field(alias="SHIPMENTS_DLQ_URL")
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
+    store_down_budget_minutes: int = Field(alias="STORE_DOWN_BUDGET_MINUTES", ge=0, le=1440)
 
 
 class DriftSettings(_Env):

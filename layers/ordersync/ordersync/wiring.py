@@ -103,6 +103,7 @@ def process_dependencies() -> ProcessDependencies:
         listings=DynamoListings(settings.listings_table, catalog_table=settings.catalog_table),
         max_receive_count=settings.max_receive_count,
         throttle_budget=timedelta(hours=settings.throttle_budget_hours),
+        store_down_budget=timedelta(minutes=settings.store_down_budget_minutes),
         unpaid_limit=timedelta(hours=settings.unpaid_order_limit_hours),
         manual_posting=SfnManualPosting(
             settings.manual_posting_state_machine_arn,
@@ -228,6 +229,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
         requests=SqsShipmentRequests(settings.shipments_queue_url),
         dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
         shops=RecentStores(store_table),
+        store_down_budget=timedelta(minutes=settings.store_down_budget_minutes),
     )
 
 

@@ -32,6 +32,7 @@ from ordersync.errors import (
     StoreRejected,
     StoreThrottled,
     StoreUnavailable,
+    store_down_delay,
 )
 from ordersync.models import (
     CanonicalOrder,
@@ -89,6 +90,9 @@ class ProcessDependencies:
     manual_posting: ManualPosting | None = None  # None: the order is recorded pending, no flow is started
     auto_post_platforms: frozenset[Platform] = AUTO_POSTED
     throttle_budget: timedelta = THROTTLE_BUDGET
+    # How long an order whose store keeps failing (5xx, time-outs) is sent again later without a
+    # delivery spent (the template's StoreDownBudgetMinutes); 0: each failure spends a delivery.
+    store_down_budget: timedelta = timedelta(0)
     unpaid_limit: timedelta = UNPAID_LIMIT  # an order still unpaid after this is disregarded
     pace: StorePace | None = None  # None: each invocation learns a store's pace on its own
     # How long a seller-store create may take to land (the store clients' read timeout): one whose
@@ -182,12 +186,39 @@ def process_message(
         again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
         delay = throttled.delay_seconds()
         return _retry_later(again, record, _paused("seller", throttled), delay, deps)
+    except StoreUnavailable as down:
+        if record is None or deps.store_down_budget <= timedelta(0):  # before the claim: SQS's deliveries
+            return _delivery_spent(down, record, envelope, receive_count, deps)
+        return _store_down(down, record, envelope, started, deps)
     except Exception as error:
-        if receive_count >= deps.max_receive_count:
-            return _record_exhausted(record, envelope, error, deps)
-        if record is not None:
-            _give_up_claim(record, deps)
-        raise
+        return _delivery_spent(error, record, envelope, receive_count, deps)
+
+
+def _delivery_spent(
+    error: Exception, record: OrderRecord | None, envelope: OrderEnvelope, receive_count: int, deps: ProcessDependencies
+) -> OrderRecord:
+    """The message comes back after its visibility timeout, a delivery spent; the last one fails it."""
+    if receive_count >= deps.max_receive_count:
+        return _record_exhausted(record, envelope, error, deps)
+    if record is not None:
+        _give_up_claim(record, deps)
+    raise error
+
+
+def _store_down(
+    down: StoreUnavailable, record: OrderRecord, envelope: OrderEnvelope, started: datetime, deps: ProcessDependencies
+) -> OrderRecord:
+    """A store that failed (5xx, a time-out) is asked again later, as a throttling one is, no
+    delivery spent, for as long as the budget lasts: ops redrive no order for a store's bad hour.
+    A create whose answer never came is looked for first on the next attempt (its answer window)."""
+    since = envelope.throttled_since or started
+    if started - since >= deps.store_down_budget:
+        return _record_exhausted(record, envelope, down, deps, f"its store failing since {iso(since)}")
+    _give_up_claim(record, deps)
+    metrics.add_metric(name="OrdersStoreDownDelayed", unit=MetricUnit.Count, value=1)
+    again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
+    why = f"a store failed ({type(down).__name__}): asked again later"
+    return _retry_later(again, record, why, store_down_delay((started - since).total_seconds()), deps)
 
 
 def _settled_re_read(

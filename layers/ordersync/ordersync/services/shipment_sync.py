@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
-from ordersync.errors import OrderClaimed, RetryLater, StoreThrottled
+from ordersync.errors import OrderClaimed, RetryLater, StoreThrottled, StoreUnavailable, store_down_delay
 from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
@@ -62,6 +62,9 @@ class ShipmentSyncDependencies:
     dead_letters: DeadLetters
     clock: Callable[[], datetime] = field(default=utc_now)
     shops: ShopLookup | None = None  # a Shopify seller's fulfilment events name its shop
+    # How long a check whose store keeps failing (5xx, time-outs) is sent again later without a
+    # delivery spent (StoreDownBudgetMinutes); 0: each failure spends a delivery.
+    store_down_budget: timedelta = timedelta(0)
 
 
 def request_sweeps(deps: SweepFanOutDependencies) -> list[ShipmentRequest]:
@@ -137,14 +140,21 @@ def check(
         deps.requests.request([request], delay_seconds=min(max(1, math.ceil(later.seconds)), CLAIMED_RETRY_SECONDS))
         metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
         return ShipmentCheck(request.order_key)
-    except StoreThrottled as throttled:  # the pace, not a failure: as an order's, sent again without a delivery spent
+    except StoreUnavailable as trouble:  # the pace, or a store's bad moment: as an order's, no delivery spent
         since = request.throttled_since or started
-        if started - since >= THROTTLE_BUDGET:
-            raise  # throttled all day: SQS's deliveries, then ShipmentsDLQ, as any other failure
+        throttled = isinstance(trouble, StoreThrottled)
+        if started - since >= (THROTTLE_BUDGET if throttled else deps.store_down_budget):
+            raise  # past its budget (0: none): SQS's deliveries, then ShipmentsDLQ, as any other failure
         again = request.model_copy(update={"throttled_since": since})
-        deps.requests.request([again], delay_seconds=math.ceil(throttled.delay_seconds()))
-        metrics.add_metric(name="ShipmentChecksThrottledDelayed", unit=MetricUnit.Count, value=1)
-        logger.info("a store throttled the check: sent again later", extra={"order_key": request.order_key})
+        delay = (
+            trouble.delay_seconds()
+            if isinstance(trouble, StoreThrottled)
+            else store_down_delay((started - since).total_seconds())
+        )
+        deps.requests.request([again], delay_seconds=math.ceil(delay))
+        metric = "ShipmentChecksThrottledDelayed" if throttled else "ShipmentChecksStoreDownDelayed"
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        logger.info("a store could not take the check: sent again later", extra={"order_key": request.order_key})
         return ShipmentCheck(request.order_key)
     if result.problems:  # kept with its reason, to be redriven once the cause is fixed
         body = {
