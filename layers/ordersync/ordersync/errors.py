@@ -18,11 +18,17 @@ class StoreDataInvalid(InvalidOrder):
     order can't be read as it stands — a named failure of that order, never a crash of the run."""
 
 
-class StoreUnavailable(OrderSyncError):
-    """A store failed in a way that may pass: timeout, 429, 5xx. SQS retries the message."""
-
-
 THROTTLE_DELAY = (5, 900)  # seconds: at least, and at most (SQS's DelaySeconds)
+
+
+class StoreUnavailable(OrderSyncError):
+    """A store failed in a way that may pass: timeout, 429, 5xx. Asked again later."""
+
+    def delay_seconds(self, failing_for: float = 0.0) -> float:
+        """How long the work waits as a delayed SQS message before the store is asked again: as long
+        as the store has been failing (so the waits double: 5, 5, 10, 20 ... s), no sooner than 5 s
+        and never past SQS's DelaySeconds (15 min)."""
+        return min(max(failing_for, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 
 class StoreThrottled(StoreUnavailable):
@@ -33,17 +39,10 @@ class StoreThrottled(StoreUnavailable):
         super().__init__(message)
         self.retry_after = retry_after
 
-    def delay_seconds(self) -> float:
-        """How long what was refused waits as a delayed SQS message: the store's word, no sooner
-        than 5 s and never past SQS's DelaySeconds (15 min)."""
+    def delay_seconds(self, failing_for: float = 0.0) -> float:
+        """The store's word (whatever the time it has been throttling), no sooner than 5 s and never
+        past SQS's DelaySeconds (15 min)."""
         return min(max(self.retry_after or 0, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
-
-
-def store_down_delay(failing_for: float) -> float:
-    """How long work whose store failed (5xx, a time-out) waits before the store is asked again: as
-    long as the store has been failing (so the waits double: 5, 5, 10, 20 ... s), no sooner than 5 s
-    and never past SQS's DelaySeconds (15 min)."""
-    return min(max(failing_for, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 
 class OutOfTime(StoreThrottled):

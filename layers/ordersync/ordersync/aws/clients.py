@@ -6,7 +6,7 @@ at a time."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,18 +17,19 @@ _made: dict[str, Any] = {}
 
 
 def client(service: str) -> Any:
-    with _lock:
-        if service not in _made:
-            _made[service] = boto3.client(service)
-        return _made[service]
+    return _once(service, lambda: boto3.client(service))
 
 
 def dynamodb() -> Any:
     """The DynamoDB resource (tables' conditions and types)."""
+    return _once("dynamodb resource", lambda: boto3.resource("dynamodb"))
+
+
+def _once(key: str, make: Callable[[], Any]) -> Any:
     with _lock:
-        if "dynamodb resource" not in _made:
-            _made["dynamodb resource"] = boto3.resource("dynamodb")
-        return _made["dynamodb resource"]
+        if key not in _made:
+            _made[key] = make()
+        return _made[key]
 
 
 def forget() -> None:

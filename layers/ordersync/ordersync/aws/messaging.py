@@ -269,7 +269,7 @@ def alert_emails_full() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        if error_code(error) not in ("FilterPolicyLimitExceeded", "FilterPolicyLimitExceededException"):
+        if error_code(error) != "FilterPolicyLimitExceeded":
             raise
         raise OnboardingRefused(
             "SellerAlertsTopic has as many alert emails as SNS allows a topic (its quota of filter policies"
