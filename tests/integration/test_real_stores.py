@@ -90,7 +90,7 @@ def test_shopify_order_is_created_with_shopifys_enums_moves_stock_and_is_found_d
     client = ShopifyStore(shop.base_url, shop.access_token)
     order = _order(country="uk", currency="gbp")
     attempt_started = datetime.now(UTC)
-    created = client.create_order(order, _match(order, "700", "7001"), "ordersync-acme--peak-1001")
+    created = client.create_order(order, _match(order, "700", "7001"), "ordersync-acme--peak-1001").order_id
     (node,) = shop.created_orders()
     assert node["shippingAddress"]["countryCodeV2"] == "GB"
     assert shop.variants["gid://shopify/ProductVariant/7001"]["inventoryQuantity"] == 3  # the seller's stock moved
@@ -156,7 +156,7 @@ def test_woocommerce_posted_order_is_found_by_its_meta_not_by_search(started: li
     attempt_started = datetime.now(UTC)
     for other in range(3):  # orders of other buyers created in between
         client.create_order(order, _match(order, "55", "55"), f"ordersync-other-{other}")
-    created = client.create_order(order, _match(order, "55", "55"), "ordersync-acme--brightside-1001")
+    created = client.create_order(order, _match(order, "55", "55"), "ordersync-acme--brightside-1001").order_id
     assert client.find_posted_order("ordersync-acme--brightside-1001", attempt_started) == created
     assert client.find_posted_order("ordersync-acme--brightside-1002", attempt_started) is None
     assert {o["currency"] for o in woo.created_orders()} == {"AUD"}  # not relabelled with the buyer's currency
@@ -194,7 +194,7 @@ def _bc(started: list[Any], **options: Any) -> tuple[FakeBigCommerce, BigCommerc
 def test_bigcommerce_order_without_a_postcode_is_accepted_and_found_by_external_order_id(started: list[Any]) -> None:
     bc, client = _bc(started)
     order = _order(country="ie", postcode=None)
-    created = client.create_order(order, _match(order, "501", "5011"), "ordersync-acme--ridge-1001")
+    created = client.create_order(order, _match(order, "501", "5011"), "ordersync-acme--ridge-1001").order_id
     for number in range(2000, 3100):  # 1,100 newer orders: more than a newest-first scan reads
         bc.orders[number] = bigcommerce_order(number)
     assert client.find_posted_order("ordersync-acme--ridge-1001", NOW) == created

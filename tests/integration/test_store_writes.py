@@ -20,12 +20,13 @@ import requests
 
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
-from ordersync.domain.shipments import parcel_ref
+from ordersync.domain.edits import LineChange, copy_lines, with_copy_line_ids
+from ordersync.domain.shipments import Misfit, buyer_lines, parcel_ref
 from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
-from ordersync.models import BuyerParcel, CanonicalOrder, OrderLine, Platform, ShippingAddress
+from ordersync.models import BuyerParcel, CanonicalOrder, CopyLine, OrderLine, Platform, PostedLine, ShippingAddress
 from ordersync.platforms.bigcommerce import BigCommerceStore
 from ordersync.platforms.shopify import ShopifyStore, variant_gid
 from ordersync.platforms.woocommerce import WooCommerceStore
@@ -72,6 +73,12 @@ def _matches(order: CanonicalOrder, variants: list[tuple[str, str]]) -> list[Lin
         )
         for line, (p, v) in zip(order.lines, variants, strict=True)
     ]
+
+
+def _posted(matches: list[LineMatch]) -> list[PostedLine]:
+    """The posted lines as the record keeps them before the create answers."""
+    return [PostedLine(buyer_line_id=m.line.line_id, variant_id=m.variant.variant_id, quantity=m.line.quantity)
+            for m in matches if m.variant]  # fmt: skip
 
 
 def _last_body(fake: Any, method: str, path_end: str) -> Any:
@@ -166,9 +173,11 @@ def test_a_shopify_create_carries_the_whole_address_every_line_and_the_key(start
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
     shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
     order = _order()
-    ShopifyStore(shop.base_url, "shpat_peak").create_order(
+    copy = ShopifyStore(shop.base_url, "shpat_peak").create_order(
         order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY
     )
+    lines = shop.orders[f"gid://shopify/Order/{copy.order_id}"]["lineItems"]["nodes"]
+    assert copy.line_ids == (("1", lines[0]["id"].rsplit("/", 1)[1]), ("2", lines[1]["id"].rsplit("/", 1)[1]))
     ship = order.shipping_address
     assert ship is not None and ship.name is not None
     first, _, last = ship.name.rpartition(" ")
@@ -200,6 +209,7 @@ def test_a_shopify_create_carries_the_whole_address_every_line_and_the_key(start
             "sendFulfillmentReceipt": False,
             "inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
         },
+        "lines": 2,  # the answer's lines: as many as were sent
     }
 
 
@@ -214,11 +224,13 @@ def test_woocommerce_finds_its_copy_on_a_later_page_by_the_exact_key_only(starte
     order = _order()
     lines = _matches(order, [("55", "55"), ("56", "56")])
     first_attempt = datetime.now(UTC)
-    same_customer_same_items = client.create_order(order, lines, "ordersync-acme--seller-2")  # another order's copy
-    prefixed = client.create_order(order, lines, KEY + "0")  # ...-10: the key's prefix is ours
+    same_customer_same_items = client.create_order(
+        order, lines, "ordersync-acme--seller-2"
+    ).order_id  # another order's copy
+    prefixed = client.create_order(order, lines, KEY + "0").order_id  # ...-10: the key's prefix is ours
     for n in range(105):  # other buyers' orders: ours lands past the first page of 100 (oldest first)
         client.create_order(order, lines, f"ordersync-other-{n}")
-    ours = client.create_order(order, lines, KEY)
+    ours = client.create_order(order, lines, KEY).order_id
     assert client.find_posted_order(KEY, first_attempt) == ours
     assert client.find_posted_order(KEY + "0", first_attempt) == prefixed
     assert client.find_posted_order("ordersync-acme--seller-2", first_attempt) == same_customer_same_items
@@ -233,8 +245,8 @@ def test_shopify_finds_its_copy_on_a_later_page_by_the_exact_key_only(started: l
     order = _order()
     lines = _matches(order, [("700", "7001"), ("701", "7002")])
     first_attempt = datetime.now(UTC) - timedelta(seconds=1)
-    ours = client.create_order(order, lines, KEY)
-    prefixed = client.create_order(order, lines, KEY + "0")
+    ours = client.create_order(order, lines, KEY).order_id
+    prefixed = client.create_order(order, lines, KEY + "0").order_id
     for n in range(105):  # newer orders: ours is past the first page of 100 (newest first)
         client.create_order(order, lines, f"ordersync-other-{n}")
     assert client.find_posted_order(KEY, first_attempt) == ours
@@ -249,10 +261,10 @@ def test_bigcommerce_finds_its_copy_by_the_exact_key_only(started: list[Any]) ->
     client = BigCommerceStore(bc.base_url, "bc_ridge")
     order = _order()
     lines = _matches(order, [("501", "5011"), ("502", "5021")])
-    prefixed = client.create_order(order, lines, KEY + "0")
-    other = client.create_order(order, lines, "ordersync-acme--seller-2")
+    prefixed = client.create_order(order, lines, KEY + "0").order_id
+    other = client.create_order(order, lines, "ordersync-acme--seller-2").order_id
     assert client.find_posted_order(KEY, NOW) is None  # ...-10's copy is not ...-1's
-    ours = client.create_order(order, lines, KEY)
+    ours = client.create_order(order, lines, KEY).order_id
     assert {client.find_posted_order(k, NOW) for k in (KEY, KEY + "0", "ordersync-acme--seller-2")} == {
         ours,
         prefixed,
@@ -266,7 +278,7 @@ def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted
     order = _order()
     woo, woo_client = _woo_seller(started)
     since = datetime.now(UTC)
-    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY).order_id
     woo.update_order(int(copy), status="cancelled")
     assert woo_client.find_posted_order(KEY, since) == copy
 
@@ -274,7 +286,7 @@ def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted
     bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
     bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
     bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
-    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY).order_id
     bc.update_order(int(copy), status="Cancelled", status_id=5)
     assert bc_client.find_posted_order(KEY, since) == copy
 
@@ -282,7 +294,7 @@ def test_a_copy_the_seller_cancelled_is_still_found_so_the_order_is_never_posted
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
     shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
     shop_client = ShopifyStore(shop.base_url, "shpat_peak")
-    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY).order_id
     shop.cancel_order(int(copy))
     assert shop_client.find_posted_order(KEY, since - timedelta(seconds=1)) == copy
 
@@ -292,8 +304,8 @@ def test_a_copy_the_seller_moved_to_the_bin_is_still_found_and_reads_as_cancelle
     order = _order()
     woo, client = _woo_seller(started)
     since = datetime.now(UTC)
-    copy = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
-    other = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY + "0")
+    copy = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY).order_id
+    other = client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY + "0").order_id
     binned = requests.delete(f"{woo.base_url}/wp-json/wc/v3/orders/{copy}", auth=("ck", "cs"), timeout=5)
     assert binned.json()["status"] == "trash"
     assert client.find_posted_order(KEY, since) == copy
@@ -448,7 +460,7 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
         update={"address1": "99 New Rd", "city": "Newcastle", "postal_code": "2300"}
     )  # type: ignore[union-attr]
     woo, woo_client = _woo_seller(started)
-    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY).order_id
     woo_client.update_shipping_address(copy, moved)
     assert _last_body(woo, "PUT", f"/orders/{copy}") == {
         "shipping": {
@@ -470,7 +482,7 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
     bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
     bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
     bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
-    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY).order_id
     bc_client.update_shipping_address(copy, moved)
     assert _last_body(bc, "PUT", f"/orders/{copy}/shipping_addresses/1") == {
         "first_name": "Grace Brewster",
@@ -490,7 +502,7 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
     shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
     shop_client = ShopifyStore(shop.base_url, "shpat_peak")
-    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY).order_id
     shop_client.update_shipping_address(copy, moved)
     sent = json.loads([b for m, p, b in shop.server.received if m == "POST" and b"orderUpdate" in b][-1])["variables"]
     assert sent == {
@@ -612,7 +624,7 @@ def test_a_corrected_tracking_number_goes_onto_the_shipment_written_before_whole
 def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding_nothing(started: list[Any]) -> None:
     order = _order()
     woo, woo_client = _woo_seller(started)
-    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY)
+    copy = woo_client.create_order(order, _matches(order, [("55", "55"), ("56", "56")]), KEY).order_id
     woo_client.cancel_order(copy)
     assert _last_body(woo, "PUT", f"/orders/{copy}") == {"status": "cancelled"}  # WooCommerce restocks on it
 
@@ -620,7 +632,7 @@ def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding
     bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
     bc.add_variant(502, 5021, "S-2", "Pegs", "1.5000")
     bc_client = BigCommerceStore(bc.base_url, "bc_ridge")
-    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY)
+    copy = bc_client.create_order(order, _matches(order, [("501", "5011"), ("502", "5021")]), KEY).order_id
     bc_client.cancel_order(copy)
     assert _last_body(bc, "PUT", f"/orders/{copy}") == {"status_id": 5}  # Cancelled
 
@@ -628,7 +640,7 @@ def test_a_cancellation_of_each_platforms_copy_is_sent_whole_restocked_refunding
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
     shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
     shop_client = ShopifyStore(shop.base_url, "shpat_peak")
-    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY)
+    copy = shop_client.create_order(order, _matches(order, [("700", "7001"), ("701", "7002")]), KEY).order_id
     shop_client.cancel_order(copy)
     sent = json.loads([b for m, p, b in shop.server.received if m == "POST" and b"orderCancel" in b][-1])
     assert sent["variables"] == {
@@ -654,17 +666,70 @@ def test_shopify_s_cancellation_job_is_waited_for_and_one_that_fails_is_a_refusa
     client = ShopifyStore(shop.base_url, "shpat_peak")
     matches = _matches(order, [("700", "7001"), ("701", "7002")])
 
-    refused = client.create_order(order, matches, KEY + "-a")
+    refused = client.create_order(order, matches, KEY + "-a").order_id
     shop.cancel_job_fails = True  # e.g. a payment authorisation still pending
     with pytest.raises(StoreRejected, match="cancellation job ended without cancelling order"):
         client.cancel_order(refused)
     assert shop.orders[f"gid://shopify/Order/{refused}"]["cancelledAt"] is None
 
-    slow = client.create_order(order, matches, KEY + "-b")
+    slow = client.create_order(order, matches, KEY + "-b").order_id
     shop.cancel_job_seconds = 30  # past every wait
     with pytest.raises(StoreUnavailable, match="still running"):
         client.cancel_order(slow)
     assert not client.order_state(slow).cancelled  # not yet: the next attempt reads this first
+
+
+def test_two_buyer_lines_posted_as_one_variant_are_reduced_each_by_its_own_line_of_the_copy(
+    started: list[Any],
+) -> None:
+    """Two buyer lines of one seller variant (a gift-wrapped and a plain Tent): the second reduced
+    changes the copy's second line, never the first — by the line id the create answered (Shopify,
+    WooCommerce), by place among the variant's lines where it answers none (BigCommerce)."""
+    order = _order().model_copy(update={"lines": [
+        OrderLine(line_id="1", sku="S-1", title="Tent (gift)", quantity=2, unit_price=Decimal("10.00")),
+        OrderLine(line_id="2", sku="S-1", title="Tent", quantity=4, unit_price=Decimal("10.00")),
+    ]})  # fmt: skip
+    second = [LineChange("2", "S-1", "Tent", 4, 1)]
+
+    def reduce(client: Any, matches: list[LineMatch]) -> str:
+        copy = client.create_order(order, matches, KEY)
+        posted = with_copy_line_ids(_posted(matches), copy.line_ids)
+        client.reduce_lines(copy.order_id, [(copy_lines(posted)[c.buyer_line_id], c.now) for c in second])
+        return str(copy.order_id)
+
+    woo, woo_client = _woo_seller(started)
+    woo_id = reduce(woo_client, _matches(order, [("55", "55"), ("55", "55")]))
+    assert [(i["product_id"], i["quantity"]) for i in woo.orders[int(woo_id)]["line_items"]] == [(55, 2), (55, 1)]
+
+    bc = start_fake(started, FakeBigCommerce("hashridge", "bc_ridge"))
+    bc.add_variant(501, 5011, "S-1", "Tent", "10.0000")
+    bc_id = reduce(BigCommerceStore(bc.base_url, "bc_ridge"), _matches(order, [("501", "5011"), ("501", "5011")]))
+    assert [p["quantity"] for p in bc.order_products[int(bc_id)]] == [2, 1]
+
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop_id = reduce(ShopifyStore(shop.base_url, "shpat_peak"), _matches(order, [("700", "7001"), ("700", "7001")]))
+    nodes = shop.orders[f"gid://shopify/Order/{shop_id}"]["lineItems"]["nodes"]
+    assert [line["currentQuantity"] for line in nodes] == [2, 1]
+
+
+def test_a_shopify_seller_s_parcel_maps_back_by_its_lines_after_the_variant_is_deleted(started: list[Any]) -> None:
+    """The seller ships, then deletes the variant: the fulfilment's line reads `variant: null` (the
+    schema's "null ... where the variant has been deleted"); the line id kept at the post still maps
+    the parcel onto the buyer's line — never PARCEL_DOESNT_FIT."""
+    shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
+    shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
+    shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
+    client = ShopifyStore(shop.base_url, "shpat_peak")
+    order, matches = _order(), _matches(_order(), [("700", "7001"), ("701", "7002")])
+    copy = client.create_order(order, matches, KEY)
+    posted = with_copy_line_ids(_posted(matches), copy.line_ids)
+    shop.fulfil(int(copy.order_id), lines={1: 2}, tracking=("UPS", "1Z999", None))
+    shop.delete_variant(7001)
+    (parcel,) = client.order_state(copy.order_id).parcels
+    assert parcel.lines[0].variant_id == "0"  # what the store says of the variant now: nothing
+    assert buyer_lines(parcel, posted, {}) == (("1", 2),)
+    assert isinstance(buyer_lines(parcel, _posted(matches), {}), Misfit)  # without the ids: it can't fit
 
 
 def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[Any]) -> None:
@@ -672,10 +737,10 @@ def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[
     BigCommerce PUTs the order's products by their ids, Shopify edits the order (begin, set
     quantity with restock, commit without emailing the customer)."""
     woo, woo_client = _woo_seller(started)
-    woo_id = woo_client.create_order(_order(), _matches(_order(), [("55", "55"), ("56", "56")]), KEY)
+    woo_id = woo_client.create_order(_order(), _matches(_order(), [("55", "55"), ("56", "56")]), KEY).order_id
     lines = {i["product_id"]: dict(i) for i in woo.orders[int(woo_id)]["line_items"]}
     items = {product: line["id"] for product, line in lines.items()}
-    woo_client.reduce_lines(woo_id, [("55", 1), ("56", 0)])
+    woo_client.reduce_lines(woo_id, [(CopyLine("55"), 1), (CopyLine("56"), 0)])
     # the totals from the line's own unit values: WooCommerce keeps the old ones unless they are sent
     unit = Decimal(lines[55]["total"]) / lines[55]["quantity"]
     assert _last_body(woo, "PUT", f"/orders/{woo_id}") == {
@@ -697,26 +762,26 @@ def test_fewer_units_go_onto_each_platforms_copy_by_its_own_lines(started: list[
                "price_inc_tax": "10.0000", "type": "physical"}  # fmt: skip
     bc.add_order(bigcommerce_order(4001), [product], [{"first_name": "A", "last_name": "L", "street_1": "1",
                  "city": "C", "zip": "12", "country": "US", "country_iso2": "US"}])  # fmt: skip
-    BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [("11", 2)])
+    BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [(CopyLine("11"), 2)])
     assert _last_body(bc, "PUT", "/orders/4001") == {"products": [{"id": 7, "quantity": 2}]}
     assert bc.order_products[4001][0]["quantity"] == 2
     # a product with a minimum order quantity: the PUT answers 200 and changes nothing — read back,
     # said with what the store kept (LINES_CHANGED upstream), never taken for done
     bc.minimum_quantity[1] = 2
-    with pytest.raises(StoreRejected, match="kept order 4001 as it was: 11 still has 2 \\(asked 1\\)"):
-        BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [("11", 1)])
+    with pytest.raises(StoreRejected, match="kept order 4001 as it was: line 7 still has 2 \\(asked 1\\)"):
+        BigCommerceStore(bc.base_url, "bc_delta").reduce_lines("4001", [(CopyLine("11"), 1)])
 
     shop = start_fake(started, FakeShopify("peak", "shpat_peak"))
     shop.add_variant(7001, "S-1", 700, "Tent", "Default Title", "10.00")
     shop.add_variant(7002, "S-2", 701, "Pegs", "Default Title", "1.50")
     shop_client = ShopifyStore(shop.base_url, "shpat_peak")
     copy = shop_client.create_order(_order(), _matches(_order(), [("700", "7001"), ("701", "7002")]), KEY)
-    shop_client.reduce_lines(copy, [("7001", 1)])
+    shop_client.reduce_lines(copy.order_id, [(CopyLine("7001", dict(copy.line_ids)["1"]), 1)])
     sent = [json.loads(b)["variables"] for m, p, b in shop.server.received if m == "POST" and b"orderEdit" in b]
     assert sent[1]["quantity"] == 1 and sent[2]["staffNote"].endswith("(ordersync)")
     (set_quantity,) = [json.loads(b)["query"] for m, p, b in shop.server.received if b"orderEditSetQuantity(" in b]
     assert "restock: true" in set_quantity  # the units taken off go back to the seller's stock
-    node = shop.orders[f"gid://shopify/Order/{copy}"]
+    node = shop.orders[f"gid://shopify/Order/{copy.order_id}"]
     assert [line["currentQuantity"] for line in node["lineItems"]["nodes"]] == [1, 5]
     assert node["_edit_notified_customer"] is False
 

@@ -29,6 +29,7 @@ from ordersync.models import (
     OrderEnvelope,
     OrderStatus,
     Parcel,
+    PostedCopy,
     SellerOrderState,
     StoreRecord,
     StoreRef,
@@ -400,7 +401,7 @@ class FakeSellerStore:
         self.lookups += 1
         return self.created.get(source_key)
 
-    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> PostedCopy:
         assert lines and all(m.variant is not None for m in lines), "only matched lines are ever posted"
         time.sleep(self.delay)
         if self.fail_next:
@@ -421,7 +422,8 @@ class FakeSellerStore:
         if self.timeout_after_create:
             self.timeout_after_create -= 1
             raise StoreUnavailable("POST /orders timed out")
-        return self.created[source_key]
+        copy = self.created[source_key]
+        return PostedCopy(copy, tuple((m.line.line_id, f"{copy}-{n}") for n, m in enumerate(lines, start=1)))
 
     def variants_present(self, variants: Sequence[CatalogVariant]) -> frozenset[str]:
         return frozenset(v.variant_id for v in variants if v.variant_id in self.present)

@@ -13,7 +13,7 @@ import pytest
 from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import buyer_variant_id, order_node
-from ordersync.models import Cause, Connection, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
+from ordersync.models import Cause, Connection, CopyLine, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
 from ordersync.observability import metrics
 from ordersync.records import Attempt
 from ordersync.services.batch import RECORD_NEEDS_SECONDS, process_order_batch
@@ -891,7 +891,10 @@ def test_fewer_units_before_shipment_reduce_the_seller_s_copy_and_after_shipment
     record = process_message(_edited(5, quantity=1), "m2", 1, deps)
     assert (record.status, record.reason) == (OrderStatus.SYNCED, FailureReason.LINES_REDUCED)
     store = deps.stores.seller_store  # type: ignore[attr-defined]
-    assert store.reduced == {"S1": [(record.posted_lines[0].variant_id, 1)]} and record.posted_lines[0].quantity == 1
+    line = record.posted_lines[0]
+    assert (
+        store.reduced == {"S1": [(CopyLine(line.variant_id, "S1-1"), 1)]} and line.quantity == 1
+    )  # by the copy's line id
     (alert,) = deps.alerts.published  # type: ignore[attr-defined]
     assert alert["subject"] == "Order #1001 from Acme now has fewer units - reduced in your store"
     process_message(_edited(6, quantity=1), "m3", 1, deps)  # read again: reduced already, nothing more

@@ -54,8 +54,10 @@ def test_a_record_at_every_limit_at_once_fits_its_item() -> None:
         for i in range(MAX_LINES)
     ]
     record.posted_lines = [
-        PostedLine(buyer_line_id=str(10**15 + i), variant_id=str(10**15 + i), quantity=99_999) for i in range(MAX_LINES)
-    ]
+        PostedLine(buyer_line_id=str(10**15 + i), variant_id=str(10**15 + i), quantity=99_999,
+                   seller_line_id=str(10**15 + i))
+        for i in range(MAX_LINES)
+    ]  # fmt: skip
     record.parcels = [
         ParcelEntry(key=f"northwind:fulfillment-{10**12 + p}", carrier="C" * 50, tracking_number="9" * 64,
                     tracking_url="https://t.example/" + "u" * 2000, detail="d" * ENTRY_MAX,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ordersync.domain.carriers import CARRIERS, Carrier, carrier_named
+from ordersync.domain.edits import copy_lines, with_copy_line_ids
 from ordersync.domain.shipments import (
     BuyerShipment,
     BuyerShipments,
@@ -24,6 +25,7 @@ from ordersync.domain.shipments import (
 from ordersync.errors import InvalidOrder, RetryLater, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import (
     BuyerParcel,
+    CopyLine,
     FailureReason,
     OrderStatus,
     Parcel,
@@ -62,6 +64,29 @@ def test_a_parcel_maps_back_line_by_line_through_the_variant_it_was_posted_as() 
     )
     assert buyer_lines(Parcel("c", (), whole_order=True), POSTED, {"1": 2}) == (("2", 1),)  # what is left
     assert buyer_lines(Parcel("c", (), whole_order=True), POSTED, {"1": 2, "2": 1}) == ()
+
+
+def test_a_parcel_line_maps_to_the_buyer_line_posted_as_that_very_line_of_the_copy() -> None:
+    """The copy's line ids kept at the post: the seller's second line is the buyer's second line
+    (never the first of the same variant), and a line whose variant was deleted still maps."""
+    kept = [line.model_copy(update={"seller_line_id": f"L{line.buyer_line_id}"}) for line in POSTED]
+    assert buyer_lines(Parcel("p1", (ParcelLine("V1", 1, "L2"),)), kept, {}) == (("2", 1),)
+    assert buyer_lines(Parcel("p1", (ParcelLine("0", 2, "L1"),)), kept, {}) == (("1", 2),)  # variant deleted
+    assert buyer_lines(Parcel("p1", (ParcelLine("V1", 1, "L9"),)), kept, {}) == (("1", 1),)  # unknown id: by variant
+    assert buyer_lines(Parcel("p1", (ParcelLine("V1", 2, "L2"),)), kept, {}) == Misfit(
+        "1 unit(s) of variant V1 more than the buyer's order has left to ship"
+    )
+
+
+def test_a_change_finds_the_copy_s_line_by_its_id_else_by_its_place_among_its_variant_s_lines() -> None:
+    copy = [("11", "V1", 2), ("12", "V1", 0), ("13", "V1", 4), ("14", "V2", 1)]
+    lines = copy_lines([*POSTED, PostedLine(buyer_line_id="3", variant_id="V1", quantity=4)])
+    assert [lines[b].nth for b in ("1", "2", "3")] == [0, 1, 2]
+    assert CopyLine("V1", nth=1).find(copy) == "13"  # a line at 0 units is no longer one of them
+    assert CopyLine("V1", nth=2).find(copy) is None
+    assert CopyLine("V1", "12").find(copy) == "12" and CopyLine("V1", "99").find(copy) is None  # by id: that one only
+    with_ids = with_copy_line_ids(POSTED, (("2", "12"),))
+    assert [line.seller_line_id for line in with_ids] == [None, "12"]
 
 
 def test_the_buyer_store_holds_a_parcel_by_our_key_its_tracking_or_else_by_hand() -> None:

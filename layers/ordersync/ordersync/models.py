@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -161,10 +162,12 @@ MAX_ORDER_PAYLOAD_BYTES = 200_000
 
 @dataclass(frozen=True)
 class ParcelLine:
-    """Units of one of the seller's lines in a parcel, by the variant we posted it as."""
+    """Units of one of the seller's lines in a parcel, by the variant we posted it as and, where the
+    store names it, the line's own id in the seller's store (a variant deleted since leaves only that)."""
 
     variant_id: str
     quantity: int
+    line_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,37 @@ class PostedLine(BaseModel):
     buyer_line_id: str
     variant_id: str
     quantity: int
+    seller_line_id: str | None = None  # the copy's line, as the create answered it (None: not known)
+
+
+@dataclass(frozen=True)
+class PostedCopy:
+    """The order a create made in the seller's store: its id, and (buyer line id, the copy's line id)
+    of each line where the store's answer names them."""
+
+    order_id: str
+    line_ids: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CopyLine:
+    """A line of the seller's copy, as a change addresses it: by its id there, kept at the post; else
+    (a copy found from an earlier attempt, a platform whose create doesn't answer its lines) the
+    `nth` from 0, in posting order, of the copy's lines of `variant_id` that still hold units."""
+
+    variant_id: str
+    line_id: str | None = None
+    nth: int = 0
+
+    def find(self, lines: Sequence[tuple[str, str, int]]) -> str | None:
+        """The id of this line among the copy's (line id, variant id, units), or None."""
+        if self.line_id is not None:
+            return self.line_id if any(line_id == self.line_id for line_id, _, _ in lines) else None
+        of_variant = [line_id for line_id, variant_id, units in lines if variant_id == self.variant_id and units > 0]
+        return of_variant[self.nth] if self.nth < len(of_variant) else None
+
+    def words(self) -> str:
+        return f"line {self.line_id}" if self.line_id is not None else f"variant {self.variant_id}"
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from ordersync.models import (
     CanonicalOrder,
     CatalogSyncRequest,
     Connection,
+    CopyLine,
     OrderEnvelope,
     OrderStatus,
     Platform,
+    PostedCopy,
     SellerOrderState,
     ShipmentRequest,
     ShippingAddress,
@@ -237,11 +239,13 @@ class SellerStore(Protocol):
         found by a key the platform stores exactly (never by free-text search)."""
         ...
 
-    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str: ...
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> PostedCopy:
+        """The copy made, with its lines' ids where the store's answer names them."""
+        ...
 
-    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
-        """Sets each posted variant's line on our copy to a lower quantity (0: removed).
-        StoreRejected with the store's words when it can't."""
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[CopyLine, int]]) -> None:
+        """Sets each named line of our copy to a lower quantity (0: removed). StoreRejected with the
+        store's words when it can't, or when the copy, read back, didn't change as asked."""
         ...
 
     def copy_address(self, order_id: str) -> ShippingAddress | None:

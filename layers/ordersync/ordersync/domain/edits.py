@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ordersync.models import CanonicalOrder, PostedLine, ShippingAddress
+from ordersync.models import CanonicalOrder, CopyLine, PostedLine, ShippingAddress
 
 UNCONFIRMED_ADDRESS = "unconfirmed"  # the copy's address is not known to be the posted one: any version moves it
 
@@ -83,3 +83,21 @@ def reduced(posted: Sequence[PostedLine], edit: Edit) -> list[PostedLine]:
         for line in posted
         if now.get(line.buyer_line_id, line.quantity) > 0
     ]
+
+
+def copy_lines(posted: Sequence[PostedLine]) -> dict[str, CopyLine]:
+    """Buyer line id -> the copy's line it was posted as: by the id the create answered, else by its
+    place among the posted lines of its variant (the copy holds them in posting order)."""
+    seen: dict[str, int] = {}
+    lines = {}
+    for line in posted:
+        nth = seen.get(line.variant_id, 0)
+        seen[line.variant_id] = nth + 1
+        lines[line.buyer_line_id] = CopyLine(line.variant_id, line.seller_line_id, nth)
+    return lines
+
+
+def with_copy_line_ids(posted: Sequence[PostedLine], line_ids: Sequence[tuple[str, str]]) -> list[PostedLine]:
+    """The posted lines, each with the id of the copy's line the create answered for it."""
+    ids = dict(line_ids)
+    return [line.model_copy(update={"seller_line_id": ids.get(line.buyer_line_id)}) for line in posted]

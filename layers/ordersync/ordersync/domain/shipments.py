@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ordersync.models import Parcel, PostedLine
+from ordersync.models import Parcel, ParcelLine, PostedLine
 
 
 def parcel_key(seller_id: str, parcel_id: str) -> str:
@@ -32,25 +32,33 @@ class Misfit:
 def buyer_lines(
     parcel: Parcel, posted: Sequence[PostedLine], sent: Mapping[str, int]
 ) -> tuple[tuple[str, int], ...] | Misfit:
-    """(buyer line id, units) of the parcel: each seller line back to the buyer lines posted as its
-    variant, in order, up to what each has left after `sent` (units already in the buyer's store by
-    our other parcels). A whole-order parcel is whatever is left."""
+    """(buyer line id, units) of the parcel: each seller line back to the buyer line posted as it
+    (by the copy's line id, kept at the post), else to the buyer lines posted as its variant, in
+    order, up to what each has left after `sent` (units already in the buyer's store by our other
+    parcels). A whole-order parcel is whatever is left."""
     left = {line.buyer_line_id: line.quantity - sent.get(line.buyer_line_id, 0) for line in posted}
     if parcel.whole_order:
         return tuple((line_id, units) for line_id, units in left.items() if units > 0)
     taken: dict[str, int] = {}
     for line in parcel.lines:
         units = line.quantity
-        for candidate in (p for p in posted if p.variant_id == line.variant_id):
+        for candidate in _posted_as(line, posted):
             take = min(units, left[candidate.buyer_line_id] - taken.get(candidate.buyer_line_id, 0))
             if take > 0:
                 taken[candidate.buyer_line_id] = taken.get(candidate.buyer_line_id, 0) + take
                 units -= take
         if units > 0:
-            if not any(p.variant_id == line.variant_id for p in posted):
+            if not _posted_as(line, posted):
                 return Misfit(f"variant {line.variant_id} is on no line of the buyer's order")
             return Misfit(f"{units} unit(s) of variant {line.variant_id} more than the buyer's order has left to ship")
     return tuple((line_id, units) for line_id, units in taken.items())
+
+
+def _posted_as(line: ParcelLine, posted: Sequence[PostedLine]) -> list[PostedLine]:
+    """The buyer lines a seller line may carry: the one posted as that very line where the copy's
+    line ids were kept, else those posted as its variant."""
+    by_id = [p for p in posted if line.line_id is not None and p.seller_line_id == line.line_id]
+    return by_id or [p for p in posted if p.variant_id == line.variant_id]
 
 
 class Found(StrEnum):

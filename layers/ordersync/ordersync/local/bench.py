@@ -36,7 +36,7 @@ from ordersync.local.prices import ESM_SQS_REQUESTS_PER_BATCH, PRICES, STORE_CAL
 from ordersync.local.runner import in_background
 from ordersync.local.stack import REGION, LocalStack, project_root, reset_cached_clients
 from ordersync.local.world import World
-from ordersync.models import utc_now
+from ordersync.models import PostedCopy, utc_now
 from ordersync.platforms.woocommerce import WooCommerceStore
 from ordersync.records import Attempt, OrderRecord
 from ordersync.services.pull import envelope_for
@@ -98,7 +98,7 @@ def timing_posts(into: list[float]) -> Iterator[None]:
     """Time spent in the seller store's create (the bench's sellers are WooCommerce stores)."""
     original = WooCommerceStore.create_order
 
-    def timed(*args: Any, **kwargs: Any) -> str:
+    def timed(*args: Any, **kwargs: Any) -> PostedCopy:
         started = time.perf_counter()
         try:
             return original(*args, **kwargs)

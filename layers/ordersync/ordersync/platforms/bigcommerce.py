@@ -21,16 +21,18 @@ from ordersync.errors import StoreCredentialsError, StoreDataInvalid, StoreRejec
 from ordersync.models import (
     BuyerParcel,
     CanonicalOrder,
+    CopyLine,
     Parcel,
     ParcelLine,
     Platform,
+    PostedCopy,
     SellerOrderState,
     ShippingAddress,
     iso,
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
-from ordersync.platforms.values import units_kept, whole_units
+from ordersync.platforms.values import lines_to_change, units_kept, whole_units
 
 PAGE_SIZE = 50
 CATALOG_PAGE_SIZE = 250  # V3's most
@@ -181,20 +183,16 @@ class BigCommerceStore:
         call(self._http, "PUT", url, json=_tracking(parcel))
         return shipment_id
 
-    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[CopyLine, int]]) -> None:
         """PUT the order's products by their order product ids (0 removes one, as the OpenAPI file
         says; BigCommerce clears the discounts of the lines it changes)."""
         products = self._every(f"{self._v2}/orders/{int(order_id)}/products")
-        by_variant = {str(p.get("variant_id") or p.get("product_id")): p["id"] for p in products}
-        missing = [variant for variant, _ in quantities if variant not in by_variant]
-        if missing:
-            raise StoreRejected(f"order {order_id} has no product of variant {', '.join(missing)}")
-        body = {"products": [{"id": by_variant[variant], "quantity": quantity} for variant, quantity in quantities]}
+        changes = lines_to_change(order_id, quantities, [_copy_line(p) for p in products])
+        body = {"products": [{"id": int(line_id), "quantity": quantity} for line_id, quantity in changes]}
         call(self._http, "PUT", f"{self._v2}/orders/{int(order_id)}", json=body)
         # read back: a PUT can answer 200 and change nothing (a product's minimum order quantity)
         after = self._every(f"{self._v2}/orders/{int(order_id)}/products")
-        held = {str(p.get("variant_id") or p.get("product_id")): int(p.get("quantity") or 0) for p in after}
-        kept = units_kept(quantities, held)
+        kept = units_kept(changes, {line_id: units for line_id, _, units in map(_copy_line, after)})
         if kept:
             raise StoreRejected(
                 f"BigCommerce answered the change and kept order {order_id} as it was: {'; '.join(kept)}"
@@ -305,10 +303,21 @@ class BigCommerceStore:
         name = json_body(information).get("name") if information.status_code == 200 else None
         return StoreAccess(str(name or urlsplit(self._v2).path.split("/")[2]), frozenset(granted))
 
-    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> PostedCopy:
+        """The answer links the order's products rather than holding them: the copy's lines are
+        found later by variant, in posting order (CopyLine)."""
         body = order_body(order, lines, source_key)
         response = call(self._http, "POST", f"{self._v2}/orders", json=body)
-        return str(json_body(response)["id"])
+        return PostedCopy(str(json_body(response)["id"]))
+
+
+def _copy_line(product: dict[str, Any]) -> tuple[str, str, int]:
+    """(order product id, the variant or product it is of, units) of a line of the copy."""
+    return (
+        str(product["id"]),
+        str(product.get("variant_id") or product.get("product_id")),
+        int(product.get("quantity") or 0),
+    )
 
 
 def _tracking(parcel: BuyerParcel) -> dict[str, Any]:
@@ -332,7 +341,11 @@ def _parcel(shipment: dict[str, Any], variant_of: dict[int, str]) -> Parcel:
     carrier = shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None
     try:
         lines = tuple(
-            ParcelLine(variant_of.get(product, f"product {product}"), whole_units(item.get("quantity"), "a quantity"))
+            ParcelLine(
+                variant_of.get(product, f"product {product}"),
+                whole_units(item.get("quantity"), "a quantity"),
+                str(product),
+            )
             for item in shipment.get("items") or []
             if (product := whole_units(item.get("order_product_id"), "an order_product_id"))
         )

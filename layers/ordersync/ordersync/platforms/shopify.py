@@ -26,9 +26,11 @@ from ordersync.invocation import can_wait
 from ordersync.models import (
     BuyerParcel,
     CanonicalOrder,
+    CopyLine,
     Parcel,
     ParcelLine,
     Platform,
+    PostedCopy,
     SellerOrderState,
     ShippingAddress,
     iso,
@@ -37,6 +39,7 @@ from ordersync.normalize import shipping_address_of
 from ordersync.normalize.common import timestamp
 from ordersync.normalize.shopify import legacy_id
 from ordersync.platforms.http import call, json_body, session, wait_in_place
+from ordersync.platforms.values import lines_to_change
 
 API_VERSION = "2025-10"
 ORDERS_PER_PAGE = 20  # 20 orders x (10 lines each, with their variants) costs 882 points: under the 1,000 limit
@@ -152,9 +155,9 @@ query VariantsPresent($ids: [ID!]!) {
 }"""
 
 ORDER_CREATE_MUTATION = """
-mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
+mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput, $lines: Int!) {
   orderCreate(order: $order, options: $options) {
-    order { id legacyResourceId name }
+    order { id legacyResourceId name lineItems(first: $lines) { nodes { id variant { id } } } }
     userErrors { field message code }
   }
 }"""
@@ -167,7 +170,7 @@ query OrderState($id: ID!) {
     fulfillments(first: 10) {
       id createdAt status
       trackingInfo(first: 1) { company number url }
-      fulfillmentLineItems(first: 20) { nodes { quantity lineItem { variant { id } } } }
+      fulfillmentLineItems(first: 20) { nodes { quantity lineItem { id variant { id } } } }
     }
   }
 }"""
@@ -438,13 +441,17 @@ class ShopifyStore:
             if not more:
                 return
 
-    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
-        data = self._graphql(ORDER_CREATE_MUTATION, order_create_variables(order, lines, source_key), write=True)
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> PostedCopy:
+        variables = order_create_variables(order, lines, source_key)
+        data = self._graphql(ORDER_CREATE_MUTATION, variables, write=True)
         result = data["orderCreate"]
         if result["userErrors"]:
             problems = "; ".join(f"{'.'.join(e.get('field') or [])}: {e['message']}" for e in result["userErrors"])
             raise StoreRejected(f"Shopify orderCreate refused the order: {problems}")
-        return str(result["order"]["legacyResourceId"])
+        made = [
+            (legacy_id((n.get("variant") or {}).get("id") or ""), legacy_id(n["id"])) for n in _nodes(result["order"])
+        ]
+        return PostedCopy(str(result["order"]["legacyResourceId"]), tuple(_line_ids(lines, made)))
 
     def order_state(self, order_id: str) -> SellerOrderState:
         found = self._graphql(ORDER_STATE_QUERY, {"id": _order_gid(order_id)})["order"]
@@ -455,18 +462,24 @@ class ShopifyStore:
         shipped = fulfilment in ("FULFILLED", "PARTIALLY_FULFILLED") or bool(parcels)
         return SellerOrderState(found.get("cancelledAt") is not None, shipped, fulfilment, parcels)
 
-    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[CopyLine, int]]) -> None:
         """Shopify's order editing: begin, set each line's quantity (restocked), commit (the end
-        customer not emailed). Needs the write_order_edits scope."""
+        customer not emailed). A calculated line has its order line's number. Needs the
+        write_order_edits scope."""
         begun = self._graphql(ORDER_EDIT_BEGIN_MUTATION, {"id": _order_gid(order_id)}, write=True)["orderEditBegin"]
         if begun["userErrors"]:
             raise StoreRejected(f"Shopify orderEditBegin refused: {_messages(begun['userErrors'])}")
         session = begun["calculatedOrder"]
-        lines = {legacy_id((n.get("variant") or {}).get("id") or ""): n["id"] for n in session["lineItems"]["nodes"]}
-        for variant_id, quantity in quantities:
-            if variant_id not in lines:
-                raise StoreRejected(f"order {order_id} has no line of variant {variant_id}")
-            variables = {"id": session["id"], "lineItemId": lines[variant_id], "quantity": quantity}
+        lines = [
+            (legacy_id(n["id"]), legacy_id((n.get("variant") or {}).get("id") or ""), int(n.get("quantity") or 0))
+            for n in session["lineItems"]["nodes"]
+        ]
+        for line_id, quantity in lines_to_change(order_id, quantities, lines):
+            variables = {
+                "id": session["id"],
+                "lineItemId": f"gid://shopify/CalculatedLineItem/{line_id}",
+                "quantity": quantity,
+            }
             set_ = self._graphql(ORDER_EDIT_SET_QUANTITY_MUTATION, variables, write=True)["orderEditSetQuantity"]
             if set_["userErrors"]:
                 raise StoreRejected(f"Shopify orderEditSetQuantity refused: {_messages(set_['userErrors'])}")
@@ -685,7 +698,7 @@ def order_create_variables(order: CanonicalOrder, lines: Sequence[LineMatch], so
     if ship is not None:
         payload["shippingAddress"] = mailing_address(ship)
     options = {"sendReceipt": False, "sendFulfillmentReceipt": False, "inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
-    return {"order": payload, "options": options}
+    return {"order": payload, "options": options, "lines": max(len(payload["lineItems"]), 1)}
 
 
 def _tracking_input(parcel: BuyerParcel) -> dict[str, Any]:
@@ -726,6 +739,7 @@ def _parcel(fulfillment: dict[str, Any]) -> Parcel:
             ParcelLine(
                 legacy_id((n["lineItem"].get("variant") or {}).get("id") or "gid://shopify/ProductVariant/0"),
                 int(n.get("quantity") or 0),
+                legacy_id(n["lineItem"]["id"]),  # a variant deleted since leaves the line's id only
             )
             for n in fulfillment["fulfillmentLineItems"]["nodes"]
         ),
@@ -791,6 +805,22 @@ def _open_lines(order: dict[str, Any]) -> Iterator[tuple[str, tuple[str, str], i
                     (fulfillment_order["id"], line["id"]),
                     int(line["remainingQuantity"]),
                 )
+
+
+def _nodes(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((order.get("lineItems") or {}).get("nodes") or [])
+
+
+def _line_ids(lines: Sequence[LineMatch], made: Sequence[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """(buyer line id, the copy's line id): each posted line to the next line made of its variant."""
+    left = list(made)
+    for match in lines:
+        if match.variant is None:
+            continue
+        found = next((made_line for made_line in left if made_line[0] == match.variant.variant_id), None)
+        if found is not None:
+            left.remove(found)
+            yield match.line.line_id, found[1]
 
 
 def _messages(errors: list[Any]) -> str:

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ordersync.domain.parcels import shown
-from ordersync.errors import StoreDataInvalid
+from ordersync.errors import StoreDataInvalid, StoreRejected
+from ordersync.models import CopyLine
 
 
 def whole_units(value: Any, what: str, least: int = 1) -> int:
@@ -25,9 +26,23 @@ def whole_units(value: Any, what: str, least: int = 1) -> int:
     return number
 
 
+def lines_to_change(
+    order_id: str, asked: Sequence[tuple[CopyLine, int]], lines: Sequence[tuple[str, str, int]]
+) -> list[tuple[str, int]]:
+    """(the copy's line id, new units) of each change, the copy's lines being (line id, variant id,
+    units); StoreRejected naming any line the copy doesn't have (never another line in its place)."""
+    found = [(line.find(lines), units) for line, units in asked]
+    missing = [line.words() for (line, _), (line_id, _) in zip(asked, found, strict=True) if line_id is None]
+    if missing:
+        raise StoreRejected(f"order {order_id} has no {', '.join(missing)}")
+    return [(line_id, units) for line_id, units in found if line_id is not None]
+
+
 def units_kept(asked: Sequence[tuple[str, int]], now: Mapping[str, int]) -> list[str]:
     """What a store kept of a reduction it answered 2xx to: each line (by the id it was asked by)
     whose units the copy, read back, doesn't hold, in words. A line gone or at 0 holds 0 units."""
     return [
-        f"{line} still has {now.get(line, 0)} (asked {units})" for line, units in asked if now.get(line, 0) != units
+        f"line {line} still has {now.get(line, 0)} (asked {units})"
+        for line, units in asked
+        if now.get(line, 0) != units
     ]

@@ -26,15 +26,17 @@ from ordersync.errors import StoreCredentialsError, StoreDataInvalid, StoreRejec
 from ordersync.models import (
     BuyerParcel,
     CanonicalOrder,
+    CopyLine,
     Parcel,
     ParcelLine,
     Platform,
+    PostedCopy,
     SellerOrderState,
     ShippingAddress,
 )
 from ordersync.normalize import shipping_address_of
 from ordersync.platforms.http import call, json_body, probe, session
-from ordersync.platforms.values import units_kept, whole_units
+from ordersync.platforms.values import lines_to_change, units_kept, whole_units
 
 PAGE_SIZE = 100
 SOURCE_META_KEY = "_ordersync_source"
@@ -160,7 +162,7 @@ class WooCommerceStore:
             meta = _meta(fulfilment)
             try:
                 lines = tuple(
-                    ParcelLine(variant_of.get(item_id, f"item {item_id}"), units)
+                    ParcelLine(variant_of.get(item_id, f"item {item_id}"), units, str(item_id))
                     for item_id, units in _fulfilled_items(meta)
                 )
             except StoreDataInvalid as unreadable:  # named on the order, the other parcels go on
@@ -183,22 +185,17 @@ class WooCommerceStore:
         routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
         return any(route.endswith("/fulfillments") for route in routes)
 
-    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[str, int]]) -> None:
+    def reduce_lines(self, order_id: str, quantities: Sequence[tuple[CopyLine, int]]) -> None:
         """PUT the lines by their item ids with the new quantities (0: the item removed, as the
         orders controller's item_is_null_or_zero does)."""
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
-        items = {str(i.get("variation_id") or i.get("product_id")): i for i in order.get("line_items") or []}
-        missing = [variant for variant, _ in quantities if variant not in items]
-        if missing:
-            raise StoreRejected(f"order {order_id} has no line of product {', '.join(missing)}")
-        body = {"line_items": [_reduced_item(items[variant], quantity) for variant, quantity in quantities]}
+        items = {str(i["id"]): i for i in order.get("line_items") or []}
+        changes = lines_to_change(order_id, quantities, [_copy_line(i) for i in items.values()])
+        body = {"line_items": [_reduced_item(items[line_id], quantity) for line_id, quantity in changes]}
         answer = json_body(call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json=body))
         # the PUT answers the order: what it holds now, checked (a plugin may veto a quantity)
-        held = {
-            str(i.get("variation_id") or i.get("product_id")): int(i.get("quantity") or 0)
-            for i in answer.get("line_items") or []
-        }
-        kept = units_kept(quantities, held)
+        held = {str(i["id"]): int(i.get("quantity") or 0) for i in answer.get("line_items") or []}
+        kept = units_kept(changes, held)
         if kept:
             raise StoreRejected(
                 f"WooCommerce answered the change and kept order {order_id} as it was: {'; '.join(kept)}"
@@ -429,7 +426,7 @@ class WooCommerceStore:
             return None
         return str(name).strip() or None if isinstance(name, str) else None
 
-    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> str:
+    def create_order(self, order: CanonicalOrder, lines: Sequence[LineMatch], source_key: str) -> PostedCopy:
         ship = order.shipping_address
         body = {
             "status": "processing",
@@ -453,7 +450,12 @@ class WooCommerceStore:
                 f"WooCommerce created order {created['id']} but {len(missing)} line(s) have no product "
                 "(the catalog names a product the store no longer has); fix the order in the store"
             )
-        return str(created["id"])
+        posted = [m.line.line_id for m in lines if m.variant]
+        items = [str(item["id"]) for item in created.get("line_items") or []]
+        # WooCommerce answers the items in the order they were sent
+        return PostedCopy(
+            str(created["id"]), tuple(zip(posted, items, strict=True)) if len(items) == len(posted) else ()
+        )
 
 
 def _total_pages(response: Any) -> int:
@@ -518,6 +520,11 @@ def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
 
 # A buyer order in one of these can't take a parcel (the trash included: GET still answers it)
 _ENDED_UNSHIPPED = frozenset({"cancelled", "refunded", "failed", "trash"})
+
+
+def _copy_line(item: dict[str, Any]) -> tuple[str, str, int]:
+    """(item id, the variation or product it is of, units) of a line of the copy."""
+    return str(item["id"]), str(item.get("variation_id") or item.get("product_id")), int(item.get("quantity") or 0)
 
 
 def _reduced_item(item: dict[str, Any], quantity: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ordersync.domain.edits import Edit, edits_after_posting
+from ordersync.domain.edits import Edit, copy_lines, edits_after_posting
 from ordersync.errors import StoreCredentialsError, StoreRejected
 from ordersync.models import CanonicalOrder, FailureReason, OrderStatus, Platform, PostedLine, ShippingAddress
 from ordersync.ports import SellerStore
@@ -73,11 +73,11 @@ def apply_edit(
 
 def _reduce(store: SellerStore, seller_order: str, edit: Edit, where: str, posted: Sequence[PostedLine]) -> Outcome:
     changes = "; ".join(change.words() for change in edit.lines)
-    variants = {line.buyer_line_id: line.variant_id for line in posted}
+    lines = copy_lines(posted)
     return _unless_shipped(
         store,
         seller_order,
-        lambda: store.reduce_lines(seller_order, [(variants[c.buyer_line_id], c.now) for c in edit.lines]),
+        lambda: store.reduce_lines(seller_order, [(lines[c.buyer_line_id], c.now) for c in edit.lines]),
         lambda words: Outcome(
             FailureReason.LINES_CHANGED,
             f"the buyer reduced the order after {where} shipped (or cancelled) order {seller_order}"

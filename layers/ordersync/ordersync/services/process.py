@@ -20,7 +20,7 @@ from ordersync.alerts.messages import SYNCED_NOTICE, compose_synced_notice, dlq_
 from ordersync.domain.catalog import CatalogSlice
 from ordersync.domain.decide import Decision, decide, duplicate_candidates, skus_to_look_up, unpaid_too_long
 from ordersync.domain.drift import same_address
-from ordersync.domain.edits import UNCONFIRMED_ADDRESS, Edit, address_digest, reduced
+from ordersync.domain.edits import UNCONFIRMED_ADDRESS, Edit, address_digest, reduced, with_copy_line_ids
 from ordersync.errors import (
     ConcurrentUpdate,
     InvalidOrder,
@@ -41,6 +41,7 @@ from ordersync.models import (
     OrderEnvelope,
     OrderStatus,
     Platform,
+    PostedCopy,
     iso,
     platform_label,
     requested_read,
@@ -362,14 +363,14 @@ def _process(
         return _hand_over(record, envelope, order, decision, deps)
     if not decision.should_post:
         # cancelled while an earlier attempt's create went unanswered: the copy it made is cancelled
-        copy = _earlier_copy(store, record, attempt, source_key(envelope)) if order.cancelled else None
-        if copy is not None:
-            record.seller_order_id, record.post_unconfirmed_at = copy, None
+        earlier = _earlier_copy(store, record, attempt, source_key(envelope)) if order.cancelled else None
+        if earlier is not None:
+            record.seller_order_id, record.post_unconfirmed_at = earlier, None
             return _after_posting(order, envelope, record, connection, deps)
         return _settle(record, envelope, decision, deps, newer)
     _wait_for_the_store_s_pace(envelope, deps)
     try:
-        seller_order_id, created = _post_once(
+        copy, created = _post_once(
             store(), order, decision, record, attempt, source_key(envelope), deps.clock, deps.write_lands_within
         )
     except StoreRejected as error:
@@ -384,11 +385,13 @@ def _process(
             OrderStatus.MANUAL_POSTING_PENDING, FailureReason.UNSUPPORTED_PLATFORM, detail, decision.lines
         )
         return _hand_over(record, envelope, order, fallback, deps)
+    seller_order_id = copy.order_id
     detail = f"posted to the seller's {platform_label(envelope.seller_platform)} store as order {seller_order_id}"
     # The record stays as it was (posted, unconfirmed) unless this is written. Only the timeline is
     # changed in place by the outcome: it is the one thing copied (not the buyer's payload).
     synced = record.model_copy(update={"timeline": list(record.timeline)})
     synced.show_lines(decision)
+    synced.posted_lines = with_copy_line_ids(synced.posted_lines, copy.line_ids)
     synced.posted_address = address_digest(order.shipping_address)  # what an edit after the post is held to
     if not created:  # an earlier attempt's copy: it may carry an older version's address
         detail += _bring_the_copy_up_to_date(store(), seller_order_id, order, synced)
@@ -575,11 +578,12 @@ def _post_once(
     key: str,
     clock: Callable[[], datetime],
     lands_within: timedelta,
-) -> tuple[str, bool]:
-    """Creates the order unless an earlier attempt may have made it (_earlier_copy)."""
+) -> tuple[PostedCopy, bool]:
+    """Creates the order unless an earlier attempt may have made it (_earlier_copy: its lines then
+    found by variant when changed)."""
     found = _earlier_copy(lambda: store, record, attempt, key)
     if found is not None:
-        return found, False
+        return PostedCopy(found), False
     unconfirmed = record.post_unconfirmed_at
     # Stays with any outcome but SYNCED: the next post looks, once the create can have landed.
     record.create_sent(attempt.ends_at, clock() + lands_within)

@@ -203,7 +203,13 @@ class FakeShopify:
         variant["sku"], variant["updatedAt"] = sku, _now_iso()
 
     def delete_variant(self, variant_id: int) -> None:
-        self.variants.pop(gid("ProductVariant", variant_id), None)
+        """Gone from the catalog; the orders' lines of it keep their ids with a null `variant`, as
+        the schema says of LineItem.variant ("null ... where the variant has been deleted")."""
+        deleted = self.variants.pop(gid("ProductVariant", variant_id), None)
+        for order in self.orders.values():
+            for line in order["lineItems"]["nodes"]:
+                if deleted is not None and line.get("variant") is deleted:
+                    line["variant"] = None
 
     def add_order(self, node: dict[str, Any]) -> None:
         """A checkout: the order is saved, then orders/create goes to the subscriptions."""
