@@ -21,14 +21,14 @@ import requests
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.domain.edits import LineChange, copy_lines, with_copy_line_ids
-from ordersync.domain.shipments import Misfit, buyer_lines, parcel_ref
+from ordersync.domain.shipments import Found, Misfit, already_there, buyer_lines, lines_left, parcel_ref
 from ordersync.errors import StoreRejected, StoreUnavailable
 from ordersync.local.fakes.bigcommerce import FakeBigCommerce, bigcommerce_order
 from ordersync.local.fakes.shopify import FakeShopify, order_node
 from ordersync.local.fakes.woocommerce import FakeWooCommerce, woocommerce_order
 from ordersync.models import BuyerParcel, CanonicalOrder, CopyLine, OrderLine, Platform, PostedLine, ShippingAddress
 from ordersync.platforms.bigcommerce import BigCommerceStore
-from ordersync.platforms.shopify import ShopifyStore, variant_gid
+from ordersync.platforms.shopify import FULFILLMENT_CREATE_MUTATION, ShopifyStore, variant_gid
 from ordersync.platforms.woocommerce import WooCommerceStore
 
 from .marketplace import start_fake
@@ -425,6 +425,62 @@ def test_a_shopify_fulfilment_carries_exactly_the_parcel_on_the_open_fulfillment
         "trackingInfo": {"company": "UPS", "number": parcel.tracking_number, "url": parcel.tracking_url},
     }
     assert client.shipments("1001").unfulfilled == {"100101": 2, "100102": 2}
+
+
+def test_a_shopify_parcel_over_two_locations_is_one_fulfilment_per_location(started: list[Any]) -> None:
+    """fulfillmentCreate takes fulfillment orders "assigned to the same Location": a parcel whose
+    lines sit at two is two fulfilments (the record keeps both ids), a mixed call is refused, and a
+    corrected tracking goes onto both."""
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S-1", "Tent", 2, "10.00"), ("S-2", "Pegs", 5, "1.50")], None))
+    shop.assign_locations(1001, {2: "Warehouse B"})
+    client = ShopifyStore(shop.base_url, "shpat_acme")
+    there = client.shipments("1001")
+    assert len(set(there.locations.values())) == 2
+    mixed = {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in there.locations]}
+    refused = requests.post(f"{shop.base_url}/admin/api/2025-10/graphql.json", timeout=5,
+                            headers={"X-Shopify-Access-Token": "shpat_acme"},
+                            json={"query": FULFILLMENT_CREATE_MUTATION, "variables": {"fulfillment": mixed}})  # fmt: skip
+    assert refused.json()["data"]["fulfillmentCreate"]["userErrors"][0]["message"] == (
+        "All fulfillment orders must be assigned to a single location."
+    )
+    written = client.write_shipment("1001", _parcel((("100101", 2), ("100102", 5))), there)
+    made = shop.orders["gid://shopify/Order/1001"]["fulfillments"]
+    assert written == ",".join(f["legacyResourceId"] for f in made) and len(made) == 2
+    assert [[(line["lineItem"]["id"], line["quantity"]) for line in f["_lines"]] for f in made] == [
+        [("gid://shopify/LineItem/100101", 2)],
+        [("gid://shopify/LineItem/100102", 5)],
+    ]
+    assert client.shipments("1001").unfulfilled == {}
+    client.update_tracking("1001", written, dataclasses.replace(_parcel(()), tracking_number="1ZNEW"))
+    assert [f["_tracking"][0]["number"] for f in made] == ["1ZNEW", "1ZNEW"]
+
+
+def test_a_shopify_parcel_refused_at_its_second_location_is_found_in_part_and_the_rest_written(
+    started: list[Any],
+) -> None:
+    """The second location's fulfilment refused after the first was written (held between the read
+    and the write): not taken for a refusal of the whole (the retry comes back), and the retry finds
+    the part written by its tracking and writes only the rest."""
+    shop = start_fake(started, FakeShopify("acme", "shpat_acme"))
+    shop.add_order(order_node(1001, "#1001", [("S-1", "Tent", 2, "10.00"), ("S-2", "Pegs", 5, "1.50")], None))
+    shop.assign_locations(1001, {2: "Warehouse B"})
+    client = ShopifyStore(shop.base_url, "shpat_acme")
+    parcel = _parcel((("100101", 2), ("100102", 5)))
+    there = client.shipments("1001")
+    shop.hold_fulfillment(1001, "AWAITING_PAYMENT", location="Warehouse B")
+    with pytest.raises(StoreUnavailable, match="written, the next location's refused"):
+        client.write_shipment("1001", parcel, there)
+    shop.hold_fulfillment(1001, None, location="Warehouse B")
+    now = client.shipments("1001")
+    found, part = already_there(parcel.key, parcel.tracking_number, parcel.lines, now.shipments, now.unfulfilled)
+    assert found is Found.PART and part is not None and part.lines == (("100101", 2),)
+    rest = lines_left(parcel.lines, part.lines)
+    assert rest == (("100102", 5),)
+    client.write_shipment("1001", dataclasses.replace(parcel, lines=rest), now)
+    assert (
+        client.shipments("1001").unfulfilled == {} and len(shop.orders["gid://shopify/Order/1001"]["fulfillments"]) == 2
+    )
 
 
 def test_a_shopify_buyer_s_held_or_scheduled_fulfillment_order_is_named_as_the_reason_a_parcel_waits(

@@ -20,7 +20,9 @@ from ordersync.domain.shipments import (
     Misfit,
     already_there,
     buyer_lines,
+    lines_left,
     parcel_ref,
+    shipment_ids,
 )
 from ordersync.errors import InvalidOrder, RetryLater, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.models import (
@@ -106,6 +108,26 @@ def test_the_buyer_store_holds_a_parcel_by_our_key_its_tracking_or_else_by_hand(
     assert already_there("northwind:p1", None, lines, [written], {"1": 0}, since) == (Found.OURS, written)
     older = dataclasses.replace(written, created_at=since - timedelta(hours=1))
     assert already_there("northwind:p1", None, lines, [older], {"1": 2}, since) == (Found.NOTHING, None)
+
+
+def test_a_parcel_written_as_a_fulfilment_per_location_is_found_whole_or_in_part() -> None:
+    """Shopify: one fulfilment per location. Both there (an answer lost): the parcel, their ids
+    joined; only one (the other location refused, or its answer lost before it was made): the part,
+    and what is left to write."""
+    lines = (("1", 2), ("2", 5))
+    since = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    first = BuyerShipment("f1", "1Z9", None, (("1", 2),), since + timedelta(seconds=2))
+    second = BuyerShipment("f2", "1Z9", None, (("2", 5),), since + timedelta(seconds=3))
+    found, whole = already_there("northwind:p1", "1Z9", lines, [first, second], {}, since)
+    assert (
+        found is Found.OURS and whole is not None and (whole.shipment_id, dict(whole.lines)) == ("f1,f2", dict(lines))
+    )
+    assert already_there("northwind:p1", "1Z9", lines, [first], {"2": 5}, since) == (Found.PART, first)
+    assert already_there("northwind:p1", "1Z9", lines, [first], {"2": 5}) == (Found.PART, first)  # by tracking
+    assert lines_left(lines, first.lines) == (("2", 5),) and lines_left(lines, lines) == ()
+    more = BuyerShipment("f3", "1Z9", None, (("1", 2), ("3", 1)))  # more than the parcel: by hand, as before
+    assert already_there("northwind:p1", "1Z9", lines, [more], {"2": 5}) == (Found.BY_HAND, more)
+    assert shipment_ids("f1,f2") == ["f1", "f2"] and shipment_ids("77") == ["77"]
 
 
 @pytest.mark.parametrize(

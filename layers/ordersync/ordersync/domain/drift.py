@@ -11,7 +11,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ordersync.domain.edits import address_digest
-from ordersync.domain.shipments import BuyerShipments, parcel_key, parcel_ref, same_tracking_number, tracking_key
+from ordersync.domain.shipments import (
+    BuyerShipments,
+    parcel_key,
+    parcel_ref,
+    same_tracking_number,
+    shipment_ids,
+    tracking_key,
+)
 from ordersync.models import CanonicalOrder, SellerOrderState, ShippingAddress
 
 DEFAULT_DAYS = 30  # the drift check compares the orders posted in the last this many days
@@ -147,7 +154,7 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
         key = parcel_key(record.seller_id, parcel.parcel_id)
         written_id, reason = record.parcel(key)
         shipment = (
-            by_id.get(written_id or "")
+            next((by_id[i] for i in shipment_ids(written_id or "") if i in by_id), None)
             or next((s for s in there if s.key in (key, parcel_ref(key))), None)
             or by_number.get(tracking_key(parcel.tracking_number or ""))
         )

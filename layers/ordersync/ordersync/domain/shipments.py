@@ -66,6 +66,7 @@ class Found(StrEnum):
     OURS = "ours"  # written before (an answer lost): record it, write nothing
     BY_HAND = "by_hand"  # fulfilled in the buyer's store with the same tracking: matched, no alert
     OTHER_TRACKING = "other_tracking"  # fulfilled there with other tracking: alert, write nothing
+    PART = "part"  # some of its lines are there (written at one location of several): write the rest
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class BuyerShipments:
     # Lines left to ship that can't be fulfilled now (Shopify: a fulfillment order on hold, or
     # scheduled): buyer line id -> why, in the store's words. Counted in `unfulfilled`.
     waiting: Mapping[str, str] = field(default_factory=dict)
+    # Shopify: each open fulfillment order's location (one fulfilment can't span two).
+    locations: Mapping[str, str] = field(default_factory=dict)
 
 
 def already_there(
@@ -110,15 +113,23 @@ def already_there(
         if shipment.key in (key, parcel_ref(key)):
             return Found.OURS, shipment
     if unconfirmed_since is not None:
-        for shipment in shipments:
-            recent = shipment.created_at is not None and shipment.created_at >= unconfirmed_since - _CLOCK_SKEW
-            same_tracking = same_tracking_number(shipment.tracking_number or "", tracking_number or "")
-            if shipment.key is None and recent and same_tracking and sorted(shipment.lines) == sorted(lines):
-                return Found.OURS, shipment
+        recent = [
+            s
+            for s in shipments
+            if s.key is None
+            and s.created_at is not None
+            and s.created_at >= unconfirmed_since - _CLOCK_SKEW
+            and same_tracking_number(s.tracking_number or "", tracking_number or "")
+            and _within(s.lines, lines)
+        ]
+        if recent:
+            return (Found.OURS if _sum(recent) == _sum([lines]) else Found.PART), _together(recent)
     if tracking_number:
-        for shipment in shipments:
-            if shipment.tracking_number and same_tracking_number(shipment.tracking_number, tracking_number):
-                return Found.BY_HAND, shipment
+        same = [s for s in shipments if s.tracking_number and same_tracking_number(s.tracking_number, tracking_number)]
+        if same and all(_within(s.lines, lines) for s in same) and _sum(same) != _sum([lines]):
+            return Found.PART, _together(same)  # the same parcel's other fulfilments are still to write
+        if same:
+            return Found.BY_HAND, _together(same)
     others = [s for s in shipments if s.key is None]
     if others and unfulfilled is not None and any(unfulfilled.get(line_id, 0) < units for line_id, units in lines):
         return Found.OTHER_TRACKING, others[-1]
@@ -126,6 +137,44 @@ def already_there(
 
 
 _CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _sum(parts: Sequence[BuyerShipment | Sequence[tuple[str, int]]]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for part in parts:
+        for line_id, count in part.lines if isinstance(part, BuyerShipment) else part:
+            units[line_id] = units.get(line_id, 0) + count
+    return units
+
+
+def _within(some: Sequence[tuple[str, int]], lines: Sequence[tuple[str, int]]) -> bool:
+    whole = _sum([lines])
+    return bool(some) and all(whole.get(line_id, 0) >= units for line_id, units in _sum([some]).items())
+
+
+def _together(shipments: Sequence[BuyerShipment]) -> BuyerShipment:
+    """Several shipments of one parcel (a Shopify fulfilment per location) as the one the record keeps."""
+    if len(shipments) == 1:
+        return shipments[0]
+    first = shipments[0]
+    return BuyerShipment(
+        ",".join(s.shipment_id for s in shipments),
+        first.tracking_number,
+        None,
+        tuple(_sum(shipments).items()),
+        first.created_at,
+    )
+
+
+def shipment_ids(written: str) -> list[str]:
+    """The buyer's shipments a parcel was written as (one per Shopify location it spans)."""
+    return [part for part in written.split(",") if part]
+
+
+def lines_left(lines: Sequence[tuple[str, int]], written: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """The parcel's (buyer line, units) not yet in the shipments written of it."""
+    done = _sum([written])
+    return tuple((line_id, units - done.get(line_id, 0)) for line_id, units in lines if units > done.get(line_id, 0))
 
 
 def tracking_key(number: str) -> str:

@@ -19,7 +19,7 @@ from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
-from ordersync.domain.shipments import BuyerShipment, BuyerShipments
+from ordersync.domain.shipments import BuyerShipment, BuyerShipments, shipment_ids
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
 from ordersync.invocation import can_wait
@@ -193,6 +193,7 @@ query OrderShipments($id: ID!) {
     fulfillmentOrders(first: 5) {
       nodes {
         id status fulfillAt fulfillmentHolds { reason reasonNotes }
+        assignedLocation { name location { id } }
         lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
@@ -523,25 +524,42 @@ class ShopifyStore:
         for line_id, (units, _) in waiting.items():
             left[line_id] = left.get(line_id, 0) + units
         why = {line_id: words for line_id, (_, words) in waiting.items()}
-        return BuyerShipments(shipments, left, open_lines, found.get("cancelledAt") is not None, why)
+        located = {fo["id"]: _location(fo) for fo in found["fulfillmentOrders"]["nodes"]}
+        return BuyerShipments(shipments, left, open_lines, found.get("cancelledAt") is not None, why, located)
 
     def write_shipment(self, order_id: str, parcel: BuyerParcel, there: BuyerShipments | None = None) -> str:
         """fulfillmentCreate on the order's open fulfillment orders, for exactly the parcel's lines
-        and units; a known carrier by Shopify's company name (it builds the link), any other by its
-        name and tracking URL. Whether the customer is emailed is the buyer's setting."""
+        and units — one per location, as the mutation takes fulfillment orders "assigned to the same
+        Location" (the ids joined by commas); a known carrier by Shopify's company name (it builds
+        the link), any other by its name and tracking URL. Whether the customer is emailed is the
+        buyer's setting (once per fulfilment). A location refused after another was written: the
+        caller tries again (StoreUnavailable), finds the part written by its tracking or lines, and
+        writes the rest."""
         there = there if there is not None else self.shipments(order_id)
-        open_lines = there.open_lines
-        by_order: dict[str, list[dict[str, Any]]] = {}
+        by_location: dict[str, dict[str, list[dict[str, Any]]]] = {}
         wanted = dict(parcel.lines)
-        for line_id, fulfillment_line, units in open_lines:
+        for line_id, (fulfillment_order, line_item), units in there.open_lines:
             take = min(wanted.get(line_id, 0), units)
             if take > 0:
-                fulfillment_order, line_item = fulfillment_line
-                by_order.setdefault(fulfillment_order, []).append({"id": line_item, "quantity": take})
+                location = by_location.setdefault(there.locations.get(fulfillment_order, ""), {})
+                location.setdefault(fulfillment_order, []).append({"id": line_item, "quantity": take})
                 wanted[line_id] -= take
         short = {line_id: units for line_id, units in wanted.items() if units > 0}
         if short:
             raise StoreRejected(_why_short(short, there))
+        made: list[str] = []
+        for by_order in by_location.values():
+            try:
+                made.append(self._fulfil(by_order, parcel))
+            except StoreRejected as refused:
+                if not made:
+                    raise
+                raise StoreUnavailable(
+                    f"fulfilment {', '.join(made)} written, the next location's refused: {refused}"
+                ) from None
+        return ",".join(made)
+
+    def _fulfil(self, by_order: dict[str, list[dict[str, Any]]], parcel: BuyerParcel) -> str:
         fulfillment = {
             "lineItemsByFulfillmentOrder": [
                 {"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": items} for fo, items in by_order.items()
@@ -578,14 +596,16 @@ class ShopifyStore:
     def update_tracking(self, order_id: str, shipment_id: str, parcel: BuyerParcel) -> str:
         """fulfillmentTrackingInfoUpdate on the fulfilment we wrote (Shopify emails the customer the
         new number when notifyCustomer, as the buyer's setting says)."""
-        variables = {
-            "fulfillmentId": f"gid://shopify/Fulfillment/{int(shipment_id)}",
-            "trackingInfoInput": _tracking_input(parcel),
-            "notifyCustomer": parcel.notify_customer,
-        }
-        result = self._graphql(FULFILLMENT_TRACKING_MUTATION, variables, write=True)["fulfillmentTrackingInfoUpdate"]
-        if result["userErrors"]:
-            raise StoreRejected(f"Shopify fulfillmentTrackingInfoUpdate refused: {_messages(result['userErrors'])}")
+        for fulfillment_id in shipment_ids(shipment_id):  # a fulfilment per location the parcel spans
+            variables = {
+                "fulfillmentId": f"gid://shopify/Fulfillment/{int(fulfillment_id)}",
+                "trackingInfoInput": _tracking_input(parcel),
+                "notifyCustomer": parcel.notify_customer,
+            }
+            answer = self._graphql(FULFILLMENT_TRACKING_MUTATION, variables, write=True)
+            result = answer["fulfillmentTrackingInfoUpdate"]
+            if result["userErrors"]:
+                raise StoreRejected(f"Shopify fulfillmentTrackingInfoUpdate refused: {_messages(result['userErrors'])}")
         return shipment_id
 
     def cancel_order(self, order_id: str) -> None:
@@ -791,6 +811,13 @@ def _why_short(short: dict[str, int], there: BuyerShipments) -> str:
             " write_third_party_fulfillment_orders"
         )
     return f"Shopify's fulfillment orders leave too little to fulfil of line(s) {short}"
+
+
+def _location(fulfillment_order: dict[str, Any]) -> str:
+    """Where a fulfillment order is to be fulfilled: its location's id (its name where the location
+    can't be read)."""
+    assigned = fulfillment_order.get("assignedLocation") or {}
+    return str((assigned.get("location") or {}).get("id") or assigned.get("name") or "")
 
 
 def _open_lines(order: dict[str, Any]) -> Iterator[tuple[str, tuple[str, str], int]]:

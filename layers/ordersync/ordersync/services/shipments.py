@@ -16,7 +16,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ordersync.domain.carriers import carrier_named
 from ordersync.domain.parcels import parcel_problems, shown
-from ordersync.domain.shipments import BuyerShipments, Found, Misfit, already_there, buyer_lines, parcel_key
+from ordersync.domain.shipments import (
+    BuyerShipments,
+    Found,
+    Misfit,
+    already_there,
+    buyer_lines,
+    lines_left,
+    parcel_key,
+)
 from ordersync.errors import InvalidOrder, RetryLater, StoreCredentialsError, StoreDataInvalid, StoreRejected
 from ordersync.models import (
     BuyerParcel,
@@ -218,10 +226,14 @@ def _sync_parcel(
                 f"{_parcel_words(parcel)}: {where} shows it fulfilled already with other tracking{other}; nothing was written",
                 deps,
             )
-        if found is Found.NOTHING:
+        if found in (Found.NOTHING, Found.PART):
+            part = shipment if found is Found.PART else None  # written at one location, the rest not
             completes = _completes(record, key, lines, connection, store, deps)
-            written = _as_buyer_parcel(record, key, lines, parcel, connection, completes)
-            entry.buyer_shipment_id = _write(record, written, store, there, deps)
+            rest = lines_left(lines, part.lines if part else ())
+            made = _write(
+                record, _as_buyer_parcel(record, key, rest, parcel, connection, completes), store, there, deps
+            )
+            entry.buyer_shipment_id = f"{part.shipment_id},{made}" if part else made
             how = f"written into {where} as shipment {entry.buyer_shipment_id}"
         else:
             assert shipment is not None

@@ -223,14 +223,27 @@ class FakeShopify:
         self.events.deliver("ORDERS_CANCELLED", node)
         self.events.deliver("ORDERS_UPDATED", node)
 
-    def hold_fulfillment(self, order_id: int, reason: str | None, notes: str | None = None) -> None:
+    def hold_fulfillment(
+        self, order_id: int, reason: str | None, notes: str | None = None, location: str | None = None
+    ) -> None:
         """The merchant holds (reason, as FulfillmentHoldReason) or releases (None) the order's
-        fulfillment order."""
-        self.orders[gid("Order", order_id)]["_hold"] = (reason, notes) if reason else None
+        fulfillment orders — or only the one at `location`."""
+        node = self.orders[gid("Order", order_id)]
+        if location is None:
+            node["_hold"] = (reason, notes) if reason else None
+        else:
+            node.setdefault("_location_holds", {})[location] = (reason, notes) if reason else None
 
     def schedule_fulfillment(self, order_id: int, fulfill_at: str | None) -> None:
         """A fulfillment order fulfillable only from `fulfill_at` (a pre-order; None: open now)."""
         self.orders[gid("Order", order_id)]["_fulfill_at"] = fulfill_at
+
+    def assign_locations(self, order_id: int, locations: dict[int, str]) -> None:
+        """The order's lines stocked at several of the shop's locations ({line index from 1: location
+        name}; the others at the shop's first): a fulfillment order per location, as Shopify splits them."""
+        node = self.orders[gid("Order", order_id)]
+        nodes = node["lineItems"]["nodes"]
+        node["_locations"] = {nodes[i - 1]["id"]: name for i, name in locations.items()}
 
     def mark_paid(self, order_id: int) -> None:
         """The payment is captured (a pending order paid): orders/updated goes out."""
@@ -520,32 +533,39 @@ class FakeShopify:
         return str(number)
 
     def _fulfillment_create(self, _info: Any, fulfillment: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """fulfillmentCreate: every fulfillment order named must be open and the order's; each line
-        item its own, for no more than it has left; the order's fulfillments then hold it."""
+        """fulfillmentCreate: every fulfillment order named must be open, the order's and at one
+        location (the mutation takes those "assigned to the same Location"); each line item its
+        own, for no more than it has left; the order's fulfillments then hold it."""
         groups = fulfillment.get("lineItemsByFulfillmentOrder") or []
-        orders = {self._order_of_fulfillment_order(str(g.get("fulfillmentOrderId"))) for g in groups}
+        found = [self._fulfillment_order(str(g.get("fulfillmentOrderId"))) for g in groups]
+        orders = {f[0] if f else None for f in found}
         if not groups or None in orders or len(orders) != 1:
             message = "Fulfillment order does not exist." if None in orders else "Invalid fulfillment order line items."
             return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+        if len({f[1]["location"] for f in found if f}) != 1:
+            message = "All fulfillment orders must be assigned to a single location."
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
         node = self.orders[orders.pop()]  # type: ignore[index]
         left = _unfulfilled(node)
-        if node.get("cancelledAt") or not any(left.values()):
+        if node.get("cancelledAt") or not any(left[line] for f in found if f for line in f[1]["lines"]):
             message = "Fulfillment order has an unfulfillable status= closed."
             return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
-        if node.get("_hold") or node.get("_fulfill_at"):  # only OPEN and IN_PROGRESS take a fulfilment
-            state = "on_hold" if node.get("_hold") else "scheduled"
+        held = any(_hold_of(node, f[1]) for f in found if f)
+        if held or node.get("_fulfill_at"):  # only OPEN and IN_PROGRESS take a fulfilment
+            state = "on_hold" if held else "scheduled"
             message = f"Fulfillment order has an unfulfillable status= {state}."
             return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
         wanted: dict[str, int] = {}
-        for group in groups:
+        for group, (_order_id, fulfillment_order) in zip(groups, [f for f in found if f], strict=True):
+            own = {line: units for line, units in left.items() if line in fulfillment_order["lines"]}
             items = group.get("fulfillmentOrderLineItems")
             chosen: list[dict[str, Any]] = (
-                items if items is not None else [{"id": _fo_line_gid(k), "quantity": v} for k, v in left.items() if v]
+                items if items is not None else [{"id": _fo_line_gid(k), "quantity": v} for k, v in own.items() if v]
             )
             for item in chosen:
                 line_id = _line_of_fo_line(str(item["id"]))
                 units = int(item["quantity"])
-                if line_id not in left or units <= 0 or wanted.get(line_id, 0) + units > left[line_id]:
+                if line_id not in own or units <= 0 or wanted.get(line_id, 0) + units > own[line_id]:
                     message = "Invalid fulfillment order line item quantity requested."
                     return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
                 wanted[line_id] = wanted.get(line_id, 0) + units
@@ -602,9 +622,13 @@ class FakeShopify:
                     return node, fulfillment
         return None
 
-    def _order_of_fulfillment_order(self, fulfillment_order_id: str) -> str | None:
-        order = gid("Order", fulfillment_order_id.rsplit("/", 1)[-1])
-        return order if order in self.orders else None
+    def _fulfillment_order(self, fulfillment_order_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(the order's id, the fulfillment order) of an id, or None."""
+        for order_id, node in self.orders.items():
+            for fulfillment_order in fulfillment_orders_of(node):
+                if fulfillment_order["id"] == fulfillment_order_id:
+                    return order_id, fulfillment_order
+        return None
 
     def notified_fulfilments(self, order_id: int) -> int:
         """How many shipping confirmations the shop sent its customer for the order."""
@@ -750,40 +774,78 @@ def _order_view(order: dict[str, Any]) -> dict[str, Any]:
     def fulfillment_orders(
         _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
     ):
-        left = _unfulfilled(order)
-        status = "CLOSED" if not any(left.values()) else ("IN_PROGRESS" if order.get("fulfillments") else "OPEN")
-        if order.get("cancelledAt"):
-            status = "CLOSED"
-        fo_lines = [
-            {
-                "id": _fo_line_gid(line["id"]),
-                "remainingQuantity": left[line["id"]],
-                "totalQuantity": line["quantity"],
-                "lineItem": line,
-            }
-            for line in nodes
-        ]
-
-        def fo_line_items(
-            _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
-        ):
-            return _connection(fo_lines, after, _page_size(first, last))
-
-        hold, fulfill_at = order.get("_hold"), order.get("_fulfill_at")
-        if status != "CLOSED" and hold:
-            status = "ON_HOLD"
-        elif status == "OPEN" and fulfill_at:
-            status = "SCHEDULED"
-        fulfillment_order = {
-            "id": gid("FulfillmentOrder", order["legacyResourceId"]),
-            "status": status,
-            "fulfillAt": fulfill_at,
-            "fulfillmentHolds": [{"reason": hold[0], "reasonNotes": hold[1]}] if hold else [],
-            "lineItems": fo_line_items,
-        }
-        return _connection([fulfillment_order], after, _page_size(first, last))
+        views = [_fulfillment_order_view(order, f) for f in fulfillment_orders_of(order)]
+        return _connection(views, after, _page_size(first, last))
 
     return {**order, "lineItems": line_items, "fulfillments": fulfillments, "fulfillmentOrders": fulfillment_orders}
+
+
+FIRST_LOCATION = "Shop location"
+
+
+def fulfillment_orders_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """One fulfillment order per location the order's lines are at, in the order of its lines; the
+    first has the order's number, any other the order's number times 1000 plus its place."""
+    located = order.get("_locations") or {}
+    by_location: dict[str, list[str]] = {}
+    for line in order["lineItems"]["nodes"]:
+        by_location.setdefault(located.get(line["id"], FIRST_LOCATION), []).append(line["id"])
+    legacy = int(order["legacyResourceId"])
+    return [
+        {
+            "id": gid("FulfillmentOrder", legacy if place == 0 else legacy * 1000 + place),
+            "location": name,
+            "lines": lines,
+        }
+        for place, (name, lines) in enumerate(by_location.items())
+    ]
+
+
+def _hold_of(order: dict[str, Any], fulfillment_order: dict[str, Any]) -> tuple[str, str | None] | None:
+    hold: tuple[str, str | None] | None = order.get("_hold") or (order.get("_location_holds") or {}).get(
+        fulfillment_order["location"]
+    )
+    return hold
+
+
+def _fulfillment_order_view(order: dict[str, Any], fulfillment_order: dict[str, Any]) -> dict[str, Any]:
+    """A fulfillment order as the resolvers see it: CLOSED once its lines are all fulfilled (or the
+    order cancelled), IN_PROGRESS once some are, ON_HOLD or SCHEDULED as the merchant set it."""
+    left = {line: units for line, units in _unfulfilled(order).items() if line in fulfillment_order["lines"]}
+    touched = any(
+        line["lineItem"]["id"] in fulfillment_order["lines"]
+        for f in order.get("fulfillments") or []
+        for line in f["_lines"]
+    )
+    status = "CLOSED" if not any(left.values()) else ("IN_PROGRESS" if touched else "OPEN")
+    if order.get("cancelledAt"):
+        status = "CLOSED"
+    hold, fulfill_at = _hold_of(order, fulfillment_order), order.get("_fulfill_at")
+    if status != "CLOSED" and hold:
+        status = "ON_HOLD"
+    elif status == "OPEN" and fulfill_at:
+        status = "SCHEDULED"
+    fo_lines = [
+        {"id": _fo_line_gid(line["id"]), "remainingQuantity": left[line["id"]], "totalQuantity": line["quantity"],
+         "lineItem": line}
+        for line in order["lineItems"]["nodes"]
+        if line["id"] in fulfillment_order["lines"]
+    ]  # fmt: skip
+
+    def fo_line_items(
+        _info: Any, first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
+    ):
+        return _connection(fo_lines, after, _page_size(first, last))
+
+    name = fulfillment_order["location"]
+    return {
+        "id": fulfillment_order["id"],
+        "status": status,
+        "fulfillAt": fulfill_at,
+        "fulfillmentHolds": [{"reason": hold[0], "reasonNotes": hold[1]}] if hold else [],
+        "assignedLocation": {"name": name, "location": {"id": gid("Location", zlib.crc32(name.encode()))}},
+        "lineItems": fo_line_items,
+    }
 
 
 def _stored_address(ship: dict[str, Any]) -> dict[str, Any]:
