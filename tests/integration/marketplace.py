@@ -30,7 +30,7 @@ __all__ = [
 def shopify_to_woocommerce(world: World) -> tuple[FakeShopify, FakeWooCommerce]:
     """Acme (Shopify buyer) -> Northwind (WooCommerce seller) with a small catalog."""
     buyer = world.add_shopify("acme", "Acme Outfitters")
-    seller = world.add_woocommerce("northwind", "Northwind Supply")
+    seller = world.add_woocommerce("northwind", "Northwind Supply", shipment_tracking=True)
     seller.add_product(102, "NW-STOVE", "Camp Stove", "89.50")
     seller.add_product(103, "NW-SOCK", "Merino Socks", "19.00", 1032, "NW-SOCK-L", "L")
     seller.add_product(104, "NW-LAMP", "Headlamp", "34.00")

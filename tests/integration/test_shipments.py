@@ -421,4 +421,5 @@ def test_a_hung_buyer_store_at_production_s_read_timeout_ends_no_shipment_check_
     assert stack.runner.overruns == []  # no invocation ran past its timeout
     assert buyer.server.faults.pending == []  # the hang happened
     (parcel,) = _fulfilments(buyer, 1030)
-    assert parcel["_tracking"] == [{"company": "UPS", "number": "1Z999AA10123456784", "url": None}]
+    link = "https://www.ups.com/track?loc=en_US&tracknum=1Z999AA10123456784"  # the extension builds it
+    assert parcel["_tracking"] == [{"company": "UPS", "number": "1Z999AA10123456784", "url": link}]

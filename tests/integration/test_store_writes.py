@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, VariantStatus
 from ordersync.domain.decide import LineMatch, LineOutcome
 from ordersync.domain.edits import LineChange, copy_lines, with_copy_line_ids
@@ -578,6 +579,35 @@ def test_a_new_address_goes_onto_each_platforms_copy_whole(started: list[Any]) -
             },
         }
     }
+
+
+def test_a_woocommerce_seller_s_shipment_tracking_items_are_read_as_the_extension_shows_them(
+    started: list[Any],
+) -> None:
+    """The extension stores a listed provider by its list name (the admin's meta box) or its slug
+    (REST), and no link: its own route answers the formatted name and the link built from the
+    provider's template. A custom link template is filled in; one that doesn't make a web address
+    is dropped, the number kept. The day shipped is the item's."""
+    woo = start_fake(started, FakeWooCommerce("north", "ck", "cs", shipment_tracking=True))
+    woo.orders[3001] = woocommerce_order(3001, [("S-1", "Tent", 2, "10.00", 55, 0)], None)
+    woo.ship(3001, tracking=("FedEx", "748912345", None))  # the admin: stored as "Fedex", no link
+    stored = next(m["value"] for m in woo.orders[3001]["meta_data"] if m["key"] == "_wc_shipment_tracking_items")
+    assert (stored[0]["tracking_provider"], stored[0]["custom_tracking_link"]) == ("Fedex", "")
+    route = f"{woo.base_url}/wp-json/wc-shipment-tracking/v3/orders/3001/shipment-trackings"
+    for body in (
+        {"tracking_number": "SP-1", "custom_tracking_provider": "Speedy", "date_shipped": "2026-12-01",
+         "custom_tracking_link": "https://speedy.example/t/%1$s"},
+        {"tracking_number": "SP-2", "custom_tracking_provider": "Speedy", "custom_tracking_link": "speedy/%1$s"},
+    ):  # fmt: skip
+        assert requests.post(route, json=body, auth=("ck", "cs"), timeout=5).status_code == 201
+    parcels = WooCommerceStore(woo.base_url, "ck", "cs").order_state("3001").parcels
+    assert [(p.carrier, p.tracking_number, p.tracking_url) for p in parcels] == [
+        ("Fedex", "748912345", "https://www.fedex.com/apps/fedextrack/?action=track&tracknumbers=748912345"),
+        ("Speedy", "SP-1", "https://speedy.example/t/SP-1"),
+        ("Speedy", "SP-2", None),  # "speedy/SP-2" is no web address: dropped, the number kept
+    ]
+    assert carrier_named(parcels[0].carrier) is carrier_named("fedex")  # the vocabulary reads the list name
+    assert parcels[1].shipped_at == datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def test_a_woocommerce_buyer_with_shipment_tracking_gets_a_tracking_item_found_again_by_its_number(

@@ -80,6 +80,12 @@ def _carrier_problems(carrier: str | None) -> list[str]:
     return []
 
 
+def usable_link(url: str | None) -> str | None:
+    """A link a buyer may be handed (an absolute http(s) address of a public host), else None: where
+    a store builds the link itself from a template, a bad one is dropped and the number kept."""
+    return url if url and not _url_problems(url) else None
+
+
 def _url_problems(url: str | None) -> list[str]:
     if url is None:
         return []

@@ -116,7 +116,7 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str, 
     """N orders of L lines from a new Shopify buyer (`plus`: on Shopify Plus's API limits) to a
     new WooCommerce seller, end to end."""
     buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}", plus)
-    seller = world.add_woocommerce(f"seller-{tag}", f"Seller {tag}")
+    seller = world.add_woocommerce(f"seller-{tag}", f"Seller {tag}", shipment_tracking=True)
     for i in range(lines):
         seller.add_product(10_000 + i, f"SKU-{tag}-{i}", f"Product {i}", "10.00")
     world.add_catalog(
@@ -194,7 +194,7 @@ def measure_buyer_reads(
         buyer = world.add_shopify(f"buyer-{tag}", f"Buyer {tag}")
         for n in range(count):
             seller_id = f"seller-{tag}-{n}"
-            seller = world.add_woocommerce(seller_id, f"Seller {tag} {n}")
+            seller = world.add_woocommerce(seller_id, f"Seller {tag} {n}", shipment_tracking=True)
             seller.add_product(10_000 + n, f"SKU-{tag}-{n}", f"Product {n}", "10.00")
             world.add_catalog(seller_id, [(str(10_000 + n), str(10_000 + n), f"SKU-{tag}-{n}", f"Product {n}", "")])
             world.connect(f"buyer-{tag}", seller_id)
@@ -243,7 +243,7 @@ def measure_latency(stack: LocalStack, world: World, orders: int, seed: int = 5)
     shopify = world.add_shopify("lat-shop", "Latency Shop")
     woo = world.add_woocommerce("lat-woo", "Latency Woo")
     bc = world.add_bigcommerce("lat-bc", "Latency BC")
-    seller = world.add_woocommerce("lat-seller", "Latency Seller")
+    seller = world.add_woocommerce("lat-seller", "Latency Seller", shipment_tracking=True)
     seller.add_product(880, "LAT-1", "Thing", "10.00")
     world.add_catalog("lat-seller", [("880", "880", "LAT-1", "Thing", "")])
     for buyer in ("lat-shop", "lat-woo", "lat-bc"):
@@ -301,7 +301,7 @@ def measure_parcels(stack: LocalStack, world: World, orders: int, meter: Capacit
     the parcel in the buyer's Shopify shop by the seller's webhook (measured: the delivery, the
     function URL, ShipmentsQueue, the check), and the AWS calls each parcel costs."""
     buyer = world.add_shopify("par-shop", "Parcel Shop")
-    seller = world.add_woocommerce("par-seller", "Parcel Seller")
+    seller = world.add_woocommerce("par-seller", "Parcel Seller", shipment_tracking=True)
     seller.fulfilments = True
     seller.add_product(890, "PAR-1", "Thing", "10.00")
     world.add_catalog("par-seller", [("890", "890", "PAR-1", "Thing", "")])

@@ -398,7 +398,7 @@ def crashes_between_post_and_record(seed: int, rate: float) -> Iterator[dict[str
 
 def _seed(world: World, count: int, rng: random.Random) -> tuple[list[Seeded], dict[str, Any]]:
     acme = world.add_shopify("acme", "Acme Outfitters")
-    northwind = world.add_woocommerce("northwind", "Northwind Supply")
+    northwind = world.add_woocommerce("northwind", "Northwind Supply", shipment_tracking=True)
     brightside = world.add_woocommerce("brightside", "Brightside Home")
     peak = world.add_shopify("peak", "Peak Gear")
     delta = world.add_bigcommerce("delta", "Delta Goods")

@@ -71,7 +71,7 @@ def build_world(stack: LocalStack, echo: Any = print, bare: bool = False) -> Wor
     canyon = world.add_shopify("canyon-trading", "Canyon Trading")
     brightside = world.add_woocommerce("brightside-home", "Brightside Home")
     brightside.shipment_tracking = True  # the Shipment Tracking extension installed: parcels come as its items
-    northwind = world.add_woocommerce("northwind-supply", "Northwind Supply")
+    northwind = world.add_woocommerce("northwind-supply", "Northwind Supply", shipment_tracking=True)
     northwind.fulfilments = True  # its core Order Fulfillments switched on (off by default): parcels by line
     peak = world.add_shopify("peak-gear", "Peak Gear")
     summit = world.add_bigcommerce("summit-supply", "Summit Supply")  # orders posted by hand

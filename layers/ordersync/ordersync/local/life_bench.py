@@ -103,7 +103,7 @@ class LifeBench:
         self.stack, self.world, self.meter, self._count_calls = stack, world, meter, count_calls
         self.stages: list[Stage] = []
         self.buyer: FakeShopify = world.add_shopify("life-shop", "Life Shop")
-        self.seller: FakeWooCommerce = world.add_woocommerce("life-seller", "Life Seller")
+        self.seller: FakeWooCommerce = world.add_woocommerce("life-seller", "Life Seller", shipment_tracking=True)
         for server in (self.buyer.server, self.seller.server):  # each answer as slow as a real store's
             server.latency_seconds = store_seconds
 

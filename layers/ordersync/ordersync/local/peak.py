@@ -173,7 +173,7 @@ def _progress(
 def _sellers(world: World, limits: Limits) -> dict[str, _Seller]:
     peak = world.add_shopify("peak", "Peak Gear")
     summit = world.add_shopify("summit", "Summit Supply")
-    northwind = world.add_woocommerce("northwind", "Northwind Supply")
+    northwind = world.add_woocommerce("northwind", "Northwind Supply", shipment_tracking=True)
     ridge = world.add_bigcommerce("ridge", "Ridge Outdoor", auto_post=True)  # the hot one
     for shop in (peak, summit):
         shop.bucket = LeakyBucket(limits.shopify_bucket, limits.shopify_restore_rate)
@@ -208,7 +208,7 @@ def _more_sellers(world: World, limits: Limits) -> dict[str, _Seller]:
                 shop.add_variant(20_000 + i * 100 + n, sku, 2_000 + i * 100 + n, f"Item {sku}", "One", "25.00")
             more[store_id] = _Seller(store_id, shop, skus, functools.partial(_tags, shop))
         else:
-            woo = world.add_woocommerce(store_id, f"Supplier {i}")
+            woo = world.add_woocommerce(store_id, f"Supplier {i}", shipment_tracking=True)
             woo.host_limit = limits.woocommerce_host
             for n, sku in enumerate(skus):
                 woo.add_product(3_000 + i * 100 + n, sku, f"Item {sku}", "25.00")

@@ -87,9 +87,11 @@ class World:
         self._register(Store(store_id, name, Platform.SHOPIFY, fake), {"access_token": fake.access_token})
         return fake
 
-    def add_woocommerce(self, store_id: str, name: str) -> FakeWooCommerce:
+    def add_woocommerce(self, store_id: str, name: str, shipment_tracking: bool = False) -> FakeWooCommerce:
+        """`shipment_tracking`: the Shipment Tracking extension installed (without it, or core
+        fulfilments, a shop that ships has nowhere to put a tracking number)."""
         key, secret = f"ck_{store_id.replace('-', '')}", f"cs_{store_id.replace('-', '')}"
-        fake = FakeWooCommerce(store_id, key, secret)
+        fake = FakeWooCommerce(store_id, key, secret, shipment_tracking=shipment_tracking)
         self._register(
             Store(store_id, name, Platform.WOOCOMMERCE, fake), {"consumer_key": key, "consumer_secret": secret}
         )

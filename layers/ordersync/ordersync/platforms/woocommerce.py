@@ -19,7 +19,7 @@ from ordersync.domain.carriers import carrier_named
 from ordersync.domain.catalog import CatalogVariant, StoreVariant
 from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess
-from ordersync.domain.parcels import shown
+from ordersync.domain.parcels import shown, usable_link
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments, parcel_ref
 from ordersync.domain.webhooks import WebhookSubscription
 from ordersync.errors import StoreCredentialsError, StoreDataInvalid, StoreRejected, StoreUnavailable
@@ -143,8 +143,8 @@ class WooCommerceStore:
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         status = str(order.get("status") or "")
         parcels = self._fulfilments(order) if self._fulfilments_on else ()
-        if not parcels:
-            parcels = _tracking_items(order)
+        if not parcels and self._tracking_on:
+            parcels = _tracking_items(json_body(call(self._http, "GET", self._trackings(order_id))))
         if not parcels and status == "completed":
             parcels = (Parcel("completed", (), whole_order=True),)
         shipped = status == "completed" or bool(parcels)
@@ -498,24 +498,35 @@ def _meta(resource: dict[str, Any]) -> dict[str, Any]:
     return {str(m.get("key")): m.get("value") for m in resource.get("meta_data") or [] if isinstance(m, dict)}
 
 
-def _tracking_items(order: dict[str, Any]) -> tuple[Parcel, ...]:
-    """Shipment Tracking's items (order meta `_wc_shipment_tracking_items`): tracking, no lines."""
-    items = _meta(order).get("_wc_shipment_tracking_items") or []
+def _tracking_items(items: Any) -> tuple[Parcel, ...]:
+    """Shipment Tracking's items as its own route answers them: the provider by its formatted name
+    (a listed one's display name, or the custom one's), the link built from the provider's template
+    (dropped where it isn't a usable web address: the number is kept), the day shipped; no lines."""
     return tuple(
         Parcel(
             f"tracking-{item.get('tracking_id')}",
             (),
-            carrier=item.get("custom_tracking_provider") or item.get("tracking_provider") or None,
-            tracking_number=item.get("tracking_number") or None,
-            tracking_url=item.get("custom_tracking_link") or None,
-            shipped_at=datetime.fromtimestamp(int(item["date_shipped"]), UTC)
-            if str(item.get("date_shipped") or "").isdigit()
-            else None,
+            carrier=_provider_name(item.get("tracking_provider")),
+            tracking_number=str(item["tracking_number"]).strip(),
+            tracking_url=usable_link(item.get("tracking_link") or None),
+            shipped_at=_day(item.get("date_shipped")),
             whole_order=True,
         )
-        for item in items
-        if isinstance(item, dict) and item.get("tracking_number")
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict) and str(item.get("tracking_number") or "").strip()
     )
+
+
+def _provider_name(name: Any) -> str | None:
+    """The provider as the shop names it (the carrier vocabulary reads listed names and slugs alike)."""
+    return name.strip() or None if isinstance(name, str) else None
+
+
+def _day(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 # A buyer order in one of these can't take a parcel (the trash included: GET still answers it)

@@ -543,11 +543,19 @@ class FakeWooCommerce:
         return items
 
     def _add_tracking_item(
-        self, order: dict[str, Any], provider: str, custom: str, link: str, number: str, shipped: datetime
+        self,
+        order: dict[str, Any],
+        provider: str,
+        custom: str,
+        link: str,
+        number: str,
+        shipped: datetime,
+        admin: bool = False,
     ) -> dict[str, Any]:
-        """add_tracking_item: the provider through sanitize_title, an md5 hex id; the order saved."""
+        """add_tracking_item: the provider through sanitize_title (REST) or by its list name (the
+        admin's meta box), never a link of its own; an md5 hex id; the order saved."""
         item = {
-            "tracking_provider": re.sub(r"[^a-z0-9_-]+", "-", provider.strip().lower()).strip("-"),
+            "tracking_provider": provider if admin else _sanitize_title(provider),
             "custom_tracking_provider": custom,
             "custom_tracking_link": link,
             "tracking_number": number,
@@ -727,8 +735,10 @@ class FakeWooCommerce:
                 }
             )
             self._fulfilment_status(order_id)
-        elif number:
-            self._add_tracking_item(order, provider or "", "", url or "", number, datetime.now(UTC))
+        elif number and self.shipment_tracking:  # the admin's meta box: a listed provider by its name, no link
+            listed = _listed_provider(provider)
+            custom, link = ("", "") if listed else (provider or "", url or "")
+            self._add_tracking_item(order, listed or "", custom, link, number, datetime.now(UTC), admin=True)
         whole = items is None or all(chosen.get(k, 0) >= v for k, v in lines.items())
         self.update_order(order_id, **({"status": "completed"} if whole else {}))
 
@@ -940,24 +950,42 @@ def _public(product: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tracking_view(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as the routes answer it: the date as YYYY-MM-DD, the provider's link filled in."""
-    link = item["custom_tracking_link"] or TRACKING_LINKS.get(item["tracking_provider"], "")
+    """An item as the routes answer it (get_formatted_tracking_item): a custom provider by its name
+    and its link template filled in; a listed one (stored by slug or by name) by its list name and
+    its template; one not on the list by nothing at all. The date as YYYY-MM-DD."""
+    if item["custom_tracking_provider"]:
+        name, link = item["custom_tracking_provider"], item["custom_tracking_link"]
+    else:
+        stored = _sanitize_title(item["tracking_provider"])
+        name, link = next(((n, f) for n, f in TRACKING_PROVIDERS.items() if _sanitize_title(n) == stored), ("", ""))
     return {
         "tracking_id": item["tracking_id"],
-        "tracking_provider": item["custom_tracking_provider"] or item["tracking_provider"],
+        "tracking_provider": name,
         "tracking_link": link.replace("%1$s", item["tracking_number"]),
         "tracking_number": item["tracking_number"],
         "date_shipped": f"{datetime.fromtimestamp(item['date_shipped'], UTC):%Y-%m-%d}",
     }
 
 
-# A few of Shipment Tracking's providers (GET /shipment-trackings/providers), by sanitized name
-TRACKING_LINKS = {
-    "usps": "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=%1$s",
-    "ups": "https://www.ups.com/track?loc=en_US&tracknum=%1$s",
-    "fedex": "https://www.fedex.com/apps/fedextrack/?action=track&tracknumbers=%1$s",
-    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB=%1$s",
+# A few of Shipment Tracking's providers (GET /shipment-trackings/providers), by their list names
+TRACKING_PROVIDERS = {
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=%1$s",
+    "UPS": "https://www.ups.com/track?loc=en_US&tracknum=%1$s",
+    "Fedex": "https://www.fedex.com/apps/fedextrack/?action=track&tracknumbers=%1$s",
+    "DHL": "https://www.dhl.com/en/express/tracking.html?AWB=%1$s",
+    "Australia Post": "https://auspost.com.au/mypost/track/#/details/%1$s",
 }
+
+
+def _sanitize_title(name: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", name.strip().lower()).strip("-")
+
+
+def _listed_provider(name: str | None) -> str | None:
+    """The list name of the provider a carrier name stands for, if the extension lists it."""
+    known = carrier_named(name)
+    wanted = {_sanitize_title(n) for n in (name or "", *((known.woocommerce, known.key) if known else ())) if n}
+    return next((n for n in TRACKING_PROVIDERS if _sanitize_title(n) in wanted), None)
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
