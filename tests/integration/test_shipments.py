@@ -38,6 +38,47 @@ def _fulfilments(shop, order_id: int) -> list[dict]:  # type: ignore[no-untyped-
     return list(shop.orders[gid("Order", order_id)].get("fulfillments") or [])
 
 
+def test_a_parcel_the_buyer_s_shop_holds_back_waits_and_goes_in_once_the_hold_is_released(
+    stack: LocalStack, world: World
+) -> None:
+    """The retailer put the order's fulfilment on hold: the parcel is PARCEL_WAITING (the shop's
+    reason named, the seller told there's nothing to do), its check comes back by itself — not in
+    ShipmentsDLQ for ops to redrive — and once the hold is released the parcel goes in, once."""
+    buyer, seller = shopify_to_woocommerce(world)
+    world.subscribe_seller("northwind", "orders@northwind.example")
+    buyer.add_order(order_node(1040, "#1040", [("NW-STOVE", "Camp Stove", 1, "89.50")], ADDRESS))
+    run_hour(stack)
+    (copy,) = seller.created_orders()
+    buyer.hold_fulfillment(1040, "INCORRECT_ADDRESS", "customer to confirm the flat number")
+    seller.ship(copy["id"], tracking=("UPS", "1Z999AA10123456784", None))
+    stack.runner.fire_schedules("SweepShipmentsFunction")
+    (shipments,) = [s for s in stack.deployment.queue_sources if s.function == "SyncShipmentsFunction"]
+    while _record(stack, "acme--northwind#1040").parcels == [] and stack.runner.poll_once(shipments):
+        pass  # the sweep, then the order's check
+    held = _record(stack, "acme--northwind#1040")
+    assert held.parcels[0].reason is FailureReason.PARCEL_WAITING
+    assert "on hold in the buyer's shop (INCORRECT_ADDRESS (customer to confirm the flat number))" in held.detail
+    sqs = boto3.client("sqs")
+    dlq = stack.output("ShipmentsDLQUrl")
+    assert (
+        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    )  # not for ops: it comes back by itself
+    stack.runner.poll_once(shipments)  # checked again, still held: nothing new, nothing told twice
+    assert _fulfilments(buyer, 1040) == []
+    buyer.hold_fulfillment(1040, None)  # the retailer confirmed the address
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")
+    (parcel,) = _fulfilments(buyer, 1040)
+    assert parcel["_tracking"][0]["number"] == "1Z999AA10123456784"
+    written = _record(stack, "acme--northwind#1040").parcels[0]
+    assert written.in_buyer_store_at is not None and written.reason is None
+    (told,) = [e for e in world.delivered_emails() if "waits for the retailer" in e["subject"]]
+    assert "nothing to do" in told["body"]
+
+
 def test_a_woocommerce_sellers_two_parcels_reach_the_shopify_buyer_once_each_with_tracking(
     stack: LocalStack, world: World, cli
 ) -> None:

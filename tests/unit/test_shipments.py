@@ -24,7 +24,14 @@ from ordersync.domain.shipments import (
     parcel_ref,
     shipment_ids,
 )
-from ordersync.errors import InvalidOrder, RetryLater, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import (
+    BuyerOrderWaiting,
+    InvalidOrder,
+    RetryLater,
+    StoreRejected,
+    StoreThrottled,
+    StoreUnavailable,
+)
 from ordersync.models import (
     BuyerParcel,
     CopyLine,
@@ -157,6 +164,7 @@ class FakeBuyerStore:
     by_hand: list[BuyerShipment] = field(default_factory=list)
     lose_next_answer: int = 0
     refuse_next: str | None = None
+    held: str | None = None  # the shop holds the order's fulfilment back (its words) until set to None
     throttle_next: int = 0  # the next writes answered 429
     fail_next: int = 0  # the next writes answered 503 (nothing written)
     notes: list[str] = field(default_factory=list)
@@ -195,6 +203,8 @@ class FakeBuyerStore:
         if self.refuse_next:
             words, self.refuse_next = self.refuse_next, None
             raise StoreRejected(words)
+        if self.held:
+            raise BuyerOrderWaiting(self.held)
         self.written.append(parcel)
         if self.lose_next_answer:
             self.lose_next_answer -= 1
@@ -421,6 +431,39 @@ def test_a_check_a_store_throttles_is_sent_again_later_spending_no_delivery_unti
     old = resent.model_copy(update={"throttled_since": deps.clock() - timedelta(hours=25)})
     with pytest.raises(StoreThrottled):
         check(old, "m3", later, sync)
+
+
+def test_a_parcel_the_buyer_s_store_holds_back_is_checked_again_by_itself_until_released_within_its_days(
+    posted: Any,
+) -> None:
+    """PARCEL_WAITING: the check comes back every ParcelWaitRecheckSeconds, no DLQ, the seller told
+    once; released, the parcel goes in. Held past ParcelWaitDays: ShipmentsDLQ, as any refusal."""
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]  # one of the two units
+    buyer.held = "on hold in the buyer's shop (INCORRECT_ADDRESS)"
+    again, dead = SentAgain(), RecordingDeadLetters()
+    sync = ShipmentSyncDependencies(deps, deps.stores, None, again, dead, deps.clock,  # type: ignore[arg-type]
+                                    parcel_wait=timedelta(days=14), parcel_recheck_seconds=900)  # fmt: skip
+    later = deps.clock() + timedelta(minutes=5)
+    assert check(ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1"), "m1", later, sync).problems == (
+        FailureReason.PARCEL_WAITING,
+    )
+    ((resent, delay),) = again.sent
+    assert delay == 900 and resent.waiting_since is not None and dead.sent == []
+    record = deps.orders.get("acme--northwind#1001")
+    assert record.parcels[0].reason is FailureReason.PARCEL_WAITING and "INCORRECT_ADDRESS" in record.detail
+    check(resent, "m2", later, sync)  # still held: back again, told once only
+    assert len(again.sent) == 2 and len(deps.alerts.published) == 1 and dead.sent == []
+    buyer.held = None
+    assert check(again.sent[-1][0], "m3", later, sync).written == 1 and len(buyer.written) == 1
+
+    seller.parcels["S1"].append(Parcel("f2", (ParcelLine("1", 1),), "UPS", "1Z2"))
+    buyer.held = "scheduled in the buyer's shop, fulfillable from 2027-02-01T00:00:00Z"
+    long_ago = ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1",
+                               waiting_since=deps.clock() - timedelta(days=15))  # fmt: skip
+    check(long_ago, "m4", later, sync)
+    ((_, attributes),) = dead.sent
+    assert attributes["reason"] == "PARCEL_WAITING" and len(again.sent) == 2  # waited long enough: for ops
 
 
 def test_a_check_a_failing_store_could_not_take_is_sent_again_later_spending_no_delivery_within_its_budget(

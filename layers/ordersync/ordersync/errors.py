@@ -57,6 +57,11 @@ class StoreRejected(OrderSyncError):
     """A store refused the request for good: 404, 422 validation. Retrying will not help."""
 
 
+class BuyerOrderWaiting(StoreRejected):
+    """The buyer's store can't take a parcel yet, by its own choice: its fulfilment is on hold or
+    scheduled for later (Shopify's fulfillment orders). Nothing to fix: it goes in once released."""
+
+
 class StoreNotFound(StoreRejected):
     """404: the store has no such thing (an order deleted, or an id that was never its)."""
 

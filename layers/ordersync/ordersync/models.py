@@ -70,6 +70,7 @@ class FailureReason(StrEnum):
     PARCEL_FOR_CANCELLED_ORDER = "PARCEL_FOR_CANCELLED_ORDER"  # the buyer had cancelled the order
     PARCEL_DOESNT_FIT = "PARCEL_DOESNT_FIT"  # more than the buyer's order has left to ship, or an unknown line
     PARCEL_REFUSED = "PARCEL_REFUSED"  # the buyer's store refused the shipment (its words in the detail)
+    PARCEL_WAITING = "PARCEL_WAITING"  # the buyer's store holds the order's fulfilment (on hold, scheduled)
     FULFILLED_BY_HAND = "FULFILLED_BY_HAND"  # already fulfilled in the buyer's store, with other tracking
     # its tracking number, carrier or link is not one a store may show a customer, or not one the
     # buyer's platform can hold whole (what was wrong in the detail; never written, never cut)
@@ -351,6 +352,9 @@ class ShipmentRequest(BaseModel):
     # When a store first throttled this check: sent again later (no delivery spent) until the
     # throttle budget has passed since.
     throttled_since: datetime | None = None
+    # When the buyer's store first held the parcel back (on hold, scheduled): checked again until
+    # the hold is released, for ParcelWaitDays.
+    waiting_since: datetime | None = None
 
 
 class CatalogSyncRequest(BaseModel):

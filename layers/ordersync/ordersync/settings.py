@@ -82,6 +82,8 @@ class ShipmentSyncSettings(_Env):
     shipments_dlq_url: str = Field(alias="SHIPMENTS_DLQ_URL")
     alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     store_down_budget_minutes: int = Field(alias="STORE_DOWN_BUDGET_MINUTES", ge=0, le=1440)
+    parcel_wait_days: int = Field(alias="PARCEL_WAIT_DAYS", ge=0, le=60)
+    parcel_wait_recheck_seconds: int = Field(alias="PARCEL_WAIT_RECHECK_SECONDS", ge=1, le=900)
 
 
 class DriftSettings(_Env):

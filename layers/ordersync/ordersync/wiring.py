@@ -230,6 +230,8 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
         dead_letters=SqsDeadLetters(settings.shipments_dlq_url),
         shops=RecentStores(store_table),
         store_down_budget=timedelta(minutes=settings.store_down_budget_minutes),
+        parcel_wait=timedelta(days=settings.parcel_wait_days),
+        parcel_recheck_seconds=settings.parcel_wait_recheck_seconds,
     )
 
 

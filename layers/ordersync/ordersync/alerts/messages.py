@@ -31,6 +31,7 @@ REASON_LABEL = {
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "parcel shipped for a cancelled order",
     FailureReason.PARCEL_DOESNT_FIT: "parcel doesn't fit the retailer's order",
     FailureReason.PARCEL_REFUSED: "parcel refused by the retailer's store",
+    FailureReason.PARCEL_WAITING: "parcel waits: the retailer's store holds the order",
     FailureReason.FULFILLED_BY_HAND: "already fulfilled by hand, other tracking",
     FailureReason.PARCEL_INVALID: "parcel's tracking not fit to show",
 }
@@ -107,6 +108,11 @@ OPS_FIX = {
         "Fix what the buyer's store said (the detail; a missing scope: ordersync store check BUYER), then "
         "redrive ShipmentsDLQ (console: SQS -> ShipmentsDLQ -> Start DLQ redrive)."
     ),
+    FailureReason.PARCEL_WAITING: (
+        "The buyer's store holds the order's fulfilment (on hold, or scheduled; the detail says which): the "
+        "parcel is checked again by itself until that is released, for ParcelWaitDays. In ShipmentsDLQ, it waited "
+        "that long: ask the retailer to release it, then redrive ShipmentsDLQ. ordersync order show {order_key}"
+    ),
     FailureReason.FULFILLED_BY_HAND: (
         "Someone fulfilled the order in the buyer's store with other tracking: check which tracking the end "
         "customer should have and correct it there by hand. ordersync order show {order_key}"
@@ -130,6 +136,7 @@ AFTER_POSTING_SUBJECT = {
     FailureReason.PARCEL_FOR_CANCELLED_ORDER: "A parcel left for order {order} from {buyer}, which was cancelled",
     FailureReason.PARCEL_DOESNT_FIT: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
     FailureReason.PARCEL_REFUSED: "Your parcel for order {order} from {buyer} hasn't reached the retailer",
+    FailureReason.PARCEL_WAITING: "Your parcel for order {order} from {buyer} waits for the retailer",
     FailureReason.FULFILLED_BY_HAND: "Order {order} from {buyer} shows other tracking at the retailer",
     FailureReason.PARCEL_INVALID: "Please correct the tracking of your parcel for order {order} from {buyer}",
 }
@@ -272,6 +279,11 @@ AFTER_POSTING_GUIDANCE = {
     FailureReason.PARCEL_REFUSED: (
         "The retailer's store refused it (its words are above), so the end customer has no tracking yet. Our\n"
         "team has been told and will write it once that is fixed; nothing to do on your side."
+    ),
+    FailureReason.PARCEL_WAITING: (
+        "The retailer's store holds the order (on hold, or scheduled for later; its words are above), so the\n"
+        "end customer has no tracking yet. It goes across by itself once the retailer releases it; nothing to do\n"
+        "on your side."
     ),
     FailureReason.FULFILLED_BY_HAND: (
         "Someone at the retailer had already marked it shipped with other tracking. Nothing was changed; our\n"

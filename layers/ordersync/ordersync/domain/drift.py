@@ -167,6 +167,11 @@ def _parcels(record: Recorded, seen: BothStores) -> list[tuple[DriftKind, str, s
                     + (f" (recorded: {reason})" if reason else ""),
                     f"ordersync dlq redrive --queue shipments --reason {reason}  (once that is fixed; see ordersync"
                     f" order show {record.order_key})"
+                    + (
+                        "; a parcel still waiting on the retailer's hold is checked again by itself for ParcelWaitDays"
+                        if reason == "PARCEL_WAITING"
+                        else ""
+                    )
                     if reason
                     else f"add it in the buyer's store by hand (ordersync order show {record.order_key} has it)",
                 )

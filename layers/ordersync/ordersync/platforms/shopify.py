@@ -21,7 +21,14 @@ from ordersync.domain.decide import LineMatch
 from ordersync.domain.onboarding import StoreAccess, granted_shopify_scopes
 from ordersync.domain.shipments import BuyerShipment, BuyerShipments, shipment_ids
 from ordersync.domain.webhooks import WebhookSubscription
-from ordersync.errors import StoreCredentialsError, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
+from ordersync.errors import (
+    BuyerOrderWaiting,
+    StoreCredentialsError,
+    StoreNotFound,
+    StoreRejected,
+    StoreThrottled,
+    StoreUnavailable,
+)
 from ordersync.invocation import can_wait
 from ordersync.models import (
     BuyerParcel,
@@ -545,8 +552,9 @@ class ShopifyStore:
                 location.setdefault(fulfillment_order, []).append({"id": line_item, "quantity": take})
                 wanted[line_id] -= take
         short = {line_id: units for line_id, units in wanted.items() if units > 0}
-        if short:
-            raise StoreRejected(_why_short(short, there))
+        if short:  # held back by the shop (on hold, scheduled): it waits; anything else: refused
+            waits = set(short) <= set(there.waiting)
+            raise (BuyerOrderWaiting if waits else StoreRejected)(_why_short(short, there))
         made: list[str] = []
         for by_order in by_location.values():
             try:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
 from ordersync.errors import OrderClaimed, RetryLater, StoreThrottled, StoreUnavailable
-from ordersync.models import Role, ShipmentRequest, StoreRef, utc_now
+from ordersync.models import FailureReason, Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
@@ -65,6 +65,10 @@ class ShipmentSyncDependencies:
     # How long a check whose store keeps failing (5xx, time-outs) is sent again later without a
     # delivery spent (StoreDownBudgetMinutes); 0: each failure spends a delivery.
     store_down_budget: timedelta = timedelta(0)
+    # How long a parcel the buyer's store holds back (PARCEL_WAITING) is checked again, and how
+    # often (ParcelWaitDays, ParcelWaitRecheckSeconds); 0 days: kept in ShipmentsDLQ at once.
+    parcel_wait: timedelta = timedelta(0)
+    parcel_recheck_seconds: int = 900
 
 
 def request_sweeps(deps: SweepFanOutDependencies) -> list[ShipmentRequest]:
@@ -155,6 +159,8 @@ def check(
             metrics.add_metric(name="ShipmentChecksStoreDownDelayed", unit=MetricUnit.Count, value=1)
         logger.info("a store could not take the check: sent again later", extra={"order_key": request.order_key})
         return ShipmentCheck(request.order_key)
+    if result.problems and _waits(request, result, deps):
+        return result
     if result.problems:  # kept with its reason, to be redriven once the cause is fixed
         body = {
             "order_key": result.order_key,
@@ -164,6 +170,21 @@ def check(
         attributes = {"order_key": result.order_key or "", "seller_id": request.seller.store_id}
         deps.dead_letters.send(body, attributes | {"reason": result.problems[0].value})
     return result
+
+
+def _waits(request: ShipmentRequest, result: ShipmentCheck, deps: ShipmentSyncDependencies) -> bool:
+    """A check whose every problem is a parcel the buyer's store holds back (on hold, scheduled)
+    comes back by itself until the hold is released (no redrive), within ParcelWaitDays."""
+    if any(problem is not FailureReason.PARCEL_WAITING for problem in result.problems):
+        return False
+    since = request.waiting_since or deps.clock()
+    if deps.clock() - since >= deps.parcel_wait:
+        return False  # waited long enough: ShipmentsDLQ, ops told (as any other refusal)
+    again = request.model_copy(update={"waiting_since": since, "throttled_since": None})
+    deps.requests.request([again], delay_seconds=deps.parcel_recheck_seconds)
+    metrics.add_metric(name="ParcelsWaitingRechecked", unit=MetricUnit.Count, value=1)
+    logger.info("a parcel waits on the buyer's hold: checked again later", extra={"order_key": result.order_key})
+    return True
 
 
 @dataclass

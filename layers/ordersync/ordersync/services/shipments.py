@@ -25,7 +25,14 @@ from ordersync.domain.shipments import (
     lines_left,
     parcel_key,
 )
-from ordersync.errors import InvalidOrder, RetryLater, StoreCredentialsError, StoreDataInvalid, StoreRejected
+from ordersync.errors import (
+    BuyerOrderWaiting,
+    InvalidOrder,
+    RetryLater,
+    StoreCredentialsError,
+    StoreDataInvalid,
+    StoreRejected,
+)
 from ordersync.models import (
     BuyerParcel,
     Cause,
@@ -246,6 +253,9 @@ def _sync_parcel(
     except StoreDataInvalid as unreadable:  # what the buyer's store shows of the order can't be read
         words = f"{_parcel_words(parcel)}: {where} can't be read ({unreadable}); nothing was written"
         return _cannot(record, entry, FailureReason.PARCEL_REFUSED, words, deps)
+    except BuyerOrderWaiting as waiting:  # released later: checked again until then (shipment_sync)
+        words = f"{_parcel_words(parcel)}: {where} can't take it yet: {waiting}"
+        return _cannot(record, entry, FailureReason.PARCEL_WAITING, words, deps)
     except StoreRejected as refused:
         return _cannot(
             record, entry, FailureReason.PARCEL_REFUSED, f"{_parcel_words(parcel)}: {where} refused it: {refused}", deps
