@@ -136,9 +136,10 @@ def test_a_shopify_sellers_parcel_reaches_the_woocommerce_buyer_as_a_note_and_co
     seller.fulfil(int(copy["legacyResourceId"]), tracking=("Canada Post", "7023 2109 9999 1234", None))
     sweep(stack)
     sweep(stack)
-    (note,) = buyer.notes[2001]
+    announced, note = buyer.notes[2001]
     assert "Canada Post 7023 2109 9999 1234" in note["note"] and note["customer_note"]
-    assert "peak" not in note["note"]  # the end customer never reads the supplier's name
+    assert "peak" not in note["note"] and "ordersync" not in note["note"]  # nothing of ours for the customer
+    assert not announced["customer_note"] and announced["note"].endswith(note["note"])  # ours: private, before it
     assert buyer.orders[2001]["status"] == "completed"
     assert buyer.customer_emails.count((2001, "customer_completed_order")) == 1
 
@@ -238,10 +239,10 @@ def test_each_seller_platforms_own_webhook_brings_its_parcel_to_the_buyer_withou
         fulfilment["_tracking"][0]["company"] == "USPS"
         and fulfilment["_tracking"][0]["number"] == "9400100000000000000000"
     )
-    (note,) = brightside.notes[2001]
+    _, note = brightside.notes[2001]  # ours, private; then the customer's
     assert "DHL JD014600003828" in note["note"]  # Shopify's "DHL Express" is WooCommerce's "DHL"
     sweep(stack)  # the net finds both already there: nothing twice
-    assert len(_fulfilments(acme, 1001)) == 1 and len(brightside.notes[2001]) == 1
+    assert len(_fulfilments(acme, 1001)) == 1 and len(brightside.notes[2001]) == 2
 
 
 def test_a_corrected_tracking_number_updates_the_same_shipment_never_a_second_one(

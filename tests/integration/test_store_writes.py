@@ -397,13 +397,17 @@ def test_a_woocommerce_fulfilment_carries_exactly_the_parcel_and_our_key_or_a_no
     written = plain_client.write_shipment("2001", whole)
     # found again under the id it was written as: a tracking correction then adds a note, not a PUT
     assert [s.shipment_id for s in plain_client.shipments("2001").shipments] == [written]
-    note = _last_body(plain, "POST", "/notes")
-    assert note == {
-        "note": f"Shipped: 2 x Tent. Tracking: UPS {whole.tracking_number} {whole.tracking_url}."  # the buyer's title
-        f" [{parcel_ref(whole.key)}]",
-        "customer_note": True,
-    }
+    announced, note = plain.notes[2001]
+    words = f"Shipped: 2 x Tent. Tracking: UPS {whole.tracking_number} {whole.tracking_url}."  # the buyer's title
+    assert (note["note"], note["customer_note"]) == (words, True)  # nothing of ours in the customer's sight
+    assert announced["customer_note"] is False and announced["note"].endswith(words)
+    assert parcel_ref(whole.key) in announced["note"]  # our reference, in the private note before it
+    assert plain.customer_emails.count((2001, "customer_note")) == 1  # one note emailed (and its Completed Order)
     assert _last_body(plain, "PUT", "/orders/2001") == {"status": "completed"}
+    # another parcel of the same words, not yet written: not taken for this one
+    other = dataclasses.replace(whole, key="n:f-3")
+    found = plain_client.shipments("2001").shipments
+    assert [s.key for s in found] == [parcel_ref(whole.key)] and parcel_ref(other.key) not in {s.key for s in found}
 
 
 def test_a_shopify_fulfilment_carries_exactly_the_parcel_on_the_open_fulfillment_order(started: list[Any]) -> None:

@@ -221,11 +221,7 @@ class WooCommerceStore:
         cancelled = str(order.get("status") or "") in _ENDED_UNSHIPPED
         if not self._fulfilments_on:
             notes = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}/notes"))
-            found = [
-                BuyerShipment(f"note-{note['id']}", None, ref.group(0), ())  # as write_shipment names it
-                for note in notes
-                if (ref := _REF.search(str(note.get("note") or "")))
-            ]
+            found = _noted_parcels(notes if isinstance(notes, list) else [])
             if self._tracking_on:
                 items = json_body(call(self._http, "GET", self._trackings(order_id)))
                 found += [
@@ -262,11 +258,8 @@ class WooCommerceStore:
             item = json_body(call(self._http, "POST", self._trackings(order_id), json=_tracking_item(parcel)))
             written = f"tracking-{item['tracking_id']}"
         else:
-            text = f"Shipped: {_shipped_lines(parcel)}."
-            note = self._note(
-                order_id, f"{text} Tracking: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel
-            )
-            written = f"note-{note}"
+            text = f"Shipped: {_shipped_lines(parcel)}. Tracking: {_tracking_words(parcel)}."
+            written = f"note-{self._note(order_id, text, parcel)}"
         if parcel.completes_order:
             call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"status": "completed"})
         return written
@@ -295,7 +288,7 @@ class WooCommerceStore:
         whole again. A tracking item can't be changed: it is deleted and the new one added (its id
         answered). A note can't be changed: a second note says the tracking was corrected."""
         if shipment_id.startswith("note-"):
-            self._note(order_id, f"Tracking corrected: {_tracking_words(parcel)}. [{parcel_ref(parcel.key)}]", parcel)
+            self._note(order_id, f"Tracking corrected: {_tracking_words(parcel)}.", parcel, announced=False)
             return shipment_id
         if shipment_id.startswith("tracking-"):
             return self._replace_tracking_item(order_id, shipment_id.removeprefix("tracking-"), parcel)
@@ -304,9 +297,20 @@ class WooCommerceStore:
         call(self._http, "PUT", url, params=params, json=_fulfilment(parcel))
         return shipment_id
 
-    def _note(self, order_id: str, text: str, parcel: BuyerParcel) -> str:
-        body = {"note": text, "customer_note": parcel.notify_customer}
-        return str(json_body(call(self._http, "POST", f"{self._api}/orders/{int(order_id)}/notes", json=body))["id"])
+    def _note(self, order_id: str, text: str, parcel: BuyerParcel, announced: bool = True) -> str:
+        """A private note carries our reference in its text. A customer's can't (the customer reads
+        it): a private note with the reference and the exact words goes first (`announced`: the
+        parcel's own note, to be found again), then the customer note of those words — found as the
+        first such note after it (_noted_parcels), so an answer lost after it was written never
+        writes a second one to the customer."""
+        url = f"{self._api}/orders/{int(order_id)}/notes"
+        ref = parcel_ref(parcel.key)
+        if not parcel.notify_customer:
+            return str(json_body(call(self._http, "POST", url, json={"note": f"{text} [{ref}]"}))["id"])
+        if announced:
+            body = {"note": f"{_TOLD_AS.format(ref=ref)}{text}", "customer_note": False}
+            call(self._http, "POST", url, json=body)
+        return str(json_body(call(self._http, "POST", url, json={"note": text, "customer_note": True}))["id"])
 
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> None:
         call(self._http, "PUT", f"{self._api}/orders/{int(order_id)}", json={"shipping": _shipping(address)})
@@ -492,6 +496,26 @@ def _line_item(match: LineMatch) -> dict[str, Any]:
 
 
 _REF = re.compile(r"ordersync-[0-9a-f]{12}")
+_TOLD_AS = "[{ref}] told to the customer in the next note, as: "  # a private note, before the customer's
+_TOLD = re.compile(r"^\[(ordersync-[0-9a-f]{12})\] told to the customer in the next note, as: (.*)$", re.S)
+
+
+def _noted_parcels(notes: list[Any]) -> list[BuyerShipment]:
+    """Our parcels among an order's notes, oldest first: a private note with our reference in its
+    text; a customer note of the words a private note of ours announced just before it."""
+    found, announced = [], {}
+    for note in sorted((n for n in notes if isinstance(n, dict)), key=lambda n: int(n.get("id") or 0)):
+        text, ref = str(note.get("note") or ""), None
+        if told := _TOLD.match(text):
+            announced[told.group(2)] = told.group(1)
+            continue
+        if note.get("customer_note") and text in announced:
+            ref = announced.pop(text)
+        elif found_ref := _REF.search(text):  # private (or written before customer notes carried none)
+            ref = found_ref.group(0)
+        if ref is not None:
+            found.append(BuyerShipment(f"note-{note['id']}", None, ref, ()))  # as write_shipment names it
+    return found
 
 
 def _meta(resource: dict[str, Any]) -> dict[str, Any]:
