@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ordersync.domain.drift import DriftKind, compare_windows
+import pytest
+
+from ordersync.alerts.drift import FINDINGS_KEPT, DriftFindings, findings_emails
+from ordersync.domain.drift import Divergence, DriftKind, compare_windows
 from ordersync.domain.shipments import BuyerShipments
 from ordersync.errors import StoreNotFound, StoreThrottled
 from ordersync.local.fakes.shopify import order_node
-from ordersync.models import OrderStatus, Parcel, SellerOrderState, ShippingAddress
+from ordersync.models import DriftRequest, OrderStatus, Parcel, SellerOrderState, ShippingAddress
 from ordersync.records import OrderRecord
-from ordersync.services.drift import COMPARES_AT_ONCE, DriftDependencies, compare_both_stores
+from ordersync.services.drift import (
+    COMPARES_AT_ONCE,
+    DriftDependencies,
+    compare_both_stores,
+    compare_connection,
+    request_compares,
+)
 
 from .in_memory import InMemoryConnections
 from .test_process import ADDRESS, CONNECTION
@@ -35,9 +44,15 @@ def _record(number: int) -> OrderRecord:
 class Posted:
     records: list[OrderRecord]
 
-    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
+    def posted_since(
+        self, connection_id: str, since: datetime, until: datetime | None = None, after: str | None = None
+    ) -> list[OrderRecord]:
         touched = [(r, r.updated_at or since) for r in self.records]
-        return [r for r, at in touched if since <= at and (until is None or at <= until)]
+        return [
+            r
+            for r, at in touched
+            if since <= at and (until is None or at <= until) and (after is None or r.order_key > after)
+        ]
 
 
 @dataclass
@@ -148,3 +163,72 @@ def test_an_order_a_store_shows_malformed_is_named_and_every_other_order_is_stil
         "acme--northwind#2: can't be compared: ValueError",
     ]
     assert report.compared == 1 and [d.kind for d in report.divergences] == [DriftKind.ADDRESS_DIFFERS]
+
+
+@dataclass
+class Queued:
+    requests: list[DriftRequest] = field(default_factory=list)
+    findings: list[DriftFindings] = field(default_factory=list)
+
+    def request(self, requests: Any) -> None:
+        self.requests += list(requests)
+
+    def publish_findings(self, findings: DriftFindings) -> None:
+        self.findings.append(findings)
+
+
+def test_the_daily_run_asks_for_each_connection_s_compare_and_each_carries_on_past_its_time() -> None:
+    """Fanned out: a DriftQueue message per connection; a compare short of time asks for the rest
+    from its last compared order (nothing twice, nothing left); what it found queued for the digest."""
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    records = [_record(n).model_copy(update={"updated_at": now - timedelta(hours=2)}) for n in range(10, 30)]
+    queued = Queued()
+    deps = _deps(Stores(moved={"S12", "S27"}), records, [])
+    deps.requests, deps.findings = queued, queued
+    assert request_compares(deps) == 1
+    (first,) = queued.requests
+    assert (first.connection_id, first.run_at, first.after) == (CONNECTION.connection_id, now, None)
+    left = iter([10**9, 10])  # one round of orders read at once, then no time
+    report = compare_connection(first, deps, (1, 7), lambda: next(left))
+    assert report.compared == COMPARES_AT_ONCE
+    carried = queued.requests[-1]
+    assert carried.after == f"acme--northwind#{10 + COMPARES_AT_ONCE - 1}" and carried.run_at == now
+    rest = compare_connection(carried, deps, (1, 7))
+    assert report.compared + rest.compared == 20 and len(queued.requests) == 2  # done: no more continuations
+    assert [[d.order_key for d in f.divergences] for f in queued.findings] == [
+        ["acme--northwind#12"],
+        ["acme--northwind#27"],
+    ]
+    clean = Queued()
+    deps.stores, deps.requests, deps.findings = Stores(), clean, clean  # type: ignore[assignment]
+    compare_connection(first, deps, (1, 7))
+    assert clean.findings == [] and clean.requests == []  # nothing found: nothing queued
+
+
+def test_a_compare_with_no_time_for_one_order_is_retried_rather_than_carried_on_from_where_it_was() -> None:
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    deps = _deps(Stores(), [_record(1).model_copy(update={"updated_at": now})], [])
+    deps.requests = deps.findings = Queued()  # type: ignore[assignment]
+    with pytest.raises(TimeoutError):
+        compare_connection(DriftRequest(connection_id=CONNECTION.connection_id, run_at=now), deps, (1,), lambda: 10)
+
+
+def test_every_connection_s_findings_in_a_dispatch_make_one_ops_digest_and_one_email_per_seller() -> None:
+    def found(key: str, seller: str) -> Divergence:
+        return Divergence(
+            key, seller, "Acme", DriftKind.ADDRESS_DIFFERS, "1 Main St / 9 Wrong Way", "ordersync order replay"
+        )
+
+    many = [found(f"acme--northwind#{n}", "northwind") for n in range(400)]
+    findings = [
+        DriftFindings.of("acme--northwind", 500, many, [f"acme--northwind#{n}: 503" for n in range(200)]),
+        DriftFindings.of("acme--peak", 3, [found("acme--peak#1", "peak")], []),
+    ]
+    assert len(findings[0].divergences) == FINDINGS_KEPT and findings[0].left_out == 400 - FINDINGS_KEPT + 50
+    assert len(findings[0].model_dump_json().encode()) < 256 * 1024  # an SQS message
+    emails = findings_emails(findings)
+    ops = [e for e in emails if e.audience == "ops"]
+    assert len(ops) == 1 and "compared 503 posted orders" in ops[0].body and "300 more, past what" in ops[0].body
+    assert sorted(e.seller_id for e in emails if e.audience == "seller") == ["northwind", "peak"]
+    again = findings_emails([*findings, findings[1]])  # a compare retried after it queued its findings
+    assert [e.subject for e in again] == [e.subject for e in emails]  # each divergence told once

@@ -357,6 +357,16 @@ class ShipmentRequest(BaseModel):
     waiting_since: datetime | None = None
 
 
+class DriftRequest(BaseModel):
+    """A DriftQueue message: one connection's orders due for the daily compare — the windows of the
+    run started at `run_at` — from the order after `after` (the last compared, where an invocation
+    ran short of time) on."""
+
+    connection_id: str
+    run_at: datetime
+    after: str | None = None
+
+
 class CatalogSyncRequest(BaseModel):
     """One seller's catalog run, as CatalogSyncQueue carries it: planned by the hourly fan-out (or
     ops' `catalog sync`), and carried on by a continuation where an invocation ran short of time."""

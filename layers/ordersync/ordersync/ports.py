@@ -18,6 +18,7 @@ from ordersync.models import (
     CatalogSyncRequest,
     Connection,
     CopyLine,
+    DriftRequest,
     OrderEnvelope,
     OrderStatus,
     Platform,
@@ -32,6 +33,7 @@ from ordersync.records import Attempt, OrderRecord
 
 if TYPE_CHECKING:  # annotations only: the alert models stay out of functions that send none
     from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
+    from ordersync.alerts.drift import DriftFindings
     from ordersync.alerts.messages import Alert
 
 
@@ -146,8 +148,8 @@ class DlqRemover(Protocol):
 
 
 class AlertOutbox(Protocol):
-    def take_all(self) -> tuple[list[QueuedAlert], list[str]]:
-        """The queued alerts and the handles that delete them once they are sent."""
+    def take_all(self) -> tuple[list[QueuedAlert | DriftFindings], list[str]]:
+        """The queued alerts (and drift findings) and the handles that delete them once sent."""
         ...
 
     def delete(self, handles: list[str]) -> None: ...
@@ -156,8 +158,23 @@ class AlertOutbox(Protocol):
 class OrderHistory(Protocol):
     """The orders table as the drift check reads it."""
 
-    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
-        """A connection's orders in the seller's store, last touched since `since` (and before `until`)."""
+    def posted_since(
+        self, connection_id: str, since: datetime, until: datetime | None = None, after: str | None = None
+    ) -> list[OrderRecord]:
+        """A connection's orders in the seller's store, last touched since `since` (and before
+        `until`), in order-key order, those after the key `after` only."""
+        ...
+
+
+class DriftRequests(Protocol):
+    def request(self, requests: Sequence[DriftRequest]) -> None:
+        """Connections' compares (or one's continuation), on DriftQueue."""
+        ...
+
+
+class DriftFindingsOutbox(Protocol):
+    def publish_findings(self, findings: DriftFindings) -> None:
+        """What one connection's compare found, into AlertsQueue: the dispatch digests it."""
         ...
 
 

@@ -89,8 +89,8 @@ class ShipmentSyncSettings(_Env):
 class DriftSettings(_Env):
     orders_table: str = Field(alias="ORDERS_TABLE")
     connections_table: str = Field(alias="CONNECTIONS_TABLE")
-    seller_alerts_topic_arn: str = Field(alias="SELLER_ALERTS_TOPIC_ARN")
-    ops_alerts_topic_arn: str = Field(alias="OPS_ALERTS_TOPIC_ARN")
+    drift_queue_url: str = Field(alias="DRIFT_QUEUE_URL")
+    alerts_queue_url: str = Field(alias="ALERTS_QUEUE_URL")
     days: int = Field(alias="DRIFT_DAYS", ge=1, le=365)
     ages_text: str = Field(alias="DRIFT_COMPARE_AGES", pattern=r"^\d{1,3}(,\d{1,3})*$")
 

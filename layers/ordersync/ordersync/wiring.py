@@ -238,7 +238,7 @@ def shipment_sync_dependencies() -> ShipmentSyncDependencies:
 @cache
 def drift_dependencies() -> DriftDependencies:
     from ordersync.aws.connections import DynamoConnections
-    from ordersync.aws.messaging import SnsEmails
+    from ordersync.aws.messaging import SqsAlertOutbox, SqsDriftRequests
     from ordersync.aws.orders import DynamoOrders
     from ordersync.aws.secrets import store_credentials
     from ordersync.platforms import HttpStoreFactory
@@ -250,5 +250,6 @@ def drift_dependencies() -> DriftDependencies:
         orders=DynamoOrders(settings.orders_table),
         connections=DynamoConnections(settings.connections_table),
         stores=HttpStoreFactory(store_credentials),
-        emails=SnsEmails(settings.seller_alerts_topic_arn, settings.ops_alerts_topic_arn),
+        requests=SqsDriftRequests(settings.drift_queue_url),
+        findings=SqsAlertOutbox(settings.alerts_queue_url),
     )

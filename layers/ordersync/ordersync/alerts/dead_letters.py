@@ -42,6 +42,7 @@ DEAD_LETTER_QUEUES = {
         DeadLetterQueue("shipments", "ShipmentsDLQ", "ShipmentsQueue", PARCEL_REASONS, True),
         DeadLetterQueue("pull", "PullDLQ", "PullQueue", (), False),
         DeadLetterQueue("catalog", "CatalogSyncDLQ", "CatalogSyncQueue", (), True),
+        DeadLetterQueue("drift", "DriftDLQ", "DriftQueue", (), False),  # a connection's compare of the day
         DeadLetterQueue("alerts", "AlertsDLQ", "AlertsQueue", tuple(r.value for r in FailureReason), True),
         # EventBridge's target is OrdersQueue: an event redriven there is processed as if just delivered.
         DeadLetterQueue("shopify-events", "ShopifyEventsDLQ", "OrdersQueue", (), False),

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel
 
 from ordersync.alerts.digest import MAX_BODY_BYTES, OutgoingEmail, capped
 from ordersync.alerts.messages import to_the_seller
 from ordersync.domain.drift import Divergence, DriftKind
+
+# What one connection's findings may carry into AlertsQueue (an SQS message: 256 KiB): the first of
+# each list, each detail cut; the rest counted and named in the digest.
+FINDINGS_KEPT = 150
+DETAIL_KEPT = 600
 
 KIND_WORDS = {
     DriftKind.CANCELLED_BY_BUYER_ONLY: "cancelled by the buyer; the seller's copy is not cancelled",
@@ -20,6 +28,59 @@ KIND_WORDS = {
     DriftKind.COPY_NOT_IN_SELLER_STORE: "the seller's store has no such order",
     DriftKind.ORDER_NOT_IN_BUYER_STORE: "the buyer's store has no such order any more",
 }
+
+
+class FoundDivergence(BaseModel):
+    order_key: str
+    seller_id: str
+    buyer_name: str
+    kind: DriftKind
+    detail: str
+    mend: str
+
+
+class DriftFindings(BaseModel):
+    """What one connection's compare found, as it waits in AlertsQueue for the dispatch's digest."""
+
+    kind: Literal["DRIFT"] = "DRIFT"
+    connection_id: str
+    compared: int
+    divergences: list[FoundDivergence]
+    unreadable: list[str]
+    left_out: int = 0  # divergences and unreadable orders past what a message carries
+
+    @classmethod
+    def of(
+        cls, connection_id: str, compared: int, found: Sequence[Divergence], unreadable: Sequence[str]
+    ) -> DriftFindings:
+        kept = [
+            FoundDivergence(
+                order_key=d.order_key, seller_id=d.seller_id, buyer_name=d.buyer_name, kind=d.kind,
+                detail=d.detail[:DETAIL_KEPT], mend=d.mend[:DETAIL_KEPT],
+            )
+            for d in found[:FINDINGS_KEPT]
+        ]  # fmt: skip
+        left_out = max(len(found) - FINDINGS_KEPT, 0) + max(len(unreadable) - FINDINGS_KEPT, 0)
+        unread = [u[:DETAIL_KEPT] for u in unreadable[:FINDINGS_KEPT]]
+        return cls(
+            connection_id=connection_id, compared=compared, divergences=kept, unreadable=unread, left_out=left_out
+        )
+
+
+def findings_emails(findings: Sequence[DriftFindings]) -> list[OutgoingEmail]:
+    """The drift digests of every connection's findings that arrived since the last dispatch."""
+    found = list(  # once each: a compare retried after it queued its findings queues them again
+        {
+            (d.order_key, d.kind): Divergence(d.order_key, d.seller_id, d.buyer_name, d.kind, d.detail, d.mend)
+            for f in findings
+            for d in f.divergences
+        }.values()
+    )
+    unreadable = list(dict.fromkeys(u for f in findings for u in f.unreadable))
+    left_out = sum(f.left_out for f in findings)
+    if left_out:
+        unreadable.append(f"{left_out} more, past what one connection's findings carry: `ordersync drift` names each")
+    return drift_emails(found, sum(f.compared for f in findings), unreadable)
 
 
 def drift_emails(found: Sequence[Divergence], compared: int, unreadable: Sequence[str]) -> list[OutgoingEmail]:

@@ -10,11 +10,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ordersync.alerts.digest import OutgoingEmail, QueuedAlert
+from ordersync.alerts.drift import DriftFindings
 from ordersync.alerts.messages import Alert, email_subject
 from ordersync.aws import clients
 from ordersync.aws.errors import aws_errors, drain_receive, error_code
 from ordersync.errors import OnboardingRefused, ResourceThrottled
-from ordersync.models import CatalogSyncRequest, OrderEnvelope, ShipmentRequest
+from ordersync.models import CatalogSyncRequest, DriftRequest, OrderEnvelope, ShipmentRequest
 from ordersync.records import OrderRecord
 
 _SQS_BATCH = 10
@@ -94,6 +95,15 @@ class SqsShipmentRequests:
         _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "shipment request", delay_seconds)
 
 
+class SqsDriftRequests:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = client or clients.client("sqs")
+
+    def request(self, requests: Sequence[DriftRequest]) -> None:
+        _send_all(self._sqs, self._url, [r.model_dump_json() for r in requests], "drift request")
+
+
 def _send_all(sqs: Any, url: str, bodies: Sequence[str], what: str, delay_seconds: int = 0) -> None:
     """In batches of ten; a batch with a failed entry raises (the caller's message is retried)."""
     for start in range(0, len(bodies), _SQS_BATCH):
@@ -156,14 +166,20 @@ class SqsAlertOutbox:
         with aws_errors("alert"):
             self._sqs.send_message(QueueUrl=self._url, MessageBody=queued.model_dump_json())
 
-    def take_all(self, limit: int = 1000) -> tuple[list[QueuedAlert], list[str]]:
-        """Every queued alert (up to `limit`) and the receipt handles to delete once they are sent."""
-        alerts: list[QueuedAlert] = []
+    def publish_findings(self, findings: DriftFindings) -> None:
+        with aws_errors("drift findings"):
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=findings.model_dump_json())
+
+    def take_all(self, limit: int = 1000) -> tuple[list[QueuedAlert | DriftFindings], list[str]]:
+        """Every queued alert and drift finding (up to `limit`) and the receipt handles to delete
+        once they are sent."""
+        alerts: list[QueuedAlert | DriftFindings] = []
         handles: list[str] = []
         for message in drain_receive(self._sqs, self._url, "alert read", limit):
             handles.append(message["ReceiptHandle"])
             try:
-                alerts.append(QueuedAlert.model_validate_json(message["Body"]))
+                drift = '"kind":"DRIFT"' in message["Body"]
+                alerts.append((DriftFindings if drift else QueuedAlert).model_validate_json(message["Body"]))
             except ValueError:
                 continue  # not an alert: dropped with the batch rather than blocking the outbox
         return alerts, handles

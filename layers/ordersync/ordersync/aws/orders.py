@@ -249,12 +249,18 @@ class DynamoOrders:
         only the status: a day of a busy connection is a few pages)."""
         return [OrderStatus(item["status"]) for item in self._touched_since(connection_id, since, "#status")]
 
-    def posted_since(self, connection_id: str, since: datetime, until: datetime | None = None) -> list[OrderRecord]:
+    def posted_since(
+        self, connection_id: str, since: datetime, until: datetime | None = None, after: str | None = None
+    ) -> list[OrderRecord]:
         """A connection's orders in a seller's store (SYNCED, POSTED_MANUALLY, CANCELLED after it)
-        last touched since `since` (before `until`): the by_connection index's keys, then the records
-        by BatchGetItem."""
+        last touched since `since` (before `until`), past the key `after`: the by_connection index's
+        keys, then the records by BatchGetItem."""
         items = self._touched_since(connection_id, since, "order_key, #status", until)
-        keys = [str(item["order_key"]) for item in items if item["status"] in IN_SELLER_STORE]
+        keys = [
+            str(item["order_key"])
+            for item in items
+            if item["status"] in IN_SELLER_STORE and (after is None or str(item["order_key"]) > after)
+        ]
         records = [r for r in self._batch_get(keys) if r.seller_order_id]
         return sorted(records, key=lambda r: r.order_key)
 

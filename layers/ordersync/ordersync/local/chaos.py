@@ -856,9 +856,9 @@ def _parcels_in_buyer_stores(world: World, tracking: dict[str, tuple[str, str]])
             node = buyer.orders[f"gid://shopify/Order/{order_id}"]  # type: ignore[union-attr,index]
             numbers = [[t["number"] for t in f["_tracking"] if t.get("number")] for f in node.get("fulfillments") or []]
             found[number] += sum((not n) if untracked else number in n for n in numbers)
-        elif buyer_id == "brightside":
-            notes = [n["note"] for n in buyer.notes.get(int(order_id), [])]  # type: ignore[union-attr]
-            found[number] += sum(("[ordersync-" in n) if untracked else number in n for n in notes)
+        elif buyer_id == "brightside":  # a parcel's own note (ours, announcing a customer's, only before it)
+            notes = [n["note"] for n in buyer.notes.get(int(order_id), []) if n["note"].startswith("Shipped:")]  # type: ignore[union-attr]
+            found[number] += sum(("Tracking: none given" in n) if untracked else number in n for n in notes)
         else:
             shipments = buyer.order_shipments.get(int(order_id), [])  # type: ignore[union-attr]
             found[number] += sum(s.get("tracking_number") == ("" if untracked else number) for s in shipments)

@@ -320,7 +320,9 @@ def drift(stack: LocalStack, world: World, as_ops: Any, echo: Any = print) -> li
     for divergence in report.divergences:
         echo(f"   {divergence.order_key} {divergence.kind.value}; mend: {divergence.mend}")
     reset_cached_clients()  # the daily run starts in a container of its own: it reads the secrets itself
-    stack.runner.fire_schedules("CheckDriftFunction")  # the daily run: ops' digest, each seller its own
+    stack.runner.fire_schedules("CheckDriftFunction")  # the daily run: a compare per connection (DriftQueue)
+    stack.runner.drain()
+    stack.runner.fire_schedules("AlertDispatchFunction")  # what they found: ops' digest, each seller its own
     return [
         {"order_key": d.order_key, "seller": d.seller_id, "kind": d.kind.value, "detail": d.detail, "mend": d.mend}
         for d in report.divergences

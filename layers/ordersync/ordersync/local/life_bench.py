@@ -164,7 +164,8 @@ class LifeBench:
             self.scheduled(sweep, "SweepShipmentsFunction")
             runner.drain()
         with self.stage("drift compare", orders, times_per_life=DRIFT_COMPARES_PER_LIFE) as drift:
-            self.scheduled(drift, "CheckDriftFunction")
+            self.scheduled(drift, "CheckDriftFunction")  # the fan-out; each connection's compare from DriftQueue
+            runner.drain()
         boto3.client("dynamodb").delete_item(  # the bench's later runs: their pulls and sweeps see none of it
             TableName=self.stack.output("ConnectionsTableName"), Key={"connection_id": {"S": "life-shop--life-seller"}}
         )

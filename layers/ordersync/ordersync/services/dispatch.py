@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ordersync.alerts.digest import plan_emails
+from ordersync.alerts.digest import QueuedAlert, plan_emails
+from ordersync.alerts.drift import DriftFindings, findings_emails
 from ordersync.observability import logger, metrics
 from ordersync.ports import AlertOutbox, EmailSender
 
@@ -20,8 +21,13 @@ class DispatchDependencies:
 
 
 def dispatch_alerts(deps: DispatchDependencies) -> dict[str, int]:
-    alerts, handles = deps.outbox.take_all()
+    queued, handles = deps.outbox.take_all()
+    alerts = [a for a in queued if isinstance(a, QueuedAlert)]
+    findings = [f for f in queued if isinstance(f, DriftFindings)]  # the drift check's, per connection
     planned = plan_emails(alerts, deps.digest_threshold)
+    if findings:  # one digest for ops and one per seller of every connection's findings in the window
+        planned[:0] = [e for e in findings_emails(findings) if e.audience == "ops"]
+        planned += [e for e in findings_emails(findings) if e.audience != "ops"]
     for email in planned:
         deps.emails.send(email)
     deps.outbox.delete(handles)  # after sending: a crash before this re-sends, never loses

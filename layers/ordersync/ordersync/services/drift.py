@@ -1,6 +1,9 @@
-"""The drift check: every order posted in the last N days, read in both stores and compared
-(domain/drift.py); ops get one digest, each seller its own orders. Read-only: nothing is written to
-either store or to the order records."""
+"""The drift check: posted orders read in both stores and compared (domain/drift.py). The daily run
+fans out one compare per connection (DriftQueue: each connection at its stores' pace, carried on
+past an invocation's time by a continuation from the last order compared); each connection's
+findings go to AlertsQueue, where the dispatch makes one digest for ops and one per seller. Ops'
+on-demand check (`ordersync drift`) compares in-process. Read-only: nothing is written to either
+store or to the order records."""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ordersync.alerts.drift import drift_emails
+from ordersync.alerts.drift import DriftFindings, drift_emails
 from ordersync.domain.drift import (
     DEFAULT_DAYS,
     BothStores,
@@ -25,11 +30,22 @@ from ordersync.domain.drift import (
     gone,
 )
 from ordersync.errors import InvalidOrder, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
-from ordersync.models import Connection, utc_now
+from ordersync.models import Connection, DriftRequest, utc_now
 from ordersync.normalize import normalize
 from ordersync.observability import logger, metrics
-from ordersync.ports import ConnectionRepository, EmailSender, OrderHistory, StoreFactory
+from ordersync.ports import (
+    ConnectionRepository,
+    DriftFindingsOutbox,
+    DriftRequests,
+    EmailSender,
+    OrderHistory,
+    StoreFactory,
+)
 from ordersync.records import OrderRecord
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 PACED_TRIES = 4  # a store that asks to slow down is waited for, this many times an order
 COMPARES_AT_ONCE = 8  # orders read at once (each its own store clients; a store's 429 is waited out)
@@ -45,6 +61,8 @@ class DriftDependencies:
     emails: EmailSender | None = None  # None: the report only (ops' CLI)
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep  # a store's pace is waited out: the check is in no hurry
+    requests: DriftRequests | None = None  # the daily run's: DriftQueue
+    findings: DriftFindingsOutbox | None = None  # ... and AlertsQueue
 
 
 @dataclass
@@ -76,11 +94,93 @@ def compare_both_stores(
         for record in deps.orders.posted_since(connection.connection_id, since, until)
     ]
 
+    done = _compare_all(work, deps, report, time_left_ms)
+    report.unreadable += [f"{r.order_key}: not compared: the run's time ran out" for r, _ in work[done:]]
+    if deps.emails is not None:
+        for email in drift_emails(report.divergences, report.compared, report.unreadable):
+            deps.emails.send(email)
+    metrics.add_metric(name="DriftDivergences", unit=MetricUnit.Count, value=len(report.divergences))
+    logger.info(
+        "drift checked",
+        extra={"orders": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)},
+    )
+    return report
+
+
+def drift_event(
+    event: dict[str, Any], context: LambdaContext, deps: DriftDependencies, ages: Sequence[int]
+) -> dict[str, Any]:
+    """The schedule's event: the fan-out. A DriftQueue batch (of one): that connection's compare."""
+    if "Records" not in event:
+        return {"connections": request_compares(deps)}
+
+    def handle(record: SQSRecord) -> None:
+        compare_connection(
+            DriftRequest.model_validate_json(record.body), deps, ages, context.get_remaining_time_in_millis
+        )
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+
+
+def request_compares(deps: DriftDependencies) -> int:
+    """The daily run: a compare of each connection's due orders on DriftQueue, its windows fixed now."""
+    assert deps.requests is not None
+    now = deps.clock()
+    requests = [DriftRequest(connection_id=c.connection_id, run_at=now) for c in deps.connections.all()]
+    deps.requests.request(requests)
+    logger.info("drift compares requested", extra={"connections": len(requests)})
+    return len(requests)
+
+
+def compare_connection(
+    request: DriftRequest,
+    deps: DriftDependencies,
+    ages: Sequence[int],
+    time_left_ms: Callable[[], int] = lambda: sys.maxsize,
+) -> DriftReport:
+    """One connection's orders reaching one of `ages` on the run's day, in order-key order from
+    `request.after`; short of time, the rest asked for again (a continuation from the last compared).
+    What it found goes to AlertsQueue for the dispatch's digest."""
+    assert deps.requests is not None and deps.findings is not None
+    connection = deps.connections.get(request.connection_id)
+    windows = compare_windows(request.run_at, ages)
+    due = {
+        record.order_key: record
+        for since, until in windows
+        for record in deps.orders.posted_since(connection.connection_id, since, until, request.after)
+    }
+    work = [(due[key], connection) for key in sorted(due)]
+    report = DriftReport(connections=1)
+    done = _compare_all(work, deps, report, time_left_ms)
+    if done == 0 and work:  # not one order's time left: a retry (SQS's), never a continuation that moves nothing
+        raise TimeoutError(f"no time left to compare connection {connection.connection_id}'s orders")
+    if (
+        report.divergences or report.unreadable
+    ):  # first: a retry after it repeats it (the digest dedupes), never loses it
+        findings = DriftFindings.of(connection.connection_id, report.compared, report.divergences, report.unreadable)
+        deps.findings.publish_findings(findings)
+    if done < len(work):
+        deps.requests.request([request.model_copy(update={"after": work[done - 1][0].order_key})])
+    metrics.add_metric(name="DriftDivergences", unit=MetricUnit.Count, value=len(report.divergences))
+    logger.info(
+        "connection compared",
+        extra={"connection_id": connection.connection_id, "orders": report.compared, "left": len(work) - done},
+    )
+    return report
+
+
+def _compare_all(
+    work: Sequence[tuple[OrderRecord, Connection]],
+    deps: DriftDependencies,
+    report: DriftReport,
+    time_left_ms: Callable[[], int],
+) -> int:
+    """Compares COMPARES_AT_ONCE at a time into `report` while time is left; how many it compared."""
     with ThreadPoolExecutor(max_workers=COMPARES_AT_ONCE) as pool:
         for start in range(0, len(work), COMPARES_AT_ONCE):  # a round at a time: the clock is read between
-            if time_left_ms() < TIME_RESERVE_MS:  # the emails still go out; the next run reads these
-                report.unreadable += [f"{r.order_key}: not compared: the run's time ran out" for r, _ in work[start:]]
-                break
+            if time_left_ms() < TIME_RESERVE_MS:
+                return start
             # each in a copy of this context: what the caller set for its calls (Powertools' keys, the
             # local stack's IAM principal) holds in the pool's threads too
             compares = [
@@ -91,15 +191,7 @@ def compare_both_stores(
                 report.compared += one.compared
                 report.divergences += one.divergences
                 report.unreadable += one.unreadable
-    if deps.emails is not None:
-        for email in drift_emails(report.divergences, report.compared, report.unreadable):
-            deps.emails.send(email)
-    metrics.add_metric(name="DriftDivergences", unit=MetricUnit.Count, value=len(report.divergences))
-    logger.info(
-        "drift checked",
-        extra={"orders": report.compared, "divergences": len(report.divergences), "unreadable": len(report.unreadable)},
-    )
-    return report
+    return len(work)
 
 
 def _compared(record: OrderRecord, connection: Connection, deps: DriftDependencies) -> DriftReport:
