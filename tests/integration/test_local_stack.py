@@ -58,6 +58,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         "ShopifyEventsDLQ",
         "ManualPostingStateMachine",
         "AlertsDLQ",  # alerts five dispatches could not send
+        "DriftDLQ",  # a connection's drift compare that failed every delivery
         "AlertDispatchFunction",  # its errors
         "ScheduledRunsDLQ",  # a scheduled run that failed its last try
         "ReceiveWebhookFunction",  # its throttles: the public door's reserved concurrency full
@@ -86,6 +87,7 @@ def test_every_template_resource_is_created_from_the_template(stack: LocalStack)
         ("PullConnectionFunction", "PullQueue", 1, True),
         ("SyncSellerCatalogFunction", "CatalogSyncQueue", 1, True),
         ("SyncShipmentsFunction", "ShipmentsQueue", 10, True),
+        ("CheckDriftFunction", "DriftQueue", 1, True),
     }
 
 

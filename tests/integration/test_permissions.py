@@ -107,6 +107,7 @@ def test_each_function_has_its_own_role_and_log_group_and_the_event_source_only_
         "ProcessOrderFunction",
         "SyncSellerCatalogFunction",
         "SyncShipmentsFunction",
+        "CheckDriftFunction",  # each connection's compare, from DriftQueue
     }
     for logical_id, function in functions.items():
         statements = {s.get("Sid"): s for s in _role_statements(resources, _role_of(function))}
@@ -195,7 +196,7 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resources: dict[s
             kms = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [key, "Arn"]}]
             assert kms and set(_list(kms[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}, role
             checked += 1
-    assert checked == 7  # the dispatcher, the flow and the drift check, each to both topics; the puller to ops
+    assert checked == 5  # the dispatcher and the flow, each to both topics; the puller to ops
 
 
 def test_the_state_machine_role_grants_each_task_and_nothing_more(resources: dict[str, Any]) -> None:

@@ -203,6 +203,8 @@ def test_the_daily_run_asks_for_each_connection_s_compare_and_each_carries_on_pa
     deps.stores, deps.requests, deps.findings = Stores(), clean, clean  # type: ignore[assignment]
     compare_connection(first, deps, (1, 7))
     assert clean.findings == [] and clean.requests == []  # nothing found: nothing queued
+    gone = DriftRequest(connection_id="acme--removed", run_at=now)  # removed since the run asked
+    assert compare_connection(gone, deps, (1, 7)).compared == 0 and clean.requests == []
 
 
 def test_a_compare_with_no_time_for_one_order_is_retried_rather_than_carried_on_from_where_it_was() -> None:

@@ -143,7 +143,11 @@ def compare_connection(
     `request.after`; short of time, the rest asked for again (a continuation from the last compared).
     What it found goes to AlertsQueue for the dispatch's digest."""
     assert deps.requests is not None and deps.findings is not None
-    connection = deps.connections.get(request.connection_id)
+    try:
+        connection = deps.connections.get(request.connection_id)
+    except KeyError:  # removed since the run asked: nothing of it to compare
+        logger.info("drift: connection gone", extra={"connection_id": request.connection_id})
+        return DriftReport()
     windows = compare_windows(request.run_at, ages)
     due = {
         record.order_key: record
@@ -155,9 +159,8 @@ def compare_connection(
     done = _compare_all(work, deps, report, time_left_ms)
     if done == 0 and work:  # not one order's time left: a retry (SQS's), never a continuation that moves nothing
         raise TimeoutError(f"no time left to compare connection {connection.connection_id}'s orders")
-    if (
-        report.divergences or report.unreadable
-    ):  # first: a retry after it repeats it (the digest dedupes), never loses it
+    # the findings first: a retry after them repeats them (the digest dedupes), never loses them
+    if report.divergences or report.unreadable:
         findings = DriftFindings.of(connection.connection_id, report.compared, report.divergences, report.unreadable)
         deps.findings.publish_findings(findings)
     if done < len(work):
