@@ -262,6 +262,25 @@ def test_a_retry_after_longer_than_the_invocation_is_a_throttle_at_once_not_a_ha
         assert refused.value.delay_seconds() == 300  # the order or the pull comes back then, delayed
 
 
+def test_a_store_that_failed_just_after_a_good_answer_is_asked_again_soon_one_that_never_answered_later(
+    started: list[Any],
+) -> None:
+    """How long the work waits grows with how long the store has been failing — counted from its last
+    good answer where that is later than the work's first failure: a store failing one call in three
+    has bad moments, not an outage, and an order held back by it never waits 15 minutes for it."""
+    woo, client = _woo(started)
+    woo.add_order(woocommerce_order(1, [("S", "Thing", 1, "1.00", 1, 0)], WOO_ADDRESS, modified=NOW))
+    woo.server.faults.add(Fault(status=503))
+    with pytest.raises(StoreUnavailable) as never:  # a write (never retried in place) before any good answer
+        client.add_note("1", "a note")
+    assert never.value.answered_ago is None and never.value.delay_seconds(600) == 600  # as long as it has failed
+    list(client.orders_updated_since(NOW - timedelta(hours=1)))  # the store answers well
+    woo.server.faults.add(Fault(status=503))
+    with pytest.raises(StoreUnavailable) as moment:
+        client.add_note("1", "a note")
+    assert moment.value.answered_ago is not None and moment.value.delay_seconds(600) == 5  # a bad moment
+
+
 def test_a_read_that_fails_once_is_asked_again_on_its_own(started: list[Any]) -> None:
     woo, client = _woo(started)
     woo.add_order(woocommerce_order(1, [("S", "Thing", 1, "1.00", 1, 0)], WOO_ADDRESS, modified=NOW))

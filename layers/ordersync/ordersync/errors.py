@@ -22,12 +22,21 @@ THROTTLE_DELAY = (5, 900)  # seconds: at least, and at most (SQS's DelaySeconds)
 
 
 class StoreUnavailable(OrderSyncError):
-    """A store failed in a way that may pass: timeout, 429, 5xx. Asked again later."""
+    """A store failed in a way that may pass: timeout, 429, 5xx. Asked again later.
+    `answered_ago`: seconds since the store last answered well (as this container saw it), if it has."""
+
+    def __init__(self, message: str, answered_ago: float | None = None) -> None:
+        super().__init__(message)
+        self.answered_ago = answered_ago
 
     def delay_seconds(self, failing_for: float = 0.0) -> float:
         """How long the work waits as a delayed SQS message before the store is asked again: as long
-        as the store has been failing (so the waits double: 5, 5, 10, 20 ... s), no sooner than 5 s
-        and never past SQS's DelaySeconds (15 min)."""
+        as the store has been failing (so the waits double: 5, 5, 10, 20 ... s) — counted from its
+        last good answer where that is later (a store that fails now and then, not one that is down:
+        its work waits no longer than its bad moment) — no sooner than 5 s and never past SQS's
+        DelaySeconds (15 min)."""
+        if self.answered_ago is not None:
+            failing_for = min(failing_for, self.answered_ago)
         return min(max(failing_for, THROTTLE_DELAY[0]), THROTTLE_DELAY[1])
 
 

@@ -21,6 +21,9 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 READ_RETRIES = 4  # a read answered 5xx, or timed out, is asked again this many times in place
+# When each store (by host) last answered well, as this container saw it: a store that failed just
+# now but answered a moment ago has a bad moment, not an outage (StoreUnavailable.delay_seconds).
+_ANSWERED: dict[str, float] = {}
 
 
 def session(auth: Any = None, headers: dict[str, str] | None = None) -> requests.Session:
@@ -75,10 +78,12 @@ def _send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reque
             what = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
             wait = backoff * 2**attempt
             if not read or last or not can_wait(wait):
-                raise StoreUnavailable(f"{method} {_path(url)} {what}") from error
+                raise StoreUnavailable(f"{method} {_path(url)} {what}", _answered_ago(url)) from error
             time.sleep(wait)
             continue
         _remember_quota(http, response)
+        if response.status_code < 500 and response.status_code != 429:
+            _ANSWERED[_host(url)] = time.monotonic()
         wait = _retry_wait(response, read, backoff * 2**attempt)
         if wait is None or last or not can_wait(wait):
             return response
@@ -151,7 +156,7 @@ def raise_for_store_status(response: requests.Response) -> None:
     if status == 429 or (status in TRANSIENT_STATUSES and after is not None):  # "come back then": a throttle
         raise StoreThrottled(f"{where} answered {status}", after)
     if status in TRANSIENT_STATUSES:
-        raise StoreUnavailable(f"{where} answered {status}")
+        raise StoreUnavailable(f"{where} answered {status}", _answered_ago(response.url))
     if status in (401, 403):
         raise StoreCredentialsError(f"{where} answered {status}: the store refused the credentials")
     if status == 404:
@@ -165,6 +170,20 @@ def json_body(response: requests.Response) -> Any:
         return response.json(parse_float=Decimal)
     except ValueError as error:
         raise StoreUnavailable(f"{_path(response.url)} answered with something that is not JSON") from error
+
+
+def _host(url: str) -> str:
+    """The store a URL is of: its host, and for BigCommerce (every store on api.bigcommerce.com) its
+    /stores/<hash>."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    store = "/".join(segments[:3]) if len(segments) > 2 and segments[1] == "stores" else ""
+    return parts.netloc + store
+
+
+def _answered_ago(url: str) -> float | None:
+    answered = _ANSWERED.get(_host(url))
+    return None if answered is None else time.monotonic() - answered
 
 
 def _path(url: str) -> str:
