@@ -5,7 +5,7 @@ is written, whether the buyer's store holds it already. Pure."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -107,8 +107,10 @@ def already_there(
     """Whether the buyer's store holds this parcel: by our key, else by its tracking number, else —
     when what it leaves unfulfilled can't take the parcel — fulfilled by hand with other tracking.
     `unconfirmed_since`: an earlier attempt may have written since then without recording it; where
-    the platform keeps no key of ours (Shopify), a shipment since then of exactly these lines and
-    this tracking is that write."""
+    the platform keeps no key of ours (Shopify), shipments since then of these lines and this
+    tracking are that write — in part (PART) where they hold less than the parcel (a fulfilment per
+    location, one not written)."""
+    whole = _units(lines)
     for shipment in shipments:
         if shipment.key in (key, parcel_ref(key)):
             return Found.OURS, shipment
@@ -120,13 +122,13 @@ def already_there(
             and s.created_at is not None
             and s.created_at >= unconfirmed_since - _CLOCK_SKEW
             and same_tracking_number(s.tracking_number or "", tracking_number or "")
-            and _within(s.lines, lines)
+            and _within(s.lines, whole)
         ]
         if recent:
-            return (Found.OURS if _sum(recent) == _sum([lines]) else Found.PART), _together(recent)
+            return (Found.OURS if _units_of(recent) == whole else Found.PART), _together(recent)
     if tracking_number:
         same = [s for s in shipments if s.tracking_number and same_tracking_number(s.tracking_number, tracking_number)]
-        if same and all(_within(s.lines, lines) for s in same) and _sum(same) != _sum([lines]):
+        if same and all(_within(s.lines, whole) for s in same) and _units_of(same) != whole:
             return Found.PART, _together(same)  # the same parcel's other fulfilments are still to write
         if same:
             return Found.BY_HAND, _together(same)
@@ -139,17 +141,20 @@ def already_there(
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _sum(parts: Sequence[BuyerShipment | Sequence[tuple[str, int]]]) -> dict[str, int]:
+def _units(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Units per buyer line."""
     units: dict[str, int] = {}
-    for part in parts:
-        for line_id, count in part.lines if isinstance(part, BuyerShipment) else part:
-            units[line_id] = units.get(line_id, 0) + count
+    for line_id, count in lines:
+        units[line_id] = units.get(line_id, 0) + count
     return units
 
 
-def _within(some: Sequence[tuple[str, int]], lines: Sequence[tuple[str, int]]) -> bool:
-    whole = _sum([lines])
-    return bool(some) and all(whole.get(line_id, 0) >= units for line_id, units in _sum([some]).items())
+def _units_of(shipments: Sequence[BuyerShipment]) -> dict[str, int]:
+    return _units(line for shipment in shipments for line in shipment.lines)
+
+
+def _within(some: Sequence[tuple[str, int]], whole: Mapping[str, int]) -> bool:
+    return bool(some) and all(whole.get(line_id, 0) >= units for line_id, units in _units(some).items())
 
 
 def _together(shipments: Sequence[BuyerShipment]) -> BuyerShipment:
@@ -161,7 +166,7 @@ def _together(shipments: Sequence[BuyerShipment]) -> BuyerShipment:
         ",".join(s.shipment_id for s in shipments),
         first.tracking_number,
         None,
-        tuple(_sum(shipments).items()),
+        tuple(_units_of(shipments).items()),
         first.created_at,
     )
 
@@ -173,7 +178,7 @@ def shipment_ids(written: str) -> list[str]:
 
 def lines_left(lines: Sequence[tuple[str, int]], written: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
     """The parcel's (buyer line, units) not yet in the shipments written of it."""
-    done = _sum([written])
+    done = _units(written)
     return tuple((line_id, units - done.get(line_id, 0)) for line_id, units in lines if units > done.get(line_id, 0))
 
 

@@ -180,10 +180,16 @@ class WooCommerceStore:
         return tuple(parcels)
 
     @functools.cached_property
+    def _index(self) -> dict[str, Any]:
+        """WordPress's REST index (`/wp-json/`): every namespace and route the site serves — what the
+        store has on, read once per client."""
+        index = json_body(call(self._http, "GET", self._api.rsplit("/wc/v3", 1)[0] + "/"))
+        return index if isinstance(index, dict) else {}
+
+    @property
     def _fulfilments_on(self) -> bool:
-        """Core Order Fulfillments is off by default; on, its routes are in the wc/v3 index."""
-        routes = json_body(call(self._http, "GET", self._api)).get("routes") or {}
-        return any(route.endswith("/fulfillments") for route in routes)
+        """Core Order Fulfillments is off by default; on, its routes are in the index."""
+        return any(route.endswith("/fulfillments") for route in self._index.get("routes") or {})
 
     def reduce_lines(self, order_id: str, quantities: Sequence[tuple[CopyLine, int]]) -> None:
         """PUT the lines by their item ids with the new quantities (0: the item removed, as the
@@ -205,11 +211,10 @@ class WooCommerceStore:
         order = json_body(call(self._http, "GET", f"{self._api}/orders/{int(order_id)}"))
         return shipping_address_of(Platform.WOOCOMMERCE, order.get("shipping"))
 
-    @functools.cached_property
+    @property
     def _tracking_on(self) -> bool:
-        """The Shipment Tracking extension, where installed, names its namespace in WordPress's index."""
-        index = json_body(call(self._http, "GET", self._api.rsplit("/wc/v3", 1)[0] + "/"))
-        return TRACKING_NAMESPACE in (index.get("namespaces") or [])
+        """The Shipment Tracking extension, where installed, names its namespace in the index."""
+        return TRACKING_NAMESPACE in (self._index.get("namespaces") or [])
 
     # --- buyer side: the seller's parcels ----------------------------------------------------
     def shipments(self, order_id: str) -> BuyerShipments:

@@ -24,10 +24,14 @@ def dispatch_alerts(deps: DispatchDependencies) -> dict[str, int]:
     queued, handles = deps.outbox.take_all()
     alerts = [a for a in queued if isinstance(a, QueuedAlert)]
     findings = [f for f in queued if isinstance(f, DriftFindings)]  # the drift check's, per connection
-    planned = plan_emails(alerts, deps.digest_threshold)
-    if findings:  # one digest for ops and one per seller of every connection's findings in the window
-        planned[:0] = [e for e in findings_emails(findings) if e.audience == "ops"]
-        planned += [e for e in findings_emails(findings) if e.audience != "ops"]
+    # one drift digest for ops and one per seller of every connection's findings in the window;
+    # ops' emails first (a dispatch that fails midway has told ops)
+    drift = findings_emails(findings) if findings else []
+    planned = (
+        [e for e in drift if e.audience == "ops"]
+        + plan_emails(alerts, deps.digest_threshold)
+        + [e for e in drift if e.audience != "ops"]
+    )
     for email in planned:
         deps.emails.send(email)
     deps.outbox.delete(handles)  # after sending: a crash before this re-sends, never loses

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ordersync.alerts.drift import DriftFindings, drift_emails
+from ordersync.alerts.drift import DriftFindings
 from ordersync.domain.drift import (
     DEFAULT_DAYS,
     BothStores,
@@ -37,7 +37,6 @@ from ordersync.ports import (
     ConnectionRepository,
     DriftFindingsOutbox,
     DriftRequests,
-    EmailSender,
     OrderHistory,
     StoreFactory,
 )
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 PACED_TRIES = 4  # a store that asks to slow down is waited for, this many times an order
 COMPARES_AT_ONCE = 8  # orders read at once (each its own store clients; a store's 429 is waited out)
 MAX_PACE_WAIT = 60.0  # seconds
-TIME_RESERVE_MS = 90_000  # a paced wait and the emails still fit in what is left
+TIME_RESERVE_MS = 90_000  # a paced wait and the findings still fit in what is left
 
 
 @dataclass
@@ -58,7 +57,6 @@ class DriftDependencies:
     orders: OrderHistory
     connections: ConnectionRepository
     stores: StoreFactory
-    emails: EmailSender | None = None  # None: the report only (ops' CLI)
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep  # a store's pace is waited out: the check is in no hurry
     requests: DriftRequests | None = None  # the daily run's: DriftQueue
@@ -80,8 +78,8 @@ def compare_both_stores(
     time_left_ms: Callable[[], int] = lambda: sys.maxsize,
     ages: Sequence[int] | None = None,
 ) -> DriftReport:
-    """Every order touched in the last `days` (ops' on-demand check), or — `ages`, the daily run —
-    only those reaching one of these ages today (domain.drift.compare_windows). Orders are compared
+    """Every order touched in the last `days` (ops' on-demand check, in-process), or — `ages` — only
+    those reaching one of these ages today (domain.drift.compare_windows). Orders are compared
     COMPARES_AT_ONCE at a time: each waits on its stores, and a Lambda second is billed while it waits."""
     now = deps.clock()
     windows = compare_windows(now, ages) if ages else [(now - timedelta(days=days), None)]
@@ -96,9 +94,6 @@ def compare_both_stores(
 
     done = _compare_all(work, deps, report, time_left_ms)
     report.unreadable += [f"{r.order_key}: not compared: the run's time ran out" for r, _ in work[done:]]
-    if deps.emails is not None:
-        for email in drift_emails(report.divergences, report.compared, report.unreadable):
-            deps.emails.send(email)
     metrics.add_metric(name="DriftDivergences", unit=MetricUnit.Count, value=len(report.divergences))
     logger.info(
         "drift checked",

@@ -388,7 +388,10 @@ class FakeWooCommerce:
             return Response(page, 404, content_type="text/html; charset=UTF-8")
         if request.path in ("/wp-json", "/wp-json/"):  # WordPress's REST index: public, the site's title
             namespaces = ["wc/v3", "wp/v2"] + (["wc-shipment-tracking/v3"] if self.shipment_tracking else [])
-            index = {"name": self.name, "description": "", "url": self.base_url, "namespaces": namespaces}
+            tracking = ["/wc-shipment-tracking/v3/orders/(?P<order_id>[\\d]+)/shipment-trackings"]
+            routes = self._routes() + (tracking if self.shipment_tracking else [])
+            index = {"name": self.name, "description": "", "url": self.base_url, "namespaces": namespaces,
+                     "routes": {route: {} for route in routes}}  # fmt: skip
             return _json(index)
         if not self._within_host_limit():
             self.throttled += 1
