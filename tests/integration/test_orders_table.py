@@ -362,3 +362,45 @@ def test_a_connections_last_day_counts_each_order_by_its_latest_status(orders: D
     order("other--north", OrderStatus.FAILED, now)
     statuses = orders.statuses_since("daily--north", now - timedelta(hours=24))
     assert sorted(statuses) == [OrderStatus.FAILED, OrderStatus.SYNCED, OrderStatus.SYNCED]
+
+
+def test_an_order_enters_each_index_once_with_its_outcome_and_its_parcel_moves_none(stack: LocalStack) -> None:
+    """`make bench`'s whole life, write by write on the real table: a new order's claim is in no
+    index (no status, no updated_at: read back, it is RECEIVED); its outcome enters each index once
+    — not at the claim and again as the key moves —; a parcel written (a log entry, no change of
+    state) moves no index key; the record stays one write unit throughout (its lines compressed)."""
+    from ordersync.local.capacity_meter import CapacityMeter
+    from ordersync.models import PostedLine
+    from ordersync.records import LineView, ParcelEntry
+
+    meter = CapacityMeter("us-east-1").install()
+    orders = DynamoOrders(stack.output("OrdersTableName"), boto3.resource("dynamodb"))
+    table = stack.output("OrdersTableName")
+    envelope = _envelope()
+    with meter.metering() as claim:
+        record = orders.claim(envelope, _attempt("a1", T0))
+    assert claim.by_index == {"by_seller_status_keys": 0, "by_connection": 0, "by_seller_copy": 0}
+    read_back = orders.get(envelope.order_key)
+    assert read_back is not None and read_back.status is OrderStatus.RECEIVED and read_back.claimed_by == "a1"
+    record.lines = [LineView(line_id=f"1440{i}88273", sku=f"NW-SKU-{i}", title=f"Product {i}", quantity=1,
+                             outcome="matched") for i in range(3)]  # fmt: skip
+    record.posted_lines = [PostedLine(buyer_line_id=f"1440{i}88273", variant_id=f"48{i}", quantity=1) for i in range(3)]
+    record.seller_order_id = "9001"
+    record.note(T0 + timedelta(seconds=2), OrderStatus.SYNCED, None, "posted as order 9001", Cause.PULL)
+    record.release()
+    with meter.metering() as outcome:
+        orders.save(record)
+    assert outcome.by_index == {"by_seller_status_keys": 1, "by_connection": 1, "by_seller_copy": 1}
+    assert outcome.write[table] == 1
+    record.parcels = [ParcelEntry(key="northwind:9001-1", carrier="UPS", tracking_number="1Z999AA10123456784",
+                                  lines=[(f"1440{i}88273", 1) for i in range(3)], in_buyer_store_at=T0)]  # fmt: skip
+    record.log(T0 + timedelta(days=1), "parcel 1Z999AA10123456784 written into the buyer's store", Cause.PROCESS)
+    with meter.metering() as parcel:
+        orders.save(record)
+    assert parcel.by_index == {"by_seller_status_keys": 0, "by_connection": 0, "by_seller_copy": 0}
+    assert parcel.write[table] == 1
+    again = orders.get(envelope.order_key)
+    assert again is not None and (again.lines, again.posted_lines, again.parcels) == (
+        record.lines, record.posted_lines, record.parcels
+    )  # fmt: skip
+    assert again.updated_at == T0 + timedelta(seconds=2)  # the parcel is no change of state

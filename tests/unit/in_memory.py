@@ -87,7 +87,7 @@ class InMemoryOrders:
             raise LookupError(order_key)
         if attempt.blocked_by(old):
             raise OrderClaimed(old)
-        old.take_over(attempt)
+        old.take_over(attempt, writes_looked_for_since=True)
         old.version += 1
         self.items[order_key] = old.model_dump(mode="json")
         return old

@@ -5,15 +5,27 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from ordersync.domain.listings import LinkedBy, Listing, relink
 from ordersync.errors import ResourceThrottled, StoreUnavailable
 from ordersync.local.fakes.shopify import buyer_variant_id, order_node
-from ordersync.models import Cause, Connection, CopyLine, FailureReason, OrderEnvelope, OrderStatus, Platform, iso
+from ordersync.models import (
+    CanonicalOrder,
+    Cause,
+    Connection,
+    CopyLine,
+    FailureReason,
+    OrderEnvelope,
+    OrderStatus,
+    Platform,
+    iso,
+)
 from ordersync.observability import metrics
 from ordersync.records import Attempt
 from ordersync.services.batch import RECORD_NEEDS_SECONDS, process_order_batch
@@ -441,12 +453,38 @@ def _attempt(deps: ProcessDependencies, message_id: str) -> Attempt:
 
 
 def test_a_batch_reports_only_the_record_that_failed_for_now(deps: ProcessDependencies) -> None:
-    deps.stores.seller_store.fail_next = 1  # type: ignore[attr-defined]
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    create = store.create_order
+
+    def create_failing_order_1(order: CanonicalOrder, lines: Any, source_key: str) -> Any:
+        if order.order_id == "1":
+            raise StoreUnavailable("POST /orders answered 503")
+        return create(order, lines, source_key)
+
+    store.create_order = create_failing_order_1
     event = {"Records": [sqs_record("m1", message("A", number=1), 1), sqs_record("m2", message("A", number=2), 1)]}
     response = process_order_batch(event, LambdaContext(30_000), deps)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert deps.orders.get("acme--northwind#2").status is OrderStatus.SYNCED  # type: ignore[union-attr]
     assert deps.orders.get("acme--northwind#1").status is OrderStatus.RECEIVED  # type: ignore[union-attr]
+
+
+def test_a_batch_s_orders_wait_on_their_stores_at_once_not_in_turn(deps: ProcessDependencies) -> None:
+    """A record mostly waits on a store: the batch's records are handled at once, so an invocation
+    is billed for its longest wait, not their sum. Each create here waits until all three are being
+    made — in turn, the first would wait alone and fail."""
+    store = deps.stores.seller_store  # type: ignore[attr-defined]
+    all_three = threading.Barrier(3, timeout=10)
+    create = store.create_order
+
+    def create_once_all_three_are_in_flight(order: CanonicalOrder, lines: Any, source_key: str) -> Any:
+        all_three.wait()
+        return create(order, lines, source_key)
+
+    store.create_order = create_once_all_three_are_in_flight
+    event = {"Records": [sqs_record(f"m{n}", message("A", number=n), 1) for n in (1, 2, 3)]}
+    assert process_order_batch(event, LambdaContext(30_000), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert sorted(store.created) == [f"ordersync-acme--northwind-{n}" for n in (1, 2, 3)]
 
 
 def test_on_the_last_delivery_the_batch_reports_nothing_and_the_dlq_holds_the_order(deps: ProcessDependencies) -> None:
@@ -605,6 +643,49 @@ def test_a_seller_store_s_bad_hour_delays_the_order_without_using_up_its_deliver
     deps.store_down_budget = timedelta(0)
     with pytest.raises(StoreUnavailable):  # no budget: SQS's visibility timeout, a delivery spent
         process_message(message("A", number=1003), "o1", 1, deps)
+
+
+def test_dynamodb_throttling_delays_the_order_without_using_up_its_deliveries_and_it_posts_once(
+    deps: ProcessDependencies,
+) -> None:
+    """Our own table throttling past the SDK's retries — the claim, the record after the post, the
+    claim again — is a bad minute, not a failure: within StoreDownBudgetMinutes the order is sent
+    again later with no delivery spent, and the post whose record was refused is found, not made
+    twice. Past the budget it fails with its reason in the DLQ, though its record can't be written."""
+    deps.store_down_budget = timedelta(minutes=2)
+    orders, store = deps.orders, deps.stores.seller_store  # type: ignore[attr-defined]
+    orders.throttle_next.update({"claim": 2})  # type: ignore[attr-defined]
+    body, delays = message("A"), []
+    for delivery in range(2):  # nothing claimed: sent again as it came, saying since when
+        assert process_message(body, f"m{delivery}", 1, deps) is None
+        body, delay = deps.retries.later[-1]  # type: ignore[attr-defined]
+        assert OrderEnvelope.model_validate_json(body).throttled_since is not None
+        delays.append(delay)
+        deps.clock.advance(delay)  # type: ignore[attr-defined]
+    assert delays == [5, 5]  # a partition's moment: soon again, whenever it began
+    orders.throttle_next.update({"save": 1})  # type: ignore[attr-defined]
+    record = process_message(body, "m2", 1, deps)  # posted; the SYNCED write refused
+    assert record is not None and record.claimed_by is None and record.post_unconfirmed_at is not None
+    body, delay = deps.retries.later[-1]  # type: ignore[attr-defined]
+    deps.clock.advance(max(delay, REDELIVERY))  # type: ignore[attr-defined]
+    record = process_message(body, "m3", 1, deps)
+    assert record is not None and record.status is OrderStatus.SYNCED and record.seller_order_id == "S1"
+    assert len(store.created) == 1 and deps.dead_letters.sent == []  # type: ignore[attr-defined]
+
+    orders.throttle_next.update({"claim": 50, "save": 50})  # type: ignore[attr-defined]
+    process_message(message("A", number=1002), "n1", 1, deps)
+    held = len(deps.retries.later)  # type: ignore[attr-defined]
+    while not deps.dead_letters.sent and len(deps.retries.later) < held + 100:  # type: ignore[attr-defined]
+        body, delay = deps.retries.later[-1]  # type: ignore[attr-defined]
+        deps.clock.advance(delay)  # type: ignore[attr-defined]
+        process_message(body, "n2", 1, deps)
+    assert 15 < len(deps.retries.later) - held < 25  # type: ignore[attr-defined]  # every 5 s for the 2 minutes
+    ((kept, attributes),) = deps.dead_letters.sent  # type: ignore[attr-defined]
+    assert attributes["reason"] == "PLATFORM_UNAVAILABLE"
+    assert (
+        kept["detail"].startswith("gave up AWS throttling since 2026-11-27T12:2")
+        and "ResourceThrottled" in kept["detail"]
+    )
 
 
 def test_throttled_past_the_budget_the_order_fails_as_platform_unavailable_saying_since_when(
@@ -929,9 +1010,14 @@ def test_records_the_invocation_has_no_time_for_go_back_untouched_spending_no_de
 ) -> None:
     bodies = [message("A", number=n) for n in (1, 2, 3)]
     event = {"Records": [sqs_record(f"m{n}", body, 2) for n, body in enumerate(bodies, 1)]}
+    deps.stores.seller_store.delay = 0.6  # type: ignore[attr-defined]  # in turn, the first would take the spare time
     context = CountingDown(int((RECORD_NEEDS_SECONDS + 0.5) * 1000))
-    deps.stores.seller_store.delay = 0.6  # type: ignore[attr-defined]  # the first order takes the spare time
     assert process_order_batch(event, context, deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
-    assert deps.orders.get("acme--northwind#1").status is OrderStatus.SYNCED  # type: ignore[union-attr]
-    assert deps.retries.later == [(bodies[1], 1), (bodies[2], 1)]  # type: ignore[attr-defined]
-    assert deps.orders.get("acme--northwind#2") is None and deps.orders.get("acme--northwind#3") is None
+    assert deps.retries.later == []  # type: ignore[attr-defined]  # all three at once: each had its time
+    assert {deps.orders.get(f"acme--northwind#{n}").status for n in (1, 2, 3)} == {OrderStatus.SYNCED}  # type: ignore[union-attr]
+    later = [message("A", number=n) for n in (4, 5)]
+    context = CountingDown(int((RECORD_NEEDS_SECONDS - 0.5) * 1000))  # too little for any record
+    event = {"Records": [sqs_record(f"m{n}", body, 2) for n, body in enumerate(later, 4)]}
+    assert process_order_batch(event, context, deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert sorted(deps.retries.later) == [(later[0], 1), (later[1], 1)]  # type: ignore[attr-defined]
+    assert deps.orders.get("acme--northwind#4") is None and deps.orders.get("acme--northwind#5") is None

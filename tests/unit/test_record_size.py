@@ -127,3 +127,33 @@ def test_a_dlq_message_at_every_limit_fits_one_sqs_message_and_still_replays() -
     small, _ = dlq_message(plain, None)
     assert small["envelope"]["payload"] == {"id": "gid://shopify/Order/1001"}  # kept: replayed as it was
     assert dlq_text(small).count("\n") > 10  # small: indented for a person reading it in the console
+
+
+def test_a_typical_synced_order_of_three_lines_is_one_write_unit_with_its_parcel() -> None:
+    """The lines (as bought and as posted) and the parcels are kept compressed: a 3-line order's
+    record is under DynamoDB's 1 KB write unit after its post and after its parcel — each write of
+    it, the claim's included, is billed one unit, not two (`make bench`'s whole life)."""
+    record = _record()
+    skus = [("NW-OAK-DESK-120", "Oak standing desk, 120 cm"), ("NW-LAMP-BRASS", "Brass desk lamp, warm white"),
+            ("NW-CHAIR-ERGO-BLK", "Ergonomic chair, black mesh")]  # fmt: skip
+    record.lines = [
+        LineView(line_id=f"1440{i}8827391", sku=sku, title=title, quantity=i + 1, outcome="matched")
+        for i, (sku, title) in enumerate(skus)
+    ]
+    record.posted_lines = [
+        PostedLine(buyer_line_id=f"1440{i}8827391", variant_id=f"48{i}2217", quantity=i + 1, seller_line_id=f"91{i}")
+        for i in range(3)
+    ]
+    record.posted_address = "66fca07dbf2fcb5121987ffd04300254"
+    record.note(NOW, OrderStatus.RECEIVED, None, "pulled from the buyer's Shopify store", Cause.WEBHOOK)
+    record.note(NOW, OrderStatus.SYNCED, None, "posted to the seller's WooCommerce store as order 5001", Cause.WEBHOOK)
+    posted = plain_item_bytes(table_item(record))
+    record.parcels = [
+        ParcelEntry(key="northwind:5001-1", carrier="UPS", tracking_number="1Z999AA10123456784",
+                    tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784",
+                    lines=[(f"1440{i}8827391", i + 1) for i in range(3)], in_buyer_store_at=NOW)
+    ]  # fmt: skip
+    shipped = plain_item_bytes(table_item(record))
+    assert posted < shipped <= 1024, (posted, shipped)
+    plain = record.model_dump(mode="json", exclude={"envelope"}, exclude_defaults=True)
+    assert plain_item_bytes(plain) > 1024  # as it was kept before: two write units a write

@@ -27,6 +27,7 @@ from ordersync.domain.shipments import (
 from ordersync.errors import (
     BuyerOrderWaiting,
     InvalidOrder,
+    ResourceThrottled,
     RetryLater,
     StoreRejected,
     StoreThrottled,
@@ -500,6 +501,52 @@ def test_a_check_a_failing_store_could_not_take_is_sent_again_later_spending_no_
     with pytest.raises(StoreUnavailable):
         check(request, "m4", later, sync)
     assert len(again.sent) == 1
+
+
+def test_a_check_our_table_throttled_is_sent_again_later_spending_no_delivery_and_written_once(posted: Any) -> None:
+    """DynamoDB throttling past the SDK's retries (the claim; the record after the buyer-side write):
+    as a failing store's, within StoreDownBudgetMinutes — not a delivery, and never a second write."""
+    deps, seller, buyer = posted
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), "UPS", "1Z1")]
+    again = SentAgain()
+    sync = ShipmentSyncDependencies(
+        deps, deps.stores, None, again, RecordingDeadLetters(), deps.clock, store_down_budget=timedelta(minutes=30)
+    )
+    request = ShipmentRequest(seller=store_ref("northwind"), seller_order_id="S1")
+    later = deps.clock() + timedelta(minutes=5)
+    deps.orders.throttle_next.update({"claim": 1})
+    check(request, "m1", later, sync)  # no exception: the delivery is not spent
+    deps.orders.throttle_next.update({"save": 1})
+    check(again.sent[-1][0], "m2", later, sync)  # written in the buyer's store; its record refused
+    ((first, delay), (second, _)) = again.sent
+    assert delay == 5 and first.throttled_since is not None and second.throttled_since == first.throttled_since
+    assert len(buyer.written) == 1
+    check(second, "m3", later, sync)  # found there, not written again
+    assert len(buyer.written) == 1 and len(again.sent) == 2
+    record = deps.orders.get("acme--northwind#1001")
+    assert [p.in_buyer_store_at is not None for p in record.parcels] == [True]
+
+
+@pytest.mark.parametrize("release_refused", [False, True], ids=["released", "claim-lapsed"])
+def test_an_untracked_parcel_written_and_not_recorded_is_found_next_time_not_taken_for_one_by_hand(
+    posted: Any, release_refused: bool
+) -> None:
+    """A Shopify buyer keeps no key of ours, and the parcel has no tracking: only when it was made
+    tells it is ours. Written, then its record's write refused (DynamoDB throttling) — and even the
+    claim's release refused, so the claim lapses —: the next check looks for what was made since
+    the write began (or since the lapsed claim began), finds it, and writes nothing twice."""
+    deps, seller, buyer = posted
+    buyer.keyless, buyer.made_at = True, deps.clock()  # made as the first check writes it
+    seller.parcels["S1"] = [Parcel("f1", (ParcelLine("1", 1),), None, None)]
+    deps.orders.throttle_next.update({"save": 1, "release": int(release_refused)})
+    with pytest.raises(ResourceThrottled):
+        _check(deps, 1)
+    assert len(buyer.written) == 1
+    deps.clock.advance(6 * 60)  # past the first attempt's claim (5 min), and the write's landing
+    result = _check(deps, 2)
+    assert (result.written, result.problems, len(buyer.written)) == (1, (), 1)
+    (entry,) = deps.orders.get("acme--northwind#1001").parcels
+    assert entry.in_buyer_store_at is not None and entry.reason is None and "found in" in entry.detail
 
 
 def test_a_parcel_whose_tracking_no_store_may_show_is_told_once_never_written_and_goes_once_corrected(

@@ -80,7 +80,14 @@ class StoreCredentialsError(StoreRejected):
 
 
 class ResourceThrottled(OrderSyncError):
-    """An AWS service throttled us; transient, SQS retries the message."""
+    """An AWS service throttled us (past the SDK's own retries), or could not be reached; transient.
+    Within StoreDownBudgetMinutes the work is sent again later, spending no delivery."""
+
+    def delay_seconds(self, failing_for: float = 0.0) -> float:
+        """5 s, whatever the time since the work was first held back: DynamoDB's throttling is a
+        partition's moment, not a store's outage (and that `since` may be an earlier episode's, a
+        store's); the budget (StoreDownBudgetMinutes) still bounds how long it goes on."""
+        return THROTTLE_DELAY[0]
 
 
 class ConcurrentUpdate(OrderSyncError):

@@ -153,7 +153,9 @@ class OrderRecord(BaseModel):
     manual_attempts: int = 0
     dlq_message_id: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
-    updated_at: datetime | None = None  # the last timeline entry's: `connection list` counts the last day by it
+    # When the status or reason last changed (note, not log): `connection list` counts the last day by
+    # it, and the drift check compares an order at ages after it (the by_connection index's key)
+    updated_at: datetime | None = None
     envelope: dict[str, Any]  # the buyer's latest version of the order seen (what a replay posts)
     version: int = 0
     # The claim: the attempt that holds the order now (written by the claim, removed by the record).
@@ -167,6 +169,8 @@ class OrderRecord(BaseModel):
     # This attempt's create, cut short or its answer lost, may land in the store until then (the
     # store's answer window since it was sent): the attempt's end can't bring the doubt before it.
     _create_may_land_until: datetime | None = PrivateAttr(default=None)
+    _lapsed_until: datetime | None = PrivateAttr(default=None)  # take_over
+    _unrecorded_since: datetime | None = PrivateAttr(default=None)  # wrote_unrecorded
     # After posting: the buyer lines as posted (seller variant, units), and the seller's parcels.
     posted_lines: list[PostedLine] = Field(default_factory=list)
     posted_address: str | None = None  # a digest of the shipping address as the seller's copy has it
@@ -206,8 +210,10 @@ class OrderRecord(BaseModel):
         self._add(TimelineEntry(at=at, status=status, reason=reason, detail=_cut(detail, ENTRY_MAX), cause=cause))
 
     def log(self, at: datetime, detail: str, cause: Cause) -> None:
-        """A timeline entry that changes neither the status nor the reason (a parcel written)."""
-        self.updated_at = at
+        """A timeline entry that changes neither the status nor the reason (a parcel written). It
+        leaves `updated_at` — the by_connection index's key — where it was: a parcel is not a change
+        of the order's state (`connection list` counts those), and a key that moved on every parcel
+        cost two index writes each."""
         self._add(TimelineEntry(at=at, status=self.status, reason=None, detail=_cut(detail, ENTRY_MAX), cause=cause))
 
     def _add(self, entry: TimelineEntry) -> None:
@@ -250,13 +256,36 @@ class OrderRecord(BaseModel):
         """Made by the claim that holds it now: nothing happened to the order yet."""
         return self.version == 1 and self.status is OrderStatus.RECEIVED and len(self.timeline) <= 1
 
-    def take_over(self, attempt: Attempt) -> None:
+    def take_over(self, attempt: Attempt, writes_looked_for_since: bool = False) -> None:
         """This attempt now holds the record. An earlier claim never released means an attempt that
-        started and never recorded its outcome: it may have reached the store."""
+        started and never recorded its outcome: it may have reached the store — a create, looked
+        for once the claim's end is past (post_unconfirmed_at: then); or, `writes_looked_for_since`
+        (a shipment check's buyer-side writes, found by when they were made), anything made from
+        the claim's start (post_unconfirmed_at: then), waited for until its end (lapsed_until)."""
         if self.claimed_by is not None and self.claimed_by != attempt.attempt_id:
             ended = _from_ms(self.claim_until_ms) if self.claim_until_ms is not None else attempt.started_at
-            self.post_unconfirmed_at = max(self.post_unconfirmed_at or ended, ended)
+            if writes_looked_for_since:
+                began = self.claimed_at or ended
+                self.post_unconfirmed_at = min(self.post_unconfirmed_at or began, began)
+                self._lapsed_until = ended
+            else:
+                self.post_unconfirmed_at = max(self.post_unconfirmed_at or ended, ended)
         self.claimed_by, self.claimed_at, self.claim_until_ms = attempt.attempt_id, attempt.started_at, attempt.until_ms
+
+    @property
+    def lapsed_until(self) -> datetime | None:
+        """The end of an earlier claim this attempt took over unreleased (take_over), if it did."""
+        return self._lapsed_until
+
+    def wrote_unrecorded(self, since: datetime) -> None:
+        """A write began at `since` and was made; until the record says so, a failure of this
+        attempt (the record's own write refused) leaves the next one looking from there."""
+        self._unrecorded_since = min(self._unrecorded_since or since, since)
+
+    def attempt_failed(self) -> None:
+        """The attempt ends without recording its outcome: what it made is looked for next time."""
+        if self._unrecorded_since is not None:
+            self.may_have_written(self._unrecorded_since)
 
     def may_have_written(self, since: datetime) -> None:
         """A write began at `since` and its answer never came: the next attempt looks from the earliest such."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -25,9 +26,13 @@ WEBHOOK_KEYS_PREFIX = "ordersync/webhooks/"
 RECOVERY_DAYS = 7  # a removed store's credentials can be restored for a week
 
 
+_reading = threading.Lock()  # a batch's records at once (services/at_once.py): one read, not one each
+
+
 def store_credentials(secret_arn: str, fresh: bool = False) -> dict[str, Any]:
     """Cached for 5 minutes in a warm container; `fresh` reads past the cache (just rotated?)."""
-    value = _provider().get(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS, force_fetch=fresh)
+    with _reading:  # Powertools' cache answers the others once the first has read
+        value = _provider().get(secret_arn, transform="json", max_age=_MAX_AGE_SECONDS, force_fetch=fresh)
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_arn} is not a JSON object")
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -145,17 +146,24 @@ class DynamoStorePace:
         self._refresh = refresh_seconds
         self._monotonic = monotonic
         self._known: dict[str, tuple[float, datetime | None]] = {}
+        self._reading = threading.Lock()  # a batch's records at once: one read for all of them
 
     def paced_until(self, store_id: str) -> datetime | None:
-        known = self._known.get(store_id)
-        if known is not None and self._monotonic() - known[0] < self._refresh:
+        if (known := self._known_now(store_id)) is not None:
             return known[1]
-        with aws_errors("store pace read"):
-            item = self._table.get_item(Key={"store_id": store_id}, ProjectionExpression="paced_until_ms").get("Item")
-        until_ms = (item or {}).get("paced_until_ms")
-        until = datetime.fromtimestamp(int(until_ms) / 1000, UTC) if until_ms is not None else None
-        self._known[store_id] = (self._monotonic(), until)
-        return until
+        with self._reading:
+            if (known := self._known_now(store_id)) is not None:
+                return known[1]
+            with aws_errors("store pace read"):
+                item = self._table.get_item(Key={"store_id": store_id}, ProjectionExpression="paced_until_ms")
+            until_ms = (item.get("Item") or {}).get("paced_until_ms")
+            until = datetime.fromtimestamp(int(until_ms) / 1000, UTC) if until_ms is not None else None
+            self._known[store_id] = (self._monotonic(), until)
+            return until
+
+    def _known_now(self, store_id: str) -> tuple[float, datetime | None] | None:
+        known = self._known.get(store_id)
+        return known if known is not None and self._monotonic() - known[0] < self._refresh else None
 
     def slow_down(self, store_id: str, until: datetime) -> None:
         self._known[store_id] = (self._monotonic(), until)

@@ -22,7 +22,7 @@ from ordersync.domain.shipments import (
 from ordersync.models import CanonicalOrder, SellerOrderState, ShippingAddress
 
 DEFAULT_DAYS = 30  # the drift check compares the orders posted in the last this many days
-# The daily run compares an order at these ages (days since it last changed), not on every day of
+# The daily run compares an order at these ages (days since its status last changed), not every day of
 # its DEFAULT_DAYS: three compares in a life instead of thirty, each a handful of store calls. A
 # divergence made by hand in a store is found the next day, after a week, or after a month.
 DEFAULT_AGES = (1, 7, 30)

@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 
 from ordersync.aws.item_size import item_bytes, plain_item_bytes
-from ordersync.aws.orders import DynamoOrders, table_item
+from ordersync.aws.orders import DynamoOrders, claim_item
 from ordersync.local.capacity_meter import CapacityMeter, Units
 from ordersync.local.demo import BC_ADDRESS, US_ADDRESS, WOO_ADDRESS
 from ordersync.local.fakes.bigcommerce import bigcommerce_order
@@ -168,7 +168,7 @@ def measure(stack: LocalStack, world: World, orders: int, lines: int, tag: str, 
     envelope, _ = envelope_for(connection, next(iter(buyer.orders.values())), now)
     claim = OrderRecord.first_seen(envelope, now)
     claim.take_over(Attempt("message-id/attempt", now, 0))
-    run.claim_item_bytes = plain_item_bytes(table_item(claim, with_envelope=False))
+    run.claim_item_bytes = plain_item_bytes(claim_item(claim))
     catalog_items = (
         boto3.resource("dynamodb")
         .Table(stack.output("CatalogTableName"))

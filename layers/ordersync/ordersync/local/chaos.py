@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -168,9 +169,7 @@ def run_chaos(
             )
             stack.runner.chaos = chaos
             unwritable = {s.order_key for s in seeds.sample(seeded, max(1, round(len(seeded) * fault_rate / 8)))}
-            dynamodb = DynamoFaults(
-                seeds.randrange(2**32), fault_rate / 4, set(unwritable), stack.output("OrdersDLQUrl")
-            )
+            dynamodb = DynamoFaults(seeds.randrange(2**32), fault_rate / 4, set(unwritable))
             edits = BuyerEdits(world, seeds.randrange(2**32), fault_rate)
             for seller_id in sellers:
                 world.stores[seller_id].fake.server.on_create = functools.partial(edits.during_post, seller_id)  # type: ignore[union-attr]
@@ -193,7 +192,7 @@ def run_chaos(
                 "responses_lost_after_create": store_faults.by_kind["after_write"],
                 "creates_hidden_from_lookups": sum(lag.lagged for lag in lags.values()),
                 "dynamodb_throttles": dynamodb.throttled,
-                "dlq_messages_while_record_unwritable": dynamodb.reached_dlq_unrecorded,
+                "orders_unwritable_for_a_while": dynamodb.unwritable_for_a_while,
                 "duplicate_deliveries": chaos.duplicates,
                 "concurrent_deliveries": chaos.concurrent,
                 "crashed_invocations": chaos.crashes,
@@ -206,7 +205,10 @@ def run_chaos(
                 f" {sum(lag.hidden for lag in lags.values())}"
             )
             redriven = _ops_redrive(stack)
-            echo(f"   after the faults: ops redrove {redriven} PLATFORM_UNAVAILABLE orders from the DLQ")
+            echo(
+                f"   after the faults: ops redrove {len(redriven)} PLATFORM_UNAVAILABLE orders from the DLQ"
+                f" {dict(what_failed(redriven))}"
+            )
             report = _check(stack, seeded, sellers, rounds, faults, edits.cancelled)
             report.timeouts = timeouts.name
             shipped = ship_under_faults(stack, world, seeds, fault_rate, echo, edits, timeouts)
@@ -258,13 +260,31 @@ def _second_consumer(overruns: list[str], timeout: float, record: dict[str, Any]
         overruns.append(f"ProcessOrderFunction (a concurrent delivery): {elapsed:.1f} s")
 
 
-def _ops_redrive(stack: LocalStack) -> int:
+def _ops_redrive(stack: LocalStack) -> list[dict[str, Any]]:
     """What ops do after an outage: move the orders the stores' trouble failed back to the queue."""
     dlq = SqsDlqAdmin(stack.output("OrdersDLQUrl"), stack.output("OrdersQueueUrl"))
     moved = dlq.move(lambda m: message_fields(m)["reason"] == "PLATFORM_UNAVAILABLE")
     stack.runner.drain()
     stack.runner.fire_schedules("AlertDispatchFunction")
-    return len(moved)
+    return moved
+
+
+def what_failed(messages: list[dict[str, Any]]) -> Counter[str]:
+    """What the redriven messages gave up on, by the error their detail names ("gave up after 3
+    deliveries: ResourceThrottled: ..."), and "no reason" for a message SQS moved there bare: the
+    campaign's report says which of the system's retries ops did by hand."""
+    failed: Counter[str] = Counter()
+    for message in messages:
+        fields = message_fields(message)
+        detail = fields["detail"] if isinstance(fields.get("detail"), str) else ""
+        named = re.search(r"gave up ([^:]*): (\w+)", detail)
+        if named:
+            failed[f"{named.group(2)} ({named.group(1)})"] += 1
+        elif "reason" in message.get("MessageAttributes", {}):
+            failed[f"{fields['reason']}: {detail[:60]}"] += 1
+        else:
+            failed["no reason (moved there by SQS)"] += 1
+    return failed
 
 
 @contextmanager
@@ -282,22 +302,25 @@ def few_pages_per_pull(pages: int = 4) -> Iterator[None]:
         pull.MAX_PAGES_PER_INVOCATION = previous
 
 
+# How many writes in a row an unwritable order's record is refused (a hot key's bad minute): past
+# the SDK's retries each time, so the order is held back (no delivery spent) and written after.
+UNWRITABLE_WRITES = 4
+
+
 @dataclass
 class DynamoFaults:
     """ProvisionedThroughputExceededException through botocore hooks: on a share of DynamoDB calls
     (each decided by the seed, the operation, the item and how often that call came before), and on
-    every write of the `unwritable` orders until their message is in the DLQ, and the write after
-    (the last delivery's record): the message reaches the DLQ while its record can't be written."""
+    the first UNWRITABLE_WRITES writes of the `unwritable` orders (refused whichever attempt makes
+    them): the order is sent again later, spending no delivery, until its record can be written."""
 
     seed: int
     rate: float
     unwritable: set[str]
-    dlq_url: str
     throttled: int = 0
-    reached_dlq_unrecorded: int = 0
+    unwritable_refused: Counter[str] = field(default_factory=Counter)
     retried_later: int = 0
     seen: Counter[str] = field(default_factory=Counter)
-    _in_dlq: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # A client made while installed keeps a copy of the session's hooks after they are unregistered
     # (botocore copies the emitter into each client): off, they let every call through.
@@ -308,6 +331,11 @@ class DynamoFaults:
         """before-call sees the serialised request; the call's own parameters are kept for it here."""
         context["ordersync_api_params"] = params
 
+    @property
+    def unwritable_for_a_while(self) -> int:
+        """The unwritable orders whose every refusal fired."""
+        return sum(1 for n in self.unwritable_refused.values() if n >= UNWRITABLE_WRITES)
+
     def dynamodb(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         target = _call_target(context.get("ordersync_api_params") or {})
         order_key = (json.loads(target) if target.startswith("{") else {}).get("order_key", {}).get("S")
@@ -315,10 +343,10 @@ class DynamoFaults:
             if not self.active:
                 return None
             self.seen[f"{model.name}|{target}"] += 1
-            if order_key in self.unwritable and model.name in ("UpdateItem", "PutItem"):
+            write = model.name in ("UpdateItem", "PutItem")
+            if write and order_key in self.unwritable and self.unwritable_refused[order_key] < UNWRITABLE_WRITES:
+                self.unwritable_refused[order_key] += 1
                 refuse = True
-                if order_key in self._in_dlq:  # the last delivery's record: refused, then writes go through
-                    self.unwritable.discard(order_key)
             else:
                 count = self.seen[f"{model.name}|{target}"]
                 refuse = random.Random(f"{self.seed}|{model.name}|{target}|{count}").random() < self.rate
@@ -329,18 +357,11 @@ class DynamoFaults:
         return AWSResponse("https://dynamodb.local", 400, {}, None), {"Error": error, "ResponseMetadata": {}}
 
     def sqs(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        """Watches, never refuses: which unwritable orders reached the DLQ, and which messages were
-        sent back to OrdersQueue with a delay (an order retried later)."""
+        """Watches, never refuses: which messages were sent back to OrdersQueue with a delay (an
+        order retried later)."""
         with self.lock:
-            if not self.active:
-                return
-            if params.get("DelaySeconds"):
+            if self.active and params.get("DelaySeconds"):
                 self.retried_later += 1
-            if params.get("QueueUrl") == self.dlq_url:
-                order_key = json.loads(params.get("MessageBody", "{}")).get("order_key")
-                if order_key in self.unwritable and order_key not in self._in_dlq:
-                    self._in_dlq.add(order_key)
-                    self.reached_dlq_unrecorded += 1
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -777,7 +798,10 @@ def ship_under_faults(
     redriven = dlq.move(lambda m: message_fields(m).get("reason") in (None, "PLATFORM_UNAVAILABLE"))
     stack.runner.fire_schedules("SweepShipmentsFunction")
     stack.runner.drain()
-    echo(f"   shipped {len(tracking)} parcels; ops redrove {len(redriven)} checks from ShipmentsDLQ")
+    echo(
+        f"   shipped {len(tracking)} parcels; ops redrove {len(redriven)} checks from ShipmentsDLQ"
+        f" {dict(what_failed(redriven))}"
+    )
     written = _parcels_in_buyer_stores(world, tracking)
     kept = {message_fields(m).get("order_key") for m in dlq.messages()}
     keys = {r.order_id: r.order_key for r in synced}

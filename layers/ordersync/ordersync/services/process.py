@@ -179,6 +179,10 @@ def process_message(
             assert record is not None  # only a store call throttles, and stores are called after the claim
             return _held_back(trouble, record, envelope, started, deps)
         return _delivery_spent(trouble, record, envelope, receive_count, deps)  # no budget, or before the claim
+    except ResourceThrottled as throttled:
+        if deps.store_down_budget > timedelta(0):
+            return _held_back_by_aws(throttled, record, envelope, started, deps)
+        return _delivery_spent(throttled, record, envelope, receive_count, deps)
     except Exception as error:
         return _delivery_spent(error, record, envelope, receive_count, deps)
 
@@ -225,6 +229,30 @@ def _held_back(
         else f"its store failed ({type(trouble).__name__})"
     )
     return _retry_later(again, record, why, trouble.delay_seconds((started - since).total_seconds()), deps)
+
+
+def _held_back_by_aws(
+    throttled: ResourceThrottled,
+    record: OrderRecord | None,
+    envelope: OrderEnvelope,
+    started: datetime,
+    deps: ProcessDependencies,
+) -> OrderRecord | None:
+    """Our own table or queue throttled past the SDK's retries (a hot key's moment): as for a
+    failing store, the order is asked again later with no delivery spent, within the same budget
+    (StoreDownBudgetMinutes) — ops redrive nothing for DynamoDB's bad minute. A claim taken is given
+    up first (or lapses by itself), saying whether the attempt may have posted."""
+    since = envelope.throttled_since or started
+    if started - since >= deps.store_down_budget:
+        return _record_exhausted(record, envelope, throttled, deps, f"AWS throttling since {iso(since)}")
+    if record is not None:
+        _give_up_claim(record, deps)
+    metrics.add_metric(name="OrdersAwsThrottledDelayed", unit=MetricUnit.Count, value=1)
+    again = envelope.model_copy(update={"throttled_since": since}).model_dump_json()
+    seconds = throttled.delay_seconds((started - since).total_seconds())
+    deps.retries.retry_later(again, max(1, math.ceil(seconds)))
+    logger.info("order retried later: AWS throttled", extra={"order_key": envelope.order_key, "seconds": seconds})
+    return record
 
 
 def _settled_re_read(

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ordersync.domain.webhooks import is_shopify_event, read_fulfillment_event
-from ordersync.errors import OrderClaimed, RetryLater, StoreThrottled, StoreUnavailable
+from ordersync.errors import OrderClaimed, ResourceThrottled, RetryLater, StoreThrottled, StoreUnavailable
 from ordersync.models import FailureReason, Role, ShipmentRequest, StoreRef, utc_now
 from ordersync.normalize import order_key_of, posted_copy
 from ordersync.observability import logger, metrics
@@ -32,6 +31,7 @@ from ordersync.ports import (
     SweepLedger,
 )
 from ordersync.records import Attempt
+from ordersync.services.at_once import process_at_once
 from ordersync.services.shipments import ShipmentCheck, ShipmentDependencies, check_seller_copy
 
 if TYPE_CHECKING:
@@ -101,10 +101,7 @@ def sync_shipments_batch(
         deadline = deps.clock() + timedelta(milliseconds=max(context.get_remaining_time_in_millis() - 5_000, 1_000))
         check(request, record.message_id, deadline, deps)
 
-    # A processor per batch (it holds the batch's records): two invocations at once in one process
-    # (a local run's concurrent delivery) must not share one.
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+    return process_at_once(event, handle, context)  # the batch's store calls overlap
 
 
 def _unwrapped(message: Any) -> Any:
@@ -144,8 +141,8 @@ def check(
         deps.requests.request([request], delay_seconds=min(max(1, math.ceil(later.seconds)), CLAIMED_RETRY_SECONDS))
         metrics.add_metric(name="ShipmentChecksRetriedLater", unit=MetricUnit.Count, value=1)
         return ShipmentCheck(request.order_key)
-    except StoreUnavailable as trouble:  # the pace, or a store's bad moment: as an order's, no delivery spent
-        since = request.throttled_since or started
+    except (StoreUnavailable, ResourceThrottled) as trouble:  # a store's pace or bad moment, or DynamoDB's: as
+        since = request.throttled_since or started  # an order's, no delivery spent
         throttled = isinstance(trouble, StoreThrottled)
         if started - since >= (THROTTLE_BUDGET if throttled else deps.store_down_budget):
             raise  # past its budget (0: none): SQS's deliveries, then ShipmentsDLQ, as any other failure
@@ -155,6 +152,8 @@ def check(
         )
         if throttled:  # each metric named where it is emitted (the dashboard's test reads the names)
             metrics.add_metric(name="ShipmentChecksThrottledDelayed", unit=MetricUnit.Count, value=1)
+        elif isinstance(trouble, ResourceThrottled):
+            metrics.add_metric(name="ShipmentChecksAwsThrottledDelayed", unit=MetricUnit.Count, value=1)
         else:
             metrics.add_metric(name="ShipmentChecksStoreDownDelayed", unit=MetricUnit.Count, value=1)
         logger.info("a store could not take the check: sent again later", extra={"order_key": request.order_key})

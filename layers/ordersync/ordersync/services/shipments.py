@@ -106,6 +106,7 @@ def check_seller_copy(
     try:
         return _sync_parcels(record, deps, state)
     except BaseException:
+        record.attempt_failed()  # a parcel written and not recorded: looked for next time, never written twice
         deps.orders.release(record)
         raise
 
@@ -115,7 +116,8 @@ def _no_earlier_write_in_flight(record: OrderRecord, deps: ShipmentDependencies)
     lost) may still be landing in the buyer's store: come back once it can have landed."""
     if record.post_unconfirmed_at is None:
         return
-    lands_by, now = record.post_unconfirmed_at + deps.write_lands_within, deps.clock()
+    latest = max(record.post_unconfirmed_at, record.lapsed_until or record.post_unconfirmed_at)
+    lands_by, now = latest + deps.write_lands_within, deps.clock()
     if now < lands_by:
         raise RetryLater(
             "an earlier attempt's write may still land in the buyer's store", (lands_by - now).total_seconds()
@@ -309,12 +311,14 @@ def _write(
     units where the platform keeps no key of ours — before it writes."""
     started = deps.clock()
     try:
-        return store.write_shipment(record.order_id, parcel, there)
+        made = store.write_shipment(record.order_id, parcel, there)
     except StoreRejected:  # a refusal: nothing was made
         raise
     except BaseException:
         record.may_have_written(started)
         raise
+    record.wrote_unrecorded(started)
+    return made
 
 
 def _seller_cancelled(
