@@ -4,6 +4,7 @@ stops comparing before the invocation's time runs out, and writes nothing anywhe
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -234,3 +235,23 @@ def test_every_connection_s_findings_in_a_dispatch_make_one_ops_digest_and_one_e
     assert sorted(e.seller_id for e in emails if e.audience == "seller") == ["northwind", "peak"]
     again = findings_emails([*findings, findings[1]])  # a compare retried after it queued its findings
     assert [e.subject for e in again] == [e.subject for e in emails]  # each divergence told once
+
+
+def test_a_compare_reads_the_buyer_s_and_the_seller_s_store_at_once() -> None:
+    """A compare mostly waits on the two stores: their reads are in flight together (Lambda bills
+    the wait). Here each store answers only once the other is being read — in turn, neither would."""
+    both = threading.Barrier(2, timeout=10)
+
+    @dataclass
+    class WaitingForEachOther(Stores):
+        def order(self, order_id: str) -> dict[str, Any]:
+            both.wait()
+            return super().order(order_id)
+
+        def order_state(self, order_id: str) -> SellerOrderState:
+            both.wait()
+            return super().order_state(order_id)
+
+    report = compare_both_stores(_deps(WaitingForEachOther(moved={"S1"}), [_record(1)], []))
+    assert report.compared == 1 and report.unreadable == []
+    assert [d.kind for d in report.divergences] == [DriftKind.ADDRESS_DIFFERS]

@@ -157,3 +157,17 @@ def test_a_typical_synced_order_of_three_lines_is_one_write_unit_with_its_parcel
     assert posted < shipped <= 1024, (posted, shipped)
     plain = record.model_dump(mode="json", exclude={"envelope"}, exclude_defaults=True)
     assert plain_item_bytes(plain) > 1024  # as it was kept before: two write units a write
+
+
+def test_the_detail_kept_once_with_the_last_entry_reads_back_as_it_was() -> None:
+    from ordersync.aws.orders import _record as read_back
+
+    record = _record()
+    record.note(NOW, OrderStatus.SYNCED, None, "posted to the seller's WooCommerce store as order 5001", Cause.PULL)
+    item = table_item(record)
+    assert "detail" not in item and read_back(item).detail == record.detail
+    record.log(NOW, "the parcel 1Z1 (UPS): written into the buyer's Shopify store", Cause.PROCESS)
+    assert read_back(table_item(record)).detail == "posted to the seller's WooCommerce store as order 5001"
+    record.note(NOW, OrderStatus.SYNCED, None, "", Cause.PROCESS)
+    record.log(NOW, "a parcel", Cause.PROCESS)
+    assert read_back(table_item(record)).detail == ""  # none, though the last entry has words

@@ -309,6 +309,12 @@ def table_item(record: OrderRecord, with_envelope: bool = True) -> dict[str, Any
     # Defaults (None, "", [], 0, False) are left out: absent, not NULL, for the conditions that test
     # them, and a smaller item (DynamoDB bills every attribute name); reading restores them.
     item = record.model_dump(mode="json", exclude={"envelope", *_PACKED}, exclude_defaults=True)
+    # The detail is most often the last timeline entry's words: kept once, there (read, restored).
+    last = record.timeline[-1].detail if record.timeline else ""
+    if record.detail and record.detail == last:
+        del item["detail"]
+    elif not record.detail and last:
+        item["detail"] = ""  # none, though the last entry has words (a log entry after it)
     # The lines, as bought and as posted, and the parcels: read whole by our code, never named by a
     # condition, an index or the manual posting flow's updates (which append to `timeline`), and most
     # of an item's bytes — kept compressed, a 3-line order's record is one write unit, not two.
@@ -346,6 +352,8 @@ def _record(item: dict[str, Any]) -> OrderRecord:
     fields = dict(item)
     fields.pop("seller_copy", None)
     fields.setdefault("status", OrderStatus.RECEIVED.value)  # a new order's claim carries none: claim_item
+    if "detail" not in fields and fields.get("timeline"):  # kept once, as the last entry's (table_item)
+        fields["detail"] = fields["timeline"][-1].get("detail", "")
     if (lines := fields.pop("lines_z", None)) is not None:
         fields |= json.loads(zlib.decompressobj(zdict=_LINES_ZDICT).decompress(bytes(lines)).decode())
     packed = fields.pop("envelope_z", None)

@@ -30,7 +30,7 @@ from ordersync.domain.drift import (
     gone,
 )
 from ordersync.errors import InvalidOrder, StoreNotFound, StoreRejected, StoreThrottled, StoreUnavailable
-from ordersync.models import Connection, DriftRequest, utc_now
+from ordersync.models import Connection, DriftRequest, SellerOrderState, ShippingAddress, utc_now
 from ordersync.normalize import normalize
 from ordersync.observability import logger, metrics
 from ordersync.ports import (
@@ -234,22 +234,34 @@ def _compare(record: OrderRecord, connection: Connection, deps: DriftDependencie
 
 
 def _read_both(record: OrderRecord, connection: Connection, deps: DriftDependencies) -> BothStores:
-    assert record.seller_order_id is not None  # posted_since answers posted orders only
+    """The two stores read at once (the seller's side on a thread of its own): a compare waits as
+    long as the slower side's requests, not all of them in turn (Lambda bills the wait)."""
+    seller_order = record.seller_order_id
+    assert seller_order is not None  # posted_since answers posted orders only
     buyer = deps.stores.buyer(connection.buyer)
     seller = deps.stores.seller(connection.seller)
-    try:
-        state = seller.order_state(record.seller_order_id)
-    except StoreNotFound as error:
-        raise _Gone("seller", str(error)) from None
-    try:
-        payload = buyer.order(record.order_id)
-    except StoreNotFound as error:
-        raise _Gone("buyer", str(error)) from None
+
+    def seller_side() -> tuple[SellerOrderState, ShippingAddress | None]:
+        return seller.order_state(seller_order), seller.copy_address(seller_order)
+
+    with ThreadPoolExecutor(max_workers=1) as side:
+        reading_seller = side.submit(copy_context().run, seller_side)
+        try:
+            payload, missing = buyer.order(record.order_id), None
+            shipments = buyer.shipments(record.order_id)
+        except StoreNotFound as error:
+            missing = _Gone("buyer", str(error))
+        try:
+            state, address = reading_seller.result()
+        except StoreNotFound as error:  # the seller's copy gone is said first, as it was read first
+            raise _Gone("seller", str(error)) from None
+    if missing is not None:
+        raise missing
     return BothStores(
         buyer_order=normalize(connection.buyer.platform, payload),
-        buyer_shipments=buyer.shipments(record.order_id),
+        buyer_shipments=shipments,
         seller=state,
-        seller_address=seller.copy_address(record.seller_order_id),
+        seller_address=address,
     )
 
 
