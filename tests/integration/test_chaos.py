@@ -22,7 +22,7 @@ import pytest
 from ordersync.cli import main
 
 
-@pytest.mark.long(seconds=160)
+@pytest.mark.long(seconds=250)
 def test_chaos_campaign_keeps_every_promise(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["local", "chaos", "--orders", "45", "--fault-rate", "0.25", "--seed", "11"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
