@@ -74,6 +74,9 @@ class PeakReport:
     by_status: dict[str, int]
     failed_for_throttling: int
     throttled_requests: dict[str, int]
+    # A Shopify shop's bucket at its lowest (Shopify's clients wait for the pace before they are
+    # refused: a bucket run dry is its limit met, though no query was THROTTLED)
+    bucket_lowest: dict[str, float]
     # BigCommerce's request windows spent to the last request: the limit met, whether the next
     # request was refused (429) or the client, told "0 left", waited for the reset on its own
     windows_spent: dict[str, int]
@@ -344,6 +347,7 @@ def _check(stack: LocalStack, sellers: dict[str, _Seller], seeded: list[tuple[st
         by_status=dict(sorted(statuses.items())),
         failed_for_throttling=len(throttling),
         throttled_requests={store_id: seller.fake.throttled for store_id, seller in sellers.items()},
+        bucket_lowest={s: seller.fake.bucket.lowest for s, seller in sellers.items() if hasattr(seller.fake, "bucket")},
         windows_spent={
             s: seller.fake.windows_spent for s, seller in sellers.items() if hasattr(seller.fake, "windows_spent")
         },

@@ -82,6 +82,9 @@ class LeakyBucket:
         self._available = size
         self._at = time.monotonic()
         self._lock = threading.Lock()
+        # The least the bucket held after a query was paid: near empty when the shop's pace bound
+        # its clients (they waited for it, or were refused), whether or not a query was refused.
+        self.lowest = float(size)
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -94,6 +97,7 @@ class LeakyBucket:
             if cost > self._available:
                 return False
             self._available -= cost
+            self.lowest = min(self.lowest, self._available)
             return True
 
     def refund(self, points: float) -> None:
