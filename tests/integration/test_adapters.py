@@ -318,3 +318,14 @@ def test_a_store_s_pace_is_shared_through_the_stores_table_only_ever_later_and_r
     DynamoStorePace(table).slow_down("nowhere", at)  # not a store: nothing is written
     assert DynamoStorePace(table).paced_until("nowhere") is None
     assert boto3.client("dynamodb").get_item(TableName=table, Key={"store_id": {"S": "nowhere"}}).get("Item") is None
+
+
+def test_a_pull_that_checkpoints_after_its_connection_was_removed_makes_no_bare_connection(stack: LocalStack) -> None:
+    """Ops removed the connection while its pull ran: the pull's last cursor write is refused, not an
+    item of a cursor alone that every `connection list` and `store remove` would fail to read (a CI
+    run's `store remove` failed with a ValidationError so)."""
+    connections = DynamoConnections(stack.output("ConnectionsTableName"))
+    connections.save_cursor("acme--gone", datetime(2026, 12, 7, tzinfo=UTC))
+    assert connections.all() == []
+    table = boto3.resource("dynamodb").Table(stack.output("ConnectionsTableName"))
+    assert "Item" not in table.get_item(Key={"connection_id": "acme--gone"})

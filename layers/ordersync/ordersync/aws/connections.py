@@ -192,14 +192,17 @@ class DynamoConnections:
         return True
 
     def save_cursor(self, connection_id: str, cursor: datetime) -> None:
-        """Only ever moves forward (ISO 8601 UTC strings sort as times)."""
+        """Only ever moves forward (ISO 8601 UTC strings sort as times), and only on a connection
+        still there: a pull that ends after ops removed its connection must not make it again as a
+        bare item of a cursor (every `connection list` and `store remove` would then fail on it)."""
         value = iso(cursor)
         try:
             with aws_errors("cursor write"):
                 self._table.update_item(
                     Key={"connection_id": connection_id},
                     UpdateExpression="SET #c = :c",
-                    ConditionExpression=Attr("cursor").not_exists() | Attr("cursor").lt(value),
+                    ConditionExpression=Attr("connection_id").exists()
+                    & (Attr("cursor").not_exists() | Attr("cursor").lt(value)),
                     ExpressionAttributeNames={"#c": "cursor"},
                     ExpressionAttributeValues={":c": value},
                 )
