@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -467,24 +466,6 @@ def test_a_batch_reports_only_the_record_that_failed_for_now(deps: ProcessDepend
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert deps.orders.get("acme--northwind#2").status is OrderStatus.SYNCED  # type: ignore[union-attr]
     assert deps.orders.get("acme--northwind#1").status is OrderStatus.RECEIVED  # type: ignore[union-attr]
-
-
-def test_a_batch_s_orders_wait_on_their_stores_at_once_not_in_turn(deps: ProcessDependencies) -> None:
-    """A record mostly waits on a store: the batch's records are handled at once, so an invocation
-    is billed for its longest wait, not their sum. Each create here waits until all three are being
-    made — in turn, the first would wait alone and fail."""
-    store = deps.stores.seller_store  # type: ignore[attr-defined]
-    all_three = threading.Barrier(3, timeout=10)
-    create = store.create_order
-
-    def create_once_all_three_are_in_flight(order: CanonicalOrder, lines: Any, source_key: str) -> Any:
-        all_three.wait()
-        return create(order, lines, source_key)
-
-    store.create_order = create_once_all_three_are_in_flight
-    event = {"Records": [sqs_record(f"m{n}", message("A", number=n), 1) for n in (1, 2, 3)]}
-    assert process_order_batch(event, LambdaContext(30_000), deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
-    assert sorted(store.created) == [f"ordersync-acme--northwind-{n}" for n in (1, 2, 3)]
 
 
 def test_on_the_last_delivery_the_batch_reports_nothing_and_the_dlq_holds_the_order(deps: ProcessDependencies) -> None:
@@ -1010,14 +991,9 @@ def test_records_the_invocation_has_no_time_for_go_back_untouched_spending_no_de
 ) -> None:
     bodies = [message("A", number=n) for n in (1, 2, 3)]
     event = {"Records": [sqs_record(f"m{n}", body, 2) for n, body in enumerate(bodies, 1)]}
-    deps.stores.seller_store.delay = 0.6  # type: ignore[attr-defined]  # in turn, the first would take the spare time
     context = CountingDown(int((RECORD_NEEDS_SECONDS + 0.5) * 1000))
+    deps.stores.seller_store.delay = 0.6  # type: ignore[attr-defined]  # the first order takes the spare time
     assert process_order_batch(event, context, deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
-    assert deps.retries.later == []  # type: ignore[attr-defined]  # all three at once: each had its time
-    assert {deps.orders.get(f"acme--northwind#{n}").status for n in (1, 2, 3)} == {OrderStatus.SYNCED}  # type: ignore[union-attr]
-    later = [message("A", number=n) for n in (4, 5)]
-    context = CountingDown(int((RECORD_NEEDS_SECONDS - 0.5) * 1000))  # too little for any record
-    event = {"Records": [sqs_record(f"m{n}", body, 2) for n, body in enumerate(later, 4)]}
-    assert process_order_batch(event, context, deps) == {"batchItemFailures": []}  # type: ignore[arg-type]
-    assert sorted(deps.retries.later) == [(later[0], 1), (later[1], 1)]  # type: ignore[attr-defined]
-    assert deps.orders.get("acme--northwind#4") is None and deps.orders.get("acme--northwind#5") is None
+    assert deps.orders.get("acme--northwind#1").status is OrderStatus.SYNCED  # type: ignore[union-attr]
+    assert deps.retries.later == [(bodies[1], 1), (bodies[2], 1)]  # type: ignore[attr-defined]
+    assert deps.orders.get("acme--northwind#2") is None and deps.orders.get("acme--northwind#3") is None
